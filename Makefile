@@ -1,0 +1,68 @@
+# Cadence: one Makefile for everything a developer runs.
+#   make run    set up (venv, install, migrate, demo data) and serve web + worker + beat
+#   make test   the whole suite
+#   make lint   ruff (lint + format check) and makemigrations --check
+#   make bench  the billing-run and page benchmarks (PostgreSQL)
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+# Development defaults: debug on, embedded SQLite and filesystem broker (override in the env).
+export DEBUG ?= true
+
+.PHONY: run setup install migrate demo serve worker beat test lint format messages bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate --no-input
+
+demo: migrate
+	$(BIN)/python manage.py seed_demo
+
+setup: demo
+
+run: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
+
+serve: install
+	$(BIN)/python manage.py runserver
+
+worker: install
+	$(BIN)/celery -A config worker --loglevel=INFO --queues=celery,billing
+
+beat: install
+	$(BIN)/celery -A config beat --loglevel=INFO
+
+test: install
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+messages: install
+	cd $(CURDIR) && $(BIN)/python manage.py makemessages -l fr --no-location --ignore=.venv --ignore=var
+	$(BIN)/python manage.py compilemessages --ignore=.venv
+
+# The benchmark needs the local PostgreSQL (and Redis for the Celery runs); N= sets its size.
+bench: install
+	N=$${N:-100000} $(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,683 @@
+"""The catalog in the admin: every object with a searchable, filterable changelist, a change form
+with inlines and autocomplete, refusals shown as form errors, and its audit history."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from catalog import clock, selectors, services
+from catalog.admin_base import (
+    CadenceAdmin,
+    CadenceInline,
+    ServiceValidatedForm,
+    ValidatedInlineFormSet,
+)
+from catalog.core.pricing import Tier
+from catalog.models import (
+    Bundle,
+    BundleItem,
+    CouponCampaign,
+    CouponCode,
+    Discount,
+    Feature,
+    PaymentType,
+    Plan,
+    PlanFeature,
+    PriceSheet,
+    PriceTier,
+    Product,
+    ProductContract,
+    SeatType,
+    ServicePeriodOption,
+    TaxRate,
+    Term,
+    TimeUnit,
+    UpgradeGroup,
+)
+
+# Tax rates, seat types, products, features ------------------------------------------------------
+
+
+@admin.register(TaxRate)
+class TaxRateAdmin(CadenceAdmin):
+    list_display = ["code", "name", "rate", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(SeatType)
+class SeatTypeAdmin(CadenceAdmin):
+    list_display = ["code", "name", "name_fr", "product_count"]
+    search_fields = ["code", "name", "name_fr"]
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).annotate(_products=Count("products"))
+
+    @admin.display(description=_("products"), ordering="_products")
+    def product_count(self, obj: SeatType) -> int:
+        return obj._products
+
+
+class PriceSheetLinkInline(admin.TabularInline):
+    """The product's price sheets, each opened in its own form (they have tiers)."""
+
+    model = PriceSheet
+    fields = ["code", "currency", "pricing_model", "period_count", "period_unit", "amount"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+    can_delete = False
+    verbose_name_plural = _("price sheets (open one to edit it and its tiers)")
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Product)
+class ProductAdmin(CadenceAdmin):
+    list_display = ["code", "name", "seat_type", "tax_rate", "ledger_account", "is_active"]
+    list_filter = ["is_active", "seat_type", "tax_rate"]
+    search_fields = ["code", "name", "name_fr", "description"]
+    autocomplete_fields = ["seat_type", "tax_rate"]
+    list_select_related = ["seat_type", "tax_rate"]
+    inlines = [PriceSheetLinkInline]
+    fieldsets = [
+        (None, {"fields": ["code", "seat_type", "is_active"]}),
+        (_("Texts"), {"fields": ["name", "name_fr", "description", "description_fr"]}),
+        (_("Accounting"), {"fields": ["tax_rate", "ledger_account", "invoice_item_type"]}),
+    ]
+
+
+@admin.register(Feature)
+class FeatureAdmin(CadenceAdmin):
+    list_display = ["code", "name", "kind", "unit"]
+    list_filter = ["kind"]
+    search_fields = ["code", "name", "name_fr"]
+
+
+# Price sheets -----------------------------------------------------------------------------------
+
+
+class PriceTierFormSet(ValidatedInlineFormSet):
+    def validate(self, parent: PriceSheet, rows: list[PriceTier]) -> None:
+        for tier in rows:
+            tier.currency = parent.currency  # a tier is always in its sheet's currency
+        services.price_sheet_validate(
+            sheet=parent,
+            tiers=[
+                Tier(
+                    t.first_unit,
+                    t.last_unit,
+                    t.unit_price.amount,
+                    t.flat_amount.amount if t.flat_amount is not None else 0,
+                )
+                for t in rows
+            ],
+            tier_currencies={parent.currency},
+        )
+
+
+class PriceTierInline(CadenceInline):
+    model = PriceTier
+    formset = PriceTierFormSet
+    fields = ["first_unit", "last_unit", "unit_price", "flat_amount"]
+    extra = 0
+
+
+@admin.register(PriceSheet)
+class PriceSheetAdmin(CadenceAdmin):
+    list_display = [
+        "code",
+        "name",
+        "product",
+        "currency",
+        "pricing_model",
+        "period_display",
+        "amount",
+    ]
+    list_filter = ["currency", "pricing_model", "period_unit"]
+    search_fields = ["code", "name", "product__code", "product__name"]
+    autocomplete_fields = ["product"]
+    list_select_related = ["product"]
+    inlines = [PriceTierInline]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "name_fr", "product"]}),
+        (
+            _("Price"),
+            {
+                "fields": ["currency", ("period_count", "period_unit"), "pricing_model", "amount"],
+                "description": _(
+                    "The price is for its own period (for example 60.00 per seat per year); a "
+                    "billing period of another length is charged in proportion. Graduated and "
+                    "volume prices take their amounts from the tiers below."
+                ),
+            },
+        ),
+    ]
+
+    @admin.display(description=_("period"), ordering="period_unit")
+    def period_display(self, obj: PriceSheet) -> str:
+        return str(obj.period)
+
+
+# Discounts, bundles, terms ----------------------------------------------------------------------
+
+
+@admin.register(Discount)
+class DiscountAdmin(CadenceAdmin):
+    list_display = [
+        "code",
+        "name",
+        "kind",
+        "value",
+        "target_display",
+        "duration_display",
+        "sequence",
+        "is_active",
+    ]
+    list_filter = ["kind", "target", "duration", "is_active"]
+    search_fields = ["code", "name", "name_fr"]
+    autocomplete_fields = ["target_product", "target_bundle"]
+    list_select_related = ["target_product", "target_bundle"]
+    validator = staticmethod(lambda discount: services.discount_validate(discount=discount))
+    fieldsets = [
+        (None, {"fields": ["code", "name", "name_fr", "is_active"]}),
+        (_("Value"), {"fields": ["kind", "percentage", "currency", "amount"]}),
+        (_("Target"), {"fields": ["target", "target_product", "target_bundle"]}),
+        (_("Duration and order"), {"fields": ["duration", "duration_periods", "sequence"]}),
+    ]
+
+    @admin.display(description=_("value"))
+    def value(self, obj: Discount) -> str:
+        return obj.describe_value()
+
+    @admin.display(description=_("target"), ordering="target")
+    def target_display(self, obj: Discount) -> str:
+        if obj.target_product_id:
+            return f"{obj.get_target_display()}: {obj.target_product.code}"
+        if obj.target_bundle_id:
+            return f"{obj.get_target_display()}: {obj.target_bundle.code}"
+        return obj.get_target_display()
+
+    @admin.display(description=_("duration"), ordering="duration")
+    def duration_display(self, obj: Discount) -> str:
+        if obj.duration == Discount.Duration.PERIODS:
+            return ngettext("%(n)s period", "%(n)s periods", obj.duration_periods) % {
+                "n": obj.duration_periods
+            }
+        return obj.get_duration_display()
+
+
+class BundleItemFormSet(ValidatedInlineFormSet):
+    def validate(self, parent: Bundle, rows: list[BundleItem]) -> None:
+        services.bundle_items_validate(bundle=parent, items=rows)
+
+
+class BundleItemInline(CadenceInline):
+    model = BundleItem
+    formset = BundleItemFormSet
+    fields = ["position", "kind", "product", "price_sheet", "discount", "required", "quantity"]
+    autocomplete_fields = ["product", "price_sheet", "discount"]
+    extra = 0
+
+
+@admin.register(Bundle)
+class BundleAdmin(CadenceAdmin):
+    list_display = ["code", "name", "valid_from", "valid_until", "term", "item_count", "plan_count"]
+    list_filter = ["term", "valid_from", "valid_until"]
+    search_fields = ["code", "name", "name_fr"]
+    autocomplete_fields = ["term"]
+    list_select_related = ["term"]
+    inlines = [BundleItemInline]
+    fieldsets = [
+        (None, {"fields": ["code", "term", ("valid_from", "valid_until")]}),
+        (_("Texts"), {"fields": ["name", "name_fr", "description", "description_fr"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_items=Count("items", distinct=True), _plans=Count("plans", distinct=True))
+        )
+
+    @admin.display(description=_("items"), ordering="_items")
+    def item_count(self, obj: Bundle) -> int:
+        return obj._items
+
+    @admin.display(description=_("plans"), ordering="_plans")
+    def plan_count(self, obj: Bundle) -> int:
+        return obj._plans
+
+
+@admin.register(Term)
+class TermAdmin(CadenceAdmin):
+    list_display = [
+        "code",
+        "name",
+        "commitment_display",
+        "early_termination",
+        "notice_display",
+        "freeze_display",
+        "auto_renew",
+        "renewal_term",
+    ]
+    list_filter = ["early_termination", "commitment_basis", "auto_renew", "penalty_prorated"]
+    search_fields = ["code", "name", "name_fr"]
+    autocomplete_fields = ["renewal_term", "tax_rate"]
+    list_select_related = ["renewal_term"]
+    validator = staticmethod(lambda term: services.term_validate(term=term))
+    fieldsets = [
+        (None, {"fields": ["code", "name", "name_fr"]}),
+        (
+            _("Commitment"),
+            {"fields": ["commitment_basis", ("commitment_count", "commitment_unit")]},
+        ),
+        (
+            _("Early termination"),
+            {
+                "fields": [
+                    "early_termination",
+                    ("grace_count", "grace_unit"),
+                    ("currency", "penalty_cap"),
+                    "penalty_prorated",
+                ]
+            },
+        ),
+        (
+            _("Renewal, notice and seats"),
+            {
+                "fields": [
+                    "auto_renew",
+                    "renewal_term",
+                    ("notice_count", "notice_unit"),
+                    ("freeze_count", "freeze_unit"),
+                ]
+            },
+        ),
+        (_("Invoicing"), {"fields": ["tax_rate", "ledger_account", "invoice_item_type"]}),
+        (_("Text of the terms"), {"fields": ["description", "description_fr"]}),
+    ]
+
+    @staticmethod
+    def _count_unit(count: int, unit: str) -> str:
+        return f"{count} {TimeUnit(unit).label}"
+
+    @admin.display(description=_("commitment"))
+    def commitment_display(self, obj: Term) -> str:
+        if not obj.commitment_count:
+            return "—"
+        if obj.commitment_basis == Term.CommitmentBasis.BILLING_CYCLES:
+            return ngettext("%(n)s billing cycle", "%(n)s billing cycles", obj.commitment_count) % {
+                "n": obj.commitment_count
+            }
+        return self._count_unit(obj.commitment_count, obj.commitment_unit)
+
+    @admin.display(description=_("notice"))
+    def notice_display(self, obj: Term) -> str:
+        return self._count_unit(obj.notice_count, obj.notice_unit) if obj.notice_count else "—"
+
+    @admin.display(description=_("seat freeze"))
+    def freeze_display(self, obj: Term) -> str:
+        return self._count_unit(obj.freeze_count, obj.freeze_unit) if obj.freeze_count else "—"
+
+
+# Plans ------------------------------------------------------------------------------------------
+
+
+class PlanFeatureFormSet(ValidatedInlineFormSet):
+    def validate(self, parent: Plan, rows: list[PlanFeature]) -> None:
+        services.plan_features_validate(features=rows)
+
+
+class PlanFeatureInline(CadenceInline):
+    model = PlanFeature
+    formset = PlanFeatureFormSet
+    fields = ["feature", "enabled", "limit"]
+    autocomplete_fields = ["feature"]
+
+
+class ServicePeriodInline(CadenceInline):
+    model = ServicePeriodOption
+    fields = ["years", "discount_percent"]
+
+
+class PlanForm(ServiceValidatedForm):
+    payment_types = forms.MultipleChoiceField(
+        label=_("supported payment types"),
+        choices=PaymentType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    class Meta:
+        model = Plan
+        fields = "__all__"
+
+
+@admin.register(Plan)
+class PlanAdmin(CadenceAdmin):
+    form = PlanForm
+    list_display = [
+        "code",
+        "name",
+        "status",
+        "currency",
+        "billing_period_display",
+        "trial_display",
+        "minimum_commitment_occurrences",
+        "term",
+        "upgrade_group",
+        "upgrade_rank",
+        "manual_fulfilment",
+    ]
+    list_filter = [
+        "status",
+        "currency",
+        "billing_period_unit",
+        "upgrade_group",
+        "manual_fulfilment",
+        "term",
+    ]
+    search_fields = ["code", "name", "name_fr", "description"]
+    autocomplete_fields = ["term", "upgrade_group", "bundles", "addon_bundles"]
+    list_select_related = ["term", "upgrade_group"]
+    inlines = [PlanFeatureInline, ServicePeriodInline]
+    actions = ["activate", "retire", "reactivate"]
+    validator = staticmethod(lambda plan: services.plan_validate(plan=plan))
+    fieldsets = [
+        (None, {"fields": ["code", "status", "currency"]}),
+        (_("Offer texts"), {"fields": ["name", "name_fr", "description", "description_fr"]}),
+        (
+            _("Billing"),
+            {
+                "fields": [
+                    ("billing_period_count", "billing_period_unit"),
+                    ("trial_count", "trial_unit"),
+                    "minimum_commitment_occurrences",
+                    "term",
+                    "payment_types",
+                ],
+                "description": _(
+                    "Monthly is 1 month, quarterly 3 months, semi-annual 6 months, yearly 1 year."
+                ),
+            },
+        ),
+        (_("Validity"), {"fields": [("valid_from", "valid_until")]}),
+        (
+            _("Contents"),
+            {"fields": ["bundles", "prices", "addon_bundles", "compatible_addons_only"]},
+        ),
+        (
+            _("Upgrades and fulfilment"),
+            {"fields": ["upgrade_group", "upgrade_rank", "manual_fulfilment"]},
+        ),
+    ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Plan | None = None):
+        # Status moves only through the actions, which check that the plan can be sold.
+        return ["status", "prices"]
+
+    @admin.display(description=_("prices"))
+    def prices(self, obj: Plan) -> str:
+        if obj.pk is None:
+            return "—"
+        lines = selectors.plan_price_lines(obj)
+        problems = (
+            services.plan_sellability_problems(plan=obj) if obj.status != Plan.Status.ACTIVE else []
+        )
+        html = format_html_join("", "<li>{}</li>", ((line,) for line in lines))
+        warning = (
+            format_html(
+                '<p class="errornote">{}: {}</p>', _("Cannot be activated yet"), "; ".join(problems)
+            )
+            if problems
+            else ""
+        )
+        return format_html('<ul class="price-summary">{}</ul>{}', html, warning)
+
+    @admin.display(description=_("billing period"), ordering="billing_period_unit")
+    def billing_period_display(self, obj: Plan) -> str:
+        return obj.billing_period_name
+
+    @admin.display(description=_("trial"))
+    def trial_display(self, obj: Plan) -> str:
+        return str(obj.trial_period) if obj.trial_period else "—"
+
+    @admin.action(description=_("Activate the selected plans"))
+    def activate(self, request: HttpRequest, queryset):
+        today = clock.today()
+        self.run_service(
+            request,
+            queryset,
+            lambda plan: services.plan_activate(plan=plan, today=today),
+            _("%(count)s plan(s) activated."),
+        )
+
+    @admin.action(description=_("Retire the selected plans"))
+    def retire(self, request: HttpRequest, queryset):
+        self.run_service(
+            request,
+            queryset,
+            lambda plan: services.plan_retire(plan=plan),
+            _("%(count)s plan(s) retired."),
+        )
+
+    @admin.action(description=_("Reactivate the selected retired plans"))
+    def reactivate(self, request: HttpRequest, queryset):
+        today = clock.today()
+        self.run_service(
+            request,
+            queryset,
+            lambda plan: services.plan_reactivate(plan=plan, today=today),
+            _("%(count)s plan(s) reactivated."),
+        )
+
+
+class UpgradeGroupPlanInline(admin.TabularInline):
+    model = Plan
+    fk_name = "upgrade_group"
+    fields = ["code", "name", "upgrade_rank", "status", "currency"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ["upgrade_rank"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(UpgradeGroup)
+class UpgradeGroupAdmin(CadenceAdmin):
+    list_display = ["code", "name", "plan_count"]
+    search_fields = ["code", "name", "name_fr"]
+    inlines = [UpgradeGroupPlanInline]
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).annotate(_plans=Count("plans"))
+
+    @admin.display(description=_("plans"), ordering="_plans")
+    def plan_count(self, obj: UpgradeGroup) -> int:
+        return obj._plans
+
+
+# Product contracts ------------------------------------------------------------------------------
+
+
+@admin.register(ProductContract)
+class ProductContractAdmin(CadenceAdmin):
+    list_display = ["code", "name", "kind", "product", "summary"]
+    list_filter = ["kind", "runtime", "credit_intervals"]
+    search_fields = ["code", "name", "name_fr", "product__code"]
+    autocomplete_fields = ["product", "price_sheet"]
+    list_select_related = ["product"]
+    validator = staticmethod(lambda contract: services.product_contract_validate(contract=contract))
+    fieldsets = [
+        (None, {"fields": ["code", "name", "name_fr", "kind", "product", "price_sheet"]}),
+        (
+            _("Time-based"),
+            {
+                "fields": [
+                    "runtime",
+                    ("runtime_count", "runtime_unit"),
+                    ("accounting_period_count", "accounting_period_unit"),
+                ],
+                "description": _(
+                    "Units must be compatible (years with months, weeks with days) and the "
+                    "accounting period a whole multiple of the subscription interval."
+                ),
+            },
+        ),
+        (
+            _("Interval and cancellation (time- and issue-based)"),
+            {
+                "fields": [
+                    ("interval_count", "interval_unit"),
+                    ("cancellation_count", "cancellation_unit"),
+                ]
+            },
+        ),
+        (
+            _("Issue-based"),
+            {"fields": ["issues_per_period", "chargeable_issues", "repeat_until_cancelled"]},
+        ),
+        (_("Credit-based"), {"fields": ["credit_amount", "credit_intervals"]}),
+    ]
+
+    @admin.display(description=_("summary"))
+    def summary(self, obj: ProductContract) -> str:
+        if obj.kind == ProductContract.Kind.TIME:
+            return f"{obj.get_runtime_display()}; {obj.accounting_period} / {obj.interval}"
+        if obj.kind == ProductContract.Kind.ISSUE:
+            return _("%(issues)s issues per %(period)s, %(chargeable)s chargeable") % {
+                "issues": obj.issues_per_period,
+                "period": obj.interval,
+                "chargeable": obj.chargeable_issues,
+            }
+        if obj.credit_intervals:
+            return _("%(credits)s credits per %(period)s") % {
+                "credits": obj.credit_amount,
+                "period": obj.accounting_period,
+            }
+        return _("%(credits)s credits") % {"credits": obj.credit_amount}
+
+
+# Coupons ----------------------------------------------------------------------------------------
+
+
+@admin.register(CouponCampaign)
+class CouponCampaignAdmin(CadenceAdmin):
+    list_display = [
+        "code",
+        "name",
+        "kind",
+        "code_template",
+        "charset",
+        "codes_generated",
+        "redemption_quantity",
+        "valid_from",
+        "valid_until",
+        "status",
+    ]
+    list_filter = ["kind", "charset", "status", "valid_until"]
+    search_fields = ["code", "name", "name_fr", "code_template"]
+    autocomplete_fields = ["bundle", "plans"]
+    list_select_related = ["bundle"]
+    actions = ["generate_codes"]
+    validator = staticmethod(lambda campaign: services.coupon_campaign_validate(campaign=campaign))
+    fieldsets = [
+        (None, {"fields": ["code", "name", "name_fr", "kind", "bundle", "plans"]}),
+        (
+            _("Codes"),
+            {
+                "fields": [
+                    "code_template",
+                    "charset",
+                    "range_start",
+                    "quantity",
+                    "redemption_quantity",
+                ]
+            },
+        ),
+        (_("Validity"), {"fields": [("valid_from", "valid_until"), "status"]}),
+    ]
+    readonly_fields = ["status"]
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).annotate(_codes=Count("codes"))
+
+    @admin.display(description=_("codes generated"), ordering="_codes")
+    def codes_generated(self, obj: CouponCampaign) -> str:
+        url = reverse("admin:catalog_couponcode_changelist") + f"?campaign__id__exact={obj.pk}"
+        return format_html('<a href="{}">{} / {}</a>', url, obj._codes, obj.quantity)
+
+    @admin.action(description=_("Generate the missing codes"))
+    def generate_codes(self, request: HttpRequest, queryset):
+        self.run_service(
+            request,
+            queryset,
+            lambda campaign: services.coupon_codes_generate(campaign=campaign),
+            _("Codes generated for %(count)s campaign(s)."),
+        )
+
+
+@admin.register(CouponCode)
+class CouponCodeAdmin(CadenceAdmin):
+    list_display = [
+        "code",
+        "campaign",
+        "status",
+        "times_redeemed",
+        "max_redemptions",
+        "remaining",
+        "created_at",
+    ]
+    list_filter = ["status", "campaign__kind", "campaign"]
+    search_fields = ["code", "campaign__code"]
+    list_select_related = ["campaign"]
+    # Codes change only through their campaign and the actions below.
+    readonly_fields = [
+        "campaign",
+        "code",
+        "status",
+        "max_redemptions",
+        "times_redeemed",
+        "created_at",
+    ]
+    fields = ["code", "campaign", "status", "times_redeemed", "max_redemptions", "created_at"]
+    actions = ["disable", "enable"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return (
+            False  # codes come from their campaign's template (action "Generate the missing codes")
+        )
+
+    @admin.display(description=_("remaining redemptions"))
+    def remaining(self, obj: CouponCode) -> int:
+        return obj.remaining_redemptions
+
+    @admin.action(description=_("Disable the selected codes"))
+    def disable(self, request: HttpRequest, queryset):
+        self.run_service(
+            request,
+            queryset,
+            lambda code: services.coupon_code_set_disabled(code=code, disabled=True),
+            _("%(count)s code(s) disabled."),
+        )
+
+    @admin.action(description=_("Enable the selected codes"))
+    def enable(self, request: HttpRequest, queryset):
+        self.run_service(
+            request,
+            queryset,
+            lambda code: services.coupon_code_set_disabled(code=code, disabled=False),
+            _("%(count)s code(s) enabled."),
+        )

@@ -1,0 +1,81 @@
+"""`manage.py seed_demo`: the demo data and logins, safe to run again and again."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from billing.demo import seed_invoices
+from catalog.demo import seed_catalog
+from partners.demo import seed_partners
+from partners.models import Partner, PartnerUser
+from subscriptions.demo import seed_subscriptions
+from subscriptions.models import Customer, CustomerUser
+
+DEMO_PASSWORD = "cadence-demo"  # noqa: S105 - demo logins, printed on purpose
+OPERATOR_APPS = ["catalog", "subscriptions", "billing", "partners", "django_celery_beat"]
+
+
+def _user(username: str, email: str, first_name: str, last_name: str, *, staff: bool = False):
+    user_model = get_user_model()
+    user = user_model.objects.filter(username=username).first()
+    if user is None:
+        user = user_model.objects.create_user(
+            username,
+            email=email,
+            password=DEMO_PASSWORD,
+            first_name=first_name,
+            last_name=last_name,
+            is_staff=staff,
+        )
+    return user
+
+
+def seed_operator() -> list[tuple[str, str, str]]:
+    group, _created = Group.objects.get_or_create(name="Operators")
+    permissions = Permission.objects.filter(content_type__app_label__in=OPERATOR_APPS)
+    if set(group.permissions.all()) != set(permissions):
+        group.permissions.set(permissions)
+    operator = _user("operator", "operator@cadence.example", "Olivia", "Operator", staff=True)
+    operator.groups.add(group)
+    return [("operator", "/admin/", "back office: catalog, subscriptions, invoices")]
+
+
+def seed_portal_logins() -> list[tuple[str, str, str]]:
+    logins = []
+    for username, code, first, last in (
+        ("partner", "acme", "Paul", "Acme"),
+        ("partner2", "nordic", "Nora", "Nordic"),
+    ):
+        partner = Partner.objects.get(code=code)
+        user = _user(username, f"{username}@{code}.example", first, last)
+        PartnerUser.objects.get_or_create(user=user, defaults={"partner": partner})
+        logins.append((username, "/partners/", f"partner portal of {partner.name}"))
+    for username, email, first, last in (
+        ("customer", "billing@maple-hosting.example", "Mary", "Maple"),
+        ("customer2", "compta@atelier-dupont.example", "Denis", "Dupont"),
+    ):
+        customer = Customer.objects.get(email=email)
+        user = _user(username, f"{username}@{email.split('@')[1]}", first, last)
+        CustomerUser.objects.get_or_create(user=user, defaults={"customer": customer})
+        logins.append((username, "/account/", f"self-service of {customer.name}"))
+    return logins
+
+
+class Command(BaseCommand):
+    help = "Load the demo catalog, customers, subscriptions, invoices and logins (idempotent)."
+
+    def handle(self, *args, **options) -> None:
+        with transaction.atomic():
+            seed_catalog()
+            seed_subscriptions()
+            seed_partners()
+            logins = seed_operator() + seed_portal_logins()
+        with transaction.atomic():
+            invoices = seed_invoices()
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data loaded ({invoices} invoices and credit notes).")
+        )
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for username, url, what in logins:
+            self.stdout.write(f"  {username:<10} http://127.0.0.1:8000{url:<12} {what}")

@@ -1,0 +1,1132 @@
+"""What can be sold: products, features, price sheets, discounts, bundles, terms, plans, tax rates,
+product contracts and coupon campaigns.
+
+Models hold data and the invariants that need no other row, as database constraints with a
+message a person can act on (Django validates them in model forms, so the admin shows them as
+form errors). Rules that read other rows are in catalog/services.py. Every model keeps an
+append-only audit history (django-simple-history): who, when, old and new values.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+from djmoney.models.fields import CurrencyField, MoneyField
+from simple_history.models import HistoricalRecords
+
+from catalog.core.periods import NAMED_PERIODS, Period, Unit
+from catalog.core.pricing import PricingModel as CorePricingModel
+from catalog.core.pricing import Tier
+
+CURRENCY_CHOICES = [(code, code) for code in settings.CURRENCIES]
+
+
+def default_currency() -> str:
+    # A callable, so that the DEFAULT_CURRENCY environment variable never reaches a migration.
+    return settings.DEFAULT_CURRENCY
+
+
+def money_field(verbose_name, **kwargs) -> MoneyField:
+    """An amount whose currency is the row's one `currency` column (declare it first)."""
+    return MoneyField(
+        verbose_name,
+        max_digits=settings.MONEY_MAX_DIGITS,
+        decimal_places=settings.MONEY_DECIMAL_PLACES,
+        default_currency=None,
+        currency_choices=CURRENCY_CHOICES,
+        currency_field_name="currency",
+        **kwargs,
+    )
+
+
+def currency_field(verbose_name=None) -> CurrencyField:
+    return CurrencyField(
+        verbose_name or _("currency"), default=default_currency, choices=CURRENCY_CHOICES
+    )
+
+
+class TimeUnit(models.TextChoices):
+    DAY = Unit.DAY.value, _("day(s)")
+    WEEK = Unit.WEEK.value, _("week(s)")
+    MONTH = Unit.MONTH.value, _("month(s)")
+    YEAR = Unit.YEAR.value, _("year(s)")
+
+
+class Localized(models.Model):
+    """Offer texts in several languages: `name` is English (the fallback), `name_fr` French.
+
+    Explicit columns rather than a translation library so that the audit history records every
+    language's text, and a page needs no extra query to show it. Another language is a migration
+    adding `name_<code>` (and `description_<code>` where there is a description).
+    """
+
+    name = models.CharField(_("name (English)"), max_length=200)
+    name_fr = models.CharField(_("name (French)"), max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        code = getattr(self, "code", "")
+        return f"{code} — {self.display_name}" if code else self.display_name
+
+    def localized(self, field: str, language: str | None = None) -> str:
+        language = (language or translation.get_language() or settings.LANGUAGE_CODE)[:2]
+        value = getattr(self, f"{field}_{language}", "") if language != "en" else ""
+        return value or getattr(self, field)
+
+    @property
+    def display_name(self) -> str:
+        return self.localized("name")
+
+
+class LocalizedDescription(Localized):
+    description = models.TextField(_("description (English)"), blank=True)
+    description_fr = models.TextField(_("description (French)"), blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def display_description(self) -> str:
+        return self.localized("description")
+
+
+def code_field() -> models.CharField:
+    return models.CharField(
+        _("code"),
+        max_length=60,
+        unique=True,
+        help_text=_("A short stable identifier, used in the API and on invoices."),
+    )
+
+
+class TaxRate(models.Model):
+    code = code_field()
+    name = models.CharField(_("name"), max_length=120)
+    rate = models.DecimalField(
+        _("rate (%)"), max_digits=5, decimal_places=2, help_text=_("Percent, e.g. 20.00")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("tax rate")
+        verbose_name_plural = _("tax rates")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rate__gte=0) & Q(rate__lte=100),
+                name="taxrate_rate_0_100",
+                violation_error_message=_("A tax rate lies between 0 and 100 (percent)."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.rate} %)"
+
+
+class SeatType(Localized):
+    """A kind of device or user sold per seat (a customer deploys devices of each type)."""
+
+    code = code_field()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("seat type")
+        verbose_name_plural = _("seat types")
+        ordering = ["code"]
+
+
+class Product(LocalizedDescription):
+    code = code_field()
+    seat_type = models.ForeignKey(
+        SeatType,
+        verbose_name=_("seat type"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="products",
+        help_text=_("Set when the product is sold per seat of this type."),
+    )
+    tax_rate = models.ForeignKey(
+        TaxRate,
+        verbose_name=_("tax rate"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        help_text=_("Overrides the term's tax rate on this product's invoice lines."),
+    )
+    ledger_account = models.CharField(_("ledger account"), max_length=40, blank=True)
+    invoice_item_type = models.CharField(_("invoice item type"), max_length=40, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["code"]
+
+
+class Feature(Localized):
+    class Kind(models.TextChoices):
+        ON_OFF = "on_off", _("on/off")
+        LIMIT = "limit", _("limit")
+
+    code = code_field()
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.ON_OFF)
+    unit = models.CharField(
+        _("unit"), max_length=30, blank=True, help_text=_("For limits: GB, users, requests…")
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("feature")
+        verbose_name_plural = _("features")
+        ordering = ["code"]
+
+
+class PricingModel(models.TextChoices):
+    FLAT = CorePricingModel.FLAT.value, _("flat per period")
+    PER_UNIT = CorePricingModel.PER_UNIT.value, _("per unit")
+    GRADUATED = CorePricingModel.GRADUATED.value, _("graduated tiers")
+    VOLUME = CorePricingModel.VOLUME.value, _("volume tiers")
+
+
+class PriceSheet(Localized):
+    """The price of one product for one period of its own (RULES §2): 60.00 EUR per seat per year."""
+
+    code = code_field()
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="price_sheets"
+    )
+    currency = currency_field()
+    period_count = models.PositiveSmallIntegerField(_("period count"), default=1)
+    period_unit = models.CharField(
+        _("period unit"), max_length=5, choices=TimeUnit.choices, default=TimeUnit.MONTH
+    )
+    pricing_model = models.CharField(
+        _("pricing model"), max_length=10, choices=PricingModel.choices, default=PricingModel.FLAT
+    )
+    amount = money_field(
+        _("amount"),
+        null=True,
+        blank=True,
+        help_text=_("The flat price per period, or the price of one unit. Empty for tiers."),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("price sheet")
+        verbose_name_plural = _("price sheets")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_count__gte=1),
+                name="pricesheet_period_count_positive",
+                violation_error_message=_("The price period needs a count of at least 1."),
+            ),
+            models.CheckConstraint(
+                condition=Q(pricing_model__in=["graduated", "volume"], amount__isnull=True)
+                | Q(pricing_model__in=["flat", "per_unit"], amount__isnull=False),
+                name="pricesheet_amount_matches_model",
+                violation_error_message=_(
+                    "Flat and per-unit prices need an amount; tiered prices take their amounts "
+                    "from the tiers and leave it empty."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gte=0),
+                name="pricesheet_amount_not_negative",
+                violation_error_message=_("A price cannot be negative."),
+            ),
+        ]
+
+    @property
+    def period(self) -> Period:
+        return Period(self.period_count, Unit(self.period_unit))
+
+    @property
+    def is_tiered(self) -> bool:
+        return self.pricing_model in (PricingModel.GRADUATED, PricingModel.VOLUME)
+
+    def core_tiers(self) -> list[Tier]:
+        """Tiers as values of the pure core (uses the prefetch cache when there is one)."""
+        return [
+            Tier(
+                t.first_unit,
+                t.last_unit,
+                t.unit_price.amount,
+                t.flat_amount.amount if t.flat_amount is not None else Decimal("0"),
+            )
+            for t in sorted(self.tiers.all(), key=lambda t: t.first_unit)
+        ]
+
+
+class PriceTier(models.Model):
+    price_sheet = models.ForeignKey(
+        PriceSheet, verbose_name=_("price sheet"), on_delete=models.CASCADE, related_name="tiers"
+    )
+    first_unit = models.PositiveIntegerField(_("first unit"))
+    last_unit = models.PositiveIntegerField(
+        _("last unit"), null=True, blank=True, help_text=_("Empty for the open-ended last tier.")
+    )
+    # Always the price sheet's currency (set from it when the tiers are saved).
+    currency = currency_field()
+    unit_price = money_field(_("unit price"))
+    flat_amount = money_field(
+        _("flat fee"), null=True, blank=True, help_text=_("Charged once when the tier is reached.")
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("price tier")
+        verbose_name_plural = _("price tiers")
+        ordering = ["price_sheet", "first_unit"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["price_sheet", "first_unit"],
+                name="pricetier_unique_first_unit",
+                violation_error_message=_(
+                    "Two tiers of a price sheet cannot start at the same unit."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(first_unit__gte=1),
+                name="pricetier_first_unit_positive",
+                violation_error_message=_("Tiers count units from 1."),
+            ),
+            models.CheckConstraint(
+                condition=Q(last_unit__isnull=True) | Q(last_unit__gte=models.F("first_unit")),
+                name="pricetier_last_after_first",
+                violation_error_message=_("A tier cannot end before it starts."),
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0)
+                & (Q(flat_amount__isnull=True) | Q(flat_amount__gte=0)),
+                name="pricetier_amounts_not_negative",
+                violation_error_message=_("Tier prices cannot be negative."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        last = self.last_unit if self.last_unit is not None else "∞"
+        return f"{self.first_unit}–{last}: {self.unit_price}"
+
+
+class Discount(Localized):
+    class Kind(models.TextChoices):
+        PERCENTAGE = "percentage", _("percentage")
+        AMOUNT = "amount", _("fixed amount")
+
+    class Target(models.TextChoices):
+        PRODUCT = "product", _("a product")
+        BUNDLE = "bundle", _("a bundle")
+        SUBSCRIPTION = "subscription", _("the whole subscription")
+
+    class Duration(models.TextChoices):
+        ONCE = "once", _("once")
+        PERIODS = "periods", _("N periods")
+        FOREVER = "forever", _("forever")
+
+    code = code_field()
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    percentage = models.DecimalField(
+        _("percentage"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    currency = currency_field()
+    amount = money_field(_("amount"), null=True, blank=True)
+    target = models.CharField(
+        _("target"), max_length=12, choices=Target.choices, default=Target.SUBSCRIPTION
+    )
+    target_product = models.ForeignKey(
+        Product,
+        verbose_name=_("target product"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="discounts",
+    )
+    target_bundle = models.ForeignKey(
+        "Bundle",
+        verbose_name=_("target bundle"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="targeting_discounts",
+    )
+    duration = models.CharField(
+        _("duration"), max_length=8, choices=Duration.choices, default=Duration.FOREVER
+    )
+    duration_periods = models.PositiveSmallIntegerField(
+        _("number of periods"), null=True, blank=True
+    )
+    sequence = models.PositiveSmallIntegerField(
+        _("order of application"),
+        default=100,
+        help_text=_("Lower numbers apply first, each on the amount left by the previous ones."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("discount")
+        verbose_name_plural = _("discounts")
+        ordering = ["sequence", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="percentage", percentage__isnull=False, amount__isnull=True)
+                | Q(kind="amount", percentage__isnull=True, amount__isnull=False),
+                name="discount_value_matches_kind",
+                violation_error_message=_(
+                    "A percentage discount needs a percentage and no amount; a fixed discount "
+                    "needs an amount and no percentage."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(percentage__isnull=True)
+                | (Q(percentage__gt=0) & Q(percentage__lte=100)),
+                name="discount_percentage_range",
+                violation_error_message=_("A discount percentage lies above 0 and up to 100."),
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gt=0),
+                name="discount_amount_positive",
+                violation_error_message=_("A discount amount must be above zero."),
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    target="product", target_product__isnull=False, target_bundle__isnull=True
+                )
+                | Q(target="bundle", target_product__isnull=True, target_bundle__isnull=False)
+                | Q(target="subscription", target_product__isnull=True, target_bundle__isnull=True),
+                name="discount_target_matches",
+                violation_error_message=_(
+                    "Choose the target product for a product discount, the target bundle for a "
+                    "bundle discount, and neither for a whole-subscription discount."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(duration="periods", duration_periods__gte=1)
+                | (~Q(duration="periods") & Q(duration_periods__isnull=True)),
+                name="discount_duration_periods",
+                violation_error_message=_(
+                    "A discount lasting N periods needs N (at least 1); other durations leave it "
+                    "empty."
+                ),
+            ),
+        ]
+
+    def describe_value(self) -> str:
+        if self.kind == self.Kind.PERCENTAGE:
+            return f"{self.percentage.normalize():f} %"
+        return str(self.amount)
+
+
+class Term(LocalizedDescription):
+    """Commitment, early termination, renewal, notice and seat-freeze rules (RULES §4–5).
+
+    The description is the text of the terms that a buyer accepts.
+    """
+
+    class CommitmentBasis(models.TextChoices):
+        BILLING_CYCLES = "billing_cycles", _("billing cycles")
+        CALENDAR = "calendar", _("calendar")
+
+    class EarlyTermination(models.TextChoices):
+        ALLOWED = "allowed", _("allowed (at the end of the current period, no fee)")
+        PENALTY = "penalty", _("allowed with a penalty")
+        FORBIDDEN = "forbidden", _("forbidden (effective at the commitment end)")
+
+    code = code_field()
+    commitment_basis = models.CharField(
+        _("commitment basis"),
+        max_length=14,
+        choices=CommitmentBasis.choices,
+        default=CommitmentBasis.CALENDAR,
+    )
+    commitment_count = models.PositiveSmallIntegerField(
+        _("commitment"),
+        default=0,
+        help_text=_("Billing cycles, or calendar units. 0 for no commitment."),
+    )
+    commitment_unit = models.CharField(
+        _("commitment unit"),
+        max_length=5,
+        choices=TimeUnit.choices,
+        blank=True,
+        help_text=_("For a calendar commitment only."),
+    )
+    early_termination = models.CharField(
+        _("early termination"),
+        max_length=9,
+        choices=EarlyTermination.choices,
+        default=EarlyTermination.ALLOWED,
+    )
+    grace_count = models.PositiveSmallIntegerField(_("grace period"), default=0)
+    grace_unit = models.CharField(
+        _("grace period unit"), max_length=5, choices=TimeUnit.choices, default=TimeUnit.DAY
+    )
+    currency = currency_field()
+    penalty_cap = money_field(_("penalty fee cap"), null=True, blank=True)
+    penalty_prorated = models.BooleanField(
+        _("prorated penalty"),
+        default=False,
+        help_text=_(
+            "Charge the cap × days from the effective date to the commitment end ÷ days of the "
+            "whole commitment."
+        ),
+    )
+    ledger_account = models.CharField(_("ledger account"), max_length=40, blank=True)
+    invoice_item_type = models.CharField(_("invoice item type"), max_length=40, blank=True)
+    tax_rate = models.ForeignKey(
+        TaxRate, verbose_name=_("tax rate"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    renewal_term = models.ForeignKey(
+        "self",
+        verbose_name=_("renewal term"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="renewed_from",
+        help_text=_("The term a subscription renews into at the commitment end; empty: the same."),
+    )
+    auto_renew = models.BooleanField(_("auto-renew"), default=True)
+    notice_count = models.PositiveSmallIntegerField(_("notice period"), default=0)
+    notice_unit = models.CharField(
+        _("notice period unit"), max_length=5, choices=TimeUnit.choices, default=TimeUnit.DAY
+    )
+    freeze_count = models.PositiveSmallIntegerField(
+        _("seat-reduction freeze"),
+        default=0,
+        help_text=_("Seats cannot be reduced within this time before the renewal date."),
+    )
+    freeze_unit = models.CharField(
+        _("seat-reduction freeze unit"),
+        max_length=5,
+        choices=TimeUnit.choices,
+        default=TimeUnit.MONTH,
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("term")
+        verbose_name_plural = _("terms")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(early_termination="penalty") | Q(penalty_cap__isnull=False),
+                name="term_penalty_needs_cap",
+                violation_error_message=_("A penalty policy needs a penalty fee cap."),
+            ),
+            models.CheckConstraint(
+                condition=Q(penalty_cap__isnull=True) | Q(penalty_cap__gte=0),
+                name="term_penalty_cap_not_negative",
+                violation_error_message=_("The penalty fee cap cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(commitment_basis="billing_cycles", commitment_unit="")
+                | Q(commitment_basis="calendar", commitment_count=0, commitment_unit="")
+                | (Q(commitment_basis="calendar", commitment_count__gt=0) & ~Q(commitment_unit="")),
+                name="term_commitment_unit_matches_basis",
+                violation_error_message=_(
+                    "A calendar commitment needs its unit (days, weeks, months or years); a "
+                    "commitment in billing cycles has none."
+                ),
+            ),
+        ]
+
+    @property
+    def commitment_period(self) -> Period | None:
+        if self.commitment_count == 0 or self.commitment_basis != self.CommitmentBasis.CALENDAR:
+            return None
+        return Period(self.commitment_count, Unit(self.commitment_unit))
+
+
+class Bundle(LocalizedDescription):
+    """A set of products and discounts, each required or optional, sold together."""
+
+    code = code_field()
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(
+        _("valid until"), null=True, blank=True, help_text=_("Last day it can be sold.")
+    )
+    term = models.ForeignKey(
+        Term, verbose_name=_("term"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("bundle")
+        verbose_name_plural = _("bundles")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_until__isnull=True)
+                | Q(valid_until__gte=models.F("valid_from")),
+                name="bundle_validity_order",
+                violation_error_message=_(
+                    "A bundle cannot be valid until a date before its start."
+                ),
+            )
+        ]
+
+    def is_valid_on(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_until is None or day <= self.valid_until
+        )
+
+
+class BundleItem(models.Model):
+    class Kind(models.TextChoices):
+        PRODUCT = "product", _("product")
+        DISCOUNT = "discount", _("discount")
+
+    bundle = models.ForeignKey(
+        Bundle, verbose_name=_("bundle"), on_delete=models.CASCADE, related_name="items"
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.PRODUCT)
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    price_sheet = models.ForeignKey(
+        PriceSheet,
+        verbose_name=_("price sheet"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        help_text=_("How the product is charged in this bundle; empty: included at no charge."),
+    )
+    discount = models.ForeignKey(
+        Discount, verbose_name=_("discount"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    required = models.BooleanField(
+        _("required"), default=True, help_text=_("Optional items are chosen by the buyer.")
+    )
+    quantity = models.PositiveIntegerField(
+        _("quantity"),
+        default=1,
+        help_text=_("Units included; for a product sold per seat, the seats are chosen instead."),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("bundle item")
+        verbose_name_plural = _("bundle items")
+        ordering = ["bundle", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="product", product__isnull=False, discount__isnull=True)
+                | Q(
+                    kind="discount",
+                    product__isnull=True,
+                    discount__isnull=False,
+                    price_sheet__isnull=True,
+                ),
+                name="bundleitem_product_xor_discount",
+                violation_error_message=_(
+                    "A product item names a product (and optionally its price sheet); a discount "
+                    "item names a discount and nothing else."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1),
+                name="bundleitem_quantity_positive",
+                violation_error_message=_("An item's quantity is at least 1."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        what = self.product if self.kind == self.Kind.PRODUCT else self.discount
+        return f"{self.bundle.code}: {what}"
+
+
+class UpgradeGroup(Localized):
+    """Plans a subscription can move between; the rank orders them (higher is an upgrade)."""
+
+    code = code_field()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("upgrade group")
+        verbose_name_plural = _("upgrade groups")
+        ordering = ["code"]
+
+
+class PaymentType(models.TextChoices):
+    BANK_TRANSFER = "bank_transfer", _("bank transfer")
+    CARD = "card", _("card")
+    SEPA_DEBIT = "sepa_debit", _("SEPA direct debit")
+
+
+class Plan(LocalizedDescription):
+    """An offer: what a subscription is to, its billing period, commitment and terms."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", pgettext_lazy("plan status", "draft")
+        ACTIVE = "active", pgettext_lazy("plan status", "active")
+        RETIRED = "retired", pgettext_lazy("plan status", "retired")
+
+    code = code_field()
+    currency = currency_field()
+    billing_period_count = models.PositiveSmallIntegerField(_("billing period count"), default=1)
+    billing_period_unit = models.CharField(
+        _("billing period unit"), max_length=5, choices=TimeUnit.choices, default=TimeUnit.MONTH
+    )
+    trial_count = models.PositiveSmallIntegerField(_("trial"), default=0)
+    trial_unit = models.CharField(
+        _("trial unit"), max_length=5, choices=TimeUnit.choices, default=TimeUnit.DAY
+    )
+    minimum_commitment_occurrences = models.PositiveSmallIntegerField(
+        _("minimum commitment (billing periods)"),
+        default=0,
+        help_text=_("12 monthly periods, 4 quarters and 2 half-years are all 12 months."),
+    )
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(
+        _("valid until"), null=True, blank=True, help_text=_("Last day it can be sold.")
+    )
+    bundles = models.ManyToManyField(
+        Bundle, verbose_name=_("bundles"), related_name="plans", blank=True
+    )
+    addon_bundles = models.ManyToManyField(
+        Bundle,
+        verbose_name=_("compatible add-on bundles"),
+        related_name="addon_for_plans",
+        blank=True,
+    )
+    compatible_addons_only = models.BooleanField(
+        _("compatible add-ons only"),
+        default=True,
+        help_text=_("Only the add-on bundles listed here can be added to its subscriptions."),
+    )
+    payment_types = models.JSONField(_("supported payment types"), default=list, blank=True)
+    term = models.ForeignKey(
+        Term,
+        verbose_name=_("term"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="plans",
+    )
+    upgrade_group = models.ForeignKey(
+        UpgradeGroup,
+        verbose_name=_("upgrade group"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="plans",
+    )
+    upgrade_rank = models.PositiveSmallIntegerField(
+        _("rank in the upgrade group"),
+        default=0,
+        help_text=_("Moving to a higher rank is an upgrade, to a lower one a downgrade."),
+    )
+    manual_fulfilment = models.BooleanField(
+        _("manual fulfilment"),
+        default=False,
+        help_text=_("Changes to this plan stay pending until an operator marks them fulfilled."),
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    history = HistoricalRecords(m2m_fields=[bundles, addon_bundles])
+
+    class Meta:
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(billing_period_count__gte=1),
+                name="plan_billing_period_positive",
+                violation_error_message=_("The billing period needs a count of at least 1."),
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_until__isnull=True)
+                | Q(valid_until__gte=models.F("valid_from")),
+                name="plan_validity_order",
+                violation_error_message=_("A plan cannot be valid until a date before its start."),
+            ),
+            models.UniqueConstraint(
+                fields=["upgrade_group", "upgrade_rank"],
+                condition=Q(upgrade_group__isnull=False),
+                name="plan_unique_rank_in_group",
+                violation_error_message=_(
+                    "Another plan of this upgrade group has this rank: ranks order the plans of "
+                    "a group, so each is used once."
+                ),
+            ),
+        ]
+
+    @property
+    def billing_period(self) -> Period:
+        return Period(self.billing_period_count, Unit(self.billing_period_unit))
+
+    @property
+    def trial_period(self) -> Period | None:
+        return Period(self.trial_count, Unit(self.trial_unit)) if self.trial_count else None
+
+    @property
+    def billing_period_name(self) -> str:
+        for name, period in NAMED_PERIODS.items():
+            if period == self.billing_period:
+                return name
+        return str(self.billing_period)
+
+    def is_valid_on(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_until is None or day <= self.valid_until
+        )
+
+
+class PlanFeature(models.Model):
+    """The value a plan gives a feature: on/off, or a limit (empty limit: unlimited)."""
+
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="plan_features"
+    )
+    feature = models.ForeignKey(Feature, verbose_name=_("feature"), on_delete=models.PROTECT)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    limit = models.PositiveIntegerField(
+        _("limit"), null=True, blank=True, help_text=_("For limit features; empty: unlimited.")
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("plan feature")
+        verbose_name_plural = _("plan features")
+        ordering = ["plan", "feature__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "feature"],
+                name="planfeature_unique",
+                violation_error_message=_("This feature already has a value in this plan."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        if not self.enabled:
+            return f"{self.feature.code}: off"
+        if self.limit is None:
+            return f"{self.feature.code}: on"
+        return f"{self.feature.code}: {self.limit} {self.feature.unit}".strip()
+
+
+class ServicePeriodOption(models.Model):
+    """A service period a plan can be bought for, with its discount (3 years −10 %)."""
+
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="service_periods"
+    )
+    years = models.PositiveSmallIntegerField(_("years"))
+    discount_percent = models.DecimalField(
+        _("discount (%)"), max_digits=5, decimal_places=2, default=Decimal("0")
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("service period option")
+        verbose_name_plural = _("service period options")
+        ordering = ["plan", "years"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "years"],
+                name="serviceperiod_unique_years",
+                violation_error_message=_(
+                    "This plan already offers a service period of that length."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(years__gte=1),
+                name="serviceperiod_years_positive",
+                violation_error_message=_("A service period lasts at least one year."),
+            ),
+            models.CheckConstraint(
+                condition=Q(discount_percent__gte=0) & Q(discount_percent__lt=100),
+                name="serviceperiod_discount_range",
+                violation_error_message=_(
+                    "A service-period discount lies from 0 up to, but not including, 100 (percent)."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        label = _("%(years)s year(s)") % {"years": self.years}
+        if self.discount_percent:
+            return f"{label} (−{self.discount_percent.normalize():f} %)"
+        return str(label)
+
+
+class ProductContract(Localized):
+    """How a product is delivered and billed over time (RULES §8)."""
+
+    class Kind(models.TextChoices):
+        TIME = "time", _("time-based")
+        ISSUE = "issue", _("issue-based")
+        CREDIT = "credit", _("credit-based")
+
+    class Runtime(models.TextChoices):
+        UNTIL_CANCELLED = "until_cancelled", _("until cancellation")
+        FIXED = "fixed", _("fixed")
+
+    code = code_field()
+    kind = models.CharField(_("kind"), max_length=6, choices=Kind.choices)
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="contracts"
+    )
+    price_sheet = models.ForeignKey(
+        PriceSheet, verbose_name=_("price sheet"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    # Time-based
+    runtime = models.CharField(_("runtime"), max_length=16, choices=Runtime.choices, blank=True)
+    runtime_count = models.PositiveSmallIntegerField(_("runtime count"), null=True, blank=True)
+    runtime_unit = models.CharField(
+        _("runtime unit"), max_length=5, choices=TimeUnit.choices, blank=True
+    )
+    # Time-based and credit-based with intervals
+    accounting_period_count = models.PositiveSmallIntegerField(
+        _("accounting period count"), null=True, blank=True
+    )
+    accounting_period_unit = models.CharField(
+        _("accounting period unit"), max_length=5, choices=TimeUnit.choices, blank=True
+    )
+    # Time-based: the subscription interval. Issue-based: the billing period of the issues.
+    interval_count = models.PositiveSmallIntegerField(
+        _("subscription interval / billing period count"), null=True, blank=True
+    )
+    interval_unit = models.CharField(
+        _("subscription interval / billing period unit"),
+        max_length=5,
+        choices=TimeUnit.choices,
+        blank=True,
+    )
+    # Time-based: before the end of the interval. Issue-based: before the next issue.
+    cancellation_count = models.PositiveSmallIntegerField(_("cancellation period"), default=0)
+    cancellation_unit = models.CharField(
+        _("cancellation period unit"), max_length=5, choices=TimeUnit.choices, default=TimeUnit.DAY
+    )
+    # Issue-based
+    issues_per_period = models.PositiveSmallIntegerField(
+        _("issues per billing period"), null=True, blank=True
+    )
+    chargeable_issues = models.PositiveSmallIntegerField(
+        _("chargeable issues"),
+        null=True,
+        blank=True,
+        help_text=_("The free issues (the rest) come last in each billing period."),
+    )
+    repeat_until_cancelled = models.BooleanField(_("repeat until cancelled"), default=True)
+    # Credit-based
+    credit_amount = models.DecimalField(
+        _("credits"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    credit_intervals = models.BooleanField(
+        _("with time intervals"),
+        default=False,
+        help_text=_(
+            "Credits are granted each accounting period and unused credits expire at its end."
+        ),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("product contract")
+        verbose_name_plural = _("product contracts")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="time")
+                | (
+                    ~Q(runtime="")
+                    & Q(accounting_period_count__gte=1, interval_count__gte=1)
+                    & ~Q(accounting_period_unit="")
+                    & ~Q(interval_unit="")
+                ),
+                name="contract_time_fields",
+                violation_error_message=_(
+                    "A time-based contract needs a runtime, an accounting period and a "
+                    "subscription interval."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=~Q(runtime="fixed") | (Q(runtime_count__gte=1) & ~Q(runtime_unit="")),
+                name="contract_fixed_runtime",
+                violation_error_message=_("A fixed runtime needs its length and unit."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="issue")
+                | (
+                    Q(
+                        issues_per_period__gte=1,
+                        chargeable_issues__isnull=False,
+                        interval_count__gte=1,
+                    )
+                    & Q(chargeable_issues__lte=models.F("issues_per_period"))
+                    & ~Q(interval_unit="")
+                ),
+                name="contract_issue_fields",
+                violation_error_message=_(
+                    "An issue-based contract needs its billing period, at least one issue per "
+                    "period, and no more chargeable issues than issues."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="credit") | Q(credit_amount__gt=0),
+                name="contract_credit_amount",
+                violation_error_message=_("A credit-based contract needs a credit amount above 0."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="credit", credit_intervals=True)
+                | (Q(accounting_period_count__gte=1) & ~Q(accounting_period_unit="")),
+                name="contract_credit_intervals",
+                violation_error_message=_(
+                    "Credits granted per interval need the accounting period they are granted for."
+                ),
+            ),
+        ]
+
+    @property
+    def accounting_period(self) -> Period | None:
+        if not self.accounting_period_count or not self.accounting_period_unit:
+            return None
+        return Period(self.accounting_period_count, Unit(self.accounting_period_unit))
+
+    @property
+    def interval(self) -> Period | None:
+        if not self.interval_count or not self.interval_unit:
+            return None
+        return Period(self.interval_count, Unit(self.interval_unit))
+
+
+class CouponCampaign(Localized):
+    """A campaign of codes generated from a template (RULES §7).
+
+    A coupon discounts one purchase; a voucher's discount lasts the duration of the discounts of
+    its bundle (N periods or forever).
+    """
+
+    class Kind(models.TextChoices):
+        COUPON = "coupon", _("coupon (one purchase)")
+        VOUCHER = "voucher", _("voucher (lasting)")
+
+    class Charset(models.TextChoices):
+        NUMERIC = "numeric", _("numeric")
+        ALPHANUMERIC = "alphanumeric", _("alphanumeric")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", pgettext_lazy("campaign status", "active")
+        EXPIRED = "expired", pgettext_lazy("campaign status", "expired")
+
+    code = code_field()
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.COUPON)
+    bundle = models.ForeignKey(
+        Bundle,
+        verbose_name=_("discount bundle"),
+        on_delete=models.PROTECT,
+        related_name="coupon_campaigns",
+        help_text=_("The bundle whose discounts (and products) a redeemed code adds."),
+    )
+    plans = models.ManyToManyField(
+        Plan,
+        verbose_name=_("valid for plans"),
+        blank=True,
+        related_name="coupon_campaigns",
+        help_text=_("Empty: valid for every plan."),
+    )
+    code_template = models.CharField(
+        _("code template"),
+        max_length=60,
+        help_text=_("One run of # is the variable part, e.g. coupon_##."),
+    )
+    charset = models.CharField(
+        _("characters"), max_length=12, choices=Charset.choices, default=Charset.NUMERIC
+    )
+    quantity = models.PositiveIntegerField(_("number of codes"))
+    redemption_quantity = models.PositiveIntegerField(_("redemptions per code"), default=1)
+    range_start = models.PositiveIntegerField(
+        _("range start"), null=True, blank=True, help_text=_("First number of numeric codes.")
+    )
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.ACTIVE, db_index=True
+    )
+    history = HistoricalRecords(m2m_fields=[plans])
+
+    class Meta:
+        verbose_name = _("coupon campaign")
+        verbose_name_plural = _("coupon campaigns")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1) & Q(redemption_quantity__gte=1),
+                name="campaign_quantities_positive",
+                violation_error_message=_(
+                    "A campaign has at least one code, each redeemable at least once."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=~Q(charset="numeric") | Q(range_start__isnull=False),
+                name="campaign_numeric_range_start",
+                violation_error_message=_("Numeric codes need the range start."),
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_until__isnull=True)
+                | Q(valid_until__gte=models.F("valid_from")),
+                name="campaign_validity_order",
+                violation_error_message=_(
+                    "A campaign cannot be valid until a date before its start."
+                ),
+            ),
+        ]
+
+
+class CouponCode(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", pgettext_lazy("code status", "active")
+        EXHAUSTED = "exhausted", pgettext_lazy("code status", "fully redeemed")
+        EXPIRED = "expired", pgettext_lazy("code status", "expired")
+        DISABLED = "disabled", pgettext_lazy("code status", "disabled")
+
+    campaign = models.ForeignKey(
+        CouponCampaign, verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="codes"
+    )
+    code = models.CharField(_("code"), max_length=80, unique=True)
+    max_redemptions = models.PositiveIntegerField(_("redemptions allowed"))
+    times_redeemed = models.PositiveIntegerField(_("times redeemed"), default=0)
+    status = models.CharField(
+        _("status"), max_length=9, choices=Status.choices, default=Status.ACTIVE, db_index=True
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("coupon code")
+        verbose_name_plural = _("coupon codes")
+        ordering = ["campaign", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(times_redeemed__lte=models.F("max_redemptions")),
+                name="couponcode_not_over_redeemed",
+                violation_error_message=_("A code cannot be redeemed more often than allowed."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def remaining_redemptions(self) -> int:
+        return self.max_redemptions - self.times_redeemed

@@ -1,0 +1,70 @@
+"""Reads of the catalog shared by the admin, the portals and the API, with their joins built in."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext as _
+
+from catalog.models import BundleItem, Plan, PriceSheet
+
+
+def price_sheet_summary(sheet: PriceSheet) -> str:
+    """ "60.00 EUR per unit per 1 year", "graduated per 1 month: 1–10 at 10.00, 11+ at 8.00"."""
+    period = str(sheet.period)
+    if sheet.pricing_model == "flat":
+        return _("%(amount)s %(currency)s per %(period)s") % {
+            "amount": f"{sheet.amount.amount:.2f}",
+            "currency": sheet.currency,
+            "period": period,
+        }
+    if sheet.pricing_model == "per_unit":
+        return _("%(amount)s %(currency)s per unit per %(period)s") % {
+            "amount": f"{sheet.amount.amount:.2f}",
+            "currency": sheet.currency,
+            "period": period,
+        }
+    tiers = ", ".join(
+        f"{t.first_unit}–{t.last_unit}" + f" @ {t.unit_price:.2f}"
+        if t.last_unit is not None
+        else f"{t.first_unit}+ @ {t.unit_price:.2f}"
+        for t in sheet.core_tiers()
+    )
+    return _("%(model)s, %(currency)s per %(period)s: %(tiers)s") % {
+        "model": sheet.get_pricing_model_display(),
+        "currency": sheet.currency,
+        "period": period,
+        "tiers": tiers or _("no tiers yet"),
+    }
+
+
+def plans_with_contents() -> QuerySet[Plan]:
+    """Plans with their bundles, items, price sheets and tiers in a fixed number of queries."""
+    items = BundleItem.objects.select_related(
+        "product__seat_type", "price_sheet", "discount"
+    ).prefetch_related("price_sheet__tiers")
+    return Plan.objects.select_related("term", "upgrade_group").prefetch_related(
+        Prefetch("bundles__items", queryset=items),
+        Prefetch("addon_bundles__items", queryset=items),
+        "service_periods",
+        "plan_features__feature",
+    )
+
+
+def plan_price_lines(plan: Plan) -> list[str]:
+    """One line per priced item of the plan's bundles, as an operator reads them."""
+    lines = []
+    for bundle in plan.bundles.all():
+        for item in bundle.items.all():
+            if item.kind == BundleItem.Kind.DISCOUNT:
+                lines.append(
+                    f"{bundle.code}: {item.discount.display_name} ({item.discount.describe_value()})"
+                )
+                continue
+            what = item.product.display_name
+            if item.product.seat_type_id:
+                what += " " + _("(per seat)")
+            if not item.required:
+                what += " " + _("(optional)")
+            price = price_sheet_summary(item.price_sheet) if item.price_sheet else _("included")
+            lines.append(f"{bundle.code}: {what}: {price}")
+    return lines

@@ -1,0 +1,619 @@
+"""Catalog rules: validations that read more than one row, status changes, code generation.
+
+Validators take the object as it would be saved (unsaved is fine) and raise ApplicationError with
+a message a person can act on; the admin forms, the API and the services call the same ones.
+Database constraints back the invariants that need no other row (catalog/models.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from catalog.core.codes import (
+    CodeTemplate,
+    check_alphanumeric_capacity,
+    numeric_codes,
+    random_codes,
+)
+from catalog.core.errors import ApplicationError
+from catalog.core.periods import Period, Unit, check_whole_multiple
+from catalog.core.pricing import Tier, validate_tiers
+from catalog.models import (
+    Bundle,
+    BundleItem,
+    CouponCampaign,
+    CouponCode,
+    Discount,
+    Feature,
+    PaymentType,
+    Plan,
+    PlanFeature,
+    PriceSheet,
+    ProductContract,
+    Term,
+)
+
+# Price sheets -----------------------------------------------------------------------------------
+
+
+def price_sheet_validate(
+    *, sheet: PriceSheet, tiers: Sequence[Tier], tier_currencies: set[str]
+) -> None:
+    """A tiered sheet has contiguous tiers from unit 1 in its own currency; others have none."""
+    if sheet.is_tiered:
+        validate_tiers(tiers)
+        foreign = tier_currencies - {sheet.currency}
+        if foreign:
+            raise ApplicationError(
+                _("Tier prices must be in the price sheet's currency ({currency}), not {other}.")
+                % {"currency": sheet.currency, "other": ", ".join(sorted(foreign))},
+                field="tiers",
+            )
+    elif tiers:
+        raise ApplicationError(
+            _("Only graduated and volume prices have tiers: remove the tiers or change the model."),
+            field="tiers",
+        )
+
+
+# Discounts and bundles --------------------------------------------------------------------------
+
+
+def discount_validate(*, discount: Discount) -> None:
+    if (
+        discount.amount is not None
+        and discount.kind == Discount.Kind.AMOUNT
+        and discount.target == Discount.Target.PRODUCT
+    ):
+        product_currencies = (
+            set(discount.target_product.price_sheets.values_list("currency", flat=True))
+            if discount.target_product_id
+            else set()
+        )
+        if product_currencies and str(discount.amount.currency) not in product_currencies:
+            raise ApplicationError(
+                _(
+                    "The product %(product)s has no price in %(currency)s: a fixed discount on it "
+                    "must be in one of its currencies (%(currencies)s)."
+                )
+                % {
+                    "product": discount.target_product.code,
+                    "currency": discount.amount.currency,
+                    "currencies": ", ".join(sorted(product_currencies)),
+                },
+                field="amount",
+            )
+
+
+def bundle_item_validate(*, item: BundleItem) -> None:
+    if (
+        item.kind == BundleItem.Kind.PRODUCT
+        and item.price_sheet_id
+        and item.product_id
+        and item.price_sheet.product_id != item.product_id
+    ):
+        raise ApplicationError(
+            _("The price sheet %(sheet)s prices %(other)s, not %(product)s.")
+            % {
+                "sheet": item.price_sheet.code,
+                "other": item.price_sheet.product.code,
+                "product": item.product.code,
+            },
+            field="price_sheet",
+        )
+    if (
+        item.kind == BundleItem.Kind.PRODUCT
+        and item.product_id
+        and item.product.seat_type_id
+        and item.quantity != 1
+    ):
+        raise ApplicationError(
+            _("%(product)s is sold per seat: the buyer chooses the seats, leave the quantity at 1.")
+            % {"product": item.product.code},
+            field="quantity",
+        )
+
+
+def bundle_items_validate(*, bundle: Bundle, items: Sequence[BundleItem]) -> None:
+    seen_products: set[int] = set()
+    seen_discounts: set[int] = set()
+    for item in items:
+        bundle_item_validate(item=item)
+        if item.product_id:
+            if item.product_id in seen_products:
+                raise ApplicationError(
+                    _("%(product)s appears twice in the bundle: use the quantity instead.")
+                    % {"product": item.product.code},
+                    field="items",
+                )
+            seen_products.add(item.product_id)
+        if item.discount_id:
+            if item.discount_id in seen_discounts:
+                raise ApplicationError(
+                    _("The discount %(discount)s appears twice in the bundle.")
+                    % {"discount": item.discount.code},
+                    field="items",
+                )
+            seen_discounts.add(item.discount_id)
+
+
+# Terms ------------------------------------------------------------------------------------------
+
+
+def term_validate(*, term: Term) -> None:
+    if term.early_termination != Term.EarlyTermination.ALLOWED and term.commitment_count == 0:
+        raise ApplicationError(
+            _(
+                "Early termination can only be forbidden or penalised when there is a commitment: "
+                "set the commitment, or allow early termination."
+            ),
+            field="early_termination",
+        )
+    if term.penalty_prorated and term.early_termination != Term.EarlyTermination.PENALTY:
+        raise ApplicationError(
+            _("A prorated penalty only applies to the penalty policy."), field="penalty_prorated"
+        )
+    if term.grace_count and term.commitment_count == 0:
+        raise ApplicationError(
+            _("A grace period only makes sense with a commitment."), field="grace_count"
+        )
+    if term.tax_rate_id and not term.tax_rate.is_active:
+        raise ApplicationError(
+            _("The tax rate %(rate)s is not active.") % {"rate": term.tax_rate}, field="tax_rate"
+        )
+
+
+# Plans ------------------------------------------------------------------------------------------
+
+
+def plan_validate(*, plan: Plan) -> None:
+    """Rules on the plan row itself, checked on every save."""
+    unknown = set(plan.payment_types or []) - set(PaymentType.values)
+    if unknown:
+        raise ApplicationError(
+            _("Unknown payment types: %(types)s.") % {"types": ", ".join(sorted(unknown))},
+            field="payment_types",
+        )
+    if plan.upgrade_group_id is None and plan.upgrade_rank:
+        raise ApplicationError(
+            _(
+                "A rank only means something inside an upgrade group: choose the group or leave "
+                "the rank at 0."
+            ),
+            field="upgrade_rank",
+        )
+    if (
+        plan.term_id
+        and plan.term.commitment_basis == Term.CommitmentBasis.CALENDAR
+        and plan.term.commitment_period
+    ):
+        commitment = plan.term.commitment_period
+        billing = plan.billing_period
+        if (commitment.months is None) != (billing.months is None):
+            raise ApplicationError(
+                _(
+                    "The term's commitment (%(commitment)s) and the billing period (%(billing)s) "
+                    "use incompatible units: combine years with months, or weeks with days."
+                )
+                % {"commitment": commitment, "billing": billing},
+                field="term",
+            )
+
+
+def plan_features_validate(*, features: Sequence[PlanFeature]) -> None:
+    for plan_feature in features:
+        if plan_feature.feature.kind == Feature.Kind.ON_OFF and plan_feature.limit is not None:
+            raise ApplicationError(
+                _("%(feature)s is an on/off feature: it takes no limit.")
+                % {"feature": plan_feature.feature.code},
+                field="plan_features",
+            )
+
+
+def plan_sellability_problems(*, plan: Plan) -> list[str]:
+    """What keeps a plan from being sold; empty when it can be activated."""
+    problems = []
+    bundles = list(plan.bundles.prefetch_related("items__product", "items__price_sheet"))
+    if not bundles:
+        problems.append(_("it has no bundle"))
+    charged = False
+    for bundle in bundles:
+        for item in bundle.items.all():
+            if item.kind != BundleItem.Kind.PRODUCT or item.price_sheet is None:
+                continue
+            charged = True
+            if item.price_sheet.currency != plan.currency:
+                problems.append(
+                    _(
+                        "the price sheet %(sheet)s of bundle %(bundle)s is in %(sheet_currency)s, "
+                        "the plan in %(currency)s"
+                    )
+                    % {
+                        "sheet": item.price_sheet.code,
+                        "bundle": bundle.code,
+                        "sheet_currency": item.price_sheet.currency,
+                        "currency": plan.currency,
+                    }
+                )
+            if item.price_sheet.is_tiered and not item.price_sheet.tiers.exists():
+                problems.append(
+                    _("the price sheet %(sheet)s has no tiers") % {"sheet": item.price_sheet.code}
+                )
+    if bundles and not charged:
+        problems.append(_("none of its bundles has a priced product"))
+    if not plan.payment_types:
+        problems.append(_("it supports no payment type"))
+    return problems
+
+
+def plan_activate(*, plan: Plan, today: date) -> Plan:
+    """Draft → active (and retired → active, which is the reactivation)."""
+    with transaction.atomic():
+        plan = Plan.objects.select_for_update().get(pk=plan.pk)
+        if plan.status == Plan.Status.ACTIVE:
+            raise ApplicationError(_("The plan %(plan)s is already active.") % {"plan": plan.code})
+        problems = plan_sellability_problems(plan=plan)
+        if problems:
+            raise ApplicationError(
+                _("The plan %(plan)s cannot be activated: %(problems)s.")
+                % {"plan": plan.code, "problems": "; ".join(problems)}
+            )
+        if plan.valid_until and plan.valid_until < today:
+            raise ApplicationError(
+                _("The plan %(plan)s was valid until %(date)s: extend its validity first.")
+                % {"plan": plan.code, "date": plan.valid_until.isoformat()},
+                field="valid_until",
+            )
+        plan.status = Plan.Status.ACTIVE
+        plan.save(update_fields=["status"])
+    return plan
+
+
+def plan_retire(*, plan: Plan) -> Plan:
+    """Active → retired: no new subscriptions; existing ones go on."""
+    with transaction.atomic():
+        plan = Plan.objects.select_for_update().get(pk=plan.pk)
+        if plan.status != Plan.Status.ACTIVE:
+            raise ApplicationError(
+                _("Only an active plan can be retired; %(plan)s is %(status)s.")
+                % {"plan": plan.code, "status": plan.get_status_display()}
+            )
+        plan.status = Plan.Status.RETIRED
+        plan.save(update_fields=["status"])
+    return plan
+
+
+def plan_reactivate(*, plan: Plan, today: date) -> Plan:
+    if plan.status != Plan.Status.RETIRED:
+        raise ApplicationError(
+            _("Only a retired plan can be reactivated; %(plan)s is %(status)s.")
+            % {"plan": plan.code, "status": plan.get_status_display()}
+        )
+    return plan_activate(plan=plan, today=today)
+
+
+# Product contracts ------------------------------------------------------------------------------
+
+
+def _period(count: int | None, unit: str) -> Period | None:
+    return Period(count, Unit(unit)) if count and unit else None
+
+
+def product_contract_validate(*, contract: ProductContract) -> None:
+    """RULES §8: the fields each kind needs, compatible units, whole multiples."""
+    if (
+        contract.price_sheet_id
+        and contract.product_id
+        and contract.price_sheet.product_id != contract.product_id
+    ):
+        raise ApplicationError(
+            _("The price sheet %(sheet)s prices another product than %(product)s.")
+            % {"sheet": contract.price_sheet.code, "product": contract.product.code},
+            field="price_sheet",
+        )
+    kind = contract.kind
+    if kind == ProductContract.Kind.TIME:
+        accounting = _period(contract.accounting_period_count, contract.accounting_period_unit)
+        interval = _period(contract.interval_count, contract.interval_unit)
+        if not contract.runtime:
+            raise ApplicationError(
+                _("Choose the runtime: until cancellation, or fixed."), field="runtime"
+            )
+        if accounting is None:
+            raise ApplicationError(
+                _("A time-based contract needs its accounting period."),
+                field="accounting_period_count",
+            )
+        if interval is None:
+            raise ApplicationError(
+                _("A time-based contract needs its subscription interval."), field="interval_count"
+            )
+        check_whole_multiple(
+            accounting,
+            interval,
+            outer_label=_("accounting period"),
+            inner_label=_("subscription interval"),
+            field="accounting_period_count",
+        )
+        if contract.runtime == ProductContract.Runtime.FIXED:
+            runtime = _period(contract.runtime_count, contract.runtime_unit)
+            if runtime is None:
+                raise ApplicationError(
+                    _("A fixed runtime needs its length and unit."), field="runtime_count"
+                )
+            check_whole_multiple(
+                runtime,
+                interval,
+                outer_label=_("runtime"),
+                inner_label=_("subscription interval"),
+                field="runtime_count",
+            )
+        elif contract.runtime_count or contract.runtime_unit:
+            raise ApplicationError(
+                _("A contract running until cancellation has no runtime length: clear it."),
+                field="runtime_count",
+            )
+        _check_cancellation_within(contract, interval, _("subscription interval"))
+        _refuse_fields(contract, ["issues_per_period", "chargeable_issues", "credit_amount"], kind)
+    elif kind == ProductContract.Kind.ISSUE:
+        if not contract.issues_per_period:
+            raise ApplicationError(
+                _("An issue-based contract delivers at least one issue per billing period."),
+                field="issues_per_period",
+            )
+        if contract.chargeable_issues is None:
+            raise ApplicationError(
+                _("Say how many of the issues are chargeable (the free ones come last)."),
+                field="chargeable_issues",
+            )
+        if contract.chargeable_issues > contract.issues_per_period:
+            raise ApplicationError(
+                _(
+                    "%(chargeable)s chargeable issues out of %(issues)s per period: there cannot be "
+                    "more chargeable issues than issues."
+                )
+                % {"chargeable": contract.chargeable_issues, "issues": contract.issues_per_period},
+                field="chargeable_issues",
+            )
+        interval = _period(contract.interval_count, contract.interval_unit)
+        if interval is None:
+            raise ApplicationError(
+                _("An issue-based contract needs its billing period."), field="interval_count"
+            )
+        _refuse_fields(contract, ["credit_amount", "runtime_count"], kind)
+    elif kind == ProductContract.Kind.CREDIT:
+        if not contract.credit_amount or contract.credit_amount <= 0:
+            raise ApplicationError(
+                _("A credit-based contract grants a credit amount above 0."), field="credit_amount"
+            )
+        accounting = _period(contract.accounting_period_count, contract.accounting_period_unit)
+        if contract.credit_intervals and accounting is None:
+            raise ApplicationError(
+                _("Credits granted per interval need the accounting period they are granted for."),
+                field="accounting_period_count",
+            )
+        if not contract.credit_intervals and accounting is not None:
+            raise ApplicationError(
+                _(
+                    "Without time intervals, credits never expire: leave the accounting period empty "
+                    "or tick 'with time intervals'."
+                ),
+                field="accounting_period_count",
+            )
+        _refuse_fields(contract, ["issues_per_period", "chargeable_issues", "runtime_count"], kind)
+    else:
+        raise ApplicationError(_("Choose the kind of contract."), field="kind")
+
+
+def _check_cancellation_within(contract: ProductContract, interval: Period, label: str) -> None:
+    if not contract.cancellation_count:
+        return
+    cancellation = Period(contract.cancellation_count, Unit(contract.cancellation_unit))
+    if (cancellation.months is None) != (interval.months is None):
+        # Different unit families cannot be compared exactly; compare on a long month's days.
+        longest = interval.days if interval.days is not None else interval.months * 31
+        shortest = cancellation.days if cancellation.days is not None else cancellation.months * 28
+        too_long = shortest >= longest
+    elif cancellation.months is not None:
+        too_long = cancellation.months >= interval.months
+    else:
+        too_long = cancellation.days >= interval.days
+    if too_long:
+        raise ApplicationError(
+            _(
+                "The cancellation period (%(cancellation)s) must be shorter than the %(label)s "
+                "(%(interval)s)."
+            )
+            % {"cancellation": cancellation, "label": label, "interval": interval},
+            field="cancellation_count",
+        )
+
+
+def _refuse_fields(contract: ProductContract, fields: list[str], kind: str) -> None:
+    for name in fields:
+        if getattr(contract, name):
+            field = ProductContract._meta.get_field(name)
+            raise ApplicationError(
+                _("%(field)s does not apply to a %(kind)s contract: clear it.")
+                % {
+                    "field": str(field.verbose_name).capitalize(),
+                    "kind": contract.get_kind_display(),
+                },
+                field=name,
+            )
+
+
+# Coupon campaigns -------------------------------------------------------------------------------
+
+
+def coupon_campaign_validate(*, campaign: CouponCampaign) -> None:
+    CodeTemplate.parse(campaign.code_template)
+    if campaign.charset == CouponCampaign.Charset.NUMERIC:
+        if campaign.range_start is None:
+            raise ApplicationError(_("Numeric codes need the range start."), field="range_start")
+        numeric_codes(
+            campaign.code_template, range_start=campaign.range_start, quantity=campaign.quantity
+        )
+    else:
+        if campaign.range_start is not None:
+            raise ApplicationError(
+                _("Random alphanumeric codes have no range start: clear it."), field="range_start"
+            )
+        check_alphanumeric_capacity(campaign.code_template, campaign.quantity)
+    if campaign.pk:
+        generated = campaign.codes.count()
+        if campaign.quantity < generated:
+            raise ApplicationError(
+                _("%(count)s codes were already generated: the quantity cannot go below that.")
+                % {"count": generated},
+                field="quantity",
+            )
+        previous = (
+            CouponCampaign.objects.filter(pk=campaign.pk)
+            .values("code_template", "charset", "range_start")
+            .first()
+        )
+        if (
+            generated
+            and previous
+            and (
+                previous["code_template"],
+                previous["charset"],
+                previous["range_start"],
+            )
+            != (campaign.code_template, campaign.charset, campaign.range_start)
+        ):
+            raise ApplicationError(
+                _(
+                    "Codes were already generated from this template: the template, characters and "
+                    "range start can no longer change."
+                ),
+                field="code_template",
+            )
+    if (
+        campaign.bundle_id
+        and not campaign.bundle.items.filter(kind=BundleItem.Kind.DISCOUNT).exists()
+    ):
+        raise ApplicationError(
+            _("The bundle %(bundle)s holds no discount: a coupon campaign needs one to give.")
+            % {"bundle": campaign.bundle.code},
+            field="bundle",
+        )
+
+
+def coupon_codes_generate(*, campaign: CouponCampaign) -> list[CouponCode]:
+    """Create the campaign's missing codes, up to its quantity. Safe to run twice.
+
+    Everything is checked before anything is written: a code that does not fit its template,
+    or that another campaign already uses, refuses the whole run.
+    """
+    with transaction.atomic():
+        # The lock makes two simultaneous runs generate the codes once.
+        campaign = CouponCampaign.objects.select_for_update().get(pk=campaign.pk)
+        coupon_campaign_validate(campaign=campaign)
+        existing = set(campaign.codes.values_list("code", flat=True))
+        missing = campaign.quantity - len(existing)
+        if missing <= 0:
+            return []
+        if campaign.charset == CouponCampaign.Charset.NUMERIC:
+            wanted = [
+                code
+                for code in numeric_codes(
+                    campaign.code_template,
+                    range_start=campaign.range_start,
+                    quantity=campaign.quantity,
+                )
+                if code not in existing
+            ]
+            clashes = list(
+                CouponCode.objects.filter(code__in=wanted).values_list("code", flat=True)[:5]
+            )
+            if clashes:
+                raise ApplicationError(
+                    _(
+                        "Codes %(codes)s already exist in another campaign: change the template or "
+                        "the range start."
+                    )
+                    % {"codes": ", ".join(sorted(clashes))},
+                    field="code_template",
+                )
+        else:
+            wanted = []
+            while len(wanted) < missing:
+                candidates = random_codes(campaign.code_template, missing - len(wanted)) - existing
+                candidates -= set(wanted)
+                taken = set(
+                    CouponCode.objects.filter(code__in=candidates).values_list("code", flat=True)
+                )
+                wanted.extend(sorted(candidates - taken))
+            wanted = wanted[:missing]
+        return bulk_create_with_history(
+            [
+                CouponCode(
+                    campaign=campaign, code=code, max_redemptions=campaign.redemption_quantity
+                )
+                for code in wanted
+            ],
+            CouponCode,
+            batch_size=1000,
+        )
+
+
+def coupon_campaigns_expire(*, today: date) -> int:
+    """Expire the campaigns (and their unused codes) whose validity ended before `today`.
+
+    Idempotent: a second run finds nothing left to expire.
+    """
+    with transaction.atomic():
+        campaigns = list(
+            CouponCampaign.objects.select_for_update(skip_locked=True).filter(
+                status=CouponCampaign.Status.ACTIVE, valid_until__lt=today
+            )
+        )
+        for campaign in campaigns:
+            codes = list(campaign.codes.filter(status=CouponCode.Status.ACTIVE))
+            for code in codes:
+                code.status = CouponCode.Status.EXPIRED
+            # Through the history helpers: expiry is a change like any other in the audit log.
+            bulk_update_with_history(codes, CouponCode, ["status"], batch_size=1000)
+            campaign.status = CouponCampaign.Status.EXPIRED
+            campaign._change_reason = "expired"
+            campaign.save(update_fields=["status"])
+        return len(campaigns)
+
+
+def coupon_code_set_disabled(*, code: CouponCode, disabled: bool) -> CouponCode:
+    """Disable a code (it can no longer be redeemed) or enable it again."""
+    with transaction.atomic():
+        code = CouponCode.objects.select_for_update().get(pk=code.pk)
+        if disabled:
+            if code.status == CouponCode.Status.DISABLED:
+                return code
+            if code.status != CouponCode.Status.ACTIVE:
+                raise ApplicationError(
+                    _("The code %(code)s is %(status)s: only an active code can be disabled.")
+                    % {"code": code.code, "status": code.get_status_display()}
+                )
+            code.status = CouponCode.Status.DISABLED
+        else:
+            if code.status != CouponCode.Status.DISABLED:
+                raise ApplicationError(
+                    _("The code %(code)s is not disabled.") % {"code": code.code}
+                )
+            if code.campaign.status == CouponCampaign.Status.EXPIRED:
+                raise ApplicationError(
+                    _("The campaign of %(code)s has expired: its codes cannot be enabled again.")
+                    % {"code": code.code}
+                )
+            code.status = (
+                CouponCode.Status.EXHAUSTED
+                if code.times_redeemed >= code.max_redemptions
+                else CouponCode.Status.ACTIVE
+            )
+        code.save(update_fields=["status"])
+        return code

@@ -1,0 +1,31 @@
+import os
+from pathlib import Path
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("cadence")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def _create_filesystem_broker_folders(sender: Celery, **kwargs) -> None:
+    # kombu's filesystem transport expects its folders to exist.
+    options = sender.conf.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        if options.get(key):
+            Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+def send(name: str, *args, queue: str | None = None) -> None:
+    """Queue the task called `name` without importing it (apps that must not import the app
+    owning the task use this). In eager mode — no broker: tests, debugging — run it here."""
+    if app.conf.task_always_eager:
+        from importlib import import_module
+
+        import_module(name.rsplit(".", 1)[0] + ".tasks")  # "billing.run_chunk" → billing.tasks
+        app.tasks[name].apply(args=args, throw=True)
+        return
+    app.send_task(name, args=args, queue=queue)

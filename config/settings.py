@@ -1,0 +1,336 @@
+"""Cadence settings: everything that differs between machines comes from the environment.
+
+The defaults make a development machine work with nothing but Python (SQLite and kombu's
+filesystem broker under var/). Production sets DEBUG=false, SECRET_KEY, ALLOWED_HOSTS,
+DATABASE_URL and CELERY_BROKER_URL; `manage.py check --deploy` is clean then.
+"""
+
+from pathlib import Path
+
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from config import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env.string("CADENCE_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded SQLite file and broker live here
+
+DEBUG = env.boolean("DEBUG", False)
+
+SECRET_KEY = env.string("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "Environment variable SECRET_KEY is not set: it is required when DEBUG is off "
+            "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+        )
+    # Development only: a fixed key so sessions survive restarts of `make run`.
+    SECRET_KEY = "dev-only-insecure-key-cadence-do-not-use-in-production-0123456789"
+
+ALLOWED_HOSTS = env.string_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.string_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "djmoney",
+    "simple_history",
+    "django_celery_beat",
+    "django_filters",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "axes",
+    "catalog",
+    "subscriptions",
+    "billing",
+    "partners",
+    "integrations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Records who made each change in the audit history.
+    "simple_history.middleware.HistoryRequestMiddleware",
+    # Brute-force protection of logins; last, as django-axes requires.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database -------------------------------------------------------------------------------------
+DATABASES = {"default": env.database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'cadence.sqlite3'}")}
+DATABASE_CONN_MAX_AGE = env.integer("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat share the file under `make run`: wait for locks instead of failing,
+    # take the write lock at BEGIN (no upgrade deadlocks), and let readers run beside a writer.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = DATABASE_CONN_MAX_AGE
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Authentication -------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out attempts before checking
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+# django-axes: after AXES_FAILURE_LIMIT failed logins for one account from one address, that
+# pair is locked out for AXES_COOLOFF_HOURS.
+AXES_FAILURE_LIMIT = env.integer("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env.integer("AXES_COOLOFF_HOURS", 1, minimum=1)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+SESSION_COOKIE_AGE = env.integer("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
+
+# Internationalisation -------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("fr", _("French"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"  # timestamps are stored and handled in UTC
+# Business dates (period boundaries, due dates) are calendar dates in this zone.
+BILLING_TIME_ZONE = env.time_zone("BILLING_TIME_ZONE", "Europe/Paris")
+# The currencies Cadence sells in are part of the schema (the currency columns' choices): adding
+# one is a code change with its migration, not an environment variable.
+CURRENCIES = ["EUR", "CAD", "USD", "GBP", "CHF"]
+DEFAULT_CURRENCY = env.choice("DEFAULT_CURRENCY", "EUR", CURRENCIES)
+
+# Static files ---------------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env.string("STATIC_ROOT", str(VAR_DIR / "static")))
+MEDIA_ROOT = Path(env.string("MEDIA_ROOT", str(VAR_DIR / "media")))
+
+# Email ----------------------------------------------------------------------------------------
+vars().update(env.email("EMAIL_URL", "consolemail://" if DEBUG else "smtp://localhost:25"))
+DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "Cadence <billing@localhost>")
+SERVER_EMAIL = env.string("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+
+# Celery ---------------------------------------------------------------------------------------
+BROKER_DIR = VAR_DIR / "broker"
+CELERY_BROKER_URL = env.string("CELERY_BROKER_URL", "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # No broker server in development: messages are files under var/broker.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "memory://", "amqp://")):
+    raise ImproperlyConfigured(
+        f"Environment variable CELERY_BROKER_URL={CELERY_BROKER_URL!r} is invalid: expected a "
+        "redis://host:6379/0 URL, or filesystem:// for the embedded default."
+    )
+CELERY_TASK_ALWAYS_EAGER = env.boolean("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is redelivered: every task is idempotent
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = BILLING_TIME_ZONE
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The beat schedule is code, reviewed like code. Tasks are added by the apps that own them.
+CELERY_TASK_ROUTES = {"billing.run_chunk": {"queue": "billing"}}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Renewals, trial ends, period starts and invoicing, fanned out in chunks (billing queue);
+    # it also triggers overdue reminders, notice reminders and coupon expiry for the day.
+    "billing-daily": {"task": "billing.daily", "schedule": crontab(minute=0, hour=2)},
+    # Each of these also runs alone later in the day: safe to run twice, they catch up.
+    "overdue-reminders": {"task": "billing.overdue", "schedule": crontab(minute=0, hour=9)},
+    "notice-reminders": {"task": "billing.notice_reminders", "schedule": crontab(minute=0, hour=8)},
+    "coupon-expiry": {"task": "billing.coupon_expiry", "schedule": crontab(minute=5, hour=0)},
+    # Outgoing webhooks: new subscription and invoice events become signed deliveries.
+    "webhooks-dispatch": {"task": "integrations.webhooks_dispatch", "schedule": crontab()},
+    "idempotency-keys-purge": {
+        "task": "integrations.idempotency_keys_purge",
+        "schedule": crontab(minute=30),
+    },
+}
+
+# The seller printed on invoices.
+SELLER_NAME = env.string("SELLER_NAME", "Cadence Demo SAS")
+SELLER_ADDRESS = env.string("SELLER_ADDRESS", "10 rue de la Facture\n75001 Paris\nFrance")
+SELLER_VAT_NUMBER = env.string("SELLER_VAT_NUMBER", "FR00123456789")
+SELLER_PAYMENT_DETAILS = env.string(
+    "SELLER_PAYMENT_DETAILS", "IBAN FR76 3000 6000 0112 3456 7890 189 — BIC AGRIFRPP"
+)
+
+# Billing --------------------------------------------------------------------------------------
+INVOICE_DUE_DAYS = env.integer("INVOICE_DUE_DAYS", 30, minimum=0)
+INVOICE_EMAILS = env.boolean("INVOICE_EMAILS", True)
+BILLING_CHUNK_SIZE = env.integer("BILLING_CHUNK_SIZE", 1000, minimum=1)
+# Days after the due date when reminders 1, 2, 3… go out.
+OVERDUE_REMINDER_DAYS = env.parsed(
+    "OVERDUE_REMINDER_DAYS",
+    "1,8,15",
+    lambda value: sorted({int(v) for v in value.split(",") if v.strip()}),
+    "comma-separated whole numbers of days, e.g. 1,8,15",
+)
+# How many days before a notice deadline the customer and its partner are reminded.
+NOTICE_REMINDER_DAYS = env.integer("NOTICE_REMINDER_DAYS", 30, minimum=1)
+BILLING_RUN_HOUR = env.integer("BILLING_RUN_HOUR", 2, minimum=0)
+if BILLING_RUN_HOUR > 23:
+    raise ImproperlyConfigured(
+        f"Environment variable BILLING_RUN_HOUR={BILLING_RUN_HOUR} is invalid: expected 0 to 23."
+    )
+
+# Security -------------------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # the admin's JavaScript does not need it, but forms might
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env.boolean("SECURE_HSTS_PRELOAD", True)
+    # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
+    if env.boolean("SECURE_PROXY_SSL_HEADER", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Audit history ------------------------------------------------------------------------------
+# The history is an audit log: it is read, never used to roll an object back.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+
+# Logging --------------------------------------------------------------------------------------
+LOG_LEVEL = env.choice("LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR"])
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # WeasyPrint narrates every step of every PDF at INFO.
+    "loggers": {
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # its start-up banner
+    },
+}
+
+# Django REST framework ------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "integrations.pagination.Pagination",
+    "PAGE_SIZE": 50,
+    # JSON in, JSON out (the invoice PDF has its own renderer).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Refusals of the services (ApplicationError → 400, ConflictError → 409), mapped in one place.
+    "EXCEPTION_HANDLER": "integrations.errors.api_exception_handler",
+    # Errors not about one field use Django's key, as ApplicationError.as_dict() does.
+    "NON_FIELD_ERRORS_KEY": "__all__",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Cadence API",
+    "DESCRIPTION": (
+        "Catalog, customers, subscriptions and invoices of Cadence, for integrators. "
+        "Authenticate with `Authorization: Token <key>`. Money is a string with 2 decimals "
+        "beside the currency of its object; dates are ISO 8601. See docs/api.md."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its documentation are public (they describe, they show no data).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set of the models (several have a `kind` or a `status`).
+    "ENUM_NAME_OVERRIDES": {
+        "PlanStatusEnum": "catalog.models.Plan.Status",
+        "SubscriptionStatusEnum": "subscriptions.models.Subscription.Status",
+        "HeldContractStatusEnum": "subscriptions.models.SubscriptionContract.Status",
+        "InvoiceStatusEnum": "billing.models.Invoice.Status",
+        "DiscountKindEnum": "catalog.models.Discount.Kind",
+        "BundleItemKindEnum": "catalog.models.BundleItem.Kind",
+        "ProductContractKindEnum": "catalog.models.ProductContract.Kind",
+        "SubscriptionItemKindEnum": "subscriptions.models.SubscriptionItem.Kind",
+        "InvoiceKindEnum": "billing.models.Invoice.Kind",
+        "InvoiceLineKindEnum": "billing.models.InvoiceLine.Kind",
+        "PaymentMethodEnum": "billing.models.Payment.Method",
+        "LanguageEnum": [("en", "English"), ("fr", "French")],
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "integrations.schema.document_errors",
+    ],
+    # Documentation assets come from drf-spectacular-sidecar: no CDN, works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Idempotency keys and webhooks (integrations) -------------------------------------------------
+# How long the answer to a POST sent with an Idempotency-Key is replayed.
+IDEMPOTENCY_KEY_TTL_HOURS = env.integer("IDEMPOTENCY_KEY_TTL_HOURS", 24, minimum=1)
+# A webhook POST waits this long for an answer; a non-2xx answer or an error is retried after
+# WEBHOOK_RETRY_BACKOFF_SECONDS, doubling each time (capped), WEBHOOK_MAX_ATTEMPTS in all.
+WEBHOOK_TIMEOUT_SECONDS = env.integer("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+WEBHOOK_MAX_ATTEMPTS = env.integer("WEBHOOK_MAX_ATTEMPTS", 10, minimum=1)
+WEBHOOK_RETRY_BACKOFF_SECONDS = env.integer("WEBHOOK_RETRY_BACKOFF_SECONDS", 30, minimum=1)
+WEBHOOK_RETRY_BACKOFF_MAX_SECONDS = env.integer(
+    "WEBHOOK_RETRY_BACKOFF_MAX_SECONDS", 6 * 3600, minimum=1
+)
+# Events read per batch by the dispatcher, and how long it waits for an event whose id it saw
+# skipped (a transaction still open when it read past it) before giving up on it.
+WEBHOOK_DISPATCH_BATCH = env.integer("WEBHOOK_DISPATCH_BATCH", 500, minimum=1)
+WEBHOOK_OUTBOX_GRACE_SECONDS = env.integer("WEBHOOK_OUTBOX_GRACE_SECONDS", 900, minimum=1)
+
+# Money ----------------------------------------------------------------------------------------
+# Amounts are stored with 4 decimals (unit prices can be fractions of a cent) and rounded half-up
+# to the currency's minor unit only where they are shown on an invoice.
+MONEY_MAX_DIGITS = 14
+MONEY_DECIMAL_PLACES = 4

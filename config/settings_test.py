@@ -1,0 +1,26 @@
+"""Test settings: the production settings, plus what only a test run wants.
+
+DATABASE_URL and CELERY_BROKER_URL still come from the environment, so that CI runs the suite on
+PostgreSQL and Redis; without them the suite runs on SQLite.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "x" * 40)
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("EMAIL_URL", "memorymail://")
+# Rendering a PDF per invoice is slow: the tests about emails turn them on themselves.
+os.environ.setdefault("INVOICE_EMAILS", "false")
+
+from config.settings import *  # noqa: F403
+
+# Hashing passwords slowly is the point in production and a waste of minutes in tests.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# Tasks run in the calling process unless a test starts a real worker (tests/billing/test_celery.py).
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True

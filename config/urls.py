@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from config.views import home
+
+admin.site.site_header = "Cadence"
+admin.site.site_title = "Cadence"
+admin.site.index_title = _("Back office")
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("partners/", include("partners.urls")),
+    path("account/", include("subscriptions.urls")),
+    path("api/", include("integrations.urls")),
+]

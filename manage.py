@@ -1,0 +1,22 @@
+#!/usr/bin/env python
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.management import execute_from_command_line
+
+    try:
+        execute_from_command_line(sys.argv)
+    except ImproperlyConfigured as error:
+        # A bad environment variable: say which, without a traceback to dig through.
+        if str(error).startswith("Environment variable"):
+            sys.stderr.write(f"Cadence cannot start: {error}\n")
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""The admin and the catalog speak English and French."""
+
+from pathlib import Path
+
+import polib
+import pytest
+from django.utils import translation
+
+from catalog.core.errors import ApplicationError
+from catalog.core.periods import Period, Unit, check_whole_multiple
+
+PO = Path(__file__).resolve().parents[2] / "locale" / "fr" / "LC_MESSAGES" / "django.po"
+
+
+def test_the_admin_answers_in_french(operator_client, demo_catalog):
+    response = operator_client.get("/admin/catalog/plan/", HTTP_ACCEPT_LANGUAGE="fr")
+    html = response.content.decode()
+    assert "Catalogue" in html and "Offres" in html
+    assert "Hébergement A" in html  # the offer texts in French too
+
+
+def test_the_admin_answers_in_english(operator_client, demo_catalog):
+    html = operator_client.get("/admin/catalog/plan/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Catalog" in html and "Plans" in html and "Hosting A" in html
+
+
+def test_the_language_selector_switches_the_admin(operator_client, demo_catalog):
+    operator_client.post("/i18n/setlang/", {"language": "fr", "next": "/admin/"})
+    assert "Grilles tarifaires" in operator_client.get("/admin/").content.decode()
+
+
+def test_refusals_from_the_pure_core_are_translated():
+    with translation.override("fr"), pytest.raises(ApplicationError) as refused:
+        check_whole_multiple(
+            Period(3, Unit.MONTH), Period(2, Unit.MONTH), outer_label="x", inner_label="y"
+        )
+    assert "3 mois" in refused.value.message and "multiple" in refused.value.message
+
+
+def test_every_message_has_its_french_translation():
+    catalogue = polib.pofile(str(PO))
+    missing = [
+        e.msgid
+        for e in catalogue
+        if e.msgid and not e.obsolete and (not e.translated() or "fuzzy" in e.flags)
+    ]
+    assert missing == []
+
+
+def test_the_compiled_catalogue_is_up_to_date():
+    catalogue = polib.pofile(str(PO))
+    compiled = polib.mofile(str(PO.with_suffix(".mo")))
+    expected = {
+        (e.msgctxt, e.msgid): e.msgstr or e.msgstr_plural.get(0)
+        for e in catalogue
+        if e.translated() and not e.obsolete
+    }
+    actual = {(e.msgctxt, e.msgid): e.msgstr or e.msgstr_plural.get(0) for e in compiled if e.msgid}
+    assert actual == expected, "run `make messages` to compile locale/fr/LC_MESSAGES/django.mo"

@@ -1,0 +1,54 @@
+"""Shared fixtures: fixed users for permission tests and the demo catalog."""
+
+import os
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.utils import translation
+
+from catalog.demo import seed_catalog
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request in French must not leak its
+    activated language into the next test (LocaleMiddleware activates it for the thread)."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture
+def demo_catalog(db):
+    return seed_catalog()
+
+
+@pytest.fixture
+def operator(db, django_user_model):
+    """A back-office operator: staff, in the Operators group (not a superuser)."""
+    from catalog.management.commands.seed_demo import seed_operator
+
+    seed_operator()
+    return django_user_model.objects.get(username="operator")
+
+
+@pytest.fixture
+def operator_client(client, operator):
+    client.force_login(operator)
+    return client
+
+
+@pytest.fixture
+def seeded(db):
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under CI (CADENCE_REQUIRE_SERVICES=1) a skipped test is a failure: nothing may hide."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("CADENCE_REQUIRE_SERVICES") == "1":
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI, which must run every test: {report.longrepr}"
