@@ -1,0 +1,39 @@
+"""Selling through partners: the partner discount applies to what a partner's customer buys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from catalog.core.errors import ApplicationError
+from partners.models import Partner, PartnerCustomer
+from subscriptions import services as subscription_services
+from subscriptions.models import Customer
+from subscriptions.services import ChangeResult
+
+
+def partner_customer_create(*, partner: Partner, **fields: Any) -> Customer:
+    """A new customer managed by the partner."""
+    if not partner.is_active:
+        raise ApplicationError(
+            _("The partner %(partner)s is not active.") % {"partner": partner.name}
+        )
+    with transaction.atomic():
+        customer = subscription_services.customer_create(**fields)
+        PartnerCustomer.objects.create(partner=partner, customer=customer)
+        return customer
+
+
+def subscription_sell(*, customer: Customer, dry_run: bool = False, **kwargs: Any) -> ChangeResult:
+    """Start a subscription for a customer, with its partner's discount when it has a partner
+    (applied last, RULES §3). Every door — portal, self-service, API — sells through here."""
+    link = PartnerCustomer.objects.select_related("partner").filter(customer=customer).first()
+    if link is not None and link.partner.discount_percent:
+        kwargs.setdefault("partner_discount_percent", link.partner.discount_percent)
+        kwargs.setdefault(
+            "partner_discount_label",
+            _("Partner discount (%(partner)s)") % {"partner": link.partner.name},
+        )
+    return subscription_services.subscription_create(customer=customer, dry_run=dry_run, **kwargs)

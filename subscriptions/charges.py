@@ -1,0 +1,750 @@
+"""Charges derived from a subscription's timeline (DESIGN.md, "Billing as a function of the
+timeline").
+
+`due_charges(context, up_to=D)` lists every charge due up to D: the recurring charge of each
+billing period (in advance, on its start), and the one-off charges of the changes (seats added,
+upgrades, add-ons: prorated; penalties: at once). Each charge carries a key, unique within its
+subscription, that billing stores on the invoice line under a unique constraint: what is due
+minus what was invoiced is what to invoice, so invoicing twice bills nothing twice.
+
+Each charge also says why it costs what it costs (`rule`): the quantity, the price and its
+period, the proration fraction, the penalty formula, each discount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+from django.db.models import Prefetch
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from catalog.core.periods import (
+    Interval,
+    Period,
+    boundary,
+    period_at,
+    period_index,
+    proration_fraction,
+)
+from catalog.core.pricing import (
+    ZERO,
+    AppliedDiscount,
+    DiscountStep,
+    PricedAmount,
+    allocate_discounts,
+    period_ratio,
+    price_for_quantity,
+    round_money,
+    times,
+)
+from catalog.models import Bundle, BundleItem, Plan, PriceSheet, Product, TaxRate, Term
+from subscriptions import timeline
+from subscriptions.timeline import State
+
+RECURRING = "recurring"
+PRORATION = "proration"
+PENALTY = "penalty"
+ONE_OFF = "one_off"
+
+
+@dataclass(frozen=True)
+class Charge:
+    key: str
+    kind: str
+    charge_date: date
+    period: Interval
+    description: str
+    quantity: Decimal
+    unit_amount: Decimal  # per billing period and unit, before proration and discounts
+    fraction: Fraction
+    priced: PricedAmount
+    currency: str
+    rule: str
+    product_id: int | None = None
+    bundle_id: int | None = None
+    event_id: int | None = None
+    tax_rate: Decimal = ZERO
+    tax_rate_id: int | None = None
+    ledger_account: str = ""
+    invoice_item_type: str = ""
+
+    @property
+    def gross(self) -> Decimal:
+        return self.priced.gross
+
+    @property
+    def discounts(self) -> tuple[AppliedDiscount, ...]:
+        return self.priced.discounts
+
+    @property
+    def net(self) -> Decimal:
+        return self.priced.net
+
+
+# Catalog lookups ----------------------------------------------------------------------------------
+
+
+class PriceBook:
+    """The catalog rows that pricing needs, loaded once (for a page, a service or a billing
+    chunk) in a fixed number of queries, whatever the number of subscriptions priced."""
+
+    def __init__(self, plans: Iterable[Plan] | None = None) -> None:
+        self._plans: dict[int, Plan] = {}
+        self._bundles: dict[int, Bundle] = {}
+        self._terms: dict[int, Term] = {}
+        # Lines priced for a state and period: thousands of subscriptions share a few states.
+        self.memo: dict[tuple, list] = {}
+        if plans is not None:
+            for plan in plans:
+                self._remember(plan)
+
+    @staticmethod
+    def _items() -> Prefetch:
+        return Prefetch(
+            "items",
+            queryset=BundleItem.objects.select_related(
+                "product__seat_type", "product__tax_rate", "price_sheet", "discount"
+            ).prefetch_related("price_sheet__tiers"),
+        )
+
+    @classmethod
+    def load_all(cls) -> PriceBook:
+        book = cls(
+            Plan.objects.select_related("term__tax_rate").prefetch_related(
+                Prefetch("bundles", queryset=Bundle.objects.prefetch_related(cls._items())),
+                Prefetch("addon_bundles", queryset=Bundle.objects.prefetch_related(cls._items())),
+            )
+        )
+        for term in Term.objects.select_related("tax_rate"):
+            book._terms[term.pk] = term
+        return book
+
+    def _remember(self, plan: Plan) -> None:
+        self._plans[plan.pk] = plan
+        for bundle in list(plan.bundles.all()) + list(plan.addon_bundles.all()):
+            self._bundles[bundle.pk] = bundle
+        if plan.term_id:
+            self._terms[plan.term_id] = plan.term
+
+    def plan(self, plan_id: int) -> Plan:
+        if plan_id not in self._plans:
+            plan = (
+                Plan.objects.select_related("term__tax_rate")
+                .prefetch_related(
+                    Prefetch("bundles", queryset=Bundle.objects.prefetch_related(self._items())),
+                    Prefetch(
+                        "addon_bundles", queryset=Bundle.objects.prefetch_related(self._items())
+                    ),
+                )
+                .get(pk=plan_id)
+            )
+            self._remember(plan)
+        return self._plans[plan_id]
+
+    def bundle(self, bundle_id: int) -> Bundle:
+        if bundle_id not in self._bundles:
+            self._bundles[bundle_id] = Bundle.objects.prefetch_related(self._items()).get(
+                pk=bundle_id
+            )
+        return self._bundles[bundle_id]
+
+    def term(self, term_id: int | None) -> Term | None:
+        if term_id is None:
+            return None
+        if term_id not in self._terms:
+            self._terms[term_id] = Term.objects.select_related("tax_rate").get(pk=term_id)
+        return self._terms[term_id]
+
+
+# Lines of a state ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    """What one priced product costs for one billing period in a state (unrounded)."""
+
+    code: str
+    product: Product
+    bundle: Bundle
+    sheet: PriceSheet
+    quantity: int
+    amount: Decimal
+    rule: str
+
+    @property
+    def unit_amount(self) -> Decimal:
+        return self.amount / self.quantity if self.quantity else ZERO
+
+
+def _fmt(amount: Decimal) -> str:
+    return f"{amount:.2f}"
+
+
+def _days_left(change: date, period: Interval) -> str:
+    """The proration fraction as people check it: days left / days of the period (45/90)."""
+    return f"{(period.end - change).days}/{period.days}"
+
+
+def _ratio_text(price_period: Period, billing_period: Period, start: date) -> str:
+    """The price-period conversion as people check it: 3/12 (months) or 14/28 (days)."""
+    if price_period.months is not None and billing_period.months is not None:
+        return f"{billing_period.months}/{price_period.months}"
+    if price_period.days is not None and billing_period.days is not None:
+        return f"{billing_period.days}/{price_period.days}"
+    return f"{(start + billing_period.delta() - start).days}/{(start + price_period.delta() - start).days}"
+
+
+def sheet_amount(
+    sheet: PriceSheet, quantity: int, billing_period: Period, period_start: date
+) -> tuple[Decimal, str]:
+    """Price of `quantity` for one billing period, and how it was computed."""
+    base = price_for_quantity(
+        sheet.pricing_model,
+        quantity,
+        amount=sheet.amount.amount if sheet.amount is not None else None,
+        tiers=sheet.core_tiers() if sheet.is_tiered else (),
+    )
+    ratio = period_ratio(sheet.period, billing_period, period_start)
+    currency = sheet.currency
+    if sheet.pricing_model == "per_unit":
+        rule = f"{quantity} × {_fmt(sheet.amount.amount)} {currency} / {sheet.period}"
+    elif sheet.pricing_model == "flat":
+        rule = f"{_fmt(sheet.amount.amount)} {currency} / {sheet.period}"
+    else:
+        rule = _("%(model)s for %(quantity)s: %(amount)s %(currency)s / %(period)s") % {
+            "model": sheet.get_pricing_model_display(),
+            "quantity": quantity,
+            "amount": _fmt(base),
+            "currency": currency,
+            "period": sheet.period,
+        }
+    if ratio != 1:
+        rule += f" × {_ratio_text(sheet.period, billing_period, period_start)}"
+    return times(base, ratio), rule
+
+
+def state_lines(
+    book: PriceBook,
+    state: State,
+    billing_period: Period,
+    period_start: date,
+    plan_id: int | None = None,
+) -> list[Line]:
+    """The priced lines of a state for the billing period starting on `period_start`."""
+    plan_id = plan_id or state.plan_id
+    key = (
+        plan_id,
+        tuple(sorted(state.seats.items())),
+        tuple(sorted(state.options.items())),
+        tuple(sorted(state.addons.items())),
+        billing_period,
+        period_start,
+        translation.get_language(),  # descriptions and rules are in the invoice's language
+    )
+    cached = book.memo.get(key)
+    if cached is not None:
+        return cached
+    plan = book.plan(plan_id)
+    lines = []
+
+    def add(bundle: Bundle, item: BundleItem, quantity: int, code: str) -> None:
+        if quantity <= 0 or item.price_sheet is None:
+            return
+        amount, rule = sheet_amount(item.price_sheet, quantity, billing_period, period_start)
+        lines.append(Line(code, item.product, bundle, item.price_sheet, quantity, amount, rule))
+
+    for bundle in plan.bundles.all():
+        for item in bundle.items.all():
+            if item.kind != BundleItem.Kind.PRODUCT:
+                continue
+            if item.product.seat_type_id:
+                quantity = state.seats.get(item.product.seat_type_id, 0)
+            elif item.required:
+                quantity = item.quantity
+            else:
+                quantity = state.options.get(item.product_id, 0)
+            add(bundle, item, quantity, f"p{item.product_id}")
+    for bundle_id, count in sorted(state.addons.items()):
+        bundle = book.bundle(bundle_id)
+        for item in bundle.items.all():
+            if item.kind == BundleItem.Kind.PRODUCT:
+                add(bundle, item, item.quantity * count, f"a{bundle_id}.p{item.product_id}")
+    book.memo[key] = lines
+    return lines
+
+
+# Discounts ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiscountRule:
+    """A subscription discount as plain values (from SubscriptionDiscount rows)."""
+
+    id: int
+    label: str
+    percentage: Decimal | None
+    amount: Decimal | None
+    target_product_id: int | None
+    target_bundle_id: int | None
+    sequence: int
+    first_period_start: date
+    periods: int | None
+    last_period_start: date | None
+
+    @classmethod
+    def load(cls, subscription_ids) -> dict[int, list[DiscountRule]]:
+        """The discount rules of many subscriptions in one query, by subscription id."""
+        from subscriptions.models import SubscriptionDiscount
+
+        rules: dict[int, list[DiscountRule]] = {}
+        for row in SubscriptionDiscount.objects.filter(
+            subscription_id__in=subscription_ids
+        ).values_list(
+            "subscription_id",
+            "id",
+            "label",
+            "percentage",
+            "amount",
+            "target_product_id",
+            "target_bundle_id",
+            "sequence",
+            "first_period_start",
+            "periods",
+            "last_period_start",
+        ):
+            rules.setdefault(row[0], []).append(cls(*row[1:]))
+        return rules
+
+    @classmethod
+    def from_row(cls, row) -> DiscountRule:
+        return cls(
+            id=row.pk,
+            label=row.label,
+            percentage=row.percentage,
+            amount=row.amount.amount if row.amount is not None else None,
+            target_product_id=row.target_product_id,
+            target_bundle_id=row.target_bundle_id,
+            sequence=row.sequence,
+            first_period_start=row.first_period_start,
+            periods=row.periods,
+            last_period_start=row.last_period_start,
+        )
+
+    def applies_to_period(self, period_start: date, anchor: date, billing_period: Period) -> bool:
+        if period_start < self.first_period_start:
+            return False
+        if self.last_period_start is not None and period_start >= self.last_period_start:
+            return False
+        if self.periods is not None:
+            elapsed = period_index(anchor, billing_period, period_start) - period_index(
+                anchor, billing_period, self.first_period_start
+            )
+            return elapsed < self.periods
+        return True
+
+    def targets(self, product_id: int | None, bundle_id: int | None) -> bool:
+        if self.target_product_id is not None:
+            return product_id == self.target_product_id
+        if self.target_bundle_id is not None:
+            return bundle_id == self.target_bundle_id
+        return True
+
+    def step(self) -> DiscountStep:
+        if self.percentage is not None:
+            label = f"{self.label} (−{self.percentage.normalize():f} %)"
+            return DiscountStep(label, percentage=self.percentage, rule=label)
+        return DiscountStep(self.label, amount=self.amount, rule=self.label)
+
+
+def _price(
+    specs: Sequence[tuple[Decimal, int | None, int | None]],
+    discounts: Sequence[DiscountRule],
+    period_start: date,
+    anchor: date,
+    billing_period: Period,
+    currency: str,
+    scale: Fraction | int = 1,
+) -> list[PricedAmount]:
+    """Round and discount lines given as (gross, product id, bundle id)."""
+    rules = sorted(
+        (d for d in discounts if d.applies_to_period(period_start, anchor, billing_period)),
+        key=lambda d: (d.sequence, d.id),
+    )
+    applies = [
+        [i for i, d in enumerate(rules) if d.targets(product, bundle)]
+        for _g, product, bundle in specs
+    ]
+    return allocate_discounts(
+        [gross for gross, _p, _b in specs],
+        [d.step() for d in rules],
+        applies,
+        currency,
+        scales=[scale] * len(specs),
+    )
+
+
+# The context of one subscription ------------------------------------------------------------------
+
+
+def load_timelines(subscription_ids) -> dict[int, list[timeline.Entry]]:
+    """The timelines of many subscriptions in one query, as plain entries, by subscription id."""
+    from subscriptions.models import SubscriptionEvent
+
+    entries: dict[int, list[timeline.Entry]] = {}
+    for subscription_id, *values in (
+        SubscriptionEvent.objects.filter(subscription_id__in=subscription_ids)
+        .order_by("effective_date", "id")
+        .values_list("subscription_id", "id", "kind", "effective_date", "data", "revoked_by_id")
+    ):
+        entries.setdefault(subscription_id, []).append(timeline.Entry(*values))
+    return entries
+
+
+@dataclass
+class SubscriptionContext:
+    """Everything needed to price one subscription, as plain values and preloaded rows."""
+
+    subscription_id: int
+    anchor: date | None
+    currency: str
+    events: list
+    discounts: list[DiscountRule]
+    book: PriceBook
+    _billing_period: Period | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(
+        cls, subscription, *, book: PriceBook | None = None, events=None, discounts=None
+    ) -> SubscriptionContext:
+        return cls(
+            subscription_id=subscription.pk,
+            anchor=subscription.anchor_date,
+            currency=subscription.currency,
+            events=list(events if events is not None else subscription.events.all()),
+            discounts=[
+                DiscountRule.from_row(d)
+                for d in (discounts if discounts is not None else subscription.discounts.all())
+            ],
+            book=book or PriceBook(),
+        )
+
+    @property
+    def billing_period(self) -> Period:
+        if self._billing_period is None:
+            created = next(e for e in self.events if e.kind == timeline.CREATED)
+            self._billing_period = self.book.plan(created.data["plan"]).billing_period
+        return self._billing_period
+
+    def period_of(self, day: date) -> Interval:
+        return period_at(
+            self.anchor, self.billing_period, period_index(self.anchor, self.billing_period, day)
+        )
+
+    def tax_for(
+        self, product: Product | None, state: State
+    ) -> tuple[Decimal, int | None, str, str]:
+        term = self.book.term(state.term_id)
+        rate: TaxRate | None = (
+            product.tax_rate if product is not None and product.tax_rate_id else None
+        ) or (term.tax_rate if term is not None else None)
+        ledger = (product.ledger_account if product is not None else "") or (
+            term.ledger_account if term else ""
+        )
+        item_type = (product.invoice_item_type if product is not None else "") or (
+            term.invoice_item_type if term else ""
+        )
+        return (rate.rate if rate else ZERO, rate.pk if rate else None, ledger, item_type)
+
+
+# Recurring charges --------------------------------------------------------------------------------
+
+
+def recurring_charges(context: SubscriptionContext, period: Interval) -> list[Charge]:
+    """The charges of one billing period, billed in advance on its start."""
+    state = timeline.state_for_period(context.events, period.start)
+    if not state.is_running_on(period.start):
+        return []
+    rules = tuple(
+        sorted(
+            (
+                d
+                for d in context.discounts
+                if d.applies_to_period(period.start, context.anchor, context.billing_period)
+            ),
+            key=lambda d: (d.sequence, d.id),
+        )
+    )
+    # Subscriptions in the same state, period, currency, language and discounts owe the same
+    # charges (their keys do not name the subscription): priced once per price book.
+    key = (
+        "recurring",
+        state.plan_id,
+        tuple(sorted(state.seats.items())),
+        tuple(sorted(state.options.items())),
+        tuple(sorted(state.addons.items())),
+        state.term_id,
+        period,
+        context.currency,
+        translation.get_language(),
+        tuple(
+            (d.label, d.percentage, d.amount, d.target_product_id, d.target_bundle_id)
+            for d in rules
+        ),
+    )
+    cached = context.book.memo.get(key)
+    if cached is not None:
+        return cached
+    lines = state_lines(context.book, state, context.billing_period, period.start)
+    priced = _price(
+        [(line.amount, line.product.pk, line.bundle.pk) for line in lines],
+        rules,
+        period.start,
+        context.anchor,
+        context.billing_period,
+        context.currency,
+    )
+    charges = []
+    for line, amount in zip(lines, priced, strict=True):
+        rate, rate_id, ledger, item_type = context.tax_for(line.product, state)
+        charges.append(
+            Charge(
+                key=f"rec:{period.start.isoformat()}:{line.code}",
+                kind=RECURRING,
+                charge_date=period.start,
+                period=period,
+                description=line.product.display_name,
+                quantity=Decimal(line.quantity),
+                unit_amount=line.unit_amount,
+                fraction=Fraction(1),
+                priced=amount,
+                currency=context.currency,
+                rule=line.rule,
+                product_id=line.product.pk,
+                bundle_id=line.bundle.pk,
+                tax_rate=rate,
+                tax_rate_id=rate_id,
+                ledger_account=ledger,
+                invoice_item_type=item_type,
+            )
+        )
+    context.book.memo[key] = charges
+    return charges
+
+
+# Charges of a change -------------------------------------------------------------------------------
+
+
+def event_charges(context: SubscriptionContext, event) -> list[Charge]:
+    """The one-off charges a timeline entry causes (none for most kinds)."""
+    if event.revoked_by_id is not None:
+        return []
+    if event.kind == timeline.CANCELLATION:
+        return _penalty(context, event)
+    if not timeline.is_immediate(event) or context.anchor is None:
+        return []
+    after = timeline.apply(timeline.state_before(context.events, event), event)
+    if event.effective_date < context.anchor or not after.is_running_on(event.effective_date):
+        return []  # before the first period (scheduled start, trial): nothing to prorate
+    before = timeline.state_before(context.events, event)
+    period = context.period_of(event.effective_date)
+    fraction = proration_fraction(event.effective_date, period)
+    if event.kind == timeline.PLAN_CHANGED:
+        return [_upgrade(context, event, before, after, period, fraction)]
+    old = {
+        line.code: line
+        for line in state_lines(context.book, before, context.billing_period, period.start)
+    }
+    new = state_lines(context.book, after, context.billing_period, period.start)
+    changed = [
+        (line, line.amount - (old[line.code].amount if line.code in old else ZERO)) for line in new
+    ]
+    changed = [(line, delta) for line, delta in changed if delta > 0]
+    priced = _price(
+        [(times(delta, fraction), line.product.pk, line.bundle.pk) for line, delta in changed],
+        context.discounts,
+        period.start,
+        context.anchor,
+        context.billing_period,
+        context.currency,
+        scale=fraction,
+    )
+    charges = []
+    for (line, delta), amount in zip(changed, priced, strict=True):
+        before_quantity = old[line.code].quantity if line.code in old else 0
+        added = line.quantity - before_quantity
+        rate, rate_id, ledger, item_type = context.tax_for(line.product, after)
+        if line.code not in old:
+            base = line.rule
+        elif line.sheet.pricing_model == "per_unit":
+            base = sheet_amount(line.sheet, added, context.billing_period, period.start)[1]
+        else:
+            base = f"{line.rule} − {old[line.code].rule}"
+        charges.append(
+            Charge(
+                key=f"pro:{event.id}:{line.code}",
+                kind=PRORATION,
+                charge_date=event.effective_date,
+                period=Interval(event.effective_date, period.end),
+                description=_("%(product)s: %(added)s added, %(start)s to %(end)s")
+                % {
+                    "product": line.product.display_name,
+                    "added": added,
+                    "start": event.effective_date.isoformat(),
+                    "end": period.end.isoformat(),
+                },
+                quantity=Decimal(added),
+                unit_amount=delta / added if added else delta,
+                fraction=fraction,
+                priced=amount,
+                currency=context.currency,
+                rule=f"({base}) × {_days_left(event.effective_date, period)}",
+                product_id=line.product.pk,
+                bundle_id=line.bundle.pk,
+                event_id=event.id,
+                tax_rate=rate,
+                tax_rate_id=rate_id,
+                ledger_account=ledger,
+                invoice_item_type=item_type,
+            )
+        )
+    return charges
+
+
+def _upgrade(
+    context: SubscriptionContext,
+    event,
+    before: State,
+    after: State,
+    period: Interval,
+    fraction: Fraction,
+) -> Charge:
+    """RULES §6: (new − old) × proration fraction, one line."""
+    old_plan = context.book.plan(before.plan_id)
+    new_plan = context.book.plan(after.plan_id)
+    old_total = sum(
+        (
+            line.amount
+            for line in state_lines(context.book, before, context.billing_period, period.start)
+        ),
+        ZERO,
+    )
+    new_total = sum(
+        (
+            line.amount
+            for line in state_lines(context.book, after, context.billing_period, period.start)
+        ),
+        ZERO,
+    )
+    difference = max(new_total - old_total, ZERO)
+    priced = _price(
+        [(times(difference, fraction), None, None)],
+        context.discounts,
+        period.start,
+        context.anchor,
+        context.billing_period,
+        context.currency,
+        scale=fraction,
+    )[0]
+    rate, rate_id, ledger, item_type = context.tax_for(None, after)
+    return Charge(
+        key=f"pro:{event.id}:plan",
+        kind=PRORATION,
+        charge_date=event.effective_date,
+        period=Interval(event.effective_date, period.end),
+        description=_("Upgrade from %(old)s to %(new)s, %(start)s to %(end)s")
+        % {
+            "old": old_plan.display_name,
+            "new": new_plan.display_name,
+            "start": event.effective_date.isoformat(),
+            "end": period.end.isoformat(),
+        },
+        quantity=Decimal(1),
+        unit_amount=difference,
+        fraction=fraction,
+        priced=priced,
+        currency=context.currency,
+        rule=f"({_fmt(new_total)} − {_fmt(old_total)}) × {_days_left(event.effective_date, period)}",
+        event_id=event.id,
+        tax_rate=rate,
+        tax_rate_id=rate_id,
+        ledger_account=ledger,
+        invoice_item_type=item_type,
+    )
+
+
+def _penalty(context: SubscriptionContext, event) -> list[Charge]:
+    penalty = event.data.get("penalty")
+    if not penalty:
+        return []
+    amount = Decimal(penalty)
+    requested_on = date.fromisoformat(event.data["requested_on"])
+    state = timeline.state_before(context.events, event)
+    rate, rate_id, ledger, item_type = context.tax_for(None, state)
+    return [
+        Charge(
+            key=f"pen:{event.id}",
+            kind=PENALTY,
+            charge_date=requested_on,
+            period=Interval(event.effective_date, date.fromisoformat(event.data["commitment_end"])),
+            description=_("Early termination penalty (effective %(date)s)")
+            % {"date": event.effective_date.isoformat()},
+            quantity=Decimal(1),
+            unit_amount=amount,
+            fraction=Fraction(1),
+            priced=PricedAmount(round_money(amount, context.currency)),
+            currency=context.currency,
+            rule=event.data.get("penalty_rule") or event.data.get("rule", ""),
+            event_id=event.id,
+            tax_rate=rate,
+            tax_rate_id=rate_id,
+            ledger_account=ledger,
+            invoice_item_type=item_type,
+        )
+    ]
+
+
+# Everything due -------------------------------------------------------------------------------------
+
+
+def billing_periods(
+    context: SubscriptionContext, *, up_to: date, since: date | None = None
+) -> list[Interval]:
+    """The billing periods starting in [since or anchor, up_to], while the subscription runs."""
+    if context.anchor is None:
+        return []
+    start = max(since or context.anchor, context.anchor)
+    k = period_index(context.anchor, context.billing_period, start)
+    if boundary(context.anchor, context.billing_period, k) < start:
+        k += 1
+    periods = []
+    while (period := period_at(context.anchor, context.billing_period, k)).start <= up_to:
+        periods.append(period)
+        k += 1
+    return periods
+
+
+def due_charges(
+    context: SubscriptionContext, *, up_to: date, since: date | None = None
+) -> list[Charge]:
+    """Every charge due in [since, up_to] (since defaults to the anchor): the recurring charges
+    of the periods starting then, and the one-off charges of the changes dated then."""
+    charges: list[Charge] = []
+    for period in billing_periods(context, up_to=up_to, since=since):
+        charges.extend(recurring_charges(context, period))
+    for event in context.events:
+        if since is not None and _charge_date(event) < since:
+            continue  # charged before `since`: billing has it already (it keeps that promise)
+        charges.extend(c for c in event_charges(context, event) if c.charge_date <= up_to)
+    return charges
+
+
+def _charge_date(event) -> date:
+    """When a change's one-off charge falls due: a penalty when asked for, others when effective."""
+    if event.kind == timeline.CANCELLATION and event.data.get("requested_on"):
+        return date.fromisoformat(event.data["requested_on"])
+    return event.effective_date

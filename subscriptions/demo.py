@@ -1,0 +1,87 @@
+"""Demo customers and subscriptions, sold directly (partners' customers are in partners/demo.py).
+
+Idempotent: a customer is found by its email, a subscription by its customer and plan.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from catalog import clock
+from catalog.demo import upsert
+from catalog.models import Bundle, Plan, SeatType
+from subscriptions import services
+from subscriptions.models import Customer, Subscription
+
+
+def demo_customer(email: str, **fields: Any) -> Customer:
+    return upsert(Customer, {"email": email}, **fields)
+
+
+def demo_subscription(
+    customer: Customer,
+    plan_code: str,
+    start: date,
+    *,
+    sell=services.subscription_create,
+    **kwargs: Any,
+) -> Subscription:
+    plan = Plan.objects.get(code=plan_code)
+    existing = (
+        Subscription.objects.filter(customer=customer, plan__upgrade_group=plan.upgrade_group)
+        if plan.upgrade_group_id
+        else Subscription.objects.filter(customer=customer, plan=plan)
+    )
+    if existing.exists():
+        return existing.first()
+    return sell(
+        customer=customer,
+        plan=plan,
+        start_date=start,
+        today=clock.today(),
+        channel="demo",
+        **kwargs,
+    ).subscription
+
+
+def seed_subscriptions() -> dict[str, Any]:
+    maple = demo_customer(
+        "billing@maple-hosting.example",
+        name="Maple Hosting Co.",
+        address_line1="300 Bay Street",
+        postal_code="M5H 2S8",
+        city="Toronto",
+        country="CA",
+        currency="CAD",
+        locale="en",
+        payment_type="card",
+    )
+    hosting = demo_subscription(maple, "hosting-a", date(2026, 11, 1))
+    dupont = demo_customer(
+        "compta@atelier-dupont.example",
+        name="Atelier Dupont",
+        address_line1="12 rue des Tanneurs",
+        postal_code="69001",
+        city="Lyon",
+        country="FR",
+        currency="EUR",
+        locale="fr",
+        payment_type="sepa_debit",
+        vat_number="FR40123456789",
+    )
+    office = demo_subscription(dupont, "office-24m", date(2026, 1, 1), po_reference="AD-2026-001")
+    backup = demo_subscription(
+        dupont,
+        "cloud-backup-monthly",
+        date(2026, 11, 10),
+        addons={Bundle.objects.get(code="service-plus-eur").pk: 1},
+    )
+    return {
+        "maple": maple,
+        "dupont": dupont,
+        "hosting": hosting,
+        "office": office,
+        "backup": backup,
+        "gateway": SeatType.objects.get(code="gateway"),
+    }

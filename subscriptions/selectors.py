@@ -1,0 +1,352 @@
+"""Reads of the customer self-service pages, tenant-scoped (another customer's rows: 404)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.http import Http404
+
+from catalog.core.periods import Interval
+from catalog.core.pricing import ZERO, Totals, invoice_totals
+from catalog.models import BundleItem, Plan, SeatType
+from subscriptions import timeline
+from subscriptions.charges import Charge, PriceBook, SubscriptionContext, recurring_charges
+from subscriptions.models import (
+    Customer,
+    CustomerUser,
+    Subscription,
+    SubscriptionDiscount,
+    SubscriptionEvent,
+    SubscriptionSeat,
+)
+
+
+def customer_for_user(user) -> Customer | None:
+    """The customer a logged-in self-service user belongs to (None for anyone else)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    membership = getattr(user, "customer_membership", None)
+    return membership.customer if membership is not None else None
+
+
+def customer_subscriptions(customer: Customer) -> QuerySet[Subscription]:
+    return (
+        Subscription.objects.filter(customer=customer)
+        .select_related("plan", "term", "pending_plan")
+        .prefetch_related(
+            Prefetch("seats", queryset=SubscriptionSeat.objects.select_related("seat_type"))
+        )
+        .order_by("-id")
+    )
+
+
+def get_subscription_for_customer(customer: Customer, pk: int) -> Subscription:
+    subscription = customer_subscriptions(customer).filter(pk=pk).first()
+    if subscription is None:
+        raise Http404
+    return subscription
+
+
+@dataclass(frozen=True)
+class NextInvoice:
+    day: date
+    amount: Decimal  # net, before tax
+    currency: str
+
+
+def next_invoices(subscriptions: list[Subscription]) -> dict[int, NextInvoice]:
+    """The date and amount of each subscription's next recurring invoice, in a fixed number of
+    queries (events and discounts of all of them at once, the catalog once)."""
+    ids = [s.pk for s in subscriptions if s.next_billing_date is not None]
+    if not ids:
+        return {}
+    events: dict[int, list] = {i: [] for i in ids}
+    for event in SubscriptionEvent.objects.filter(subscription_id__in=ids).order_by(
+        "effective_date", "id"
+    ):
+        events[event.subscription_id].append(event)
+    discounts: dict[int, list] = {i: [] for i in ids}
+    for discount in SubscriptionDiscount.objects.filter(subscription_id__in=ids):
+        discounts[discount.subscription_id].append(discount)
+    book = PriceBook.load_all()
+    result = {}
+    for subscription in subscriptions:
+        if subscription.pk not in events:
+            continue
+        context = SubscriptionContext.of(
+            subscription,
+            book=book,
+            events=events[subscription.pk],
+            discounts=discounts[subscription.pk],
+        )
+        period = context.period_of(subscription.next_billing_date)
+        charges = recurring_charges(context, period)
+        if charges:
+            result[subscription.pk] = NextInvoice(
+                period.start, sum((c.net for c in charges), ZERO), subscription.currency
+            )
+    return result
+
+
+# The self-service pages and the partner portal ----------------------------------------------------
+#
+# The pages show subscriptions with their next invoice and pending changes in a fixed number of
+# queries whatever the number of rows: the timeline and discounts of every subscription at once,
+# the catalog once (only the plans shown, see price_book_for).
+
+
+def customer_of_user(user) -> Customer | None:
+    """customer_for_user in one query (the membership and its customer together)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    membership = CustomerUser.objects.select_related("customer").filter(user=user).first()
+    return membership.customer if membership is not None else None
+
+
+def subscriptions_for_pages(customer: Customer) -> QuerySet[Subscription]:
+    """A customer's subscriptions with what their pages and pricing read, newest first."""
+    return (
+        Subscription.objects.filter(customer=customer)
+        .select_related("plan__term__tax_rate", "term__tax_rate", "pending_plan")
+        .order_by("-id")
+    )
+
+
+def get_subscription_for_customer_page(customer: Customer, pk: int) -> Subscription:
+    subscription = subscriptions_for_pages(customer).filter(pk=pk).first()
+    if subscription is None:
+        raise Http404
+    return subscription
+
+
+def price_book_for(plans: Iterable[Plan]) -> PriceBook:
+    """A PriceBook of these plans in at most four queries (bundles, add-on bundles, their items,
+    and tiers only when a tiered price is among them). The plans come with their term and its
+    tax rate already joined (subscriptions_for_pages does that); a plan or term met later while
+    pricing (a scheduled downgrade, a renewal term) is loaded on demand by the book."""
+    unique = list({plan.pk: plan for plan in plans}.values())
+    if not unique:
+        return PriceBook()
+    prefetch_related_objects(unique, "bundles", "addon_bundles")
+    bundles = [
+        bundle for plan in unique for bundle in (*plan.bundles.all(), *plan.addon_bundles.all())
+    ]
+    prefetch_related_objects(
+        bundles,
+        Prefetch(
+            "items",
+            queryset=BundleItem.objects.select_related(
+                "product__seat_type", "product__tax_rate", "price_sheet", "discount"
+            ),
+        ),
+    )
+    tiered = [
+        item.price_sheet
+        for bundle in bundles
+        for item in bundle.items.all()
+        if item.price_sheet is not None and item.price_sheet.is_tiered
+    ]
+    if tiered:
+        prefetch_related_objects(tiered, "tiers")
+    return PriceBook(unique)
+
+
+@dataclass(frozen=True)
+class ChargeSummary:
+    """Charges as a page shows them: each line (gross, discounts, net) and the totals, with the
+    tax per rate computed as on an invoice (catalog.core.pricing.invoice_totals)."""
+
+    charges: tuple[Charge, ...]
+    currency: str
+    totals: Totals
+
+    @property
+    def net(self) -> Decimal:
+        return self.totals.net
+
+    @property
+    def tax(self) -> Decimal:
+        return self.totals.tax
+
+    @property
+    def total(self) -> Decimal:
+        return self.totals.gross
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.charges
+
+    @property
+    def period(self) -> Interval | None:
+        return self.charges[0].period if self.charges else None
+
+
+def charge_summary(charges: Iterable[Charge], currency: str) -> ChargeSummary:
+    charges = tuple(charges)
+    return ChargeSummary(
+        charges, currency, invoice_totals([(c.tax_rate, c.net) for c in charges], currency)
+    )
+
+
+@dataclass(frozen=True)
+class SeatLine:
+    seat_type: SeatType
+    quantity: int
+    scheduled_quantity: int | None = None
+    scheduled_on: date | None = None
+
+
+@dataclass(frozen=True)
+class PendingChange:
+    """A change recorded but not in effect yet, for the pages to name."""
+
+    kind: str  # "fulfilment", "plan_fulfilment", "plan_change", "seat_reduction", "cancellation"
+    effective_date: date | None = None
+    plan: Plan | None = None
+    seat_type: SeatType | None = None
+    quantity: int | None = None
+
+
+@dataclass(frozen=True)
+class SubscriptionOverview:
+    subscription: Subscription
+    seats: list[SeatLine]
+    pending: list[PendingChange]
+    next_invoice: ChargeSummary | None
+    next_invoice_date: date | None
+
+    @property
+    def pk(self) -> int:
+        return self.subscription.pk
+
+
+def subscription_overviews(
+    subscriptions: Iterable[Subscription], today: date
+) -> list[SubscriptionOverview]:
+    """Each subscription with its seats, its pending changes and its next recurring invoice
+    (date, lines, net, tax, total), in a fixed number of queries: the timelines (1), the
+    discounts (1) and the catalog of the plans shown (price_book_for), whatever the rows.
+
+    Seats are the timeline folded on today (on the start for a subscription not started yet),
+    scheduled reductions and plan changes its still-future entries."""
+    subscriptions = list(subscriptions)
+    if not subscriptions:
+        return []
+    ids = [s.pk for s in subscriptions]
+    events: dict[int, list[SubscriptionEvent]] = {i: [] for i in ids}
+    for event in SubscriptionEvent.objects.filter(subscription_id__in=ids).order_by(
+        "effective_date", "id"
+    ):
+        events[event.subscription_id].append(event)
+    discounts: dict[int, list[SubscriptionDiscount]] = {i: [] for i in ids}
+    for discount in SubscriptionDiscount.objects.filter(subscription_id__in=ids):
+        discounts[discount.subscription_id].append(discount)
+    book = price_book_for(s.plan for s in subscriptions)
+    seat_types = _seat_types_in(book, subscriptions)
+    overviews = []
+    for subscription in subscriptions:
+        timeline_events = events[subscription.pk]
+        context = SubscriptionContext.of(
+            subscription,
+            book=book,
+            events=timeline_events,
+            discounts=discounts[subscription.pk],
+        )
+        next_day, summary = None, None
+        if subscription.next_billing_date is not None and subscription.anchor_date is not None:
+            period = context.period_of(subscription.next_billing_date)
+            charges = recurring_charges(context, period)
+            if charges:
+                next_day, summary = period.start, charge_summary(charges, subscription.currency)
+        overviews.append(
+            SubscriptionOverview(
+                subscription=subscription,
+                seats=_seat_lines(subscription, timeline_events, seat_types, today),
+                pending=_pending_changes(subscription, timeline_events, book, seat_types, today),
+                next_invoice=summary,
+                next_invoice_date=next_day,
+            )
+        )
+    return overviews
+
+
+def _seat_types_in(book: PriceBook, subscriptions: list[Subscription]) -> dict[int, SeatType]:
+    found: dict[int, SeatType] = {}
+    for subscription in subscriptions:
+        for bundle in book.plan(subscription.plan_id).bundles.all():
+            for item in bundle.items.all():
+                if item.product_id and item.product.seat_type_id:
+                    found[item.product.seat_type_id] = item.product.seat_type
+    return found
+
+
+def _live_events(events: list[SubscriptionEvent]) -> list[SubscriptionEvent]:
+    return [e for e in events if e.revoked_by_id is None]
+
+
+def _seat_lines(
+    subscription: Subscription,
+    events: list[SubscriptionEvent],
+    seat_types: dict[int, SeatType],
+    today: date,
+) -> list[SeatLine]:
+    state = timeline.state_on(events, max(today, subscription.start_date))
+    scheduled = {
+        int(e.data["seat_type"]): e
+        for e in _live_events(events)
+        if e.kind == SubscriptionEvent.Kind.SEATS_REDUCED and e.effective_date > today
+    }
+    lines = []
+    for seat_type_id, quantity in sorted(state.seats.items()):
+        if seat_type_id not in seat_types:
+            continue
+        reduction = scheduled.get(seat_type_id)
+        lines.append(
+            SeatLine(
+                seat_types[seat_type_id],
+                quantity,
+                int(reduction.data["quantity"]) if reduction else None,
+                reduction.effective_date if reduction else None,
+            )
+        )
+    return lines
+
+
+def _pending_changes(
+    subscription: Subscription,
+    events: list[SubscriptionEvent],
+    book: PriceBook,
+    seat_types: dict[int, SeatType],
+    today: date,
+) -> list[PendingChange]:
+    Kind = SubscriptionEvent.Kind
+    pending = []
+    if subscription.status == Subscription.Status.PENDING_FULFILMENT:
+        pending.append(PendingChange("fulfilment"))
+    if subscription.pending_plan is not None:
+        pending.append(PendingChange("plan_fulfilment", plan=subscription.pending_plan))
+    for event in _live_events(events):
+        if event.effective_date <= today:
+            continue
+        if event.kind == Kind.PLAN_CHANGED:
+            pending.append(
+                PendingChange(
+                    "plan_change", event.effective_date, plan=book.plan(int(event.data["to"]))
+                )
+            )
+        elif event.kind == Kind.SEATS_REDUCED and int(event.data["seat_type"]) in seat_types:
+            pending.append(
+                PendingChange(
+                    "seat_reduction",
+                    event.effective_date,
+                    seat_type=seat_types[int(event.data["seat_type"])],
+                    quantity=int(event.data["quantity"]),
+                )
+            )
+        elif event.kind == Kind.CANCELLATION:
+            pending.append(PendingChange("cancellation", event.effective_date))
+    return pending

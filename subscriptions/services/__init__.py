@@ -1,0 +1,74 @@
+"""Every change to a customer or a subscription: one function each, keyword arguments, in a
+transaction, refusing bad input with a message a person can act on (and changing nothing then).
+
+Each change appends to the subscription's timeline and returns a ChangeResult: the entry, its
+effective date, the charges it causes now (from subscriptions/charges.py, the same derivation
+billing uses) and a sentence for the person who asked. `dry_run=True` runs the same code and
+rolls everything back: that is the preview shown before a confirmation.
+"""
+
+from subscriptions.services._base import ChangeResult, check_po, previewable
+from subscriptions.services.cancellation import (
+    CancellationQuote,
+    cancellation_quote,
+    subscription_cancel,
+    subscription_undo_cancellation,
+)
+from subscriptions.services.contracts import (
+    credit_balance,
+    credits_consume,
+    credits_expire,
+    credits_grant,
+    issues_schedule,
+    subscription_contract_add,
+    subscription_contract_cancel,
+)
+from subscriptions.services.coupons import coupon_redeem
+from subscriptions.services.creation import commitment_for, seat_types_of, subscription_create
+from subscriptions.services.customers import (
+    CUSTOMER_FIELDS,
+    customer_create,
+    customer_update,
+    devices_set,
+)
+from subscriptions.services.details import addon_add, subscription_set_po_reference
+from subscriptions.services.plans import (
+    plan_change_options,
+    subscription_change_plan,
+    subscription_fulfil,
+)
+from subscriptions.services.renewals import subscription_advance
+from subscriptions.services.seats import seats_add, seats_reduce
+
+__all__ = [
+    "CUSTOMER_FIELDS",
+    "CancellationQuote",
+    "ChangeResult",
+    "addon_add",
+    "cancellation_quote",
+    "check_po",
+    "commitment_for",
+    "coupon_redeem",
+    "credit_balance",
+    "credits_consume",
+    "credits_expire",
+    "credits_grant",
+    "customer_create",
+    "customer_update",
+    "devices_set",
+    "issues_schedule",
+    "plan_change_options",
+    "previewable",
+    "seat_types_of",
+    "seats_add",
+    "seats_reduce",
+    "subscription_advance",
+    "subscription_cancel",
+    "subscription_change_plan",
+    "subscription_contract_add",
+    "subscription_contract_cancel",
+    "subscription_create",
+    "subscription_fulfil",
+    "subscription_set_po_reference",
+    "subscription_undo_cancellation",
+]

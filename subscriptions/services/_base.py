@@ -1,0 +1,213 @@
+"""Shared machinery of the subscription services: results, previews, locks, the timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from functools import wraps
+from typing import Any, TypeVar
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from catalog import clock
+from catalog.core.errors import ApplicationError
+from catalog.core.periods import Interval, period_at, period_index
+from catalog.core.pricing import ZERO, round_money
+from subscriptions import charges as charge_engine
+from subscriptions.charges import Charge, PriceBook, SubscriptionContext
+from subscriptions.models import (
+    Subscription,
+    SubscriptionDiscount,
+    SubscriptionEvent,
+)
+
+Kind = SubscriptionEvent.Kind
+Status = Subscription.Status
+PO_REFERENCE_MAX = 35
+
+
+@dataclass
+class ChangeResult:
+    subscription: Subscription
+    event: SubscriptionEvent | None
+    effective_date: date | None
+    charges: list[Charge] = field(default_factory=list)
+    next_charges: list[Charge] = field(default_factory=list)
+    message: str = ""
+    rule: str = ""
+
+    @property
+    def total_now(self) -> Decimal:
+        return sum((c.net for c in self.charges), ZERO)
+
+    @property
+    def total_next(self) -> Decimal:
+        return sum((c.net for c in self.next_charges), ZERO)
+
+
+class _Rollback(Exception):
+    def __init__(self, result: Any) -> None:
+        self.result = result
+
+
+F_ = TypeVar("F_", bound=Callable[..., Any])
+
+
+def previewable(func: F_) -> F_:
+    """Run the service in a transaction; with dry_run=True, compute everything, then roll back."""
+
+    @wraps(func)
+    def wrapper(*args: Any, dry_run: bool = False, **kwargs: Any) -> Any:
+        try:
+            with transaction.atomic():
+                result = func(*args, **kwargs)
+                if dry_run:
+                    raise _Rollback(result)
+                return result
+        except _Rollback as rollback:
+            return rollback.result
+
+    return wrapper  # type: ignore[return-value]
+
+
+def refuse(message: str, field: str | None = None) -> None:
+    raise ApplicationError(message, field=field)
+
+
+def lock(subscription: Subscription) -> Subscription:
+    """The subscription row, locked for the rest of the transaction: changes queue up."""
+    return (
+        # Lock only this row: the joined rows are read, not locked (and PostgreSQL cannot lock
+        # the nullable side of the outer join to the term).
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("plan", "term", "customer")
+        .get(pk=subscription.pk)
+    )
+
+
+def context_of(subscription: Subscription, book: PriceBook | None = None) -> SubscriptionContext:
+    return SubscriptionContext.of(
+        subscription,
+        book=book,
+        events=SubscriptionEvent.objects.filter(subscription=subscription).order_by(
+            "effective_date", "id"
+        ),
+        discounts=SubscriptionDiscount.objects.filter(subscription=subscription),
+    )
+
+
+def record(
+    subscription: Subscription,
+    kind: str,
+    effective: date,
+    data: dict[str, Any],
+    *,
+    actor=None,
+    channel: str = "",
+) -> SubscriptionEvent:
+    return SubscriptionEvent.objects.create(
+        subscription=subscription,
+        kind=kind,
+        effective_date=effective,
+        data=data,
+        actor=actor if getattr(actor, "pk", None) else None,
+        channel=channel,
+    )
+
+
+def not_billed_yet(subscription: Subscription, today: date) -> bool:
+    return subscription.anchor_date is None or today < subscription.anchor_date
+
+
+def immediate(subscription: Subscription, today: date) -> tuple[date, dict[str, str]]:
+    """Effective date and timing of a change made now. Before billing starts there is nothing to
+    prorate: the change joins the first period (boundary timing), dated no earlier than the
+    start so that it follows the creation in the timeline."""
+    if not_billed_yet(subscription, today):
+        return max(today, subscription.start_date), {"timing": "boundary"}
+    return today, {}
+
+
+def billing_due(subscription: Subscription, day: date) -> None:
+    """Tell billing to look at this subscription from `day`: a charge is due then, or a charge
+    invoiced then is no longer due. Billing moves the date forward once it has invoiced.
+
+    One-off charges are invoiced at once: once this change commits, the billing task for this
+    subscription is queued. By name, through the queue: subscriptions never import billing.
+    """
+    if subscription.next_billing_date is None or day < subscription.next_billing_date:
+        subscription.next_billing_date = day
+        subscription.save(update_fields=["next_billing_date", "updated_at"])
+    subscription_id = subscription.pk
+    transaction.on_commit(lambda: _queue_billing(subscription_id, max(day, clock.today())))
+
+
+def _queue_billing(subscription_id: int, day: date) -> None:
+    from config.celery import send
+
+    send("billing.run_chunk", [subscription_id], day.isoformat(), queue="billing")
+
+
+def money_text(amount: Decimal, currency: str) -> str:
+    return f"{round_money(amount, currency):.2f} {currency}"
+
+
+def check_changeable(subscription: Subscription) -> None:
+    if subscription.status in (Status.CANCELLED, Status.ENDED):
+        refuse(_("The subscription has ended: it can no longer change."))
+    if subscription.status == Status.PENDING_CANCELLATION:
+        refuse(
+            _("A cancellation takes effect on %(date)s: undo it before changing the subscription.")
+            % {"date": subscription.end_date.isoformat()}
+        )
+
+
+def check_po(po_reference: str) -> str:
+    po_reference = (po_reference or "").strip()
+    if len(po_reference) > PO_REFERENCE_MAX:
+        refuse(
+            _("A PO reference has at most %(max)s characters; this one has %(count)s.")
+            % {"max": PO_REFERENCE_MAX, "count": len(po_reference)},
+            "po_reference",
+        )
+    if any(ord(ch) < 32 for ch in po_reference):
+        refuse(_("A PO reference cannot contain control characters."), "po_reference")
+    return po_reference
+
+
+def current_period(subscription: Subscription, day: date) -> Interval:
+    anchor = subscription.anchor_date
+    period = subscription.plan.billing_period
+    return period_at(anchor, period, period_index(anchor, period, max(day, anchor)))
+
+
+def next_period_charges(context: SubscriptionContext, today: date) -> list[Charge]:
+    """What the next period will cost (the period after the one containing today)."""
+    if context.anchor is None:
+        return []
+    if today < context.anchor:
+        period = period_at(context.anchor, context.billing_period, 0)
+    else:
+        current = context.period_of(today)
+        period = period_at(
+            context.anchor,
+            context.billing_period,
+            period_index(context.anchor, context.billing_period, current.end),
+        )
+    return charge_engine.recurring_charges(context, period)
+
+
+def charges_from(context: SubscriptionContext, start: date) -> list[Charge]:
+    """The recurring charges of the period starting on `start` (none before the anchor is set)."""
+    if context.anchor is None:
+        return []
+    return charge_engine.recurring_charges(context, context.period_of(start))
+
+
+def next_period_start(subscription: Subscription, today: date) -> date:
+    if subscription.anchor_date is None or today < subscription.anchor_date:
+        return subscription.anchor_date or subscription.start_date
+    return current_period(subscription, today).end

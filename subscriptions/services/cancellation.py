@@ -1,0 +1,251 @@
+"""Cancellation: the quote (effective date, penalty, the rule), the request and its undoing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from catalog.core.periods import Period, Unit, shift
+from catalog.core.pricing import round_money, times
+from catalog.models import (
+    Term,
+)
+from subscriptions import charges as charge_engine
+from subscriptions.models import (
+    Subscription,
+    SubscriptionEvent,
+)
+from subscriptions.services._base import (
+    ChangeResult,
+    billing_due,
+    context_of,
+    current_period,
+    lock,
+    money_text,
+    not_billed_yet,
+    previewable,
+    record,
+    refuse,
+)
+from subscriptions.services.renewals import advance, renewal_length
+
+Kind = SubscriptionEvent.Kind
+Status = Subscription.Status
+
+
+@dataclass(frozen=True)
+class CancellationQuote:
+    requested_on: date
+    effective_date: date
+    penalty: Decimal | None
+    currency: str
+    policy: str
+    rule: str
+    immediate: bool = False
+    commitment_end: date | None = None
+    penalty_rule: str = ""  # the penalty's own formula, for its invoice line
+
+
+def cancellation_quote(*, subscription: Subscription, today: date) -> CancellationQuote:
+    """When a cancellation asked today would take effect, what it would cost, and why."""
+    term = subscription.term
+    policy = term.early_termination if term else Term.EarlyTermination.ALLOWED
+    currency = subscription.currency
+    if not_billed_yet(subscription, today):
+        if subscription.status == Status.TRIAL:
+            rule = _("During the trial a cancellation is free and immediate.")
+        else:
+            rule = _("The subscription has not started: the cancellation is free and immediate.")
+        return CancellationQuote(today, today, None, currency, policy, rule, immediate=True)
+    period_end = current_period(subscription, today).end
+    commitment_end = subscription.commitment_end
+    in_commitment = commitment_end is not None and today < commitment_end
+    reasons = []
+    effective = period_end
+    if in_commitment and policy == Term.EarlyTermination.FORBIDDEN:
+        effective = max(period_end, commitment_end)
+        reasons.append(
+            _(
+                "Early termination is forbidden: the cancellation takes effect at the commitment end, %(date)s."
+            )
+            % {"date": commitment_end.isoformat()}
+        )
+    else:
+        reasons.append(
+            _("The cancellation takes effect at the end of the current billing period, %(date)s.")
+            % {"date": period_end.isoformat()}
+        )
+    renewal = subscription.renewal_date or period_end
+    if term is not None and term.notice_count and effective >= renewal:
+        deadline = shift(renewal, -term.notice_count, Unit(term.notice_unit))
+        notice = Period(term.notice_count, Unit(term.notice_unit))
+        if today > deadline:
+            effective = renewal + renewal_length(subscription, term).delta()
+            reasons.append(
+                _(
+                    "The notice period is %(notice)s: a cancellation had to reach us by %(deadline)s to end at the "
+                    "renewal on %(renewal)s, so it takes effect at the following renewal, %(date)s."
+                )
+                % {
+                    "notice": notice,
+                    "deadline": deadline.isoformat(),
+                    "renewal": renewal.isoformat(),
+                    "date": effective.isoformat(),
+                }
+            )
+        else:
+            reasons.append(
+                _(
+                    "It reaches us before the notice deadline of %(deadline)s (%(notice)s before the renewal)."
+                )
+                % {"deadline": deadline.isoformat(), "notice": notice}
+            )
+    penalty = None
+    if (
+        policy == Term.EarlyTermination.PENALTY
+        and commitment_end is not None
+        and effective < commitment_end
+    ):
+        grace_end = (
+            shift(subscription.commitment_start, term.grace_count, Unit(term.grace_unit))
+            if term.grace_count
+            else None
+        )
+        if grace_end is not None and today < grace_end:
+            reasons.append(
+                _("Asked within the grace period (until %(date)s): no penalty.")
+                % {"date": grace_end.isoformat()}
+            )
+        else:
+            cap = term.penalty_cap.amount
+            if term.penalty_prorated:
+                left = (commitment_end - effective).days
+                whole = (commitment_end - subscription.commitment_start).days
+                penalty = round_money(times(cap, Fraction(left, whole)), currency)
+                reasons.append(
+                    _(
+                        "Early termination penalty: %(cap)s × %(left)s ÷ %(whole)s = %(amount)s (days from the effective date to the commitment end ÷ days of the whole commitment)."
+                    )
+                    % {
+                        "cap": f"{cap:.2f}",
+                        "left": left,
+                        "whole": whole,
+                        "amount": money_text(penalty, currency),
+                    }
+                )
+            else:
+                penalty = round_money(cap, currency)
+                reasons.append(
+                    _("Early termination penalty: %(amount)s.")
+                    % {"amount": money_text(penalty, currency)}
+                )
+    return CancellationQuote(
+        today,
+        effective,
+        penalty,
+        currency,
+        policy,
+        " ".join(reasons),
+        commitment_end=commitment_end,
+        penalty_rule=reasons[-1] if penalty is not None else "",
+    )
+
+
+@previewable
+def subscription_cancel(
+    *, subscription: Subscription, today: date, actor=None, channel: str = ""
+) -> ChangeResult:
+    """Cancel following the term (allowed / forbidden / penalty with grace) and the notice period."""
+    subscription = lock(subscription)
+    if subscription.status in (Status.CANCELLED, Status.ENDED):
+        refuse(_("The subscription has already ended."))
+    if subscription.status == Status.PENDING_CANCELLATION:
+        refuse(
+            _("A cancellation is already scheduled for %(date)s.")
+            % {"date": subscription.end_date.isoformat()}
+        )
+    quote = cancellation_quote(subscription=subscription, today=today)
+    event = record(
+        subscription,
+        Kind.CANCELLATION,
+        quote.effective_date,
+        {
+            "requested_on": today.isoformat(),
+            "penalty": f"{quote.penalty:.2f}" if quote.penalty is not None else None,
+            "policy": quote.policy,
+            "rule": quote.rule,
+            "penalty_rule": quote.penalty_rule,
+            "commitment_end": (quote.commitment_end or quote.effective_date).isoformat(),
+        },
+        actor=actor,
+        channel=channel,
+    )
+    subscription.end_date = quote.effective_date
+    subscription.save(update_fields=["end_date", "updated_at"])
+    advance(subscription, today)
+    context = context_of(subscription)
+    now = charge_engine.event_charges(context, event)
+    for charge in now:
+        billing_due(subscription, charge.charge_date)
+    if quote.immediate:
+        message = _("Cancelled today, free of charge.")
+    else:
+        message = _("The subscription ends on %(date)s.") % {
+            "date": quote.effective_date.isoformat()
+        }
+        if quote.penalty:
+            message += " " + _("A penalty of %(amount)s is invoiced now.") % {
+                "amount": money_text(quote.penalty, quote.currency)
+            }
+    return ChangeResult(
+        subscription, event, quote.effective_date, now, [], message, rule=quote.rule
+    )
+
+
+def subscription_undo_cancellation(
+    *, subscription: Subscription, today: date, actor=None, channel: str = ""
+) -> ChangeResult:
+    with transaction.atomic():
+        subscription = lock(subscription)
+        cancellation = (
+            SubscriptionEvent.objects.filter(
+                subscription=subscription, kind=Kind.CANCELLATION, revoked_by__isnull=True
+            )
+            .order_by("-id")
+            .first()
+        )
+        if cancellation is None:
+            refuse(_("There is no cancellation to undo."))
+        if cancellation.effective_date <= today:
+            refuse(
+                _("The cancellation took effect on %(date)s: it can no longer be undone.")
+                % {"date": cancellation.effective_date.isoformat()}
+            )
+        event = record(
+            subscription,
+            Kind.CANCELLATION_UNDONE,
+            today,
+            {"cancellation": cancellation.pk},
+            actor=actor,
+            channel=channel,
+        )
+        cancellation.revoked_by = event
+        cancellation.save(update_fields=["revoked_by"])
+        if cancellation.data.get("penalty"):
+            # The penalty is no longer due: billing credits it back from its date.
+            billing_due(subscription, date.fromisoformat(cancellation.data["requested_on"]))
+        ended = SubscriptionEvent.objects.filter(
+            subscription=subscription, kind=Kind.ENDED, revoked_by__isnull=True
+        ).first()
+        subscription.end_date = ended.effective_date if ended else None
+        subscription.save(update_fields=["end_date", "updated_at"])
+        advance(subscription, today)
+        message = _("The cancellation is undone: the subscription goes on.")
+        if cancellation.data.get("penalty"):
+            message += " " + _("The penalty is credited back.")
+        return ChangeResult(subscription, event, today, [], [], message)

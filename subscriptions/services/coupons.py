@@ -1,0 +1,183 @@
+"""Coupons (one purchase) and vouchers (lasting), redeemed atomically."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import Case, F, Value, When
+from django.utils.translation import gettext as _
+
+from catalog.core.errors import ConflictError
+from catalog.core.pricing import ZERO
+from catalog.models import (
+    BundleItem,
+    CouponCampaign,
+    CouponCode,
+    Discount,
+)
+from subscriptions import charges as charge_engine
+from subscriptions import timeline
+from subscriptions.charges import PriceBook
+from subscriptions.models import (
+    CouponRedemption,
+    Subscription,
+    SubscriptionDiscount,
+    SubscriptionEvent,
+)
+from subscriptions.services._base import (
+    ChangeResult,
+    charges_from,
+    check_changeable,
+    context_of,
+    lock,
+    money_text,
+    next_period_start,
+    previewable,
+    record,
+    refuse,
+)
+from subscriptions.services.creation import discount_row
+
+Kind = SubscriptionEvent.Kind
+Status = Subscription.Status
+
+
+@previewable
+def coupon_redeem(
+    *, subscription: Subscription, code: str, today: date, actor=None, channel: str = ""
+) -> ChangeResult:
+    """Redeem a code atomically: of two simultaneous redemptions of its last use, one wins.
+
+    A coupon discounts the next invoice (one purchase); a voucher lasts its discounts' duration.
+    """
+    subscription = lock(subscription)
+    check_changeable(subscription)
+    typed = (code or "").strip()
+    if not typed:
+        refuse(_("Enter a code."), "code")
+    coupon = CouponCode.objects.select_related("campaign__bundle").filter(code=typed).first()
+    if coupon is None:
+        refuse(
+            _("The code %(code)s does not exist: check it and try again.") % {"code": typed}, "code"
+        )
+    campaign = coupon.campaign
+    if coupon.status == CouponCode.Status.DISABLED:
+        refuse(_("The code %(code)s has been disabled.") % {"code": typed}, "code")
+    if (
+        coupon.status == CouponCode.Status.EXPIRED
+        or campaign.status == CouponCampaign.Status.EXPIRED
+        or (campaign.valid_until and today > campaign.valid_until)
+    ):
+        refuse(_("The code %(code)s has expired.") % {"code": typed}, "code")
+    if campaign.valid_from and today < campaign.valid_from:
+        refuse(
+            _("The code %(code)s can be used from %(date)s.")
+            % {"code": typed, "date": campaign.valid_from.isoformat()},
+            "code",
+        )
+    if coupon.status == CouponCode.Status.EXHAUSTED:
+        refuse(_("The code %(code)s has been fully used.") % {"code": typed}, "code")
+    plans = list(campaign.plans.all())
+    if plans and subscription.plan_id not in {p.pk for p in plans}:
+        refuse(
+            _("The code %(code)s is not valid for %(plan)s.")
+            % {"code": typed, "plan": subscription.plan.display_name},
+            "code",
+        )
+    if CouponRedemption.objects.filter(code=coupon, subscription=subscription).exists():
+        refuse(
+            _("The code %(code)s was already redeemed on this subscription.") % {"code": typed},
+            "code",
+        )
+    discounts = [
+        item.discount
+        for item in campaign.bundle.items.select_related("discount")
+        if item.kind == BundleItem.Kind.DISCOUNT
+    ]
+    book = PriceBook()
+    context = context_of(subscription, book)
+    # The products the discounts could apply to: those of the period the code would discount
+    # (before the start, the state of the first period, not the empty state of today).
+    start = next_period_start(subscription, today)
+    state = timeline.state_for_period(context.events, start)
+    products = (
+        {
+            line.product.pk
+            for line in charge_engine.state_lines(
+                book, state, subscription.plan.billing_period, start
+            )
+        }
+        if state.plan_id
+        else set()
+    )
+    usable = [
+        d
+        for d in discounts
+        if d.target != Discount.Target.PRODUCT or d.target_product_id in products
+    ]
+    if not usable:
+        targets = ", ".join(d.target_product.display_name for d in discounts if d.target_product_id)
+        refuse(
+            _(
+                "The code %(code)s gives a discount on %(targets)s, which this subscription does not have."
+            )
+            % {"code": typed, "targets": targets},
+            "code",
+        )
+    # The atomic step: the conditional update succeeds for exactly one of two racing requests.
+    taken = CouponCode.objects.filter(
+        pk=coupon.pk, status=CouponCode.Status.ACTIVE, times_redeemed__lt=F("max_redemptions")
+    ).update(
+        times_redeemed=F("times_redeemed") + 1,
+        status=Case(
+            When(
+                times_redeemed__gte=F("max_redemptions") - 1,
+                then=Value(CouponCode.Status.EXHAUSTED),
+            ),
+            default=Value(CouponCode.Status.ACTIVE),
+        ),
+    )
+    if not taken:
+        raise ConflictError(
+            _("The code %(code)s has just been used up.") % {"code": typed}, field="code"
+        )
+    is_voucher = campaign.kind == CouponCampaign.Kind.VOUCHER
+    start = next_period_start(subscription, today)
+    before = charges_from(context, start)
+    event = record(
+        subscription,
+        Kind.VOUCHER_REDEEMED if is_voucher else Kind.COUPON_REDEEMED,
+        today,
+        {
+            "code": coupon.code,
+            "campaign": campaign.pk,
+            "discounts": [d.pk for d in usable],
+            "from": start.isoformat(),
+        },
+        actor=actor,
+        channel=channel,
+    )
+    source = (
+        SubscriptionDiscount.Source.VOUCHER if is_voucher else SubscriptionDiscount.Source.COUPON
+    )
+    for discount in usable:
+        discount_row(
+            subscription,
+            discount,
+            source,
+            start,
+            event,
+            coupon_code=coupon,
+            periods_override=None if is_voucher else 1,
+        )
+    CouponRedemption.objects.create(
+        code=coupon, subscription=subscription, redeemed_on=today, event=event
+    )
+    next_charges = charges_from(context_of(subscription, book), start)
+    saved = sum((c.net for c in before), ZERO) - sum((c.net for c in next_charges), ZERO)
+    message = _("Code %(code)s redeemed: %(discount)s off the invoice of %(date)s.") % {
+        "code": coupon.code,
+        "discount": money_text(saved, subscription.currency),
+        "date": start.isoformat(),
+    }
+    return ChangeResult(subscription, event, start, [], next_charges, message)

@@ -1,0 +1,439 @@
+"""Starting a subscription: any start date, trials, commitments, discounts agreed at purchase."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from catalog.core.periods import Unit, boundary, period_at, shift
+from catalog.core.pricing import ZERO
+from catalog.models import (
+    Bundle,
+    BundleItem,
+    CouponCode,
+    Discount,
+    Plan,
+    SeatType,
+    Term,
+)
+from subscriptions import charges as charge_engine
+from subscriptions.charges import PriceBook
+from subscriptions.models import (
+    Customer,
+    Subscription,
+    SubscriptionDiscount,
+    SubscriptionEvent,
+    SubscriptionItem,
+    SubscriptionSeat,
+)
+from subscriptions.services._base import (
+    ChangeResult,
+    check_po,
+    context_of,
+    previewable,
+    record,
+    refuse,
+)
+from subscriptions.services.renewals import advance
+
+Kind = SubscriptionEvent.Kind
+Status = Subscription.Status
+
+
+def seat_types_of(plan: Plan, book: PriceBook | None = None) -> dict[int, SeatType]:
+    """The seat types a plan sells (its seat products), by id."""
+    plan = (book or PriceBook()).plan(plan.pk)
+    found = {}
+    for bundle in plan.bundles.all():
+        for item in bundle.items.all():
+            if item.kind == BundleItem.Kind.PRODUCT and item.product.seat_type_id:
+                found[item.product.seat_type_id] = item.product.seat_type
+    return found
+
+
+def commitment_for(
+    *, plan: Plan, term: Term | None, anchor: date, service_years: int | None
+) -> tuple[date, date] | None:
+    """The later of the plan's minimum commitment, the term's commitment and the service period
+    (docs/billing-rules.md), counted from the anchor."""
+    ends = []
+    if plan.minimum_commitment_occurrences:
+        ends.append(boundary(anchor, plan.billing_period, plan.minimum_commitment_occurrences))
+    if term is not None and term.commitment_count:
+        if term.commitment_basis == Term.CommitmentBasis.BILLING_CYCLES:
+            ends.append(boundary(anchor, plan.billing_period, term.commitment_count))
+        else:
+            ends.append(anchor + term.commitment_period.delta())
+    if service_years:
+        ends.append(shift(anchor, service_years, Unit.YEAR))
+    return (anchor, max(ends)) if ends else None
+
+
+def seat_ids(seats: Mapping[Any, int] | None) -> dict[int, int]:
+    result = {}
+    for key, quantity in (seats or {}).items():
+        seat_type_id = key.pk if isinstance(key, SeatType) else int(key)
+        if isinstance(quantity, bool) or not isinstance(quantity, int):
+            refuse(_("A number of seats is a whole number."), "seats")
+        if quantity < 0:
+            refuse(_("A number of seats cannot be negative."), "seats")
+        result[seat_type_id] = quantity
+    return result
+
+
+def seats_held(customer: Customer, *, exclude: Subscription | None = None) -> dict[int, int]:
+    """Seats of each type the customer holds on its live subscriptions, counting the
+    reductions already scheduled (what it will hold after the renewal)."""
+    held: dict[int, int] = {}
+    rows = SubscriptionSeat.objects.filter(
+        subscription__customer=customer, subscription__status__in=Subscription.LIVE_STATUSES
+    )
+    if exclude is not None:
+        rows = rows.exclude(subscription=exclude)
+    for seat_type_id, quantity, scheduled in rows.values_list(
+        "seat_type_id", "quantity", "scheduled_quantity"
+    ):
+        held[seat_type_id] = held.get(seat_type_id, 0) + (
+            quantity if scheduled is None else min(quantity, scheduled)
+        )
+    return held
+
+
+def check_devices(
+    customer: Customer, seats: dict[int, int], *, exclude: Subscription | None = None
+) -> None:
+    """RULES §5: seats of a type never fall below the devices deployed of that type. Devices
+    belong to the customer: its seats on all its live subscriptions together must cover them."""
+    held = seats_held(customer, exclude=exclude)
+    for devices in customer.devices.select_related("seat_type"):
+        if devices.seat_type_id not in seats:
+            continue
+        total = held.get(devices.seat_type_id, 0) + seats[devices.seat_type_id]
+        if total < devices.count:
+            refuse(
+                _(
+                    "%(customer)s has %(count)s %(type)s devices deployed and would hold %(total)s "
+                    "%(type)s seats: seats cannot fall below the devices."
+                )
+                % {
+                    "customer": customer.name,
+                    "count": devices.count,
+                    "type": devices.seat_type.display_name,
+                    "total": total,
+                },
+                "seats",
+            )
+
+
+def check_sellable(plan: Plan, today: date) -> None:
+    if plan.status != Plan.Status.ACTIVE:
+        refuse(
+            _("The plan %(plan)s is not for sale (it is %(status)s).")
+            % {"plan": plan.display_name, "status": plan.get_status_display()},
+            "plan",
+        )
+    if not plan.is_valid_on(today):
+        refuse(
+            _("The plan %(plan)s is not sold on %(date)s.")
+            % {"plan": plan.display_name, "date": today.isoformat()},
+            "plan",
+        )
+
+
+def _plan_discounts(
+    subscription: Subscription,
+    plan: Plan,
+    book: PriceBook,
+    first_period_start: date,
+    event: SubscriptionEvent,
+) -> None:
+    for bundle in book.plan(plan.pk).bundles.all():
+        for item in bundle.items.all():
+            if item.kind == BundleItem.Kind.DISCOUNT and item.discount.is_active:
+                discount_row(
+                    subscription,
+                    item.discount,
+                    SubscriptionDiscount.Source.PLAN,
+                    first_period_start,
+                    event,
+                )
+
+
+def discount_row(
+    subscription: Subscription,
+    discount: Discount,
+    source: str,
+    first_period_start: date,
+    event: SubscriptionEvent,
+    *,
+    coupon_code: CouponCode | None = None,
+    periods_override: int | None = None,
+) -> SubscriptionDiscount:
+    periods = {"once": 1, "periods": discount.duration_periods, "forever": None}[discount.duration]
+    if periods_override is not None:
+        periods = periods_override
+    return SubscriptionDiscount.objects.create(
+        subscription=subscription,
+        source=source,
+        label=discount.display_name,
+        percentage=discount.percentage,
+        currency=subscription.currency,
+        amount=discount.amount.amount if discount.amount is not None else None,
+        target_product=discount.target_product,
+        target_bundle=discount.target_bundle,
+        sequence=discount.sequence,
+        first_period_start=first_period_start,
+        periods=periods,
+        coupon_code=coupon_code,
+        event=event,
+    )
+
+
+@previewable
+def subscription_create(
+    *,
+    customer: Customer,
+    plan: Plan,
+    start_date: date,
+    today: date,
+    seats: Mapping[Any, int] | None = None,
+    options: Mapping[int, int] | None = None,
+    addons: Mapping[int, int] | None = None,
+    po_reference: str = "",
+    service_period_years: int | None = None,
+    partner_discount_percent: Decimal | None = None,
+    partner_discount_label: str = "",
+    auto_renew: bool | None = None,
+    actor=None,
+    channel: str = "",
+) -> ChangeResult:
+    """Start a subscription on any date: a future start is scheduled, a past start catches up
+    its periods (billing invoices them), a trial delays the first charge and the commitment."""
+    book = PriceBook()
+    plan = book.plan(plan.pk)
+    check_sellable(plan, today)
+    if customer.currency != plan.currency:
+        refuse(
+            _(
+                "%(plan)s is sold in %(plan_currency)s and %(customer)s is invoiced in %(currency)s: choose a plan "
+                "in %(currency)s."
+            )
+            % {
+                "plan": plan.display_name,
+                "plan_currency": plan.currency,
+                "customer": customer.name,
+                "currency": customer.currency,
+            },
+            "plan",
+        )
+    po_reference = check_po(po_reference)
+    seat_types = seat_types_of(plan, book)
+    seat_quantities = seat_ids(seats)
+    for seat_type_id in seat_quantities:
+        if seat_type_id not in seat_types:
+            refuse(
+                _("%(plan)s does not sell this seat type.") % {"plan": plan.display_name}, "seats"
+            )
+    seat_quantities = {k: v for k, v in seat_quantities.items() if v > 0}
+    if seat_types and not seat_quantities:
+        refuse(_("Choose at least one seat."), "seats")
+    check_devices(customer, {t: seat_quantities.get(t, 0) for t in seat_types})
+    option_quantities = _checked_options(plan, options)
+    addon_quantities = {int(k): int(v) for k, v in (addons or {}).items() if int(v) > 0}
+    for bundle_id in addon_quantities:
+        check_addon(plan, book.bundle(bundle_id), customer.currency)
+    years, service_option = _service_period(plan, service_period_years)
+    if partner_discount_percent is not None and not ZERO <= Decimal(partner_discount_percent) < 100:
+        refuse(
+            _("A partner discount lies from 0 up to, but not including, 100 (percent)."),
+            "partner_discount_percent",
+        )
+
+    term = plan.term
+    trial = plan.trial_period
+    pending = plan.manual_fulfilment
+    anchor = None if pending else (start_date + trial.delta() if trial else start_date)
+    commitment = (
+        commitment_for(plan=plan, term=term, anchor=anchor, service_years=years) if anchor else None
+    )
+    subscription = Subscription.objects.create(
+        customer=customer,
+        plan=plan,
+        term=term,
+        status=Status.PENDING_FULFILMENT if pending else Status.ACTIVE,
+        currency=plan.currency,
+        start_date=start_date,
+        anchor_date=anchor,
+        trial_end=anchor if trial and anchor else None,
+        commitment_start=commitment[0] if commitment else None,
+        commitment_end=commitment[1] if commitment else None,
+        auto_renew=auto_renew if auto_renew is not None else (term.auto_renew if term else True),
+        po_reference=po_reference,
+        service_period_years=years,
+        next_billing_date=anchor,
+    )
+    created = record(
+        subscription,
+        Kind.CREATED,
+        start_date,
+        {
+            "plan": plan.pk,
+            "term": term.pk if term else None,
+            "seats": {str(k): v for k, v in seat_quantities.items()},
+            "options": {str(k): v for k, v in option_quantities.items()},
+            "addons": {str(k): v for k, v in addon_quantities.items()},
+            "commitment_start": commitment[0].isoformat() if commitment else None,
+            "commitment_end": commitment[1].isoformat() if commitment else None,
+            "service_years": years,
+            "po_reference": po_reference,
+            "pending_fulfilment": pending,
+        },
+        actor=actor,
+        channel=channel,
+    )
+    if trial and anchor:
+        record(subscription, Kind.TRIAL_ENDS, anchor, {}, actor=actor, channel=channel)
+    SubscriptionSeat.objects.bulk_create(
+        SubscriptionSeat(subscription=subscription, seat_type_id=k, quantity=v)
+        for k, v in seat_quantities.items()
+    )
+    SubscriptionItem.objects.bulk_create(
+        [
+            SubscriptionItem(subscription=subscription, kind="option", product_id=k, quantity=v)
+            for k, v in option_quantities.items()
+        ]
+        + [
+            SubscriptionItem(subscription=subscription, kind="addon", bundle_id=k, quantity=v)
+            for k, v in addon_quantities.items()
+        ]
+    )
+    first = anchor or start_date
+    _plan_discounts(subscription, plan, book, first, created)
+    if service_option is not None and service_option.discount_percent:
+        SubscriptionDiscount.objects.create(
+            subscription=subscription,
+            source=SubscriptionDiscount.Source.SERVICE_PERIOD,
+            label=ngettext("%(years)s-year service period", "%(years)s-year service period", years)
+            % {"years": years},
+            percentage=service_option.discount_percent,
+            currency=subscription.currency,
+            sequence=SubscriptionDiscount.SERVICE_PERIOD_SEQUENCE,
+            first_period_start=first,
+            last_period_start=shift(first, years, Unit.YEAR),
+            event=created,
+        )
+    if partner_discount_percent:
+        SubscriptionDiscount.objects.create(
+            subscription=subscription,
+            source=SubscriptionDiscount.Source.PARTNER,
+            label=partner_discount_label or _("Partner discount"),
+            percentage=Decimal(partner_discount_percent),
+            currency=subscription.currency,
+            sequence=SubscriptionDiscount.PARTNER_SEQUENCE,
+            first_period_start=first,
+            event=created,
+        )
+    advance(subscription, today, book=book)
+    context = context_of(subscription, book)
+    first_charges = []
+    if anchor is not None:
+        first_period = period_at(anchor, plan.billing_period, 0)
+        first_charges = charge_engine.recurring_charges(context, first_period)
+    if pending:
+        message = _(
+            "The subscription is recorded and waits for an operator to fulfil it; billing starts then."
+        )
+    elif trial:
+        message = _("Trial until %(date)s; the first invoice is issued on that day.") % {
+            "date": anchor.isoformat()
+        }
+    else:
+        message = _("Billing starts on %(date)s (billing period: %(period)s).") % {
+            "date": anchor.isoformat(),
+            "period": plan.billing_period,
+        }
+    return ChangeResult(
+        subscription=subscription,
+        event=created,
+        effective_date=start_date,
+        charges=[],
+        next_charges=first_charges,
+        message=message,
+    )
+
+
+def _checked_options(plan: Plan, options: Mapping[int, int] | None) -> dict[int, int]:
+    optional = {
+        item.product_id
+        for bundle in plan.bundles.all()
+        for item in bundle.items.all()
+        if item.kind == BundleItem.Kind.PRODUCT
+        and not item.required
+        and not item.product.seat_type_id
+    }
+    result = {}
+    for product_id, quantity in (options or {}).items():
+        if int(product_id) not in optional:
+            refuse(
+                _("This product is not an option of %(plan)s.") % {"plan": plan.display_name},
+                "options",
+            )
+        if int(quantity) < 0:
+            refuse(_("A quantity cannot be negative."), "options")
+        if int(quantity):
+            result[int(product_id)] = int(quantity)
+    return result
+
+
+def check_addon(plan: Plan, bundle: Bundle, currency: str) -> None:
+    if plan.compatible_addons_only and bundle.pk not in {b.pk for b in plan.addon_bundles.all()}:
+        names = ", ".join(b.display_name for b in plan.addon_bundles.all()) or _("none")
+        refuse(
+            _("%(bundle)s is not a compatible add-on of %(plan)s (compatible: %(names)s).")
+            % {"bundle": bundle.display_name, "plan": plan.display_name, "names": names},
+            "addons",
+        )
+    for item in bundle.items.all():
+        if item.price_sheet is not None and item.price_sheet.currency != currency:
+            refuse(
+                _("%(bundle)s is priced in %(other)s, the subscription in %(currency)s.")
+                % {
+                    "bundle": bundle.display_name,
+                    "other": item.price_sheet.currency,
+                    "currency": currency,
+                },
+                "addons",
+            )
+
+
+def _service_period(plan: Plan, years: int | None):
+    options = {option.years: option for option in plan.service_periods.all()}
+    if not options:
+        if years:
+            refuse(
+                _("%(plan)s has no service periods to choose from.") % {"plan": plan.display_name},
+                "service_period_years",
+            )
+        return None, None
+    if years is None:
+        years = min(options)
+    if years not in options:
+        refuse(
+            ngettext(
+                "%(plan)s is not sold for %(years)s year; choose %(choices)s.",
+                "%(plan)s is not sold for %(years)s years; choose %(choices)s.",
+                years,
+            )
+            % {
+                "plan": plan.display_name,
+                "years": years,
+                "choices": ", ".join(str(y) for y in sorted(options)),
+            },
+            "service_period_years",
+        )
+    return years, options[years]

@@ -1,0 +1,108 @@
+"""The PO reference and add-on bundles of a subscription."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from catalog.models import (
+    Bundle,
+)
+from subscriptions import charges as charge_engine
+from subscriptions.charges import PriceBook
+from subscriptions.models import (
+    Subscription,
+    SubscriptionEvent,
+    SubscriptionItem,
+)
+from subscriptions.services._base import (
+    ChangeResult,
+    billing_due,
+    check_changeable,
+    check_po,
+    context_of,
+    lock,
+    next_period_charges,
+    previewable,
+    record,
+    refuse,
+)
+from subscriptions.services.creation import check_addon
+
+Kind = SubscriptionEvent.Kind
+Status = Subscription.Status
+
+
+def subscription_set_po_reference(
+    *, subscription: Subscription, po_reference: str, today: date, actor=None, channel: str = ""
+) -> ChangeResult:
+    """Change the PO reference: it appears on the invoices issued from now on."""
+    with transaction.atomic():
+        subscription = lock(subscription)
+        po_reference = check_po(po_reference)
+        if po_reference == subscription.po_reference:
+            return ChangeResult(
+                subscription, None, today, [], [], _("The PO reference is unchanged.")
+            )
+        event = record(
+            subscription,
+            Kind.PO_REFERENCE,
+            today,
+            {"from": subscription.po_reference, "to": po_reference},
+            actor=actor,
+            channel=channel,
+        )
+        subscription.po_reference = po_reference
+        subscription.save(update_fields=["po_reference", "updated_at"])
+        return ChangeResult(
+            subscription, event, today, [], [], _("The PO reference appears on the next invoices.")
+        )
+
+
+@previewable
+def addon_add(
+    *,
+    subscription: Subscription,
+    bundle: Bundle,
+    today: date,
+    quantity: int = 1,
+    actor=None,
+    channel: str = "",
+) -> ChangeResult:
+    subscription = lock(subscription)
+    check_changeable(subscription)
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        refuse(_("Add at least one."), "quantity")
+    book = PriceBook()
+    check_addon(book.plan(subscription.plan_id), book.bundle(bundle.pk), subscription.currency)
+    item, created = SubscriptionItem.objects.get_or_create(
+        subscription=subscription,
+        kind=SubscriptionItem.Kind.ADDON,
+        bundle=bundle,
+        defaults={"quantity": quantity},
+    )
+    if not created:
+        SubscriptionItem.objects.filter(pk=item.pk).update(quantity=F("quantity") + quantity)
+    event = record(
+        subscription,
+        Kind.ADDON_ADDED,
+        today,
+        {"bundle": bundle.pk, "quantity": quantity},
+        actor=actor,
+        channel=channel,
+    )
+    context = context_of(subscription, book)
+    now = charge_engine.event_charges(context, event)
+    for charge in now:
+        billing_due(subscription, charge.charge_date)
+    return ChangeResult(
+        subscription,
+        event,
+        today,
+        now,
+        next_period_charges(context, today),
+        _("%(bundle)s added.") % {"bundle": bundle.display_name},
+    )

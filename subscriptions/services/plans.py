@@ -1,0 +1,249 @@
+"""Plan changes within an upgrade group, and the fulfilment of manual-fulfilment plans."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from catalog.core.pricing import ZERO
+from catalog.models import (
+    Plan,
+)
+from subscriptions import charges as charge_engine
+from subscriptions.charges import PriceBook
+from subscriptions.models import (
+    Subscription,
+    SubscriptionDiscount,
+    SubscriptionEvent,
+)
+from subscriptions.services._base import (
+    ChangeResult,
+    billing_due,
+    check_changeable,
+    context_of,
+    current_period,
+    immediate,
+    lock,
+    money_text,
+    next_period_charges,
+    not_billed_yet,
+    previewable,
+    record,
+    refuse,
+)
+from subscriptions.services.creation import check_sellable, commitment_for, seat_types_of
+from subscriptions.services.renewals import advance
+
+Kind = SubscriptionEvent.Kind
+Status = Subscription.Status
+
+
+def plan_change_options(subscription: Subscription) -> list[Plan]:
+    """The plans this subscription may move to: the other sellable plans of its upgrade group."""
+    plan = subscription.plan
+    if plan.upgrade_group_id is None:
+        return []
+    return list(
+        Plan.objects.filter(upgrade_group_id=plan.upgrade_group_id, status=Plan.Status.ACTIVE)
+        .exclude(pk=plan.pk)
+        .order_by("upgrade_rank")
+    )
+
+
+def pending_plan_change(subscription: Subscription, today: date) -> SubscriptionEvent | None:
+    events = list(
+        SubscriptionEvent.objects.filter(
+            subscription=subscription,
+            kind__in=[Kind.PLAN_CHANGE_REQUESTED, Kind.PLAN_CHANGED],
+            revoked_by__isnull=True,
+        ).order_by("effective_date", "id")
+    )
+    fulfilled = {e.data.get("request") for e in events if e.kind == Kind.PLAN_CHANGED}
+    for event in events:
+        if event.kind == Kind.PLAN_CHANGE_REQUESTED and event.pk not in fulfilled:
+            return event
+        if event.kind == Kind.PLAN_CHANGED and event.effective_date > today:
+            return event
+    return None
+
+
+@previewable
+def subscription_change_plan(
+    *, subscription: Subscription, plan: Plan, today: date, actor=None, channel: str = ""
+) -> ChangeResult:
+    """Upgrade now with the prorated difference, or downgrade at the period end; only within the
+    plan's upgrade group. A manual-fulfilment plan keeps the change pending until fulfilled."""
+    subscription = lock(subscription)
+    check_changeable(subscription)
+    if subscription.status == Status.PENDING_FULFILMENT:
+        refuse(_("The subscription waits for its fulfilment: its plan cannot change before."))
+    current = subscription.plan
+    if plan.pk == current.pk:
+        refuse(_("The subscription is already on %(plan)s.") % {"plan": plan.display_name}, "plan")
+    if current.upgrade_group_id is None or plan.upgrade_group_id != current.upgrade_group_id:
+        choices = ", ".join(p.display_name for p in plan_change_options(subscription)) or _("none")
+        refuse(
+            _("%(plan)s can only move to the plans of its upgrade group (%(choices)s).")
+            % {"plan": current.display_name, "choices": choices},
+            "plan",
+        )
+    check_sellable(plan, today)
+    if plan.billing_period != current.billing_period or plan.currency != current.currency:
+        refuse(
+            _(
+                "%(plan)s is billed every %(period)s in %(currency)s: a change keeps the billing period and currency."
+            )
+            % {"plan": plan.display_name, "period": plan.billing_period, "currency": plan.currency},
+            "plan",
+        )
+    book = PriceBook()
+    seats_in_use = {s.seat_type_id for s in subscription.seats.all() if s.quantity}
+    missing = seats_in_use - set(seat_types_of(plan, book))
+    if missing:
+        refuse(
+            _("%(plan)s does not sell the seat types this subscription uses.")
+            % {"plan": plan.display_name},
+            "plan",
+        )
+    pending = pending_plan_change(subscription, today)
+    if pending is not None:
+        target = Plan.objects.get(pk=pending.data["to"])
+        refuse(
+            _("A change to %(plan)s is already pending (%(date)s).")
+            % {"plan": target.display_name, "date": pending.effective_date.isoformat()},
+            "plan",
+        )
+    direction = "upgrade" if plan.upgrade_rank > current.upgrade_rank else "downgrade"
+    data = {"from": current.pk, "to": plan.pk, "direction": direction}
+    if plan.manual_fulfilment:
+        event = record(
+            subscription, Kind.PLAN_CHANGE_REQUESTED, today, data, actor=actor, channel=channel
+        )
+        subscription.pending_plan = plan
+        subscription.save(update_fields=["pending_plan", "updated_at"])
+        return ChangeResult(
+            subscription,
+            event,
+            None,
+            [],
+            [],
+            _(
+                "The change to %(plan)s is pending: it takes effect when an operator marks it fulfilled."
+            )
+            % {"plan": plan.display_name},
+        )
+    event = apply_plan_change(subscription, data, today, actor=actor, channel=channel)
+    context = context_of(subscription, book)
+    now = charge_engine.event_charges(context, event)
+    for charge in now:
+        billing_due(subscription, charge.charge_date)
+    next_charges = next_period_charges(context, today)
+    if direction == "upgrade":
+        message = _("Upgraded to %(plan)s now: %(amount)s now, then %(next)s from %(date)s.") % {
+            "plan": plan.display_name,
+            "amount": money_text(sum((c.net for c in now), ZERO), subscription.currency),
+            "next": money_text(sum((c.net for c in next_charges), ZERO), subscription.currency),
+            "date": next_charges[0].period.start.isoformat() if next_charges else "—",
+        }
+    else:
+        message = _("Moves to %(plan)s on %(date)s: nothing to pay now, %(next)s from then.") % {
+            "plan": plan.display_name,
+            "date": event.effective_date.isoformat(),
+            "next": money_text(sum((c.net for c in next_charges), ZERO), subscription.currency),
+        }
+    return ChangeResult(subscription, event, event.effective_date, now, next_charges, message)
+
+
+def apply_plan_change(
+    subscription: Subscription, data: dict, today: date, *, actor=None, channel: str = ""
+) -> SubscriptionEvent:
+    if not_billed_yet(subscription, today):
+        effective, timing = immediate(subscription, today)
+        data = {**data, **timing}
+    elif data["direction"] == "upgrade":
+        effective = today
+    else:
+        effective = current_period(subscription, today).end
+    event = record(subscription, Kind.PLAN_CHANGED, effective, data, actor=actor, channel=channel)
+    if effective <= today:
+        subscription.plan_id = data["to"]
+        subscription.save(update_fields=["plan", "updated_at"])
+    return event
+
+
+def subscription_fulfil(
+    *, subscription: Subscription, today: date, actor=None, channel: str = "admin"
+) -> ChangeResult:
+    """An operator marks the pending creation or plan change of a manual-fulfilment plan done."""
+    with transaction.atomic():
+        subscription = lock(subscription)
+        if subscription.status == Status.PENDING_FULFILMENT:
+            plan = subscription.plan
+            start = max(subscription.start_date, today)
+            anchor = start + plan.trial_period.delta() if plan.trial_period else start
+            commitment = commitment_for(
+                plan=plan,
+                term=subscription.term,
+                anchor=anchor,
+                service_years=subscription.service_period_years,
+            )
+            event = record(
+                subscription,
+                Kind.FULFILLED,
+                today,
+                {
+                    "creation": True,
+                    "anchor": anchor.isoformat(),
+                    "commitment_start": commitment[0].isoformat() if commitment else None,
+                    "commitment_end": commitment[1].isoformat() if commitment else None,
+                },
+                actor=actor,
+                channel=channel,
+            )
+            subscription.anchor_date = anchor
+            subscription.next_billing_date = anchor
+            subscription.trial_end = anchor if plan.trial_period else None
+            subscription.commitment_start = commitment[0] if commitment else None
+            subscription.commitment_end = commitment[1] if commitment else None
+            subscription.status = Status.ACTIVE
+            subscription.save()
+            SubscriptionDiscount.objects.filter(
+                subscription=subscription, first_period_start__lt=anchor
+            ).update(first_period_start=anchor)
+            advance(subscription, today)
+            return ChangeResult(
+                subscription,
+                event,
+                today,
+                [],
+                [],
+                _("Fulfilled: billing starts on %(date)s.") % {"date": anchor.isoformat()},
+            )
+        pending = pending_plan_change(subscription, today)
+        if pending is None or pending.kind != Kind.PLAN_CHANGE_REQUESTED:
+            refuse(
+                _("Nothing is waiting for fulfilment on subscription #%(id)s.")
+                % {"id": subscription.pk}
+            )
+        data = {**pending.data, "request": pending.pk}
+        event = apply_plan_change(subscription, data, today, actor=actor, channel=channel)
+        subscription.pending_plan = None
+        subscription.save(update_fields=["pending_plan", "updated_at"])
+        context = context_of(subscription)
+        now = charge_engine.event_charges(context, event)
+        for charge in now:
+            billing_due(subscription, charge.charge_date)
+        return ChangeResult(
+            subscription,
+            event,
+            event.effective_date,
+            now,
+            next_period_charges(context, today),
+            _("The change to %(plan)s is fulfilled, effective %(date)s.")
+            % {
+                "plan": Plan.objects.get(pk=data["to"]).display_name,
+                "date": event.effective_date.isoformat(),
+            },
+        )

@@ -1,0 +1,234 @@
+"""Renewals, ends and the daily advance of subscriptions to a date.
+
+Written for batches: `plan_advance` computes, from rows already loaded (no query), what a
+subscription needs to reach `today` — the renewal or end entries to append and its refreshed
+cache (status, plan, term, commitment, renewal date, current period, seats) — and
+`save_advances` writes many of them in a few bulk statements. The billing run advances
+thousands of subscriptions this way; `subscription_advance` is the same for one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.core.periods import Period, period_at
+from catalog.models import Term
+from config.bulk import bulk_update
+from subscriptions import timeline
+from subscriptions.charges import PriceBook
+from subscriptions.models import Subscription, SubscriptionEvent, SubscriptionSeat
+from subscriptions.services._base import current_period, lock
+
+Kind = SubscriptionEvent.Kind
+Status = Subscription.Status
+
+# The cached fields an advance may change (bulk_update writes exactly these).
+ADVANCE_FIELDS = [
+    "status",
+    "plan",
+    "term",
+    "auto_renew",
+    "commitment_start",
+    "commitment_end",
+    "renewal_date",
+    "end_date",
+    "current_period_start",
+    "current_period_end",
+    "updated_at",
+]
+
+
+def renewal_length(
+    subscription: Subscription, term: Term | None, book: PriceBook | None = None
+) -> Period:
+    """How long a renewal commits for: the renewal term's commitment (or the term's own)."""
+    renewal_term = (term.renewal_term or term) if term else None
+    billing_period = (book.plan(subscription.plan_id) if book else subscription.plan).billing_period
+    if renewal_term and renewal_term.commitment_count:
+        if renewal_term.commitment_basis == Term.CommitmentBasis.BILLING_CYCLES:
+            return Period(billing_period.count * renewal_term.commitment_count, billing_period.unit)
+        return renewal_term.commitment_period
+    return billing_period
+
+
+@dataclass
+class Advance:
+    subscription: Subscription
+    new_events: list[SubscriptionEvent] = field(default_factory=list)
+    changed_seats: list[SubscriptionSeat] = field(default_factory=list)
+    events: list = field(default_factory=list)  # the whole timeline, new entries included
+
+
+def plan_advance(
+    subscription: Subscription,
+    *,
+    events: Iterable[SubscriptionEvent],
+    seats: Sequence[SubscriptionSeat],
+    today: date,
+    book: PriceBook,
+) -> Advance:
+    """Renew at each commitment end reached (or end), then refresh the cache from the timeline.
+
+    Mutates `subscription` and `seats` in memory; writes nothing (see save_advances).
+    """
+    events = list(events)
+    advance = Advance(subscription)
+    while (
+        subscription.commitment_end is not None
+        and subscription.commitment_end <= today
+        and subscription.anchor_date is not None
+        and (subscription.end_date is None or subscription.end_date > subscription.commitment_end)
+    ):
+        renewal = subscription.commitment_end
+        if not subscription.auto_renew:
+            entry = SubscriptionEvent(
+                subscription=subscription,
+                kind=Kind.ENDED,
+                effective_date=renewal,
+                data={},
+                channel="job",
+            )
+            advance.new_events.append(entry)
+            events.append(entry)
+            subscription.end_date = renewal
+            break
+        term = book.term(subscription.term_id)
+        new_term = book.term(term.renewal_term_id or term.pk) if term else None
+        if new_term is None or not new_term.commitment_count:
+            # No commitment after this renewal: the subscription rolls period by period.
+            data = {
+                "term": new_term.pk if new_term else None,
+                "commitment_start": None,
+                "commitment_end": None,
+            }
+            subscription.commitment_start = subscription.commitment_end = None
+        else:
+            new_end = renewal + renewal_length(subscription, term, book).delta()
+            data = {
+                "term": new_term.pk,
+                "commitment_start": renewal.isoformat(),
+                "commitment_end": new_end.isoformat(),
+            }
+            subscription.commitment_start, subscription.commitment_end = renewal, new_end
+        entry = SubscriptionEvent(
+            subscription=subscription,
+            kind=Kind.RENEWED,
+            effective_date=renewal,
+            data=data,
+            channel="job",
+        )
+        advance.new_events.append(entry)
+        events.append(entry)
+        subscription.term = new_term
+        if new_term is not None:
+            subscription.auto_renew = new_term.auto_renew
+    advance.changed_seats = _refresh(subscription, events, seats, today, book)
+    advance.events = events
+    return advance
+
+
+def _refresh(
+    subscription: Subscription,
+    events: list,
+    seats: Sequence[SubscriptionSeat],
+    today: date,
+    book: PriceBook,
+) -> list[SubscriptionSeat]:
+    state = timeline.state_on(events, today)
+    live = [e for e in events if e.revoked_by_id is None]
+    cancellation = next((e for e in reversed(live) if e.kind == Kind.CANCELLATION), None)
+    ended = next((e for e in live if e.kind == Kind.ENDED), None)
+    end_date = min(
+        [e.effective_date for e in (cancellation, ended) if e is not None],
+        default=None,
+    )
+    subscription.end_date = end_date
+    if state.plan_id and subscription.plan_id != state.plan_id:
+        subscription.plan = book.plan(state.plan_id)
+    ended_by_cancellation = cancellation is not None and cancellation.effective_date == end_date
+    if subscription.status == Status.PENDING_FULFILMENT and subscription.anchor_date is None:
+        status = Status.PENDING_FULFILMENT
+    elif end_date is not None and today >= end_date:
+        status = Status.CANCELLED if ended_by_cancellation else Status.ENDED
+    elif today < subscription.start_date:
+        status = Status.SCHEDULED
+    elif subscription.anchor_date and today < subscription.anchor_date:
+        status = Status.TRIAL
+    elif cancellation is not None:
+        status = Status.PENDING_CANCELLATION
+    else:
+        status = Status.ACTIVE
+    subscription.status = status
+    billing = subscription.anchor_date is not None and today >= subscription.anchor_date
+    if billing and status not in (Status.CANCELLED, Status.ENDED):
+        period = current_period(subscription, today)
+        subscription.current_period_start, subscription.current_period_end = (
+            period.start,
+            period.end,
+        )
+    else:
+        # No billing period yet (scheduled, trial, pending fulfilment) or any more (ended).
+        subscription.current_period_start = subscription.current_period_end = None
+    if subscription.commitment_end is not None:
+        subscription.renewal_date = subscription.commitment_end
+    elif subscription.current_period_end is not None:
+        subscription.renewal_date = subscription.current_period_end
+    elif subscription.anchor_date is not None and status not in (Status.CANCELLED, Status.ENDED):
+        subscription.renewal_date = period_at(
+            subscription.anchor_date, subscription.plan.billing_period, 0
+        ).end
+    else:
+        subscription.renewal_date = None
+    subscription.updated_at = timezone.now()
+    # The seats of today, and the reductions waiting for the renewal.
+    scheduled = {
+        e.data["seat_type"]: e.data["quantity"]
+        for e in live
+        if e.kind == Kind.SEATS_REDUCED and e.effective_date > today
+    }
+    changed = []
+    for seat in seats:
+        quantity = state.seats.get(seat.seat_type_id, seat.quantity)
+        wanted = scheduled.get(seat.seat_type_id)
+        if (seat.quantity, seat.scheduled_quantity) != (quantity, wanted):
+            seat.quantity, seat.scheduled_quantity = quantity, wanted
+            changed.append(seat)
+    return changed
+
+
+def save_advances(advances: Sequence[Advance], extra_fields: Sequence[str] = ()) -> None:
+    """Write planned advances: new timeline entries, subscription caches (and `extra_fields`
+    changed by the caller on the same rows, in the same statement), seats."""
+    SubscriptionEvent.objects.bulk_create([e for a in advances for e in a.new_events])
+    bulk_update([a.subscription for a in advances], [*ADVANCE_FIELDS, *extra_fields])
+    bulk_update([s for a in advances for s in a.changed_seats], ["quantity", "scheduled_quantity"])
+
+
+def advance(
+    subscription: Subscription, today: date, book: PriceBook | None = None
+) -> list[SubscriptionEvent]:
+    """Advance one (locked) subscription to `today` and save it."""
+    book = book or PriceBook()
+    planned = plan_advance(
+        subscription,
+        events=SubscriptionEvent.objects.filter(subscription=subscription).order_by(
+            "effective_date", "id"
+        ),
+        seats=list(SubscriptionSeat.objects.filter(subscription=subscription)),
+        today=today,
+        book=book,
+    )
+    save_advances([planned])
+    return planned.new_events
+
+
+def subscription_advance(*, subscription: Subscription, today: date) -> list[SubscriptionEvent]:
+    """The daily job for one subscription: renewals, ends, status. Safe to run twice (the row
+    lock queues a second run, which then finds nothing left to do)."""
+    with transaction.atomic():
+        return advance(lock(subscription), today)

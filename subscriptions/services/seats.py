@@ -1,0 +1,188 @@
+"""Seats: added now and prorated, or reduced at the renewal within the freeze and the devices."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from catalog.core.errors import ApplicationError
+from catalog.core.periods import Period, Unit, shift
+from catalog.core.pricing import ZERO
+from catalog.models import (
+    SeatType,
+)
+from subscriptions import charges as charge_engine
+from subscriptions.charges import PriceBook
+from subscriptions.models import (
+    Subscription,
+    SubscriptionEvent,
+    SubscriptionSeat,
+)
+from subscriptions.services._base import (
+    ChangeResult,
+    billing_due,
+    check_changeable,
+    context_of,
+    immediate,
+    lock,
+    money_text,
+    next_period_charges,
+    not_billed_yet,
+    previewable,
+    record,
+    refuse,
+)
+from subscriptions.services.creation import check_devices, seat_types_of
+
+Kind = SubscriptionEvent.Kind
+Status = Subscription.Status
+
+
+@previewable
+def seats_add(
+    *,
+    subscription: Subscription,
+    seat_type: SeatType,
+    quantity: int,
+    today: date,
+    actor=None,
+    channel: str = "",
+) -> ChangeResult:
+    """Add seats now: charged at once for the rest of the current period (prorated), billed at
+    the new quantity from the next period; billing dates do not move."""
+    subscription = lock(subscription)
+    check_changeable(subscription)
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        refuse(_("Add at least one seat."), "quantity")
+    book = PriceBook()
+    if seat_type.pk not in seat_types_of(subscription.plan, book):
+        refuse(
+            _("%(plan)s does not sell %(type)s seats.")
+            % {"plan": subscription.plan.display_name, "type": seat_type.display_name},
+            "seat_type",
+        )
+    seat, _created = SubscriptionSeat.objects.get_or_create(
+        subscription=subscription, seat_type=seat_type, defaults={"quantity": 0}
+    )
+    new_quantity = seat.quantity + quantity
+    SubscriptionSeat.objects.filter(pk=seat.pk).update(quantity=F("quantity") + quantity)
+    effective, timing = immediate(subscription, today)
+    event = record(
+        subscription,
+        Kind.SEATS_ADDED,
+        effective,
+        {"seat_type": seat_type.pk, "added": quantity, "quantity": new_quantity, **timing},
+        actor=actor,
+        channel=channel,
+    )
+    context = context_of(subscription, book)
+    now = charge_engine.event_charges(context, event)
+    for charge in now:
+        billing_due(subscription, charge.charge_date)
+    subscription.save(update_fields=["updated_at"])
+    if now:
+        message = _(
+            "%(n)s %(type)s seat(s) added: %(amount)s now for %(start)s to %(end)s; billing dates do not change."
+        ) % {
+            "n": quantity,
+            "type": seat_type.display_name,
+            "amount": money_text(sum((c.net for c in now), ZERO), subscription.currency),
+            "start": now[0].period.start.isoformat(),
+            "end": now[0].period.end.isoformat(),
+        }
+    else:
+        message = _("%(n)s %(type)s seat(s) added; they are billed from the first period.") % {
+            "n": quantity,
+            "type": seat_type.display_name,
+        }
+    return ChangeResult(
+        subscription, event, today, now, next_period_charges(context, today), message
+    )
+
+
+@previewable
+def seats_reduce(
+    *,
+    subscription: Subscription,
+    seat_type: SeatType,
+    quantity: int,
+    today: date,
+    actor=None,
+    channel: str = "",
+) -> ChangeResult:
+    """Ask for fewer seats: refused inside the freeze before the renewal and below the devices
+    deployed; effective at the next renewal, without refund or credit."""
+    subscription = lock(subscription)
+    check_changeable(subscription)
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+        refuse(_("A number of seats is a whole number, 0 or more."), "quantity")
+    seat = SubscriptionSeat.objects.filter(subscription=subscription, seat_type=seat_type).first()
+    current = seat.quantity if seat else 0
+    if quantity >= current:
+        refuse(
+            _("The subscription has %(current)s %(type)s seats: a reduction must ask for fewer.")
+            % {"current": current, "type": seat_type.display_name},
+            "quantity",
+        )
+    try:
+        check_devices(subscription.customer, {seat_type.pk: quantity}, exclude=subscription)
+    except ApplicationError as refusal:
+        raise ApplicationError(refusal.message, field="quantity") from None
+    if not_billed_yet(subscription, today):
+        effective = max(
+            today, subscription.start_date
+        )  # the first period is billed with fewer seats
+    else:
+        effective = subscription.renewal_date
+        term = subscription.term
+        if term is not None and term.freeze_count:
+            freeze_start = shift(effective, -term.freeze_count, Unit(term.freeze_unit))
+            if today >= freeze_start:
+                refuse(
+                    _(
+                        "Seats cannot be reduced from %(freeze)s, %(length)s before the renewal on %(renewal)s."
+                    )
+                    % {
+                        "freeze": freeze_start.isoformat(),
+                        "length": Period(term.freeze_count, Unit(term.freeze_unit)),
+                        "renewal": effective.isoformat(),
+                    },
+                    "quantity",
+                )
+    for pending in SubscriptionEvent.objects.filter(
+        subscription=subscription,
+        kind=Kind.SEATS_REDUCED,
+        effective_date__gt=today,
+        revoked_by__isnull=True,
+    ):
+        if pending.data.get("seat_type") == seat_type.pk:
+            refuse(
+                _("A reduction to %(n)s seats is already scheduled for %(date)s.")
+                % {"n": pending.data["quantity"], "date": pending.effective_date.isoformat()},
+                "quantity",
+            )
+    event = record(
+        subscription,
+        Kind.SEATS_REDUCED,
+        effective,
+        {"seat_type": seat_type.pk, "from": current, "quantity": quantity},
+        actor=actor,
+        channel=channel,
+    )
+    if effective <= today:
+        SubscriptionSeat.objects.filter(pk=seat.pk).update(
+            quantity=quantity, scheduled_quantity=None
+        )
+        message = _("%(type)s seats reduced to %(n)s.") % {
+            "type": seat_type.display_name,
+            "n": quantity,
+        }
+    else:
+        SubscriptionSeat.objects.filter(pk=seat.pk).update(scheduled_quantity=quantity)
+        message = _(
+            "%(type)s seats go down to %(n)s at the renewal on %(date)s; no refund or credit before."
+        ) % {"type": seat_type.display_name, "n": quantity, "date": effective.isoformat()}
+    subscription.save(update_fields=["updated_at"])
+    return ChangeResult(subscription, event, effective, [], [], message)
