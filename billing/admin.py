@@ -1,0 +1,381 @@
+"""Invoices and credit notes in the admin.
+
+Issued documents are read-only (the database refuses changes anyway); everything an operator does
+goes through the billing services: issue a draft, record a payment, cancel by credit note (with a
+reason, and whether to reissue), download the PDF.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from billing import documents, services
+from billing.models import Invoice, InvoiceLine, Payment
+from catalog import clock
+from catalog.admin_base import CadenceAdmin, EstimatedCountPaginator
+from catalog.core.errors import ApplicationError
+from subscriptions.admin import PartnerFilter
+
+
+class InvoicePartnerFilter(PartnerFilter):
+    customer_path = "customer__partner_link__partner"
+
+
+class PaymentForm(forms.Form):
+    amount = forms.DecimalField(label=_("amount"), max_digits=14, decimal_places=2, min_value=0)
+    method = forms.ChoiceField(label=_("method"), choices=Payment.Method.choices)
+    received_on = forms.DateField(
+        label=_("received on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    reference = forms.CharField(label=_("reference"), max_length=100, required=False)
+
+
+class CreditNoteForm(forms.Form):
+    reason = forms.CharField(
+        label=_("reason (printed on the credit note)"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    reissue = forms.BooleanField(
+        label=_("invoice the same amounts again on a corrected invoice (at the next billing run)"),
+        required=False,
+    )
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(CadenceAdmin):
+    paginator = EstimatedCountPaginator
+    list_display = [
+        "number_or_draft",
+        "kind",
+        "status",
+        "customer",
+        "issue_date",
+        "due_date",
+        "total",
+        "amount_paid",
+        "po_reference",
+        "pdf_link",
+    ]
+    list_filter = [
+        "status",
+        "kind",
+        "series",
+        InvoicePartnerFilter,
+        ("issue_date", admin.DateFieldListFilter),
+        "currency",
+    ]
+    search_fields = [
+        "number",
+        "customer__name",
+        "customer_name",
+        "po_reference",
+        "=subscription__id",
+    ]
+    list_select_related = ["customer"]
+    date_hierarchy = "issue_date"
+    show_full_result_count = False  # no count(*) of every invoice on each page
+    actions = ["issue_drafts", "cancel_by_credit_note"]
+    fieldsets = [
+        (None, {"fields": ["number", "kind", "status", "credited_invoice", "pdf_link"]}),
+        (
+            _("Customer"),
+            {
+                "fields": [
+                    "customer",
+                    "subscription",
+                    "customer_name",
+                    "customer_address",
+                    "customer_vat_number",
+                    "language",
+                ]
+            },
+        ),
+        (
+            _("Dates"),
+            {
+                "fields": [
+                    ("issue_date", "due_date"),
+                    ("period_start", "period_end"),
+                    "issued_at",
+                    "sent_at",
+                ]
+            },
+        ),
+        (
+            _("Amounts"),
+            {"fields": ["currency", "net_total", "tax_total", "total", "amount_paid", "paid_on"]},
+        ),
+        (_("Lines and taxes"), {"fields": ["lines_table", "taxes_table", "payments_table"]}),
+        (_("References"), {"fields": ["po_reference", "billing_key", "note"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Invoice._meta.fields] + [
+            "pdf_link",
+            "lines_table",
+            "taxes_table",
+            "payments_table",
+        ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # invoices come from the billing run and from corrections
+
+    def has_delete_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
+        return obj is not None and obj.status == Invoice.Status.DRAFT
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:invoice_id>/pdf/",
+                self.admin_site.admin_view(self.pdf_view),
+                name="billing_invoice_pdf",
+            ),
+            path(
+                "<int:invoice_id>/payment/",
+                self.admin_site.admin_view(self.payment_view),
+                name="billing_invoice_payment",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description=_("number"), ordering="number")
+    def number_or_draft(self, obj: Invoice) -> str:
+        return str(obj)
+
+    @admin.display(description=_("PDF"))
+    def pdf_link(self, obj: Invoice) -> str:
+        if obj.pk is None:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:billing_invoice_pdf", args=[obj.pk]),
+            _("download"),
+        )
+
+    @admin.display(description=_("lines"))
+    def lines_table(self, obj: Invoice) -> str:
+        rows = []
+        for line in obj.lines.order_by("position", "id"):
+            discounts = "; ".join(f"{d['label']}: −{d['amount']}" for d in line.discounts)
+            rows.append(
+                (
+                    line.description,
+                    f"{line.period_start or ''} – {line.period_end or ''}",
+                    line.quantity,
+                    line.unit_price,
+                    line.gross,
+                    discounts or "—",
+                    line.net,
+                    f"{line.tax_rate} %",
+                    line.rule or "—",
+                )
+            )
+        header = [
+            _("description"),
+            _("period"),
+            _("quantity"),
+            _("unit price"),
+            _("before discounts"),
+            _("discounts"),
+            _("net"),
+            _("tax rate"),
+            _("how it was computed"),
+        ]
+        return _table(header, rows)
+
+    @admin.display(description=_("taxes"))
+    def taxes_table(self, obj: Invoice) -> str:
+        return _table(
+            [_("tax rate"), _("taxable base"), _("tax amount")],
+            [(f"{t.rate} %", t.base, t.tax) for t in obj.taxes.all()],
+        )
+
+    @admin.display(description=_("payments"))
+    def payments_table(self, obj: Invoice) -> str:
+        rows = [
+            (
+                p.received_on,
+                p.amount,
+                p.get_method_display(),
+                p.reference or "—",
+                p.recorded_by or "—",
+            )
+            for p in obj.payments.all()
+        ]
+        link = ""
+        if obj.kind == Invoice.Kind.INVOICE and obj.status in Invoice.OPEN_STATUSES:
+            link = format_html(
+                '<p><a class="button" href="{}">{}</a></p>',
+                reverse("admin:billing_invoice_payment", args=[obj.pk]),
+                _("Record a payment"),
+            )
+        return format_html(
+            "{}{}",
+            _table([_("received on"), _("amount"), _("method"), _("reference"), _("by")], rows),
+            link,
+        )
+
+    # Views and actions ------------------------------------------------------------------------
+
+    def pdf_view(self, request: HttpRequest, invoice_id: int) -> HttpResponse:
+        invoice = get_object_or_404(Invoice, pk=invoice_id)
+        if not self.has_view_permission(request, invoice):
+            return HttpResponse(status=403)
+        response = HttpResponse(documents.invoice_pdf(invoice), content_type="application/pdf")
+        response["Content-Disposition"] = (
+            f'inline; filename="{documents.invoice_filename(invoice)}"'
+        )
+        return response
+
+    def payment_view(self, request: HttpRequest, invoice_id: int) -> HttpResponse:
+        invoice = get_object_or_404(Invoice, pk=invoice_id)
+        if not self.has_change_permission(request, invoice):
+            return HttpResponse(status=403)
+        if request.method == "POST":
+            form = PaymentForm(request.POST)
+            if form.is_valid():
+                try:
+                    services.payment_record(
+                        invoice=invoice, actor=request.user, **form.cleaned_data
+                    )
+                except ApplicationError as error:
+                    form.add_error(
+                        error.field if error.field in form.fields else None, error.message
+                    )
+                else:
+                    self.message_user(
+                        request,
+                        _("Payment recorded for invoice %(number)s.") % {"number": invoice},
+                        messages.SUCCESS,
+                    )
+                    return HttpResponseRedirect(
+                        reverse("admin:billing_invoice_change", args=[invoice.pk])
+                    )
+        else:
+            form = PaymentForm(
+                initial={
+                    "amount": invoice.balance.amount,
+                    "received_on": clock.today(),
+                    "method": invoice.customer.payment_type,
+                }
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Record a payment for invoice %(number)s") % {"number": invoice},
+            "opts": self.model._meta,
+            "invoice": invoice,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/billing/payment_form.html", context)
+
+    @admin.action(description=_("Issue the selected drafts"))
+    def issue_drafts(self, request: HttpRequest, queryset):
+        today = clock.today()
+        self.run_service(
+            request,
+            queryset,
+            lambda invoice: services.invoice_issue(invoice=invoice, day=today),
+            _("%(count)s invoice(s) issued."),
+        )
+
+    @admin.action(description=_("Cancel by credit note…"))
+    def cancel_by_credit_note(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        form = CreditNoteForm(request.POST if "reason" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            today: date = clock.today()
+            self.run_service(
+                request,
+                queryset,
+                lambda invoice: services.invoice_cancel_by_credit_note(
+                    invoice=invoice,
+                    day=today,
+                    reason=form.cleaned_data["reason"],
+                    reissue=form.cleaned_data["reissue"],
+                ),
+                _("%(count)s invoice(s) cancelled by credit note."),
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Cancel by credit note"),
+            "opts": self.model._meta,
+            "queryset": queryset,
+            "form": form,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/billing/credit_note_form.html", context)
+
+
+def _table(headers, rows) -> str:
+    if not rows:
+        return "—"
+    head = format_html_join("", '<th scope="col">{}</th>', ((h,) for h in headers))
+    body = format_html_join(
+        "",
+        "<tr>{}</tr>",
+        ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows),
+    )
+    return format_html(
+        '<table class="cadence-table"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
+        head,
+        body,
+    )
+
+
+@admin.register(InvoiceLine)
+class InvoiceLineAdmin(CadenceAdmin):
+    """Lines across invoices, for accounting exports: ledger account, item type, charge."""
+
+    paginator = EstimatedCountPaginator
+
+    list_display = [
+        "invoice",
+        "description",
+        "kind",
+        "net",
+        "tax_rate",
+        "ledger_account",
+        "invoice_item_type",
+        "charge_date",
+    ]
+    list_filter = ["kind", "ledger_account", "invoice_item_type", "tax_rate"]
+    search_fields = ["invoice__number", "description", "charge_key"]
+    list_select_related = ["invoice"]
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in InvoiceLine._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(CadenceAdmin):
+    paginator = EstimatedCountPaginator
+    list_display = ["invoice", "amount", "method", "received_on", "reference", "recorded_by"]
+    list_filter = ["method", ("received_on", admin.DateFieldListFilter)]
+    search_fields = ["invoice__number", "reference", "invoice__customer__name"]
+    list_select_related = ["invoice", "recorded_by"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Payment._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # recorded from the invoice ("Record a payment"), through the service
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -1,0 +1,357 @@
+"""Invoices and credit notes, their lines and taxes, numbering, payments and reminders.
+
+An invoice line keys the charge it bills (subscription + charge key, unique): invoicing is what
+is due minus what was invoiced, so it never bills a charge twice. Numbers are given at issue,
+gapless per series and year. An issued invoice is immutable — database triggers refuse any
+change to its amounts, lines and taxes (billing/migrations); corrections are credit notes.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from catalog.models import Product, TaxRate, currency_field, money_field
+from subscriptions.models import Customer, Subscription
+
+
+class InvoiceSequence(models.Model):
+    """The last number given in a series and year. Its row is locked only while numbering."""
+
+    series = models.CharField(_("series"), max_length=8)
+    year = models.PositiveSmallIntegerField(_("year"))
+    last_number = models.PositiveIntegerField(_("last number"), default=0)
+
+    class Meta:
+        verbose_name = _("invoice number sequence")
+        verbose_name_plural = _("invoice number sequences")
+        constraints = [
+            models.UniqueConstraint(fields=["series", "year"], name="sequence_unique_series_year")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.series}{self.year}: {self.last_number}"
+
+
+class Invoice(models.Model):
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", _("invoice")
+        CREDIT_NOTE = "credit_note", _("credit note")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", pgettext_lazy("invoice status", "draft")
+        ISSUED = "issued", pgettext_lazy("invoice status", "issued")
+        PAID = "paid", pgettext_lazy("invoice status", "paid")
+        OVERDUE = "overdue", pgettext_lazy("invoice status", "overdue")
+        CANCELLED = "cancelled", pgettext_lazy("invoice status", "cancelled by credit note")
+
+    SERIES = {Kind.INVOICE: "F", Kind.CREDIT_NOTE: "AV"}
+    OPEN_STATUSES = (Status.ISSUED, Status.OVERDUE)
+
+    kind = models.CharField(_("kind"), max_length=11, choices=Kind.choices, default=Kind.INVOICE)
+    status = models.CharField(
+        _("status"), max_length=9, choices=Status.choices, default=Status.DRAFT
+    )
+    series = models.CharField(_("series"), max_length=8, blank=True)
+    year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)
+    sequence = models.PositiveIntegerField(_("number in the series"), null=True, blank=True)
+    number = models.CharField(_("number"), max_length=24, null=True, blank=True, unique=True)
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="invoices"
+    )
+    subscription = models.ForeignKey(
+        Subscription,
+        verbose_name=_("subscription"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invoices",
+    )
+    billing_key = models.CharField(
+        _("billing key"),
+        max_length=64,
+        blank=True,
+        help_text=_("The period or the change this invoice bills, within its subscription."),
+    )
+    credited_invoice = models.ForeignKey(
+        "self",
+        verbose_name=_("corrects invoice"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_notes",
+    )
+    currency = currency_field()
+    language = models.CharField(
+        _("language"), max_length=5, choices=settings.LANGUAGES, default="en"
+    )
+    po_reference = models.CharField(_("PO reference"), max_length=35, blank=True)
+    customer_name = models.CharField(_("billed to"), max_length=200, blank=True)
+    customer_address = models.TextField(_("billing address"), blank=True)
+    customer_vat_number = models.CharField(_("VAT number"), max_length=40, blank=True)
+    issue_date = models.DateField(_("issue date"), null=True, blank=True)
+    due_date = models.DateField(_("due date"), null=True, blank=True, db_index=True)
+    period_start = models.DateField(_("period start"), null=True, blank=True)
+    period_end = models.DateField(_("period end"), null=True, blank=True)
+    net_total = money_field(_("net total"))
+    tax_total = money_field(_("tax amount"))
+    total = money_field(_("total"))
+    amount_paid = money_field(_("amount paid"))
+    paid_on = models.DateField(_("paid on"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("emailed at"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["customer", "-id"]),
+            models.Index(fields=["status", "due_date"]),
+            models.Index(fields=["subscription", "-id"]),
+        ]
+        constraints = [
+            # One live invoice per period or change; a cancelled one leaves room for its reissue.
+            models.UniqueConstraint(
+                fields=["subscription", "billing_key"],
+                condition=Q(subscription__isnull=False)
+                & ~Q(billing_key="")
+                & ~Q(status="cancelled"),
+                name="invoice_one_per_billing_key",
+            ),
+            models.UniqueConstraint(
+                fields=["series", "year", "sequence"],
+                condition=Q(number__isnull=False),
+                name="invoice_unique_sequence",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="draft") & Q(number__isnull=True) & Q(sequence__isnull=True))
+                | (
+                    ~Q(status="draft")
+                    & Q(number__isnull=False)
+                    & Q(sequence__isnull=False)
+                    & Q(issue_date__isnull=False)
+                ),
+                name="invoice_number_only_when_issued",
+                violation_error_message=_("A number is given at issue, never to a draft."),
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="invoice") | Q(credited_invoice__isnull=False),
+                name="credit_note_corrects_an_invoice",
+                violation_error_message=_("A credit note corrects an invoice."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or _("draft #%(id)s") % {"id": self.pk}
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def balance(self):
+        return self.total - self.amount_paid
+
+
+class InvoiceLine(models.Model):
+    class Kind(models.TextChoices):
+        RECURRING = "recurring", _("recurring")
+        PRORATION = "proration", _("proration")
+        PENALTY = "penalty", _("penalty")
+        ONE_OFF = "one_off", _("one-off")
+        CREDIT = "credit", _("credit")
+
+    invoice = models.ForeignKey(
+        Invoice, verbose_name=_("invoice"), on_delete=models.CASCADE, related_name="lines"
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The charge billed (subscriptions/charges.py keys), and the line's unique key: the charge,
+    # plus "#2", "#3"… when a credit note reversed it for reissue. NULL, not "", on lines that
+    # bill no charge (credits), so that only real keys are unique.
+    charge = models.CharField(_("charge"), max_length=80, blank=True)
+    charge_key = models.CharField(_("charge key"), max_length=84, null=True, blank=True)  # noqa: DJ001
+    charge_date = models.DateField(_("charge date"), null=True, blank=True)
+    reverses = models.OneToOneField(
+        "self",
+        verbose_name=_("reverses"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversed_by",
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    description = models.CharField(_("description"), max_length=300)
+    period_start = models.DateField(_("from"), null=True, blank=True)
+    period_end = models.DateField(_("to (excluded)"), null=True, blank=True)
+    quantity = models.DecimalField(
+        _("quantity"), max_digits=12, decimal_places=2, default=Decimal("1")
+    )
+    currency = currency_field()
+    unit_price = money_field(_("unit price"))
+    gross = money_field(_("amount before discounts"))
+    discounts = models.JSONField(_("discounts"), default=list, blank=True)
+    discount_total = money_field(_("discounts"))
+    net = money_field(_("net amount"))
+    tax_rate = models.DecimalField(
+        _("tax rate (%)"), max_digits=5, decimal_places=2, default=Decimal("0")
+    )
+    tax_rate_ref = models.ForeignKey(
+        TaxRate, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    ledger_account = models.CharField(_("ledger account"), max_length=40, blank=True)
+    invoice_item_type = models.CharField(_("invoice item type"), max_length=40, blank=True)
+    rule = models.CharField(_("how it was computed"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("invoice line")
+        verbose_name_plural = _("invoice lines")
+        ordering = ["invoice", "position", "id"]
+        constraints = [
+            # Each charge of a subscription is invoiced once: the heart of idempotent billing.
+            models.UniqueConstraint(
+                fields=["subscription", "charge_key"],
+                condition=Q(charge_key__isnull=False),
+                name="line_one_per_charge_key",
+            ),
+        ]
+        indexes = [models.Index(fields=["subscription", "charge_date"])]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class InvoiceTax(models.Model):
+    """Per rate: the taxable base and the tax (EN 16931: the sum of net amounts × the rate)."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="taxes")
+    rate = models.DecimalField(_("rate (%)"), max_digits=5, decimal_places=2)
+    currency = currency_field()
+    base = money_field(_("taxable base"))
+    tax = money_field(_("tax amount"))
+
+    class Meta:
+        verbose_name = _("invoice tax")
+        verbose_name_plural = _("invoice taxes")
+        ordering = ["invoice", "rate"]
+        constraints = [models.UniqueConstraint(fields=["invoice", "rate"], name="tax_one_per_rate")]
+
+    def __str__(self) -> str:
+        return f"{self.rate} %: {self.tax}"
+
+
+class Payment(models.Model):
+    class Method(models.TextChoices):
+        BANK_TRANSFER = "bank_transfer", _("bank transfer")
+        CARD = "card", _("card")
+        SEPA_DEBIT = "sepa_debit", _("SEPA direct debit")
+
+    invoice = models.ForeignKey(
+        Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="payments"
+    )
+    currency = currency_field()
+    amount = money_field(_("amount"))
+    method = models.CharField(_("method"), max_length=16, choices=Method.choices)
+    received_on = models.DateField(_("received on"))
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-received_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="payment_amount_positive",
+                violation_error_message=_("A payment is an amount above zero."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.get_method_display()} {self.received_on}"
+
+
+class InvoiceReminder(models.Model):
+    """A reminder sent for an overdue invoice (level 1, 2, 3…), once each."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="reminders")
+    level = models.PositiveSmallIntegerField(_("reminder level"))
+    sent_on = models.DateField(_("sent on"))
+
+    class Meta:
+        verbose_name = _("payment reminder")
+        verbose_name_plural = _("payment reminders")
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "level"], name="reminder_once_per_level")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice} #{self.level}"
+
+
+class NoticeReminder(models.Model):
+    """The reminder that a notice deadline approaches, sent once per renewal date."""
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="notice_reminders"
+    )
+    renewal_date = models.DateField(_("renewal date"))
+    deadline = models.DateField(_("notice deadline"))
+    sent_on = models.DateField(_("sent on"))
+
+    class Meta:
+        verbose_name = _("notice reminder")
+        verbose_name_plural = _("notice reminders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "renewal_date"], name="notice_reminder_once_per_renewal"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.subscription_id} before {self.deadline}"
+
+
+class InvoiceEvent(models.Model):
+    """What happened to invoices, in the order it happened: issued, paid, overdue, cancelled.
+
+    Append-only, written by the billing services in the same transaction as the change: the
+    outbox that outgoing webhooks read (integrations), so that no notification is lost or sent
+    for a change that rolled back.
+    """
+
+    class Kind(models.TextChoices):
+        ISSUED = "issued", pgettext_lazy("invoice event", "issued")
+        PAID = "paid", pgettext_lazy("invoice event", "paid")
+        OVERDUE = "overdue", pgettext_lazy("invoice event", "overdue")
+        CANCELLED = "cancelled", pgettext_lazy("invoice event", "cancelled by credit note")
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("event"), max_length=10, choices=Kind.choices)
+    day = models.DateField(_("business date"))
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("invoice event")
+        verbose_name_plural = _("invoice events")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.invoice} {self.kind}"

@@ -1,0 +1,32 @@
+"""Billing services: the run, numbering, corrections, payments and reminders."""
+
+from billing.services.corrections import (
+    invoice_cancel_by_credit_note,
+    invoice_issue,
+    settle_credited_invoices,
+)
+from billing.services.notices import notice_reminders_due
+from billing.services.payments import invoices_mark_overdue, payment_record
+from billing.services.run import (
+    RunReport,
+    billing_chunk,
+    billing_run,
+    due_chunks,
+    due_subscriptions,
+    invoice_preview,
+)
+
+__all__ = [
+    "RunReport",
+    "billing_chunk",
+    "billing_run",
+    "due_chunks",
+    "due_subscriptions",
+    "invoice_cancel_by_credit_note",
+    "invoice_issue",
+    "invoice_preview",
+    "invoices_mark_overdue",
+    "notice_reminders_due",
+    "payment_record",
+    "settle_credited_invoices",
+]

@@ -1,0 +1,120 @@
+"""Corrections: credit notes (their own series), issuing manual drafts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils.translation import gettext as _
+
+from billing.models import Invoice, InvoiceEvent, InvoiceLine
+from billing.services.documents import build_credit_note, save_documents
+from billing.services.numbering import issue_documents
+from catalog import clock
+from catalog.core.errors import ApplicationError
+
+
+def settle_credited_invoices(invoice_ids: Iterable[int | None]) -> None:
+    """An invoice whose every line is reversed by credit notes is cancelled by them."""
+    ids = {i for i in invoice_ids if i}
+    if not ids:
+        return
+    fully = (
+        Invoice.objects.filter(pk__in=ids)
+        .annotate(
+            lines_count=Count("lines"),
+            reversed_count=Count("lines", filter=Q(lines__reversed_by__isnull=False)),
+        )
+        .filter(lines_count=F("reversed_count"))
+        .values_list("pk", flat=True)
+    )
+    cancelled = list(
+        Invoice.objects.filter(pk__in=list(fully))
+        .exclude(status=Invoice.Status.CANCELLED)
+        .values_list("pk", flat=True)
+    )
+    Invoice.objects.filter(pk__in=cancelled).update(status=Invoice.Status.CANCELLED)
+    InvoiceEvent.objects.bulk_create(
+        [
+            InvoiceEvent(invoice_id=pk, kind=InvoiceEvent.Kind.CANCELLED, day=clock.today())
+            for pk in cancelled
+        ]
+    )
+
+
+def invoice_cancel_by_credit_note(
+    *, invoice: Invoice, reason: str, day: date, reissue: bool = False
+) -> Invoice:
+    """Cancel an issued invoice with a credit note reversing all its lines that are not reversed
+    yet. With `reissue`, the next billing run invoices the same charges again (a correction:
+    a wrong PO reference, say); without, they are settled (waived)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(
+            _("Say why the invoice is cancelled: the reason is printed on the credit note."),
+            field="reason",
+        )
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if invoice.kind != Invoice.Kind.INVOICE:
+            raise ApplicationError(_("A credit note cannot be cancelled by another credit note."))
+        if invoice.status == Invoice.Status.DRAFT:
+            raise ApplicationError(_("A draft is not issued yet: delete it or correct it instead."))
+        if invoice.status == Invoice.Status.CANCELLED:
+            raise ApplicationError(
+                _("The invoice %(number)s is already cancelled.") % {"number": invoice.number}
+            )
+        if invoice.amount_paid.amount > 0:
+            raise ApplicationError(
+                _("The invoice %(number)s has payments: refund them before cancelling it.")
+                % {"number": invoice.number}
+            )
+        lines = list(invoice.lines.filter(reversed_by__isnull=True).order_by("position", "id"))
+        if not lines:
+            raise ApplicationError(
+                _("Every line of %(number)s is already credited.") % {"number": invoice.number}
+            )
+        document = build_credit_note(invoice, lines, reason=reason, reissue=reissue)
+        save_documents([document])
+        issue_documents([document.invoice], day=day)
+        settle_credited_invoices([invoice.pk])
+        if reissue and invoice.subscription_id:
+            from subscriptions.services._base import billing_due
+
+            billing_due(
+                invoice.subscription,
+                min((line.charge_date for line in lines if line.charge_date), default=day),
+            )
+        transaction.on_commit(lambda: _send(document.invoice.pk))
+        return document.invoice
+
+
+def invoice_issue(*, invoice: Invoice, day: date) -> Invoice:
+    """Issue a draft: give it its number and date (an operator's manual invoice)."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if invoice.status != Invoice.Status.DRAFT:
+            raise ApplicationError(
+                _("The invoice %(number)s is already issued.") % {"number": invoice.number}
+            )
+        if not invoice.lines.exists():
+            raise ApplicationError(_("An invoice needs at least one line before it is issued."))
+        if InvoiceLine.objects.filter(invoice=invoice).exclude(currency=invoice.currency).exists():
+            raise ApplicationError(
+                _("Every line of an invoice is in its currency (%(currency)s).")
+                % {"currency": invoice.currency}
+            )
+        issue_documents([invoice], day=day)
+        transaction.on_commit(lambda: _send(invoice.pk))
+        return invoice
+
+
+def _send(invoice_id: int) -> None:
+    from django.conf import settings
+
+    if settings.INVOICE_EMAILS:
+        from billing.tasks import invoice_send
+
+        invoice_send.delay(invoice_id)

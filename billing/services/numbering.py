@@ -1,0 +1,127 @@
+"""Invoice numbers: sequential and gapless per series and year, given at issue.
+
+The sequence row of a series is locked only for this short step, at the very end of the
+transaction that created the documents: numbering never waits for a computation, and a
+transaction that rolls back takes its numbers with it (no gap).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from billing.models import Invoice, InvoiceEvent, InvoiceSequence
+from config.bulk import bulk_update
+
+ISSUE_FIELDS = [
+    "status",
+    "series",
+    "year",
+    "sequence",
+    "number",
+    "issue_date",
+    "due_date",
+    "issued_at",
+]
+
+
+def format_number(series: str, year: int, sequence: int) -> str:
+    return f"{series}{year}-{sequence:06d}"
+
+
+def _take_numbers(series: str, year: int, count: int) -> int:
+    """Reserve `count` numbers of a series and year; returns the first. Locks the sequence row
+    until the caller's transaction ends."""
+    InvoiceSequence.objects.bulk_create(
+        [InvoiceSequence(series=series, year=year, last_number=0)], ignore_conflicts=True
+    )
+    sequence = InvoiceSequence.objects.select_for_update().get(series=series, year=year)
+    first = sequence.last_number + 1
+    sequence.last_number += count
+    sequence.save(update_fields=["last_number"])
+    return first
+
+
+def issue_documents(invoices: Sequence[Invoice], *, day: date) -> None:
+    """Number and issue saved drafts (invoices and credit notes) on `day`, in id order."""
+    if not invoices:
+        return
+    by_series: dict[str, list[Invoice]] = defaultdict(list)
+    for invoice in invoices:
+        by_series[Invoice.SERIES[invoice.kind]].append(invoice)
+    now = timezone.now()
+    due = day + timedelta(days=settings.INVOICE_DUE_DAYS)
+    for series in sorted(by_series):  # always the same order: two issuers never deadlock
+        group = sorted(by_series[series], key=lambda invoice: invoice.pk)
+        first = _take_numbers(series, day.year, len(group))
+        for offset, invoice in enumerate(group):
+            invoice.status = Invoice.Status.ISSUED
+            invoice.series = series
+            invoice.year = day.year
+            invoice.sequence = first + offset
+            invoice.number = format_number(series, day.year, first + offset)
+            invoice.issue_date = day
+            # A credit note settles at once: nothing to pay, no later due date.
+            invoice.due_date = (
+                day if invoice.kind == Invoice.Kind.CREDIT_NOTE else invoice.due_date or due
+            )
+            invoice.issued_at = now
+        if connection.vendor == "postgresql":
+            _issue_in_sql(group, series=series, day=day, due=due, first=first, now=now)
+    if connection.vendor != "postgresql":
+        bulk_update(invoices, ISSUE_FIELDS)
+    _log_issued([invoice.pk for invoice in invoices], day)
+
+
+def _issue_in_sql(
+    group: Sequence[Invoice], *, series: str, day: date, due: date, first: int, now
+) -> None:
+    """The same numbering as above in one statement: the lock is released sooner."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE billing_invoice AS i
+               SET status = %(status)s, series = %(series)s, year = %(year)s,
+                   sequence = %(first)s + n.rn - 1,
+                   number = %(prefix)s || lpad((%(first)s + n.rn - 1)::text, 6, '0'),
+                   issue_date = %(day)s,
+                   due_date = CASE WHEN i.kind = 'credit_note' THEN %(day)s ELSE COALESCE(i.due_date, %(due)s) END,
+                   issued_at = %(now)s
+              FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn
+                      FROM billing_invoice WHERE id = ANY(%(ids)s)) AS n
+             WHERE i.id = n.id
+            """,
+            {
+                "status": Invoice.Status.ISSUED,
+                "series": series,
+                "year": day.year,
+                "first": first,
+                "prefix": f"{series}{day.year}-",
+                "day": day,
+                "due": due,
+                "now": now,
+                "ids": [invoice.pk for invoice in group],
+            },
+        )
+
+
+def _log_issued(invoice_ids: list[int], day: date) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO billing_invoiceevent (invoice_id, kind, day, recorded_at) "
+                "SELECT id, %s, %s, now() FROM unnest(%s::bigint[]) AS id",
+                [InvoiceEvent.Kind.ISSUED, day, invoice_ids],
+            )
+    else:
+        InvoiceEvent.objects.bulk_create(
+            [
+                InvoiceEvent(invoice_id=pk, kind=InvoiceEvent.Kind.ISSUED, day=day)
+                for pk in invoice_ids
+            ]
+        )

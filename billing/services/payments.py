@@ -1,0 +1,136 @@
+"""Payments recorded by operators, overdue invoices and their reminders."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
+
+from billing.models import Invoice, InvoiceEvent, InvoiceReminder, Payment
+from catalog.core.errors import ApplicationError
+from catalog.core.pricing import round_money
+
+
+def payment_record(
+    *,
+    invoice: Invoice,
+    amount: Decimal | str,
+    method: str,
+    received_on: date,
+    reference: str = "",
+    actor=None,
+) -> Payment:
+    """Record money received against an invoice; when it is paid in full it becomes paid."""
+    try:
+        amount = Decimal(str(amount))
+    except (InvalidOperation, ValueError):
+        raise ApplicationError(
+            _("Enter the amount received, e.g. 129.60."), field="amount"
+        ) from None
+    if method not in Payment.Method.values:
+        raise ApplicationError(_("Choose how the money was received."), field="method")
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if invoice.kind != Invoice.Kind.INVOICE:
+            raise ApplicationError(_("Payments are recorded on invoices, not on credit notes."))
+        if invoice.status not in Invoice.OPEN_STATUSES:
+            raise ApplicationError(
+                _("The invoice %(number)s cannot receive a payment (status: %(status)s).")
+                % {"number": invoice, "status": invoice.get_status_display()}
+            )
+        if amount <= 0 or amount != round_money(amount, invoice.currency):
+            raise ApplicationError(
+                _("A payment is a positive amount in %(currency)s, to the cent.")
+                % {"currency": invoice.currency},
+                field="amount",
+            )
+        balance = invoice.total.amount - invoice.amount_paid.amount
+        if amount > balance:
+            raise ApplicationError(
+                _(
+                    "%(number)s has %(balance)s %(currency)s left to pay; %(amount)s is more than that."
+                )
+                % {
+                    "number": invoice.number,
+                    "balance": f"{balance:.2f}",
+                    "currency": invoice.currency,
+                    "amount": f"{amount:.2f}",
+                },
+                field="amount",
+            )
+        if received_on < invoice.issue_date:
+            raise ApplicationError(
+                _("The money cannot have been received before the invoice was issued (%(date)s).")
+                % {"date": invoice.issue_date.isoformat()},
+                field="received_on",
+            )
+        payment = Payment.objects.create(
+            invoice=invoice,
+            currency=invoice.currency,
+            amount=amount,
+            method=method,
+            received_on=received_on,
+            reference=reference[:100],
+            recorded_by=actor if getattr(actor, "pk", None) else None,
+        )
+        invoice.amount_paid = invoice.amount_paid.amount + amount
+        fields = ["amount_paid"]
+        if invoice.amount_paid.amount >= invoice.total.amount:
+            invoice.status = Invoice.Status.PAID
+            invoice.paid_on = received_on
+            fields += ["status", "paid_on"]
+            InvoiceEvent.objects.create(
+                invoice=invoice, kind=InvoiceEvent.Kind.PAID, day=received_on
+            )
+        invoice.save(update_fields=fields)
+        return payment
+
+
+def reminder_levels() -> list[int]:
+    """Days after the due date on which reminders go out (level 1, 2, 3…)."""
+    return list(settings.OVERDUE_REMINDER_DAYS)
+
+
+def invoices_mark_overdue(*, day: date) -> tuple[int, list[int]]:
+    """Issued invoices past their due date become overdue; each reminder level due by `day` is
+    recorded once and returned (reminder ids) for emailing. Safe to run twice."""
+    with transaction.atomic():
+        late = list(
+            Invoice.objects.select_for_update(skip_locked=True)
+            .filter(kind=Invoice.Kind.INVOICE, status=Invoice.Status.ISSUED, due_date__lt=day)
+            .values_list("pk", flat=True)
+        )
+        overdue = Invoice.objects.filter(pk__in=late, status=Invoice.Status.ISSUED).update(
+            status=Invoice.Status.OVERDUE
+        )
+        InvoiceEvent.objects.bulk_create(
+            [InvoiceEvent(invoice_id=pk, kind=InvoiceEvent.Kind.OVERDUE, day=day) for pk in late],
+            batch_size=1000,
+        )
+    reminders: list[int] = []
+    levels = reminder_levels()
+    if not levels:
+        return overdue, reminders
+    candidates = (
+        Invoice.objects.filter(
+            status=Invoice.Status.OVERDUE, due_date__lte=day - timedelta(days=levels[0])
+        )
+        .annotate(last_level=Max("reminders__level"))
+        .values_list("pk", "due_date", "last_level")
+    )
+    for invoice_id, due_date, last_level in candidates.iterator(chunk_size=1000):
+        late = (day - due_date).days
+        # The highest level reached: a late catch-up sends one reminder, not all of them.
+        level = max(index for index, offset in enumerate(levels, start=1) if offset <= late)
+        if last_level is not None and level <= last_level:
+            continue
+        reminder, created = InvoiceReminder.objects.get_or_create(
+            invoice_id=invoice_id, level=level, defaults={"sent_on": day}
+        )
+        if created:
+            reminders.append(reminder.pk)
+    return overdue, reminders

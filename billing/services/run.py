@@ -1,0 +1,377 @@
+"""The billing run: renewals, invoicing and numbering for the subscriptions due on a date.
+
+Work is cut in chunks of subscriptions. A chunk is one transaction: lock the chunk's
+subscriptions (skipping those another worker holds), load everything they need in a fixed
+number of queries, advance them (renewals, ends), derive what is due from their timelines,
+subtract what was invoiced, and write the new invoices, lines and taxes in bulk; number them
+last, under the short sequence lock; commit. Killed before the commit, a chunk leaves nothing;
+run again, it bills nothing twice (each line's charge key is unique per subscription).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import translation
+
+from billing.models import Invoice, InvoiceLine
+from billing.services.documents import (
+    Document,
+    billing_key,
+    build_credit_note,
+    build_invoice,
+    save_documents,
+)
+from billing.services.numbering import issue_documents
+from catalog.core.periods import period_at, period_index
+from subscriptions.charges import (
+    DiscountRule,
+    PriceBook,
+    SubscriptionContext,
+    due_charges,
+    load_timelines,
+)
+from subscriptions.models import (
+    Subscription,
+    SubscriptionEvent,
+    SubscriptionSeat,
+)
+from subscriptions.services.renewals import plan_advance, save_advances
+
+logger = logging.getLogger(__name__)
+Status = Subscription.Status
+
+
+@dataclass
+class RunReport:
+    day: date
+    subscriptions: int = 0
+    skipped_locked: int = 0
+    invoices: int = 0
+    credit_notes: int = 0
+    lines: int = 0
+    renewals: int = 0
+    documents: list[Document] = field(default_factory=list, repr=False)
+    # Seconds spent per phase (load, compute, write, number, commit), for the benchmark.
+    timings: dict[str, float] = field(default_factory=lambda: defaultdict(float), repr=False)
+
+    def add(self, other: RunReport) -> None:
+        for phase_name, seconds in other.timings.items():
+            self.timings[phase_name] += seconds
+        for name in (
+            "subscriptions",
+            "skipped_locked",
+            "invoices",
+            "credit_notes",
+            "lines",
+            "renewals",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+SUBSCRIPTION_COLUMNS = [f.name for f in Subscription._meta.concrete_fields]
+CUSTOMER_COLUMNS = [
+    "name",
+    "email",
+    "address_line1",
+    "address_line2",
+    "postal_code",
+    "city",
+    "country",
+    "vat_number",
+    "locale",
+]
+
+
+def due_subscriptions(day: date):
+    """Subscriptions with something to do on `day`: a period or a charge to invoice, a renewal,
+    a start, a trial end, a cancellation taking effect."""
+    return Subscription.objects.filter(
+        Q(next_billing_date__lte=day)
+        | Q(renewal_date__lte=day, status__in=Subscription.LIVE_STATUSES)
+        | Q(status=Status.SCHEDULED, start_date__lte=day)
+        | Q(status=Status.TRIAL, trial_end__lte=day)
+        | Q(status=Status.PENDING_CANCELLATION, end_date__lte=day)
+    )
+
+
+def due_chunks(day: date, chunk_size: int) -> Iterator[list[int]]:
+    """Ids of the due subscriptions in chunks, read page by page (memory stays flat)."""
+    last = 0
+    while True:
+        ids = list(
+            due_subscriptions(day)
+            .filter(pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:chunk_size]
+        )
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
+
+
+def _next_billing_date(
+    context: SubscriptionContext, subscription: Subscription, day: date
+) -> date | None:
+    """The start of the first period after `day` that still runs (None: nothing more to bill)."""
+    if subscription.anchor_date is None:
+        return None
+    if day < subscription.anchor_date:
+        return subscription.anchor_date
+    period = context.billing_period
+    start = period_at(
+        subscription.anchor_date, period, period_index(subscription.anchor_date, period, day) + 1
+    ).start
+    # The advance has just set the end date from the timeline (a cancellation, an end).
+    if subscription.end_date is not None and subscription.end_date <= start:
+        return None
+    return start
+
+
+def billing_chunk(
+    *,
+    subscription_ids: Sequence[int],
+    day: date,
+    book: PriceBook | None = None,
+    dry_run: bool = False,
+    send_emails: bool | None = None,
+) -> RunReport:
+    """Advance and invoice these subscriptions for `day`. Safe to run twice, or in two workers
+    at once: a subscription locked by another worker is skipped (that worker bills it)."""
+    book = book or PriceBook.load_all()
+    report = RunReport(day)
+    clock_mark = time.perf_counter()
+
+    def phase(name: str) -> None:
+        nonlocal clock_mark
+        now = time.perf_counter()
+        report.timings[name] += now - clock_mark
+        clock_mark = now
+
+    with transaction.atomic():
+        subscriptions = list(
+            Subscription.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("customer")
+            # What an invoice prints of its customer (and the language it is written in).
+            .only(*SUBSCRIPTION_COLUMNS, *(f"customer__{name}" for name in CUSTOMER_COLUMNS))
+            .filter(pk__in=subscription_ids)
+            .order_by("pk")
+        )
+        report.subscriptions = len(subscriptions)
+        report.skipped_locked = len(subscription_ids) - len(subscriptions)
+        if not subscriptions:
+            return report
+        ids = [s.pk for s in subscriptions]
+        for subscription in subscriptions:
+            # Plans and terms come from the price book, loaded once: no join, no extra rows.
+            subscription.plan = book.plan(subscription.plan_id)
+            subscription.term = book.term(subscription.term_id)
+        events = load_timelines(ids)
+        discounts = DiscountRule.load(ids)
+        seats = defaultdict(list)
+        for seat in SubscriptionSeat.objects.filter(subscription_id__in=ids):
+            seats[seat.subscription_id].append(seat)
+        since_floor = min(
+            (s.next_billing_date for s in subscriptions if s.next_billing_date), default=day
+        )
+        invoiced: dict[int, dict[str, list[InvoiceLine]]] = defaultdict(lambda: defaultdict(list))
+        for line in (
+            InvoiceLine.objects.filter(
+                subscription_id__in=ids, charge_key__isnull=False, charge_date__gte=since_floor
+            )
+            .select_related("reversed_by__invoice")
+            .only(
+                "id",
+                "subscription_id",
+                "charge",
+                "charge_key",
+                "charge_date",
+                "invoice_id",
+                "description",
+                "period_start",
+                "period_end",
+                "quantity",
+                "currency",
+                "unit_price",
+                "gross",
+                "discounts",
+                "discount_total",
+                "net",
+                "tax_rate",
+                "tax_rate_ref_id",
+                "product_id",
+                "ledger_account",
+                "invoice_item_type",
+                "rule",
+                "reversed_by__id",
+                "reversed_by__invoice__billing_key",
+            )
+            .order_by("id")
+        ):
+            invoiced[line.subscription_id][line.charge].append(line)
+
+        phase("load")
+        advances = []
+        documents: list[Document] = []
+        with translation.override(None):  # whatever the loop switches to, restored after it
+            language = None
+            for subscription in subscriptions:
+                advance = plan_advance(
+                    subscription,
+                    events=events.get(subscription.pk, []),
+                    seats=seats[subscription.pk],
+                    today=day,
+                    book=book,
+                )
+                advances.append(advance)
+                report.renewals += sum(
+                    1 for e in advance.new_events if e.kind == SubscriptionEvent.Kind.RENEWED
+                )
+                since = subscription.next_billing_date
+                if since is None or since > day:
+                    continue
+                context = SubscriptionContext(
+                    subscription_id=subscription.pk,
+                    anchor=subscription.anchor_date,
+                    currency=subscription.currency,
+                    events=advance.events,
+                    discounts=discounts.get(subscription.pk, []),
+                    book=book,
+                )
+                if subscription.customer.locale != language:
+                    # Lines are written in the customer's language (switched only when it changes).
+                    language = subscription.customer.locale
+                    translation.activate(language)
+                due = [
+                    c
+                    for c in due_charges(context, up_to=day, since=since)
+                    if c.charge_date >= since
+                ]
+                documents.extend(_invoices_for(subscription, due, invoiced[subscription.pk]))
+                documents.extend(
+                    _credits_for(subscription, due, invoiced[subscription.pk], since, day)
+                )
+                subscription.next_billing_date = _next_billing_date(context, subscription, day)
+        for document in documents:
+            if document.invoice.kind == Invoice.Kind.CREDIT_NOTE:
+                report.credit_notes += 1
+            else:
+                report.invoices += 1
+            report.lines += len(document.lines)
+        report.documents = documents
+        phase("compute")
+        if dry_run:
+            return report  # the same computation, nothing written
+        save_advances(advances, extra_fields=["next_billing_date"])
+        phase("write subscriptions")
+        save_documents(documents)
+        phase("write invoices")
+        issue_documents([d.invoice for d in documents], day=day)  # last: the sequence lock is short
+        _settle_credited(documents)
+        phase("number")
+        if settings.INVOICE_EMAILS if send_emails is None else send_emails:
+            issued = [d.invoice.pk for d in documents]
+            transaction.on_commit(lambda: _send_all(issued))
+    phase("commit")
+    return report
+
+
+def _invoices_for(
+    subscription: Subscription, due, invoiced: dict[str, list[InvoiceLine]]
+) -> list[Document]:
+    """What is due and not yet invoiced, one invoice per billing key."""
+    missing = defaultdict(list)
+    issues: dict[str, int] = {}
+    for charge in due:
+        lines = invoiced.get(charge.key, [])
+        if any(_covers(line) for line in lines):
+            continue
+        missing[billing_key(charge)].append(charge)
+        issues[charge.key] = len(lines) + 1  # a reissue after a credit note: "#2", "#3"…
+    return [
+        build_invoice(subscription, charges, issues) for _key, charges in sorted(missing.items())
+    ]
+
+
+def _covers(line: InvoiceLine) -> bool:
+    """An invoiced line settles its charge unless a credit note reversed it for reissue."""
+    reversal = getattr(line, "reversed_by", None)
+    return reversal is None or ":reissue:" not in reversal.invoice.billing_key
+
+
+def _credits_for(
+    subscription: Subscription, due, invoiced: dict[str, list[InvoiceLine]], since: date, day: date
+) -> list[Document]:
+    """Invoiced charges that are no longer due (a penalty whose cancellation was undone) are
+    credited back, one credit note per invoice they were on."""
+    due_keys = {c.key for c in due}
+    stale = defaultdict(list)
+    for charge, lines in invoiced.items():
+        if charge in due_keys:
+            continue
+        for line in lines:
+            if getattr(line, "reversed_by", None) is None and since <= line.charge_date <= day:
+                stale[line.invoice_id].append(line)
+    if not stale:
+        return []
+    originals = Invoice.objects.in_bulk(list(stale))
+    return [
+        build_credit_note(
+            originals[invoice_id], lines, reason=_no_longer_due_reason(), reissue=False
+        )
+        for invoice_id, lines in sorted(stale.items())
+    ]
+
+
+def _no_longer_due_reason() -> str:
+    from django.utils.translation import gettext as _
+
+    return _("These charges are no longer due (the change that caused them was undone).")
+
+
+def _settle_credited(documents: Sequence[Document]) -> None:
+    """An invoice entirely reversed by credit notes is cancelled by them."""
+    from billing.services.corrections import settle_credited_invoices
+
+    settle_credited_invoices(
+        [
+            d.invoice.credited_invoice_id
+            for d in documents
+            if d.invoice.kind == Invoice.Kind.CREDIT_NOTE
+        ]
+    )
+
+
+def _send_all(invoice_ids: list[int]) -> None:
+    from billing.tasks import invoice_send
+
+    for invoice_id in invoice_ids:
+        invoice_send.delay(invoice_id)
+
+
+def billing_run(
+    *, day: date, chunk_size: int | None = None, send_emails: bool | None = None
+) -> RunReport:
+    """Every chunk due on `day`, one after the other, in this process (run_billing, tests)."""
+    chunk_size = chunk_size or settings.BILLING_CHUNK_SIZE
+    book = PriceBook.load_all()
+    report = RunReport(day)
+    for ids in due_chunks(day, chunk_size):
+        report.add(billing_chunk(subscription_ids=ids, day=day, book=book, send_emails=send_emails))
+    level = logging.INFO if report.subscriptions else logging.DEBUG
+    logger.log(level, "billing run for %s: %s", day, report)
+    return report
+
+
+def invoice_preview(*, subscription: Subscription, day: date) -> list[Document]:
+    """What invoicing this subscription on `day` would issue, without saving anything."""
+    return billing_chunk(subscription_ids=[subscription.pk], day=day, dry_run=True).documents

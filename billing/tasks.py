@@ -1,0 +1,140 @@
+"""Billing jobs (Celery beat, schedule in config/settings.py). Thin: ids in, services called.
+
+Every job is safe to run twice or in two workers at once: the run locks the subscriptions it
+bills and keys each line by its charge; reminders are recorded once each; an email is sent once
+(its invoice records when).
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import date
+
+from celery import group, shared_task
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from billing import documents, services
+from billing.models import Invoice, InvoiceReminder, NoticeReminder
+from catalog import clock
+from catalog import services as catalog_services
+
+logger = logging.getLogger(__name__)
+BILLING_QUEUE = "billing"
+RETRY = {
+    "autoretry_for": (smtplib.SMTPException, ConnectionError, TimeoutError),
+    "retry_backoff": True,
+    "retry_backoff_max": 3600,
+    "max_retries": 8,
+}
+
+
+def _day(value: str | None) -> date:
+    return date.fromisoformat(value) if value else clock.today()
+
+
+@shared_task(name="billing.daily")
+def daily(day: str | None = None) -> dict:
+    """The daily chain: renewals and invoicing fanned out in chunks on the billing queue, then
+    (independent) overdue reminders, notice reminders and coupon expiry."""
+    run_day = _day(day)
+    chunks = list(services.due_chunks(run_day, settings.BILLING_CHUNK_SIZE))
+    if chunks:
+        group(
+            run_chunk.s(ids, run_day.isoformat()).set(queue=BILLING_QUEUE) for ids in chunks
+        ).apply_async()
+    overdue.delay(run_day.isoformat())
+    notice_reminders.delay(run_day.isoformat())
+    coupon_expiry.delay(run_day.isoformat())
+    return {"day": run_day.isoformat(), "chunks": len(chunks)}
+
+
+@shared_task(name="billing.run_chunk", acks_late=True)
+def run_chunk(subscription_ids: list[int], day: str) -> dict:
+    report = services.billing_chunk(subscription_ids=subscription_ids, day=_day(day))
+    return {
+        "subscriptions": report.subscriptions,
+        "invoices": report.invoices,
+        "lines": report.lines,
+        "credit_notes": report.credit_notes,
+        "skipped_locked": report.skipped_locked,
+    }
+
+
+@shared_task(name="billing.overdue")
+def overdue(day: str | None = None) -> dict:
+    marked, reminder_ids = services.invoices_mark_overdue(day=_day(day))
+    for reminder_id in reminder_ids:
+        reminder_send.delay(reminder_id)
+    return {"overdue": marked, "reminders": len(reminder_ids)}
+
+
+@shared_task(name="billing.notice_reminders")
+def notice_reminders(day: str | None = None) -> int:
+    created = services.notice_reminders_due(day=_day(day))
+    for notice in created:
+        notice_send.delay(notice.pk)
+    return len(created)
+
+
+@shared_task(name="billing.coupon_expiry")
+def coupon_expiry(day: str | None = None) -> int:
+    return catalog_services.coupon_campaigns_expire(today=_day(day))
+
+
+@shared_task(name="billing.invoice_send", **RETRY)
+def invoice_send(invoice_id: int) -> bool:
+    """Email an issued invoice (with its PDF) to its customer, once."""
+    invoice = Invoice.objects.select_related("customer", "credited_invoice").get(pk=invoice_id)
+    if invoice.sent_at is not None or invoice.status == Invoice.Status.DRAFT:
+        return False
+    documents.invoice_email(invoice, [invoice.customer.email]).send()
+    # Recorded after sending: a crash in between sends twice rather than never.
+    Invoice.objects.filter(pk=invoice.pk, sent_at__isnull=True).update(sent_at=timezone.now())
+    return True
+
+
+@shared_task(name="billing.reminder_send", **RETRY)
+def reminder_send(reminder_id: int) -> None:
+    reminder = InvoiceReminder.objects.select_related("invoice__customer").get(pk=reminder_id)
+    documents.reminder_email(reminder, [reminder.invoice.customer.email]).send()
+
+
+@shared_task(name="billing.notice_send", **RETRY)
+def notice_send(notice_id: int) -> None:
+    """The notice reminder goes to the customer and, when it has one, to its partner."""
+    from partners.selectors import partner_of
+
+    notice = NoticeReminder.objects.select_related(
+        "subscription__customer", "subscription__plan"
+    ).get(pk=notice_id)
+    recipients = [notice.subscription.customer.email]
+    partner = partner_of(notice.subscription.customer)
+    if partner is not None:
+        recipients.append(partner.email)
+    documents.notice_email(notice, recipients).send()
+
+
+def run_chain_now(day: date) -> dict:
+    """The same chain as `daily`, in this process, for run_billing: catch up or rehearse a date."""
+    report = services.billing_run(day=day)
+    marked, reminder_ids = services.invoices_mark_overdue(day=day)
+    notices = services.notice_reminders_due(day=day)
+    expired = catalog_services.coupon_campaigns_expire(today=day)
+
+    def send_all() -> None:
+        for reminder_id in reminder_ids:
+            reminder_send.delay(reminder_id)
+        for notice in notices:
+            notice_send.delay(notice.pk)
+
+    transaction.on_commit(send_all)
+    return {
+        "report": report,
+        "overdue": marked,
+        "reminders": len(reminder_ids),
+        "notices": len(notices),
+        "expired_campaigns": expired,
+    }

@@ -1,0 +1,194 @@
+"""Real concurrency on PostgreSQL: two runs at once, a real Celery worker, a killed worker.
+
+Whatever the interleaving, each charge is invoiced once and invoice numbers have no gap.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from billing.models import Invoice, InvoiceLine, InvoiceSequence
+from billing.services import billing_run
+from catalog.demo import seed_catalog
+from catalog.models import Plan, SeatType
+from subscriptions import services
+from tests.concurrency import postgresql_only, run_together
+from tests.subscriptions.factories import CustomerFactory
+
+pytestmark = [postgresql_only, pytest.mark.django_db(transaction=True)]
+ROOT = Path(__file__).resolve().parents[2]
+DAY = date(2026, 4, 1)
+
+
+def make_subscriptions(count: int) -> int:
+    """`count` subscriptions over several plans from 2026-01-01; returns the invoices due on DAY."""
+    seed_catalog()
+    office = Plan.objects.get(code="office-24m")  # monthly: 4 invoices by 2026-04-01
+    seats = Plan.objects.get(code="device-seats")  # quarterly: 2 invoices by 2026-04-01
+    gateway = SeatType.objects.get(code="gateway")
+    expected = 0
+    for n in range(count):
+        if n % 2:
+            services.subscription_create(
+                customer=CustomerFactory(),
+                plan=office,
+                start_date=date(2026, 1, 1),
+                today=date(2026, 1, 1),
+            )
+            expected += 4
+        else:
+            services.subscription_create(
+                customer=CustomerFactory(),
+                plan=seats,
+                start_date=date(2026, 1, 1),
+                today=date(2026, 1, 1),
+                seats={gateway: 1 + n % 7},
+                service_period_years=1,
+            )
+            expected += 2
+    return expected
+
+
+def assert_each_charge_once_and_no_gap(expected: int):
+    assert Invoice.objects.count() == expected
+    assert (
+        InvoiceLine.objects.values("subscription", "charge_key").distinct().count()
+        == InvoiceLine.objects.count()
+    )
+    sequences = sorted(Invoice.objects.values_list("sequence", flat=True))
+    assert sequences == list(range(1, expected + 1)), "numbers must be gapless"
+    assert InvoiceSequence.objects.get(series="F", year=2026).last_number == expected
+
+
+def test_two_runs_at_once_invoice_each_charge_once_with_gapless_numbers():
+    expected = make_subscriptions(40)
+    reports, errors = run_together(
+        lambda: billing_run(day=DAY, chunk_size=5), lambda: billing_run(day=DAY, chunk_size=5)
+    )
+    assert errors == [None, None]
+    assert sum(r.invoices for r in reports) == expected
+    assert_each_charge_once_and_no_gap(expected)
+    # And once more, both again: nothing new.
+    reports, errors = run_together(lambda: billing_run(day=DAY), lambda: billing_run(day=DAY))
+    assert errors == [None, None] and sum(r.invoices for r in reports) == 0
+    assert_each_charge_once_and_no_gap(expected)
+
+
+def test_a_run_interrupted_in_its_third_chunk_is_completed_by_the_next(monkeypatch):
+    expected = make_subscriptions(12)
+    from billing.services import run as run_module
+
+    real_issue = run_module.issue_documents
+    calls = {"n": 0}
+
+    def crash_on_third(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise SystemExit("worker killed")
+        return real_issue(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "issue_documents", crash_on_third)
+    with pytest.raises(SystemExit):
+        billing_run(day=DAY, chunk_size=4)
+    done_before = Invoice.objects.count()
+    assert 0 < done_before < expected  # two chunks landed, the third left nothing behind
+    monkeypatch.setattr(run_module, "issue_documents", real_issue)
+    billing_run(day=DAY, chunk_size=4)
+    assert_each_charge_once_and_no_gap(expected)
+
+
+def _child_env() -> dict:
+    database = connection.settings_dict
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
+    env.update(
+        DEBUG="true",
+        DATABASE_URL=f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/{database['NAME']}",
+        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+        EMAIL_URL="memorymail://",
+        INVOICE_EMAILS="false",
+        BILLING_CHUNK_SIZE="5",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def test_a_worker_killed_mid_run_loses_nothing():
+    expected = make_subscriptions(150)
+    child = subprocess.Popen(
+        [sys.executable, "manage.py", "run_billing", "--date", DAY.isoformat()],
+        cwd=ROOT,
+        env=_child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while Invoice.objects.count() == 0:
+            assert child.poll() is None, "the run ended before it could be interrupted"
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        child.send_signal(signal.SIGKILL)
+        child.wait(30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    killed_at = Invoice.objects.count()
+    assert 0 < killed_at < expected, "the kill must land in the middle of the run"
+    billing_run(day=DAY)
+    assert_each_charge_once_and_no_gap(expected)
+
+
+@pytest.mark.skipif(
+    not settings.CELERY_BROKER_URL.startswith("redis://"),
+    reason="a real worker needs the Redis broker",
+)
+def test_a_real_celery_worker_runs_the_daily_chain():
+    from celery import current_app
+
+    from billing.tasks import daily
+
+    expected = make_subscriptions(20)
+    current_app.control.purge()
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--queues",
+            "celery,billing",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=_child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    eager = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = False
+    try:
+        daily.apply_async(args=[DAY.isoformat()])
+        deadline = time.monotonic() + 90
+        while Invoice.objects.count() < expected and time.monotonic() < deadline:
+            assert worker.poll() is None, "the worker stopped"
+            time.sleep(0.2)
+    finally:
+        current_app.conf.task_always_eager = eager
+        worker.terminate()
+        worker.wait(30)
+    assert_each_charge_once_and_no_gap(expected)
