@@ -1,0 +1,95 @@
+"""Demo partners and their customers (idempotent)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from catalog.demo import upsert
+from catalog.models import SeatType
+from partners.models import Partner, PartnerCustomer
+from partners.services import subscription_sell
+from subscriptions import services as subscription_services
+from subscriptions.demo import demo_customer, demo_subscription
+
+
+def seed_partners() -> dict[str, Any]:
+    acme = upsert(
+        Partner,
+        {"code": "acme"},
+        name="Acme Resellers",
+        email="orders@acme-resellers.example",
+        discount_percent=Decimal("20.00"),
+    )
+    nordic = upsert(
+        Partner,
+        {"code": "nordic"},
+        name="Nordic Devices",
+        email="sales@nordic-devices.example",
+        discount_percent=Decimal("15.00"),
+    )
+    gateway = SeatType.objects.get(code="gateway")
+    sensor = SeatType.objects.get(code="sensor")
+
+    def customer(partner: Partner, email: str, **fields: Any):
+        obj = demo_customer(email, **fields)
+        upsert(PartnerCustomer, {"customer": obj}, partner=partner)
+        return obj
+
+    bakery = customer(
+        acme,
+        "factures@boulangerie-martin.example",
+        name="Boulangerie Martin",
+        address_line1="4 place du Marché",
+        postal_code="33000",
+        city="Bordeaux",
+        country="FR",
+        currency="EUR",
+        locale="fr",
+    )
+    subscription_services.devices_set(customer=bakery, seat_type=gateway, count=10)
+    # RULES example 6.1: 10 seats, 3 years (−10 %), partner −20 %, quarterly: 129.60 a quarter.
+    demo_subscription(
+        bakery,
+        "device-seats",
+        date(2026, 1, 1),
+        seats={gateway: 10},
+        service_period_years=3,
+        po_reference="PO-BM-2026-01",
+        sell=subscription_sell,
+    )
+    clinic = customer(
+        acme,
+        "admin@clinique-saint-roch.example",
+        name="Clinique Saint-Roch",
+        address_line1="18 avenue Pasteur",
+        postal_code="34000",
+        city="Montpellier",
+        country="FR",
+        currency="EUR",
+        locale="fr",
+    )
+    subscription_services.devices_set(customer=clinic, seat_type=sensor, count=6)
+    fjord = customer(
+        nordic,
+        "finance@fjord-logistics.example",
+        name="Fjord Logistics",
+        address_line1="Karl Johans gate 1",
+        postal_code="0154",
+        city="Oslo",
+        country="NO",
+        currency="EUR",
+        locale="en",
+    )
+    subscription_services.devices_set(customer=fjord, seat_type=gateway, count=3)
+    demo_subscription(
+        fjord,
+        "device-seats",
+        date(2026, 4, 1),
+        seats={gateway: 5},
+        service_period_years=1,
+        po_reference="FL-77",
+        sell=subscription_sell,
+    )
+    return {"acme": acme, "nordic": nordic, "bakery": bakery, "clinic": clinic, "fjord": fjord}

@@ -1,0 +1,28 @@
+"""/partners/: the partner portal."""
+
+from django.urls import path
+
+from partners import views
+
+app_name = "partners"
+urlpatterns = [
+    path("", views.customer_list, name="customers"),
+    path("customers/<int:pk>/", views.customer_detail, name="customer"),
+    path(
+        "customers/<int:pk>/subscriptions/new/",
+        views.subscription_new,
+        name="subscription_new",
+    ),
+    path(
+        "customers/<int:pk>/subscriptions/new/review/",
+        views.subscription_review,
+        name="subscription_review",
+    ),
+    path("customers/<int:pk>/seats/add/", views.seats_add, name="seats_add"),
+    path("customers/<int:pk>/seats/add/review/", views.seats_add_review, name="seats_add_review"),
+    path("subscriptions/<int:pk>/po-reference/", views.po_reference, name="po_reference"),
+    path("subscriptions/<int:pk>/seats/reduce/", views.seats_reduce, name="seats_reduce"),
+    path("subscriptions/<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("invoices/", views.invoice_list, name="invoices"),
+    path("invoices/<int:pk>/pdf/", views.invoice_document, name="invoice_pdf"),
+]

@@ -1,0 +1,22 @@
+"""/account/: the customer self-service pages."""
+
+from django.urls import path
+
+from subscriptions import views
+
+app_name = "account"
+urlpatterns = [
+    path("", views.subscription_list, name="subscriptions"),
+    path("subscriptions/<int:pk>/", views.subscription_detail, name="subscription"),
+    path("subscriptions/<int:pk>/coupon/", views.coupon_redeem, name="coupon"),
+    path("subscriptions/<int:pk>/plan/", views.change_plan, name="change_plan"),
+    path(
+        "subscriptions/<int:pk>/plan/<int:plan_pk>/",
+        views.change_plan_confirm,
+        name="change_plan_confirm",
+    ),
+    path("subscriptions/<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("subscriptions/<int:pk>/cancel/undo/", views.undo_cancellation, name="undo_cancellation"),
+    path("invoices/", views.invoice_list, name="invoices"),
+    path("invoices/<int:pk>/pdf/", views.invoice_document, name="invoice_pdf"),
+]

@@ -1,0 +1,344 @@
+"""/account/: the customer self-service pages.
+
+Each view parses its input, calls one service (or selector) and renders; every page goes through
+`customer_required`, which finds the customer of the logged-in user (404 for anyone else), and
+every row is read through a selector scoped to that customer (another customer's row: 404).
+A change is shown first — the service run with dry_run=True, which computes everything and rolls
+back — and made on confirmation (POST, then redirect with a message). A refusal
+(ApplicationError) is shown in the page and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from billing.documents import invoice_filename, invoice_pdf
+from billing.models import Invoice
+from billing.selectors import customer_invoices, get_invoice_for_customer
+from catalog import clock
+from catalog.core.errors import ApplicationError
+from catalog.core.periods import Period, Unit
+from catalog.models import Plan, Term
+from subscriptions import services
+from subscriptions.forms import ConfirmForm, CouponForm, add_refusal
+from subscriptions.models import Customer, Subscription, SubscriptionEvent
+from subscriptions.selectors import (
+    ChargeSummary,
+    charge_summary,
+    customer_of_user,
+    get_subscription_for_customer_page,
+    subscription_overviews,
+    subscriptions_for_pages,
+)
+
+CHANNEL = "self-service"
+INVOICES_PER_PAGE = 50
+
+
+# Shared with the partner portal ----------------------------------------------------------------
+
+
+def posted(request: HttpRequest):
+    """The form data of a POST (even an empty one, so that its form is bound and validated)."""
+    return request.POST if request.method == "POST" else None
+
+
+def pdf_response(invoice: Invoice) -> HttpResponse:
+    response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{invoice_filename(invoice)}"'
+    return response
+
+
+def paginate(request: HttpRequest, rows, per_page: int):
+    return Paginator(rows, per_page).get_page(request.GET.get("page"))
+
+
+def term_periods(term: Term | None) -> dict[str, Period | None]:
+    """The term's notice period and seat-reduction freeze, for the pages to state the rules."""
+    if term is None:
+        return {"notice": None, "freeze": None}
+    return {
+        "notice": Period(term.notice_count, Unit(term.notice_unit)) if term.notice_count else None,
+        "freeze": Period(term.freeze_count, Unit(term.freeze_unit)) if term.freeze_count else None,
+    }
+
+
+@dataclass(frozen=True)
+class CancellationPreview:
+    """What a cancellation asked today would do: its date, its charges (a penalty) and why."""
+
+    effective_date: date | None
+    rule: str
+    message: str
+    penalty: ChargeSummary
+
+
+def cancellation_page(
+    request: HttpRequest,
+    subscription: Subscription,
+    *,
+    template: str,
+    context: dict[str, Any],
+    done_url: str,
+    channel: str,
+) -> HttpResponse:
+    """Show the cancellation (effective date, penalty, rule) and cancel on confirmation."""
+    today = clock.today()
+    form = ConfirmForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.subscription_cancel(
+                subscription=subscription, today=today, actor=request.user, channel=channel
+            )
+        except ApplicationError as refusal:
+            add_refusal(form, refusal)
+        else:
+            messages.success(request, result.message)
+            return redirect(done_url)
+    preview, refusal = None, None
+    try:
+        result = services.subscription_cancel(subscription=subscription, today=today, dry_run=True)
+    except ApplicationError as error:
+        refusal = error.message
+    else:
+        preview = CancellationPreview(
+            result.effective_date,
+            result.rule,
+            result.message,
+            charge_summary(result.charges, subscription.currency),
+        )
+    return render(
+        request,
+        template,
+        {
+            **context,
+            **term_periods(subscription.term),
+            "subscription": subscription,
+            "preview": preview,
+            "refusal": refusal,
+            "form": form,
+            "today": today,
+            "back_url": done_url,
+        },
+    )
+
+
+# Access ------------------------------------------------------------------------------------------
+
+
+def customer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Log in first; then only a self-service user of a customer gets in (404 for others)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        customer = customer_of_user(request.user)
+        if customer is None:
+            raise Http404
+        return view(request, customer, *args, **kwargs)
+
+    return wrapper
+
+
+def page(request: HttpRequest, customer: Customer, template: str, context: dict) -> HttpResponse:
+    return render(
+        request, template, {"customer": customer, "organisation": customer.name, **context}
+    )
+
+
+def _subscription_url(subscription: Subscription) -> str:
+    return reverse("account:subscription", args=[subscription.pk])
+
+
+# Pages -------------------------------------------------------------------------------------------
+
+
+@customer_required
+def subscription_list(request: HttpRequest, customer: Customer) -> HttpResponse:
+    overviews = subscription_overviews(subscriptions_for_pages(customer), clock.today())
+    return page(request, customer, "account/subscriptions.html", {"overviews": overviews})
+
+
+def _subscription_page(
+    request: HttpRequest,
+    customer: Customer,
+    subscription: Subscription,
+    coupon_form: CouponForm | None = None,
+) -> HttpResponse:
+    [overview] = subscription_overviews([subscription], clock.today())
+    return page(
+        request,
+        customer,
+        "account/subscription.html",
+        {
+            "overview": overview,
+            "subscription": subscription,
+            "coupon_form": coupon_form or CouponForm(),
+            "can_redeem": subscription.status in Subscription.LIVE_STATUSES
+            and subscription.status != Subscription.Status.PENDING_CANCELLATION,
+        },
+    )
+
+
+@customer_required
+def subscription_detail(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
+    subscription = get_subscription_for_customer_page(customer, pk)
+    return _subscription_page(request, customer, subscription)
+
+
+@customer_required
+def coupon_redeem(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
+    subscription = get_subscription_for_customer_page(customer, pk)
+    if request.method != "POST":
+        return redirect(_subscription_url(subscription))
+    form = CouponForm(request.POST)
+    if form.is_valid():
+        try:
+            result = services.coupon_redeem(
+                subscription=subscription,
+                code=form.cleaned_data["code"],
+                today=clock.today(),
+                actor=request.user,
+                channel=CHANNEL,
+            )
+        except ApplicationError as refusal:
+            add_refusal(form, refusal)
+        else:
+            messages.success(request, result.message)
+            return redirect(_subscription_url(subscription))
+    return _subscription_page(request, customer, subscription, coupon_form=form)
+
+
+@dataclass(frozen=True)
+class PlanOption:
+    """A plan the subscription can move to, with what the move costs now and from when."""
+
+    plan: Plan
+    now: ChargeSummary | None = None
+    after: ChargeSummary | None = None
+    effective_date: date | None = None
+    pending_fulfilment: bool = False
+    message: str = ""
+    refusal: str = ""
+
+
+def _plan_option(subscription: Subscription, plan: Plan, today: date) -> PlanOption:
+    try:
+        result = services.subscription_change_plan(
+            subscription=subscription, plan=plan, today=today, dry_run=True
+        )
+    except ApplicationError as refusal:
+        return PlanOption(plan, refusal=refusal.message)
+    return PlanOption(
+        plan,
+        now=charge_summary(result.charges, subscription.currency),
+        after=charge_summary(result.next_charges, subscription.currency),
+        effective_date=result.effective_date,
+        pending_fulfilment=result.event is not None
+        and result.event.kind == SubscriptionEvent.Kind.PLAN_CHANGE_REQUESTED,
+        message=result.message,
+    )
+
+
+@customer_required
+def change_plan(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
+    subscription = get_subscription_for_customer_page(customer, pk)
+    today = clock.today()
+    options = [
+        _plan_option(subscription, plan, today)
+        for plan in services.plan_change_options(subscription)
+    ]
+    return page(
+        request,
+        customer,
+        "account/change_plan.html",
+        {"subscription": subscription, "options": options, "today": today},
+    )
+
+
+@customer_required
+def change_plan_confirm(
+    request: HttpRequest, customer: Customer, pk: int, plan_pk: int
+) -> HttpResponse:
+    subscription = get_subscription_for_customer_page(customer, pk)
+    plan = next((p for p in services.plan_change_options(subscription) if p.pk == plan_pk), None)
+    if plan is None:
+        raise Http404
+    today = clock.today()
+    form = ConfirmForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.subscription_change_plan(
+                subscription=subscription,
+                plan=plan,
+                today=today,
+                actor=request.user,
+                channel=CHANNEL,
+            )
+        except ApplicationError as refusal:
+            add_refusal(form, refusal)
+        else:
+            messages.success(request, result.message)
+            return redirect("account:subscriptions")
+    return page(
+        request,
+        customer,
+        "account/change_plan_confirm.html",
+        {
+            "subscription": subscription,
+            "option": _plan_option(subscription, plan, today),
+            "form": form,
+            "today": today,
+        },
+    )
+
+
+@customer_required
+def cancel(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
+    subscription = get_subscription_for_customer_page(customer, pk)
+    return cancellation_page(
+        request,
+        subscription,
+        template="account/cancel.html",
+        context={"customer": customer, "organisation": customer.name},
+        done_url=reverse("account:subscriptions"),
+        channel=CHANNEL,
+    )
+
+
+@customer_required
+@require_POST
+def undo_cancellation(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
+    subscription = get_subscription_for_customer_page(customer, pk)
+    try:
+        result = services.subscription_undo_cancellation(
+            subscription=subscription, today=clock.today(), actor=request.user, channel=CHANNEL
+        )
+    except ApplicationError as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, result.message)
+    return redirect("account:subscriptions")
+
+
+@customer_required
+def invoice_list(request: HttpRequest, customer: Customer) -> HttpResponse:
+    invoices = paginate(request, customer_invoices(customer), INVOICES_PER_PAGE)
+    return page(request, customer, "account/invoices.html", {"page_obj": invoices})
+
+
+@customer_required
+def invoice_document(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
+    return pdf_response(get_invoice_for_customer(customer, pk))

@@ -1,0 +1,270 @@
+"""The customer self-service pages through Django's test client: subscriptions with their next
+invoice and pending changes, plan changes with their price, coupons, cancellations and their
+undoing, invoices. Every refusal is shown in the page and changes nothing."""
+
+from datetime import date
+
+import pytest
+from django.urls import reverse
+
+from billing.models import Invoice
+from catalog.models import Bundle, Plan
+from subscriptions.models import CouponRedemption, Subscription, SubscriptionEvent
+from tests.partners import builders
+
+pytestmark = pytest.mark.django_db
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
+def only_subscription(customer) -> Subscription:
+    return customer.subscriptions.get()
+
+
+# Subscriptions -----------------------------------------------------------------------------------
+
+
+def test_the_subscriptions_page_shows_plan_status_next_invoice_and_commitment(
+    maple_client, maple, on
+):
+    builders.bill(date(2026, 11, 1))
+    on(date(2026, 11, 21))
+    page = text(maple_client.get(reverse("account:subscriptions")))
+    assert "Hosting A" in page
+    assert 'class="badge badge--active">active' in page
+    assert "2026-12-01: <strong>150.00 CAD</strong>" in page  # export: no tax
+    assert "Commitment end" in page
+    assert "Maple Hosting Co." in page  # who is logged in, for which customer
+
+
+def test_the_commitment_end_is_shown(dupont_client, dupont, on):
+    on(date(2026, 3, 10))
+    page = text(dupont_client.get(reverse("account:subscriptions")))
+    assert "2028-01-01" in page
+
+
+def test_a_subscription_pending_fulfilment_is_shown_as_such(demo_catalog, client, on):
+    customer = builders.self_service_customer("Plateforme SA", "pia", currency="EUR", country="FR")
+    builders.subscribe(customer, "platform-yearly", date(2026, 3, 1))
+    client.force_login(customer.users.get().user)
+    on(date(2026, 3, 2))
+    page = text(client.get(reverse("account:subscriptions")))
+    assert 'badge--pending_fulfilment">pending fulfilment' in page
+    assert "Pending fulfilment: the subscription starts" in page
+    assert "None scheduled" in page  # nothing is invoiced before the fulfilment
+
+
+def test_a_scheduled_downgrade_is_a_pending_change(maple_client, maple, on):
+    builders.bill(date(2026, 11, 1))
+    on(date(2026, 11, 21))
+    subscription = only_subscription(maple)
+    maple_client.post(
+        reverse(
+            "account:change_plan_confirm",
+            args=[subscription.pk, Plan.objects.get(code="hosting-b").pk],
+        )
+    )
+    maple_client.post(
+        reverse(
+            "account:change_plan_confirm",
+            args=[subscription.pk, Plan.objects.get(code="hosting-a").pk],
+        )
+    )
+    builders.bill(date(2026, 11, 21))  # the upgrade's prorated charge, invoiced at once
+    page = text(maple_client.get(reverse("account:subscriptions")))
+    assert "Moves to Hosting A on 2026-12-01." in page
+    assert "2026-12-01: <strong>150.00 CAD</strong>" in page
+
+
+# Changing plan -----------------------------------------------------------------------------------
+
+
+def test_the_plan_options_show_the_price_now_and_from_the_next_period(maple_client, maple, on):
+    on(date(2026, 11, 21))
+    subscription = only_subscription(maple)
+    page = text(maple_client.get(reverse("account:change_plan", args=[subscription.pk])))
+    assert 'id="plan-hosting-b"' in page
+    assert "<strong>33.33 CAD</strong>" in page  # RULES example 6.3
+    assert "From 2026-12-01" in page and "<strong>250.00 CAD</strong>" in page
+    subscription.refresh_from_db()
+    assert subscription.plan.code == "hosting-a"  # a preview changes nothing
+
+
+def test_an_upgrade_is_confirmed_with_its_prorated_price(maple_client, maple, on):
+    on(date(2026, 11, 21))
+    subscription = only_subscription(maple)
+    hosting_b = Plan.objects.get(code="hosting-b")
+    url = reverse("account:change_plan_confirm", args=[subscription.pk, hosting_b.pk])
+    page = text(maple_client.get(url))
+    assert 'data-amount="net">33.33 CAD' in page and 'data-amount="total">33.33 CAD' in page
+    assert "(250.00 − 150.00) × 10/30" in page
+    assert not subscription.events.filter(kind=SubscriptionEvent.Kind.PLAN_CHANGED).exists()
+
+    done = maple_client.post(url)
+    assert done.status_code == 302 and done.url == reverse("account:subscriptions")
+    subscription.refresh_from_db()
+    assert subscription.plan == hosting_b
+    change = subscription.events.get(kind=SubscriptionEvent.Kind.PLAN_CHANGED)
+    assert change.channel == "self-service" and change.actor.username == "mary"
+    assert "Upgraded to Hosting B now: 33.33 CAD now" in text(maple_client.get(done.url))
+
+
+def test_a_downgrade_costs_nothing_now_and_the_lower_price_from_the_next_period(
+    maple_client, maple, on
+):
+    on(date(2026, 11, 21))
+    subscription = only_subscription(maple)
+    hosting_b = Plan.objects.get(code="hosting-b")
+    maple_client.post(reverse("account:change_plan_confirm", args=[subscription.pk, hosting_b.pk]))
+    page = text(maple_client.get(reverse("account:change_plan", args=[subscription.pk])))
+    assert 'id="plan-hosting-a"' in page
+    assert "nothing" in page and "<strong>150.00 CAD</strong>" in page
+
+
+def test_a_plan_outside_the_upgrade_group_cannot_be_chosen(maple_client, maple):
+    subscription = only_subscription(maple)
+    other = Plan.objects.get(code="office-24m")
+    url = reverse("account:change_plan_confirm", args=[subscription.pk, other.pk])
+    assert maple_client.get(url).status_code == 404
+    assert maple_client.post(url).status_code == 404
+
+
+# Coupons -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def backup(dupont):
+    """Cloud backup with the additional service, its trial ended on 2026-11-24."""
+    subscription = builders.subscribe(
+        dupont,
+        "cloud-backup-monthly",
+        date(2026, 11, 10),
+        addons={Bundle.objects.get(code="service-plus-eur").pk: 1},
+    )
+    builders.bill(date(2026, 11, 24))
+    return subscription
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("nope", "The code nope does not exist: check it and try again."),
+        ("", "Enter a code."),
+        ("x" * 61, "Ensure this value has at most 60 characters"),
+    ],
+)
+def test_a_bad_code_is_refused_in_the_page_and_nothing_is_redeemed(
+    dupont_client, backup, on, code, message
+):
+    on(date(2026, 11, 25))
+    response = dupont_client.post(reverse("account:coupon", args=[backup.pk]), {"code": code})
+    assert response.status_code == 200
+    assert message in text(response)
+    assert not CouponRedemption.objects.exists()
+
+
+def test_a_coupon_shows_its_discount_on_the_next_invoice(dupont_client, backup, on):
+    on(date(2026, 11, 25))
+    url = reverse("account:subscription", args=[backup.pk])
+    assert 'data-amount="net">40.00 EUR' in text(dupont_client.get(url))
+
+    done = dupont_client.post(reverse("account:coupon", args=[backup.pk]), {"code": "coupon_87"})
+    assert done.status_code == 302 and done.url == url
+    page = text(dupont_client.get(url))
+    assert "Code coupon_87 redeemed: 2.00 EUR off the invoice of 2026-12-24." in page
+    assert "20 % off the additional service" in page
+    assert 'data-amount="net">38.00 EUR' in page
+    assert CouponRedemption.objects.get().subscription == backup
+
+    again = dupont_client.post(reverse("account:coupon", args=[backup.pk]), {"code": "coupon_87"})
+    assert "has been fully used" in text(again)
+
+
+# Cancelling --------------------------------------------------------------------------------------
+
+
+def test_a_cancellation_shows_the_date_the_penalty_and_the_rule_first(dupont_client, dupont, on):
+    on(date(2026, 10, 1))  # RULES example 4.2
+    subscription = only_subscription(dupont)
+    url = reverse("account:cancel", args=[subscription.pk])
+    page = text(dupont_client.get(url))
+    assert 'id="effective-date"><strong>2026-11-01' in page
+    assert "140.05 EUR" in page
+    assert 'data-amount="tax">28.01 EUR' in page and 'data-amount="total">168.06 EUR' in page
+    assert "240.00 × 426 ÷ 730" in page
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.ACTIVE
+
+    done = dupont_client.post(url)
+    assert done.status_code == 302
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.PENDING_CANCELLATION
+    assert subscription.end_date == date(2026, 11, 1)
+    page = text(dupont_client.get(done.url))
+    assert "A penalty of 140.05 EUR is invoiced now." in page
+    assert "Cancelled: ends on 2026-11-01." in page
+    assert reverse("account:undo_cancellation", args=[subscription.pk]) in page
+
+
+def test_within_the_grace_period_there_is_no_penalty(dupont_client, dupont, on):
+    on(date(2026, 1, 10))
+    subscription = only_subscription(dupont)
+    page = text(dupont_client.get(reverse("account:cancel", args=[subscription.pk])))
+    assert 'id="effective-date"><strong>2026-02-01' in page
+    assert 'id="penalty">None' in page
+
+
+def test_a_pending_cancellation_can_be_undone(dupont_client, dupont, on):
+    on(date(2026, 10, 1))
+    subscription = only_subscription(dupont)
+    dupont_client.post(reverse("account:cancel", args=[subscription.pk]))
+    on(date(2026, 10, 5))
+    done = dupont_client.post(reverse("account:undo_cancellation", args=[subscription.pk]))
+    assert done.status_code == 302
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.ACTIVE and subscription.end_date is None
+    assert "The penalty is credited back." in text(dupont_client.get(done.url))
+
+
+def test_undoing_without_a_cancellation_says_so_and_changes_nothing(dupont_client, dupont, on):
+    on(date(2026, 10, 1))
+    subscription = only_subscription(dupont)
+    events = subscription.events.count()
+    done = dupont_client.post(
+        reverse("account:undo_cancellation", args=[subscription.pk]), follow=True
+    )
+    assert "There is no cancellation to undo." in text(done)
+    assert subscription.events.count() == events
+    assert (
+        dupont_client.get(reverse("account:undo_cancellation", args=[subscription.pk])).status_code
+        == 405
+    )
+
+
+def test_a_second_cancellation_is_refused_with_the_reason(dupont_client, dupont, on):
+    on(date(2026, 10, 1))
+    subscription = only_subscription(dupont)
+    dupont_client.post(reverse("account:cancel", args=[subscription.pk]))
+    page = text(dupont_client.get(reverse("account:cancel", args=[subscription.pk])))
+    assert "A cancellation is already scheduled for 2026-11-01." in page
+    assert "Confirm the cancellation" not in page
+
+
+# Invoices ----------------------------------------------------------------------------------------
+
+
+def test_the_customer_sees_its_own_invoices_and_their_pdfs(dupont_client, dupont, maple, on):
+    builders.bill(date(2026, 11, 1))
+    on(date(2026, 11, 2))
+    own = Invoice.objects.filter(customer=dupont).order_by("-issue_date").first()
+    others = Invoice.objects.get(customer=maple)
+    page = text(dupont_client.get(reverse("account:invoices")))
+    assert own.number in page and "AD-2026-001" in page
+    assert others.number not in page
+
+    pdf = dupont_client.get(reverse("account:invoice_pdf", args=[own.pk]))
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    assert dupont_client.get(reverse("account:invoice_pdf", args=[others.pk])).status_code == 404

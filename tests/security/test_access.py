@@ -1,0 +1,205 @@
+"""Who sees what: every page of the partner portal and of the self-service, for fixed users.
+
+The owner (Acme's user for Acme's customer, Maple's user for Maple's rows) gets the page. Another
+partner's user, another customer's user, a customer on partner pages, a partner on customer
+pages and an outsider (a plain logged-in user) get 404 on a page about a row, never the data;
+on a list page another tenant of the same kind gets its own list, without the owner's rows. A
+visitor who is not logged in is sent to the login page.
+
+Every URL of both apps is listed once, in PAGES; a test checks that none is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import pytest
+from django.test import Client
+from django.urls import get_resolver, reverse
+
+from billing.models import Invoice
+from catalog.models import Plan, SeatType
+from tests.partners import builders
+
+pytestmark = pytest.mark.django_db
+SECRET_PO = "PO-SECRET-BM-2026"
+
+
+@dataclass
+class World:
+    bakery: object
+    bakery_subscription: object
+    bakery_invoice: object
+    maple_subscription: object
+    maple_invoice: object
+    clients: dict[str, Client] = field(default_factory=dict)
+
+
+@pytest.fixture
+def world(demo_catalog, time_machine) -> World:
+    # Acme (user paul) sells to Boulangerie Martin; Nordic (user nora) to Fjord Logistics
+    acme = builders.partner("acme", "Acme Resellers", "20.00", "paul")
+    nordic = builders.partner("nordic", "Nordic Devices", "15.00", "nora")
+    bakery = builders.partner_customer(acme, "Boulangerie Martin")
+    builders.devices(bakery, "gateway", 10)
+    bakery_subscription = builders.sell_seats(bakery, po_reference=SECRET_PO)
+    fjord = builders.partner_customer(nordic, "Fjord Logistics", country="NO")
+    builders.sell_seats(fjord, years=1, po_reference="FL-77")
+    # Maple (user mary) and Dora (user dora) use the self-service pages; olga is nobody's
+    maple = builders.self_service_customer("Maple Hosting Co.", "mary")
+    maple_subscription = builders.subscribe(maple, "hosting-a", date(2026, 11, 1))
+    dora = builders.self_service_customer("Dora Dental", "dora")
+    builders.subscribe(dora, "hosting-b", date(2026, 11, 1))
+    builders.user("olga")
+    for day in (date(2026, 1, 1), date(2026, 11, 1)):
+        builders.bill(day)
+    time_machine.move_to(builders.at(date(2026, 11, 21)), tick=False)
+    world = World(
+        bakery=bakery,
+        bakery_subscription=bakery_subscription,
+        bakery_invoice=Invoice.objects.filter(customer=bakery).first(),
+        maple_subscription=maple_subscription,
+        maple_invoice=Invoice.objects.get(customer=maple),
+    )
+    from django.contrib.auth import get_user_model
+
+    for username in ("paul", "nora", "mary", "dora", "olga"):
+        client = Client()
+        client.force_login(get_user_model().objects.get(username=username))
+        world.clients[username] = client
+    world.clients["anonymous"] = Client()
+    return world
+
+
+def start_purchase(client: Client, w: World) -> None:
+    client.post(
+        reverse("partners:subscription_new", args=[w.bakery.pk]),
+        {
+            "plan": Plan.objects.get(code="device-seats").pk,
+            "start_date": "2026-12-01",
+            "seats_gateway": "10",
+            "seats_sensor": "0",
+            "service_period_years": "1",
+            "action": "review",
+        },
+    )
+
+
+def start_seats(client: Client, w: World) -> None:
+    client.post(
+        reverse("partners:seats_add", args=[w.bakery.pk]),
+        {
+            "subscription": w.bakery_subscription.pk,
+            "seat_type": SeatType.objects.get(code="gateway").pk,
+            "quantity": "2",
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    args: Callable[[World], list] = lambda w: []
+    method: str = "get"
+    data: dict | None = None
+    is_list: bool = False
+    owner_status: int = 200
+    prepare: Callable[[Client, World], None] | None = None
+
+    @property
+    def app(self) -> str:
+        return self.name.split(":")[0]
+
+
+PAGES = [
+    # The partner portal: Acme's pages, about Boulangerie Martin
+    Page("partners:customers", is_list=True),
+    Page("partners:customer", lambda w: [w.bakery.pk]),
+    Page("partners:subscription_new", lambda w: [w.bakery.pk]),
+    Page("partners:subscription_review", lambda w: [w.bakery.pk], prepare=start_purchase),
+    Page("partners:seats_add", lambda w: [w.bakery.pk]),
+    Page("partners:seats_add_review", lambda w: [w.bakery.pk], prepare=start_seats),
+    Page("partners:po_reference", lambda w: [w.bakery_subscription.pk]),
+    Page("partners:seats_reduce", lambda w: [w.bakery_subscription.pk]),
+    Page("partners:cancel", lambda w: [w.bakery_subscription.pk]),
+    Page("partners:invoices", is_list=True),
+    Page("partners:invoice_pdf", lambda w: [w.bakery_invoice.pk]),
+    # The self-service pages: Maple's
+    Page("account:subscriptions", is_list=True),
+    Page("account:subscription", lambda w: [w.maple_subscription.pk]),
+    Page(
+        "account:coupon", lambda w: [w.maple_subscription.pk], method="post", data={"code": "nope"}
+    ),
+    Page("account:change_plan", lambda w: [w.maple_subscription.pk]),
+    Page(
+        "account:change_plan_confirm",
+        lambda w: [w.maple_subscription.pk, Plan.objects.get(code="hosting-b").pk],
+    ),
+    Page("account:cancel", lambda w: [w.maple_subscription.pk]),
+    Page(
+        "account:undo_cancellation",
+        lambda w: [w.maple_subscription.pk],
+        method="post",
+        owner_status=302,  # nothing to undo: back to the list, with the reason
+    ),
+    Page("account:invoices", is_list=True),
+    Page("account:invoice_pdf", lambda w: [w.maple_invoice.pk]),
+]
+OWNER = {"partners": "paul", "account": "mary"}
+PEER = {"partners": "nora", "account": "dora"}  # another tenant of the same kind
+
+
+def secrets(page: Page, w: World) -> list[str]:
+    if page.app == "partners":
+        return ["Boulangerie Martin", SECRET_PO, w.bakery_invoice.number]
+    return ["Maple Hosting Co.", w.maple_invoice.number]
+
+
+def expected_status(page: Page, who: str) -> int:
+    if who == "anonymous":
+        return 302
+    if who == OWNER[page.app]:
+        return page.owner_status
+    if page.is_list and who == PEER[page.app]:
+        return 200
+    return 404
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_only_the_owner_sees_the_page(world, page):
+    url = reverse(page.name, args=page.args(world))
+    for who, client in world.clients.items():
+        if page.prepare is not None:
+            page.prepare(client, world)
+        response = getattr(client, page.method)(url, page.data or {})
+        status = expected_status(page, who)
+        assert response.status_code == status, f"{who} on {url}"
+        body = response.content
+        if who == "anonymous":
+            assert response.url.startswith(reverse("login") + "?next=")
+        elif who != OWNER[page.app]:
+            for secret in secrets(page, world):
+                assert secret.encode() not in body, f"{who} sees {secret!r} on {url}"
+        elif page.name.endswith("invoice_pdf"):
+            assert body.startswith(b"%PDF")
+        elif status == 200:
+            assert secrets(page, world)[0].encode() in body  # the owner does see the data
+
+
+def test_every_portal_and_self_service_url_is_checked():
+    resolver = get_resolver()
+    names = {
+        f"{namespace}:{name}"
+        for namespace in ("partners", "account")
+        for name in resolver.namespace_dict[namespace][1].reverse_dict
+        if isinstance(name, str)
+    }
+    assert names == {page.name for page in PAGES}
+
+
+def test_home_sends_each_person_to_their_own_place(world):
+    assert world.clients["paul"].get("/").url == reverse("partners:customers")
+    assert world.clients["mary"].get("/").url == reverse("account:subscriptions")
+    assert world.clients["anonymous"].get("/").url.startswith(reverse("login"))
