@@ -1,0 +1,250 @@
+"""REST API, invoices and credit notes (read-only) and their PDF.
+
+Operators see every document, drafts included; partners their customers' issued documents;
+customers their own (as in the portals). Another tenant's document is a 404.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Prefetch
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import renderers, serializers, viewsets
+from rest_framework.decorators import action
+
+from billing.documents import invoice_filename, invoice_pdf
+from billing.models import Invoice, InvoiceLine, InvoiceTax, Payment
+from integrations.filters import IdFilter
+from integrations.serializers import MoneyField, PercentField, money_text
+from integrations.viewsets import TenantMixin
+from subscriptions.api import CustomerRefSerializer
+
+
+class InvoiceLineSerializer(serializers.ModelSerializer):
+    quantity = serializers.DecimalField(max_digits=12, decimal_places=2)
+    unit_price = MoneyField()
+    gross = MoneyField()
+    discounts = serializers.SerializerMethodField()
+    discount_total = MoneyField()
+    net = MoneyField()
+    tax_rate = PercentField()
+    product = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+
+    class Meta:
+        model = InvoiceLine
+        fields = [
+            "position",
+            "kind",
+            "description",
+            "period_start",
+            "period_end",
+            "charge",
+            "charge_date",
+            "product",
+            "quantity",
+            "unit_price",
+            "gross",
+            "discounts",
+            "discount_total",
+            "net",
+            "tax_rate",
+            "rule",
+        ]
+
+    @extend_schema_field(
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "label": {"type": "string"},
+                    "amount": {"type": "string", "example": "15.00"},
+                },
+            },
+        }
+    )
+    def get_discounts(self, line: InvoiceLine) -> list[dict]:
+        return [
+            {
+                "label": str(entry.get("label", "")),
+                "amount": money_text(entry.get("amount", "0"), line.currency),
+            }
+            for entry in (line.discounts or [])
+            if isinstance(entry, dict)
+        ]
+
+
+class InvoiceTaxSerializer(serializers.ModelSerializer):
+    rate = PercentField()
+    base = MoneyField()
+    tax = MoneyField()
+
+    class Meta:
+        model = InvoiceTax
+        fields = ["rate", "base", "tax"]
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    amount = MoneyField()
+
+    class Meta:
+        model = Payment
+        fields = ["amount", "method", "received_on", "reference"]
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    customer = CustomerRefSerializer(read_only=True)
+    subscription = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    credited_invoice = serializers.SlugRelatedField(
+        slug_field="number", read_only=True, allow_null=True
+    )
+    net_total = MoneyField()
+    tax_total = MoneyField()
+    total = MoneyField()
+    amount_paid = MoneyField()
+    balance = MoneyField()
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id",
+            "number",
+            "kind",
+            "status",
+            "customer",
+            "subscription",
+            "credited_invoice",
+            "currency",
+            "language",
+            "po_reference",
+            "issue_date",
+            "due_date",
+            "period_start",
+            "period_end",
+            "net_total",
+            "tax_total",
+            "total",
+            "amount_paid",
+            "balance",
+            "paid_on",
+            "note",
+        ]
+
+
+class InvoiceDetailSerializer(InvoiceSerializer):
+    lines = InvoiceLineSerializer(many=True, read_only=True)
+    taxes = InvoiceTaxSerializer(many=True, read_only=True)
+    payments = PaymentSerializer(many=True, read_only=True)
+
+    class Meta(InvoiceSerializer.Meta):
+        fields = [
+            *InvoiceSerializer.Meta.fields,
+            "customer_name",
+            "customer_address",
+            "customer_vat_number",
+            "lines",
+            "taxes",
+            "payments",
+        ]
+
+
+class InvoiceFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Invoice.Status.choices)
+    kind = django_filters.ChoiceFilter(choices=Invoice.Kind.choices)
+    customer = IdFilter(field_name="customer_id", help_text="Customer id.")
+    subscription = IdFilter(field_name="subscription_id", help_text="Subscription id.")
+    plan = django_filters.CharFilter(field_name="subscription__plan__code", help_text="Plan code.")
+    partner = django_filters.CharFilter(
+        field_name="customer__partner_link__partner__code", help_text="Partner code."
+    )
+    issue_date = django_filters.DateFromToRangeFilter(
+        help_text="Issue date from (_after) and to (_before), inclusive."
+    )
+    due_date = django_filters.DateFromToRangeFilter(
+        help_text="Due date from (_after) and to (_before), inclusive."
+    )
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "status",
+            "kind",
+            "customer",
+            "subscription",
+            "plan",
+            "partner",
+            "issue_date",
+            "due_date",
+        ]
+
+
+class PDFRenderer(renderers.BaseRenderer):
+    """Lets a client ask for `Accept: application/pdf`. The PDF itself is returned as is; an
+    error (404…) asked for as a PDF is still JSON, and says so in its Content-Type."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, bytes):
+            return data
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response["Content-Type"] = "application/json"
+        return renderers.JSONRenderer().render(data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List invoices and credit notes", tags=["invoices"]),
+    retrieve=extend_schema(
+        summary="An invoice or credit note, with its lines, taxes and payments",
+        tags=["invoices"],
+        responses=InvoiceDetailSerializer,
+    ),
+)
+class InvoiceViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = InvoiceSerializer
+    filterset_class = InvoiceFilter
+    queryset = Invoice.objects.select_related("customer", "credited_invoice").order_by("-id")
+
+    def scoped(self, queryset):
+        if self.action == "retrieve":
+            queryset = queryset.prefetch_related(
+                Prefetch("lines", queryset=InvoiceLine.objects.select_related("product")),
+                "taxes",
+                "payments",
+            )
+        return self.tenant.invoices(queryset)
+
+    def get_serializer_class(self):
+        return InvoiceDetailSerializer if self.action == "retrieve" else InvoiceSerializer
+
+    @extend_schema(
+        summary="The PDF of an invoice or credit note",
+        tags=["invoices"],
+        responses={
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The document, in the customer's language."
+            )
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="pdf",
+        renderer_classes=[renderers.JSONRenderer, PDFRenderer],
+    )
+    def pdf(self, request, pk=None):
+        invoice = self.get_object()
+        response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{invoice_filename(invoice)}"'
+        return response

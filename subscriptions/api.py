@@ -1,0 +1,730 @@
+"""REST API, customers and subscriptions.
+
+Reads: customers and subscriptions of the caller's tenant (operator: all; partner: its
+customers'; customer: its own), with filters and pagination; another tenant's row is a 404.
+
+Changes: create a subscription, add seats, ask for a seat reduction, change plan, cancel, redeem
+a coupon, record credit consumption. Each calls one service; each that can be previewed has a
+`…/preview/` twin that runs the very same service with `dry_run=True` and saves nothing. The
+changes accept an `Idempotency-Key` header (integrations/idempotency.py) and take the
+subscription's row lock without waiting (a concurrent change: 409).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import django_filters
+from django.db.models import Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from catalog import clock
+from catalog.core.periods import Unit, shift
+from catalog.models import Bundle, Plan, Product, SeatType
+from integrations.filters import IdFilter
+from integrations.idempotency import HEADER as IDEMPOTENCY_HEADER
+from integrations.idempotency import idempotent
+from integrations.serializers import (
+    EventSerializer,
+    PreviewSerializer,
+    money_text,
+)
+from integrations.viewsets import TenantMixin, lock_nowait
+from partners.api import PartnerRefSerializer, partner_of_customer
+from partners.services import subscription_sell
+from subscriptions import services
+from subscriptions.models import (
+    Customer,
+    Subscription,
+    SubscriptionContract,
+    SubscriptionEvent,
+    SubscriptionItem,
+    SubscriptionSeat,
+)
+from subscriptions.selectors import next_invoices
+
+CHANNEL = "api"
+MAX_QUANTITY = 1_000_000  # far above any real order; keeps numbers inside the columns
+START_DATE_RANGE_YEARS = 10
+
+# Serializers: output ---------------------------------------------------------------------------
+
+
+class CustomerRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = ["id", "name"]
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    partner = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "name",
+            "registration_number",
+            "vat_number",
+            "email",
+            "phone",
+            "address_line1",
+            "address_line2",
+            "postal_code",
+            "city",
+            "country",
+            "locale",
+            "currency",
+            "payment_type",
+            "partner",
+            "created_at",
+        ]
+
+    @extend_schema_field(PartnerRefSerializer(allow_null=True))
+    def get_partner(self, customer: Customer) -> dict | None:
+        partner = partner_of_customer(customer)
+        return PartnerRefSerializer(partner).data if partner else None
+
+
+class PlanRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Plan
+        fields = ["id", "code", "name"]
+
+
+class SeatSerializer(serializers.ModelSerializer):
+    seat_type = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    scheduled_quantity = serializers.IntegerField(
+        allow_null=True, help_text="Seats from the renewal, when a reduction is scheduled."
+    )
+
+    class Meta:
+        model = SubscriptionSeat
+        fields = ["seat_type", "quantity", "scheduled_quantity"]
+
+
+class ItemSerializer(serializers.ModelSerializer):
+    product = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    bundle = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+
+    class Meta:
+        model = SubscriptionItem
+        fields = ["kind", "product", "bundle", "quantity"]
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    customer = CustomerRefSerializer(read_only=True)
+    partner = serializers.SerializerMethodField()
+    plan = PlanRefSerializer(read_only=True)
+    pending_plan = PlanRefSerializer(read_only=True, allow_null=True)
+    term = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    seats = SeatSerializer(many=True, read_only=True)
+    items = ItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Subscription
+        fields = [
+            "id",
+            "customer",
+            "partner",
+            "plan",
+            "pending_plan",
+            "term",
+            "status",
+            "currency",
+            "start_date",
+            "anchor_date",
+            "trial_end",
+            "current_period_start",
+            "current_period_end",
+            "commitment_start",
+            "commitment_end",
+            "renewal_date",
+            "end_date",
+            "next_billing_date",
+            "auto_renew",
+            "po_reference",
+            "service_period_years",
+            "seats",
+            "items",
+            "created_at",
+            "updated_at",
+        ]
+
+    @extend_schema_field(PartnerRefSerializer(allow_null=True))
+    def get_partner(self, subscription: Subscription) -> dict | None:
+        partner = partner_of_customer(subscription.customer)
+        return PartnerRefSerializer(partner).data if partner else None
+
+
+class HeldContractSerializer(serializers.ModelSerializer):
+    contract = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    kind = serializers.CharField(source="contract.kind")
+    credit_balance = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SubscriptionContract
+        fields = [
+            "id",
+            "contract",
+            "kind",
+            "status",
+            "start_date",
+            "end_date",
+            "quantity",
+            "credit_balance",
+        ]
+
+    @extend_schema_field(
+        {"type": "string", "nullable": True, "example": "12.50", "description": "Credits left."}
+    )
+    def get_credit_balance(self, held: SubscriptionContract) -> str | None:
+        if held.contract.kind != "credit":
+            return None
+        return f"{services.credit_balance(held):.2f}"
+
+
+class NextInvoiceSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    amount = serializers.CharField(help_text="Net, before tax, 2 decimals.")
+    currency = serializers.CharField()
+
+
+class SubscriptionDetailSerializer(SubscriptionSerializer):
+    contracts = HeldContractSerializer(many=True, read_only=True)
+    events = EventSerializer(many=True, read_only=True, help_text="The timeline.")
+    next_invoice = serializers.SerializerMethodField()
+
+    class Meta(SubscriptionSerializer.Meta):
+        fields = [*SubscriptionSerializer.Meta.fields, "contracts", "events", "next_invoice"]
+
+    @extend_schema_field(NextInvoiceSerializer(allow_null=True))
+    def get_next_invoice(self, subscription: Subscription) -> dict | None:
+        upcoming = next_invoices([subscription]).get(subscription.pk)
+        if upcoming is None:
+            return None
+        return {
+            "date": upcoming.day.isoformat(),
+            "amount": money_text(upcoming.amount, upcoming.currency),
+            "currency": upcoming.currency,
+        }
+
+
+class ChangeSerializer(PreviewSerializer):
+    """A change made: its charges, dates and rule, the timeline entry and the subscription."""
+
+    event = EventSerializer(allow_null=True)
+    subscription = serializers.SerializerMethodField()
+
+    @extend_schema_field(SubscriptionDetailSerializer)
+    def get_subscription(self, result) -> dict:
+        return SubscriptionDetailSerializer(self.context["subscription"]).data
+
+
+class CreditEntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    day = serializers.DateField()
+    reference = serializers.CharField()
+    balance = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="Credits left after this entry."
+    )
+
+
+# Serializers: input (parsing only; the services decide) ----------------------------------------
+
+
+def _by_code(model, codes, field: str, message: str) -> dict:
+    """Look the codes up; unknown ones are a 400 on `field` (`message` names them)."""
+    found = {obj.code: obj for obj in model.objects.filter(code__in=list(codes))}
+    unknown = sorted(set(codes) - set(found))
+    if unknown:
+        raise serializers.ValidationError({field: [message % {"codes": ", ".join(unknown)}]})
+    return found
+
+
+def quantity_field(**kwargs) -> serializers.IntegerField:
+    return serializers.IntegerField(max_value=MAX_QUANTITY, min_value=-MAX_QUANTITY, **kwargs)
+
+
+class SubscriptionCreateInput(serializers.Serializer):
+    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.none())
+    plan = serializers.SlugRelatedField(slug_field="code", queryset=Plan.objects.all())
+    start_date = serializers.DateField()
+    seats = serializers.DictField(
+        child=quantity_field(), required=False, help_text="Seats by seat-type code."
+    )
+    options = serializers.DictField(
+        child=quantity_field(), required=False, help_text="Optional products by product code."
+    )
+    addons = serializers.DictField(
+        child=quantity_field(), required=False, help_text="Add-on bundles by bundle code."
+    )
+    po_reference = serializers.CharField(required=False, allow_blank=True, default="")
+    service_period_years = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=0, max_value=100
+    )
+    auto_renew = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    def __init__(self, *args, customers: QuerySet[Customer] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if customers is not None:
+            self.fields["customer"].queryset = customers
+
+    def validate_start_date(self, value: date) -> date:
+        # An input bound, not a billing rule: far dates would overflow the period arithmetic.
+        today = clock.today()
+        low = shift(today, -START_DATE_RANGE_YEARS, Unit.YEAR)
+        high = shift(today, START_DATE_RANGE_YEARS, Unit.YEAR)
+        if not low <= value <= high:
+            raise serializers.ValidationError(
+                _("A start date lies within %(years)s years of today (%(low)s to %(high)s).")
+                % {"years": START_DATE_RANGE_YEARS, "low": low, "high": high}
+            )
+        return value
+
+    def validate(self, attrs: dict) -> dict:
+        seats = attrs.get("seats") or {}
+        options = attrs.get("options") or {}
+        addons = attrs.get("addons") or {}
+        seat_types = _by_code(SeatType, seats, "seats", _("Unknown seat type: %(codes)s."))
+        products = _by_code(Product, options, "options", _("Unknown product: %(codes)s."))
+        bundles = _by_code(Bundle, addons, "addons", _("Unknown bundle: %(codes)s."))
+        attrs["seats"] = {seat_types[code]: n for code, n in seats.items()}
+        attrs["options"] = {products[code].pk: n for code, n in options.items()}
+        attrs["addons"] = {bundles[code].pk: n for code, n in addons.items()}
+        return attrs
+
+
+class SeatsInput(serializers.Serializer):
+    seat_type = serializers.SlugRelatedField(slug_field="code", queryset=SeatType.objects.all())
+    quantity = quantity_field(help_text="Seats to add.")
+
+
+class SeatReductionInput(serializers.Serializer):
+    seat_type = serializers.SlugRelatedField(slug_field="code", queryset=SeatType.objects.all())
+    quantity = quantity_field(help_text="The number of seats wanted from the renewal.")
+
+
+class PlanChangeInput(serializers.Serializer):
+    plan = serializers.SlugRelatedField(slug_field="code", queryset=Plan.objects.all())
+
+
+class CancelInput(serializers.Serializer):
+    """Nothing to send: the term and the date decide."""
+
+
+class CouponInput(serializers.Serializer):
+    code = serializers.CharField(allow_blank=True, max_length=200, trim_whitespace=False)
+
+
+class ConsumptionInput(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="Credits used.")
+    reference = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+
+
+# Querysets -------------------------------------------------------------------------------------
+
+
+def customers_for_list() -> QuerySet[Customer]:
+    return Customer.objects.select_related("partner_link__partner").order_by("name", "id")
+
+
+def subscriptions_for_list() -> QuerySet[Subscription]:
+    return (
+        Subscription.objects.select_related(
+            "customer__partner_link__partner", "plan", "pending_plan", "term"
+        )
+        .prefetch_related(
+            Prefetch("seats", queryset=SubscriptionSeat.objects.select_related("seat_type")),
+            Prefetch(
+                "items", queryset=SubscriptionItem.objects.select_related("product", "bundle")
+            ),
+        )
+        .order_by("-id")
+    )
+
+
+def subscriptions_for_detail() -> QuerySet[Subscription]:
+    return subscriptions_for_list().prefetch_related(
+        Prefetch("contracts", queryset=SubscriptionContract.objects.select_related("contract")),
+        Prefetch("events", queryset=SubscriptionEvent.objects.order_by("effective_date", "id")),
+    )
+
+
+# Filters ---------------------------------------------------------------------------------------
+
+
+class CustomerFilter(django_filters.FilterSet):
+    partner = django_filters.CharFilter(
+        field_name="partner_link__partner__code", help_text="Partner code."
+    )
+    country = django_filters.CharFilter()
+    currency = django_filters.CharFilter()
+    search = django_filters.CharFilter(method="search_filter", help_text="Name, email or city.")
+
+    class Meta:
+        model = Customer
+        fields = ["partner", "country", "currency", "search"]
+
+    def search_filter(self, queryset, name, value):
+        return queryset.filter(
+            Q(name__icontains=value) | Q(email__icontains=value) | Q(city__icontains=value)
+        )
+
+
+class SubscriptionFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Subscription.Status.choices)
+    plan = django_filters.CharFilter(field_name="plan__code", help_text="Plan code.")
+    customer = IdFilter(field_name="customer_id", help_text="Customer id.")
+    partner = django_filters.CharFilter(
+        field_name="customer__partner_link__partner__code", help_text="Partner code."
+    )
+    renewal_date = django_filters.DateFromToRangeFilter(
+        help_text="Renewal date from (_after) and to (_before), inclusive."
+    )
+
+    class Meta:
+        model = Subscription
+        fields = ["status", "plan", "customer", "partner", "renewal_date"]
+
+
+# Views -----------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List customers", tags=["customers"]),
+    retrieve=extend_schema(summary="A customer", tags=["customers"]),
+)
+class CustomerViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = CustomerSerializer
+    filterset_class = CustomerFilter
+    queryset = customers_for_list()
+
+    def scoped(self, queryset):
+        return self.tenant.customers(queryset)
+
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Any unique string (a UUID): the same key with the same request returns the first "
+        "answer and changes nothing more; with another request it is refused (422). Kept 24 h."
+    ),
+)
+
+
+def change_schema(summary: str, request, *, created: bool = False, description: str = ""):
+    return extend_schema(
+        summary=summary,
+        description=description,
+        tags=["subscriptions"],
+        request=request,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201 if created else 200: ChangeSerializer},
+    )
+
+
+def preview_schema(summary: str, request, description: str = ""):
+    return extend_schema(
+        summary=summary,
+        description=(description + " " if description else "")
+        + "Computes the change exactly as its POST would, and saves nothing.",
+        tags=["subscriptions"],
+        request=request,
+        responses={200: PreviewSerializer},
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List subscriptions", tags=["subscriptions"]),
+    retrieve=extend_schema(
+        summary="A subscription", tags=["subscriptions"], responses=SubscriptionDetailSerializer
+    ),
+)
+class SubscriptionViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = SubscriptionSerializer
+    filterset_class = SubscriptionFilter
+    queryset = subscriptions_for_list()
+
+    def scoped(self, queryset):
+        return self.tenant.subscriptions(queryset)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Subscription.objects.none()
+        if self.action == "list":
+            return self.scoped(subscriptions_for_list())
+        if self.action == "retrieve":
+            return self.scoped(subscriptions_for_detail())
+        return self.scoped(Subscription.objects.all())  # a change loads and locks its own
+
+    def get_serializer_class(self):
+        return SubscriptionSerializer if self.action == "list" else SubscriptionDetailSerializer
+
+    # Helpers: parse, call one service, render --------------------------------------------------
+
+    def _input(self, serializer_class, **kwargs):
+        serializer = serializer_class(data=self.request.data, **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def _changed(self, result, *, created: bool = False) -> Response:
+        fresh = self.tenant.subscriptions(subscriptions_for_detail()).get(pk=result.subscription.pk)
+        data = ChangeSerializer(result, context={"subscription": fresh}).data
+        return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def _change(self, request, call, serializer_class, *, preview: bool) -> Response:
+        """Run `call(subscription, data, dry_run)` on the caller's subscription: a preview at
+        once; a change under its row lock (409 if taken), once per Idempotency-Key."""
+
+        def handle() -> Response:
+            subscription = self.get_object()
+            data = self._input(serializer_class)
+            if preview:
+                return Response(PreviewSerializer(call(subscription, data, True)).data)
+            lock_nowait(Subscription, subscription.pk)
+            return self._changed(call(subscription, data, False))
+
+        return handle() if preview else idempotent(request, handle)
+
+    def _create(self, request, *, preview: bool) -> Response:
+        def handle() -> Response:
+            data = self._input(SubscriptionCreateInput, customers=self.tenant.customers())
+            result = subscription_sell(
+                customer=data["customer"],
+                plan=data["plan"],
+                start_date=data["start_date"],
+                today=clock.today(),
+                seats=data["seats"],
+                options=data["options"],
+                addons=data["addons"],
+                po_reference=data["po_reference"],
+                service_period_years=data["service_period_years"],
+                auto_renew=data["auto_renew"],
+                actor=request.user,
+                channel=CHANNEL,
+                dry_run=preview,
+            )
+            if preview:
+                return Response(PreviewSerializer(result).data)
+            return self._changed(result, created=True)
+
+        return handle() if preview else idempotent(request, handle)
+
+    # Creation ---------------------------------------------------------------------------------
+
+    @change_schema(
+        "Create a subscription",
+        SubscriptionCreateInput,
+        created=True,
+        description="Sold through the customer's partner when it has one (its discount applies).",
+    )
+    def create(self, request):
+        return self._create(request, preview=False)
+
+    @preview_schema("Preview a subscription", SubscriptionCreateInput)
+    @action(detail=False, methods=["post"], url_path="preview")
+    def create_preview(self, request):
+        return self._create(request, preview=True)
+
+    # Seats ------------------------------------------------------------------------------------
+
+    def _seats_add(self, subscription, data, dry_run):
+        return services.seats_add(
+            subscription=subscription,
+            seat_type=data["seat_type"],
+            quantity=data["quantity"],
+            today=clock.today(),
+            actor=self.request.user,
+            channel=CHANNEL,
+            dry_run=dry_run,
+        )
+
+    @change_schema(
+        "Add seats",
+        SeatsInput,
+        description="Charged at once for the rest of the current period (prorated).",
+    )
+    @action(detail=True, methods=["post"], url_path="seats")
+    def seats(self, request, pk=None):
+        return self._change(request, self._seats_add, SeatsInput, preview=False)
+
+    @preview_schema("Preview adding seats", SeatsInput)
+    @action(detail=True, methods=["post"], url_path="seats/preview")
+    def seats_preview(self, request, pk=None):
+        return self._change(request, self._seats_add, SeatsInput, preview=True)
+
+    def _seats_reduce(self, subscription, data, dry_run):
+        return services.seats_reduce(
+            subscription=subscription,
+            seat_type=data["seat_type"],
+            quantity=data["quantity"],
+            today=clock.today(),
+            actor=self.request.user,
+            channel=CHANNEL,
+            dry_run=dry_run,
+        )
+
+    @change_schema(
+        "Ask for a seat reduction",
+        SeatReductionInput,
+        description="Effective at the next renewal; refused within the seat-reduction freeze "
+        "and below the devices deployed.",
+    )
+    @action(detail=True, methods=["post"], url_path="seat-reductions")
+    def seat_reductions(self, request, pk=None):
+        return self._change(request, self._seats_reduce, SeatReductionInput, preview=False)
+
+    @preview_schema("Preview a seat reduction", SeatReductionInput)
+    @action(detail=True, methods=["post"], url_path="seat-reductions/preview")
+    def seat_reductions_preview(self, request, pk=None):
+        return self._change(request, self._seats_reduce, SeatReductionInput, preview=True)
+
+    # Plan change ------------------------------------------------------------------------------
+
+    def _change_plan(self, subscription, data, dry_run):
+        return services.subscription_change_plan(
+            subscription=subscription,
+            plan=data["plan"],
+            today=clock.today(),
+            actor=self.request.user,
+            channel=CHANNEL,
+            dry_run=dry_run,
+        )
+
+    @change_schema(
+        "Change plan",
+        PlanChangeInput,
+        description="An upgrade is immediate and prorated; a downgrade waits for the end of "
+        "the period.",
+    )
+    @action(detail=True, methods=["post"], url_path="plan-change")
+    def plan_change(self, request, pk=None):
+        return self._change(request, self._change_plan, PlanChangeInput, preview=False)
+
+    @preview_schema("Preview a plan change", PlanChangeInput)
+    @action(detail=True, methods=["post"], url_path="plan-change/preview")
+    def plan_change_preview(self, request, pk=None):
+        return self._change(request, self._change_plan, PlanChangeInput, preview=True)
+
+    # Cancellation -----------------------------------------------------------------------------
+
+    def _cancel(self, subscription, data, dry_run):
+        return services.subscription_cancel(
+            subscription=subscription,
+            today=clock.today(),
+            actor=self.request.user,
+            channel=CHANNEL,
+            dry_run=dry_run,
+        )
+
+    @change_schema(
+        "Cancel",
+        CancelInput,
+        description="Effective date and any penalty follow the term and the notice period; "
+        "the answer's rule says why.",
+    )
+    @action(detail=True, methods=["post"], url_path="cancel")
+    def cancel(self, request, pk=None):
+        return self._change(request, self._cancel, CancelInput, preview=False)
+
+    @preview_schema("Preview a cancellation", CancelInput)
+    @action(detail=True, methods=["post"], url_path="cancel/preview")
+    def cancel_preview(self, request, pk=None):
+        return self._change(request, self._cancel, CancelInput, preview=True)
+
+    # Coupons ----------------------------------------------------------------------------------
+
+    def _redeem(self, subscription, data, dry_run):
+        return services.coupon_redeem(
+            subscription=subscription,
+            code=data["code"],
+            today=clock.today(),
+            actor=self.request.user,
+            channel=CHANNEL,
+            dry_run=dry_run,
+        )
+
+    @change_schema(
+        "Redeem a coupon or voucher",
+        CouponInput,
+        description="A coupon discounts the next invoice; a voucher lasts its discounts' duration.",
+    )
+    @action(detail=True, methods=["post"], url_path="coupons")
+    def coupons(self, request, pk=None):
+        return self._change(request, self._redeem, CouponInput, preview=False)
+
+    @preview_schema("Preview a coupon", CouponInput)
+    @action(detail=True, methods=["post"], url_path="coupons/preview")
+    def coupons_preview(self, request, pk=None):
+        return self._change(request, self._redeem, CouponInput, preview=True)
+
+    # Credit consumption -----------------------------------------------------------------------
+
+    @extend_schema(
+        summary="Record credit consumption",
+        description="On a credit-based product contract of the subscription; beyond the "
+        "balance it is refused and changes nothing.",
+        tags=["subscriptions"],
+        request=ConsumptionInput,
+        parameters=[
+            OpenApiParameter(
+                "contract_id",
+                OpenApiTypes.INT,
+                OpenApiParameter.PATH,
+                description="The id of the contract held (see the subscription's contracts).",
+            ),
+            IDEMPOTENCY_PARAMETER,
+        ],
+        responses={201: CreditEntrySerializer},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"contracts/(?P<contract_id>[0-9]+)/consumptions",
+    )
+    def consumptions(self, request, pk=None, contract_id=None):
+        def handle() -> Response:
+            subscription = self.get_object()
+            held = get_object_or_404(
+                SubscriptionContract.objects.select_related("contract"),
+                pk=contract_id,
+                subscription=subscription,
+            )
+            data = self._input(ConsumptionInput)
+            lock_nowait(SubscriptionContract, held.pk)
+            entry = services.credits_consume(
+                subscription_contract=held,
+                amount=data["amount"],
+                day=clock.today(),
+                reference=data["reference"],
+            )
+            body = CreditEntrySerializer(
+                {
+                    "id": entry.pk,
+                    "kind": entry.kind,
+                    "amount": entry.amount,
+                    "day": entry.day,
+                    "reference": entry.reference,
+                    "balance": services.credit_balance(held),
+                }
+            ).data
+            return Response(body, status=status.HTTP_201_CREATED)
+
+        return idempotent(request, handle)

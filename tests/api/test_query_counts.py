@@ -1,0 +1,170 @@
+"""Every list endpoint reads a page in a fixed number of queries (at most 12): the count with 2
+rows equals the count with 20 rows, for an operator and for a partner."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from billing.services import billing_run
+from catalog.models import (
+    Feature,
+    PlanFeature,
+    PriceTier,
+    SeatType,
+    ServicePeriodOption,
+    UpgradeGroup,
+)
+from partners.models import Partner, PartnerCustomer, PartnerUser
+from subscriptions import services
+from subscriptions.models import SubscriptionItem, SubscriptionSeat
+from tests.api.conftest import token_client
+from tests.catalog.factories import (
+    BundleItemFactory,
+    DiscountFactory,
+    PriceSheetFactory,
+    ProductContractFactory,
+    TaxRateFactory,
+    TermFactory,
+)
+from tests.subscriptions.factories import CustomerFactory, monthly_plan
+
+pytestmark = pytest.mark.django_db
+MAX_QUERIES = 12
+START = date(2026, 1, 1)
+
+
+class World:
+    """Rows of every kind, added `n` at a time, all related to what a list shows."""
+
+    def __init__(self):
+        self.vat = TaxRateFactory()
+        self.group = UpgradeGroup.objects.create(code="group", name="Group")
+        self.feature = Feature.objects.create(code="storage", name="Storage", kind="limit")
+        self.partner = Partner.objects.create(code="acme", name="Acme", email="a@acme.example")
+        self.plan = monthly_plan("30.00", term=TermFactory(tax_rate=self.vat))
+        self.made = 0
+        user = get_user_model().objects.create_user("acme-user", password="x-long-password-1")
+        PartnerUser.objects.create(partner=self.partner, user=user)
+        self.partner_user = user
+
+    def plans(self, n):
+        for _ in range(n):
+            self.made += 1
+            term = TermFactory(renewal_term=TermFactory(), tax_rate=self.vat)
+            plan = monthly_plan(
+                "10.00", term=term, upgrade_group=self.group, upgrade_rank=self.made
+            )
+            tiered = BundleItemFactory(
+                bundle=plan.bundles.first(),
+                price_sheet__pricing_model="graduated",
+                price_sheet__amount=None,
+            )
+            PriceTier.objects.create(
+                price_sheet=tiered.price_sheet, first_unit=1, unit_price=Decimal("5")
+            )
+            BundleItemFactory(
+                bundle=plan.bundles.first(),
+                kind="discount",
+                product=None,
+                price_sheet=None,
+                discount=DiscountFactory(),
+            )
+            plan.addon_bundles.add(BundleItemFactory().bundle)
+            PlanFeature.objects.create(plan=plan, feature=self.feature, limit=10)
+            ServicePeriodOption.objects.create(plan=plan, years=1)
+
+    def bundles(self, n):
+        for _ in range(n):
+            item = BundleItemFactory(bundle__term=TermFactory())
+            BundleItemFactory(bundle=item.bundle, product__seat_type=None)
+
+    def terms(self, n):
+        for _ in range(n):
+            TermFactory(renewal_term=TermFactory(), tax_rate=self.vat)
+
+    def product_contracts(self, n):
+        for _ in range(n):
+            sheet = PriceSheetFactory(pricing_model="volume", amount=None)
+            PriceTier.objects.create(price_sheet=sheet, first_unit=1, unit_price=Decimal("2"))
+            ProductContractFactory(
+                kind="credit",
+                credit_amount=Decimal("20"),
+                product=sheet.product,
+                price_sheet=sheet,
+            )
+
+    def partners(self, n):
+        for i in range(n):
+            Partner.objects.create(code=f"p{self.made}-{i}", name=f"P{i}", email="p@p.example")
+        self.made += 1
+
+    def customers(self, n):
+        for _ in range(n):
+            customer = CustomerFactory()
+            PartnerCustomer.objects.create(partner=self.partner, customer=customer)
+
+    def subscriptions(self, n):
+        for _ in range(n):
+            customer = CustomerFactory()
+            PartnerCustomer.objects.create(partner=self.partner, customer=customer)
+            subscription = services.subscription_create(
+                customer=customer, plan=self.plan, start_date=START, today=START
+            ).subscription
+            seat = BundleItemFactory(
+                product__seat_type=SeatType.objects.create(code=f"seat-{subscription.pk}", name="S")
+            )
+            SubscriptionSeat.objects.create(
+                subscription=subscription, seat_type=seat.product.seat_type, quantity=3
+            )
+            SubscriptionItem.objects.create(
+                subscription=subscription, kind="addon", bundle=seat.bundle, quantity=1
+            )
+
+    def invoices(self, n):
+        self.subscriptions(n)
+        billing_run(day=START, send_emails=False)
+
+
+LISTS = {
+    "plans": "/api/v1/plans/",
+    "bundles": "/api/v1/bundles/",
+    "terms": "/api/v1/terms/",
+    "product_contracts": "/api/v1/product-contracts/",
+    "partners": "/api/v1/partners/",
+    "customers": "/api/v1/customers/",
+    "subscriptions": "/api/v1/subscriptions/",
+    "invoices": "/api/v1/invoices/",
+}
+
+
+def queries(client, url) -> tuple[int, int]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, response.content
+    return len(captured.captured_queries), len(response.json()["results"])
+
+
+@pytest.mark.parametrize("name", list(LISTS))
+def test_list_queries_do_not_grow_with_rows(name, operator, django_assert_max_num_queries):
+    world = World()
+    make = getattr(world, name)
+    url = LISTS[name]
+    operator_client = token_client(operator)
+    partner_client = token_client(world.partner_user)
+    make(2)
+    few, few_rows = queries(operator_client, url)
+    partner_few, _rows = queries(partner_client, url)
+    make(18)
+    many, many_rows = queries(operator_client, url)
+    partner_many, _rows = queries(partner_client, url)
+    assert many_rows >= few_rows + 18, "the page shows the new rows"
+    assert many == few, f"{name}: {few} queries for {few_rows} rows, {many} for {many_rows}"
+    assert partner_many == partner_few
+    with django_assert_max_num_queries(MAX_QUERIES):
+        operator_client.get(url)
+    with django_assert_max_num_queries(MAX_QUERIES):
+        partner_client.get(url)

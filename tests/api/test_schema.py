@@ -1,0 +1,124 @@
+"""The OpenAPI 3 schema at /api/schema/ and its documentation pages, served without any CDN."""
+
+import re
+
+import pytest
+import yaml
+from django.contrib.staticfiles import finders
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+OPERATIONS = {
+    ("/api/v1/plans/", "get"),
+    ("/api/v1/plans/{id}/", "get"),
+    ("/api/v1/bundles/", "get"),
+    ("/api/v1/bundles/{id}/", "get"),
+    ("/api/v1/terms/", "get"),
+    ("/api/v1/terms/{id}/", "get"),
+    ("/api/v1/product-contracts/", "get"),
+    ("/api/v1/product-contracts/{id}/", "get"),
+    ("/api/v1/partners/", "get"),
+    ("/api/v1/partners/{id}/", "get"),
+    ("/api/v1/customers/", "get"),
+    ("/api/v1/customers/{id}/", "get"),
+    ("/api/v1/subscriptions/", "get"),
+    ("/api/v1/subscriptions/", "post"),
+    ("/api/v1/subscriptions/preview/", "post"),
+    ("/api/v1/subscriptions/{id}/", "get"),
+    ("/api/v1/subscriptions/{id}/seats/", "post"),
+    ("/api/v1/subscriptions/{id}/seats/preview/", "post"),
+    ("/api/v1/subscriptions/{id}/seat-reductions/", "post"),
+    ("/api/v1/subscriptions/{id}/seat-reductions/preview/", "post"),
+    ("/api/v1/subscriptions/{id}/plan-change/", "post"),
+    ("/api/v1/subscriptions/{id}/plan-change/preview/", "post"),
+    ("/api/v1/subscriptions/{id}/cancel/", "post"),
+    ("/api/v1/subscriptions/{id}/cancel/preview/", "post"),
+    ("/api/v1/subscriptions/{id}/coupons/", "post"),
+    ("/api/v1/subscriptions/{id}/coupons/preview/", "post"),
+    ("/api/v1/subscriptions/{id}/contracts/{contract_id}/consumptions/", "post"),
+    ("/api/v1/invoices/", "get"),
+    ("/api/v1/invoices/{id}/", "get"),
+    ("/api/v1/invoices/{id}/pdf/", "get"),
+}
+CHARGING = {
+    "/api/v1/subscriptions/",
+    "/api/v1/subscriptions/{id}/seats/",
+    "/api/v1/subscriptions/{id}/seat-reductions/",
+    "/api/v1/subscriptions/{id}/plan-change/",
+    "/api/v1/subscriptions/{id}/cancel/",
+    "/api/v1/subscriptions/{id}/coupons/",
+    "/api/v1/subscriptions/{id}/contracts/{contract_id}/consumptions/",
+}
+
+
+@pytest.fixture
+def schema():
+    response = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi")
+    assert response.status_code == 200
+    return yaml.safe_load(response.content)
+
+
+def test_the_schema_is_openapi_3_and_documents_every_operation(schema):
+    assert schema["openapi"].startswith("3.")
+    assert schema["info"]["title"] == "Cadence API"
+    found = {(path, method) for path, ops in schema["paths"].items() for method in ops}
+    assert found == OPERATIONS
+    assert schema["components"]["securitySchemes"]["tokenAuth"]["in"] == "header"
+
+
+def test_changes_document_the_idempotency_key_and_their_errors(schema):
+    for path, method in OPERATIONS:
+        operation = schema["paths"][path][method]
+        responses = operation["responses"]
+        assert {"401", "403", "404"} <= set(responses), path
+        headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+        if method == "post":
+            assert {"400", "409"} <= set(responses), path
+            assert responses["400"]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/FieldErrors"
+            }
+        if path in CHARGING and method == "post":
+            assert "Idempotency-Key" in headers and "422" in responses, path
+        else:
+            assert "Idempotency-Key" not in headers, path
+
+
+def test_money_is_documented_as_a_two_decimal_string(schema):
+    invoice = schema["components"]["schemas"]["Invoice"]["properties"]
+    assert invoice["total"]["type"] == "string"
+    assert invoice["total"]["pattern"] == r"^-?\d+\.\d{2}$"
+    preview = schema["components"]["schemas"]["Preview"]["properties"]
+    assert set(preview) == {
+        "charges",
+        "total_now",
+        "next_charges",
+        "total_next",
+        "currency",
+        "effective_date",
+        "rule",
+        "message",
+    }
+
+
+def test_the_schema_is_public_and_also_json(db):
+    response = APIClient().get("/api/schema/?format=json")
+    assert response.status_code == 200
+    assert response.json()["openapi"].startswith("3.")
+
+
+ASSET = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""")
+
+
+@pytest.mark.parametrize("url", ["/api/docs/", "/api/redoc/"])
+def test_the_documentation_pages_use_only_local_assets(client, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "/api/schema/" in html
+    assets = ASSET.findall(html)
+    assert assets, "the page loads its scripts and styles"
+    for asset in assets:
+        assert asset.startswith("/static/drf_spectacular_sidecar/"), asset
+        assert finders.find(asset.removeprefix("/static/")), f"{asset} is not shipped"
+    assert not re.search(r"https?://", html), "no CDN or any other outside address"
