@@ -1,0 +1,161 @@
+"""`make bench` (python -m bench): the billing run and the pages at scale, on PostgreSQL.
+
+1. Generates N subscriptions (default 100,000; N=… to change) into a template database, once.
+2. The daily billing run on a day when every subscription is due (renewals, invoicing,
+   numbering), in a fresh process: subscriptions per second, invoices and lines written, peak
+   memory, queries per subscription, how long the invoice-number lock is held. Also at N/10,
+   to show memory stays flat in N.
+3. The raw-SQL baseline: the same invoices, lines and taxes written with COPY and numbered by
+   one UPDATE — the physical limit of this machine; the ratio run ÷ baseline.
+4. The pages at that size: admin subscription and invoice lists, a partner's customer list and
+   customer page, the API subscription list — median and p95 over repeated requests, and their
+   query counts.
+5. The billing run fanned out as Celery tasks on the `billing` queue, with 1 and 2 workers.
+Writes docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DAY = "2027-01-01"
+PG = "postgres://postgres@127.0.0.1:5432/"
+SEED_DB = "cadence_bench_seed"
+RUN_DB = "cadence_bench"
+BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
+
+
+def env(database: str, **extra: str) -> dict[str, str]:
+    values = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
+    values.update(
+        DEBUG="false",  # DEBUG keeps every query in memory: never measure with it
+        SECRET_KEY="benchmark-only-secret-key-" + "k" * 40,
+        SECURE_SSL_REDIRECT="false",
+        ALLOWED_HOSTS="testserver,localhost,127.0.0.1",
+        INVOICE_EMAILS="false",
+        LOG_LEVEL="WARNING",
+        DATABASE_URL=PG + database,
+        CELERY_BROKER_URL=BROKER,
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
+    values.update(extra)
+    return values
+
+
+def sh(*args: str, database: str | None = None, **extra: str) -> str:
+    result = subprocess.run(
+        args,
+        cwd=ROOT,
+        env=env(database or RUN_DB, **extra),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout + result.stderr)
+        raise SystemExit(f"bench: {' '.join(args)} failed")
+    return result.stdout
+
+
+def psql(sql: str) -> None:
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qc", sql], check=True
+    )
+
+
+def fresh(database: str, template: str | None = None) -> None:
+    psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    psql(f"CREATE DATABASE {database}" + (f" TEMPLATE {template}" if template else ""))
+
+
+def python(module: str, *args: str, database: str) -> dict:
+    out = sh(sys.executable, "-m", module, *args, database=database)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def step(title: str) -> None:
+    sys.stderr.write(f"bench: {title}…\n")
+
+
+def generate(n: int, database: str) -> dict:
+    fresh(database)
+    return python("bench.generate_cli", str(n), database=database)
+
+
+def main() -> None:
+    n = int(os.environ.get("N", "100000"))
+    small = max(n // 10, 1000)
+    results: dict = {"n": n, "small_n": small, "day": DAY}
+
+    step(f"generating {n} subscriptions")
+    results["generate"] = generate(n, SEED_DB)
+    step("billing run, in one process")
+    fresh(RUN_DB, SEED_DB)
+    results["run"] = python("bench.run_once", DAY, database=RUN_DB)
+    step("raw-SQL baseline of the same writes")
+    results["baseline"] = python("bench.baseline", database=RUN_DB)
+    step("pages at this size")
+    results["pages"] = python("bench.pages", database=RUN_DB)
+    for workers in (1, 2):
+        step(f"billing run on {workers} Celery worker(s)")
+        fresh(RUN_DB, SEED_DB)
+        results[f"celery_{workers}"] = python(
+            "bench.celery_run", DAY, str(workers), database=RUN_DB
+        )
+    step(f"billing run at N={small}, for memory against N")
+    generate(small, SEED_DB + "_small")
+    fresh(RUN_DB, SEED_DB + "_small")
+    results["run_small"] = python("bench.run_once", DAY, database=RUN_DB)
+    psql(f"DROP DATABASE IF EXISTS {SEED_DB}_small WITH (FORCE)")
+
+    (ROOT / "var").mkdir(exist_ok=True)
+    (ROOT / "var" / "benchmarks.json").write_text(json.dumps(results, indent=2))
+    from bench.report import render
+
+    (ROOT / "docs" / "benchmarks.md").write_text(render(results, machine()))
+    sys.stderr.write("bench: written docs/benchmarks.md\n")
+
+
+def machine() -> dict:
+    def read(command: list[str]) -> str:
+        try:
+            return subprocess.run(
+                command, capture_output=True, text=True, check=False
+            ).stdout.strip()
+        except OSError:
+            return ""
+
+    memory = ""
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        total = int(meminfo.read_text().split()[1])
+        memory = f"{total / 1024 / 1024:.1f} GiB"
+    cpu = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [
+            line.split(":", 1)[1].strip()
+            for line in cpuinfo.read_text().splitlines()
+            if line.startswith("model name")
+        ]
+        cpu = f"{len(names)} × {names[0]}" if names else ""
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu or f"{os.cpu_count()} CPUs",
+        "memory": memory,
+        "python": platform.python_version(),
+        "postgresql": read(["psql", "--version"]),
+        "system": platform.platform(),
+        "load": read(["cat", "/proc/loadavg"]),
+    }
+
+
+if __name__ == "__main__":
+    main()

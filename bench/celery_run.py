@@ -1,0 +1,96 @@
+"""The billing run fanned out as Celery tasks on the `billing` queue, with W worker processes
+(`python -m bench.celery_run DAY W`). Times from the first chunk queued to the last subscription
+billed. Prints one JSON line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from celery import current_app
+    from django.conf import settings
+
+    from billing.models import Invoice
+    from billing.services import due_chunks
+    from billing.tasks import run_chunk
+    from subscriptions.models import Subscription
+
+    day = date.fromisoformat(sys.argv[1])
+    workers_count = int(sys.argv[2])
+    current_app.control.purge()
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--queues",
+                "billing",
+                "--concurrency",
+                "1",
+                "--pool",
+                "solo",
+                "--loglevel",
+                "WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"bench{index}@%h",
+            ],
+            cwd=ROOT,
+            env=os.environ.copy(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for index in range(workers_count)
+    ]
+    try:
+        time.sleep(4)  # let the workers connect before the clock starts
+        due = Subscription.objects.filter(next_billing_date__lte=day).count()
+        started = time.perf_counter()
+        chunks = 0
+        for ids in due_chunks(day, settings.BILLING_CHUNK_SIZE):
+            run_chunk.apply_async(args=[ids, day.isoformat()], queue="billing")
+            chunks += 1
+        while Subscription.objects.filter(next_billing_date__lte=day).exists():
+            if any(worker.poll() is not None for worker in workers):
+                raise SystemExit("a worker stopped")
+            time.sleep(0.05)
+        seconds = time.perf_counter() - started
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(60)
+    print(
+        json.dumps(
+            {
+                "workers": workers_count,
+                "seconds": seconds,
+                "subscriptions": due,
+                "chunks": chunks,
+                "invoices": Invoice.objects.count(),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
