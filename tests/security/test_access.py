@@ -11,6 +11,7 @@ Every URL of both apps is listed once, in PAGES; a test checks that none is miss
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -203,3 +204,14 @@ def test_home_sends_each_person_to_their_own_place(world):
     assert world.clients["paul"].get("/").url == reverse("partners:customers")
     assert world.clients["mary"].get("/").url == reverse("account:subscriptions")
     assert world.clients["anonymous"].get("/").url.startswith(reverse("login"))
+
+
+def test_another_tenants_row_gets_the_same_page_as_a_missing_one(world):
+    nora = world.clients["nora"]
+    foreign = nora.get(reverse("partners:customer", args=[world.bakery.pk]))
+    missing = nora.get(reverse("partners:customer", args=[10**9]))
+    assert foreign.status_code == missing.status_code == 404
+    assert "Page not found" in foreign.content.decode()  # the portal's page, with its header
+    # the same content, byte for byte (the header around it differs only by the address)
+    main = re.compile(rb"<main.*</main>", re.DOTALL)
+    assert main.search(foreign.content)[0] == main.search(missing.content)[0]

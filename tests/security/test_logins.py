@@ -50,6 +50,7 @@ def test_five_failures_lock_the_account_from_that_address_only(acme, settings):
     # The sixth attempt from that address is refused, even with the right password
     locked = log_in(attacker, builders.PASSWORD, "10.0.0.1")
     assert locked.status_code == 429
+    assert "After 5 failed attempts" in locked.content.decode()
     assert SESSION_KEY not in attacker.session
     assert attacker.get(reverse("partners:customers")).status_code == 302  # still logged out
 
