@@ -1,5 +1,6 @@
 """Settings come from the environment: production passes check --deploy, bad values stop start-up."""
 
+import json
 import os
 import subprocess
 import sys
@@ -65,3 +66,30 @@ def test_a_bad_environment_value_stops_start_up_naming_the_variable(name, value,
     assert result.returncode == 2, result.stdout
     assert f"Environment variable {name}=" in result.stderr
     assert expected in result.stderr
+
+
+def test_the_embedded_broker_keeps_every_folder_under_var(tmp_path):
+    # kombu's filesystem transport writes broadcasts to ./control unless told otherwise: a
+    # worker started from the repository must not litter it.
+    code = (
+        "import django, json; django.setup(); from django.conf import settings; "
+        "print(json.dumps(settings.CELERY_BROKER_TRANSPORT_OPTIONS))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={
+            **{k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ},
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DEBUG": "true",
+            "CADENCE_VAR_DIR": str(tmp_path),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    options = json.loads(result.stdout)
+    folders = [v for k, v in options.items() if k.endswith("_folder") or k.startswith("data_")]
+    assert len(folders) == 4
+    assert all(Path(folder).is_relative_to(tmp_path) for folder in folders)
