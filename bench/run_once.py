@@ -21,6 +21,7 @@ def main() -> None:
     django.setup()
     from django.db import connection, transaction
 
+    from billing.services import documents as documents_module
     from billing.services import run as run_module
 
     day = date.fromisoformat(sys.argv[1])
@@ -32,15 +33,16 @@ def main() -> None:
         return execute(sql, params, many, context)
 
     holds: list[float] = []
-    real_issue = run_module.issue_documents
+    real_take = documents_module.take_numbers
 
-    def timed_issue(invoices, *, day):
+    def timed_take(invoices, *, day):
         started = time.perf_counter()
-        real_issue(invoices, day=day)
+        numbered = real_take(invoices, day=day)
         # The sequence row stays locked until the chunk's transaction commits.
         transaction.on_commit(lambda: holds.append(time.perf_counter() - started))
+        return numbered
 
-    run_module.issue_documents = timed_issue
+    documents_module.take_numbers = timed_take
     with connection.execute_wrapper(count):
         started = time.perf_counter()
         report = run_module.billing_run(day=day, chunk_size=chunk_size, send_emails=False)

@@ -60,7 +60,8 @@ class Invoice(models.Model):
     series = models.CharField(_("series"), max_length=8, blank=True)
     year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)
     sequence = models.PositiveIntegerField(_("number in the series"), null=True, blank=True)
-    number = models.CharField(_("number"), max_length=24, null=True, blank=True, unique=True)
+    # Unique by a constraint (Meta), not `unique=True`, which adds a LIKE index nobody uses.
+    number = models.CharField(_("number"), max_length=24, null=True, blank=True)  # noqa: DJ001 - NULL on drafts, so that only numbers are unique
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="invoices"
     )
@@ -85,6 +86,7 @@ class Invoice(models.Model):
         null=True,
         blank=True,
         related_name="credit_notes",
+        db_index=False,  # indexed where set only (Meta): most documents are invoices
     )
     currency = currency_field()
     language = models.CharField(
@@ -112,12 +114,19 @@ class Invoice(models.Model):
         verbose_name = _("invoice")
         verbose_name_plural = _("invoices")
         ordering = ["-id"]
+        # Every index is paid on each of the tens of thousands of invoices a billing run
+        # writes: only those a query needs. None but the primary key holds `id`, so that the
+        # immutability trigger's lookup by id (billing/migrations) can only use the primary key.
         indexes = [
-            models.Index(fields=["customer", "-id"]),
             models.Index(fields=["status", "due_date"]),
-            models.Index(fields=["subscription", "-id"]),
+            models.Index(
+                fields=["credited_invoice"],
+                condition=Q(credited_invoice__isnull=False),
+                name="invoice_credited_invoice",
+            ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["number"], name="invoice_number_unique"),
             # One live invoice per period or change; a cancelled one leaves room for its reissue.
             models.UniqueConstraint(
                 fields=["subscription", "billing_key"],
@@ -174,7 +183,12 @@ class InvoiceLine(models.Model):
     )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     subscription = models.ForeignKey(
-        Subscription, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Subscription,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # led by the (subscription, charge_date) index and the charge key's
     )
     # The charge billed (subscriptions/charges.py keys), and the line's unique key: the charge,
     # plus "#2", "#3"… when a credit note reversed it for reissue. NULL, not "", on lines that
@@ -237,7 +251,10 @@ class InvoiceLine(models.Model):
 class InvoiceTax(models.Model):
     """Per rate: the taxable base and the tax (EN 16931: the sum of net amounts × the rate)."""
 
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="taxes")
+    # Indexed by the (invoice, rate) constraint.
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.CASCADE, related_name="taxes", db_index=False
+    )
     rate = models.DecimalField(_("rate (%)"), max_digits=5, decimal_places=2)
     currency = currency_field()
     base = money_field(_("taxable base"))

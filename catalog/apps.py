@@ -10,6 +10,9 @@ class CatalogConfig(AppConfig):
         from django.utils.translation import gettext, ngettext
 
         from catalog.core import i18n
+        from config import lookups
+
+        lookups.register()
 
         # The pure core's messages are translated into the language of the request.
         i18n.install(gettext, ngettext)

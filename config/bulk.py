@@ -81,9 +81,51 @@ def build(model: type[models.Model], **values) -> models.Model:
     return obj
 
 
+def reserve_ids(objects: Sequence[models.Model]) -> None:
+    """Give new instances their primary keys from the table's sequence, in one query
+    (PostgreSQL), so that rows pointing to them can be written before them."""
+    if not objects:
+        return
+    model = type(objects[0])
+    meta = model._meta
+    connection = connections[router.db_for_write(model)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(objects)],
+        )
+        for obj, (pk,) in zip(objects, cursor.fetchall(), strict=True):
+            obj.__dict__[meta.pk.attname] = pk
+
+
+# Per model: the columns COPY writes, and which of them need more than their plain value.
+_COPY_PLANS: dict[type, tuple] = {}
+
+
+def _copy_plan(model: type[models.Model], connection) -> tuple:
+    from djmoney.models.fields import MoneyField
+
+    plan = _COPY_PLANS.get(model)
+    if plan is None:
+        fields = list(model._meta.concrete_fields)
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(f.column) for f in fields)
+        attnames = [f.attname for f in fields]
+        json_columns = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+        money_columns = [i for i, f in enumerate(fields) if isinstance(f, MoneyField)]
+        stamped = [
+            f.attname
+            for f in fields
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        ]
+        plan = _COPY_PLANS[model] = (columns, attnames, json_columns, money_columns, stamped)
+    return plan
+
+
 def insert(objects: Sequence[models.Model]) -> None:
-    """Insert new instances and set their primary keys. On PostgreSQL: ids taken from the
-    table's sequence in one query, then one COPY — the fastest way in; elsewhere bulk_create."""
+    """Insert new instances (and set their primary keys unless `reserve_ids` did). On
+    PostgreSQL: ids taken from the table's sequence in one query, then one COPY — the fastest
+    way in; elsewhere bulk_create."""
     if not objects:
         return
     model = type(objects[0])
@@ -95,39 +137,28 @@ def insert(objects: Sequence[models.Model]) -> None:
     from djmoney.money import Money
     from psycopg.types.json import Jsonb
 
-    meta = model._meta
-    fields = list(meta.concrete_fields)
-    quote = connection.ops.quote_name
+    if objects[0].pk is None:
+        reserve_ids(objects)
+    columns, attnames, json_columns, money_columns, stamped = _copy_plan(model, connection)
     now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(objects)],
-        )
-        for obj, (pk,) in zip(objects, cursor.fetchall(), strict=True):
-            obj.pk = pk
-        json_fields = {f.attname for f in fields if isinstance(f, models.JSONField)}
-        stamped = {
-            f.attname
-            for f in fields
-            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-        }
-        columns = ", ".join(quote(f.column) for f in fields)
-        with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
-            for obj in objects:
-                state = obj.__dict__
-                row = []
-                for field in fields:
-                    name = field.attname
-                    if name in stamped:
-                        state[name] = now
-                    value = state.get(name)
-                    if isinstance(value, Money):
-                        value = value.amount
-                    elif name in json_fields and value is not None:
-                        value = Jsonb(value)
-                    row.append(value)
-                copy.write_row(row)
+    table = connection.ops.quote_name(model._meta.db_table)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+    ):
+        for obj in objects:
+            state = obj.__dict__
+            for name in stamped:
+                state[name] = now
+            row = [state.get(name) for name in attnames]
+            for i in money_columns:
+                # `build` stores plain amounts; an instance made by __init__ may hold Money.
+                if isinstance(row[i], Money):
+                    row[i] = row[i].amount
+            for i in json_columns:
+                if row[i] is not None:
+                    row[i] = Jsonb(row[i])
+            copy.write_row(row)
     for obj in objects:
         obj._state.adding = False
         obj._state.db = connection.alias

@@ -303,7 +303,7 @@ class DiscountRule:
 
         rules: dict[int, list[DiscountRule]] = {}
         for row in SubscriptionDiscount.objects.filter(
-            subscription_id__in=subscription_ids
+            subscription_id__any=subscription_ids
         ).values_list(
             "subscription_id",
             "id",
@@ -397,7 +397,7 @@ def load_timelines(subscription_ids) -> dict[int, list[timeline.Entry]]:
 
     entries: dict[int, list[timeline.Entry]] = {}
     for subscription_id, *values in (
-        SubscriptionEvent.objects.filter(subscription_id__in=subscription_ids)
+        SubscriptionEvent.objects.filter(subscription_id__any=subscription_ids)
         .order_by("effective_date", "id")
         .values_list("subscription_id", "id", "kind", "effective_date", "data", "revoked_by_id")
     ):

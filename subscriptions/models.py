@@ -151,8 +151,14 @@ class Subscription(models.Model):
         Status.PENDING_CANCELLATION,
     )
 
+    # Indexes here are paid on every billing period (the run updates each subscription):
+    # only those a query needs. The customer is indexed by (customer, status).
     customer = models.ForeignKey(
-        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="subscriptions"
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="subscriptions",
+        db_index=False,
     )
     plan = models.ForeignKey(
         Plan, verbose_name=_("plan"), on_delete=models.PROTECT, related_name="subscriptions"
@@ -164,6 +170,7 @@ class Subscription(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,  # indexed where set only (Meta)
     )
     term = models.ForeignKey(
         Term,
@@ -173,7 +180,7 @@ class Subscription(models.Model):
         blank=True,
         related_name="subscriptions",
     )
-    status = models.CharField(_("status"), max_length=20, choices=Status.choices, db_index=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
     currency = currency_field()
     start_date = models.DateField(_("start date"))
     anchor_date = models.DateField(
@@ -216,6 +223,13 @@ class Subscription(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["customer", "status"]),
+            # Not db_index=True, which adds a LIKE index on PostgreSQL that no query uses.
+            models.Index(fields=["status"], name="subscription_status"),
+            models.Index(
+                fields=["pending_plan"],
+                condition=Q(pending_plan__isnull=False),
+                name="subscription_pending_plan",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -252,7 +266,10 @@ class SubscriptionSeat(models.Model):
     """Seats of a type on a subscription today (cache of the timeline), and any reduction
     scheduled for the renewal."""
 
-    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="seats")
+    # Indexed by the (subscription, seat type) constraint.
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="seats", db_index=False
+    )
     seat_type = models.ForeignKey(SeatType, on_delete=models.PROTECT, verbose_name=_("seat type"))
     quantity = models.PositiveIntegerField(_("seats"))
     scheduled_quantity = models.PositiveIntegerField(
@@ -332,13 +349,21 @@ class SubscriptionEvent(models.Model):
         PO_REFERENCE = "po_reference", _("PO reference changed")
         CONTRACT_ADDED = "contract_added", _("product contract added")
 
-    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="events")
+    # Indexed by (subscription, effective date).
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     kind = models.CharField(_("change"), max_length=24, choices=Kind.choices)
     effective_date = models.DateField(_("effective date"))
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
     data = models.JSONField(_("details"), default=dict, blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # indexed where set only (Meta): jobs write most entries
     )
     channel = models.CharField(
         _("channel"),
@@ -359,7 +384,10 @@ class SubscriptionEvent(models.Model):
         verbose_name = _("timeline entry")
         verbose_name_plural = _("timeline")
         ordering = ["subscription", "effective_date", "id"]
-        indexes = [models.Index(fields=["subscription", "effective_date"])]
+        indexes = [
+            models.Index(fields=["subscription", "effective_date"]),
+            models.Index(fields=["actor"], condition=Q(actor__isnull=False), name="event_actor"),
+        ]
         constraints = [
             # A renewal or an end happens once per date: the daily job may run twice.
             models.UniqueConstraint(

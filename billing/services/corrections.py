@@ -77,8 +77,7 @@ def invoice_cancel_by_credit_note(
                 _("Every line of %(number)s is already credited.") % {"number": invoice.number}
             )
         document = build_credit_note(invoice, lines, reason=reason, reissue=reissue)
-        save_documents([document])
-        issue_documents([document.invoice], day=day)
+        save_documents([document], issue_on=day)
         settle_credited_invoices([invoice.pk])
         if reissue and invoice.subscription_id:
             from subscriptions.services._base import billing_due

@@ -47,15 +47,16 @@ def _take_numbers(series: str, year: int, count: int) -> int:
     return first
 
 
-def issue_documents(invoices: Sequence[Invoice], *, day: date) -> None:
-    """Number and issue saved drafts (invoices and credit notes) on `day`, in id order."""
-    if not invoices:
-        return
+def take_numbers(invoices: Sequence[Invoice], *, day: date) -> dict[str, tuple[int, list]]:
+    """Number documents (invoices and credit notes) on `day`, in id order, in memory: set their
+    number, series, dates and status. Locks each series' sequence row until the transaction
+    ends; returns, per series, the first number and the documents numbered."""
     by_series: dict[str, list[Invoice]] = defaultdict(list)
     for invoice in invoices:
         by_series[Invoice.SERIES[invoice.kind]].append(invoice)
     now = timezone.now()
     due = day + timedelta(days=settings.INVOICE_DUE_DAYS)
+    numbered = {}
     for series in sorted(by_series):  # always the same order: two issuers never deadlock
         group = sorted(by_series[series], key=lambda invoice: invoice.pk)
         first = _take_numbers(series, day.year, len(group))
@@ -71,11 +72,23 @@ def issue_documents(invoices: Sequence[Invoice], *, day: date) -> None:
                 day if invoice.kind == Invoice.Kind.CREDIT_NOTE else invoice.due_date or due
             )
             invoice.issued_at = now
-        if connection.vendor == "postgresql":
+        numbered[series] = (first, group)
+    return numbered
+
+
+def issue_documents(invoices: Sequence[Invoice], *, day: date) -> None:
+    """Number and issue saved drafts (invoices and credit notes) on `day`, in id order."""
+    if not invoices:
+        return
+    numbered = take_numbers(invoices, day=day)
+    if connection.vendor == "postgresql":
+        due = day + timedelta(days=settings.INVOICE_DUE_DAYS)
+        now = next(iter(numbered.values()))[1][0].issued_at
+        for series, (first, group) in numbered.items():
             _issue_in_sql(group, series=series, day=day, due=due, first=first, now=now)
-    if connection.vendor != "postgresql":
+    else:
         bulk_update(invoices, ISSUE_FIELDS)
-    _log_issued([invoice.pk for invoice in invoices], day)
+    log_issued([invoice.pk for invoice in invoices], day)
 
 
 def _issue_in_sql(
@@ -110,7 +123,7 @@ def _issue_in_sql(
         )
 
 
-def _log_issued(invoice_ids: list[int], day: date) -> None:
+def log_issued(invoice_ids: list[int], day: date) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(

@@ -30,7 +30,6 @@ from billing.services.documents import (
     build_invoice,
     save_documents,
 )
-from billing.services.numbering import issue_documents
 from catalog.core.periods import period_at, period_index
 from subscriptions.charges import (
     DiscountRule,
@@ -163,7 +162,7 @@ def billing_chunk(
             .select_related("customer")
             # What an invoice prints of its customer (and the language it is written in).
             .only(*SUBSCRIPTION_COLUMNS, *(f"customer__{name}" for name in CUSTOMER_COLUMNS))
-            .filter(pk__in=subscription_ids)
+            .filter(pk__any=subscription_ids)
             .order_by("pk")
         )
         report.subscriptions = len(subscriptions)
@@ -178,7 +177,7 @@ def billing_chunk(
         events = load_timelines(ids)
         discounts = DiscountRule.load(ids)
         seats = defaultdict(list)
-        for seat in SubscriptionSeat.objects.filter(subscription_id__in=ids):
+        for seat in SubscriptionSeat.objects.filter(subscription_id__any=ids).order_by():
             seats[seat.subscription_id].append(seat)
         since_floor = min(
             (s.next_billing_date for s in subscriptions if s.next_billing_date), default=day
@@ -186,7 +185,7 @@ def billing_chunk(
         invoiced: dict[int, dict[str, list[InvoiceLine]]] = defaultdict(lambda: defaultdict(list))
         for line in (
             InvoiceLine.objects.filter(
-                subscription_id__in=ids, charge_key__isnull=False, charge_date__gte=since_floor
+                subscription_id__any=ids, charge_key__isnull=False, charge_date__gte=since_floor
             )
             .select_related("reversed_by__invoice")
             .only(
@@ -273,11 +272,11 @@ def billing_chunk(
             return report  # the same computation, nothing written
         save_advances(advances, extra_fields=["next_billing_date"])
         phase("write subscriptions")
-        save_documents(documents)
-        phase("write invoices")
-        issue_documents([d.invoice for d in documents], day=day)  # last: the sequence lock is short
+        # Last: the invoice numbers are taken as the documents go in, so the sequence lock is
+        # held only from there to the commit.
+        save_documents(documents, issue_on=day)
         _settle_credited(documents)
-        phase("number")
+        phase("write invoices")
         if settings.INVOICE_EMAILS if send_emails is None else send_emails:
             issued = [d.invoice.pk for d in documents]
             transaction.on_commit(lambda: _send_all(issued))

@@ -86,21 +86,21 @@ def test_a_run_interrupted_in_its_third_chunk_is_completed_by_the_next(monkeypat
     expected = make_subscriptions(12)
     from billing.services import run as run_module
 
-    real_issue = run_module.issue_documents
+    real_save = run_module.save_documents
     calls = {"n": 0}
 
     def crash_on_third(*args, **kwargs):
+        real_save(*args, **kwargs)
         calls["n"] += 1
-        if calls["n"] == 3:
+        if calls["n"] == 3:  # the third chunk's invoices are written and numbered, not committed
             raise SystemExit("worker killed")
-        return real_issue(*args, **kwargs)
 
-    monkeypatch.setattr(run_module, "issue_documents", crash_on_third)
+    monkeypatch.setattr(run_module, "save_documents", crash_on_third)
     with pytest.raises(SystemExit):
         billing_run(day=DAY, chunk_size=4)
     done_before = Invoice.objects.count()
     assert 0 < done_before < expected  # two chunks landed, the third left nothing behind
-    monkeypatch.setattr(run_module, "issue_documents", real_issue)
+    monkeypatch.setattr(run_module, "save_documents", real_save)
     billing_run(day=DAY, chunk_size=4)
     assert_each_charge_once_and_no_gap(expected)
 
