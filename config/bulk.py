@@ -9,16 +9,23 @@ statement; elsewhere (SQLite in development) Django's bulk_update is used.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, datetime
 
 from django.db import connections, models, router
 
 
 def bulk_update(
-    objects: Sequence[models.Model], fields: Sequence[str], *, batch_size: int = 2000
+    objects: Sequence[models.Model],
+    fields: Sequence[str],
+    *,
+    batch_size: int = 2000,
+    model: type[models.Model] | None = None,
 ) -> None:
+    """Write `fields` of many rows at once. `objects` are instances of `model` (default: the
+    first object's class), or any objects with its primary key and field attribute names."""
     if not objects:
         return
-    model = type(objects[0])
+    model = model or type(objects[0])
     connection = connections[router.db_for_write(model)]
     if connection.vendor != "postgresql":
         model.objects.bulk_update(objects, fields, batch_size=batch_size)
@@ -33,7 +40,7 @@ def bulk_update(
     arrays = ", ".join(
         [
             f"%s::{meta.pk.db_type(connection)}[]",
-            *(f"%s::{field.db_type(connection)}[]" for field in targets),
+            *(f"%s::{_column_type(field, connection)}[]" for field in targets),
         ]
     )
     names = ", ".join(["__pk", *(quote(field.column) for field in targets)])
@@ -41,43 +48,112 @@ def bulk_update(
         f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "  # noqa: S608 - quoted model metadata
         f"FROM unnest({arrays}) AS v({names}) WHERE t.{quote(meta.pk.column)} = v.__pk"
     )
+    pk_name = meta.pk.attname
     with connection.cursor() as cursor:
         for start in range(0, len(objects), batch_size):
             batch = objects[start : start + batch_size]
-            columns = [[obj.pk for obj in batch]]
+            columns = [_array_literal([getattr(obj, pk_name) for obj in batch])]
             for field in targets:
-                columns.append(
-                    [
-                        field.get_db_prep_save(getattr(obj, field.attname), connection)
-                        for obj in batch
-                    ]
-                )
+                values = [getattr(obj, field.attname) for obj in batch]
+                if _plain(field):
+                    columns.append(_array_literal(values))
+                else:
+                    columns.append([field.get_db_prep_save(v, connection) for v in values])
             cursor.execute(sql, columns)
 
 
-_DEFAULTS: dict[type, list] = {}
+def _column_type(field: models.Field, connection) -> str:
+    return field.rel_db_type(connection) if field.is_relation else field.db_type(connection)
+
+
+# Fields whose Python values go to PostgreSQL as they are (no get_db_prep_save conversion).
+_PLAIN_FIELDS = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.BooleanField,
+    models.DateField,  # DateTimeField too: billing writes aware datetimes only
+    models.ForeignKey,
+)
+
+
+def _plain(field: models.Field) -> bool:
+    from djmoney.models.fields import MoneyField
+
+    return isinstance(field, _PLAIN_FIELDS) and not isinstance(field, MoneyField)
+
+
+def _array_literal(values: Sequence) -> str:
+    """A PostgreSQL array literal (`{1,NULL,"a b"}`) of ints, booleans, strings, dates and
+    aware datetimes, built in one pass: psycopg's generic list adaptation costs more than the
+    update it feeds when a chunk writes thousands of values."""
+    items = []
+    for value in values:
+        if value is None:
+            items.append("NULL")
+        elif value is True:
+            items.append("t")
+        elif value is False:
+            items.append("f")
+        elif isinstance(value, int):
+            items.append(str(value))
+        elif isinstance(value, str):
+            items.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        elif isinstance(value, datetime):
+            if value.tzinfo is None:
+                raise ValueError(f"naive datetime {value!r}: billing writes aware datetimes")
+            items.append('"' + value.isoformat() + '"')
+        elif isinstance(value, date):
+            items.append(value.isoformat())
+        else:
+            raise TypeError(f"no array literal for {type(value).__name__}")
+    return "{" + ",".join(items) + "}"
+
+
+_DEFAULTS: dict[type, dict] = {}
 
 
 def build(model: type[models.Model], **values) -> models.Model:
     """A new, unsaved instance set from attribute names (`customer_id`, not `customer`), without
     running Model.__init__ field by field: the billing run builds tens of thousands of rows, and
-    __init__ (with django-money's descriptors) costs more than pricing them. Fields not given
-    take their defaults, as in __init__."""
+    __init__ (with its signals and django-money's descriptors) costs more than pricing them.
+    Fields not given take their defaults, as in __init__."""
     defaults = _DEFAULTS.get(model)
     if defaults is None:
-        defaults = _DEFAULTS[model] = [
-            (field.attname, field)
-            for field in model._meta.concrete_fields
-            if field.attname not in ("id",)
-        ]
+        defaults = _DEFAULTS[model] = {
+            field.attname: field for field in model._meta.concrete_fields
+        }
     obj = model.__new__(model)
     obj._state = models.base.ModelState()
     state = obj.__dict__
-    state["id"] = None
-    for attname, field in defaults:
+    for attname, field in defaults.items():
         if attname not in values:
-            state[attname] = field.get_default()
+            state[attname] = None if field.primary_key else field.get_default()
     state.update(values)
+    return obj
+
+
+def clone(model: type[models.Model], values: dict, **overrides) -> models.Model:
+    """A new, unsaved instance from a complete dict of attribute values (made once by `build`
+    and reused for many rows that differ only by `overrides`)."""
+    obj = model.__new__(model)
+    obj._state = models.base.ModelState()
+    state = obj.__dict__
+    state.update(values)
+    state.update(overrides)
+    return obj
+
+
+def from_row(model: type[models.Model], attnames: Sequence[str], row: Sequence, db: str):
+    """A saved instance from a row of a values_list() query: what Model.from_db makes, without
+    __init__ and its signals (tens of thousands per billing run). Fields not read are deferred,
+    loaded on access as with only()."""
+    obj = model.__new__(model)
+    state = models.base.ModelState()
+    state.adding = False
+    state.db = db
+    obj._state = state
+    obj.__dict__.update(zip(attnames, row, strict=True))
     return obj
 
 

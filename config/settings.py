@@ -180,10 +180,18 @@ CELERY_TIMEZONE = BILLING_TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The beat schedule is code, reviewed like code. Tasks are added by the apps that own them.
 CELERY_TASK_ROUTES = {"billing.run_chunk": {"queue": "billing"}}
+BILLING_RUN_HOUR = env.integer("BILLING_RUN_HOUR", 2, minimum=0)
+if BILLING_RUN_HOUR > 23:
+    raise ImproperlyConfigured(
+        f"Environment variable BILLING_RUN_HOUR={BILLING_RUN_HOUR} is invalid: expected 0 to 23."
+    )
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Renewals, trial ends, period starts and invoicing, fanned out in chunks (billing queue);
     # it also triggers overdue reminders, notice reminders and coupon expiry for the day.
-    "billing-daily": {"task": "billing.daily", "schedule": crontab(minute=0, hour=2)},
+    "billing-daily": {
+        "task": "billing.daily",
+        "schedule": crontab(minute=0, hour=BILLING_RUN_HOUR),
+    },
     # Each of these also runs alone later in the day: safe to run twice, they catch up.
     "overdue-reminders": {"task": "billing.overdue", "schedule": crontab(minute=0, hour=9)},
     "notice-reminders": {"task": "billing.notice_reminders", "schedule": crontab(minute=0, hour=8)},
@@ -208,6 +216,9 @@ SELLER_PAYMENT_DETAILS = env.string(
 INVOICE_DUE_DAYS = env.integer("INVOICE_DUE_DAYS", 30, minimum=0)
 INVOICE_EMAILS = env.boolean("INVOICE_EMAILS", True)
 BILLING_CHUNK_SIZE = env.integer("BILLING_CHUNK_SIZE", 1000, minimum=1)
+# Threads of an in-process billing run (run_billing): one computes while another waits for
+# PostgreSQL. Celery workers get the same from their pool (--pool threads --concurrency N).
+BILLING_RUN_THREADS = env.integer("BILLING_RUN_THREADS", 2, minimum=1)
 # Days after the due date when reminders 1, 2, 3… go out.
 OVERDUE_REMINDER_DAYS = env.parsed(
     "OVERDUE_REMINDER_DAYS",
@@ -217,11 +228,6 @@ OVERDUE_REMINDER_DAYS = env.parsed(
 )
 # How many days before a notice deadline the customer and its partner are reminded.
 NOTICE_REMINDER_DAYS = env.integer("NOTICE_REMINDER_DAYS", 30, minimum=1)
-BILLING_RUN_HOUR = env.integer("BILLING_RUN_HOUR", 2, minimum=0)
-if BILLING_RUN_HOUR > 23:
-    raise ImproperlyConfigured(
-        f"Environment variable BILLING_RUN_HOUR={BILLING_RUN_HOUR} is invalid: expected 0 to 23."
-    )
 
 # Security -------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

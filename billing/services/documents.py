@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from billing.models import Invoice, InvoiceLine, InvoiceTax
 from billing.services.numbering import issue_documents, log_issued, take_numbers
 from catalog.core.pricing import ZERO, invoice_totals
-from config.bulk import build, insert, reserve_ids
+from config.bulk import build, clone, insert, reserve_ids
 from subscriptions.charges import RECURRING, Charge
-from subscriptions.models import Customer, Subscription
+from subscriptions.models import Subscription
 
 
 @dataclass
@@ -42,34 +42,47 @@ def billing_key(charge: Charge) -> str:
     return f"one:{charge.event_id}"
 
 
-def _snapshot_customer(invoice: Invoice, customer: Customer) -> None:
-    # What is printed stays as it was at issue, whatever the customer record becomes.
-    invoice.customer_name = customer.name
-    invoice.customer_address = customer.billing_address
-    invoice.customer_vat_number = customer.vat_number
-    invoice.language = customer.locale
-
-
 def _totals(document: Document, currency: str) -> None:
-    totals = invoice_totals([(line.tax_rate, line.net.amount) for line in document.lines], currency)
+    invoice_values, taxes = _totals_of(
+        [(line.tax_rate, line.__dict__["net"]) for line in document.lines], currency
+    )
     # Straight into the instance (the row's currency is already set): skips django-money's
     # descriptor, a measurable cost when the run builds thousands of invoices.
-    document.invoice.__dict__.update(
-        net_total=totals.net, tax_total=totals.tax, total=totals.gross, amount_paid=ZERO
+    document.invoice.__dict__.update(invoice_values)
+    document.taxes = [clone(InvoiceTax, values) for values in taxes]
+
+
+def _totals_of(lines: list[tuple[Decimal, Decimal]], currency: str) -> tuple[dict, list[dict]]:
+    """The totals of an invoice and its taxes per rate, as attribute values."""
+    totals = invoice_totals(
+        [(rate, net.amount if hasattr(net, "amount") else net) for rate, net in lines], currency
     )
-    document.taxes = [
-        build(InvoiceTax, rate=t.rate, currency=currency, base=t.base, tax=t.tax)
+    taxes = [
+        _values(build(InvoiceTax, rate=t.rate, currency=currency, base=t.base, tax=t.tax))
         for t in totals.taxes
     ]
+    return {
+        "net_total": totals.net,
+        "tax_total": totals.tax,
+        "total": totals.gross,
+        "amount_paid": ZERO,
+    }, taxes
+
+
+def _values(instance) -> dict:
+    """An unsaved instance's attribute values, to clone it."""
+    values = dict(instance.__dict__)
+    del values["_state"]
+    return values
 
 
 def line_from_charge(
-    charge: Charge, subscription: Subscription, position: int, issue: int = 1
+    charge: Charge, subscription: Subscription | None, position: int, issue: int = 1
 ) -> InvoiceLine:
     return build(
         InvoiceLine,
         position=position,
-        subscription_id=subscription.pk,
+        subscription_id=subscription.pk if subscription is not None else None,
         charge=charge.key,
         charge_key=charge.key if issue == 1 else f"{charge.key}#{issue}",
         charge_date=charge.charge_date,
@@ -94,31 +107,76 @@ def line_from_charge(
     )
 
 
+@dataclass(frozen=True)
+class _Template:
+    """An invoice of some charges, less what belongs to one subscription and its customer."""
+
+    charges: tuple[Charge, ...]  # held: a memo keys templates by these objects' ids
+    invoice: dict
+    lines: tuple[dict, ...]
+    taxes: tuple[dict, ...]
+
+
+def _template(charges: Sequence[Charge], issues: Sequence[int], currency: str) -> _Template:
+    lines = [
+        _values(line_from_charge(charge, None, position, issue))
+        for position, (charge, issue) in enumerate(zip(charges, issues, strict=True))
+    ]
+    totals, taxes = _totals_of([(line["tax_rate"], line["net"]) for line in lines], currency)
+    invoice = _values(
+        build(
+            Invoice,
+            kind=Invoice.Kind.INVOICE,
+            status=Invoice.Status.DRAFT,
+            billing_key=billing_key(charges[0]),
+            currency=currency,
+            period_start=min(c.period.start for c in charges),
+            period_end=max(c.period.end for c in charges),
+            **totals,
+        )
+    )
+    return _Template(tuple(charges), invoice, tuple(lines), tuple(taxes))
+
+
 def build_invoice(
-    subscription: Subscription, charges: Sequence[Charge], issues: dict[str, int] | None = None
+    subscription: Subscription,
+    charges: Sequence[Charge],
+    issues: dict[str, int] | None = None,
+    memo: dict | None = None,
 ) -> Document:
-    """A draft invoice for charges of one billing key (a period, or one change)."""
+    """A draft invoice for charges of one billing key (a period, or one change).
+
+    Thousands of subscriptions of a billing run owe the very same charges (the same priced
+    objects, shared by the price book): with a `memo`, their invoice is computed once and
+    copied, with each subscription's own customer, reference and ids."""
+    issue_numbers = tuple(issues.get(c.key, 1) for c in charges) if issues else (1,) * len(charges)
+    currency = subscription.currency
+    if memo is None or any(c.kind != RECURRING for c in charges):
+        # One-off charges are new objects every time: nothing to share.
+        template = _template(charges, issue_numbers, currency)
+    else:
+        key = ("invoice", tuple(map(id, charges)), issue_numbers, currency)
+        template = memo.get(key)
+        if template is None:
+            template = memo[key] = _template(charges, issue_numbers, currency)
     customer = subscription.customer
-    invoice = build(
+    invoice = clone(
         Invoice,
-        kind=Invoice.Kind.INVOICE,
-        status=Invoice.Status.DRAFT,
+        template.invoice,
         customer_id=customer.pk,
         subscription_id=subscription.pk,
-        billing_key=billing_key(charges[0]),
-        currency=subscription.currency,
         po_reference=subscription.po_reference,
-        period_start=min(c.period.start for c in charges),
-        period_end=max(c.period.end for c in charges),
+        # What is printed stays as it was at issue, whatever the customer record becomes.
+        customer_name=customer.name,
+        customer_address=customer.billing_address,
+        customer_vat_number=customer.vat_number,
+        language=customer.locale,
     )
-    _snapshot_customer(invoice, customer)
-    issues = issues or {}
-    document = Document(
+    return Document(
         invoice,
-        [line_from_charge(c, subscription, i, issues.get(c.key, 1)) for i, c in enumerate(charges)],
+        [clone(InvoiceLine, values, subscription_id=subscription.pk) for values in template.lines],
+        [clone(InvoiceTax, values) for values in template.taxes],
     )
-    _totals(document, subscription.currency)
-    return document
 
 
 def build_credit_note(

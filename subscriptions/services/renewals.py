@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from catalog.core.periods import Period, period_at
 from catalog.models import Term
-from config.bulk import bulk_update
+from config.bulk import build, bulk_update, insert
 from subscriptions import timeline
 from subscriptions.charges import PriceBook
 from subscriptions.models import Subscription, SubscriptionEvent, SubscriptionSeat
@@ -86,13 +86,7 @@ def plan_advance(
     ):
         renewal = subscription.commitment_end
         if not subscription.auto_renew:
-            entry = SubscriptionEvent(
-                subscription=subscription,
-                kind=Kind.ENDED,
-                effective_date=renewal,
-                data={},
-                channel="job",
-            )
+            entry = _job_entry(subscription, Kind.ENDED, renewal, {})
             advance.new_events.append(entry)
             events.append(entry)
             subscription.end_date = renewal
@@ -115,13 +109,7 @@ def plan_advance(
                 "commitment_end": new_end.isoformat(),
             }
             subscription.commitment_start, subscription.commitment_end = renewal, new_end
-        entry = SubscriptionEvent(
-            subscription=subscription,
-            kind=Kind.RENEWED,
-            effective_date=renewal,
-            data=data,
-            channel="job",
-        )
+        entry = _job_entry(subscription, Kind.RENEWED, renewal, data)
         advance.new_events.append(entry)
         events.append(entry)
         subscription.term = new_term
@@ -130,6 +118,19 @@ def plan_advance(
     advance.changed_seats = _refresh(subscription, events, seats, today, book)
     advance.events = events
     return advance
+
+
+def _job_entry(subscription: Subscription, kind: str, day: date, data: dict) -> SubscriptionEvent:
+    entry = build(
+        SubscriptionEvent,
+        subscription_id=subscription.pk,
+        kind=kind,
+        effective_date=day,
+        data=data,
+        channel="job",
+    )
+    entry._state.fields_cache["subscription"] = subscription
+    return entry
 
 
 def _refresh(
@@ -204,7 +205,7 @@ def _refresh(
 def save_advances(advances: Sequence[Advance], extra_fields: Sequence[str] = ()) -> None:
     """Write planned advances: new timeline entries, subscription caches (and `extra_fields`
     changed by the caller on the same rows, in the same statement), seats."""
-    SubscriptionEvent.objects.bulk_create([e for a in advances for e in a.new_events])
+    insert([e for a in advances for e in a.new_events])
     bulk_update([a.subscription for a in advances], [*ADVANCE_FIELDS, *extra_fields])
     bulk_update([s for a in advances for s in a.changed_seats], ["quantity", "scheduled_quantity"])
 

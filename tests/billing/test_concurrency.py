@@ -105,6 +105,36 @@ def test_a_run_interrupted_in_its_third_chunk_is_completed_by_the_next(monkeypat
     assert_each_charge_once_and_no_gap(expected)
 
 
+def test_a_run_in_three_threads_invoices_each_charge_once_with_gapless_numbers():
+    expected = make_subscriptions(30)
+    report = billing_run(day=DAY, chunk_size=2, threads=3)
+    assert report.subscriptions == 30 and report.invoices == expected
+    assert_each_charge_once_and_no_gap(expected)
+    assert billing_run(day=DAY, chunk_size=2, threads=3).invoices == 0
+
+
+def test_an_error_in_a_thread_stops_the_run_and_the_next_run_completes_it(monkeypatch):
+    expected = make_subscriptions(12)
+    from billing.services import run as run_module
+
+    real_chunk = run_module.billing_chunk
+    calls = {"n": 0}
+
+    def fail_on_third(**kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("chunk failed")
+        return real_chunk(**kwargs)
+
+    monkeypatch.setattr(run_module, "billing_chunk", fail_on_third)
+    with pytest.raises(RuntimeError, match="chunk failed"):
+        billing_run(day=DAY, chunk_size=2, threads=2)
+    assert Invoice.objects.count() < expected
+    monkeypatch.setattr(run_module, "billing_chunk", real_chunk)
+    billing_run(day=DAY, chunk_size=2, threads=2)
+    assert_each_charge_once_and_no_gap(expected)
+
+
 def _child_env() -> dict:
     database = connection.settings_dict
     env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
