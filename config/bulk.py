@@ -52,11 +52,11 @@ def bulk_update(
     with connection.cursor() as cursor:
         for start in range(0, len(objects), batch_size):
             batch = objects[start : start + batch_size]
-            columns = [_array_literal([getattr(obj, pk_name) for obj in batch])]
+            columns = [array_literal([getattr(obj, pk_name) for obj in batch])]
             for field in targets:
                 values = [getattr(obj, field.attname) for obj in batch]
                 if _plain(field):
-                    columns.append(_array_literal(values))
+                    columns.append(array_literal(values))
                 else:
                     columns.append([field.get_db_prep_save(v, connection) for v in values])
             cursor.execute(sql, columns)
@@ -83,7 +83,7 @@ def _plain(field: models.Field) -> bool:
     return isinstance(field, _PLAIN_FIELDS) and not isinstance(field, MoneyField)
 
 
-def _array_literal(values: Sequence) -> str:
+def array_literal(values: Sequence) -> str:
     """A PostgreSQL array literal (`{1,NULL,"a b"}`) of ints, booleans, strings, dates and
     aware datetimes, built in one pass: psycopg's generic list adaptation costs more than the
     update it feeds when a chunk writes thousands of values."""

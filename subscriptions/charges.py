@@ -43,6 +43,7 @@ from catalog.core.pricing import (
     times,
 )
 from catalog.models import Bundle, BundleItem, Plan, PriceSheet, Product, TaxRate, Term
+from config.reads import IdsRead
 from subscriptions import timeline
 from subscriptions.timeline import State
 
@@ -84,6 +85,46 @@ class Charge:
     @property
     def net(self) -> Decimal:
         return self.priced.net
+
+
+# Reads of many subscriptions at once (compiled once, see config/reads.py).
+
+
+def _discounts_read(ids):
+    from subscriptions.models import SubscriptionDiscount
+
+    # No ordering (the default one joins the subscriptions): rules are sorted where applied.
+    return (
+        SubscriptionDiscount.objects.filter(subscription_id__any=ids)
+        .order_by()
+        .values_list(
+            "subscription_id",
+            "id",
+            "label",
+            "percentage",
+            "amount",
+            "target_product_id",
+            "target_bundle_id",
+            "sequence",
+            "first_period_start",
+            "periods",
+            "last_period_start",
+        )
+    )
+
+
+def _timelines_read(ids):
+    from subscriptions.models import SubscriptionEvent
+
+    return (
+        SubscriptionEvent.objects.filter(subscription_id__any=ids)
+        .order_by("effective_date", "id")
+        .values_list("subscription_id", "id", "kind", "effective_date", "data", "revoked_by_id")
+    )
+
+
+_DISCOUNTS = IdsRead(_discounts_read)
+_TIMELINES = IdsRead(_timelines_read, json_columns=[4])
 
 
 # Catalog lookups ----------------------------------------------------------------------------------
@@ -299,24 +340,8 @@ class DiscountRule:
     @classmethod
     def load(cls, subscription_ids) -> dict[int, list[DiscountRule]]:
         """The discount rules of many subscriptions in one query, by subscription id."""
-        from subscriptions.models import SubscriptionDiscount
-
         rules: dict[int, list[DiscountRule]] = {}
-        for row in SubscriptionDiscount.objects.filter(
-            subscription_id__any=subscription_ids
-        ).values_list(
-            "subscription_id",
-            "id",
-            "label",
-            "percentage",
-            "amount",
-            "target_product_id",
-            "target_bundle_id",
-            "sequence",
-            "first_period_start",
-            "periods",
-            "last_period_start",
-        ):
+        for row in _DISCOUNTS.rows(subscription_ids):
             rules.setdefault(row[0], []).append(cls(*row[1:]))
         return rules
 
@@ -393,14 +418,8 @@ def _price(
 
 def load_timelines(subscription_ids) -> dict[int, list[timeline.Entry]]:
     """The timelines of many subscriptions in one query, as plain entries, by subscription id."""
-    from subscriptions.models import SubscriptionEvent
-
     entries: dict[int, list[timeline.Entry]] = {}
-    for subscription_id, *values in (
-        SubscriptionEvent.objects.filter(subscription_id__any=subscription_ids)
-        .order_by("effective_date", "id")
-        .values_list("subscription_id", "id", "kind", "effective_date", "data", "revoked_by_id")
-    ):
+    for subscription_id, *values in _TIMELINES.rows(subscription_ids):
         entries.setdefault(subscription_id, []).append(timeline.Entry(*values))
     return entries
 

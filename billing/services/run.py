@@ -35,6 +35,7 @@ from billing.services.documents import (
 from catalog.core.periods import period_at, period_index
 from config.bulk import from_row
 from config.gc_pause import gc_paused
+from config.reads import IdsRead
 from subscriptions.charges import (
     DiscountRule,
     PriceBook,
@@ -148,26 +149,46 @@ def _next_billing_date(
     return start
 
 
+_LOCK_SUBSCRIPTIONS = IdsRead(
+    lambda ids: (
+        Subscription.objects.select_for_update(skip_locked=True)
+        .filter(pk__any=ids)
+        .order_by("pk")
+        .values_list(*SUBSCRIPTION_COLUMNS)
+    )
+)
+# Customers in a read of their own: joined to the locked rows, the planner may scan the whole
+# customer table rather than look up a thousand keys.
+_CUSTOMERS = IdsRead(
+    lambda ids: Customer.objects.filter(pk__any=ids).order_by().values_list(*CUSTOMER_COLUMNS)
+)
+_SEATS = IdsRead(
+    lambda ids: (
+        SubscriptionSeat.objects.filter(subscription_id__any=ids)
+        .order_by()  # the default ordering joins two tables
+        .values_list(*SEAT_COLUMNS)
+    )
+)
+
+
 def _lock_and_load(subscription_ids: Sequence[int], book: PriceBook) -> list[Subscription]:
     """Lock the chunk's subscriptions, skipping those another worker holds, and load them with
     what an invoice prints of their customer (in the customer's language); plans and terms come
     from the price book, loaded once."""
     db = router.db_for_write(Subscription)
-    rows = (
-        Subscription.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(pk__any=subscription_ids)
-        .order_by("pk")
-        .values_list(*SUBSCRIPTION_COLUMNS, *(f"customer__{name}" for name in CUSTOMER_COLUMNS))
-    )
-    width = len(SUBSCRIPTION_COLUMNS)
-    subscriptions = []
-    for row in rows:
-        subscription = from_row(Subscription, SUBSCRIPTION_COLUMNS, row[:width], db)
+    subscriptions = [
+        from_row(Subscription, SUBSCRIPTION_COLUMNS, row, db)
+        for row in _LOCK_SUBSCRIPTIONS.rows(subscription_ids)
+    ]
+    customers = {
+        row[0]: from_row(Customer, CUSTOMER_COLUMNS, row, db)
+        for row in _CUSTOMERS.rows({s.customer_id for s in subscriptions})
+    }
+    for subscription in subscriptions:
         cache = subscription._state.fields_cache
-        cache["customer"] = from_row(Customer, CUSTOMER_COLUMNS, row[width:], db)
+        cache["customer"] = customers[subscription.customer_id]
         cache["plan"] = book.plan(subscription.plan_id)
         cache["term"] = book.term(subscription.term_id)
-        subscriptions.append(subscription)
     return subscriptions
 
 
@@ -219,9 +240,7 @@ def _billing_chunk(
         events = load_timelines(ids)
         discounts = DiscountRule.load(ids)
         seats = defaultdict(list)
-        for row in SubscriptionSeat.objects.filter(subscription_id__any=ids).values_list(
-            *SEAT_COLUMNS
-        ):
+        for row in _SEATS.rows(ids):
             seats[row[1]].append(from_row(SubscriptionSeat, SEAT_COLUMNS, row, db))
         since_floor = min(
             (s.next_billing_date for s in subscriptions if s.next_billing_date), default=day

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from fractions import Fraction
 
 from dateutil.relativedelta import relativedelta
@@ -161,6 +162,10 @@ def boundary(anchor: date, period: Period, k: int) -> date:
     return anchor + timedelta(days=period.days * k)
 
 
+# period_index and period_at are pure functions of immutable values (dates and frozen periods),
+# called a dozen times per subscription by a billing run over many subscriptions that share
+# anchors and dates: they are memoized. Results are ints and frozen Intervals, safe to share.
+@lru_cache(maxsize=65536)
 def period_index(anchor: date, period: Period, day: date) -> int:
     """The k such that boundary(k) <= day < boundary(k + 1); negative before the anchor."""
     if period.days is not None:
@@ -176,6 +181,7 @@ def period_index(anchor: date, period: Period, day: date) -> int:
     return k
 
 
+@lru_cache(maxsize=65536)
 def period_at(anchor: date, period: Period, k: int) -> Interval:
     return Interval(boundary(anchor, period, k), boundary(anchor, period, k + 1))
 
