@@ -2,15 +2,16 @@
 
 1. Generates N subscriptions (default 100,000; N=… to change) into a template database, once.
 2. The daily billing run on a day when every subscription is due (renewals, invoicing,
-   numbering), in a fresh process: subscriptions per second, invoices and lines written, peak
-   memory, queries per subscription, how long the invoice-number lock is held. Also at N/10,
-   to show memory stays flat in N.
+   numbering), in a fresh process, with one thread and with two: subscriptions per second,
+   invoices and lines written, peak memory, queries per subscription, how long the
+   invoice-number lock is held. Also at N/10, to show memory stays flat in N.
 3. The raw-SQL baseline: the same invoices, lines and taxes written with COPY and numbered by
    one UPDATE — the physical limit of this machine; the ratio run ÷ baseline.
 4. The pages at that size: admin subscription and invoice lists, a partner's customer list and
    customer page, the API subscription list — median and p95 over repeated requests, and their
    query counts.
-5. The billing run fanned out as Celery tasks on the `billing` queue, with 1 and 2 workers.
+5. The billing run fanned out as Celery tasks on the `billing` queue: 1 and 2 workers of one
+   thread each (solo pool), and 1 worker of two threads (thread pool).
 Writes docs/benchmarks.md.
 """
 
@@ -96,9 +97,12 @@ def main() -> None:
 
     step(f"generating {n} subscriptions")
     results["generate"] = generate(n, SEED_DB)
-    step("billing run, in one process")
+    step("billing run, in one process and one thread")
     fresh(RUN_DB, SEED_DB)
-    results["run"] = python("bench.run_once", DAY, database=RUN_DB)
+    results["run_1"] = python("bench.run_once", DAY, "1", database=RUN_DB)
+    step("billing run, in one process and two threads")
+    fresh(RUN_DB, SEED_DB)
+    results["run"] = python("bench.run_once", DAY, "2", database=RUN_DB)
     step("raw-SQL baseline of the same writes")
     results["baseline"] = python("bench.baseline", database=RUN_DB)
     step("pages at this size")
@@ -109,16 +113,15 @@ def main() -> None:
         check=True,
     )
     results["pages"] = python("bench.pages", database=RUN_DB)
-    for workers in (1, 2):
-        step(f"billing run on {workers} Celery worker(s)")
+    for workers, threads in ((1, 1), (2, 1), (1, 2)):
+        step(f"billing run on {workers} Celery worker(s) of {threads} thread(s)")
         fresh(RUN_DB, SEED_DB)
-        results[f"celery_{workers}"] = python(
-            "bench.celery_run", DAY, str(workers), database=RUN_DB
-        )
+        name = f"celery_{workers}" + ("" if threads == 1 else f"x{threads}")
+        results[name] = python("bench.celery_run", DAY, str(workers), str(threads), database=RUN_DB)
     step(f"billing run at N={small}, for memory against N")
     generate(small, SEED_DB + "_small")
     fresh(RUN_DB, SEED_DB + "_small")
-    results["run_small"] = python("bench.run_once", DAY, database=RUN_DB)
+    results["run_small"] = python("bench.run_once", DAY, "2", database=RUN_DB)
     psql(f"DROP DATABASE IF EXISTS {SEED_DB}_small WITH (FORCE)")
 
     (ROOT / "var").mkdir(exist_ok=True)

@@ -1,6 +1,7 @@
 """The billing run fanned out as Celery tasks on the `billing` queue, with W worker processes
-(`python -m bench.celery_run DAY W`). Times from the first chunk queued to the last subscription
-billed. Prints one JSON line."""
+(`python -m bench.celery_run DAY W [THREADS]`): each worker runs one chunk at a time (the solo
+pool), or THREADS chunks at once in Celery's thread pool. Times from the first chunk queued to
+the last subscription billed. Prints one JSON line."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ def main() -> None:
 
     day = date.fromisoformat(sys.argv[1])
     workers_count = int(sys.argv[2])
+    threads = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    pool = ["--pool", "solo"] if threads == 1 else ["--pool", "threads"]
     current_app.control.purge()
     workers = [
         subprocess.Popen(
@@ -43,9 +46,8 @@ def main() -> None:
                 "--queues",
                 "billing",
                 "--concurrency",
-                "1",
-                "--pool",
-                "solo",
+                str(threads),
+                *pool,
                 "--loglevel",
                 "WARNING",
                 "--without-gossip",
@@ -83,6 +85,7 @@ def main() -> None:
         json.dumps(
             {
                 "workers": workers_count,
+                "threads": threads,
                 "seconds": seconds,
                 "subscriptions": due,
                 "chunks": chunks,

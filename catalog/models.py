@@ -21,7 +21,7 @@ from django.utils.translation import pgettext_lazy
 from djmoney.models.fields import CurrencyField, MoneyField
 from simple_history.models import HistoricalRecords
 
-from catalog.core.periods import NAMED_PERIODS, Period, Unit
+from catalog.core.periods import NAMED_PERIODS, Period, Unit, period_of
 from catalog.core.pricing import PricingModel as CorePricingModel
 from catalog.core.pricing import Tier
 
@@ -251,7 +251,7 @@ class PriceSheet(Localized):
 
     @property
     def period(self) -> Period:
-        return Period(self.period_count, Unit(self.period_unit))
+        return period_of(self.period_count, self.period_unit)
 
     @property
     def is_tiered(self) -> bool:
@@ -771,7 +771,7 @@ class Plan(LocalizedDescription):
 
     @property
     def billing_period(self) -> Period:
-        return Period(self.billing_period_count, Unit(self.billing_period_unit))
+        return period_of(self.billing_period_count, self.billing_period_unit)
 
     @property
     def trial_period(self) -> Period | None:

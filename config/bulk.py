@@ -175,15 +175,15 @@ def reserve_ids(objects: Sequence[models.Model]) -> None:
 
 
 # Per model: the columns COPY writes, and which of them need more than their plain value.
-_COPY_PLANS: dict[type, tuple] = {}
+_COPY_PLANS: dict[tuple[type, bool], tuple] = {}
 
 
-def _copy_plan(model: type[models.Model], connection) -> tuple:
+def _copy_plan(model: type[models.Model], connection, with_ids: bool) -> tuple:
     from djmoney.models.fields import MoneyField
 
-    plan = _COPY_PLANS.get(model)
+    plan = _COPY_PLANS.get((model, with_ids))
     if plan is None:
-        fields = list(model._meta.concrete_fields)
+        fields = [f for f in model._meta.concrete_fields if with_ids or not f.primary_key]
         quote = connection.ops.quote_name
         columns = ", ".join(quote(f.column) for f in fields)
         attnames = [f.attname for f in fields]
@@ -194,14 +194,16 @@ def _copy_plan(model: type[models.Model], connection) -> tuple:
             for f in fields
             if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
         ]
-        plan = _COPY_PLANS[model] = (columns, attnames, json_columns, money_columns, stamped)
+        plan = (columns, attnames, json_columns, money_columns, stamped)
+        _COPY_PLANS[(model, with_ids)] = plan
     return plan
 
 
-def insert(objects: Sequence[models.Model]) -> None:
+def insert(objects: Sequence[models.Model], *, ids: bool = True) -> None:
     """Insert new instances (and set their primary keys unless `reserve_ids` did). On
     PostgreSQL: ids taken from the table's sequence in one query, then one COPY — the fastest
-    way in; elsewhere bulk_create."""
+    way in; elsewhere bulk_create. `ids=False` (PostgreSQL): rows nothing points to get their
+    ids from the table's default, and the instances keep none."""
     if not objects:
         return
     model = type(objects[0])
@@ -213,9 +215,9 @@ def insert(objects: Sequence[models.Model]) -> None:
     from djmoney.money import Money
     from psycopg.types.json import Jsonb
 
-    if objects[0].pk is None:
+    if ids and objects[0].pk is None:
         reserve_ids(objects)
-    columns, attnames, json_columns, money_columns, stamped = _copy_plan(model, connection)
+    columns, attnames, json_columns, money_columns, stamped = _copy_plan(model, connection, ids)
     now = timezone.now()
     table = connection.ops.quote_name(model._meta.db_table)
     with (

@@ -434,6 +434,9 @@ class SubscriptionContext:
     events: list
     discounts: list[DiscountRule]
     book: PriceBook
+    # The active language (descriptions and rules are written in it), when the caller knows it:
+    # asking Django for it costs more than pricing a memoized period.
+    language: str | None = None
     _billing_period: Period | None = field(default=None, repr=False)
 
     @classmethod
@@ -509,7 +512,7 @@ def recurring_charges(context: SubscriptionContext, period: Interval) -> list[Ch
         state.term_id,
         period,
         context.currency,
-        translation.get_language(),
+        context.language or translation.get_language(),
         tuple(
             (d.label, d.percentage, d.amount, d.target_product_id, d.target_bundle_id)
             for d in rules

@@ -246,8 +246,9 @@ def save_documents(documents: Sequence[Document], *, issue_on: date | None = Non
     if issue_on is not None and connection.vendor == "postgresql":
         reserve_ids(invoices)
         _attach(documents)
-        insert([line for d in documents for line in d.lines])
-        insert([tax for d in documents for tax in d.taxes])
+        # Nothing points to new lines and taxes: their ids come from the tables' defaults.
+        insert([line for d in documents for line in d.lines], ids=False)
+        insert([tax for d in documents for tax in d.taxes], ids=False)
         take_numbers(invoices, day=issue_on)  # locks the series until the commit
         insert(invoices)
         log_issued([invoice.pk for invoice in invoices], issue_on)

@@ -285,7 +285,7 @@ def _billing_chunk(
         advances = []
         documents: list[Document] = []
         with translation.override(None):  # whatever the loop switches to, restored after it
-            language = None
+            locale = language = None
             for subscription in subscriptions:
                 advance = plan_advance(
                     subscription,
@@ -301,6 +301,11 @@ def _billing_chunk(
                 since = subscription.next_billing_date
                 if since is None or since > day:
                     continue
+                if subscription.customer.locale != locale:
+                    # Lines are written in the customer's language (switched only when it changes).
+                    locale = subscription.customer.locale
+                    translation.activate(locale)
+                    language = translation.get_language()
                 context = SubscriptionContext(
                     subscription_id=subscription.pk,
                     anchor=subscription.anchor_date,
@@ -308,11 +313,8 @@ def _billing_chunk(
                     events=advance.events,
                     discounts=discounts.get(subscription.pk, []),
                     book=book,
+                    language=language,
                 )
-                if subscription.customer.locale != language:
-                    # Lines are written in the customer's language (switched only when it changes).
-                    language = subscription.customer.locale
-                    translation.activate(language)
                 due = [
                     c
                     for c in due_charges(context, up_to=day, since=since)

@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
-from functools import lru_cache
 from fractions import Fraction
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
@@ -96,6 +96,13 @@ class Period:
             case Unit.YEAR:
                 label = ngettext("%(n)s year", "%(n)s years", n)
         return label % {"n": n}
+
+
+@lru_cache(maxsize=1024)
+def period_of(count: int, unit: Unit | str) -> Period:
+    """`Period(count, unit)`, shared: periods are immutable, and a billing run asks a model for
+    its period hundreds of thousands of times."""
+    return Period(count, Unit(unit))
 
 
 MONTHLY = Period(1, Unit.MONTH)
