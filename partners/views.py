@@ -14,6 +14,7 @@ sold through partners.services.subscription_sell, which applies the partner disc
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -266,10 +267,24 @@ def subscription_review(request: HttpRequest, partner: Partner, pk: int) -> Http
             "estimate": charge_summary(preview.next_charges, customer.currency)
             if preview
             else None,
+            "catch_up": _catch_up(preview, customer.currency),
             "refusal": refusal,
             "form": form,
         },
     )
+
+
+def _catch_up(preview, currency: str) -> list:
+    """A past start: each period begun since then, and the total of its invoice."""
+    if preview is None or not preview.charges:
+        return []
+    by_period = defaultdict(list)
+    for charge in preview.charges:
+        by_period[charge.period].append(charge)
+    return [
+        (period, charge_summary(charges, currency))
+        for period, charges in sorted(by_period.items(), key=lambda item: item[0].start)
+    ]
 
 
 # Adding seats ------------------------------------------------------------------------------------

@@ -401,10 +401,16 @@ class SubscriptionEvent(models.Model):
         return f"{self.effective_date} {self.get_kind_display()}"
 
     def save(self, *args, **kwargs) -> None:
-        # Append-only: an existing entry may only gain its `revoked_by` (see the class docstring).
-        if self.pk is not None and kwargs.get("update_fields") != ["revoked_by"]:
+        # Append-only: an existing entry may only gain its `revoked_by`, once (see the class
+        # docstring; which entries may be revoked is the services' rule).
+        if self.pk is None:
+            super().save(*args, **kwargs)
+            return
+        if kwargs.get("update_fields") != ["revoked_by"] or self.revoked_by_id is None:
             raise ValueError("timeline entries are never edited")
-        super().save(*args, **kwargs)
+        revoked = type(self).objects.filter(pk=self.pk, revoked_by__isnull=True)
+        if not revoked.update(revoked_by=self.revoked_by_id):
+            raise ValueError("this timeline entry is already revoked")
 
     def is_scheduled(self, today: date) -> bool:
         return self.effective_date > today

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -173,7 +174,8 @@ def check_po(po_reference: str) -> str:
             % {"max": PO_REFERENCE_MAX, "count": len(po_reference)},
             "po_reference",
         )
-    if any(ord(ch) < 32 for ch in po_reference):
+    # Cc: C0 and C1 controls and DEL, none of which prints on an invoice.
+    if any(unicodedata.category(ch) == "Cc" for ch in po_reference):
         refuse(_("A PO reference cannot contain control characters."), "po_reference")
     return po_reference
 

@@ -148,8 +148,14 @@ def credits_consume(
         )
         if held.contract.kind != ProductContract.Kind.CREDIT:
             refuse(_("Only credit-based contracts have credits."))
-        if held.status == SubscriptionContract.Status.ENDED:
-            refuse(_("This contract has ended."))
+        # Ended by its status, or by its end date even before a job records the status.
+        if held.status == SubscriptionContract.Status.ENDED or (
+            held.end_date is not None and day >= held.end_date
+        ):
+            refuse(
+                _("This contract ended on %(date)s: its credits can no longer be used.")
+                % {"date": (held.end_date or day).isoformat()}
+            )
         balance = credit_balance(held)
         if amount > balance:
             refuse(

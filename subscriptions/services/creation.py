@@ -244,7 +244,13 @@ def subscription_create(
         refuse(_("Choose at least one seat."), "seats")
     check_devices(customer, {t: seat_quantities.get(t, 0) for t in seat_types})
     option_quantities = _checked_options(plan, options)
-    addon_quantities = {int(k): int(v) for k, v in (addons or {}).items() if int(v) > 0}
+    addon_quantities = {
+        _whole(k, "addons", _("An add-on is chosen by its id.")): _whole(
+            v, "addons", _("A quantity is a whole number, 0 or more.")
+        )
+        for k, v in (addons or {}).items()
+    }
+    addon_quantities = {k: v for k, v in addon_quantities.items() if v > 0}
     for bundle_id in addon_quantities:
         check_addon(plan, book.bundle(bundle_id), customer.currency)
     years, service_option = _service_period(plan, service_period_years)
@@ -357,11 +363,23 @@ def subscription_create(
             "date": anchor.isoformat(),
             "period": plan.billing_period,
         }
+    # A start in the past: the periods begun since then are invoiced at once (the billing run
+    # catches them up, one invoice each), so the buyer is told before confirming.
+    catch_up = []
+    if anchor is not None and not pending and anchor < today:
+        catch_up = charge_engine.due_charges(context, up_to=today)
+        periods = len({c.period for c in catch_up})
+        message += " " + ngettext(
+            "%(count)s billing period has begun since then: it is invoiced at once.",
+            "%(count)s billing periods have begun since then: they are invoiced at once, "
+            "each on its own invoice.",
+            periods,
+        ) % {"count": periods}
     return ChangeResult(
         subscription=subscription,
         event=created,
         effective_date=start_date,
-        charges=[],
+        charges=catch_up,
         next_charges=first_charges,
         message=message,
     )
@@ -378,16 +396,33 @@ def _checked_options(plan: Plan, options: Mapping[int, int] | None) -> dict[int,
     }
     result = {}
     for product_id, quantity in (options or {}).items():
-        if int(product_id) not in optional:
+        product_id = _whole(product_id, "options", _("An option is chosen by its product id."))
+        if product_id not in optional:
             refuse(
                 _("This product is not an option of %(plan)s.") % {"plan": plan.display_name},
                 "options",
             )
-        if int(quantity) < 0:
-            refuse(_("A quantity cannot be negative."), "options")
-        if int(quantity):
-            result[int(product_id)] = int(quantity)
+        quantity = _whole(quantity, "options", _("A quantity is a whole number, 0 or more."))
+        if quantity:
+            result[product_id] = quantity
     return result
+
+
+def _whole(value, field: str, message: str) -> int:
+    """A whole number of 0 or more, from an int or its text ("3"); anything else is refused
+    (1.7 is not silently 1, "x" is not a server error)."""
+    if isinstance(value, bool):
+        refuse(message, field)
+    if isinstance(value, str):
+        value = value.strip()
+        if not value.isdigit():
+            refuse(message, field)
+        return int(value)
+    if isinstance(value, int) and value >= 0:
+        return value
+    if isinstance(value, Decimal) and value == value.to_integral_value() and value >= 0:
+        return int(value)
+    refuse(message, field)
 
 
 def check_addon(plan: Plan, bundle: Bundle, currency: str) -> None:

@@ -78,7 +78,7 @@ def customer_update(*, customer: Customer, **fields: Any) -> Customer:
 
 def devices_set(*, customer: Customer, seat_type: SeatType, count: int) -> DeployedDevices:
     """Record how many devices of a type the customer has deployed."""
-    if not isinstance(count, int) or count < 0:
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
         refuse(_("A number of devices is a whole number, 0 or more."), "count")
     with transaction.atomic():
         devices, _created = DeployedDevices.objects.select_for_update().get_or_create(

@@ -43,6 +43,15 @@ def subscription_set_po_reference(
     with transaction.atomic():
         subscription = lock(subscription)
         po_reference = check_po(po_reference)
+        # Still editable while a cancellation is pending (invoices may follow), not once ended.
+        if subscription.status in (Status.CANCELLED, Status.ENDED):
+            refuse(
+                _(
+                    "The subscription has ended: no invoice follows, so its PO reference no "
+                    "longer changes."
+                ),
+                "po_reference",
+            )
         if po_reference == subscription.po_reference:
             return ChangeResult(
                 subscription, None, today, [], [], _("The PO reference is unchanged.")

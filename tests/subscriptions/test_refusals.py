@@ -132,18 +132,24 @@ def test_create_refuses_seats_below_the_devices_deployed(world):
 def test_devices_are_covered_by_all_the_customers_subscriptions_together(world):
     # The customer's first subscription holds 10 gateway seats for its 4 gateways: a second one,
     # for sensors only, needs no gateway seats.
-    services.subscription_create(
+    sensors = services.subscription_create(
         customer=world["customer"],
         plan=Plan.objects.get(code="device-seats"),
         start_date=TODAY,
         today=TODAY,
         seats={world["sensor"]: 2},
         service_period_years=1,
-    )
-    # And the first may go down to 4 gateway seats, not lower.
-    services.seats_reduce(
+    ).subscription
+    assert list(sensors.seats.values_list("seat_type__code", "quantity")) == [("sensor", 2)]
+    # And the first may go down to 4 gateway seats, not lower: scheduled for its renewal.
+    result = services.seats_reduce(
         subscription=world["devices"], seat_type=world["gateway"], quantity=4, today=TODAY
     )
+    assert result.effective_date == date(2029, 1, 1)
+    seat = world["devices"].seats.get(seat_type=world["gateway"])
+    assert (seat.quantity, seat.scheduled_quantity) == (10, 4)
+    assert result.event.kind == "seats_reduced"
+    assert result.event.data == {"seat_type": world["gateway"].pk, "from": 10, "quantity": 4}
 
 
 def test_create_refuses_a_seat_type_the_plan_does_not_sell(world):
