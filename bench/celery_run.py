@@ -26,7 +26,7 @@ def main() -> None:
 
     from billing.models import Invoice
     from billing.services import due_chunks
-    from billing.tasks import run_chunk
+    from billing.tasks import new_run_id, run_chunk
     from subscriptions.models import Subscription
 
     day = date.fromisoformat(sys.argv[1])
@@ -64,14 +64,28 @@ def main() -> None:
         for index in range(workers_count)
     ]
     try:
-        time.sleep(4)  # let the workers connect before the clock starts
+        # The clock starts once every worker answers (started, connected, consuming).
+        deadline = time.monotonic() + 120
+        while len(current_app.control.ping(timeout=0.5)) < workers_count:
+            if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
+                raise SystemExit("the Celery workers did not start")
         due = Subscription.objects.filter(next_billing_date__lte=day).count()
         started = time.perf_counter()
         chunks = 0
+        run = new_run_id(day)
+        last: list[int] = []
         for ids in due_chunks(day, settings.BILLING_CHUNK_SIZE):
-            run_chunk.apply_async(args=[ids, day.isoformat()], queue="billing")
+            run_chunk.apply_async(args=[ids, day.isoformat(), run], queue="billing")
             chunks += 1
-        while Subscription.objects.filter(next_billing_date__lte=day).exists():
+            last = ids
+
+        def waiting(ids=None) -> bool:
+            # Watching the chunk queued last is a primary-key lookup; a scan of the due index
+            # twenty times a second would take PostgreSQL's time from the workers.
+            rows = Subscription.objects.filter(next_billing_date__lte=day)
+            return (rows.filter(pk__any=ids) if ids else rows).exists()
+
+        while waiting(last) or waiting():
             if any(worker.poll() is not None for worker in workers):
                 raise SystemExit("a worker stopped")
             time.sleep(0.05)

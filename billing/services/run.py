@@ -3,9 +3,10 @@
 Work is cut in chunks of subscriptions. A chunk is one transaction: lock the chunk's
 subscriptions (skipping those another worker holds), load everything they need in a fixed
 number of queries, advance them (renewals, ends), derive what is due from their timelines,
-subtract what was invoiced, and write the new invoices, lines and taxes in bulk; number them
-last, under the short sequence lock; commit. Killed before the commit, a chunk leaves nothing;
-run again, it bills nothing twice (each line's charge key is unique per subscription).
+subtract what was invoiced, and write in bulk the subscriptions, then the new lines and taxes,
+then take the invoice numbers (the short sequence lock, held to the commit) and write the
+invoices already issued; commit. Killed before the commit, a chunk leaves nothing; run again, it
+bills nothing twice (each line's charge key is unique per subscription).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class RunReport:
     lines: int = 0
     renewals: int = 0
     documents: list[Document] = field(default_factory=list, repr=False)
-    # Seconds spent per phase (load, compute, write, number, commit), for the benchmark.
+    # Seconds spent per phase (load, compute, writes, commit), for the benchmark.
     timings: dict[str, float] = field(default_factory=lambda: defaultdict(float), repr=False)
 
     def add(self, other: RunReport) -> None:
@@ -451,23 +452,27 @@ def billing_run(
                 billing_chunk(subscription_ids=ids, day=day, book=book, send_emails=send_emails)
             )
     else:
-        for chunk_report in _in_threads(
-            threads, chunks, day=day, book=book, send_emails=send_emails
-        ):
-            report.add(chunk_report)
+        _in_threads(threads, chunks, report, day=day, book=book, send_emails=send_emails)
     level = logging.INFO if report.subscriptions else logging.DEBUG
     logger.log(level, "billing run for %s: %s", day, report)
     return report
 
 
 def _in_threads(
-    threads: int, chunks: Iterator[list[int]], *, day: date, book: PriceBook, send_emails
-) -> list[RunReport]:
-    """Bill `chunks` in `threads` threads. The queue holds at most one chunk per thread, so that
-    memory stays flat; the first error stops the run (chunks already committed stay billed,
-    like a worker that dies) and is raised here."""
+    threads: int,
+    chunks: Iterator[list[int]],
+    report: RunReport,
+    *,
+    day: date,
+    book: PriceBook,
+    send_emails,
+) -> None:
+    """Bill `chunks` in `threads` threads, adding up their reports into `report` (each chunk's
+    documents are let go at once: memory stays flat, as does the queue, which holds at most one
+    chunk per thread). The first error stops the run (chunks already committed stay billed, like
+    a worker that dies) and is raised here."""
     work: queue.Queue = queue.Queue(maxsize=threads)
-    reports: list[RunReport] = []
+    adding = threading.Lock()
     errors: list[BaseException] = []
 
     def worker() -> None:
@@ -476,13 +481,14 @@ def _in_threads(
                 if errors:
                     continue  # drain the queue: the run stops
                 try:
-                    reports.append(
-                        billing_chunk(
-                            subscription_ids=ids, day=day, book=book, send_emails=send_emails
-                        )
+                    done = billing_chunk(
+                        subscription_ids=ids, day=day, book=book, send_emails=send_emails
                     )
                 except BaseException as error:  # re-raised in the calling thread
                     errors.append(error)
+                else:
+                    with adding:
+                        report.add(done)
         finally:
             connections.close_all()  # this thread's own connection
 
@@ -501,7 +507,6 @@ def _in_threads(
             thread.join()
     if errors:
         raise errors[0]
-    return reports
 
 
 def invoice_preview(*, subscription: Subscription, day: date) -> list[Document]:
