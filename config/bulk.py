@@ -8,6 +8,8 @@ statement; elsewhere (SQLite in development) Django's bulk_update is used.
 
 from __future__ import annotations
 
+import json
+import operator
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -187,7 +189,9 @@ def _copy_plan(model: type[models.Model], connection, with_ids: bool) -> tuple:
         quote = connection.ops.quote_name
         columns = ", ".join(quote(f.column) for f in fields)
         attnames = [f.attname for f in fields]
-        json_columns = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+        json_columns = [
+            (i, f.encoder) for i, f in enumerate(fields) if isinstance(f, models.JSONField)
+        ]
         money_columns = [i for i, f in enumerate(fields) if isinstance(f, MoneyField)]
         stamped = [
             f.attname
@@ -213,12 +217,14 @@ def insert(objects: Sequence[models.Model], *, ids: bool = True) -> None:
         return
     from django.utils import timezone
     from djmoney.money import Money
-    from psycopg.types.json import Jsonb
 
     if ids and objects[0].pk is None:
         reserve_ids(objects)
     columns, attnames, json_columns, money_columns, stamped = _copy_plan(model, connection, ids)
+    values_of = operator.itemgetter(*attnames)
     now = timezone.now()
+    # Rows copied from one template share their JSON values: each is written as text once.
+    json_texts: dict[int, str] = {}
     table = connection.ops.quote_name(model._meta.db_table)
     with (
         connection.cursor() as cursor,
@@ -228,14 +234,21 @@ def insert(objects: Sequence[models.Model], *, ids: bool = True) -> None:
             state = obj.__dict__
             for name in stamped:
                 state[name] = now
-            row = [state.get(name) for name in attnames]
+            try:
+                row = list(values_of(state))
+            except KeyError:  # a deferred field: written as its default would be, NULL
+                row = [state.get(name) for name in attnames]
             for i in money_columns:
                 # `build` stores plain amounts; an instance made by __init__ may hold Money.
                 if isinstance(row[i], Money):
                     row[i] = row[i].amount
-            for i in json_columns:
-                if row[i] is not None:
-                    row[i] = Jsonb(row[i])
+            for i, encoder in json_columns:
+                value = row[i]
+                if value is not None:
+                    text = json_texts.get(id(value))
+                    if text is None:
+                        text = json_texts[id(value)] = json.dumps(value, cls=encoder)
+                    row[i] = text
             copy.write_row(row)
     for obj in objects:
         obj._state.adding = False
