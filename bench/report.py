@@ -190,6 +190,28 @@ def _unmet(results: dict, rate: float, ratio: float) -> list[str]:
             f" {total - writes:.1f} s."
         )
     celery_1, celery_2 = results["celery_1"], results["celery_2"]
+    celery_rate = _rate(celery_1)
+    if celery_rate < TARGET_RATE:
+        threaded = results.get("celery_1x2")
+        run_1 = results.get("run_1")
+        missed.append(
+            f"- **One solo Celery worker ({celery_rate:,.0f} subscriptions/s against"
+            f" {TARGET_RATE:,}).** It bills one chunk at a time, each a task of its own"
+            + (
+                f", and is slower than the same chunks billed in one process by `run_billing`"
+                f" ({_rate(run_1):,.0f}/s with one thread)"
+                if run_1
+                else ""
+            )
+            + ". Each task's message, acknowledgement and connection checks account for part"
+            " of it; profiled, the chunks themselves also run about 15 % slower in the worker"
+            " (longer waits for PostgreSQL and slower Python alike), a cause not found yet."
+            + (
+                f" The same worker with two threads reaches {_rate(threaded):,.0f}/s."
+                if threaded
+                else ""
+            )
+        )
     if celery_2["seconds"] >= celery_1["seconds"]:
         missed.append(
             "- **Two workers are not faster than one** on this run: with 2 cores, PostgreSQL and"

@@ -21,6 +21,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-# Tasks run in the calling process unless a test starts a real worker (tests/billing/test_celery.py).
+# Tasks run in the calling process unless a test starts a real worker (tests/billing/test_concurrency.py).
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
