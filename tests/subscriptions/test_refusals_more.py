@@ -15,7 +15,6 @@ from catalog.models import (
     Plan,
     Product,
     ProductContract,
-    SeatType,
     UpgradeGroup,
 )
 from subscriptions import services
@@ -32,11 +31,11 @@ from subscriptions.models import (
     SubscriptionItem,
     SubscriptionSeat,
 )
-from tests.subscriptions.factories import CustomerFactory, monthly_plan
+from tests.subscriptions.factories import monthly_plan
+from tests.subscriptions.test_refusals import TODAY, create
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-TODAY = date(2026, 11, 21)
 
 
 def snapshot():
@@ -66,47 +65,6 @@ def refused(call, message: str, field: str | None = None) -> ApplicationError:
         assert error.value.field == field
     assert snapshot() == before, "a refusal changed something"
     return error.value
-
-
-@pytest.fixture
-def world(demo_catalog):
-    gateway = SeatType.objects.get(code="gateway")
-    customer = CustomerFactory()
-    services.devices_set(customer=customer, seat_type=gateway, count=4)
-    devices = services.subscription_create(
-        customer=customer,
-        plan=Plan.objects.get(code="device-seats"),
-        start_date=date(2026, 1, 1),
-        today=TODAY,
-        seats={gateway: 10},
-        service_period_years=3,
-    ).subscription
-    cad = CustomerFactory(currency="CAD", country="CA")
-    hosting = services.subscription_create(
-        customer=cad,
-        plan=Plan.objects.get(code="hosting-a"),
-        start_date=date(2026, 11, 1),
-        today=TODAY,
-    ).subscription
-    return {
-        "customer": customer,
-        "cad": cad,
-        "devices": devices,
-        "hosting": hosting,
-        "gateway": gateway,
-    }
-
-
-def create(world, **overrides):
-    fields = {
-        "customer": world["customer"],
-        "plan": Plan.objects.get(code="device-seats"),
-        "start_date": TODAY,
-        "today": TODAY,
-        "seats": {world["gateway"]: 5},
-        "service_period_years": 1,
-    } | overrides
-    return lambda: services.subscription_create(**fields)
 
 
 def hosting_create(world, **overrides):
