@@ -17,17 +17,12 @@ from django.db import connections, models, router
 
 
 def bulk_update(
-    objects: Sequence[models.Model],
-    fields: Sequence[str],
-    *,
-    batch_size: int = 2000,
-    model: type[models.Model] | None = None,
+    objects: Sequence[models.Model], fields: Sequence[str], *, batch_size: int = 2000
 ) -> None:
-    """Write `fields` of many rows at once. `objects` are instances of `model` (default: the
-    first object's class), or any objects with its primary key and field attribute names."""
+    """Write `fields` of many instances of one model at once."""
     if not objects:
         return
-    model = model or type(objects[0])
+    model = type(objects[0])
     connection = connections[router.db_for_write(model)]
     if connection.vendor != "postgresql":
         model.objects.bulk_update(objects, fields, batch_size=batch_size)

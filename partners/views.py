@@ -14,7 +14,6 @@ sold through partners.services.subscription_sell, which applies the partner disc
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -57,7 +56,7 @@ from partners.services import subscription_sell
 from subscriptions import services
 from subscriptions.forms import AcceptTermsForm, add_refusal
 from subscriptions.models import Customer, Subscription
-from subscriptions.selectors import charge_summary, subscription_overviews
+from subscriptions.selectors import charge_summary, subscription_overviews, summaries_by_period
 from subscriptions.views import cancellation_page, paginate, pdf_response, posted, term_periods
 
 CHANNEL = "partner portal"
@@ -267,24 +266,12 @@ def subscription_review(request: HttpRequest, partner: Partner, pk: int) -> Http
             "estimate": charge_summary(preview.next_charges, customer.currency)
             if preview
             else None,
-            "catch_up": _catch_up(preview, customer.currency),
+            # A past start: each period begun since then, on its own invoice.
+            "catch_up": summaries_by_period(preview.charges, customer.currency) if preview else [],
             "refusal": refusal,
             "form": form,
         },
     )
-
-
-def _catch_up(preview, currency: str) -> list:
-    """A past start: each period begun since then, and the total of its invoice."""
-    if preview is None or not preview.charges:
-        return []
-    by_period = defaultdict(list)
-    for charge in preview.charges:
-        by_period[charge.period].append(charge)
-    return [
-        (period, charge_summary(charges, currency))
-        for period, charges in sorted(by_period.items(), key=lambda item: item[0].start)
-    ]
 
 
 # Adding seats ------------------------------------------------------------------------------------

@@ -192,6 +192,20 @@ def charge_summary(charges: Iterable[Charge], currency: str) -> ChargeSummary:
     )
 
 
+def summaries_by_period(
+    charges: Iterable[Charge], currency: str
+) -> list[tuple[Interval, ChargeSummary]]:
+    """Recurring charges as their invoices will be (one per billing period, RULES §9), in
+    period order: what a catch-up of several periods costs, invoice by invoice."""
+    by_period: dict[Interval, list[Charge]] = {}
+    for charge in charges:
+        by_period.setdefault(charge.period, []).append(charge)
+    return [
+        (period, charge_summary(period_charges, currency))
+        for period, period_charges in sorted(by_period.items(), key=lambda item: item[0].start)
+    ]
+
+
 @dataclass(frozen=True)
 class SeatLine:
     seat_type: SeatType

@@ -47,16 +47,15 @@ def _take_numbers(series: str, year: int, count: int) -> int:
     return first
 
 
-def take_numbers(invoices: Sequence[Invoice], *, day: date) -> dict[str, tuple[int, list]]:
+def take_numbers(invoices: Sequence[Invoice], *, day: date) -> None:
     """Number documents (invoices and credit notes) on `day`, in id order, in memory: set their
     number, series, dates and status. Locks each series' sequence row until the transaction
-    ends; returns, per series, the first number and the documents numbered."""
+    ends."""
     by_series: dict[str, list[Invoice]] = defaultdict(list)
     for invoice in invoices:
         by_series[Invoice.SERIES[invoice.kind]].append(invoice)
     now = timezone.now()
     due = day + timedelta(days=settings.INVOICE_DUE_DAYS)
-    numbered = {}
     for series in sorted(by_series):  # always the same order: two issuers never deadlock
         group = sorted(by_series[series], key=lambda invoice: invoice.pk)
         first = _take_numbers(series, day.year, len(group))
@@ -72,55 +71,15 @@ def take_numbers(invoices: Sequence[Invoice], *, day: date) -> dict[str, tuple[i
                 day if invoice.kind == Invoice.Kind.CREDIT_NOTE else invoice.due_date or due
             )
             invoice.issued_at = now
-        numbered[series] = (first, group)
-    return numbered
 
 
 def issue_documents(invoices: Sequence[Invoice], *, day: date) -> None:
     """Number and issue saved drafts (invoices and credit notes) on `day`, in id order."""
     if not invoices:
         return
-    numbered = take_numbers(invoices, day=day)
-    if connection.vendor == "postgresql":
-        due = day + timedelta(days=settings.INVOICE_DUE_DAYS)
-        now = next(iter(numbered.values()))[1][0].issued_at
-        for series, (first, group) in numbered.items():
-            _issue_in_sql(group, series=series, day=day, due=due, first=first, now=now)
-    else:
-        bulk_update(invoices, ISSUE_FIELDS)
+    take_numbers(invoices, day=day)
+    bulk_update(invoices, ISSUE_FIELDS)  # one statement, whatever the number of documents
     log_issued([invoice.pk for invoice in invoices], day)
-
-
-def _issue_in_sql(
-    group: Sequence[Invoice], *, series: str, day: date, due: date, first: int, now
-) -> None:
-    """The same numbering as above in one statement: the lock is released sooner."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            UPDATE billing_invoice AS i
-               SET status = %(status)s, series = %(series)s, year = %(year)s,
-                   sequence = %(first)s + n.rn - 1,
-                   number = %(prefix)s || lpad((%(first)s + n.rn - 1)::text, 6, '0'),
-                   issue_date = %(day)s,
-                   due_date = CASE WHEN i.kind = 'credit_note' THEN %(day)s ELSE COALESCE(i.due_date, %(due)s) END,
-                   issued_at = %(now)s
-              FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn
-                      FROM billing_invoice WHERE id = ANY(%(ids)s)) AS n
-             WHERE i.id = n.id
-            """,
-            {
-                "status": Invoice.Status.ISSUED,
-                "series": series,
-                "year": day.year,
-                "first": first,
-                "prefix": f"{series}{day.year}-",
-                "day": day,
-                "due": due,
-                "now": now,
-                "ids": [invoice.pk for invoice in group],
-            },
-        )
 
 
 def log_issued(invoice_ids: list[int], day: date) -> None:

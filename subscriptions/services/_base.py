@@ -166,6 +166,14 @@ def check_changeable(subscription: Subscription) -> None:
         )
 
 
+def whole_number(value: Any, *, field: str, message: str, minimum: int = 0) -> int:
+    """A count (seats, devices, quantities): an int, never a bool, of at least `minimum`;
+    anything else is refused with `message` (1.7 is not silently 1)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        refuse(message, field)
+    return value
+
+
 def check_po(po_reference: str) -> str:
     po_reference = (po_reference or "").strip()
     if len(po_reference) > PO_REFERENCE_MAX:

@@ -38,6 +38,7 @@ from subscriptions.services._base import (
     previewable,
     record,
     refuse,
+    whole_number,
 )
 from subscriptions.services.renewals import advance
 
@@ -245,8 +246,8 @@ def subscription_create(
     check_devices(customer, {t: seat_quantities.get(t, 0) for t in seat_types})
     option_quantities = _checked_options(plan, options)
     addon_quantities = {
-        _whole(k, "addons", _("An add-on is chosen by its id.")): _whole(
-            v, "addons", _("A quantity is a whole number, 0 or more.")
+        _id(k, "addons", _("An add-on is chosen by its id.")): whole_number(
+            v, field="addons", message=_("A quantity is a whole number, 0 or more.")
         )
         for k, v in (addons or {}).items()
     }
@@ -396,33 +397,26 @@ def _checked_options(plan: Plan, options: Mapping[int, int] | None) -> dict[int,
     }
     result = {}
     for product_id, quantity in (options or {}).items():
-        product_id = _whole(product_id, "options", _("An option is chosen by its product id."))
+        product_id = _id(product_id, "options", _("An option is chosen by its product id."))
         if product_id not in optional:
             refuse(
                 _("This product is not an option of %(plan)s.") % {"plan": plan.display_name},
                 "options",
             )
-        quantity = _whole(quantity, "options", _("A quantity is a whole number, 0 or more."))
+        quantity = whole_number(
+            quantity, field="options", message=_("A quantity is a whole number, 0 or more.")
+        )
         if quantity:
             result[product_id] = quantity
     return result
 
 
-def _whole(value, field: str, message: str) -> int:
-    """A whole number of 0 or more, from an int or its text ("3"); anything else is refused
-    (1.7 is not silently 1, "x" is not a server error)."""
-    if isinstance(value, bool):
-        refuse(message, field)
-    if isinstance(value, str):
-        value = value.strip()
-        if not value.isdigit():
-            refuse(message, field)
+def _id(value, field: str, message: str) -> int:
+    """A row id, as an int or its text (JSON object keys are text); anything else is refused
+    ("x" is not a server error)."""
+    if isinstance(value, str) and value.strip().isdigit():
         return int(value)
-    if isinstance(value, int) and value >= 0:
-        return value
-    if isinstance(value, Decimal) and value == value.to_integral_value() and value >= 0:
-        return int(value)
-    refuse(message, field)
+    return whole_number(value, field=field, message=message)
 
 
 def check_addon(plan: Plan, bundle: Bundle, currency: str) -> None:

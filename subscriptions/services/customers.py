@@ -16,7 +16,7 @@ from subscriptions.models import (
     Subscription,
     SubscriptionEvent,
 )
-from subscriptions.services._base import refuse
+from subscriptions.services._base import refuse, whole_number
 
 Kind = SubscriptionEvent.Kind
 Status = Subscription.Status
@@ -78,8 +78,9 @@ def customer_update(*, customer: Customer, **fields: Any) -> Customer:
 
 def devices_set(*, customer: Customer, seat_type: SeatType, count: int) -> DeployedDevices:
     """Record how many devices of a type the customer has deployed."""
-    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-        refuse(_("A number of devices is a whole number, 0 or more."), "count")
+    whole_number(
+        count, field="count", message=_("A number of devices is a whole number, 0 or more.")
+    )
     with transaction.atomic():
         devices, _created = DeployedDevices.objects.select_for_update().get_or_create(
             customer=customer, seat_type=seat_type, defaults={"count": count}

@@ -29,6 +29,7 @@ from subscriptions.services._base import (
     previewable,
     record,
     refuse,
+    whole_number,
 )
 from subscriptions.services.creation import check_addon
 
@@ -83,8 +84,7 @@ def addon_add(
 ) -> ChangeResult:
     subscription = lock(subscription)
     check_changeable(subscription)
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-        refuse(_("Add at least one."), "quantity")
+    whole_number(quantity, field="quantity", message=_("Add at least one."), minimum=1)
     book = PriceBook()
     check_addon(book.plan(subscription.plan_id), book.bundle(bundle.pk), subscription.currency)
     item, created = SubscriptionItem.objects.get_or_create(

@@ -33,6 +33,7 @@ from subscriptions.services._base import (
     previewable,
     record,
     refuse,
+    whole_number,
 )
 from subscriptions.services.creation import check_devices, seat_types_of
 
@@ -54,8 +55,7 @@ def seats_add(
     the new quantity from the next period; billing dates do not move."""
     subscription = lock(subscription)
     check_changeable(subscription)
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-        refuse(_("Add at least one seat."), "quantity")
+    whole_number(quantity, field="quantity", message=_("Add at least one seat."), minimum=1)
     book = PriceBook()
     if seat_type.pk not in seat_types_of(subscription.plan, book):
         refuse(
@@ -116,8 +116,9 @@ def seats_reduce(
     deployed; effective at the next renewal, without refund or credit."""
     subscription = lock(subscription)
     check_changeable(subscription)
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
-        refuse(_("A number of seats is a whole number, 0 or more."), "quantity")
+    whole_number(
+        quantity, field="quantity", message=_("A number of seats is a whole number, 0 or more.")
+    )
     seat = SubscriptionSeat.objects.filter(subscription=subscription, seat_type=seat_type).first()
     current = seat.quantity if seat else 0
     if quantity >= current:

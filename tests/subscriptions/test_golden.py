@@ -118,6 +118,12 @@ def test_example_4_3_renewal_into_the_renewal_term():
     assert services.subscription_advance(subscription=subscription, today=date(2028, 2, 29)) == []
     [renewal] = services.subscription_advance(subscription=subscription, today=date(2028, 3, 1))
     assert renewal.kind == "renewed" and renewal.effective_date == date(2028, 3, 1)
+    # The timeline entry records the new term as the rules write it: ending 2029-03-01.
+    assert renewal.data == {
+        "term": one_year.pk,
+        "commitment_start": "2028-03-01",
+        "commitment_end": "2029-03-01",
+    }
     subscription.refresh_from_db()
     assert subscription.term == one_year
     assert (subscription.commitment_start, subscription.commitment_end) == (
