@@ -10,8 +10,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from billing.models import NoticeReminder
-from catalog.core.periods import Unit, shift
 from subscriptions.models import Subscription
+from subscriptions.services.renewals import before_renewal
 
 
 def notice_reminders_due(*, day: date) -> list[NoticeReminder]:
@@ -36,7 +36,9 @@ def notice_reminders_due(*, day: date) -> list[NoticeReminder]:
     created = []
     for subscription in candidates.iterator(chunk_size=1000):
         term = subscription.term
-        deadline = shift(subscription.renewal_date, -term.notice_count, Unit(term.notice_unit))
+        deadline = before_renewal(
+            subscription, subscription.renewal_date, term.notice_count, term.notice_unit
+        )
         if not day <= deadline <= day + lead:
             continue
         try:

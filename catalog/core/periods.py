@@ -162,11 +162,31 @@ def add_months(day: date, months: int) -> date:
     return day.replace(year=year, month=month, day=min(day.day, last))
 
 
-def boundary(anchor: date, period: Period, k: int) -> date:
-    """Boundary k of the periods anchored on `anchor`: anchor + k × period, from the anchor."""
+def months_from(anchor: date, day: date) -> int | None:
+    """The m such that `add_months(anchor, m) == day`: where `day` sits on the month grid of
+    `anchor` (28 Feb 2026 is month 1 of an anchor on 31 Jan); None when it is off the grid."""
+    months = (day.year - anchor.year) * 12 + (day.month - anchor.month)
+    return months if add_months(anchor, months) == day else None
+
+
+def boundary(anchor: date, period: Period, k: int, *, since: date | None = None) -> date:
+    """Boundary k of the timeline anchored on `anchor`: anchor + k × period, from the anchor.
+
+    The one function for every date of a subscription's timeline: billing periods, commitment
+    ends, renewals ("the renewal after next" is k = 1 since the next renewal), notice and freeze
+    deadlines (k < 0 before a renewal). With `since` (itself a date of the timeline, such as a
+    renewal) it counts k periods from there, still from the anchor's grid: monthly from 31 Jan,
+    one month after the renewal of 30 Apr is 31 May, never 30 May (RULES §1, example 1.1).
+    A `since` off the anchor's month grid (a calendar term of 45 days) is counted from itself.
+    """
     if period.months is not None:
-        return add_months(anchor, period.months * k)
-    return anchor + timedelta(days=period.days * k)
+        if since is None:
+            return add_months(anchor, period.months * k)
+        offset = months_from(anchor, since)
+        if offset is None:
+            return add_months(since, period.months * k)
+        return add_months(anchor, offset + period.months * k)
+    return (since or anchor) + timedelta(days=period.days * k)
 
 
 # period_index and period_at are pure functions of immutable values (dates and frozen periods),

@@ -10,7 +10,7 @@ from fractions import Fraction
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from catalog.core.periods import Period, Unit, shift
+from catalog.core.periods import Period, Unit, boundary
 from catalog.core.pricing import round_money, times
 from catalog.models import (
     Term,
@@ -25,14 +25,13 @@ from subscriptions.services._base import (
     billing_due,
     context_of,
     current_period,
-    lock,
     money_text,
     not_billed_yet,
     previewable,
     record,
     refuse,
 )
-from subscriptions.services.renewals import advance, renewal_length
+from subscriptions.services.renewals import advance, as_of, before_renewal, lock_on, renewal_length
 
 Kind = SubscriptionEvent.Kind
 Status = Subscription.Status
@@ -53,8 +52,16 @@ class CancellationQuote:
 
 def cancellation_quote(*, subscription: Subscription, today: date) -> CancellationQuote:
     """When a cancellation asked today would take effect, what it would cost, and why."""
+    subscription = as_of(subscription, today)
     term = subscription.term
     policy = term.early_termination if term else Term.EarlyTermination.ALLOWED
+    # A commitment without a term of its own (the plan's minimum commitment, a service period)
+    # binds: the subscription ends no earlier than the commitment end (RULES §4, example 4.1).
+    bound_without_term = (
+        term is None or not term.commitment_count
+    ) and subscription.commitment_end is not None
+    if bound_without_term:
+        policy = Term.EarlyTermination.FORBIDDEN
     currency = subscription.currency
     if not_billed_yet(subscription, today):
         if subscription.status == Status.TRIAL:
@@ -69,12 +76,15 @@ def cancellation_quote(*, subscription: Subscription, today: date) -> Cancellati
     effective = period_end
     if in_commitment and policy == Term.EarlyTermination.FORBIDDEN:
         effective = max(period_end, commitment_end)
-        reasons.append(
-            _(
+        if bound_without_term:
+            message = _(
+                "The subscription is committed until %(date)s: the cancellation takes effect at the commitment end."
+            )
+        else:
+            message = _(
                 "Early termination is forbidden: the cancellation takes effect at the commitment end, %(date)s."
             )
-            % {"date": commitment_end.isoformat()}
-        )
+        reasons.append(message % {"date": commitment_end.isoformat()})
     else:
         reasons.append(
             _("The cancellation takes effect at the end of the current billing period, %(date)s.")
@@ -82,10 +92,11 @@ def cancellation_quote(*, subscription: Subscription, today: date) -> Cancellati
         )
     renewal = subscription.renewal_date or period_end
     if term is not None and term.notice_count and effective >= renewal:
-        deadline = shift(renewal, -term.notice_count, Unit(term.notice_unit))
+        anchor = subscription.anchor_date
         notice = Period(term.notice_count, Unit(term.notice_unit))
+        deadline = before_renewal(subscription, renewal, term.notice_count, term.notice_unit)
         if today > deadline:
-            effective = renewal + renewal_length(subscription, term).delta()
+            effective = boundary(anchor, renewal_length(subscription, term), 1, since=renewal)
             reasons.append(
                 _(
                     "The notice period is %(notice)s: a cancellation had to reach us by %(deadline)s to end at the "
@@ -112,7 +123,12 @@ def cancellation_quote(*, subscription: Subscription, today: date) -> Cancellati
         and effective < commitment_end
     ):
         grace_end = (
-            shift(subscription.commitment_start, term.grace_count, Unit(term.grace_unit))
+            boundary(
+                subscription.anchor_date,
+                Period(term.grace_count, Unit(term.grace_unit)),
+                1,
+                since=subscription.commitment_start,
+            )
             if term.grace_count
             else None
         )
@@ -161,7 +177,7 @@ def subscription_cancel(
     *, subscription: Subscription, today: date, actor=None, channel: str = ""
 ) -> ChangeResult:
     """Cancel following the term (allowed / forbidden / penalty with grace) and the notice period."""
-    subscription = lock(subscription)
+    subscription = lock_on(subscription, today)
     if subscription.status in (Status.CANCELLED, Status.ENDED):
         refuse(_("The subscription has already ended."))
     if subscription.status == Status.PENDING_CANCELLATION:
@@ -211,7 +227,7 @@ def subscription_undo_cancellation(
     *, subscription: Subscription, today: date, actor=None, channel: str = ""
 ) -> ChangeResult:
     with transaction.atomic():
-        subscription = lock(subscription)
+        subscription = lock_on(subscription, today)
         cancellation = (
             SubscriptionEvent.objects.filter(
                 subscription=subscription, kind=Kind.CANCELLATION, revoked_by__isnull=True

@@ -20,7 +20,8 @@ from subscriptions.models import (
     SubscriptionContract,
     SubscriptionEvent,
 )
-from subscriptions.services._base import check_changeable, lock, record, refuse
+from subscriptions.services._base import check_changeable, record, refuse
+from subscriptions.services.renewals import lock_on
 
 Kind = SubscriptionEvent.Kind
 Status = Subscription.Status
@@ -37,7 +38,7 @@ def subscription_contract_add(
     channel: str = "",
 ) -> SubscriptionContract:
     with transaction.atomic():
-        subscription = lock(subscription)
+        subscription = lock_on(subscription, today)
         check_changeable(subscription)
         end_date = None
         if (

@@ -29,7 +29,6 @@ from subscriptions.services._base import (
     charges_from,
     check_changeable,
     context_of,
-    lock,
     money_text,
     next_period_start,
     previewable,
@@ -37,6 +36,7 @@ from subscriptions.services._base import (
     refuse,
 )
 from subscriptions.services.creation import discount_row
+from subscriptions.services.renewals import lock_on
 
 Kind = SubscriptionEvent.Kind
 Status = Subscription.Status
@@ -50,7 +50,7 @@ def coupon_redeem(
 
     A coupon discounts the next invoice (one purchase); a voucher lasts its discounts' duration.
     """
-    subscription = lock(subscription)
+    subscription = lock_on(subscription, today)
     check_changeable(subscription)
     typed = (code or "").strip()
     if not typed:

@@ -69,7 +69,7 @@ def commitment_for(
         if term.commitment_basis == Term.CommitmentBasis.BILLING_CYCLES:
             ends.append(boundary(anchor, plan.billing_period, term.commitment_count))
         else:
-            ends.append(anchor + term.commitment_period.delta())
+            ends.append(boundary(anchor, term.commitment_period, 1))
     if service_years:
         ends.append(shift(anchor, service_years, Unit.YEAR))
     return (anchor, max(ends)) if ends else None

@@ -24,7 +24,6 @@ from subscriptions.services._base import (
     check_changeable,
     check_po,
     context_of,
-    lock,
     next_period_charges,
     previewable,
     record,
@@ -32,6 +31,7 @@ from subscriptions.services._base import (
     whole_number,
 )
 from subscriptions.services.creation import check_addon
+from subscriptions.services.renewals import lock_on
 
 Kind = SubscriptionEvent.Kind
 Status = Subscription.Status
@@ -42,7 +42,7 @@ def subscription_set_po_reference(
 ) -> ChangeResult:
     """Change the PO reference: it appears on the invoices issued from now on."""
     with transaction.atomic():
-        subscription = lock(subscription)
+        subscription = lock_on(subscription, today)
         po_reference = check_po(po_reference)
         # Still editable while a cancellation is pending (invoices may follow), not once ended.
         if subscription.status in (Status.CANCELLED, Status.ENDED):
@@ -82,7 +82,7 @@ def addon_add(
     actor=None,
     channel: str = "",
 ) -> ChangeResult:
-    subscription = lock(subscription)
+    subscription = lock_on(subscription, today)
     check_changeable(subscription)
     whole_number(quantity, field="quantity", message=_("Add at least one."), minimum=1)
     book = PriceBook()

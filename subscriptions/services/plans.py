@@ -34,7 +34,7 @@ from subscriptions.services._base import (
     refuse,
 )
 from subscriptions.services.creation import check_sellable, commitment_for, seat_types_of
-from subscriptions.services.renewals import advance
+from subscriptions.services.renewals import advance, lock_on
 
 Kind = SubscriptionEvent.Kind
 Status = Subscription.Status
@@ -75,7 +75,7 @@ def subscription_change_plan(
 ) -> ChangeResult:
     """Upgrade now with the prorated difference, or downgrade at the period end; only within the
     plan's upgrade group. A manual-fulfilment plan keeps the change pending until fulfilled."""
-    subscription = lock(subscription)
+    subscription = lock_on(subscription, today)
     check_changeable(subscription)
     if subscription.status == Status.PENDING_FULFILMENT:
         refuse(_("The subscription waits for its fulfilment: its plan cannot change before."))

@@ -16,7 +16,7 @@ from datetime import date
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.core.periods import Period, period_at
+from catalog.core.periods import Period, Unit, boundary, period_at, shift
 from catalog.models import Term
 from config.bulk import build, bulk_update, insert
 from subscriptions import timeline
@@ -54,6 +54,14 @@ def renewal_length(
             return Period(billing_period.count * renewal_term.commitment_count, billing_period.unit)
         return renewal_term.commitment_period
     return billing_period
+
+
+def before_renewal(subscription: Subscription, renewal: date, count: int, unit: str) -> date:
+    """`count × unit` before `renewal`, on the subscription's timeline (a notice deadline, the
+    start of a freeze): monthly from 31 Jan, one month before the renewal of 28 Feb is 31 Jan."""
+    if subscription.anchor_date is None:
+        return shift(renewal, -count, Unit(unit))
+    return boundary(subscription.anchor_date, Period(count, Unit(unit)), -1, since=renewal)
 
 
 @dataclass
@@ -102,7 +110,9 @@ def plan_advance(
             }
             subscription.commitment_start = subscription.commitment_end = None
         else:
-            new_end = renewal + renewal_length(subscription, term, book).delta()
+            new_end = boundary(
+                subscription.anchor_date, renewal_length(subscription, term, book), 1, since=renewal
+            )
             data = {
                 "term": new_term.pk,
                 "commitment_start": renewal.isoformat(),
@@ -226,6 +236,45 @@ def advance(
     )
     save_advances([planned])
     return planned.new_events
+
+
+def is_behind(subscription: Subscription, today: date) -> bool:
+    """Whether the nightly advance has something to do for this subscription on `today`: a
+    renewal, an end, a new period (the changes waiting for it), a start or a trial end."""
+    live = subscription.status not in (Status.CANCELLED, Status.ENDED)
+    dates = [subscription.commitment_end, subscription.renewal_date]
+    dates += [subscription.current_period_end, subscription.end_date] if live else []
+    if subscription.status == Status.SCHEDULED:
+        dates.append(subscription.start_date)
+    if subscription.status == Status.TRIAL:
+        dates.append(subscription.anchor_date)
+    return any(day is not None and day <= today for day in dates)
+
+
+def lock_on(subscription: Subscription, today: date) -> Subscription:
+    """The subscription locked and brought to `today`, as the nightly run would (RULES §1: every
+    answer is the same at any hour). On the renewal day at 01:00, before the 02:00 run, a
+    change already sees the renewed commitment. Costs nothing when the run has been."""
+    subscription = lock(subscription)
+    if is_behind(subscription, today):
+        advance(subscription, today)
+    return subscription
+
+
+def as_of(subscription: Subscription, today: date) -> Subscription:
+    """For a quote that writes nothing: the subscription as the run would leave it on `today`,
+    in memory (a fresh copy; the caller's instance is not changed)."""
+    if not is_behind(subscription, today):
+        return subscription
+    copy = Subscription.objects.select_related("plan", "term", "customer").get(pk=subscription.pk)
+    plan_advance(
+        copy,
+        events=SubscriptionEvent.objects.filter(subscription=copy).order_by("effective_date", "id"),
+        seats=list(SubscriptionSeat.objects.filter(subscription=copy)),
+        today=today,
+        book=PriceBook(),
+    )
+    return copy
 
 
 def subscription_advance(*, subscription: Subscription, today: date) -> list[SubscriptionEvent]:

@@ -8,7 +8,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from catalog.core.errors import ApplicationError
-from catalog.core.periods import Period, Unit, shift
+from catalog.core.periods import Period, Unit
 from catalog.core.pricing import ZERO
 from catalog.models import (
     SeatType,
@@ -26,7 +26,6 @@ from subscriptions.services._base import (
     check_changeable,
     context_of,
     immediate,
-    lock,
     money_text,
     next_period_charges,
     not_billed_yet,
@@ -36,6 +35,7 @@ from subscriptions.services._base import (
     whole_number,
 )
 from subscriptions.services.creation import check_devices, seat_types_of
+from subscriptions.services.renewals import before_renewal, lock_on
 
 Kind = SubscriptionEvent.Kind
 Status = Subscription.Status
@@ -53,7 +53,7 @@ def seats_add(
 ) -> ChangeResult:
     """Add seats now: charged at once for the rest of the current period (prorated), billed at
     the new quantity from the next period; billing dates do not move."""
-    subscription = lock(subscription)
+    subscription = lock_on(subscription, today)
     check_changeable(subscription)
     whole_number(quantity, field="quantity", message=_("Add at least one seat."), minimum=1)
     book = PriceBook()
@@ -114,7 +114,7 @@ def seats_reduce(
 ) -> ChangeResult:
     """Ask for fewer seats: refused inside the freeze before the renewal and below the devices
     deployed; effective at the next renewal, without refund or credit."""
-    subscription = lock(subscription)
+    subscription = lock_on(subscription, today)
     check_changeable(subscription)
     whole_number(
         quantity, field="quantity", message=_("A number of seats is a whole number, 0 or more.")
@@ -139,7 +139,9 @@ def seats_reduce(
         effective = subscription.renewal_date
         term = subscription.term
         if term is not None and term.freeze_count:
-            freeze_start = shift(effective, -term.freeze_count, Unit(term.freeze_unit))
+            freeze_start = before_renewal(
+                subscription, effective, term.freeze_count, term.freeze_unit
+            )
             if today >= freeze_start:
                 refuse(
                     _(

@@ -195,3 +195,20 @@ def test_add_months_is_relativedelta(day, months):
     from catalog.core.periods import add_months
 
     assert add_months(day, months) == day + relativedelta(months=months)
+
+
+def test_boundary_since_a_renewal_counts_on_the_anchors_grid():
+    """RULES §1: "the renewal after next" and notice deadlines are boundaries of the anchor."""
+    from catalog.core.periods import boundary, months_from
+
+    anchor = date(2026, 1, 31)
+    assert boundary(anchor, Period(1, Unit.MONTH), 1, since=date(2026, 4, 30)) == date(2026, 5, 31)
+    assert boundary(anchor, Period(1, Unit.MONTH), -1, since=date(2026, 2, 28)) == date(2026, 1, 31)
+    assert boundary(anchor, Period(3, Unit.MONTH), 1, since=date(2026, 4, 30)) == date(2026, 7, 31)
+    assert boundary(anchor, Period(10, Unit.DAY), -1, since=date(2026, 4, 30)) == date(2026, 4, 20)
+    leap = date(2028, 2, 29)
+    assert boundary(leap, Period(1, Unit.YEAR), 1, since=date(2031, 2, 28)) == date(2032, 2, 29)
+    assert months_from(anchor, date(2026, 2, 28)) == 1
+    assert months_from(anchor, date(2026, 2, 27)) is None
+    # Off the anchor's month grid (a 45-day calendar term): counted from that day itself.
+    assert boundary(anchor, Period(1, Unit.MONTH), 1, since=date(2026, 3, 17)) == date(2026, 4, 17)
