@@ -348,7 +348,8 @@ def test_cancellation_with_prorated_penalty_example_4_2(office, django_capture_o
         "The subscription ends on 2026-11-01. A penalty of 140.05 EUR is invoiced now."
     )
     assert Invoice.objects.filter(lines__kind="penalty", net_total=Decimal("140.05")).exists()
-    response = office.client.post(office.url + "/cancel/")
+    with at(date(2026, 10, 2)):  # later than 2026-11-01 it has ended: "already ended"
+        response = office.client.post(office.url + "/cancel/")
     assert response.status_code == 400
     assert response.json() == {"__all__": ["A cancellation is already scheduled for 2026-11-01."]}
 
