@@ -248,6 +248,51 @@ def plan_sellability_problems(*, plan: Plan) -> list[str]:
         problems.append(_("none of its bundles has a priced product"))
     if not plan.payment_types:
         problems.append(_("it supports no payment type"))
+    problems.extend(_tax_rate_problems(plan, bundles))
+    return problems
+
+
+def _tax_rate_problems(plan: Plan, bundles: list[Bundle]) -> list[str]:
+    """RULES §10: never a silent 0 %. Until tax determination exists, a line's rate is its
+    product's, else the plan's term's; the penalty line's is the term's. A plan whose lines
+    would carry no rate cannot be sold, and each line without one is named."""
+    term = plan.term if plan.term_id else None
+    term_rate = term.tax_rate_id if term is not None else None
+    problems = []
+    addons = list(plan.addon_bundles.prefetch_related("items__product")) if plan.pk else []
+    seen: set[int] = set()
+    for bundle in [*bundles, *addons]:
+        for item in bundle.items.all():
+            if item.kind != BundleItem.Kind.PRODUCT or item.price_sheet_id is None:
+                continue
+            if item.product.tax_rate_id or term_rate or item.product_id in seen:
+                continue
+            seen.add(item.product_id)
+            if term is None:
+                problems.append(
+                    _(
+                        "the product %(product)s (bundle %(bundle)s) has no tax rate, and the "
+                        "plan has no term to give one: set the product's tax rate"
+                    )
+                    % {"product": item.product.code, "bundle": bundle.code}
+                )
+            else:
+                problems.append(
+                    _(
+                        "the product %(product)s (bundle %(bundle)s) has no tax rate, nor has "
+                        "the term %(term)s: set the product's or the term's tax rate"
+                    )
+                    % {"product": item.product.code, "bundle": bundle.code, "term": term.code}
+                )
+    if (
+        term is not None
+        and not term_rate
+        and term.early_termination == Term.EarlyTermination.PENALTY
+    ):
+        problems.append(
+            _("the penalty line of the term %(term)s has no tax rate: set the term's tax rate")
+            % {"term": term.code}
+        )
     return problems
 
 
