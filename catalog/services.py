@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -540,6 +541,19 @@ def coupon_campaign_validate(*, campaign: CouponCampaign) -> None:
                 ),
                 field="code_template",
             )
+    if campaign.charset == CouponCampaign.Charset.NUMERIC:
+        # Checked here too, so that the form refuses a campaign whose codes (generated on
+        # save) another campaign already has, before anything is saved.
+        _refuse_clashes(
+            codes_taken(
+                numeric_codes(
+                    campaign.code_template,
+                    range_start=campaign.range_start,
+                    quantity=campaign.quantity,
+                ),
+                exclude_campaign=campaign.pk,
+            )
+        )
     if (
         campaign.bundle_id
         and not campaign.bundle.items.filter(kind=BundleItem.Kind.DISCOUNT).exists()
@@ -549,6 +563,18 @@ def coupon_campaign_validate(*, campaign: CouponCampaign) -> None:
             % {"bundle": campaign.bundle.code},
             field="bundle",
         )
+
+
+def codes_taken(codes, *, exclude_campaign: int | None = None) -> list[str]:
+    """The codes of `codes` that already exist, whatever their case (RULES §7: codes match
+    whatever their case, so `COUPON_90` and `coupon_90` are one code)."""
+    lowered = {code.lower() for code in codes}
+    if not lowered:
+        return []
+    rows = CouponCode.objects.annotate(lowered=Lower("code")).filter(lowered__in=lowered)
+    if exclude_campaign is not None:
+        rows = rows.exclude(campaign_id=exclude_campaign)
+    return sorted(rows.values_list("code", flat=True))
 
 
 def coupon_codes_generate(*, campaign: CouponCampaign) -> list[CouponCode]:
@@ -575,27 +601,14 @@ def coupon_codes_generate(*, campaign: CouponCampaign) -> list[CouponCode]:
                 )
                 if code not in existing
             ]
-            clashes = list(
-                CouponCode.objects.filter(code__in=wanted).values_list("code", flat=True)[:5]
-            )
-            if clashes:
-                raise ApplicationError(
-                    _(
-                        "Codes %(codes)s already exist in another campaign: change the template or "
-                        "the range start."
-                    )
-                    % {"codes": ", ".join(sorted(clashes))},
-                    field="code_template",
-                )
+            _refuse_clashes(codes_taken(wanted))
         else:
             wanted = []
             while len(wanted) < missing:
                 candidates = random_codes(campaign.code_template, missing - len(wanted)) - existing
                 candidates -= set(wanted)
-                taken = set(
-                    CouponCode.objects.filter(code__in=candidates).values_list("code", flat=True)
-                )
-                wanted.extend(sorted(candidates - taken))
+                taken = {code.lower() for code in codes_taken(candidates)}
+                wanted.extend(sorted(c for c in candidates if c.lower() not in taken))
             wanted = wanted[:missing]
         return bulk_create_with_history(
             [
@@ -607,6 +620,27 @@ def coupon_codes_generate(*, campaign: CouponCampaign) -> list[CouponCode]:
             CouponCode,
             batch_size=1000,
         )
+
+
+def _refuse_clashes(clashes: list[str]) -> None:
+    if clashes:
+        raise ApplicationError(
+            _(
+                "Codes %(codes)s already exist in another campaign: change the template or "
+                "the range start."
+            )
+            % {"codes": ", ".join(clashes[:5])},
+            field="code_template",
+        )
+
+
+def coupon_campaign_save(*, campaign: CouponCampaign) -> list[CouponCode]:
+    """Save a campaign (new or changed) and generate its missing codes at once, so that a
+    campaign never sits without its codes; the admin's save goes through here."""
+    with transaction.atomic():
+        coupon_campaign_validate(campaign=campaign)
+        campaign.save()
+        return coupon_codes_generate(campaign=campaign)
 
 
 def coupon_campaigns_expire(*, today: date) -> int:
