@@ -4,7 +4,7 @@ with inlines and autocomplete, refusals shown as form errors, and its audit hist
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count
 from django.http import HttpRequest
 from django.urls import reverse
@@ -19,6 +19,7 @@ from catalog.admin_base import (
     ServiceValidatedForm,
     ValidatedInlineFormSet,
 )
+from catalog.core.errors import ApplicationError
 from catalog.core.pricing import Tier
 from catalog.models import (
     Bundle,
@@ -619,14 +620,52 @@ class CouponCampaignAdmin(CadenceAdmin):
         url = reverse("admin:catalog_couponcode_changelist") + f"?campaign__id__exact={obj.pk}"
         return format_html('<a href="{}">{} / {}</a>', url, obj._codes, obj.quantity)
 
+    def save_model(self, request: HttpRequest, obj: CouponCampaign, form, change: bool) -> None:
+        # The codes are generated with the campaign: it never shows "0 / 5 codes".
+        try:
+            created = services.coupon_campaign_save(campaign=obj)
+        except ApplicationError as error:  # a race with another campaign: saved, no codes yet
+            obj.save()
+            self.message_user(request, f"{obj}: {error.message}", level=messages.ERROR)
+            return
+        if created:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)s code generated (%(first)s … %(last)s).",
+                    "%(count)s codes generated (%(first)s … %(last)s).",
+                    len(created),
+                )
+                % {"count": len(created), "first": created[0].code, "last": created[-1].code},
+                level=messages.SUCCESS,
+            )
+
     @admin.action(description=_("Generate the missing codes"))
     def generate_codes(self, request: HttpRequest, queryset):
-        self.run_service(
-            request,
-            queryset,
-            lambda campaign: services.coupon_codes_generate(campaign=campaign),
-            _("Codes generated for %(count)s campaign(s)."),
-        )
+        generated, complete = 0, []
+        for campaign in queryset:
+            try:
+                created = services.coupon_codes_generate(campaign=campaign)
+            except ApplicationError as error:
+                self.message_user(request, f"{campaign}: {error.message}", level=messages.ERROR)
+                continue
+            if created:
+                generated += 1
+            else:
+                complete.append(campaign.code)
+        if generated:
+            self.message_user(
+                request,
+                _("Codes generated for %(count)s campaign(s).") % {"count": generated},
+                level=messages.SUCCESS,
+            )
+        if complete:
+            self.message_user(
+                request,
+                _("%(campaigns)s already had all their codes: nothing new was made.")
+                % {"campaigns": ", ".join(complete)},
+                level=messages.INFO,
+            )
 
 
 @admin.register(CouponCode)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -248,6 +249,51 @@ def plan_sellability_problems(*, plan: Plan) -> list[str]:
         problems.append(_("none of its bundles has a priced product"))
     if not plan.payment_types:
         problems.append(_("it supports no payment type"))
+    problems.extend(_tax_rate_problems(plan, bundles))
+    return problems
+
+
+def _tax_rate_problems(plan: Plan, bundles: list[Bundle]) -> list[str]:
+    """RULES §10: never a silent 0 %. Until tax determination exists, a line's rate is its
+    product's, else the plan's term's; the penalty line's is the term's. A plan whose lines
+    would carry no rate cannot be sold, and each line without one is named."""
+    term = plan.term if plan.term_id else None
+    term_rate = term.tax_rate_id if term is not None else None
+    problems = []
+    addons = list(plan.addon_bundles.prefetch_related("items__product")) if plan.pk else []
+    seen: set[int] = set()
+    for bundle in [*bundles, *addons]:
+        for item in bundle.items.all():
+            if item.kind != BundleItem.Kind.PRODUCT or item.price_sheet_id is None:
+                continue
+            if item.product.tax_rate_id or term_rate or item.product_id in seen:
+                continue
+            seen.add(item.product_id)
+            if term is None:
+                problems.append(
+                    _(
+                        "the product %(product)s (bundle %(bundle)s) has no tax rate, and the "
+                        "plan has no term to give one: set the product's tax rate"
+                    )
+                    % {"product": item.product.code, "bundle": bundle.code}
+                )
+            else:
+                problems.append(
+                    _(
+                        "the product %(product)s (bundle %(bundle)s) has no tax rate, nor has "
+                        "the term %(term)s: set the product's or the term's tax rate"
+                    )
+                    % {"product": item.product.code, "bundle": bundle.code, "term": term.code}
+                )
+    if (
+        term is not None
+        and not term_rate
+        and term.early_termination == Term.EarlyTermination.PENALTY
+    ):
+        problems.append(
+            _("the penalty line of the term %(term)s has no tax rate: set the term's tax rate")
+            % {"term": term.code}
+        )
     return problems
 
 
@@ -495,6 +541,19 @@ def coupon_campaign_validate(*, campaign: CouponCampaign) -> None:
                 ),
                 field="code_template",
             )
+    if campaign.charset == CouponCampaign.Charset.NUMERIC:
+        # Checked here too, so that the form refuses a campaign whose codes (generated on
+        # save) another campaign already has, before anything is saved.
+        _refuse_clashes(
+            codes_taken(
+                numeric_codes(
+                    campaign.code_template,
+                    range_start=campaign.range_start,
+                    quantity=campaign.quantity,
+                ),
+                exclude_campaign=campaign.pk,
+            )
+        )
     if (
         campaign.bundle_id
         and not campaign.bundle.items.filter(kind=BundleItem.Kind.DISCOUNT).exists()
@@ -504,6 +563,18 @@ def coupon_campaign_validate(*, campaign: CouponCampaign) -> None:
             % {"bundle": campaign.bundle.code},
             field="bundle",
         )
+
+
+def codes_taken(codes, *, exclude_campaign: int | None = None) -> list[str]:
+    """The codes of `codes` that already exist, whatever their case (RULES §7: codes match
+    whatever their case, so `COUPON_90` and `coupon_90` are one code)."""
+    lowered = {code.lower() for code in codes}
+    if not lowered:
+        return []
+    rows = CouponCode.objects.annotate(lowered=Lower("code")).filter(lowered__in=lowered)
+    if exclude_campaign is not None:
+        rows = rows.exclude(campaign_id=exclude_campaign)
+    return sorted(rows.values_list("code", flat=True))
 
 
 def coupon_codes_generate(*, campaign: CouponCampaign) -> list[CouponCode]:
@@ -530,27 +601,14 @@ def coupon_codes_generate(*, campaign: CouponCampaign) -> list[CouponCode]:
                 )
                 if code not in existing
             ]
-            clashes = list(
-                CouponCode.objects.filter(code__in=wanted).values_list("code", flat=True)[:5]
-            )
-            if clashes:
-                raise ApplicationError(
-                    _(
-                        "Codes %(codes)s already exist in another campaign: change the template or "
-                        "the range start."
-                    )
-                    % {"codes": ", ".join(sorted(clashes))},
-                    field="code_template",
-                )
+            _refuse_clashes(codes_taken(wanted))
         else:
             wanted = []
             while len(wanted) < missing:
                 candidates = random_codes(campaign.code_template, missing - len(wanted)) - existing
                 candidates -= set(wanted)
-                taken = set(
-                    CouponCode.objects.filter(code__in=candidates).values_list("code", flat=True)
-                )
-                wanted.extend(sorted(candidates - taken))
+                taken = {code.lower() for code in codes_taken(candidates)}
+                wanted.extend(sorted(c for c in candidates if c.lower() not in taken))
             wanted = wanted[:missing]
         return bulk_create_with_history(
             [
@@ -562,6 +620,27 @@ def coupon_codes_generate(*, campaign: CouponCampaign) -> list[CouponCode]:
             CouponCode,
             batch_size=1000,
         )
+
+
+def _refuse_clashes(clashes: list[str]) -> None:
+    if clashes:
+        raise ApplicationError(
+            _(
+                "Codes %(codes)s already exist in another campaign: change the template or "
+                "the range start."
+            )
+            % {"codes": ", ".join(clashes[:5])},
+            field="code_template",
+        )
+
+
+def coupon_campaign_save(*, campaign: CouponCampaign) -> list[CouponCode]:
+    """Save a campaign (new or changed) and generate its missing codes at once, so that a
+    campaign never sits without its codes; the admin's save goes through here."""
+    with transaction.atomic():
+        coupon_campaign_validate(campaign=campaign)
+        campaign.save()
+        return coupon_codes_generate(campaign=campaign)
 
 
 def coupon_campaigns_expire(*, today: date) -> int:

@@ -470,17 +470,30 @@ class SubscriptionContext:
     def tax_for(
         self, product: Product | None, state: State
     ) -> tuple[Decimal, int | None, str, str]:
+        """Tax rate, ledger account and invoice item type of a product's line.
+
+        The rate is the product's, else the term's (until tax determination exists). The ledger
+        account and item type are the product's only: the term's belong to its penalty line
+        (`penalty_tax`), not to every line of the plan.
+        """
         term = self.book.term(state.term_id)
         rate: TaxRate | None = (
             product.tax_rate if product is not None and product.tax_rate_id else None
         ) or (term.tax_rate if term is not None else None)
-        ledger = (product.ledger_account if product is not None else "") or (
-            term.ledger_account if term else ""
-        )
-        item_type = (product.invoice_item_type if product is not None else "") or (
-            term.invoice_item_type if term else ""
-        )
+        ledger = product.ledger_account if product is not None else ""
+        item_type = product.invoice_item_type if product is not None else ""
         return (rate.rate if rate else ZERO, rate.pk if rate else None, ledger, item_type)
+
+    def penalty_tax(self, state: State) -> tuple[Decimal, int | None, str, str]:
+        """Tax rate, ledger account and invoice item type of the term's penalty line."""
+        term = self.book.term(state.term_id)
+        rate: TaxRate | None = term.tax_rate if term is not None else None
+        return (
+            rate.rate if rate else ZERO,
+            rate.pk if rate else None,
+            term.ledger_account if term else "",
+            term.invoice_item_type if term else "",
+        )
 
 
 # Recurring charges --------------------------------------------------------------------------------
@@ -655,13 +668,8 @@ def _upgrade(
         ),
         ZERO,
     )
-    new_total = sum(
-        (
-            line.amount
-            for line in state_lines(context.book, after, context.billing_period, period.start)
-        ),
-        ZERO,
-    )
+    new_lines = state_lines(context.book, after, context.billing_period, period.start)
+    new_total = sum((line.amount for line in new_lines), ZERO)
     difference = max(new_total - old_total, ZERO)
     priced = _price(
         [(times(difference, fraction), None, None)],
@@ -672,7 +680,15 @@ def _upgrade(
         context.currency,
         scale=fraction,
     )[0]
-    rate, rate_id, ledger, item_type = context.tax_for(None, after)
+    # The difference is the new plan's: its products' account and item type when they agree
+    # (never the term's, which belong to its penalty line).
+    products = {line.product.pk: line.product for line in new_lines}
+    only = next(iter(products.values())) if len(products) == 1 else None
+    rate, rate_id, ledger, item_type = context.tax_for(only, after)
+    if only is None:
+        accounts = {(p.ledger_account, p.invoice_item_type) for p in products.values()}
+        if len(accounts) == 1:
+            ledger, item_type = next(iter(accounts))
     return Charge(
         key=f"pro:{event.id}:plan",
         kind=PRORATION,
@@ -706,7 +722,7 @@ def _penalty(context: SubscriptionContext, event) -> list[Charge]:
     amount = Decimal(penalty)
     requested_on = date.fromisoformat(event.data["requested_on"])
     state = timeline.state_before(context.events, event)
-    rate, rate_id, ledger, item_type = context.tax_for(None, state)
+    rate, rate_id, ledger, item_type = context.penalty_tax(state)
     return [
         Charge(
             key=f"pen:{event.id}",

@@ -131,7 +131,9 @@ def check_devices(
             )
 
 
-def check_sellable(plan: Plan, today: date) -> None:
+def check_sellable(plan: Plan, today: date, start: date | None = None) -> None:
+    """docs/billing-rules.md, "Validity": a plan and its bundles are sold while valid on the
+    sale date (`today`), and what is sold cannot start after the end of their validity."""
     if plan.status != Plan.Status.ACTIVE:
         refuse(
             _("The plan %(plan)s is not for sale (it is %(status)s).")
@@ -143,6 +145,48 @@ def check_sellable(plan: Plan, today: date) -> None:
             _("The plan %(plan)s is not sold on %(date)s.")
             % {"plan": plan.display_name, "date": today.isoformat()},
             "plan",
+        )
+    if start is not None and plan.valid_until is not None and start > plan.valid_until:
+        refuse(
+            _(
+                "The plan %(plan)s is sold until %(until)s: a subscription to it cannot start on "
+                "%(start)s, after that."
+            )
+            % {
+                "plan": plan.display_name,
+                "until": plan.valid_until.isoformat(),
+                "start": start.isoformat(),
+            },
+            "start_date",
+        )
+    for bundle in plan.bundles.all():
+        check_bundle_valid(bundle, today, start, "plan")
+
+
+def check_bundle_valid(bundle: Bundle, today: date, start: date | None, field: str) -> None:
+    """A bundle (of a plan, or an add-on) is sold while valid on the sale date, and not for a
+    start after its last valid day."""
+    if bundle.valid_until is not None and today > bundle.valid_until:
+        refuse(
+            _("%(bundle)s was sold until %(until)s: it can no longer be sold.")
+            % {"bundle": bundle.display_name, "until": bundle.valid_until.isoformat()},
+            field,
+        )
+    if bundle.valid_from is not None and today < bundle.valid_from:
+        refuse(
+            _("%(bundle)s is sold from %(from)s.")
+            % {"bundle": bundle.display_name, "from": bundle.valid_from.isoformat()},
+            field,
+        )
+    if start is not None and bundle.valid_until is not None and start > bundle.valid_until:
+        refuse(
+            _("%(bundle)s is sold until %(until)s: it cannot start on %(start)s, after that.")
+            % {
+                "bundle": bundle.display_name,
+                "until": bundle.valid_until.isoformat(),
+                "start": start.isoformat(),
+            },
+            field,
         )
 
 
@@ -217,7 +261,7 @@ def subscription_create(
     its periods (billing invoices them), a trial delays the first charge and the commitment."""
     book = PriceBook()
     plan = book.plan(plan.pk)
-    check_sellable(plan, today)
+    check_sellable(plan, today, start_date)
     if customer.currency != plan.currency:
         refuse(
             _(
@@ -253,7 +297,7 @@ def subscription_create(
     }
     addon_quantities = {k: v for k, v in addon_quantities.items() if v > 0}
     for bundle_id in addon_quantities:
-        check_addon(plan, book.bundle(bundle_id), customer.currency)
+        check_addon(plan, book.bundle(bundle_id), customer.currency, today, start_date)
     years, service_option = _service_period(plan, service_period_years)
     if partner_discount_percent is not None and not ZERO <= Decimal(partner_discount_percent) < 100:
         refuse(
@@ -419,7 +463,9 @@ def _id(value, field: str, message: str) -> int:
     return whole_number(value, field=field, message=message)
 
 
-def check_addon(plan: Plan, bundle: Bundle, currency: str) -> None:
+def check_addon(
+    plan: Plan, bundle: Bundle, currency: str, today: date, start: date | None = None
+) -> None:
     if plan.compatible_addons_only and bundle.pk not in {b.pk for b in plan.addon_bundles.all()}:
         names = ", ".join(b.display_name for b in plan.addon_bundles.all()) or _("none")
         refuse(
@@ -427,6 +473,7 @@ def check_addon(plan: Plan, bundle: Bundle, currency: str) -> None:
             % {"bundle": bundle.display_name, "plan": plan.display_name, "names": names},
             "addons",
         )
+    check_bundle_valid(bundle, today, start, "addons")
     for item in bundle.items.all():
         if item.price_sheet is not None and item.price_sheet.currency != currency:
             refuse(

@@ -86,7 +86,9 @@ def addon_add(
     check_changeable(subscription)
     whole_number(quantity, field="quantity", message=_("Add at least one."), minimum=1)
     book = PriceBook()
-    check_addon(book.plan(subscription.plan_id), book.bundle(bundle.pk), subscription.currency)
+    check_addon(
+        book.plan(subscription.plan_id), book.bundle(bundle.pk), subscription.currency, today
+    )
     item, created = SubscriptionItem.objects.get_or_create(
         subscription=subscription,
         kind=SubscriptionItem.Kind.ADDON,

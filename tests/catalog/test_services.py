@@ -17,6 +17,7 @@ from tests.catalog.factories import (
     PriceSheetFactory,
     ProductContractFactory,
     ProductFactory,
+    TaxRateFactory,
     TermFactory,
 )
 
@@ -175,7 +176,7 @@ def test_activation_refuses_a_price_in_another_currency():
 
 
 def test_activate_retire_reactivate():
-    plan = PlanFactory(bundles=[BundleItemFactory().bundle])
+    plan = PlanFactory(bundles=[BundleItemFactory(product__tax_rate=TaxRateFactory()).bundle])
     plan = services.plan_activate(plan=plan, today=date(2026, 1, 1))
     with pytest.raises(ApplicationError, match="already active"):
         services.plan_activate(plan=plan, today=date(2026, 1, 1))
@@ -195,7 +196,9 @@ def test_activate_retire_reactivate():
 
 def test_a_plan_past_its_validity_cannot_be_reactivated():
     plan = PlanFactory(
-        bundles=[BundleItemFactory().bundle], valid_until=date(2025, 12, 31), status="retired"
+        bundles=[BundleItemFactory(product__tax_rate=TaxRateFactory()).bundle],
+        valid_until=date(2025, 12, 31),
+        status="retired",
     )
     with pytest.raises(ApplicationError, match="valid until 2025-12-31"):
         services.plan_reactivate(plan=plan, today=date(2026, 1, 1))
