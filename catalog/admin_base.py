@@ -139,10 +139,24 @@ class CadenceAdmin(MoneyAsDecimalMixin, SimpleHistoryAdmin):
     form = ServiceValidatedForm
     validator: Callable[[Any], None] | None = None
     list_per_page = 50
-    object_history_template = "admin/cadence_object_history.html"
+    audit_history_template = "admin/cadence_object_history.html"
     related_history_limit = 200
 
+    @property
+    def object_history_template(self) -> str | None:
+        # A model without an audit table gets the admin's own history page and template.
+        return self.audit_history_template if self.has_audit_history() else None
+
+    def has_audit_history(self) -> bool:
+        """Whether the model keeps a simple-history audit table (the catalog, subscriptions,
+        partners do; invoices, lines and payments do not: issued documents are immutable and
+        their life is in their events)."""
+        return hasattr(self.model._meta, "simple_history_manager_attribute")
+
     def history_view(self, request: HttpRequest, object_id: str, extra_context: dict | None = None):
+        if not self.has_audit_history():
+            # simple-history's view needs the audit table: the admin's log of changes instead.
+            return admin.ModelAdmin.history_view(self, request, object_id, extra_context)
         # The rows edited inline (tiers, bundle items, plan features…) are part of the object
         # as the operator sees it: their changes are shown on its history page too.
         context = {"related_histories": self.related_histories(object_id), **(extra_context or {})}

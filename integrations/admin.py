@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -159,3 +161,28 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class OperatorUserAdmin(UserAdmin):
+    """Logins, which operators create and edit (partner and customer users, their API tokens).
+
+    Powers are a superuser's to grant: an operator sees but cannot change who is staff (the
+    API's operator role) or superuser, nor groups and permissions, and cannot edit a superuser
+    (nor set its password)."""
+
+    POWERS = ["is_staff", "is_superuser", "groups", "user_permissions"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += self.POWERS
+        return fields
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), OperatorUserAdmin)

@@ -13,7 +13,18 @@ from subscriptions.demo import seed_subscriptions
 from subscriptions.models import Customer, CustomerUser
 
 DEMO_PASSWORD = "cadence-demo"  # noqa: S105 - demo logins, printed on purpose
-OPERATOR_APPS = ["catalog", "subscriptions", "billing", "partners", "django_celery_beat"]
+OPERATOR_APPS = [
+    "catalog",
+    "subscriptions",
+    "billing",
+    "partners",
+    "integrations",  # webhook endpoints and deliveries, idempotency keys
+    "authtoken",  # API tokens
+    "django_celery_beat",
+]
+# Logins: operators create and edit users (not delete them); granting powers stays a
+# superuser's (integrations.admin.OperatorUserAdmin).
+OPERATOR_PERMISSIONS = [("auth", "add_user"), ("auth", "change_user"), ("auth", "view_user")]
 
 
 def _user(username: str, email: str, first_name: str, last_name: str, *, staff: bool = False):
@@ -34,11 +45,17 @@ def _user(username: str, email: str, first_name: str, last_name: str, *, staff: 
 def seed_operator() -> list[tuple[str, str, str]]:
     group, _created = Group.objects.get_or_create(name="Operators")
     permissions = Permission.objects.filter(content_type__app_label__in=OPERATOR_APPS)
+    for app_label, codename in OPERATOR_PERMISSIONS:
+        permissions |= Permission.objects.filter(
+            content_type__app_label=app_label, codename=codename
+        )
     if set(group.permissions.all()) != set(permissions):
         group.permissions.set(permissions)
     operator = _user("operator", "operator@cadence.example", "Olivia", "Operator", staff=True)
     operator.groups.add(group)
-    return [("operator", "/admin/", "back office: catalog, subscriptions, invoices")]
+    return [
+        ("operator", "/admin/", "back office: catalog, subscriptions, invoices, webhooks, logins")
+    ]
 
 
 def seed_portal_logins() -> list[tuple[str, str, str]]:
