@@ -17,6 +17,7 @@ from datetime import date
 import django_filters
 from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -221,10 +222,30 @@ class SubscriptionDetailSerializer(SubscriptionSerializer):
         }
 
 
+class IssuedInvoiceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    total = serializers.SerializerMethodField(help_text="Tax included, 2 decimals.")
+    currency = serializers.CharField()
+    pdf = serializers.SerializerMethodField(help_text="Where its PDF downloads.")
+
+    def get_total(self, invoice) -> str:
+        return f"{invoice.total.amount:.2f}"
+
+    def get_pdf(self, invoice) -> str:
+        return reverse("api:invoice-pdf", args=[invoice.pk])
+
+
 class ChangeSerializer(PreviewSerializer):
     """A change made: its charges, dates and rule, the timeline entry and the subscription."""
 
     event = EventSerializer(allow_null=True)
+    invoices = IssuedInvoiceSerializer(
+        many=True,
+        read_only=True,
+        help_text="The invoices issued at once by the change (a start in the past: one per "
+        "billing period begun since then).",
+    )
     subscription = serializers.SerializerMethodField()
 
     @extend_schema_field(SubscriptionDetailSerializer)

@@ -39,6 +39,9 @@ class ChangeResult:
     next_charges: list[Charge] = field(default_factory=list)
     message: str = ""
     rule: str = ""
+    # The invoices the change issued at once, when its door bills it in the same transaction
+    # (partners.services.subscription_sell): the confirmation links to them.
+    invoices: list[Any] = field(default_factory=list)
 
     @property
     def total_now(self) -> Decimal:
@@ -132,18 +135,20 @@ def immediate(subscription: Subscription, today: date) -> tuple[date, dict[str, 
     return today, {}
 
 
-def billing_due(subscription: Subscription, day: date) -> None:
+def billing_due(subscription: Subscription, day: date, *, today: date | None = None) -> None:
     """Tell billing to look at this subscription from `day`: a charge is due then, or a charge
     invoiced then is no longer due. Billing moves the date forward once it has invoiced.
 
     One-off charges are invoiced at once: once this change commits, the billing task for this
-    subscription is queued. By name, through the queue: subscriptions never import billing.
+    subscription is queued (on the billing queue) to bill what is due by `today` (default: the
+    calendar's). By name, through the queue: subscriptions never import billing.
     """
     if subscription.next_billing_date is None or day < subscription.next_billing_date:
         subscription.next_billing_date = day
         subscription.save(update_fields=["next_billing_date", "updated_at"])
     subscription_id = subscription.pk
-    transaction.on_commit(lambda: _queue_billing(subscription_id, max(day, clock.today())))
+    run_day = max(day, today or clock.today())
+    transaction.on_commit(lambda: _queue_billing(subscription_id, run_day))
 
 
 def _queue_billing(subscription_id: int, day: date) -> None:

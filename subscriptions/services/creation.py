@@ -33,6 +33,7 @@ from subscriptions.models import (
 )
 from subscriptions.services._base import (
     ChangeResult,
+    billing_due,
     check_po,
     context_of,
     previewable,
@@ -369,6 +370,9 @@ def subscription_create(
     catch_up = []
     if anchor is not None and not pending and anchor < today:
         catch_up = charge_engine.due_charges(context, up_to=today)
+        # Said, so done: once the sale commits, billing issues them (nothing waits for the
+        # nightly run). A start today is billed by the nightly run, like any period start.
+        billing_due(subscription, anchor, today=today)
         periods = len({c.period for c in catch_up})
         message += " " + ngettext(
             "%(count)s billing period has begun since then: it is invoiced at once.",

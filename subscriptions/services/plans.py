@@ -213,6 +213,9 @@ def subscription_fulfil(
                 subscription=subscription, first_period_start__lt=anchor
             ).update(first_period_start=anchor)
             advance(subscription, today)
+            if anchor <= today:
+                # Billing starts now: once this commits, its first invoice is issued.
+                billing_due(subscription, anchor, today=today)
             return ChangeResult(
                 subscription,
                 event,
