@@ -78,6 +78,39 @@ def test_a_scheduled_downgrade_is_a_pending_change(maple_client, maple, on):
     assert "2026-12-01: <strong>150.00 CAD</strong>" in page
 
 
+def test_right_after_an_upgrade_the_next_invoice_is_the_next_periods(maple_client, maple, on):
+    # Given November invoiced (150.00 CAD) on its first day
+    builders.bill(date(2026, 11, 1))
+    on(date(2026, 11, 21))
+    subscription = only_subscription(maple)
+    hosting_b = Plan.objects.get(code="hosting-b")
+
+    # When the customer upgrades, and the page is shown before the billing task has run
+    done = maple_client.post(
+        reverse("account:change_plan_confirm", args=[subscription.pk, hosting_b.pk])
+    )
+    page = text(maple_client.get(done.url))
+    detail = text(maple_client.get(reverse("account:subscription", args=[subscription.pk])))
+
+    # Then the next invoice is December's on Hosting B, not November's (already invoiced) again
+    assert "2026-12-01: <strong>250.00 CAD</strong>" in page
+    assert "2026-11-01: <strong>" not in page
+    assert "Issued on 2026-12-01:" in detail
+    # and it stays so once billing has run
+    builders.bill(date(2026, 11, 21))
+    assert "2026-12-01: <strong>250.00 CAD</strong>" in text(maple_client.get(done.url))
+
+
+def test_right_after_a_cancellation_no_next_invoice_is_shown(dupont_client, dupont, on):
+    builders.bill(date(2026, 10, 1))
+    on(date(2026, 10, 10))  # as RULES example 4.2: ends on 2026-11-01, a penalty invoiced at once
+    subscription = only_subscription(dupont)
+    done = dupont_client.post(reverse("account:cancel", args=[subscription.pk]))
+    page = text(dupont_client.get(done.url))
+    assert "2026-10-01: <strong>" not in page  # October's invoice, already issued
+    assert "None scheduled" in page
+
+
 # Changing plan -----------------------------------------------------------------------------------
 
 
