@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from catalog import clock
 from catalog.core.errors import ApplicationError
 from catalog.core.periods import Interval, period_at, period_index
-from catalog.core.pricing import ZERO, round_money
+from catalog.core.pricing import ZERO, invoice_totals, round_money
 from subscriptions import charges as charge_engine
 from subscriptions.charges import Charge, PriceBook, SubscriptionContext
 from subscriptions.models import (
@@ -159,6 +159,13 @@ def _queue_billing(subscription_id: int, day: date) -> None:
 
 def money_text(amount: Decimal, currency: str) -> str:
     return f"{round_money(amount, currency):.2f} {currency}"
+
+
+def total_text(charges: list[Charge], currency: str) -> str:
+    """What these charges will cost on their invoice, tax included (the total the review page
+    shows): a confirmation names the same amount as the review before it."""
+    totals = invoice_totals([(c.tax_rate, c.net) for c in charges], currency)
+    return money_text(totals.gross, currency)
 
 
 def check_changeable(subscription: Subscription) -> None:

@@ -31,6 +31,7 @@ from subscriptions.services._base import (
     previewable,
     record,
     refuse,
+    total_text,
 )
 from subscriptions.services.renewals import advance, renewal_length
 
@@ -200,7 +201,7 @@ def subscription_cancel(
         }
         if quote.penalty:
             message += " " + _("A penalty of %(amount)s is invoiced now.") % {
-                "amount": money_text(quote.penalty, quote.currency)
+                "amount": total_text(now, quote.currency)
             }
     return ChangeResult(
         subscription, event, quote.effective_date, now, [], message, rule=quote.rule

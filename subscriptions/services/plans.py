@@ -7,7 +7,6 @@ from datetime import date
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from catalog.core.pricing import ZERO
 from catalog.models import (
     Plan,
 )
@@ -26,12 +25,12 @@ from subscriptions.services._base import (
     current_period,
     immediate,
     lock,
-    money_text,
     next_period_charges,
     not_billed_yet,
     previewable,
     record,
     refuse,
+    total_text,
 )
 from subscriptions.services.creation import check_sellable, commitment_for, seat_types_of
 from subscriptions.services.renewals import advance
@@ -143,15 +142,15 @@ def subscription_change_plan(
     if direction == "upgrade":
         message = _("Upgraded to %(plan)s now: %(amount)s now, then %(next)s from %(date)s.") % {
             "plan": plan.display_name,
-            "amount": money_text(sum((c.net for c in now), ZERO), subscription.currency),
-            "next": money_text(sum((c.net for c in next_charges), ZERO), subscription.currency),
+            "amount": total_text(now, subscription.currency),
+            "next": total_text(next_charges, subscription.currency),
             "date": next_charges[0].period.start.isoformat() if next_charges else "—",
         }
     else:
         message = _("Moves to %(plan)s on %(date)s: nothing to pay now, %(next)s from then.") % {
             "plan": plan.display_name,
             "date": event.effective_date.isoformat(),
-            "next": money_text(sum((c.net for c in next_charges), ZERO), subscription.currency),
+            "next": total_text(next_charges, subscription.currency),
         }
     return ChangeResult(subscription, event, event.effective_date, now, next_charges, message)
 

@@ -9,7 +9,6 @@ from django.utils.translation import gettext as _
 
 from catalog.core.errors import ApplicationError
 from catalog.core.periods import Period, Unit, shift
-from catalog.core.pricing import ZERO
 from catalog.models import (
     SeatType,
 )
@@ -27,12 +26,12 @@ from subscriptions.services._base import (
     context_of,
     immediate,
     lock,
-    money_text,
     next_period_charges,
     not_billed_yet,
     previewable,
     record,
     refuse,
+    total_text,
     whole_number,
 )
 from subscriptions.services.creation import check_devices, seat_types_of
@@ -88,7 +87,7 @@ def seats_add(
         ) % {
             "n": quantity,
             "type": seat_type.display_name,
-            "amount": money_text(sum((c.net for c in now), ZERO), subscription.currency),
+            "amount": total_text(now, subscription.currency),
             "start": now[0].period.start.isoformat(),
             "end": now[0].period.end.isoformat(),
         }

@@ -236,7 +236,7 @@ def test_a_cancellation_shows_the_date_the_penalty_and_the_rule_first(dupont_cli
     assert subscription.status == Subscription.Status.PENDING_CANCELLATION
     assert subscription.end_date == date(2026, 11, 1)
     page = text(dupont_client.get(done.url))
-    assert "A penalty of 140.05 EUR is invoiced now." in page
+    assert "A penalty of 168.06 EUR is invoiced now." in page
     assert "Cancelled: ends on 2026-11-01." in page
     assert reverse("account:undo_cancellation", args=[subscription.pk]) in page
 

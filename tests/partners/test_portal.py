@@ -219,6 +219,9 @@ def test_adding_seats_reviews_the_prorated_cost_of_rules_example_6_2(partner_cli
     assert subscription.seats.get().quantity == 14
     assert subscription.anchor_date == date(2026, 1, 1)
     assert subscription.events.filter(kind=SubscriptionEvent.Kind.SEATS_ADDED).count() == 1
+    # the confirmation names the total the review showed, tax included (not the net 21.60)
+    confirmed = text(partner_client.get(done.url))
+    assert "4 Gateway seat(s) added: 25.92 EUR now for 2026-02-15 to 2026-04-01" in confirmed
 
 
 def test_with_several_subscriptions_the_partner_chooses_which_gets_the_seats(
