@@ -227,7 +227,13 @@ class SubscriptionAdmin(CadenceAdmin):
     list_select_related = ["customer__partner_link__partner", "plan"]
     date_hierarchy = "renewal_date"
     show_full_result_count = False  # no count(*) over every subscription on each page
-    actions = ["mark_fulfilled", "cancel_with_preview", "undo_cancellation", "renew_now"]
+    actions = [
+        "mark_fulfilled",
+        "cancel_with_preview",
+        "undo_cancellation",
+        "withdraw_plan_change",
+        "renew_now",
+    ]
     fieldsets = [
         (None, {"fields": ["customer", "plan", "pending_plan", "status", "po_reference"]}),
         (
@@ -485,6 +491,18 @@ class SubscriptionAdmin(CadenceAdmin):
                 subscription=s, today=today, actor=request.user, channel="admin"
             ),
             _("%(count)s cancellation(s) undone."),
+        )
+
+    @admin.action(description=_("Withdraw the scheduled plan change"))
+    def withdraw_plan_change(self, request: HttpRequest, queryset):
+        today = clock.today()
+        self.run_service(
+            request,
+            queryset,
+            lambda s: services.subscription_withdraw_plan_change(
+                subscription=s, today=today, actor=request.user, channel="admin"
+            ),
+            _("%(count)s plan change(s) withdrawn."),
         )
 
     @admin.action(description=_("Renew now: apply the renewals and ends due by today"))

@@ -347,6 +347,10 @@ class CancelInput(serializers.Serializer):
     """Nothing to send: the term and the date decide."""
 
 
+class PlanChangeWithdrawInput(serializers.Serializer):
+    """Nothing to send: the scheduled plan change is withdrawn."""
+
+
 class CouponInput(serializers.Serializer):
     code = serializers.CharField(allow_blank=True, max_length=200, trim_whitespace=False)
 
@@ -643,6 +647,34 @@ class SubscriptionViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"], url_path="plan-change/preview")
     def plan_change_preview(self, request, pk=None):
         return self._change(request, self._change_plan, PlanChangeInput, preview=True)
+
+    def _withdraw_plan_change(self, subscription, data, dry_run):
+        return services.subscription_withdraw_plan_change(
+            subscription=subscription,
+            today=clock.today(),
+            actor=self.request.user,
+            channel=CHANNEL,
+            dry_run=dry_run,
+        )
+
+    @change_schema(
+        "Withdraw a scheduled plan change",
+        PlanChangeWithdrawInput,
+        description="A downgrade waiting for the period end, or a change waiting for its "
+        "fulfilment: the subscription stays on its plan.",
+    )
+    @action(detail=True, methods=["post"], url_path="plan-change/withdraw")
+    def plan_change_withdraw(self, request, pk=None):
+        return self._change(
+            request, self._withdraw_plan_change, PlanChangeWithdrawInput, preview=False
+        )
+
+    @preview_schema("Preview withdrawing a plan change", PlanChangeWithdrawInput)
+    @action(detail=True, methods=["post"], url_path="plan-change/withdraw/preview")
+    def plan_change_withdraw_preview(self, request, pk=None):
+        return self._change(
+            request, self._withdraw_plan_change, PlanChangeWithdrawInput, preview=True
+        )
 
     # Cancellation -----------------------------------------------------------------------------
 

@@ -248,6 +248,11 @@ class SubscriptionOverview:
     def pk(self) -> int:
         return self.subscription.pk
 
+    @property
+    def plan_change(self) -> PendingChange | None:
+        """The plan change waiting to take effect (or to be fulfilled), which can be withdrawn."""
+        return next((p for p in self.pending if p.kind in ("plan_change", "plan_fulfilment")), None)
+
 
 def subscription_overviews(
     subscriptions: Iterable[Subscription], today: date

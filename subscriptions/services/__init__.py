@@ -36,6 +36,7 @@ from subscriptions.services.plans import (
     plan_change_options,
     subscription_change_plan,
     subscription_fulfil,
+    subscription_withdraw_plan_change,
 )
 from subscriptions.services.renewals import subscription_advance
 from subscriptions.services.seats import seats_add, seats_reduce
@@ -71,4 +72,5 @@ __all__ = [
     "subscription_fulfil",
     "subscription_set_po_reference",
     "subscription_undo_cancellation",
+    "subscription_withdraw_plan_change",
 ]

@@ -155,6 +155,46 @@ def subscription_change_plan(
     return ChangeResult(subscription, event, event.effective_date, now, next_charges, message)
 
 
+@previewable
+def subscription_withdraw_plan_change(
+    *, subscription: Subscription, today: date, actor=None, channel: str = ""
+) -> ChangeResult:
+    """Withdraw a plan change that has not taken effect yet — a downgrade waiting for the period
+    end, or a change waiting for its fulfilment: the subscription stays on its plan, and
+    another change can be asked for. Like an undone cancellation, the scheduled entry is
+    revoked by the entry that withdraws it."""
+    subscription = lock(subscription)
+    pending = pending_plan_change(subscription, today)
+    if pending is None:
+        refuse(_("There is no scheduled plan change to withdraw."))
+    target = Plan.objects.get(pk=pending.data["to"])
+    event = record(
+        subscription,
+        Kind.PLAN_CHANGE_WITHDRAWN,
+        today,
+        {"change": pending.pk, "from": pending.data["from"], "to": target.pk},
+        actor=actor,
+        channel=channel,
+    )
+    pending.revoked_by = event
+    pending.save(update_fields=["revoked_by"])
+    if subscription.pending_plan_id is not None:
+        subscription.pending_plan = None
+        subscription.save(update_fields=["pending_plan", "updated_at"])
+    advance(subscription, today)
+    context = context_of(subscription)
+    next_charges = next_period_charges(context, today)
+    message = _(
+        "The change to %(plan)s is withdrawn: the subscription stays on %(current)s (%(next)s from %(date)s)."
+    ) % {
+        "plan": target.display_name,
+        "current": subscription.plan.display_name,
+        "next": total_text(next_charges, subscription.currency),
+        "date": next_charges[0].period.start.isoformat() if next_charges else "—",
+    }
+    return ChangeResult(subscription, event, today, [], next_charges, message)
+
+
 def apply_plan_change(
     subscription: Subscription, data: dict, today: date, *, actor=None, channel: str = ""
 ) -> SubscriptionEvent:

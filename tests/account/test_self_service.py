@@ -156,6 +156,38 @@ def test_a_downgrade_costs_nothing_now_and_the_lower_price_from_the_next_period(
     assert "nothing" in page and "<strong>150.00 CAD</strong>" in page
 
 
+def test_a_scheduled_downgrade_can_be_withdrawn_after_a_confirmation(maple_client, maple, on):
+    # Given Hosting B from 2026-11-21 (an upgrade) and a downgrade back to A on 2026-12-01
+    builders.bill(date(2026, 11, 1))
+    on(date(2026, 11, 21))
+    subscription = only_subscription(maple)
+    hosting_a, hosting_b = (Plan.objects.get(code=c) for c in ("hosting-a", "hosting-b"))
+    maple_client.post(reverse("account:change_plan_confirm", args=[subscription.pk, hosting_b.pk]))
+    maple_client.post(reverse("account:change_plan_confirm", args=[subscription.pk, hosting_a.pk]))
+    withdraw = reverse("account:withdraw_plan_change", args=[subscription.pk])
+    listed = text(maple_client.get(reverse("account:subscriptions")))
+    assert "Moves to Hosting A on 2026-12-01." in listed
+    assert withdraw in listed  # offered where the change is shown
+    assert 'href="{}"'.format(reverse("account:change_plan", args=[subscription.pk])) not in listed
+
+    # When the customer asks: the page says what stays, and changes nothing yet
+    page = text(maple_client.get(withdraw))
+    assert "The move to Hosting A on 2026-12-01 is withdrawn if you confirm" in page
+    assert 'data-amount="total">250.00 CAD' in page
+    assert not subscription.events.filter(kind=SubscriptionEvent.Kind.PLAN_CHANGE_WITHDRAWN)
+
+    # Then, confirmed, the subscription stays on B and can change again
+    done = maple_client.post(withdraw)
+    assert done.status_code == 302 and done.url == reverse("account:subscriptions")
+    listed = text(maple_client.get(done.url))
+    assert "The change to Hosting A is withdrawn: the subscription stays on Hosting B" in listed
+    assert "Moves to Hosting A" not in listed
+    assert "2026-12-01: <strong>250.00 CAD</strong>" in listed
+    assert 'href="{}"'.format(reverse("account:change_plan", args=[subscription.pk])) in listed
+    again = text(maple_client.post(withdraw, follow=True))
+    assert "There is no scheduled plan change to withdraw." in again
+
+
 def test_a_plan_outside_the_upgrade_group_cannot_be_chosen(maple_client, maple):
     subscription = only_subscription(maple)
     other = Plan.objects.get(code="office-24m")
