@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from catalog.core.errors import ApplicationError
 from catalog.core.periods import Interval, period_at, period_index
 from catalog.core.pricing import ZERO, invoice_totals, round_money
 from subscriptions import charges as charge_engine
+from subscriptions import timeline
 from subscriptions.charges import Charge, PriceBook, SubscriptionContext
 from subscriptions.models import (
     Subscription,
@@ -220,6 +222,28 @@ def next_period_charges(context: SubscriptionContext, today: date) -> list[Charg
             period_index(context.anchor, context.billing_period, current.end),
         )
     return charge_engine.recurring_charges(context, period)
+
+
+def as_if_fulfilled(
+    context: SubscriptionContext, *, anchor: date, extra: list[timeline.Entry] = ()
+) -> SubscriptionContext:
+    """The context of a manual-fulfilment subscription as it will be once fulfilled with
+    billing from `anchor` (and with the `extra` entries, a plan change waiting for its
+    fulfilment): what the pages show before confirming, "billed once fulfilled". Nothing is
+    written; the pricing is the billing's own."""
+    if context.anchor is not None:  # billing has started: only the extra entries
+        return dataclasses.replace(context, events=[*context.events, *extra])
+    fulfilled = timeline.Entry(None, timeline.FULFILLED, anchor, {"creation": True})
+    return dataclasses.replace(
+        context,
+        anchor=anchor,
+        events=[*context.events, fulfilled, *extra],
+        # As subscription_fulfil moves them: the discounts start with billing.
+        discounts=[
+            dataclasses.replace(d, first_period_start=max(d.first_period_start, anchor))
+            for d in context.discounts
+        ],
+    )
 
 
 def charges_from(context: SubscriptionContext, start: date) -> list[Charge]:

@@ -11,6 +11,7 @@ from catalog.models import (
     Plan,
 )
 from subscriptions import charges as charge_engine
+from subscriptions import timeline
 from subscriptions.charges import PriceBook
 from subscriptions.models import (
     Subscription,
@@ -19,6 +20,7 @@ from subscriptions.models import (
 )
 from subscriptions.services._base import (
     ChangeResult,
+    as_if_fulfilled,
     billing_due,
     check_changeable,
     context_of,
@@ -122,12 +124,16 @@ def subscription_change_plan(
         )
         subscription.pending_plan = plan
         subscription.save(update_fields=["pending_plan", "updated_at"])
+        # Priced before confirming: each period on the new plan, billed once fulfilled.
+        context = context_of(subscription, book)
+        changed = timeline.Entry(None, Kind.PLAN_CHANGED, today, data)
+        once = as_if_fulfilled(context, anchor=today, extra=[changed])
         return ChangeResult(
             subscription,
             event,
             None,
             [],
-            [],
+            next_period_charges(once, today),
             _(
                 "The change to %(plan)s is pending: it takes effect when an operator marks it fulfilled."
             )

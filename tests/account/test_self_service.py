@@ -188,6 +188,25 @@ def test_a_scheduled_downgrade_can_be_withdrawn_after_a_confirmation(maple_clien
     assert "There is no scheduled plan change to withdraw." in again
 
 
+def test_the_self_service_plan_change_to_a_manual_plan_shows_its_price(maple_client, maple, on):
+    Plan.objects.filter(code="hosting-b").update(manual_fulfilment=True)
+    on(date(2026, 11, 21))
+    subscription = only_subscription(maple)
+    hosting_b = Plan.objects.get(code="hosting-b")
+
+    page = text(maple_client.get(reverse("account:change_plan", args=[subscription.pk])))
+    assert "nothing before the fulfilment" in page
+    assert "<strong>250.00 CAD</strong> every 1 month, billed once fulfilled" in page
+    assert "when an operator fulfils it" in page
+
+    url = reverse("account:change_plan_confirm", args=[subscription.pk, hosting_b.pk])
+    confirm = text(maple_client.get(url))
+    assert "Billed once fulfilled" in confirm
+    assert 'data-amount="total">250.00 CAD' in confirm
+    subscription.refresh_from_db()
+    assert subscription.pending_plan is None  # a preview changes nothing
+
+
 def test_a_plan_outside_the_upgrade_group_cannot_be_chosen(maple_client, maple):
     subscription = only_subscription(maple)
     other = Plan.objects.get(code="office-24m")

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from billing.models import Invoice
-from catalog.models import SeatType
+from catalog.models import Plan, SeatType
 from subscriptions.models import Subscription, SubscriptionEvent
 from tests.partners import builders
 from tests.partners.test_portal import purchase_data
@@ -170,3 +170,23 @@ def test_a_past_start_estimate_saves_nothing(partner_client, bakery, on):
     assert 'data-amount="net">108.00 EUR' in text(response)
     assert not Subscription.objects.exists()
     assert not Invoice.objects.exists()
+
+
+# A plan with manual fulfilment ------------------------------------------------------------------
+
+
+def test_the_partner_review_of_a_manual_plan_shows_its_price(partner_client, bakery, on):
+    Plan.objects.filter(code="device-seats").update(manual_fulfilment=True)
+    on(date(2026, 1, 1))
+    estimate = text(
+        partner_client.post(reverse("partners:subscription_new", args=[bakery.pk]), purchase_data())
+    )
+    assert "billed once fulfilled" in estimate
+    assert 'data-amount="total">129.60 EUR' in estimate  # RULES example 6.1
+    partner_client.post(
+        reverse("partners:subscription_new", args=[bakery.pk]), purchase_data(action="review")
+    )
+    review = text(partner_client.get(reverse("partners:subscription_review", args=[bakery.pk])))
+    assert "billed once fulfilled" in review
+    assert 'data-amount="total">129.60 EUR' in review
+    assert "Nothing is invoiced before the subscription is fulfilled." not in review
