@@ -442,7 +442,9 @@ def seats_reduce(request: HttpRequest, partner: Partner, pk: int) -> HttpRespons
     form = SeatReductionForm(posted(request), seat_types=[s.seat_type for s in held])
     today = clock.today()
     preview = None
-    if request.method == "POST" and form.is_valid():
+    # Inside the freeze, said up front: no form to fill in only to be refused.
+    frozen = services.seat_reduction_freeze(subscription, today)
+    if frozen is None and request.method == "POST" and form.is_valid():
         arguments = {
             "subscription": subscription,
             "seat_type": form.cleaned_data["seat_type"],
@@ -470,6 +472,7 @@ def seats_reduce(request: HttpRequest, partner: Partner, pk: int) -> HttpRespons
             **term_periods(subscription.term),
             "held": held,
             "form": form,
+            "frozen": frozen,
             "preview": preview,
             "today": today,
         },

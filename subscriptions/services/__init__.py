@@ -39,7 +39,7 @@ from subscriptions.services.plans import (
     subscription_withdraw_plan_change,
 )
 from subscriptions.services.renewals import subscription_advance
-from subscriptions.services.seats import seats_add, seats_reduce
+from subscriptions.services.seats import seat_reduction_freeze, seats_add, seats_reduce
 
 __all__ = [
     "CUSTOMER_FIELDS",
@@ -60,6 +60,7 @@ __all__ = [
     "issues_schedule",
     "plan_change_options",
     "previewable",
+    "seat_reduction_freeze",
     "seat_types_of",
     "seats_add",
     "seats_reduce",

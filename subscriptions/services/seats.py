@@ -101,6 +101,31 @@ def seats_add(
     )
 
 
+def seat_reduction_freeze(subscription: Subscription, today: date) -> str | None:
+    """Why seats cannot be reduced today — the seat-reduction freeze before the renewal — or
+    None when they can. The pages say it before offering the form; seats_reduce refuses with
+    the same sentence."""
+    term = subscription.term
+    renewal = subscription.renewal_date
+    if (
+        not_billed_yet(subscription, today)
+        or renewal is None
+        or term is None
+        or not term.freeze_count
+    ):
+        return None
+    freeze_start = shift(renewal, -term.freeze_count, Unit(term.freeze_unit))
+    if today < freeze_start:
+        return None
+    return _(
+        "Seats cannot be reduced from %(freeze)s, %(length)s before the renewal on %(renewal)s."
+    ) % {
+        "freeze": freeze_start.isoformat(),
+        "length": Period(term.freeze_count, Unit(term.freeze_unit)),
+        "renewal": renewal.isoformat(),
+    }
+
+
 @previewable
 def seats_reduce(
     *,
@@ -136,21 +161,9 @@ def seats_reduce(
         )  # the first period is billed with fewer seats
     else:
         effective = subscription.renewal_date
-        term = subscription.term
-        if term is not None and term.freeze_count:
-            freeze_start = shift(effective, -term.freeze_count, Unit(term.freeze_unit))
-            if today >= freeze_start:
-                refuse(
-                    _(
-                        "Seats cannot be reduced from %(freeze)s, %(length)s before the renewal on %(renewal)s."
-                    )
-                    % {
-                        "freeze": freeze_start.isoformat(),
-                        "length": Period(term.freeze_count, Unit(term.freeze_unit)),
-                        "renewal": effective.isoformat(),
-                    },
-                    "quantity",
-                )
+        frozen = seat_reduction_freeze(subscription, today)
+        if frozen:
+            refuse(frozen, "quantity")
     for pending in SubscriptionEvent.objects.filter(
         subscription=subscription,
         kind=Kind.SEATS_REDUCED,
