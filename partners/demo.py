@@ -58,6 +58,7 @@ def seed_partners() -> dict[str, Any]:
         service_period_years=3,
         po_reference="PO-BM-2026-01",
         sell=subscription_sell,
+        invoice_now=False,  # the demo's history is billed day by day (billing/demo.py)
     )
     clinic = customer(
         acme,
@@ -91,5 +92,6 @@ def seed_partners() -> dict[str, Any]:
         service_period_years=1,
         po_reference="FL-77",
         sell=subscription_sell,
+        invoice_now=False,  # the demo's history is billed day by day (billing/demo.py)
     )
     return {"acme": acme, "nordic": nordic, "bakery": bakery, "clinic": clinic, "fjord": fjord}

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from billing.services import subscription_invoice_now
 from catalog.core.errors import ApplicationError
 from partners.models import Partner, PartnerCustomer
 from subscriptions import services as subscription_services
@@ -26,9 +27,16 @@ def partner_customer_create(*, partner: Partner, **fields: Any) -> Customer:
         return customer
 
 
-def subscription_sell(*, customer: Customer, dry_run: bool = False, **kwargs: Any) -> ChangeResult:
+def subscription_sell(
+    *, customer: Customer, dry_run: bool = False, invoice_now: bool = True, **kwargs: Any
+) -> ChangeResult:
     """Start a subscription for a customer, with its partner's discount when it has a partner
-    (applied last, RULES §3). Every door — portal, self-service, API — sells through here."""
+    (applied last, RULES §3). Every door — portal, self-service, API — sells through here.
+
+    A start in the past is invoiced in the same transaction (the periods begun since then,
+    each on its own invoice), so the confirmation can link to the invoices: `result.invoices`.
+    `invoice_now=False` leaves them to the billing task queued on commit (the demo, which
+    bills its history day by day)."""
     link = PartnerCustomer.objects.select_related("partner").filter(customer=customer).first()
     if link is not None and link.partner.discount_percent:
         kwargs.setdefault("partner_discount_percent", link.partner.discount_percent)
@@ -36,4 +44,14 @@ def subscription_sell(*, customer: Customer, dry_run: bool = False, **kwargs: An
             "partner_discount_label",
             _("Partner discount (%(partner)s)") % {"partner": link.partner.name},
         )
-    return subscription_services.subscription_create(customer=customer, dry_run=dry_run, **kwargs)
+    if dry_run or not invoice_now:
+        return subscription_services.subscription_create(
+            customer=customer, dry_run=dry_run, **kwargs
+        )
+    with transaction.atomic():
+        result = subscription_services.subscription_create(customer=customer, **kwargs)
+        if result.charges:  # the catch-up of a past start
+            result.invoices = subscription_invoice_now(
+                subscription=result.subscription, day=kwargs["today"]
+            )
+        return result

@@ -23,6 +23,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
 from catalog import clock
@@ -232,7 +233,15 @@ def subscription_review(request: HttpRequest, partner: Partner, pk: int) -> Http
             add_refusal(form, refusal)
         else:
             del request.session[_purchase_key(customer)]
-            messages.success(request, _("The subscription is confirmed.") + " " + result.message)
+            messages.success(
+                request,
+                format_html(
+                    "{} {}{}",
+                    _("The subscription is confirmed."),
+                    result.message,
+                    _issued_links(result.invoices),
+                ),
+            )
             return redirect(_customer_url(customer, f"subscription-{result.subscription.pk}"))
     preview, refusal = None, None
     try:
@@ -272,6 +281,26 @@ def subscription_review(request: HttpRequest, partner: Partner, pk: int) -> Http
             "form": form,
         },
     )
+
+
+def _issued_links(invoices) -> str:
+    """ " Issued: F2026-000001 (129.60 EUR), …", each number a link to its PDF."""
+    if not invoices:
+        return ""
+    links = format_html_join(
+        ", ",
+        '<a href="{}">{}</a> ({} {})',
+        (
+            (
+                reverse("partners:invoice_pdf", args=[invoice.pk]),
+                invoice.number,
+                f"{invoice.total.amount:.2f}",
+                invoice.currency,
+            )
+            for invoice in invoices
+        ),
+    )
+    return format_html(" {} {}.", _("Issued:"), links)
 
 
 # Adding seats ------------------------------------------------------------------------------------
@@ -413,7 +442,9 @@ def seats_reduce(request: HttpRequest, partner: Partner, pk: int) -> HttpRespons
     form = SeatReductionForm(posted(request), seat_types=[s.seat_type for s in held])
     today = clock.today()
     preview = None
-    if request.method == "POST" and form.is_valid():
+    # Inside the freeze, said up front: no form to fill in only to be refused.
+    frozen = services.seat_reduction_freeze(subscription, today)
+    if frozen is None and request.method == "POST" and form.is_valid():
         arguments = {
             "subscription": subscription,
             "seat_type": form.cleaned_data["seat_type"],
@@ -441,6 +472,7 @@ def seats_reduce(request: HttpRequest, partner: Partner, pk: int) -> HttpRespons
             **term_periods(subscription.term),
             "held": held,
             "form": form,
+            "frozen": frozen,
             "preview": preview,
             "today": today,
         },

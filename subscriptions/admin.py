@@ -8,6 +8,7 @@ the preview: effective date, penalty, rule), undo a cancellation, and bring it u
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -15,6 +16,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from billing.services import subscription_invoice_now
 from catalog import clock
 from catalog.admin_base import (
     CadenceAdmin,
@@ -225,7 +227,13 @@ class SubscriptionAdmin(CadenceAdmin):
     list_select_related = ["customer__partner_link__partner", "plan"]
     date_hierarchy = "renewal_date"
     show_full_result_count = False  # no count(*) over every subscription on each page
-    actions = ["mark_fulfilled", "cancel_with_preview", "undo_cancellation", "renew_now"]
+    actions = [
+        "mark_fulfilled",
+        "cancel_with_preview",
+        "undo_cancellation",
+        "withdraw_plan_change",
+        "renew_now",
+    ]
     fieldsets = [
         (None, {"fields": ["customer", "plan", "pending_plan", "status", "po_reference"]}),
         (
@@ -412,12 +420,26 @@ class SubscriptionAdmin(CadenceAdmin):
     @admin.action(description=_("Mark fulfilled"))
     def mark_fulfilled(self, request: HttpRequest, queryset):
         today = clock.today()
-        self.run_service(
-            request,
-            queryset,
-            lambda s: services.subscription_fulfil(subscription=s, today=today, actor=request.user),
-            _("%(count)s subscription(s) fulfilled."),
-        )
+        issued = []
+
+        def fulfil(subscription: Subscription) -> None:
+            # Billing starts now: its first invoice is issued with the fulfilment, and linked.
+            with transaction.atomic():
+                result = services.subscription_fulfil(
+                    subscription=subscription, today=today, actor=request.user
+                )
+                issued.extend(subscription_invoice_now(subscription=result.subscription, day=today))
+
+        self.run_service(request, queryset, fulfil, _("%(count)s subscription(s) fulfilled."))
+        if issued:
+            links = format_html_join(
+                ", ",
+                '<a href="{}">{}</a>',
+                ((reverse("admin:billing_invoice_change", args=[i.pk]), i.number) for i in issued),
+            )
+            self.message_user(
+                request, format_html("{} {}", _("Invoiced at once:"), links), messages.SUCCESS
+            )
 
     @admin.action(description=_("Cancel… (shows the effective date and penalty first)"))
     def cancel_with_preview(self, request: HttpRequest, queryset) -> HttpResponse | None:
@@ -469,6 +491,18 @@ class SubscriptionAdmin(CadenceAdmin):
                 subscription=s, today=today, actor=request.user, channel="admin"
             ),
             _("%(count)s cancellation(s) undone."),
+        )
+
+    @admin.action(description=_("Withdraw the scheduled plan change"))
+    def withdraw_plan_change(self, request: HttpRequest, queryset):
+        today = clock.today()
+        self.run_service(
+            request,
+            queryset,
+            lambda s: services.subscription_withdraw_plan_change(
+                subscription=s, today=today, actor=request.user, channel="admin"
+            ),
+            _("%(count)s plan change(s) withdrawn."),
         )
 
     @admin.action(description=_("Renew now: apply the renewals and ends due by today"))

@@ -17,6 +17,7 @@ from datetime import date
 import django_filters
 from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -221,10 +222,30 @@ class SubscriptionDetailSerializer(SubscriptionSerializer):
         }
 
 
+class IssuedInvoiceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    total = serializers.SerializerMethodField(help_text="Tax included, 2 decimals.")
+    currency = serializers.CharField()
+    pdf = serializers.SerializerMethodField(help_text="Where its PDF downloads.")
+
+    def get_total(self, invoice) -> str:
+        return f"{invoice.total.amount:.2f}"
+
+    def get_pdf(self, invoice) -> str:
+        return reverse("api:invoice-pdf", args=[invoice.pk])
+
+
 class ChangeSerializer(PreviewSerializer):
     """A change made: its charges, dates and rule, the timeline entry and the subscription."""
 
     event = EventSerializer(allow_null=True)
+    invoices = IssuedInvoiceSerializer(
+        many=True,
+        read_only=True,
+        help_text="The invoices issued at once by the change (a start in the past: one per "
+        "billing period begun since then).",
+    )
     subscription = serializers.SerializerMethodField()
 
     @extend_schema_field(SubscriptionDetailSerializer)
@@ -324,6 +345,10 @@ class PlanChangeInput(serializers.Serializer):
 
 class CancelInput(serializers.Serializer):
     """Nothing to send: the term and the date decide."""
+
+
+class PlanChangeWithdrawInput(serializers.Serializer):
+    """Nothing to send: the scheduled plan change is withdrawn."""
 
 
 class CouponInput(serializers.Serializer):
@@ -622,6 +647,34 @@ class SubscriptionViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"], url_path="plan-change/preview")
     def plan_change_preview(self, request, pk=None):
         return self._change(request, self._change_plan, PlanChangeInput, preview=True)
+
+    def _withdraw_plan_change(self, subscription, data, dry_run):
+        return services.subscription_withdraw_plan_change(
+            subscription=subscription,
+            today=clock.today(),
+            actor=self.request.user,
+            channel=CHANNEL,
+            dry_run=dry_run,
+        )
+
+    @change_schema(
+        "Withdraw a scheduled plan change",
+        PlanChangeWithdrawInput,
+        description="A downgrade waiting for the period end, or a change waiting for its "
+        "fulfilment: the subscription stays on its plan.",
+    )
+    @action(detail=True, methods=["post"], url_path="plan-change/withdraw")
+    def plan_change_withdraw(self, request, pk=None):
+        return self._change(
+            request, self._withdraw_plan_change, PlanChangeWithdrawInput, preview=False
+        )
+
+    @preview_schema("Preview withdrawing a plan change", PlanChangeWithdrawInput)
+    @action(detail=True, methods=["post"], url_path="plan-change/withdraw/preview")
+    def plan_change_withdraw_preview(self, request, pk=None):
+        return self._change(
+            request, self._withdraw_plan_change, PlanChangeWithdrawInput, preview=True
+        )
 
     # Cancellation -----------------------------------------------------------------------------
 

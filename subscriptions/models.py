@@ -329,7 +329,7 @@ class SubscriptionItem(models.Model):
 class SubscriptionEvent(models.Model):
     """One entry of a subscription's timeline. Entries are appended, never edited: the only
     change ever made to a row is marking a still-future entry as revoked (an undone
-    cancellation), by the entry that revokes it."""
+    cancellation, a withdrawn plan change), by the entry that revokes it."""
 
     class Kind(models.TextChoices):
         CREATED = "created", _("subscription started")
@@ -339,6 +339,7 @@ class SubscriptionEvent(models.Model):
         SEATS_REDUCED = "seats_reduced", _("seat reduction")
         PLAN_CHANGE_REQUESTED = "plan_change_requested", _("plan change requested")
         PLAN_CHANGED = "plan_changed", _("plan changed")
+        PLAN_CHANGE_WITHDRAWN = "plan_change_withdrawn", _("plan change withdrawn")
         ADDON_ADDED = "addon_added", _("add-on added")
         CANCELLATION = "cancellation", _("cancellation")
         CANCELLATION_UNDONE = "cancellation_undone", _("cancellation undone")

@@ -58,6 +58,17 @@ class NextInvoice:
     currency: str
 
 
+def next_recurring_period(context: SubscriptionContext, next_billing_date: date) -> Interval:
+    """The period of the next recurring invoice. `next_billing_date` is where billing looks
+    next: a period start not invoiced yet, or — right after a change, until its billing task
+    has run — the day of the change's one-off charge, inside a period already invoiced at its
+    start. Then the next recurring invoice is the following period's, not that one again."""
+    period = context.period_of(next_billing_date)
+    if next_billing_date > period.start:
+        return context.period_of(period.end)
+    return period
+
+
 def next_invoices(subscriptions: list[Subscription]) -> dict[int, NextInvoice]:
     """The date and amount of each subscription's next recurring invoice, in a fixed number of
     queries (events and discounts of all of them at once, the catalog once)."""
@@ -83,7 +94,7 @@ def next_invoices(subscriptions: list[Subscription]) -> dict[int, NextInvoice]:
             events=events[subscription.pk],
             discounts=discounts[subscription.pk],
         )
-        period = context.period_of(subscription.next_billing_date)
+        period = next_recurring_period(context, subscription.next_billing_date)
         charges = recurring_charges(context, period)
         if charges:
             result[subscription.pk] = NextInvoice(
@@ -237,6 +248,11 @@ class SubscriptionOverview:
     def pk(self) -> int:
         return self.subscription.pk
 
+    @property
+    def plan_change(self) -> PendingChange | None:
+        """The plan change waiting to take effect (or to be fulfilled), which can be withdrawn."""
+        return next((p for p in self.pending if p.kind in ("plan_change", "plan_fulfilment")), None)
+
 
 def subscription_overviews(
     subscriptions: Iterable[Subscription], today: date
@@ -272,7 +288,7 @@ def subscription_overviews(
         )
         next_day, summary = None, None
         if subscription.next_billing_date is not None and subscription.anchor_date is not None:
-            period = context.period_of(subscription.next_billing_date)
+            period = next_recurring_period(context, subscription.next_billing_date)
             charges = recurring_charges(context, period)
             if charges:
                 next_day, summary = period.start, charge_summary(charges, subscription.currency)

@@ -15,6 +15,11 @@ urlpatterns = [
         views.change_plan_confirm,
         name="change_plan_confirm",
     ),
+    path(
+        "subscriptions/<int:pk>/plan/withdraw/",
+        views.withdraw_plan_change,
+        name="withdraw_plan_change",
+    ),
     path("subscriptions/<int:pk>/cancel/", views.cancel, name="cancel"),
     path("subscriptions/<int:pk>/cancel/undo/", views.undo_cancellation, name="undo_cancellation"),
     path("invoices/", views.invoice_list, name="invoices"),

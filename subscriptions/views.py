@@ -306,6 +306,47 @@ def change_plan_confirm(
 
 
 @customer_required
+def withdraw_plan_change(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
+    """Show what withdrawing the scheduled plan change does, and withdraw it on confirmation."""
+    subscription = get_subscription_for_customer_page(customer, pk)
+    today = clock.today()
+    form = ConfirmForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.subscription_withdraw_plan_change(
+                subscription=subscription, today=today, actor=request.user, channel=CHANNEL
+            )
+        except ApplicationError as refusal:
+            add_refusal(form, refusal)
+        else:
+            messages.success(request, result.message)
+            return redirect("account:subscriptions")
+    [overview] = subscription_overviews([subscription], today)
+    preview, refusal = None, None
+    try:
+        preview = services.subscription_withdraw_plan_change(
+            subscription=subscription, today=today, dry_run=True
+        )
+    except ApplicationError as error:
+        refusal = error.message
+    return page(
+        request,
+        customer,
+        "account/withdraw_plan_change.html",
+        {
+            "subscription": subscription,
+            "change": overview.plan_change,
+            "preview": preview,
+            "after": charge_summary(preview.next_charges, subscription.currency)
+            if preview
+            else None,
+            "refusal": refusal,
+            "form": form,
+        },
+    )
+
+
+@customer_required
 def cancel(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
     subscription = get_subscription_for_customer_page(customer, pk)
     return cancellation_page(

@@ -14,6 +14,7 @@ from billing.services.run import (
     due_chunks,
     due_subscriptions,
     invoice_preview,
+    subscription_invoice_now,
 )
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "notice_reminders_due",
     "payment_record",
     "settle_credited_invoices",
+    "subscription_invoice_now",
 ]

@@ -509,6 +509,14 @@ def _in_threads(
         raise errors[0]
 
 
+def subscription_invoice_now(*, subscription: Subscription, day: date) -> list[Invoice]:
+    """Bill this subscription for `day` now, in the caller's transaction, and return the
+    invoices issued: a sale whose start is in the past is invoiced as it is confirmed, and the
+    confirmation links to its invoices (the task queued on commit then finds nothing left)."""
+    report = billing_chunk(subscription_ids=[subscription.pk], day=day)
+    return [d.invoice for d in report.documents if d.invoice.kind == Invoice.Kind.INVOICE]
+
+
 def invoice_preview(*, subscription: Subscription, day: date) -> list[Document]:
     """What invoicing this subscription on `day` would issue, without saving anything."""
     return billing_chunk(subscription_ids=[subscription.pk], day=day, dry_run=True).documents

@@ -36,9 +36,10 @@ from subscriptions.services.plans import (
     plan_change_options,
     subscription_change_plan,
     subscription_fulfil,
+    subscription_withdraw_plan_change,
 )
 from subscriptions.services.renewals import subscription_advance
-from subscriptions.services.seats import seats_add, seats_reduce
+from subscriptions.services.seats import seat_reduction_freeze, seats_add, seats_reduce
 
 __all__ = [
     "CUSTOMER_FIELDS",
@@ -59,6 +60,7 @@ __all__ = [
     "issues_schedule",
     "plan_change_options",
     "previewable",
+    "seat_reduction_freeze",
     "seat_types_of",
     "seats_add",
     "seats_reduce",
@@ -71,4 +73,5 @@ __all__ = [
     "subscription_fulfil",
     "subscription_set_po_reference",
     "subscription_undo_cancellation",
+    "subscription_withdraw_plan_change",
 ]

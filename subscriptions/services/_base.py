@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,8 +17,9 @@ from django.utils.translation import gettext as _
 from catalog import clock
 from catalog.core.errors import ApplicationError
 from catalog.core.periods import Interval, period_at, period_index
-from catalog.core.pricing import ZERO, round_money
+from catalog.core.pricing import ZERO, invoice_totals, round_money
 from subscriptions import charges as charge_engine
+from subscriptions import timeline
 from subscriptions.charges import Charge, PriceBook, SubscriptionContext
 from subscriptions.models import (
     Subscription,
@@ -39,6 +41,9 @@ class ChangeResult:
     next_charges: list[Charge] = field(default_factory=list)
     message: str = ""
     rule: str = ""
+    # The invoices the change issued at once, when its door bills it in the same transaction
+    # (partners.services.subscription_sell): the confirmation links to them.
+    invoices: list[Any] = field(default_factory=list)
 
     @property
     def total_now(self) -> Decimal:
@@ -132,18 +137,20 @@ def immediate(subscription: Subscription, today: date) -> tuple[date, dict[str, 
     return today, {}
 
 
-def billing_due(subscription: Subscription, day: date) -> None:
+def billing_due(subscription: Subscription, day: date, *, today: date | None = None) -> None:
     """Tell billing to look at this subscription from `day`: a charge is due then, or a charge
     invoiced then is no longer due. Billing moves the date forward once it has invoiced.
 
     One-off charges are invoiced at once: once this change commits, the billing task for this
-    subscription is queued. By name, through the queue: subscriptions never import billing.
+    subscription is queued (on the billing queue) to bill what is due by `today` (default: the
+    calendar's). By name, through the queue: subscriptions never import billing.
     """
     if subscription.next_billing_date is None or day < subscription.next_billing_date:
         subscription.next_billing_date = day
         subscription.save(update_fields=["next_billing_date", "updated_at"])
     subscription_id = subscription.pk
-    transaction.on_commit(lambda: _queue_billing(subscription_id, max(day, clock.today())))
+    run_day = max(day, today or clock.today())
+    transaction.on_commit(lambda: _queue_billing(subscription_id, run_day))
 
 
 def _queue_billing(subscription_id: int, day: date) -> None:
@@ -154,6 +161,13 @@ def _queue_billing(subscription_id: int, day: date) -> None:
 
 def money_text(amount: Decimal, currency: str) -> str:
     return f"{round_money(amount, currency):.2f} {currency}"
+
+
+def total_text(charges: list[Charge], currency: str) -> str:
+    """What these charges will cost on their invoice, tax included (the total the review page
+    shows): a confirmation names the same amount as the review before it."""
+    totals = invoice_totals([(c.tax_rate, c.net) for c in charges], currency)
+    return money_text(totals.gross, currency)
 
 
 def check_changeable(subscription: Subscription) -> None:
@@ -208,6 +222,28 @@ def next_period_charges(context: SubscriptionContext, today: date) -> list[Charg
             period_index(context.anchor, context.billing_period, current.end),
         )
     return charge_engine.recurring_charges(context, period)
+
+
+def as_if_fulfilled(
+    context: SubscriptionContext, *, anchor: date, extra: list[timeline.Entry] = ()
+) -> SubscriptionContext:
+    """The context of a manual-fulfilment subscription as it will be once fulfilled with
+    billing from `anchor` (and with the `extra` entries, a plan change waiting for its
+    fulfilment): what the pages show before confirming, "billed once fulfilled". Nothing is
+    written; the pricing is the billing's own."""
+    if context.anchor is not None:  # billing has started: only the extra entries
+        return dataclasses.replace(context, events=[*context.events, *extra])
+    fulfilled = timeline.Entry(None, timeline.FULFILLED, anchor, {"creation": True})
+    return dataclasses.replace(
+        context,
+        anchor=anchor,
+        events=[*context.events, fulfilled, *extra],
+        # As subscription_fulfil moves them: the discounts start with billing.
+        discounts=[
+            dataclasses.replace(d, first_period_start=max(d.first_period_start, anchor))
+            for d in context.discounts
+        ],
+    )
 
 
 def charges_from(context: SubscriptionContext, start: date) -> list[Charge]:

@@ -30,6 +30,7 @@ from subscriptions.services._base import (
     previewable,
     record,
     refuse,
+    total_text,
 )
 from subscriptions.services.renewals import advance, as_of, before_renewal, lock_on, renewal_length
 
@@ -216,7 +217,7 @@ def subscription_cancel(
         }
         if quote.penalty:
             message += " " + _("A penalty of %(amount)s is invoiced now.") % {
-                "amount": money_text(quote.penalty, quote.currency)
+                "amount": total_text(now, quote.currency)
             }
     return ChangeResult(
         subscription, event, quote.effective_date, now, [], message, rule=quote.rule

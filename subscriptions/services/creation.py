@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -33,6 +34,8 @@ from subscriptions.models import (
 )
 from subscriptions.services._base import (
     ChangeResult,
+    as_if_fulfilled,
+    billing_due,
     check_po,
     context_of,
     previewable,
@@ -396,6 +399,14 @@ def subscription_create(
         first_period = period_at(anchor, plan.billing_period, 0)
         first_charges = charge_engine.recurring_charges(context, first_period)
     if pending:
+        # Priced before confirming, as it will be billed once fulfilled (from the start, or
+        # from the fulfilment if later: say today).
+        billing_from = max(start_date, today)
+        billing_from += trial.delta() if trial else relativedelta()
+        once = as_if_fulfilled(context, anchor=billing_from)
+        first_charges = charge_engine.recurring_charges(
+            once, period_at(billing_from, plan.billing_period, 0)
+        )
         message = _(
             "The subscription is recorded and waits for an operator to fulfil it; billing starts then."
         )
@@ -413,6 +424,9 @@ def subscription_create(
     catch_up = []
     if anchor is not None and not pending and anchor < today:
         catch_up = charge_engine.due_charges(context, up_to=today)
+        # Said, so done: once the sale commits, billing issues them (nothing waits for the
+        # nightly run). A start today is billed by the nightly run, like any period start.
+        billing_due(subscription, anchor, today=today)
         periods = len({c.period for c in catch_up})
         message += " " + ngettext(
             "%(count)s billing period has begun since then: it is invoiced at once.",

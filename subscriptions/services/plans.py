@@ -7,11 +7,11 @@ from datetime import date
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from catalog.core.pricing import ZERO
 from catalog.models import (
     Plan,
 )
 from subscriptions import charges as charge_engine
+from subscriptions import timeline
 from subscriptions.charges import PriceBook
 from subscriptions.models import (
     Subscription,
@@ -20,18 +20,19 @@ from subscriptions.models import (
 )
 from subscriptions.services._base import (
     ChangeResult,
+    as_if_fulfilled,
     billing_due,
     check_changeable,
     context_of,
     current_period,
     immediate,
     lock,
-    money_text,
     next_period_charges,
     not_billed_yet,
     previewable,
     record,
     refuse,
+    total_text,
 )
 from subscriptions.services.creation import check_sellable, commitment_for, seat_types_of
 from subscriptions.services.renewals import advance, lock_on
@@ -123,12 +124,16 @@ def subscription_change_plan(
         )
         subscription.pending_plan = plan
         subscription.save(update_fields=["pending_plan", "updated_at"])
+        # Priced before confirming: each period on the new plan, billed once fulfilled.
+        context = context_of(subscription, book)
+        changed = timeline.Entry(None, Kind.PLAN_CHANGED, today, data)
+        once = as_if_fulfilled(context, anchor=today, extra=[changed])
         return ChangeResult(
             subscription,
             event,
             None,
             [],
-            [],
+            next_period_charges(once, today),
             _(
                 "The change to %(plan)s is pending: it takes effect when an operator marks it fulfilled."
             )
@@ -143,17 +148,57 @@ def subscription_change_plan(
     if direction == "upgrade":
         message = _("Upgraded to %(plan)s now: %(amount)s now, then %(next)s from %(date)s.") % {
             "plan": plan.display_name,
-            "amount": money_text(sum((c.net for c in now), ZERO), subscription.currency),
-            "next": money_text(sum((c.net for c in next_charges), ZERO), subscription.currency),
+            "amount": total_text(now, subscription.currency),
+            "next": total_text(next_charges, subscription.currency),
             "date": next_charges[0].period.start.isoformat() if next_charges else "—",
         }
     else:
         message = _("Moves to %(plan)s on %(date)s: nothing to pay now, %(next)s from then.") % {
             "plan": plan.display_name,
             "date": event.effective_date.isoformat(),
-            "next": money_text(sum((c.net for c in next_charges), ZERO), subscription.currency),
+            "next": total_text(next_charges, subscription.currency),
         }
     return ChangeResult(subscription, event, event.effective_date, now, next_charges, message)
+
+
+@previewable
+def subscription_withdraw_plan_change(
+    *, subscription: Subscription, today: date, actor=None, channel: str = ""
+) -> ChangeResult:
+    """Withdraw a plan change that has not taken effect yet — a downgrade waiting for the period
+    end, or a change waiting for its fulfilment: the subscription stays on its plan, and
+    another change can be asked for. Like an undone cancellation, the scheduled entry is
+    revoked by the entry that withdraws it."""
+    subscription = lock(subscription)
+    pending = pending_plan_change(subscription, today)
+    if pending is None:
+        refuse(_("There is no scheduled plan change to withdraw."))
+    target = Plan.objects.get(pk=pending.data["to"])
+    event = record(
+        subscription,
+        Kind.PLAN_CHANGE_WITHDRAWN,
+        today,
+        {"change": pending.pk, "from": pending.data["from"], "to": target.pk},
+        actor=actor,
+        channel=channel,
+    )
+    pending.revoked_by = event
+    pending.save(update_fields=["revoked_by"])
+    if subscription.pending_plan_id is not None:
+        subscription.pending_plan = None
+        subscription.save(update_fields=["pending_plan", "updated_at"])
+    advance(subscription, today)
+    context = context_of(subscription)
+    next_charges = next_period_charges(context, today)
+    message = _(
+        "The change to %(plan)s is withdrawn: the subscription stays on %(current)s (%(next)s from %(date)s)."
+    ) % {
+        "plan": target.display_name,
+        "current": subscription.plan.display_name,
+        "next": total_text(next_charges, subscription.currency),
+        "date": next_charges[0].period.start.isoformat() if next_charges else "—",
+    }
+    return ChangeResult(subscription, event, today, [], next_charges, message)
 
 
 def apply_plan_change(
@@ -213,6 +258,9 @@ def subscription_fulfil(
                 subscription=subscription, first_period_start__lt=anchor
             ).update(first_period_start=anchor)
             advance(subscription, today)
+            if anchor <= today:
+                # Billing starts now: once this commits, its first invoice is issued.
+                billing_due(subscription, anchor, today=today)
             return ChangeResult(
                 subscription,
                 event,

@@ -9,7 +9,6 @@ from django.utils.translation import gettext as _
 
 from catalog.core.errors import ApplicationError
 from catalog.core.periods import Period, Unit
-from catalog.core.pricing import ZERO
 from catalog.models import (
     SeatType,
 )
@@ -26,12 +25,12 @@ from subscriptions.services._base import (
     check_changeable,
     context_of,
     immediate,
-    money_text,
     next_period_charges,
     not_billed_yet,
     previewable,
     record,
     refuse,
+    total_text,
     whole_number,
 )
 from subscriptions.services.creation import check_devices, seat_types_of
@@ -88,7 +87,7 @@ def seats_add(
         ) % {
             "n": quantity,
             "type": seat_type.display_name,
-            "amount": money_text(sum((c.net for c in now), ZERO), subscription.currency),
+            "amount": total_text(now, subscription.currency),
             "start": now[0].period.start.isoformat(),
             "end": now[0].period.end.isoformat(),
         }
@@ -100,6 +99,31 @@ def seats_add(
     return ChangeResult(
         subscription, event, today, now, next_period_charges(context, today), message
     )
+
+
+def seat_reduction_freeze(subscription: Subscription, today: date) -> str | None:
+    """Why seats cannot be reduced today — the seat-reduction freeze before the renewal — or
+    None when they can. The pages say it before offering the form; seats_reduce refuses with
+    the same sentence."""
+    term = subscription.term
+    renewal = subscription.renewal_date
+    if (
+        not_billed_yet(subscription, today)
+        or renewal is None
+        or term is None
+        or not term.freeze_count
+    ):
+        return None
+    freeze_start = before_renewal(subscription, renewal, term.freeze_count, term.freeze_unit)
+    if today < freeze_start:
+        return None
+    return _(
+        "Seats cannot be reduced from %(freeze)s, %(length)s before the renewal on %(renewal)s."
+    ) % {
+        "freeze": freeze_start.isoformat(),
+        "length": Period(term.freeze_count, Unit(term.freeze_unit)),
+        "renewal": renewal.isoformat(),
+    }
 
 
 @previewable
@@ -137,23 +161,9 @@ def seats_reduce(
         )  # the first period is billed with fewer seats
     else:
         effective = subscription.renewal_date
-        term = subscription.term
-        if term is not None and term.freeze_count:
-            freeze_start = before_renewal(
-                subscription, effective, term.freeze_count, term.freeze_unit
-            )
-            if today >= freeze_start:
-                refuse(
-                    _(
-                        "Seats cannot be reduced from %(freeze)s, %(length)s before the renewal on %(renewal)s."
-                    )
-                    % {
-                        "freeze": freeze_start.isoformat(),
-                        "length": Period(term.freeze_count, Unit(term.freeze_unit)),
-                        "renewal": effective.isoformat(),
-                    },
-                    "quantity",
-                )
+        frozen = seat_reduction_freeze(subscription, today)
+        if frozen:
+            refuse(frozen, "quantity")
     for pending in SubscriptionEvent.objects.filter(
         subscription=subscription,
         kind=Kind.SEATS_REDUCED,

@@ -78,6 +78,39 @@ def test_a_scheduled_downgrade_is_a_pending_change(maple_client, maple, on):
     assert "2026-12-01: <strong>150.00 CAD</strong>" in page
 
 
+def test_right_after_an_upgrade_the_next_invoice_is_the_next_periods(maple_client, maple, on):
+    # Given November invoiced (150.00 CAD) on its first day
+    builders.bill(date(2026, 11, 1))
+    on(date(2026, 11, 21))
+    subscription = only_subscription(maple)
+    hosting_b = Plan.objects.get(code="hosting-b")
+
+    # When the customer upgrades, and the page is shown before the billing task has run
+    done = maple_client.post(
+        reverse("account:change_plan_confirm", args=[subscription.pk, hosting_b.pk])
+    )
+    page = text(maple_client.get(done.url))
+    detail = text(maple_client.get(reverse("account:subscription", args=[subscription.pk])))
+
+    # Then the next invoice is December's on Hosting B, not November's (already invoiced) again
+    assert "2026-12-01: <strong>250.00 CAD</strong>" in page
+    assert "2026-11-01: <strong>" not in page
+    assert "Issued on 2026-12-01:" in detail
+    # and it stays so once billing has run
+    builders.bill(date(2026, 11, 21))
+    assert "2026-12-01: <strong>250.00 CAD</strong>" in text(maple_client.get(done.url))
+
+
+def test_right_after_a_cancellation_no_next_invoice_is_shown(dupont_client, dupont, on):
+    builders.bill(date(2026, 10, 1))
+    on(date(2026, 10, 10))  # as RULES example 4.2: ends on 2026-11-01, a penalty invoiced at once
+    subscription = only_subscription(dupont)
+    done = dupont_client.post(reverse("account:cancel", args=[subscription.pk]))
+    page = text(dupont_client.get(done.url))
+    assert "2026-10-01: <strong>" not in page  # October's invoice, already issued
+    assert "None scheduled" in page
+
+
 # Changing plan -----------------------------------------------------------------------------------
 
 
@@ -121,6 +154,57 @@ def test_a_downgrade_costs_nothing_now_and_the_lower_price_from_the_next_period(
     page = text(maple_client.get(reverse("account:change_plan", args=[subscription.pk])))
     assert 'id="plan-hosting-a"' in page
     assert "nothing" in page and "<strong>150.00 CAD</strong>" in page
+
+
+def test_a_scheduled_downgrade_can_be_withdrawn_after_a_confirmation(maple_client, maple, on):
+    # Given Hosting B from 2026-11-21 (an upgrade) and a downgrade back to A on 2026-12-01
+    builders.bill(date(2026, 11, 1))
+    on(date(2026, 11, 21))
+    subscription = only_subscription(maple)
+    hosting_a, hosting_b = (Plan.objects.get(code=c) for c in ("hosting-a", "hosting-b"))
+    maple_client.post(reverse("account:change_plan_confirm", args=[subscription.pk, hosting_b.pk]))
+    maple_client.post(reverse("account:change_plan_confirm", args=[subscription.pk, hosting_a.pk]))
+    withdraw = reverse("account:withdraw_plan_change", args=[subscription.pk])
+    listed = text(maple_client.get(reverse("account:subscriptions")))
+    assert "Moves to Hosting A on 2026-12-01." in listed
+    assert withdraw in listed  # offered where the change is shown
+    assert 'href="{}"'.format(reverse("account:change_plan", args=[subscription.pk])) not in listed
+
+    # When the customer asks: the page says what stays, and changes nothing yet
+    page = text(maple_client.get(withdraw))
+    assert "The move to Hosting A on 2026-12-01 is withdrawn if you confirm" in page
+    assert 'data-amount="total">250.00 CAD' in page
+    assert not subscription.events.filter(kind=SubscriptionEvent.Kind.PLAN_CHANGE_WITHDRAWN)
+
+    # Then, confirmed, the subscription stays on B and can change again
+    done = maple_client.post(withdraw)
+    assert done.status_code == 302 and done.url == reverse("account:subscriptions")
+    listed = text(maple_client.get(done.url))
+    assert "The change to Hosting A is withdrawn: the subscription stays on Hosting B" in listed
+    assert "Moves to Hosting A" not in listed
+    assert "2026-12-01: <strong>250.00 CAD</strong>" in listed
+    assert 'href="{}"'.format(reverse("account:change_plan", args=[subscription.pk])) in listed
+    again = text(maple_client.post(withdraw, follow=True))
+    assert "There is no scheduled plan change to withdraw." in again
+
+
+def test_the_self_service_plan_change_to_a_manual_plan_shows_its_price(maple_client, maple, on):
+    Plan.objects.filter(code="hosting-b").update(manual_fulfilment=True)
+    on(date(2026, 11, 21))
+    subscription = only_subscription(maple)
+    hosting_b = Plan.objects.get(code="hosting-b")
+
+    page = text(maple_client.get(reverse("account:change_plan", args=[subscription.pk])))
+    assert "nothing before the fulfilment" in page
+    assert "<strong>250.00 CAD</strong> every 1 month, billed once fulfilled" in page
+    assert "when an operator fulfils it" in page
+
+    url = reverse("account:change_plan_confirm", args=[subscription.pk, hosting_b.pk])
+    confirm = text(maple_client.get(url))
+    assert "Billed once fulfilled" in confirm
+    assert 'data-amount="total">250.00 CAD' in confirm
+    subscription.refresh_from_db()
+    assert subscription.pending_plan is None  # a preview changes nothing
 
 
 def test_a_plan_outside_the_upgrade_group_cannot_be_chosen(maple_client, maple):
@@ -203,7 +287,7 @@ def test_a_cancellation_shows_the_date_the_penalty_and_the_rule_first(dupont_cli
     assert subscription.status == Subscription.Status.PENDING_CANCELLATION
     assert subscription.end_date == date(2026, 11, 1)
     page = text(dupont_client.get(done.url))
-    assert "A penalty of 140.05 EUR is invoiced now." in page
+    assert "A penalty of 168.06 EUR is invoiced now." in page
     assert "Cancelled: ends on 2026-11-01." in page
     assert reverse("account:undo_cancellation", args=[subscription.pk]) in page
 

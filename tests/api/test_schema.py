@@ -32,6 +32,8 @@ OPERATIONS = {
     ("/api/v1/subscriptions/{id}/seat-reductions/preview/", "post"),
     ("/api/v1/subscriptions/{id}/plan-change/", "post"),
     ("/api/v1/subscriptions/{id}/plan-change/preview/", "post"),
+    ("/api/v1/subscriptions/{id}/plan-change/withdraw/", "post"),
+    ("/api/v1/subscriptions/{id}/plan-change/withdraw/preview/", "post"),
     ("/api/v1/subscriptions/{id}/cancel/", "post"),
     ("/api/v1/subscriptions/{id}/cancel/preview/", "post"),
     ("/api/v1/subscriptions/{id}/coupons/", "post"),
@@ -46,6 +48,7 @@ CHARGING = {
     "/api/v1/subscriptions/{id}/seats/",
     "/api/v1/subscriptions/{id}/seat-reductions/",
     "/api/v1/subscriptions/{id}/plan-change/",
+    "/api/v1/subscriptions/{id}/plan-change/withdraw/",  # charges nothing, keyed like the others
     "/api/v1/subscriptions/{id}/cancel/",
     "/api/v1/subscriptions/{id}/coupons/",
     "/api/v1/subscriptions/{id}/contracts/{contract_id}/consumptions/",

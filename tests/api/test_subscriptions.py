@@ -345,7 +345,7 @@ def test_cancellation_with_prorated_penalty_example_4_2(office, django_capture_o
     assert done["subscription"]["end_date"] == "2026-11-01"
     assert done["rule"] == preview["rule"]
     assert done["message"] == (
-        "The subscription ends on 2026-11-01. A penalty of 140.05 EUR is invoiced now."
+        "The subscription ends on 2026-11-01. A penalty of 168.06 EUR is invoiced now."
     )
     assert Invoice.objects.filter(lines__kind="penalty", net_total=Decimal("140.05")).exists()
     with at(date(2026, 10, 2)):  # later than 2026-11-01 it has ended: "already ended"

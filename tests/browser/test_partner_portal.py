@@ -134,7 +134,7 @@ def test_a_partner_sells_example_6_1_then_adds_4_seats_on_2026_02_15(
         shoot(page, "add-seats-review")
         page.get_by_label("I have read and I accept these terms.").check()
         page.get_by_role("button", name="Confirm purchase").click()
-        expect(page.locator(".message--success")).to_contain_text("21.60 EUR now")
+        expect(page.locator(".message--success")).to_contain_text("25.92 EUR now")
         card = page.locator(f"#subscription-{subscription.pk}")
         expect(card).to_contain_text("14 × Gateway")
         expect(card.locator(".next-invoice")).to_contain_text("2026-04-01")

@@ -219,6 +219,9 @@ def test_adding_seats_reviews_the_prorated_cost_of_rules_example_6_2(partner_cli
     assert subscription.seats.get().quantity == 14
     assert subscription.anchor_date == date(2026, 1, 1)
     assert subscription.events.filter(kind=SubscriptionEvent.Kind.SEATS_ADDED).count() == 1
+    # the confirmation names the total the review showed, tax included (not the net 21.60)
+    confirmed = text(partner_client.get(done.url))
+    assert "4 Gateway seat(s) added: 25.92 EUR now for 2026-02-15 to 2026-04-01" in confirmed
 
 
 def test_with_several_subscriptions_the_partner_chooses_which_gets_the_seats(
@@ -335,6 +338,25 @@ def test_a_reduction_inside_the_freeze_is_refused_with_the_reason(
     )
     assert not subscription.events.filter(kind=SubscriptionEvent.Kind.SEATS_REDUCED).exists()
     assert subscription.seats.get().scheduled_quantity is None
+
+
+def test_inside_the_freeze_the_page_says_so_before_offering_the_form(partner_client, bakery, on):
+    # RULES example 5.2: the freeze starts on 2026-10-01, three months before the renewal
+    subscription = builders.sell_seats(bakery, seats=12, years=1)
+    url = reverse("partners:seats_reduce", args=[subscription.pk])
+    on(date(2026, 9, 30))
+    before = text(partner_client.get(url))
+    assert 'id="reduce-form"' in before and 'id="frozen"' not in before
+
+    on(date(2026, 10, 1))
+    page = text(partner_client.get(url))
+    assert 'id="frozen"' in page
+    assert (
+        "Seats cannot be reduced from 2026-10-01, 3 months before the renewal on 2027-01-01."
+        in page
+    )
+    assert 'id="reduce-form"' not in page and "Review the request" not in page
+    assert "Seats today" in page and "12 × Gateway" in page  # the rest is still shown
 
 
 def test_a_reduction_below_the_devices_deployed_is_refused(partner_client, bakery, on):

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from billing.models import Invoice
-from catalog.models import SeatType
+from catalog.models import Plan, SeatType
 from subscriptions.models import Subscription, SubscriptionEvent
 from tests.partners import builders
 from tests.partners.test_portal import purchase_data
@@ -122,19 +122,13 @@ def test_a_past_start_is_reviewed_confirmed_and_every_period_since_is_billed(
         date(2026, 1, 1),
         date(2026, 1, 1),
     )
-    # the current period is today's; billing has not caught up yet: the next invoice is overdue
     assert (subscription.current_period_start, subscription.current_period_end) == (
         date(2026, 4, 1),
         date(2026, 7, 1),
     )
-    assert subscription.next_billing_date == date(2026, 1, 1)
     assert subscription.commitment_end == date(2029, 1, 1)
-    page = text(partner_client.get(done.url))
-    assert "2026-01-01: <strong>129.60 EUR</strong>" in page
 
-    # Then the billing run of the day invoices both quarters since the start, once each
-    builders.bill(date(2026, 5, 10))
-    builders.bill(date(2026, 5, 10))
+    # Then both quarters since the start are invoiced at once, on confirmation, once each
     invoices = list(Invoice.objects.filter(subscription=subscription).order_by("number"))
     assert [(i.issue_date, i.total.amount) for i in invoices] == [
         (date(2026, 5, 10), Decimal("129.60")),
@@ -152,8 +146,15 @@ def test_a_past_start_is_reviewed_confirmed_and_every_period_since_is_billed(
     assert {i.po_reference for i in invoices} == {"PO-BM-2026-01"}
     subscription.refresh_from_db()
     assert subscription.next_billing_date == date(2026, 7, 1)
+    # the confirmation links to them, and the next invoice is the third quarter's
     page = text(partner_client.get(done.url))
+    for invoice in invoices:
+        pdf = reverse("partners:invoice_pdf", args=[invoice.pk])
+        assert f'<a href="{pdf}">{invoice.number}</a> (129.60 EUR)' in page
     assert "2026-07-01: <strong>129.60 EUR</strong>" in page
+    # and the nightly run, later, finds nothing more to bill
+    builders.bill(date(2026, 5, 10))
+    assert Invoice.objects.filter(subscription=subscription).count() == 2
     listed = text(partner_client.get(reverse("partners:invoices")))
     assert all(invoice.number in listed for invoice in invoices)
 
@@ -169,3 +170,23 @@ def test_a_past_start_estimate_saves_nothing(partner_client, bakery, on):
     assert 'data-amount="net">108.00 EUR' in text(response)
     assert not Subscription.objects.exists()
     assert not Invoice.objects.exists()
+
+
+# A plan with manual fulfilment ------------------------------------------------------------------
+
+
+def test_the_partner_review_of_a_manual_plan_shows_its_price(partner_client, bakery, on):
+    Plan.objects.filter(code="device-seats").update(manual_fulfilment=True)
+    on(date(2026, 1, 1))
+    estimate = text(
+        partner_client.post(reverse("partners:subscription_new", args=[bakery.pk]), purchase_data())
+    )
+    assert "billed once fulfilled" in estimate
+    assert 'data-amount="total">129.60 EUR' in estimate  # RULES example 6.1
+    partner_client.post(
+        reverse("partners:subscription_new", args=[bakery.pk]), purchase_data(action="review")
+    )
+    review = text(partner_client.get(reverse("partners:subscription_review", args=[bakery.pk])))
+    assert "billed once fulfilled" in review
+    assert 'data-amount="total">129.60 EUR' in review
+    assert "Nothing is invoiced before the subscription is fulfilled." not in review

@@ -138,6 +138,7 @@ PAGES = [
         "account:change_plan_confirm",
         lambda w: [w.maple_subscription.pk, Plan.objects.get(code="hosting-b").pk],
     ),
+    Page("account:withdraw_plan_change", lambda w: [w.maple_subscription.pk]),
     Page("account:cancel", lambda w: [w.maple_subscription.pk]),
     Page(
         "account:undo_cancellation",

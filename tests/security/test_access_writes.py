@@ -319,6 +319,19 @@ SELF_SERVICE_WRITES = [
         lambda s: _fresh(s.hosting).plan.code == "hosting-b",
     ),
     Write(
+        "withdraw a plan change",
+        lambda s: (
+            [
+                (reverse("account:change_plan_confirm", args=[s.hosting.pk, plan.pk]), {})
+                for plan in Plan.objects.filter(code__in=["hosting-b", "hosting-a"]).order_by(
+                    "-code"
+                )  # up to B now, back to A at the period end
+            ]
+            + [(reverse("account:withdraw_plan_change", args=[s.hosting.pk]), {})]
+        ),
+        lambda s: s.hosting.events.filter(kind="plan_change_withdrawn").exists(),
+    ),
+    Write(
         "redeem a coupon",
         lambda s: [(reverse("account:coupon", args=[s.backup.pk]), {"code": "coupon_87"})],
         lambda s: CouponRedemption.objects.filter(subscription=s.backup).exists(),
@@ -367,6 +380,7 @@ def test_only_the_customer_can_make_a_self_service_change(self_service, write):
         ("account:cancel", {}),
         ("account:coupon", {"code": "coupon_87"}),
         ("account:undo_cancellation", {}),
+        ("account:withdraw_plan_change", {}),
     ],
 )
 def test_a_partner_cannot_change_its_own_customers_subscription_through_the_self_service(

@@ -83,12 +83,13 @@ class Command(BaseCommand):
     help = "Load the demo catalog, customers, subscriptions, invoices and logins (idempotent)."
 
     def handle(self, *args, **options) -> None:
+        # One transaction: the billing tasks the sales of past starts queue on commit then
+        # find their history already billed, day by day, by seed_invoices.
         with transaction.atomic():
             seed_catalog()
             seed_subscriptions()
             seed_partners()
             logins = seed_operator() + seed_portal_logins()
-        with transaction.atomic():
             invoices = seed_invoices()
         self.stdout.write(
             self.style.SUCCESS(f"Demo data loaded ({invoices} invoices and credit notes).")
