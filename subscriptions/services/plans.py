@@ -169,7 +169,7 @@ def subscription_withdraw_plan_change(
     end, or a change waiting for its fulfilment: the subscription stays on its plan, and
     another change can be asked for. Like an undone cancellation, the scheduled entry is
     revoked by the entry that withdraws it."""
-    subscription = lock(subscription)
+    subscription = lock_on(subscription, today)
     pending = pending_plan_change(subscription, today)
     if pending is None:
         refuse(_("There is no scheduled plan change to withdraw."))
