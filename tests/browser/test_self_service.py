@@ -97,7 +97,8 @@ def test_a_customer_cancels_under_a_penalty_term_undoes_it_and_redeems_a_coupon(
         # and confirms
         page.get_by_role("button", name="Confirm the cancellation").click()
         expect(page.locator(".message--success")).to_contain_text("ends on 2026-11-01")
-        expect(page.locator(".message--success")).to_contain_text("140.05 EUR")
+        # the confirmation names the total tax included, as the review did (140.05 + 28.01)
+        expect(page.locator(".message--success")).to_contain_text("168.06 EUR")
         expect(card).to_contain_text("pending cancellation")
         expect(card).to_contain_text("Cancelled: ends on 2026-11-01.")
         shoot(page, "cancelled")
