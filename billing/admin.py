@@ -11,6 +11,7 @@ from datetime import date
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -28,7 +29,21 @@ from subscriptions.models import Customer
 
 
 class InvoicePartnerFilter(PartnerFilter):
+    """A partner's documents: addressed to it (RULES §9), or to its customers (before)."""
+
     customer_path = "customer__partner_link__partner"
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value != "none":
+            return queryset.filter(
+                Q(customer__partner_link__partner_id=value) | Q(customer__partner_account=value)
+            )
+        if value == "none":
+            return queryset.filter(
+                customer__partner_link__isnull=True, customer__partner_account__isnull=True
+            )
+        return queryset
 
 
 class InvoiceCustomerFilter(admin.SimpleListFilter):
@@ -112,6 +127,7 @@ class InvoiceAdmin(CadenceAdmin):
         "number",
         "customer__name",
         "customer_name",
+        "end_customer_name",
         "po_reference",
         "=subscription__id",
     ]
@@ -127,6 +143,8 @@ class InvoiceAdmin(CadenceAdmin):
                 "fields": [
                     "customer",
                     "subscription",
+                    "end_customer",
+                    "end_customer_name",
                     "customer_name",
                     "customer_address",
                     "customer_vat_number",

@@ -7,7 +7,7 @@ customers their own (as in the portals). Another tenant's document is a 404.
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -100,7 +100,14 @@ class PaymentSerializer(serializers.ModelSerializer):
 
 
 class InvoiceSerializer(serializers.ModelSerializer):
-    customer = CustomerRefSerializer(read_only=True)
+    customer = CustomerRefSerializer(
+        read_only=True, help_text="The party invoiced: the customer, or the partner that sold."
+    )
+    end_customer = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text="On a partner's invoice, the customer it bought for (id).",
+    )
     subscription = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     credited_invoice = serializers.SlugRelatedField(
         slug_field="number", read_only=True, allow_null=True
@@ -124,6 +131,8 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "currency",
             "language",
             "po_reference",
+            "end_customer",
+            "end_customer_name",
             "issue_date",
             "due_date",
             "period_start",
@@ -162,7 +171,8 @@ class InvoiceFilter(django_filters.FilterSet):
     subscription = IdFilter(field_name="subscription_id", help_text="Subscription id.")
     plan = django_filters.CharFilter(field_name="subscription__plan__code", help_text="Plan code.")
     partner = django_filters.CharFilter(
-        field_name="customer__partner_link__partner__code", help_text="Partner code."
+        method="partner_filter",
+        help_text="Partner code: the documents addressed to the partner, and its customers'.",
     )
     issue_date = django_filters.DateFromToRangeFilter(
         help_text="Issue date from (_after) and to (_before), inclusive."
@@ -183,6 +193,12 @@ class InvoiceFilter(django_filters.FilterSet):
             "issue_date",
             "due_date",
         ]
+
+    def partner_filter(self, queryset, name, value):
+        return queryset.filter(
+            Q(customer__partner_link__partner__code=value)
+            | Q(customer__partner_account__code=value)
+        )
 
 
 class PDFRenderer(renderers.BaseRenderer):

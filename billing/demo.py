@@ -26,8 +26,10 @@ def seed_invoices(today: date | None = None) -> int:
     billing_run(day=today, send_emails=False)  # renewals and status changes due today
     # Customers paid their older invoices twelve days after issue; the recent ones stay open
     # (and some overdue, with their reminders), as in any real ledger.
+    # Nordic Devices has not paid what it bought for Fjord Logistics lately (RULES §9: the
+    # partner is invoiced).
     open_ones = Invoice.objects.filter(
-        customer__name="Fjord Logistics", issue_date__gte=today - timedelta(days=90)
+        end_customer__name="Fjord Logistics", issue_date__gte=today - timedelta(days=90)
     )
     for invoice in Invoice.objects.filter(
         kind="invoice", issue_date__lt=today - timedelta(days=45)

@@ -93,6 +93,18 @@ class Invoice(models.Model):
         _("language"), max_length=5, choices=settings.LANGUAGES, default="en"
     )
     po_reference = models.CharField(_("PO reference"), max_length=35, blank=True)
+    # A partner's sale is invoiced to the partner (`customer`); the end customer it bought for
+    # is named on the invoice, beside the PO reference (RULES §9).
+    end_customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("for the customer"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # indexed where set only (Meta)
+    )
+    end_customer_name = models.CharField(_("for the customer (name)"), max_length=200, blank=True)
     customer_name = models.CharField(_("billed to"), max_length=200, blank=True)
     customer_address = models.TextField(_("billing address"), blank=True)
     customer_vat_number = models.CharField(_("VAT number"), max_length=40, blank=True)
@@ -123,6 +135,11 @@ class Invoice(models.Model):
                 fields=["credited_invoice"],
                 condition=Q(credited_invoice__isnull=False),
                 name="invoice_credited_invoice",
+            ),
+            models.Index(
+                fields=["end_customer"],
+                condition=Q(end_customer__isnull=False),
+                name="invoice_end_customer",
             ),
         ]
         constraints = [

@@ -21,7 +21,7 @@ from rest_framework.permissions import BasePermission
 
 from billing.models import Invoice
 from partners.models import Partner
-from partners.selectors import partner_for_user
+from partners.selectors import partner_for_user, partner_invoice_filter
 from subscriptions.models import Customer, Subscription, SubscriptionContract
 from subscriptions.selectors import customer_for_user
 
@@ -76,7 +76,7 @@ class Tenant:
             return queryset
         queryset = queryset.exclude(status=Invoice.Status.DRAFT)
         if self.role == Role.PARTNER:
-            return queryset.filter(customer__partner_link__partner=self.partner)
+            return queryset.filter(partner_invoice_filter(self.partner))
         return queryset.filter(customer=self.customer)
 
     def partners(self) -> QuerySet[Partner]:

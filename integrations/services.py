@@ -107,14 +107,19 @@ def _invoices_by_id(ids: Iterable[int]) -> dict[int, Invoice]:
     return {
         i.pk: i
         for i in Invoice.objects.select_related(
-            "customer__partner_link__partner", "credited_invoice"
+            "customer__partner_link__partner", "customer__partner_account", "credited_invoice"
         ).filter(pk__in=set(ids))
     }
 
 
 def _partner_id(customer) -> int | None:
+    """The partner a row concerns: the customer's partner, or the partner whose billing
+    account the customer is (an invoice addressed to the partner, RULES §9)."""
     link = getattr(customer, "partner_link", None)
-    return link.partner_id if link is not None else None
+    if link is not None:
+        return link.partner_id
+    account_of = getattr(customer, "partner_account", None)
+    return account_of.pk if account_of is not None else None
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,36 @@ from subscriptions.demo import demo_customer, demo_subscription
 
 
 def seed_partners() -> dict[str, Any]:
+    # Partners buy for their customers and are invoiced (RULES §9): their billing accounts.
+    acme_account = demo_customer(
+        "billing@acme-resellers.example",
+        name="Acme Resellers SARL",
+        vat_number="FR40303265045",
+        address_line1="25 rue des Entrepreneurs",
+        postal_code="69100",
+        city="Villeurbanne",
+        country="FR",
+        currency="EUR",
+        locale="fr",
+    )
+    nordic_account = demo_customer(
+        "invoices@nordic-devices.example",
+        name="Nordic Devices AS",
+        vat_number="NO923609016MVA",
+        address_line1="Dronning Eufemias gate 16",
+        postal_code="0191",
+        city="Oslo",
+        country="NO",
+        currency="EUR",
+        locale="en",
+    )
     acme = upsert(
         Partner,
         {"code": "acme"},
         name="Acme Resellers",
         email="orders@acme-resellers.example",
         discount_percent=Decimal("20.00"),
+        account=acme_account,
     )
     nordic = upsert(
         Partner,
@@ -28,6 +52,7 @@ def seed_partners() -> dict[str, Any]:
         name="Nordic Devices",
         email="sales@nordic-devices.example",
         discount_percent=Decimal("15.00"),
+        account=nordic_account,
     )
     gateway = SeatType.objects.get(code="gateway")
     sensor = SeatType.objects.get(code="sensor")

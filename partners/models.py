@@ -27,6 +27,20 @@ class Partner(models.Model):
         help_text=_("Applied last on the subscriptions the partner sells."),
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # The partner buys from us for its customers (RULES §9): its invoices are addressed to this
+    # account (name, address, VAT number, billing email, language), like a direct customer's.
+    account = models.OneToOneField(
+        Customer,
+        verbose_name=_("billing account"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="partner_account",
+        help_text=_(
+            "The organisation invoiced for what the partner sells: its name, address, VAT "
+            "number and billing email are printed on the partner's invoices."
+        ),
+    )
     history = HistoricalRecords()
 
     class Meta:

@@ -65,11 +65,18 @@ def get_subscription_for_partner(partner: Partner, pk: int) -> Subscription:
     return subscription
 
 
+def partner_invoice_filter(partner: Partner) -> Q:
+    """The documents a partner sees: those addressed to its billing account (what it bought for
+    its customers, RULES §9), and those its customers received before partners were invoiced."""
+    return Q(customer__partner_link__partner=partner) | (
+        Q(customer_id=partner.account_id) if partner.account_id else Q(pk__in=[])
+    )
+
+
 def partner_invoices(partner: Partner) -> QuerySet[Invoice]:
     return (
-        Invoice.objects.filter(customer__partner_link__partner=partner)
+        Invoice.objects.filter(partner_invoice_filter(partner))
         .exclude(status=Invoice.Status.DRAFT)
-        .select_related("customer")
         .order_by("-issue_date", "-id")
     )
 

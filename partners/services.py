@@ -27,6 +27,32 @@ def partner_customer_create(*, partner: Partner, **fields: Any) -> Customer:
         return customer
 
 
+def partner_billing_account(partner: Partner) -> Customer:
+    """The account a partner's sales are invoiced to; a partner without one cannot sell."""
+    if partner.account_id is None:
+        raise ApplicationError(
+            _(
+                "The partner %(partner)s has no billing account, so its sales cannot be invoiced: "
+                "an operator sets one in the admin (Partners › %(partner)s › billing account)."
+            )
+            % {"partner": partner.name}
+        )
+    return partner.account
+
+
+def partner_account_create(*, partner: Partner, **fields: Any) -> Customer:
+    """Give a partner its billing account (the customer record its invoices are addressed to)."""
+    if partner.account_id is not None:
+        raise ApplicationError(
+            _("The partner %(partner)s already has a billing account.") % {"partner": partner.name}
+        )
+    with transaction.atomic():
+        account = subscription_services.customer_create(**fields)
+        partner.account = account
+        partner.save(update_fields=["account"])
+        return account
+
+
 def subscription_sell(
     *, customer: Customer, dry_run: bool = False, invoice_now: bool = True, **kwargs: Any
 ) -> ChangeResult:
@@ -37,7 +63,12 @@ def subscription_sell(
     each on its own invoice), so the confirmation can link to the invoices: `result.invoices`.
     `invoice_now=False` leaves them to the billing task queued on commit (the demo, which
     bills its history day by day)."""
-    link = PartnerCustomer.objects.select_related("partner").filter(customer=customer).first()
+    link = (
+        PartnerCustomer.objects.select_related("partner__account").filter(customer=customer).first()
+    )
+    if link is not None:
+        # The partner buys for its customer (RULES §9): it is invoiced, at its price.
+        kwargs["bill_to"] = partner_billing_account(link.partner)
     if link is not None and link.partner.discount_percent:
         kwargs.setdefault("partner_discount_percent", link.partner.discount_percent)
         kwargs.setdefault(

@@ -28,11 +28,13 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from catalog import clock
 from catalog.core.periods import Unit, shift
 from catalog.models import Bundle, Plan, Product, SeatType
+from integrations.access import Role, request_tenant
 from integrations.filters import IdFilter
 from integrations.idempotency import HEADER as IDEMPOTENCY_HEADER
 from integrations.idempotency import idempotent
@@ -126,6 +128,11 @@ class ItemSerializer(serializers.ModelSerializer):
 
 class SubscriptionSerializer(serializers.ModelSerializer):
     customer = CustomerRefSerializer(read_only=True)
+    bill_to = CustomerRefSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="Who is invoiced when it is not the customer: the partner that sold it.",
+    )
     partner = serializers.SerializerMethodField()
     plan = PlanRefSerializer(read_only=True)
     pending_plan = PlanRefSerializer(read_only=True, allow_null=True)
@@ -138,6 +145,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "customer",
+            "bill_to",
             "partner",
             "plan",
             "pending_plan",
@@ -212,6 +220,8 @@ class SubscriptionDetailSerializer(SubscriptionSerializer):
 
     @extend_schema_field(NextInvoiceSerializer(allow_null=True))
     def get_next_invoice(self, subscription: Subscription) -> dict | None:
+        if subscription.is_managed and _is_customer(self.context.get("request")):
+            return None  # the partner's price is the partner's (RULES §9)
         upcoming = next_invoices([subscription]).get(subscription.pk)
         if upcoming is None:
             return None
@@ -220,6 +230,11 @@ class SubscriptionDetailSerializer(SubscriptionSerializer):
             "amount": money_text(upcoming.amount, upcoming.currency),
             "currency": upcoming.currency,
         }
+
+
+def _is_customer(request) -> bool:
+    tenant = request_tenant(request) if request is not None else None
+    return tenant is not None and tenant.role == Role.CUSTOMER
 
 
 class IssuedInvoiceSerializer(serializers.Serializer):
@@ -370,7 +385,7 @@ def customers_for_list() -> QuerySet[Customer]:
 def subscriptions_for_list() -> QuerySet[Subscription]:
     return (
         Subscription.objects.select_related(
-            "customer__partner_link__partner", "plan", "pending_plan", "term"
+            "customer__partner_link__partner", "bill_to", "plan", "pending_plan", "term"
         )
         .prefetch_related(
             Prefetch("seats", queryset=SubscriptionSeat.objects.select_related("seat_type")),
@@ -520,6 +535,7 @@ class SubscriptionViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
 
         def handle() -> Response:
             subscription = self.get_object()
+            self._check_customer_may_change(subscription)
             data = self._input(serializer_class)
             if preview:
                 return Response(PreviewSerializer(call(subscription, data, True)).data)
@@ -528,9 +544,27 @@ class SubscriptionViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
 
         return handle() if preview else idempotent(request, handle)
 
+    def _check_customer_may_change(self, subscription: Subscription) -> None:
+        """A partner's sale is the partner's to change (RULES §9): its customer reads it."""
+        if self.tenant.role == Role.CUSTOMER and subscription.is_managed:
+            raise PermissionDenied(
+                _(
+                    "This subscription is managed by %(partner)s, which buys it for you: ask "
+                    "them to change or cancel it."
+                )
+                % {"partner": subscription.bill_to.name}
+            )
+
     def _create(self, request, *, preview: bool) -> Response:
         def handle() -> Response:
             data = self._input(SubscriptionCreateInput, customers=self.tenant.customers())
+            partner = partner_of_customer(data["customer"])
+            if self.tenant.role == Role.CUSTOMER and partner is not None:
+                # Its partner buys for it, at the partner's price: never the customer itself.
+                raise PermissionDenied(
+                    _("Your subscriptions are bought through %(partner)s: ask them.")
+                    % {"partner": partner.name}
+                )
             result = subscription_sell(
                 customer=data["customer"],
                 plan=data["plan"],

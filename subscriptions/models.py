@@ -160,6 +160,19 @@ class Subscription(models.Model):
         related_name="subscriptions",
         db_index=False,
     )
+    # Who is invoiced (RULES §9): empty, the customer itself; set, the account that bought it
+    # for the customer — a partner's billing account. Its invoices are the partner's, at the
+    # partner's price; the customer sees the subscription read-only, never that price.
+    bill_to = models.ForeignKey(
+        Customer,
+        verbose_name=_("invoiced to"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="billed_subscriptions",
+        db_index=False,  # indexed where set only (Meta)
+        help_text=_("Empty: the customer itself. Set: the partner that sold it (its account)."),
+    )
     plan = models.ForeignKey(
         Plan, verbose_name=_("plan"), on_delete=models.PROTECT, related_name="subscriptions"
     )
@@ -230,6 +243,11 @@ class Subscription(models.Model):
                 condition=Q(pending_plan__isnull=False),
                 name="subscription_pending_plan",
             ),
+            models.Index(
+                fields=["bill_to"],
+                condition=Q(bill_to__isnull=False),
+                name="subscription_bill_to",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -260,6 +278,16 @@ class Subscription(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in self.LIVE_STATUSES
+
+    @property
+    def billed_customer(self) -> Customer:
+        """The party its invoices are addressed to (the customer, or its partner's account)."""
+        return self.bill_to if self.bill_to_id else self.customer
+
+    @property
+    def is_managed(self) -> bool:
+        """Bought for the customer by someone else (its partner): the customer only reads it."""
+        return self.bill_to_id is not None
 
 
 class SubscriptionSeat(models.Model):

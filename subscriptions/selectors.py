@@ -122,7 +122,7 @@ def subscriptions_for_pages(customer: Customer) -> QuerySet[Subscription]:
     """A customer's subscriptions with what their pages and pricing read, newest first."""
     return (
         Subscription.objects.filter(customer=customer)
-        .select_related("plan__term__tax_rate", "term__tax_rate", "pending_plan")
+        .select_related("plan__term__tax_rate", "term__tax_rate", "pending_plan", "bill_to")
         .order_by("-id")
     )
 

@@ -22,6 +22,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from billing.documents import invoice_filename, invoice_pdf
@@ -162,6 +163,22 @@ def _subscription_url(subscription: Subscription) -> str:
     return reverse("account:subscription", args=[subscription.pk])
 
 
+def _managed_elsewhere(request: HttpRequest, subscription: Subscription) -> HttpResponse | None:
+    """A partner's sale is the partner's to change (RULES §9): its customer reads it, and a
+    change asked here goes back to the subscription's page with whom to ask."""
+    if not subscription.is_managed:
+        return None
+    messages.error(
+        request,
+        _(
+            "This subscription is managed by %(partner)s, which buys it for you: ask them to "
+            "change or cancel it."
+        )
+        % {"partner": subscription.bill_to.name},
+    )
+    return redirect(_subscription_url(subscription))
+
+
 # Pages -------------------------------------------------------------------------------------------
 
 
@@ -186,7 +203,8 @@ def _subscription_page(
             "overview": overview,
             "subscription": subscription,
             "coupon_form": coupon_form or CouponForm(),
-            "can_redeem": subscription.status in Subscription.LIVE_STATUSES
+            "can_redeem": not subscription.is_managed
+            and subscription.status in Subscription.LIVE_STATUSES
             and subscription.status != Subscription.Status.PENDING_CANCELLATION,
         },
     )
@@ -201,6 +219,8 @@ def subscription_detail(request: HttpRequest, customer: Customer, pk: int) -> Ht
 @customer_required
 def coupon_redeem(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
     subscription = get_subscription_for_customer_page(customer, pk)
+    if refused := _managed_elsewhere(request, subscription):
+        return refused
     if request.method != "POST":
         return redirect(_subscription_url(subscription))
     form = CouponForm(request.POST)
@@ -255,6 +275,8 @@ def _plan_option(subscription: Subscription, plan: Plan, today: date) -> PlanOpt
 @customer_required
 def change_plan(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
     subscription = get_subscription_for_customer_page(customer, pk)
+    if refused := _managed_elsewhere(request, subscription):
+        return refused
     today = clock.today()
     options = [
         _plan_option(subscription, plan, today)
@@ -273,6 +295,8 @@ def change_plan_confirm(
     request: HttpRequest, customer: Customer, pk: int, plan_pk: int
 ) -> HttpResponse:
     subscription = get_subscription_for_customer_page(customer, pk)
+    if refused := _managed_elsewhere(request, subscription):
+        return refused
     plan = next((p for p in services.plan_change_options(subscription) if p.pk == plan_pk), None)
     if plan is None:
         raise Http404
@@ -309,6 +333,8 @@ def change_plan_confirm(
 def withdraw_plan_change(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
     """Show what withdrawing the scheduled plan change does, and withdraw it on confirmation."""
     subscription = get_subscription_for_customer_page(customer, pk)
+    if refused := _managed_elsewhere(request, subscription):
+        return refused
     today = clock.today()
     form = ConfirmForm(posted(request))
     if request.method == "POST" and form.is_valid():
@@ -349,6 +375,8 @@ def withdraw_plan_change(request: HttpRequest, customer: Customer, pk: int) -> H
 @customer_required
 def cancel(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
     subscription = get_subscription_for_customer_page(customer, pk)
+    if refused := _managed_elsewhere(request, subscription):
+        return refused
     return cancellation_page(
         request,
         subscription,
@@ -363,6 +391,8 @@ def cancel(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
 @require_POST
 def undo_cancellation(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
     subscription = get_subscription_for_customer_page(customer, pk)
+    if refused := _managed_elsewhere(request, subscription):
+        return refused
     try:
         result = services.subscription_undo_cancellation(
             subscription=subscription, today=clock.today(), actor=request.user, channel=CHANNEL

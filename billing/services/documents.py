@@ -159,18 +159,23 @@ def build_invoice(
         template = memo.get(key)
         if template is None:
             template = memo[key] = _template(charges, issue_numbers, currency)
-    customer = subscription.customer
+    # The invoice is addressed to the party billed: the customer, or the partner that sold the
+    # subscription (RULES §9), which then names the end customer beside the PO reference.
+    billed = subscription.billed_customer
+    managed = subscription.is_managed
     invoice = clone(
         Invoice,
         template.invoice,
-        customer_id=customer.pk,
+        customer_id=billed.pk,
         subscription_id=subscription.pk,
         po_reference=subscription.po_reference,
+        end_customer_id=subscription.customer_id if managed else None,
+        end_customer_name=subscription.customer.name if managed else "",
         # What is printed stays as it was at issue, whatever the customer record becomes.
-        customer_name=customer.name,
-        customer_address=customer.billing_address,
-        customer_vat_number=customer.vat_number,
-        language=customer.locale,
+        customer_name=billed.name,
+        customer_address=billed.billing_address,
+        customer_vat_number=billed.vat_number,
+        language=billed.locale,
     )
     return Document(
         invoice,
@@ -192,6 +197,8 @@ def build_credit_note(
         currency=original.currency,
         language=original.language,
         po_reference=original.po_reference,
+        end_customer_id=original.end_customer_id,
+        end_customer_name=original.end_customer_name,
         customer_name=original.customer_name,
         customer_address=original.customer_address,
         customer_vat_number=original.customer_vat_number,

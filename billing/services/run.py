@@ -183,11 +183,15 @@ def _lock_and_load(subscription_ids: Sequence[int], book: PriceBook) -> list[Sub
     ]
     customers = {
         row[0]: from_row(Customer, CUSTOMER_COLUMNS, row, db)
-        for row in _CUSTOMERS.rows({s.customer_id for s in subscriptions})
+        for row in _CUSTOMERS.rows(
+            {s.customer_id for s in subscriptions}
+            | {s.bill_to_id for s in subscriptions if s.bill_to_id}
+        )
     }
     for subscription in subscriptions:
         cache = subscription._state.fields_cache
         cache["customer"] = customers[subscription.customer_id]
+        cache["bill_to"] = customers.get(subscription.bill_to_id)
         cache["plan"] = book.plan(subscription.plan_id)
         cache["term"] = book.term(subscription.term_id)
     return subscriptions
@@ -302,9 +306,10 @@ def _billing_chunk(
                 since = subscription.next_billing_date
                 if since is None or since > day:
                     continue
-                if subscription.customer.locale != locale:
-                    # Lines are written in the customer's language (switched only when it changes).
-                    locale = subscription.customer.locale
+                if subscription.billed_customer.locale != locale:
+                    # Lines are written in the language of the party billed (switched only when
+                    # it changes): the customer's, or its partner's.
+                    locale = subscription.billed_customer.locale
                     translation.activate(locale)
                     language = translation.get_language()
                 context = SubscriptionContext(

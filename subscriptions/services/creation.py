@@ -256,12 +256,16 @@ def subscription_create(
     service_period_years: int | None = None,
     partner_discount_percent: Decimal | None = None,
     partner_discount_label: str = "",
+    bill_to: Customer | None = None,
     auto_renew: bool | None = None,
     actor=None,
     channel: str = "",
 ) -> ChangeResult:
     """Start a subscription on any date: a future start is scheduled, a past start catches up
-    its periods (billing invoices them), a trial delays the first charge and the commitment."""
+    its periods (billing invoices them), a trial delays the first charge and the commitment.
+
+    `bill_to`: the account invoiced when it is not the customer (the partner that sells it,
+    RULES §9); the subscription is then the partner's to change, the customer's to read."""
     book = PriceBook()
     plan = book.plan(plan.pk)
     check_sellable(plan, today, start_date)
@@ -317,6 +321,7 @@ def subscription_create(
     )
     subscription = Subscription.objects.create(
         customer=customer,
+        bill_to=bill_to if bill_to is not None and bill_to.pk != customer.pk else None,
         plan=plan,
         term=term,
         status=Status.PENDING_FULFILMENT if pending else Status.ACTIVE,

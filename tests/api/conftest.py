@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -60,7 +61,12 @@ class Demo:
     fjord_seats: Subscription  # fjord, device-seats
 
     def invoice_of(self, customer: Customer) -> Invoice:
-        return Invoice.objects.filter(customer=customer).exclude(status="draft").first()
+        """An issued invoice about the customer: addressed to it, or to its partner for it."""
+        return (
+            Invoice.objects.filter(Q(customer=customer) | Q(end_customer=customer))
+            .exclude(status="draft")
+            .first()
+        )
 
 
 @pytest.fixture

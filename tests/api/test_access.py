@@ -3,6 +3,7 @@ customer itself; another tenant's row answers 404 and changes nothing."""
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from rest_framework.test import APIClient
 
 from billing.models import Invoice
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 LISTS = ["customers", "subscriptions", "invoices", "partners"]
 
-# Who sees which customers in the demo.
+# Who sees which customers in the demo (the operator sees the partners' billing accounts too).
 CUSTOMERS_OF = {
     "operator": {
         "Maple Hosting Co.",
@@ -22,12 +23,16 @@ CUSTOMERS_OF = {
         "Boulangerie Martin",
         "Clinique Saint-Roch",
         "Fjord Logistics",
+        "Acme Resellers SARL",
+        "Nordic Devices AS",
     },
     "partner": {"Boulangerie Martin", "Clinique Saint-Roch"},
     "partner2": {"Fjord Logistics"},
     "customer": {"Maple Hosting Co."},
     "customer2": {"Atelier Dupont"},
 }
+
+ACCOUNT_OF = {"partner": "Acme Resellers SARL", "partner2": "Nordic Devices AS"}
 
 
 def names(rows, key="customer"):
@@ -43,8 +48,13 @@ def test_each_role_lists_only_its_own_customers_subscriptions_and_invoices(demo,
     assert subscriptions, "every demo tenant but the clinic has a subscription"
     assert names(subscriptions) <= own
     invoices = results(client.get("/api/v1/invoices/?page_size=200"))
-    assert invoices and names(invoices) <= own
-    expected = Invoice.objects.filter(customer__name__in=own)
+    # A partner's sales are invoiced to its billing account, for its customers (RULES §9).
+    account = ACCOUNT_OF.get(username)
+    assert invoices and names(invoices) <= own | ({account} if account else set())
+    assert {row["end_customer_name"] for row in invoices} <= own | {""}
+    expected = Invoice.objects.filter(
+        Q(customer__name__in=own) | Q(customer__name=account) | Q(end_customer__name__in=own)
+    )
     if username != "operator":
         expected = expected.exclude(status="draft")
     assert len(invoices) == expected.count()

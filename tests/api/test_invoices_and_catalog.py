@@ -23,10 +23,19 @@ def ok(response) -> dict:
 
 def test_invoice_detail_has_lines_taxes_and_payments(demo, api):
     invoice = (
-        Invoice.objects.filter(customer=demo.bakery, status="paid").order_by("issue_date").first()
+        Invoice.objects.filter(end_customer=demo.bakery, status="paid")
+        .order_by("issue_date")
+        .first()
     )
     body = ok(api("partner").get(f"/api/v1/invoices/{invoice.pk}/"))
     assert body["number"] == invoice.number
+    # Invoiced to the partner, for its customer (RULES §9)
+    assert body["customer"]["name"] == body["customer_name"] == "Acme Resellers SARL"
+    assert body["customer_vat_number"] == "FR40303265045"
+    assert (body["end_customer"], body["end_customer_name"]) == (
+        demo.bakery.pk,
+        "Boulangerie Martin",
+    )
     assert (body["net_total"], body["tax_total"], body["total"]) == ("108.00", "21.60", "129.60")
     assert body["currency"] == "EUR" and body["status"] == "paid"
     assert body["balance"] == "0.00" and body["amount_paid"] == "129.60"
@@ -49,9 +58,10 @@ def test_invoice_filters(demo, api):
     mine = results(client.get(f"/api/v1/invoices/?customer={demo.maple.pk}"))
     assert mine and {i["customer"]["name"] for i in mine} == {"Maple Hosting Co."}
     acme = results(client.get("/api/v1/invoices/?partner=acme&page_size=200"))
-    assert {i["customer"]["name"] for i in acme} == {"Boulangerie Martin"}
+    assert {i["customer"]["name"] for i in acme} == {"Acme Resellers SARL"}
+    assert {i["end_customer_name"] for i in acme} == {"Boulangerie Martin"}
     seats = results(client.get("/api/v1/invoices/?plan=device-seats&page_size=200"))
-    assert {i["customer"]["name"] for i in seats} == {"Boulangerie Martin", "Fjord Logistics"}
+    assert {i["end_customer_name"] for i in seats} == {"Boulangerie Martin", "Fjord Logistics"}
     november = results(
         client.get("/api/v1/invoices/?issue_date_after=2026-11-01&issue_date_before=2026-11-30")
     )

@@ -13,7 +13,7 @@ from django.utils import translation
 from billing.models import Invoice
 from catalog.models import Plan, ProductContract, SeatType
 from partners.models import Partner, PartnerUser
-from partners.services import partner_customer_create
+from partners.services import partner_account_create, partner_customer_create
 from subscriptions import services
 from subscriptions.models import (
     CreditEntry,
@@ -59,6 +59,16 @@ def acme(demo_catalog):
     """A partner (20 %) with one customer and a portal user with a token (RULES example 6.1)."""
     partner = Partner.objects.create(
         code="acme", name="Acme Resellers", email="orders@acme.example", discount_percent=20
+    )
+    partner_account_create(
+        partner=partner,
+        name="Acme Resellers SARL",
+        email="billing@acme.example",
+        address_line1="25 rue des Entrepreneurs",
+        postal_code="69003",
+        city="Lyon",
+        country="FR",
+        currency="EUR",
     )
     customer = partner_customer_create(
         partner=partner,

@@ -14,7 +14,7 @@ from django.contrib.auth import SESSION_KEY, get_user_model
 from billing.services import billing_run
 from catalog.models import Plan, SeatType
 from partners.models import Partner, PartnerUser
-from partners.services import partner_customer_create, subscription_sell
+from partners.services import partner_account_create, partner_customer_create, subscription_sell
 from subscriptions import services
 from subscriptions.models import Customer, CustomerUser, Subscription
 
@@ -35,6 +35,16 @@ def user(username: str, **fields):
 def partner(code: str, name: str, discount: str, username: str) -> Partner:
     organisation = Partner.objects.create(
         code=code, name=name, email=f"sales@{code}.example", discount_percent=Decimal(discount)
+    )
+    partner_account_create(  # what the partner is invoiced as (RULES §9)
+        partner=organisation,
+        name=f"{name} SAS",
+        email=f"billing@{code}.example",
+        address_line1="2 quai des Chartrons",
+        postal_code="33000",
+        city="Bordeaux",
+        country="FR",
+        currency="EUR",
     )
     PartnerUser.objects.create(partner=organisation, user=user(username, first_name=name))
     return organisation

@@ -422,7 +422,7 @@ def test_the_partner_sees_its_invoices_and_their_pdfs(partner_client, bakery, no
     builders.bill(date(2026, 1, 1))
     on(date(2026, 1, 2))
     invoice = Invoice.objects.get(subscription=subscription)
-    other_invoice = Invoice.objects.get(customer=other)
+    other_invoice = Invoice.objects.get(end_customer=other)
 
     page = text(partner_client.get(reverse("partners:invoices")))
     assert invoice.number in page and "129.60 EUR" in page

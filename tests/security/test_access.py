@@ -60,7 +60,7 @@ def world(demo_catalog, time_machine) -> World:
     world = World(
         bakery=bakery,
         bakery_subscription=bakery_subscription,
-        bakery_invoice=Invoice.objects.filter(customer=bakery).first(),
+        bakery_invoice=Invoice.objects.filter(end_customer=bakery).first(),
         maple_subscription=maple_subscription,
         maple_invoice=Invoice.objects.get(customer=maple),
     )
