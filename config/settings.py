@@ -228,6 +228,14 @@ OVERDUE_REMINDER_DAYS = env.parsed(
 )
 # How many days before a notice deadline the customer and its partner are reminded.
 NOTICE_REMINDER_DAYS = env.integer("NOTICE_REMINDER_DAYS", 30, minimum=1)
+# How far from the sale date a subscription may start (months): a past start is invoiced at
+# once for every period begun since, so the bound also bounds that catch-up.
+SUBSCRIPTION_START_MAX_PAST_MONTHS = env.integer(
+    "SUBSCRIPTION_START_MAX_PAST_MONTHS", 12, minimum=0
+)
+SUBSCRIPTION_START_MAX_FUTURE_MONTHS = env.integer(
+    "SUBSCRIPTION_START_MAX_FUTURE_MONTHS", 12, minimum=0
+)
 
 # Security -------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -12,8 +12,6 @@ subscription's row lock without waiting (a concurrent change: 409).
 
 from __future__ import annotations
 
-from datetime import date
-
 import django_filters
 from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -32,7 +30,6 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from catalog import clock
-from catalog.core.periods import Unit, shift
 from catalog.models import Bundle, Plan, Product, SeatType
 from integrations.access import Role, request_tenant
 from integrations.filters import IdFilter
@@ -59,7 +56,6 @@ from subscriptions.selectors import next_invoices
 
 CHANNEL = "api"
 MAX_QUANTITY = 1_000_000  # far above any real order; keeps numbers inside the columns
-START_DATE_RANGE_YEARS = 10
 
 # Serializers: output ---------------------------------------------------------------------------
 
@@ -318,18 +314,6 @@ class SubscriptionCreateInput(serializers.Serializer):
         super().__init__(*args, **kwargs)
         if customers is not None:
             self.fields["customer"].queryset = customers
-
-    def validate_start_date(self, value: date) -> date:
-        # An input bound, not a billing rule: far dates would overflow the period arithmetic.
-        today = clock.today()
-        low = shift(today, -START_DATE_RANGE_YEARS, Unit.YEAR)
-        high = shift(today, START_DATE_RANGE_YEARS, Unit.YEAR)
-        if not low <= value <= high:
-            raise serializers.ValidationError(
-                _("A start date lies within %(years)s years of today (%(low)s to %(high)s).")
-                % {"years": START_DATE_RANGE_YEARS, "low": low, "high": high}
-            )
-        return value
 
     def validate(self, attrs: dict) -> dict:
         seats = attrs.get("seats") or {}

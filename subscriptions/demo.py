@@ -39,7 +39,8 @@ def demo_subscription(
         customer=customer,
         plan=plan,
         start_date=start,
-        today=clock.today(),
+        # Sold on its start date (the demo's history), or today for a start still to come.
+        today=min(start, clock.today()),
         channel="demo",
         **kwargs,
     ).subscription

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
+from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -132,6 +133,45 @@ def check_devices(
                 },
                 "seats",
             )
+
+
+def check_start_date(plan: Plan, start: date, today: date) -> None:
+    """docs/billing-rules.md, "Start dates": a subscription starts at most
+    SUBSCRIPTION_START_MAX_PAST_MONTHS before the sale (its periods since then are invoiced at
+    once) and SUBSCRIPTION_START_MAX_FUTURE_MONTHS after it, and never before its plan is sold.
+    Checked first, before any date arithmetic on `start` (year 9999 plus a period overflows)."""
+    past = settings.SUBSCRIPTION_START_MAX_PAST_MONTHS
+    future = settings.SUBSCRIPTION_START_MAX_FUTURE_MONTHS
+    earliest = shift(today, -past, Unit.MONTH)
+    latest = shift(today, future, Unit.MONTH)
+    if start < earliest:
+        refuse(
+            _(
+                "A subscription can start at most %(months)s months before today: from "
+                "%(earliest)s (every period since its start is invoiced at once)."
+            )
+            % {"months": past, "earliest": earliest.isoformat()},
+            "start_date",
+        )
+    if start > latest:
+        refuse(
+            _("A subscription can start at most %(months)s months from today: until %(latest)s.")
+            % {"months": future, "latest": latest.isoformat()},
+            "start_date",
+        )
+    if plan.valid_from is not None and start < plan.valid_from:
+        refuse(
+            _(
+                "The plan %(plan)s is sold from %(from)s: a subscription to it cannot start on "
+                "%(start)s, before that."
+            )
+            % {
+                "plan": plan.display_name,
+                "from": plan.valid_from.isoformat(),
+                "start": start.isoformat(),
+            },
+            "start_date",
+        )
 
 
 def check_sellable(plan: Plan, today: date, start: date | None = None) -> None:
@@ -268,6 +308,7 @@ def subscription_create(
     RULES §9); the subscription is then the partner's to change, the customer's to read."""
     book = PriceBook()
     plan = book.plan(plan.pk)
+    check_start_date(plan, start_date, today)
     check_sellable(plan, today, start_date)
     if customer.currency != plan.currency:
         refuse(
