@@ -275,6 +275,8 @@ LOGGING = {
 }
 
 # Django REST framework ------------------------------------------------------------------------
+# The largest API request body read (bytes): a subscription with every option is under 10 KB.
+API_MAX_BODY_BYTES = env.integer("API_MAX_BODY_BYTES", 1_000_000, minimum=1024)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -284,7 +286,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     # JSON in, JSON out (the invoice PDF has its own renderer).
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Bounded in size and depth, no control characters (integrations/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["integrations.parsers.BoundedJSONParser"],
     # Refusals of the services (ApplicationError → 400, ConflictError → 409), mapped in one place.
     "EXCEPTION_HANDLER": "integrations.errors.api_exception_handler",
     # Errors not about one field use Django's key, as ApplicationError.as_dict() does.

@@ -11,6 +11,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from catalog.core.text import validate_printable
 from catalog.models import Plan, SeatType
 from subscriptions.forms import IsoDateField
 from subscriptions.models import Subscription
@@ -24,6 +25,7 @@ def po_reference_field() -> forms.CharField:
         max_length=PO_REFERENCE_LENGTH,
         required=False,
         help_text=_("Your purchase order number, printed on the next invoices."),
+        validators=[validate_printable],
     )
 
 
@@ -51,6 +53,7 @@ class CustomerSearchForm(forms.Form):
     q = forms.CharField(
         label=_("Search customers"),
         required=False,
+        validators=[validate_printable],
         max_length=100,
         widget=forms.SearchInput(attrs={"placeholder": _("Name, email or city")}),
     )

@@ -11,6 +11,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from catalog.core.errors import ApplicationError
+from catalog.core.text import validate_printable
 
 ISO_DATE = "%Y-%m-%d"
 
@@ -60,4 +61,5 @@ class CouponForm(forms.Form):
         max_length=60,
         error_messages={"required": _("Enter a code.")},
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        validators=[validate_printable],
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,6 +17,7 @@ from catalog import clock
 from catalog.core.errors import ApplicationError
 from catalog.core.periods import Interval, period_at, period_index
 from catalog.core.pricing import ZERO, invoice_totals, round_money
+from catalog.core.text import describe, forbidden_character
 from subscriptions import charges as charge_engine
 from subscriptions import timeline
 from subscriptions.charges import Charge, PriceBook, SubscriptionContext
@@ -196,9 +196,17 @@ def check_po(po_reference: str) -> str:
             % {"max": PO_REFERENCE_MAX, "count": len(po_reference)},
             "po_reference",
         )
-    # Cc: C0 and C1 controls and DEL, none of which prints on an invoice.
-    if any(unicodedata.category(ch) == "Cc" for ch in po_reference):
-        refuse(_("A PO reference cannot contain control characters."), "po_reference")
+    # Printed on invoices: no control character, no bidi override, no zero-width character.
+    character = forbidden_character(po_reference, multiline=False)
+    if character is not None:
+        refuse(
+            _(
+                "A PO reference cannot contain control or invisible characters: remove "
+                "%(character)s."
+            )
+            % {"character": describe(character)},
+            "po_reference",
+        )
     return po_reference
 
 
