@@ -182,6 +182,14 @@ class InvoiceAdmin(CadenceAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # invoices come from the billing run and from corrections
 
+    def has_change_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
+        # Every field is read-only: a document changes through its actions (issue, record a
+        # payment, cancel by credit note), never through a Save button. The model-level
+        # permission still gates those actions.
+        if obj is not None:
+            return False
+        return super().has_change_permission(request)
+
     def has_delete_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
         return obj is not None and obj.status == Invoice.Status.DRAFT
 
@@ -302,7 +310,7 @@ class InvoiceAdmin(CadenceAdmin):
 
     def payment_view(self, request: HttpRequest, invoice_id: int) -> HttpResponse:
         invoice = get_object_or_404(Invoice, pk=invoice_id)
-        if not self.has_change_permission(request, invoice):
+        if not self.has_change_permission(request):
             return HttpResponse(status=403)
         if request.method == "POST":
             form = PaymentForm(request.POST)
@@ -420,6 +428,9 @@ class InvoiceLineAdmin(CadenceAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in InvoiceLine._meta.fields]
 
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # a line is part of its document: shown, never saved (the database refuses)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -437,6 +448,9 @@ class PaymentAdmin(CadenceAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Payment._meta.fields]
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # recorded through the service, then kept as recorded
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # recorded from the invoice ("Record a payment"), through the service

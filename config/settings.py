@@ -92,6 +92,9 @@ TEMPLATES = [
 # Database -------------------------------------------------------------------------------------
 DATABASES = {"default": env.database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'cadence.sqlite3'}")}
 DATABASE_CONN_MAX_AGE = env.integer("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, whose flush may empty the invoice tables (config/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat share the file under `make run`: wait for locks instead of failing,
     # take the write lock at BEGIN (no upgrade deadlocks), and let readers run beside a writer.
