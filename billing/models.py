@@ -118,6 +118,10 @@ class Invoice(models.Model):
     amount_paid = money_field(_("amount paid"))
     paid_on = models.DateField(_("paid on"), null=True, blank=True)
     sent_at = models.DateTimeField(_("emailed at"), null=True, blank=True)
+    # The outbox of invoice emails: set in the transaction that issues the document, cleared
+    # once it is sent (billing.emails_send, every few minutes and right after each run). A dead
+    # broker or mail server delays an email; it never loses one.
+    email_pending = models.BooleanField(_("email to send"), default=False)
     note = models.TextField(_("note"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
@@ -140,6 +144,9 @@ class Invoice(models.Model):
                 fields=["end_customer"],
                 condition=Q(end_customer__isnull=False),
                 name="invoice_end_customer",
+            ),
+            models.Index(
+                fields=["id"], condition=Q(email_pending=True), name="invoice_email_outbox"
             ),
         ]
         constraints = [

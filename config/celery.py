@@ -1,7 +1,11 @@
+import logging
 import os
 from pathlib import Path
 
 from celery import Celery
+from kombu.exceptions import OperationalError
+
+logger = logging.getLogger(__name__)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -19,13 +23,23 @@ def _create_filesystem_broker_folders(sender: Celery, **kwargs) -> None:
             Path(options[key]).mkdir(parents=True, exist_ok=True)
 
 
-def send(name: str, *args, queue: str | None = None) -> None:
+def send(name: str, *args, queue: str | None = None) -> bool:
     """Queue the task called `name` without importing it (apps that must not import the app
-    owning the task use this). In eager mode — no broker: tests, debugging — run it here."""
+    owning the task use this). In eager mode — no broker: tests, debugging — run it here.
+
+    Sent after a commit, as a nudge: what it asks for is recorded in the database and a beat
+    job sweeps it up (the nightly run, the email outbox). So a broker that cannot be reached is
+    logged and answered False, never raised: it must not turn a committed sale into a 500 or
+    stop a billing run halfway."""
     if app.conf.task_always_eager:
         from importlib import import_module
 
         import_module(name.rsplit(".", 1)[0] + ".tasks")  # "billing.run_chunk" → billing.tasks
         app.tasks[name].apply(args=args, throw=True)
-        return
-    app.send_task(name, args=args, queue=queue)
+        return True
+    try:
+        app.send_task(name, args=args, queue=queue)
+    except (OperationalError, OSError) as error:
+        logger.warning("broker unreachable, %s left to its sweep: %s", name, error)
+        return False
+    return True

@@ -195,6 +195,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "billing.daily",
         "schedule": crontab(minute=0, hour=BILLING_RUN_HOUR),
     },
+    # The outbox of invoice emails (also nudged after each run): what a dead broker or mail
+    # server held back goes out here.
+    "invoice-emails": {"task": "billing.emails_send", "schedule": crontab(minute="*/5")},
     # Each of these also runs alone later in the day: safe to run twice, they catch up.
     "overdue-reminders": {"task": "billing.overdue", "schedule": crontab(minute=0, hour=9)},
     "notice-reminders": {"task": "billing.notice_reminders", "schedule": crontab(minute=0, hour=8)},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils.translation import gettext as _
@@ -12,6 +13,7 @@ from django.utils.translation import gettext as _
 from billing.models import Invoice, InvoiceEvent, InvoiceLine
 from billing.services.documents import build_credit_note, save_documents
 from billing.services.numbering import issue_documents
+from billing.services.run import send_pending_emails
 from catalog import clock
 from catalog.core.errors import ApplicationError
 
@@ -77,6 +79,7 @@ def invoice_cancel_by_credit_note(
                 _("Every line of %(number)s is already credited.") % {"number": invoice.number}
             )
         document = build_credit_note(invoice, lines, reason=reason, reissue=reissue)
+        document.invoice.email_pending = settings.INVOICE_EMAILS  # the outbox
         save_documents([document], issue_on=day)
         settle_credited_invoices([invoice.pk])
         if reissue and invoice.subscription_id:
@@ -86,7 +89,8 @@ def invoice_cancel_by_credit_note(
                 invoice.subscription,
                 min((line.charge_date for line in lines if line.charge_date), default=day),
             )
-        transaction.on_commit(lambda: _send(document.invoice.pk))
+        if settings.INVOICE_EMAILS:
+            transaction.on_commit(send_pending_emails)
         return document.invoice
 
 
@@ -106,14 +110,8 @@ def invoice_issue(*, invoice: Invoice, day: date) -> Invoice:
                 % {"currency": invoice.currency}
             )
         issue_documents([invoice], day=day)
-        transaction.on_commit(lambda: _send(invoice.pk))
+        if settings.INVOICE_EMAILS:
+            # The outbox (billing.emails_send), in the issuing transaction.
+            Invoice.objects.filter(pk=invoice.pk).update(email_pending=True)
+            transaction.on_commit(send_pending_emails)
         return invoice
-
-
-def _send(invoice_id: int) -> None:
-    from django.conf import settings
-
-    if settings.INVOICE_EMAILS:
-        from billing.tasks import invoice_send
-
-        invoice_send.delay(invoice_id)

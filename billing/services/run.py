@@ -35,6 +35,7 @@ from billing.services.documents import (
 )
 from catalog.core.periods import period_at, period_index
 from config.bulk import from_row
+from config.celery import send
 from config.gc_pause import gc_paused
 from config.reads import IdsRead
 from subscriptions.charges import (
@@ -345,14 +346,17 @@ def _billing_chunk(
             return report  # the same computation, nothing written
         save_advances(advances, extra_fields=["next_billing_date"])
         phase("write subscriptions")
+        emails = settings.INVOICE_EMAILS if send_emails is None else send_emails
+        if emails:
+            for document in documents:  # the outbox, written with the documents
+                document.invoice.email_pending = True
         # Last: the invoice numbers are taken as the documents go in, so the sequence lock is
         # held only from there to the commit.
         save_documents(documents, issue_on=day)
         _settle_credited(documents)
         phase("write invoices")
-        if settings.INVOICE_EMAILS if send_emails is None else send_emails:
-            issued = [d.invoice.pk for d in documents]
-            transaction.on_commit(lambda: _send_all(issued))
+        if emails and documents:
+            transaction.on_commit(send_pending_emails)
     phase("commit")
     return report
 
@@ -424,11 +428,10 @@ def _settle_credited(documents: Sequence[Document]) -> None:
     )
 
 
-def _send_all(invoice_ids: list[int]) -> None:
-    from billing.tasks import invoice_send
-
-    for invoice_id in invoice_ids:
-        invoice_send.delay(invoice_id)
+def send_pending_emails() -> None:
+    """Ask a worker to send the outbox now (the beat job sends it anyway: a dead broker only
+    delays the emails, and never stops the run)."""
+    send("billing.emails_send")
 
 
 def billing_run(

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.db.models import Q
 
 from billing.models import Invoice, InvoiceLine, InvoiceSequence
 from billing.services import billing_run
@@ -222,3 +223,34 @@ def test_a_real_celery_worker_runs_the_daily_chain():
         worker.terminate()
         worker.wait(30)
     assert_each_charge_once_and_no_gap(expected)
+
+
+def test_a_dead_broker_neither_stops_the_run_nor_loses_an_email(mailoutbox):
+    """issue 12, defect 2: with the broker down, `run_billing` stopped after its second chunk
+    (the email task's publish raised after the commit) and the invoices were never emailed."""
+    from billing.tasks import emails_send
+
+    expected = make_subscriptions(20)
+    env = _child_env()
+    env.update(INVOICE_EMAILS="true", CELERY_BROKER_URL="redis://127.0.0.1:8029/5")  # nobody
+    done = subprocess.run(
+        [sys.executable, "manage.py", "run_billing", "--date", DAY.isoformat()],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert_each_charge_once_and_no_gap(expected)
+    # Every invoice is in the outbox, none was sent
+    assert Invoice.objects.filter(email_pending=True, sent_at__isnull=True).count() == expected
+    # The beat job sends them once, whatever the number of rounds
+    assert emails_send() == expected
+    assert len(mailoutbox) == expected
+    assert {tuple(m.to) for m in mailoutbox} == set(
+        Invoice.objects.values_list("customer__email").distinct()
+    )
+    assert not Invoice.objects.filter(Q(email_pending=True) | Q(sent_at__isnull=True)).exists()
+    assert emails_send() == 0
+    assert len(mailoutbox) == expected
