@@ -21,6 +21,7 @@ from django.utils import timezone
 from billing import documents, services
 from billing.models import Invoice, InvoiceReminder, NoticeReminder
 from catalog import clock
+from config.celery import send
 from catalog import services as catalog_services
 from subscriptions.charges import PriceBook
 
@@ -55,6 +56,22 @@ def daily(day: str | None = None) -> dict:
     return {"day": run_day.isoformat(), "chunks": len(chunks)}
 
 
+@shared_task(name="billing.sweep")
+def sweep(day: str | None = None) -> int:
+    """The daily chain finishes its own work: after the run (beat, BILLING_RUN_HOUR:30 and two
+    hours later), what is still due today — the chunk of a worker killed mid-run, a message
+    lost with a broker — is queued again, waiting for locks. Idempotent: a subscription
+    already billed is no longer due. Returns the number of subscriptions re-queued."""
+    run_day = _day(day)
+    queued = 0
+    for ids in services.due_chunks(run_day, settings.BILLING_CHUNK_SIZE):
+        send("billing.run_chunk", ids, run_day.isoformat(), None, True, queue=BILLING_QUEUE)
+        queued += len(ids)
+    if queued:
+        logger.warning("billing sweep for %s: %s subscriptions still due, re-queued", day, queued)
+    return queued
+
+
 def new_run_id(day: date) -> str:
     """Names one billing run, so that its chunks share a price book in each worker."""
     return f"{day.isoformat()}:{uuid.uuid4().hex}"
@@ -80,10 +97,17 @@ def _book_for(run: str | None) -> PriceBook | None:
 
 
 @shared_task(name="billing.run_chunk", acks_late=True)
-def run_chunk(subscription_ids: list[int], day: str, run: str | None = None) -> dict:
+def run_chunk(
+    subscription_ids: list[int], day: str, run: str | None = None, wait: bool = False
+) -> dict:
+    """One chunk of a run. acks_late: a worker killed mid-chunk leaves its message to be
+    delivered again (after the broker's visibility timeout), and billing.sweep re-queues what
+    is still due. Rows another session held are re-queued once, to wait for their locks."""
     report = services.billing_chunk(
-        subscription_ids=subscription_ids, day=_day(day), book=_book_for(run)
+        subscription_ids=subscription_ids, day=_day(day), book=_book_for(run), wait=wait
     )
+    if report.skipped_ids and not wait:
+        send("billing.run_chunk", report.skipped_ids, day, run, True, queue=BILLING_QUEUE)
     return {
         "subscriptions": report.subscriptions,
         "invoices": report.invoices,

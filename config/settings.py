@@ -169,7 +169,17 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
-elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "memory://", "amqp://")):
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A message taken by a worker that dies (kill -9, a lost machine) comes back after this
+    # many seconds (kombu's default is an hour). It must outlast the longest task — a billing
+    # chunk takes seconds — and stays short so the day's run finishes on the day; billing.sweep
+    # re-queues what is still due meanwhile (and a chunk delivered twice bills nothing twice).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.integer("BROKER_VISIBILITY_TIMEOUT", 600, minimum=10)
+    }
+if not CELERY_BROKER_URL.startswith(
+    ("filesystem://", "redis://", "rediss://", "memory://", "amqp://")
+):
     raise ImproperlyConfigured(
         f"Environment variable CELERY_BROKER_URL={CELERY_BROKER_URL!r} is invalid: expected a "
         "redis://host:6379/0 URL, or filesystem:// for the embedded default."
@@ -194,6 +204,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "billing-daily": {
         "task": "billing.daily",
         "schedule": crontab(minute=0, hour=BILLING_RUN_HOUR),
+    },
+    # What is still due after the run (a killed worker's chunk) is queued again, twice.
+    "billing-sweep": {
+        "task": "billing.sweep",
+        "schedule": crontab(minute=30, hour=f"{BILLING_RUN_HOUR},{(BILLING_RUN_HOUR + 2) % 24}"),
     },
     # The outbox of invoice emails (also nudged after each run): what a dead broker or mail
     # server held back goes out here.

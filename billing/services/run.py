@@ -62,6 +62,9 @@ class RunReport:
     day: date
     subscriptions: int = 0
     skipped_locked: int = 0
+    # Of those, billed by the retry at the end of the run (waiting for their lock).
+    retried_locked: int = 0
+    skipped_ids: list[int] = field(default_factory=list, repr=False)
     invoices: int = 0
     credit_notes: int = 0
     lines: int = 0
@@ -73,9 +76,11 @@ class RunReport:
     def add(self, other: RunReport) -> None:
         for phase_name, seconds in other.timings.items():
             self.timings[phase_name] += seconds
+        self.skipped_ids.extend(other.skipped_ids)
         for name in (
             "subscriptions",
             "skipped_locked",
+            "retried_locked",
             "invoices",
             "credit_notes",
             "lines",
@@ -151,9 +156,21 @@ def _next_billing_date(
     return start
 
 
+# FOR NO KEY UPDATE: the run changes no key, so a row that another transaction only references
+# (FOR KEY SHARE, taken by inserting a notice reminder or an event that points to it) is not
+# skipped; two runs, or a run and a change (FOR UPDATE), still exclude each other.
 _LOCK_SUBSCRIPTIONS = IdsRead(
     lambda ids: (
-        Subscription.objects.select_for_update(skip_locked=True)
+        Subscription.objects.select_for_update(skip_locked=True, no_key=True)
+        .filter(pk__any=ids)
+        .order_by("pk")
+        .values_list(*SUBSCRIPTION_COLUMNS)
+    )
+)
+# The retry at the end of a run waits for the rows another session held.
+_LOCK_SUBSCRIPTIONS_WAITING = IdsRead(
+    lambda ids: (
+        Subscription.objects.select_for_update(no_key=True)
         .filter(pk__any=ids)
         .order_by("pk")
         .values_list(*SUBSCRIPTION_COLUMNS)
@@ -173,14 +190,18 @@ _SEATS = IdsRead(
 )
 
 
-def _lock_and_load(subscription_ids: Sequence[int], book: PriceBook) -> list[Subscription]:
+def _lock_and_load(
+    subscription_ids: Sequence[int], book: PriceBook, wait: bool = False
+) -> list[Subscription]:
     """Lock the chunk's subscriptions, skipping those another worker holds, and load them with
     what an invoice prints of their customer (in the customer's language); plans and terms come
     from the price book, loaded once."""
     db = router.db_for_write(Subscription)
     subscriptions = [
         from_row(Subscription, SUBSCRIPTION_COLUMNS, row, db)
-        for row in _LOCK_SUBSCRIPTIONS.rows(subscription_ids)
+        for row in (_LOCK_SUBSCRIPTIONS_WAITING if wait else _LOCK_SUBSCRIPTIONS).rows(
+            subscription_ids
+        )
     ]
     customers = {
         row[0]: from_row(Customer, CUSTOMER_COLUMNS, row, db)
@@ -205,9 +226,11 @@ def billing_chunk(
     book: PriceBook | None = None,
     dry_run: bool = False,
     send_emails: bool | None = None,
+    wait: bool = False,
 ) -> RunReport:
     """Advance and invoice these subscriptions for `day`. Safe to run twice, or in two workers
-    at once: a subscription locked by another worker is skipped (that worker bills it)."""
+    at once: a subscription locked by another session is skipped (`report.skipped_ids`) and
+    retried by the end of the run; with `wait`, its lock is waited for instead."""
     with gc_paused():
         return _billing_chunk(
             subscription_ids=subscription_ids,
@@ -215,6 +238,7 @@ def billing_chunk(
             book=book or PriceBook.load_all(),
             dry_run=dry_run,
             send_emails=send_emails,
+            wait=wait,
         )
 
 
@@ -225,6 +249,7 @@ def _billing_chunk(
     book: PriceBook,
     dry_run: bool,
     send_emails: bool | None,
+    wait: bool = False,
 ) -> RunReport:
     report = RunReport(day)
     clock_mark = time.perf_counter()
@@ -236,9 +261,12 @@ def _billing_chunk(
         clock_mark = now
 
     with transaction.atomic():
-        subscriptions = _lock_and_load(subscription_ids, book)
+        subscriptions = _lock_and_load(subscription_ids, book, wait)
         report.subscriptions = len(subscriptions)
         report.skipped_locked = len(subscription_ids) - len(subscriptions)
+        if report.skipped_locked:
+            locked = {s.pk for s in subscriptions}
+            report.skipped_ids = [pk for pk in subscription_ids if pk not in locked]
         if not subscriptions:
             return report
         ids = [s.pk for s in subscriptions]
@@ -461,6 +489,18 @@ def billing_run(
             )
     else:
         _in_threads(threads, chunks, report, day=day, book=book, send_emails=send_emails)
+    if report.skipped_ids:
+        # Rows another session held (a change being made, a reminder being recorded): billed
+        # now, waiting for their locks, so that nothing due today is left for tomorrow.
+        retry = billing_chunk(
+            subscription_ids=report.skipped_ids,
+            day=day,
+            book=book,
+            send_emails=send_emails,
+            wait=True,
+        )
+        retry.retried_locked, retry.skipped_locked = retry.subscriptions, 0
+        report.add(retry)
     level = logging.INFO if report.subscriptions else logging.DEBUG
     logger.log(level, "billing run for %s: %s", day, report)
     return report

@@ -44,7 +44,9 @@ class Command(BaseCommand):
             report = result["report"]
             self.stdout.write(
                 f"{current}: {report.subscriptions} subscriptions, {report.renewals} renewals, "
-                f"{report.invoices} invoices, {report.credit_notes} credit notes, {report.lines} lines; "
+                f"{report.invoices} invoices, {report.credit_notes} credit notes, {report.lines} lines "
+                f"({report.skipped_locked} locked by another session, {report.retried_locked} of "
+                f"them billed after waiting); "
                 f"{result['overdue']} overdue, {result['reminders']} reminders, {result['notices']} notice "
                 f"reminders, {result['expired_campaigns']} campaigns expired"
             )
