@@ -152,25 +152,23 @@ def _child_env() -> dict:
 
 
 def test_a_worker_killed_mid_run_loses_nothing():
+    """run_billing killed (SIGKILL) inside its third chunk of 30: the next run completes it."""
     expected = make_subscriptions(150)
-    child = subprocess.Popen(
-        [sys.executable, "manage.py", "run_billing", "--date", DAY.isoformat()],
+    child = subprocess.run(
+        [
+            sys.executable,
+            "tests/faults/die_in_chunk.py",
+            "run_billing",
+            "--date",
+            DAY.isoformat(),
+        ],
         cwd=ROOT,
-        env=_child_env(),
+        env={**_child_env(), "KILL_IN_CHUNK": "3", "BILLING_RUN_THREADS": "1"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        timeout=300,
     )
-    try:
-        deadline = time.monotonic() + 120
-        while Invoice.objects.count() == 0:
-            assert child.poll() is None, "the run ended before it could be interrupted"
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        child.send_signal(signal.SIGKILL)
-        child.wait(30)
-    finally:
-        if child.poll() is None:
-            child.kill()
+    assert child.returncode == -signal.SIGKILL
     killed_at = Invoice.objects.count()
     assert 0 < killed_at < expected, "the kill must land in the middle of the run"
     billing_run(day=DAY)
@@ -280,7 +278,7 @@ def test_a_worker_killed_mid_chunk_is_billed_the_same_day_by_the_sweep():
     expected = make_subscriptions(20)  # 4 chunks of 5
     current_app.control.purge()
     env = _child_env()
-    dying = _worker({**env, "KILL_IN_CHUNK": "2"}, "tests/faults/dying_worker.py")
+    dying = _worker({**env, "KILL_IN_CHUNK": "2"}, "tests/faults/die_in_chunk.py", "worker")
     eager = current_app.conf.task_always_eager
     current_app.conf.task_always_eager = False
     healthy = None
