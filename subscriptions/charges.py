@@ -109,6 +109,7 @@ def _discounts_read(ids):
             "first_period_start",
             "periods",
             "last_period_start",
+            "recurring_only",
         )
     )
 
@@ -324,7 +325,11 @@ def state_lines(
 
 @dataclass(frozen=True)
 class DiscountRule:
-    """A subscription discount as plain values (from SubscriptionDiscount rows)."""
+    """A subscription discount as plain values (from SubscriptionDiscount rows).
+
+    Which charges it discounts (RULES §7): those of its periods (`applies_to_period`); only
+    their recurring charges when `recurring_only` (a coupon: one purchase).
+    """
 
     id: int
     label: str
@@ -336,6 +341,7 @@ class DiscountRule:
     first_period_start: date
     periods: int | None
     last_period_start: date | None
+    recurring_only: bool = False
 
     @classmethod
     def load(cls, subscription_ids) -> dict[int, list[DiscountRule]]:
@@ -358,6 +364,7 @@ class DiscountRule:
             first_period_start=row.first_period_start,
             periods=row.periods,
             last_period_start=row.last_period_start,
+            recurring_only=row.recurring_only,
         )
 
     def applies_to_period(self, period_start: date, anchor: date, billing_period: Period) -> bool:
@@ -388,18 +395,12 @@ class DiscountRule:
 
 def _price(
     specs: Sequence[tuple[Decimal, int | None, int | None]],
-    discounts: Sequence[DiscountRule],
-    period_start: date,
-    anchor: date,
-    billing_period: Period,
+    rules: Sequence[DiscountRule],
     currency: str,
     scale: Fraction | int = 1,
 ) -> list[PricedAmount]:
-    """Round and discount lines given as (gross, product id, bundle id)."""
-    rules = sorted(
-        (d for d in discounts if d.applies_to_period(period_start, anchor, billing_period)),
-        key=lambda d: (d.sequence, d.id),
-    )
+    """Round and discount lines given as (gross, product id, bundle id), with the rules that
+    apply to their charge, in their order (SubscriptionContext.rules_for_*)."""
     applies = [
         [i for i, d in enumerate(rules) if d.targets(product, bundle)]
         for _g, product, bundle in specs
@@ -467,6 +468,31 @@ class SubscriptionContext:
             self.anchor, self.billing_period, period_index(self.anchor, self.billing_period, day)
         )
 
+    # Which discounts apply to a charge (RULES §7) ---------------------------------------------
+
+    def rules_for_period(self, period: Interval) -> tuple[DiscountRule, ...]:
+        """The discounts of the recurring charges of `period`, in their order of application."""
+        return self._sorted(
+            d
+            for d in self.discounts
+            if d.applies_to_period(period.start, self.anchor, self.billing_period)
+        )
+
+    def rules_for_change(self, period: Interval, event) -> tuple[DiscountRule, ...]:
+        """The discounts of the one-off charges of `event` (seats, add-ons, an upgrade), dated
+        in `period`: never a coupon's (it discounts one purchase, the recurring invoice it was
+        redeemed for)."""
+        return self._sorted(
+            d
+            for d in self.discounts
+            if not d.recurring_only
+            and d.applies_to_period(period.start, self.anchor, self.billing_period)
+        )
+
+    @staticmethod
+    def _sorted(rules) -> tuple[DiscountRule, ...]:
+        return tuple(sorted(rules, key=lambda d: (d.sequence, d.id)))
+
     def tax_for(
         self, product: Product | None, state: State
     ) -> tuple[Decimal, int | None, str, str]:
@@ -504,16 +530,7 @@ def recurring_charges(context: SubscriptionContext, period: Interval) -> list[Ch
     state = timeline.state_for_period(context.events, period.start)
     if not state.is_running_on(period.start):
         return []
-    rules = tuple(
-        sorted(
-            (
-                d
-                for d in context.discounts
-                if d.applies_to_period(period.start, context.anchor, context.billing_period)
-            ),
-            key=lambda d: (d.sequence, d.id),
-        )
-    )
+    rules = context.rules_for_period(period)
     # Subscriptions in the same state, period, currency, language and discounts owe the same
     # charges (their keys do not name the subscription): priced once per price book.
     key = (
@@ -538,9 +555,6 @@ def recurring_charges(context: SubscriptionContext, period: Interval) -> list[Ch
     priced = _price(
         [(line.amount, line.product.pk, line.bundle.pk) for line in lines],
         rules,
-        period.start,
-        context.anchor,
-        context.billing_period,
         context.currency,
     )
     charges = []
@@ -601,10 +615,7 @@ def event_charges(context: SubscriptionContext, event) -> list[Charge]:
     changed = [(line, delta) for line, delta in changed if delta > 0]
     priced = _price(
         [(times(delta, fraction), line.product.pk, line.bundle.pk) for line, delta in changed],
-        context.discounts,
-        period.start,
-        context.anchor,
-        context.billing_period,
+        context.rules_for_change(period, event),
         context.currency,
         scale=fraction,
     )
@@ -673,10 +684,7 @@ def _upgrade(
     difference = max(new_total - old_total, ZERO)
     priced = _price(
         [(times(difference, fraction), None, None)],
-        context.discounts,
-        period.start,
-        context.anchor,
-        context.billing_period,
+        context.rules_for_change(period, event),
         context.currency,
         scale=fraction,
     )[0]

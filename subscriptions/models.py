@@ -423,6 +423,10 @@ class SubscriptionDiscount(models.Model):
     Snapshots (percentages and amounts as agreed), so that a later catalog edit does not
     change what was promised. Applies to the billing periods starting from `first_period_start`,
     for `periods` of them (empty: for ever).
+
+    `recurring_only` (RULES §7): a coupon discounts one purchase, the recurring invoice of its
+    period, and not the one-off charges (seats, add-ons, upgrades) dated in that period; the
+    charge engine (subscriptions/charges.py) applies it.
     """
 
     class Source(models.TextChoices):
@@ -461,6 +465,14 @@ class SubscriptionDiscount(models.Model):
         null=True,
         blank=True,
         help_text=_("Stops applying to periods starting on or after this date."),
+    )
+    recurring_only = models.BooleanField(
+        _("one invoice only"),
+        default=False,
+        help_text=_(
+            "Discounts only the recurring invoice of its periods, not the charges of changes "
+            "made during them (a coupon: one purchase)."
+        ),
     )
     coupon_code = models.ForeignKey(
         CouponCode, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

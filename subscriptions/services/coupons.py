@@ -161,6 +161,8 @@ def coupon_redeem(
         SubscriptionDiscount.Source.VOUCHER if is_voucher else SubscriptionDiscount.Source.COUPON
     )
     for discount in usable:
+        # RULES §7: a coupon discounts one purchase, the recurring invoice of `start`, and not
+        # the changes made during its period; a voucher lasts its discount's duration.
         discount_row(
             subscription,
             discount,
@@ -169,6 +171,7 @@ def coupon_redeem(
             event,
             coupon_code=coupon,
             periods_override=None if is_voucher else 1,
+            recurring_only=not is_voucher,
         )
     CouponRedemption.objects.create(
         code=coupon, subscription=subscription, redeemed_on=today, event=event

@@ -221,6 +221,7 @@ def discount_row(
     *,
     coupon_code: CouponCode | None = None,
     periods_override: int | None = None,
+    recurring_only: bool = False,
 ) -> SubscriptionDiscount:
     periods = {"once": 1, "periods": discount.duration_periods, "forever": None}[discount.duration]
     if periods_override is not None:
@@ -237,6 +238,7 @@ def discount_row(
         sequence=discount.sequence,
         first_period_start=first_period_start,
         periods=periods,
+        recurring_only=recurring_only,
         coupon_code=coupon_code,
         event=event,
     )
