@@ -424,9 +424,11 @@ class SubscriptionDiscount(models.Model):
     change what was promised. Applies to the billing periods starting from `first_period_start`,
     for `periods` of them (empty: for ever).
 
-    `recurring_only` (RULES §7): a coupon discounts one purchase, the recurring invoice of its
-    period, and not the one-off charges (seats, add-ons, upgrades) dated in that period; the
-    charge engine (subscriptions/charges.py) applies it.
+    Two restrictions (RULES §7), applied by the charge engine (subscriptions/charges.py):
+    `recurring_only` — a coupon discounts one purchase, the recurring invoice of its period, and
+    not the one-off charges (seats, add-ons, upgrades) dated in that period; `plan_bound` — a
+    discount that came with the plan (its bundles), or a code valid only for that plan, ends at
+    the first plan change after the timeline entry that brought it (`event`).
     """
 
     class Source(models.TextChoices):
@@ -473,6 +475,11 @@ class SubscriptionDiscount(models.Model):
             "Discounts only the recurring invoice of its periods, not the charges of changes "
             "made during them (a coupon: one purchase)."
         ),
+    )
+    plan_bound = models.BooleanField(
+        _("ends with the plan"),
+        default=False,
+        help_text=_("Ends at the first plan change after the change that brought it."),
     )
     coupon_code = models.ForeignKey(
         CouponCode, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

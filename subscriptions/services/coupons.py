@@ -162,7 +162,8 @@ def coupon_redeem(
     )
     for discount in usable:
         # RULES §7: a coupon discounts one purchase, the recurring invoice of `start`, and not
-        # the changes made during its period; a voucher lasts its discount's duration.
+        # the changes made during its period; a voucher lasts its discount's duration. A code
+        # valid only for some plans belongs to the plan it is redeemed on: it ends with it.
         discount_row(
             subscription,
             discount,
@@ -172,6 +173,7 @@ def coupon_redeem(
             coupon_code=coupon,
             periods_override=None if is_voucher else 1,
             recurring_only=not is_voucher,
+            plan_bound=bool(plans),
         )
     CouponRedemption.objects.create(
         code=coupon, subscription=subscription, redeemed_on=today, event=event
