@@ -55,7 +55,11 @@ def coupon_redeem(
     typed = (code or "").strip()
     if not typed:
         refuse(_("Enter a code."), "code")
-    coupon = CouponCode.objects.select_related("campaign__bundle").filter(code=typed).first()
+    # RULES §7: codes match whatever their case (generation keeps them unique whatever the
+    # case: catalog.services.codes_taken).
+    coupon = (
+        CouponCode.objects.select_related("campaign__bundle").filter(code__iexact=typed).first()
+    )
     if coupon is None:
         refuse(
             _("The code %(code)s does not exist: check it and try again.") % {"code": typed}, "code"
