@@ -8,7 +8,7 @@ from django.db.models import Case, F, Value, When
 from django.utils.translation import gettext as _
 
 from catalog.core.errors import ConflictError
-from catalog.core.pricing import ZERO
+from catalog.core.pricing import ZERO, round_money
 from catalog.models import (
     BundleItem,
     CouponCampaign,
@@ -189,4 +189,13 @@ def coupon_redeem(
         "discount": money_text(saved, subscription.currency),
         "date": start.isoformat(),
     }
-    return ChangeResult(subscription, event, start, [], next_charges, message)
+    return ChangeResult(
+        subscription,
+        event,
+        start,
+        [],
+        next_charges,
+        message,
+        rule=", ".join(d.display_name for d in usable),
+        saved=round_money(saved, subscription.currency),
+    )

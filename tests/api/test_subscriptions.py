@@ -388,6 +388,7 @@ def test_redeem_a_coupon_whatever_its_case(demo, api):
     url = f"/api/v1/subscriptions/{demo.backup.pk}/coupons/"
     preview = ok(client.post(url + "preview/", {"code": "COUPON_88"}))
     assert preview["message"].startswith("Code coupon_88 redeemed: 2.00 EUR off the invoice of")
+    assert preview["rule"] == "20 % off the additional service"
     assert not demo.backup.redemptions.exists()
     done = ok(client.post(url, {"code": "COUPON_88"}))
     assert [c["net"] for c in done["next_charges"] if c["gross"] == "10.00"] == ["8.00"]
