@@ -109,6 +109,9 @@ def _discounts_read(ids):
             "first_period_start",
             "periods",
             "last_period_start",
+            "event_id",
+            "plan_bound",
+            "recurring_only",
         )
     )
 
@@ -324,7 +327,12 @@ def state_lines(
 
 @dataclass(frozen=True)
 class DiscountRule:
-    """A subscription discount as plain values (from SubscriptionDiscount rows)."""
+    """A subscription discount as plain values (from SubscriptionDiscount rows).
+
+    Which charges it discounts (RULES §7): those of its periods (`applies_to_period`); only
+    their recurring charges when `recurring_only` (a coupon: one purchase); and when
+    `plan_bound`, only while the plan that brought it lasts (SubscriptionContext.rules_for_*).
+    """
 
     id: int
     label: str
@@ -336,6 +344,9 @@ class DiscountRule:
     first_period_start: date
     periods: int | None
     last_period_start: date | None
+    event_id: int | None = None
+    plan_bound: bool = False
+    recurring_only: bool = False
 
     @classmethod
     def load(cls, subscription_ids) -> dict[int, list[DiscountRule]]:
@@ -358,6 +369,9 @@ class DiscountRule:
             first_period_start=row.first_period_start,
             periods=row.periods,
             last_period_start=row.last_period_start,
+            event_id=row.event_id,
+            plan_bound=row.plan_bound,
+            recurring_only=row.recurring_only,
         )
 
     def applies_to_period(self, period_start: date, anchor: date, billing_period: Period) -> bool:
@@ -388,18 +402,12 @@ class DiscountRule:
 
 def _price(
     specs: Sequence[tuple[Decimal, int | None, int | None]],
-    discounts: Sequence[DiscountRule],
-    period_start: date,
-    anchor: date,
-    billing_period: Period,
+    rules: Sequence[DiscountRule],
     currency: str,
     scale: Fraction | int = 1,
 ) -> list[PricedAmount]:
-    """Round and discount lines given as (gross, product id, bundle id)."""
-    rules = sorted(
-        (d for d in discounts if d.applies_to_period(period_start, anchor, billing_period)),
-        key=lambda d: (d.sequence, d.id),
-    )
+    """Round and discount lines given as (gross, product id, bundle id), with the rules that
+    apply to their charge, in their order (SubscriptionContext.rules_for_*)."""
     applies = [
         [i for i, d in enumerate(rules) if d.targets(product, bundle)]
         for _g, product, bundle in specs
@@ -438,6 +446,9 @@ class SubscriptionContext:
     # asking Django for it costs more than pricing a memoized period.
     language: str | None = None
     _billing_period: Period | None = field(default=None, repr=False)
+    # The timeline entries that start and end each plan-bound discount (not copied by
+    # dataclasses.replace, whose contexts have other entries).
+    _plan_windows: dict | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def of(
@@ -466,6 +477,92 @@ class SubscriptionContext:
         return period_at(
             self.anchor, self.billing_period, period_index(self.anchor, self.billing_period, day)
         )
+
+    # Which discounts apply to a charge (RULES §7) ---------------------------------------------
+
+    def rules_for_period(self, period: Interval) -> tuple[DiscountRule, ...]:
+        """The discounts of the recurring charges of `period`, in their order of application.
+
+        A plan-bound discount applies while the entry that brought it is in the state the period
+        is billed with and the plan change that ends it is not (timeline.state_for_period): a
+        downgrade ends it from the period it takes effect, an upgrade from the next one (the
+        period of the upgrade was billed on the old plan)."""
+        return self._sorted(
+            d
+            for d in self.discounts
+            if d.applies_to_period(period.start, self.anchor, self.billing_period)
+            and self._in_force_for_period(d, period.start)
+        )
+
+    def rules_for_change(self, period: Interval, event) -> tuple[DiscountRule, ...]:
+        """The discounts of the one-off charges of `event` (seats, add-ons, an upgrade), dated
+        in `period`: never a coupon's (it discounts one purchase, the recurring invoice it was
+        redeemed for), and a plan-bound discount only if brought by `event` or before it and
+        not ended by `event` or before it (an upgrade's difference is priced with the new
+        plan's discounts, not the old one's)."""
+        return self._sorted(
+            d
+            for d in self.discounts
+            if not d.recurring_only
+            and d.applies_to_period(period.start, self.anchor, self.billing_period)
+            and self._in_force_for_change(d, event)
+        )
+
+    @staticmethod
+    def _sorted(rules) -> tuple[DiscountRule, ...]:
+        return tuple(sorted(rules, key=lambda d: (d.sequence, d.id)))
+
+    _NEVER = "never"
+
+    def _window(self, rule: DiscountRule):
+        """(entry that brought it, plan change that ends it or None) of a plan-bound rule; None
+        when unbounded; _NEVER when the entry that brought it was revoked (a withdrawn change)."""
+        if not rule.plan_bound or rule.event_id is None:
+            return None
+        if self._plan_windows is None:
+            self._plan_windows = self._windows()
+        return self._plan_windows.get(rule.id)
+
+    def _windows(self) -> dict:
+        if not any(d.plan_bound for d in self.discounts):
+            return {}
+        entries = timeline.ordered(self.events)
+        position = {e.id: i for i, e in enumerate(entries) if e.id is not None}
+        revoked = {e.id for e in self.events if e.revoked_by_id is not None}
+        windows = {}
+        for rule in self.discounts:
+            if not rule.plan_bound or rule.event_id is None:
+                continue
+            if rule.event_id in revoked:
+                windows[rule.id] = self._NEVER
+                continue
+            i = position.get(rule.event_id)
+            if i is None:
+                continue
+            end = next((e for e in entries[i + 1 :] if e.kind == timeline.PLAN_CHANGED), None)
+            windows[rule.id] = (entries[i], end)
+        return windows
+
+    def _in_force_for_period(self, rule: DiscountRule, period_start: date) -> bool:
+        window = self._window(rule)
+        if window is None:
+            return True
+        if window == self._NEVER:
+            return False
+        start, end = window
+        return timeline.billed_with(start, period_start) and (
+            end is None or not timeline.billed_with(end, period_start)
+        )
+
+    def _in_force_for_change(self, rule: DiscountRule, event) -> bool:
+        window = self._window(rule)
+        if window is None:
+            return True
+        if window == self._NEVER:
+            return False
+        start, end = window
+        at = timeline.position(event)
+        return timeline.position(start) <= at and (end is None or timeline.position(end) > at)
 
     def tax_for(
         self, product: Product | None, state: State
@@ -504,16 +601,7 @@ def recurring_charges(context: SubscriptionContext, period: Interval) -> list[Ch
     state = timeline.state_for_period(context.events, period.start)
     if not state.is_running_on(period.start):
         return []
-    rules = tuple(
-        sorted(
-            (
-                d
-                for d in context.discounts
-                if d.applies_to_period(period.start, context.anchor, context.billing_period)
-            ),
-            key=lambda d: (d.sequence, d.id),
-        )
-    )
+    rules = context.rules_for_period(period)
     # Subscriptions in the same state, period, currency, language and discounts owe the same
     # charges (their keys do not name the subscription): priced once per price book.
     key = (
@@ -538,9 +626,6 @@ def recurring_charges(context: SubscriptionContext, period: Interval) -> list[Ch
     priced = _price(
         [(line.amount, line.product.pk, line.bundle.pk) for line in lines],
         rules,
-        period.start,
-        context.anchor,
-        context.billing_period,
         context.currency,
     )
     charges = []
@@ -601,10 +686,7 @@ def event_charges(context: SubscriptionContext, event) -> list[Charge]:
     changed = [(line, delta) for line, delta in changed if delta > 0]
     priced = _price(
         [(times(delta, fraction), line.product.pk, line.bundle.pk) for line, delta in changed],
-        context.discounts,
-        period.start,
-        context.anchor,
-        context.billing_period,
+        context.rules_for_change(period, event),
         context.currency,
         scale=fraction,
     )
@@ -658,7 +740,13 @@ def _upgrade(
     period: Interval,
     fraction: Fraction,
 ) -> Charge:
-    """RULES §6: (new − old) × proration fraction, one line."""
+    """RULES §6: (new − old) × proration fraction, one line.
+
+    Both sides at their plan's list price, and the difference discounted by the discounts in
+    force on the new plan from the change (RULES §7: the old plan's discounts end with it; the
+    new plan's own, the service period, the partner's and the customer's vouchers apply). The
+    period's invoice on the old plan is not revised: what its discount took off stays off, and
+    the upgrade does not claw it back (docs/billing-rules.md, "Discounts follow the plan")."""
     old_plan = context.book.plan(before.plan_id)
     new_plan = context.book.plan(after.plan_id)
     old_total = sum(
@@ -673,10 +761,7 @@ def _upgrade(
     difference = max(new_total - old_total, ZERO)
     priced = _price(
         [(times(difference, fraction), None, None)],
-        context.discounts,
-        period.start,
-        context.anchor,
-        context.billing_period,
+        context.rules_for_change(period, event),
         context.currency,
         scale=fraction,
     )[0]

@@ -451,6 +451,12 @@ class SubscriptionDiscount(models.Model):
     Snapshots (percentages and amounts as agreed), so that a later catalog edit does not
     change what was promised. Applies to the billing periods starting from `first_period_start`,
     for `periods` of them (empty: for ever).
+
+    Two restrictions (RULES §7), applied by the charge engine (subscriptions/charges.py):
+    `recurring_only` — a coupon discounts one purchase, the recurring invoice of its period, and
+    not the one-off charges (seats, add-ons, upgrades) dated in that period; `plan_bound` — a
+    discount that came with the plan (its bundles), or a code valid only for that plan, ends at
+    the first plan change after the timeline entry that brought it (`event`).
     """
 
     class Source(models.TextChoices):
@@ -489,6 +495,19 @@ class SubscriptionDiscount(models.Model):
         null=True,
         blank=True,
         help_text=_("Stops applying to periods starting on or after this date."),
+    )
+    recurring_only = models.BooleanField(
+        _("one invoice only"),
+        default=False,
+        help_text=_(
+            "Discounts only the recurring invoice of its periods, not the charges of changes "
+            "made during them (a coupon: one purchase)."
+        ),
+    )
+    plan_bound = models.BooleanField(
+        _("ends with the plan"),
+        default=False,
+        help_text=_("Ends at the first plan change after the change that brought it."),
     )
     coupon_code = models.ForeignKey(
         CouponCode, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -156,6 +156,18 @@ def _key(event: EventLike) -> tuple[date, int]:
     return (event.effective_date, event.id if event.id is not None else UNSAVED)
 
 
+def position(event: EventLike) -> tuple[date, int]:
+    """Where an entry stands in the timeline (by effective date, then as recorded)."""
+    return _key(event)
+
+
+def billed_with(event: EventLike, period_start: date) -> bool:
+    """Whether the period starting on `period_start` is billed with `event` (state_for_period)."""
+    return event.effective_date < period_start or (
+        event.effective_date == period_start and not is_immediate(event)
+    )
+
+
 def ordered(events: Iterable[EventLike]) -> list[EventLike]:
     return sorted((e for e in events if e.revoked_by_id is None), key=_key)
 
@@ -164,6 +176,7 @@ def state_for_period(events: Iterable[EventLike], period_start: date) -> State:
     """The state a period starting on `period_start` is billed with."""
     state = State()
     for event in ordered(events):
+        # billed_with(event, period_start), inlined: the billing run folds many entries.
         if event.effective_date < period_start or (
             event.effective_date == period_start and not is_immediate(event)
         ):

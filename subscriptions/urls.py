@@ -9,6 +9,11 @@ urlpatterns = [
     path("", views.subscription_list, name="subscriptions"),
     path("subscriptions/<int:pk>/", views.subscription_detail, name="subscription"),
     path("subscriptions/<int:pk>/coupon/", views.coupon_redeem, name="coupon"),
+    path(
+        "subscriptions/<int:pk>/coupon/confirm/",
+        views.coupon_redeem_confirm,
+        name="coupon_confirm",
+    ),
     path("subscriptions/<int:pk>/plan/", views.change_plan, name="change_plan"),
     path(
         "subscriptions/<int:pk>/plan/<int:plan_pk>/",

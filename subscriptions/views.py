@@ -218,6 +218,44 @@ def subscription_detail(request: HttpRequest, customer: Customer, pk: int) -> Ht
 
 @customer_required
 def coupon_redeem(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
+    """Show what the code typed does — its discounts, the amount off and the invoice — from the
+    service's dry run, with a Confirm button (coupon_redeem_confirm); a refusal shows in the
+    subscription page's form."""
+    subscription = get_subscription_for_customer_page(customer, pk)
+    if request.method != "POST":
+        return redirect(_subscription_url(subscription))
+    form = CouponForm(request.POST)
+    if form.is_valid():
+        try:
+            preview = services.coupon_redeem(
+                subscription=subscription,
+                code=form.cleaned_data["code"],
+                today=clock.today(),
+                dry_run=True,
+            )
+        except ApplicationError as refusal:
+            add_refusal(form, refusal)
+        else:
+            code = preview.event.data["code"]  # as generated, whatever the case typed
+            return page(
+                request,
+                customer,
+                "account/coupon_confirm.html",
+                {
+                    "subscription": subscription,
+                    "preview": preview,
+                    "code": code,
+                    "voucher": preview.event.kind == SubscriptionEvent.Kind.VOUCHER_REDEEMED,
+                    "invoice": charge_summary(preview.next_charges, subscription.currency),
+                },
+            )
+    return _subscription_page(request, customer, subscription, coupon_form=form)
+
+
+@customer_required
+def coupon_redeem_confirm(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
+    """Redeem the code previewed; a refusal (used up meanwhile) shows in the subscription page's
+    form."""
     subscription = get_subscription_for_customer_page(customer, pk)
     if refused := _managed_elsewhere(request, subscription):
         return refused

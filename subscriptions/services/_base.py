@@ -44,6 +44,9 @@ class ChangeResult:
     # The invoices the change issued at once, when its door bills it in the same transaction
     # (partners.services.subscription_sell): the confirmation links to them.
     invoices: list[Any] = field(default_factory=list)
+    # What a redeemed code takes off the invoice of `effective_date` (coupon_redeem): its
+    # preview says it before the customer confirms.
+    saved: Decimal | None = None
 
     @property
     def total_now(self) -> Decimal:

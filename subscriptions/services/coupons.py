@@ -8,7 +8,7 @@ from django.db.models import Case, F, Value, When
 from django.utils.translation import gettext as _
 
 from catalog.core.errors import ConflictError
-from catalog.core.pricing import ZERO
+from catalog.core.pricing import ZERO, round_money
 from catalog.models import (
     BundleItem,
     CouponCampaign,
@@ -55,7 +55,11 @@ def coupon_redeem(
     typed = (code or "").strip()
     if not typed:
         refuse(_("Enter a code."), "code")
-    coupon = CouponCode.objects.select_related("campaign__bundle").filter(code=typed).first()
+    # RULES §7: codes match whatever their case (generation keeps them unique whatever the
+    # case: catalog.services.codes_taken).
+    coupon = (
+        CouponCode.objects.select_related("campaign__bundle").filter(code__iexact=typed).first()
+    )
     if coupon is None:
         refuse(
             _("The code %(code)s does not exist: check it and try again.") % {"code": typed}, "code"
@@ -161,6 +165,9 @@ def coupon_redeem(
         SubscriptionDiscount.Source.VOUCHER if is_voucher else SubscriptionDiscount.Source.COUPON
     )
     for discount in usable:
+        # RULES §7: a coupon discounts one purchase, the recurring invoice of `start`, and not
+        # the changes made during its period; a voucher lasts its discount's duration. A code
+        # valid only for some plans belongs to the plan it is redeemed on: it ends with it.
         discount_row(
             subscription,
             discount,
@@ -169,6 +176,8 @@ def coupon_redeem(
             event,
             coupon_code=coupon,
             periods_override=None if is_voucher else 1,
+            recurring_only=not is_voucher,
+            plan_bound=bool(plans),
         )
     CouponRedemption.objects.create(
         code=coupon, subscription=subscription, redeemed_on=today, event=event
@@ -180,4 +189,13 @@ def coupon_redeem(
         "discount": money_text(saved, subscription.currency),
         "date": start.isoformat(),
     }
-    return ChangeResult(subscription, event, start, [], next_charges, message)
+    return ChangeResult(
+        subscription,
+        event,
+        start,
+        [],
+        next_charges,
+        message,
+        rule=", ".join(d.display_name for d in usable),
+        saved=round_money(saved, subscription.currency),
+    )

@@ -233,13 +233,15 @@ def check_bundle_valid(bundle: Bundle, today: date, start: date | None, field: s
         )
 
 
-def _plan_discounts(
+def plan_discount_rows(
     subscription: Subscription,
     plan: Plan,
     book: PriceBook,
     first_period_start: date,
     event: SubscriptionEvent,
 ) -> None:
+    """The discounts of the plan's bundles, agreed with the plan (its sale, or the plan change
+    `event`): RULES §7, they belong to that plan and end at the next plan change."""
     for bundle in book.plan(plan.pk).bundles.all():
         for item in bundle.items.all():
             if item.kind == BundleItem.Kind.DISCOUNT and item.discount.is_active:
@@ -249,6 +251,7 @@ def _plan_discounts(
                     SubscriptionDiscount.Source.PLAN,
                     first_period_start,
                     event,
+                    plan_bound=True,
                 )
 
 
@@ -261,6 +264,8 @@ def discount_row(
     *,
     coupon_code: CouponCode | None = None,
     periods_override: int | None = None,
+    recurring_only: bool = False,
+    plan_bound: bool = False,
 ) -> SubscriptionDiscount:
     periods = {"once": 1, "periods": discount.duration_periods, "forever": None}[discount.duration]
     if periods_override is not None:
@@ -277,6 +282,8 @@ def discount_row(
         sequence=discount.sequence,
         first_period_start=first_period_start,
         periods=periods,
+        recurring_only=recurring_only,
+        plan_bound=plan_bound,
         coupon_code=coupon_code,
         event=event,
     )
@@ -413,7 +420,7 @@ def subscription_create(
         ]
     )
     first = anchor or start_date
-    _plan_discounts(subscription, plan, book, first, created)
+    plan_discount_rows(subscription, plan, book, first, created)
     if service_option is not None and service_option.discount_percent:
         SubscriptionDiscount.objects.create(
             subscription=subscription,

@@ -34,7 +34,12 @@ from subscriptions.services._base import (
     refuse,
     total_text,
 )
-from subscriptions.services.creation import check_sellable, commitment_for, seat_types_of
+from subscriptions.services.creation import (
+    check_sellable,
+    commitment_for,
+    plan_discount_rows,
+    seat_types_of,
+)
 from subscriptions.services.renewals import advance, lock_on
 
 Kind = SubscriptionEvent.Kind
@@ -204,14 +209,24 @@ def subscription_withdraw_plan_change(
 def apply_plan_change(
     subscription: Subscription, data: dict, today: date, *, actor=None, channel: str = ""
 ) -> SubscriptionEvent:
+    """Record the change. RULES §7: the discounts agreed with the old plan end with it (the
+    charge engine ends every plan-bound discount at the next plan change of the timeline, so a
+    withdrawn change ends nothing), and the new plan's own discounts apply from the change: to
+    an upgrade's difference and the periods that follow, counted from the change's period."""
     if not_billed_yet(subscription, today):
         effective, timing = immediate(subscription, today)
         data = {**data, **timing}
+        first_period_start = subscription.anchor_date or effective
     elif data["direction"] == "upgrade":
         effective = today
+        first_period_start = current_period(subscription, today).start
     else:
         effective = current_period(subscription, today).end
+        first_period_start = effective
     event = record(subscription, Kind.PLAN_CHANGED, effective, data, actor=actor, channel=channel)
+    plan_discount_rows(
+        subscription, Plan.objects.get(pk=data["to"]), PriceBook(), first_period_start, event
+    )
     if effective <= today:
         subscription.plan_id = data["to"]
         subscription.save(update_fields=["plan", "updated_at"])

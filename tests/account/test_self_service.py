@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from billing.models import Invoice
 from catalog.models import Bundle, Plan
+from subscriptions import services
 from subscriptions.models import CouponRedemption, Subscription, SubscriptionEvent
 from tests.partners import builders
 
@@ -249,12 +250,28 @@ def test_a_bad_code_is_refused_in_the_page_and_nothing_is_redeemed(
     assert not CouponRedemption.objects.exists()
 
 
-def test_a_coupon_shows_its_discount_on_the_next_invoice(dupont_client, backup, on):
+def test_a_coupon_is_previewed_then_redeemed_on_confirmation(dupont_client, backup, on):
     on(date(2026, 11, 25))
     url = reverse("account:subscription", args=[backup.pk])
     assert 'data-amount="net">40.00 EUR' in text(dupont_client.get(url))
 
-    done = dupont_client.post(reverse("account:coupon", args=[backup.pk]), {"code": "coupon_87"})
+    # Redeem shows what the code does, and redeems nothing yet (the service's dry run)
+    preview = dupont_client.post(reverse("account:coupon", args=[backup.pk]), {"code": "coupon_87"})
+    assert preview.status_code == 200
+    page = text(preview)
+    assert (
+        "If you confirm, the code coupon_87 gives 20 % off the additional service: "
+        "2.00 EUR off the invoice of 2026-12-24."
+    ) in page
+    assert "A coupon discounts that invoice only" in page
+    assert 'id="coupon-invoice-charges"' in page and 'data-amount="net">38.00 EUR' in page
+    assert not CouponRedemption.objects.exists()
+    assert 'data-amount="net">40.00 EUR' in text(dupont_client.get(url))
+
+    # Confirm redeems it
+    confirm = reverse("account:coupon_confirm", args=[backup.pk])
+    assert f'action="{confirm}"' in page
+    done = dupont_client.post(confirm, {"code": "coupon_87"})
     assert done.status_code == 302 and done.url == url
     page = text(dupont_client.get(url))
     assert "Code coupon_87 redeemed: 2.00 EUR off the invoice of 2026-12-24." in page
@@ -264,6 +281,53 @@ def test_a_coupon_shows_its_discount_on_the_next_invoice(dupont_client, backup, 
 
     again = dupont_client.post(reverse("account:coupon", args=[backup.pk]), {"code": "coupon_87"})
     assert "has been fully used" in text(again)
+
+
+def test_the_preview_names_the_code_as_generated_whatever_its_case(dupont_client, backup, on):
+    on(date(2026, 11, 25))
+    preview = text(
+        dupont_client.post(reverse("account:coupon", args=[backup.pk]), {"code": "COUPON_88"})
+    )
+    assert "If you confirm, the code coupon_88 gives" in preview
+    assert 'name="code" value="coupon_88"' in preview
+    assert not CouponRedemption.objects.exists()
+
+
+def test_the_coupon_preview_speaks_french(dupont_client, backup, on):
+    on(date(2026, 11, 25))
+    preview = dupont_client.post(
+        reverse("account:coupon", args=[backup.pk]),
+        {"code": "coupon_87"},
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )
+    assert (
+        "Si vous confirmez, le code coupon_87 donne 20 % sur le service supplémentaire : "
+        "2,00 EUR de remise sur la facture du 2026-12-24."
+    ) in text(preview)
+    assert "Confirmer : utiliser coupon_87" in text(preview)
+
+
+def test_a_code_used_up_before_the_confirmation_is_refused_in_the_form(
+    dupont_client, dupont, backup, on
+):
+    on(date(2026, 11, 25))
+    dupont_client.post(reverse("account:coupon", args=[backup.pk]), {"code": "coupon_87"})
+    other = builders.subscribe(
+        dupont,
+        "cloud-backup-monthly",
+        date(2026, 11, 10),
+        addons={Bundle.objects.get(code="service-plus-eur").pk: 1},
+    )
+    services.coupon_redeem(subscription=other, code="coupon_87", today=date(2026, 11, 25))
+
+    response = dupont_client.post(
+        reverse("account:coupon_confirm", args=[backup.pk]), {"code": "coupon_87"}
+    )
+
+    assert response.status_code == 200
+    assert 'id="coupon-form"' in text(response)
+    assert "The code coupon_87 has been fully used." in text(response)
+    assert not CouponRedemption.objects.filter(subscription=backup).exists()
 
 
 # Cancelling --------------------------------------------------------------------------------------

@@ -392,6 +392,19 @@ def test_redeem_a_coupon_example_3_4(demo, api):
     assert response.json() == {"code": ["Enter a code."]}
 
 
+def test_redeem_a_coupon_whatever_its_case(demo, api):
+    """RULES §7: codes match whatever their case: COUPON_88 is the demo's coupon_88."""
+    client = api("customer2")
+    url = f"/api/v1/subscriptions/{demo.backup.pk}/coupons/"
+    preview = ok(client.post(url + "preview/", {"code": "COUPON_88"}))
+    assert preview["message"].startswith("Code coupon_88 redeemed: 2.00 EUR off the invoice of")
+    assert preview["rule"] == "20 % off the additional service"
+    assert not demo.backup.redemptions.exists()
+    done = ok(client.post(url, {"code": "COUPON_88"}))
+    assert [c["net"] for c in done["next_charges"] if c["gross"] == "10.00"] == ["8.00"]
+    assert demo.backup.redemptions.get().code.code == "coupon_88"
+
+
 @pytest.fixture
 def credits(demo):
     held = services.subscription_contract_add(

@@ -1,5 +1,6 @@
 """Customers in their self-service pages, in Chromium: RULES example 6.3 (an upgrade on a phone)
-and example 4.2 (a cancellation under a penalty term), a coupon, and the undoing of a cancellation."""
+and example 4.2 (a cancellation under a penalty term), a coupon previewed then redeemed, and the
+undoing of a cancellation."""
 
 import pytest
 from playwright.sync_api import expect
@@ -125,8 +126,16 @@ def test_a_customer_cancels_under_a_penalty_term_undoes_it_and_redeems_a_coupon(
             "The code coupon_00 does not exist"
         )
         shoot(page, "unknown-coupon")
+        # Redeem shows what the code does first; only Confirm redeems it
         page.get_by_label("Coupon or voucher code").fill("coupon_87")
         page.get_by_role("button", name="Redeem").click()
+        expect(page.locator("#coupon-summary")).to_contain_text(
+            "gives 20 % off the additional service: 2.00 EUR off the invoice of 2026-12-24"
+        )
+        assert amount(page, "coupon-invoice-charges", "net") == "38.00 EUR"
+        assert not backup.redemptions.exists()
+        shoot(page, "coupon-preview")
+        page.get_by_role("button", name="Confirm: redeem coupon_87").click()
         expect(page.locator(".message--success")).to_contain_text(
             "2.00 EUR off the invoice of 2026-12-24"
         )

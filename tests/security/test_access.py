@@ -133,6 +133,12 @@ PAGES = [
     Page(
         "account:coupon", lambda w: [w.maple_subscription.pk], method="post", data={"code": "nope"}
     ),
+    Page(
+        "account:coupon_confirm",
+        lambda w: [w.maple_subscription.pk],
+        method="post",
+        data={"code": "nope"},
+    ),
     Page("account:change_plan", lambda w: [w.maple_subscription.pk]),
     Page(
         "account:change_plan_confirm",

@@ -333,7 +333,8 @@ SELF_SERVICE_WRITES = [
     ),
     Write(
         "redeem a coupon",
-        lambda s: [(reverse("account:coupon", args=[s.backup.pk]), {"code": "coupon_87"})],
+        # Redeem previews (nothing is written); Confirm redeems.
+        lambda s: [(reverse("account:coupon_confirm", args=[s.backup.pk]), {"code": "coupon_87"})],
         lambda s: CouponRedemption.objects.filter(subscription=s.backup).exists(),
     ),
     Write(
@@ -379,6 +380,7 @@ def test_only_the_customer_can_make_a_self_service_change(self_service, write):
     [
         ("account:cancel", {}),
         ("account:coupon", {"code": "coupon_87"}),
+        ("account:coupon_confirm", {"code": "coupon_87"}),
         ("account:undo_cancellation", {}),
         ("account:withdraw_plan_change", {}),
     ],
