@@ -21,8 +21,8 @@ from django.utils import timezone
 from billing import documents, services
 from billing.models import Invoice, InvoiceReminder, NoticeReminder
 from catalog import clock
-from config.celery import send
 from catalog import services as catalog_services
+from config.celery import send
 from subscriptions.charges import PriceBook
 
 logger = logging.getLogger(__name__)
