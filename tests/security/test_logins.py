@@ -66,6 +66,40 @@ def test_five_failures_lock_the_account_from_that_address_only(acme, settings):
     assert other.status_code == 302
 
 
+def test_behind_a_trusted_proxy_the_lockout_is_per_account_and_client_address(acme, settings):
+    """Every request comes from the proxy (REMOTE_ADDR 10.9.9.9); the client is the address our
+    proxy appended to X-Forwarded-For. What the client wrote to its left is not trusted."""
+    settings.TRUSTED_PROXY_COUNT = 1
+
+    def through_proxy(password: str, client_address: str, claimed: str = ""):
+        forwarded = f"{claimed}, {client_address}" if claimed else client_address
+        return Client().post(
+            reverse("login"),
+            {"username": "paul", "password": password},
+            REMOTE_ADDR="10.9.9.9",
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+
+    for attempt in range(5):
+        # a forged left-hand address changes nothing: the attacker is still 203.0.113.7
+        through_proxy(f"guess-{attempt}", "203.0.113.7", claimed=f"198.51.100.{attempt}")
+    assert through_proxy(builders.PASSWORD, "203.0.113.7").status_code == 429
+    # the owner, behind the same proxy from another address, still logs in
+    assert through_proxy(builders.PASSWORD, "198.51.100.20").status_code == 302
+
+
+def test_without_trusted_proxies_the_forwarded_header_is_ignored(acme, settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    for attempt in range(5):
+        Client().post(
+            reverse("login"),
+            {"username": "paul", "password": f"guess-{attempt}"},
+            REMOTE_ADDR="10.0.0.5",
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{attempt}",  # a client cannot rotate its address
+        )
+    assert log_in(Client(), builders.PASSWORD, "10.0.0.5").status_code == 429
+
+
 def test_a_success_resets_the_failure_count(acme):
     client = Client()
     for attempt in range(4):
