@@ -9,6 +9,7 @@ import hmac
 import json
 import socket
 import threading
+import time
 from datetime import date, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,9 +46,12 @@ class Receiver:
     """A real HTTP server in a thread: it checks each request's signature with the secret and
     answers with the next status of `statuses` (then 200)."""
 
-    def __init__(self, secret: str = SECRET, statuses: list[int] | None = None):
+    def __init__(
+        self, secret: str = SECRET, statuses: list[int] | None = None, delays: list[float] = ()
+    ):
         self.secret = secret
         self.statuses = list(statuses or [])
+        self.delays = list(delays)  # seconds to wait before answering, request by request
         self.requests: list[dict] = []
         receiver = self
 
@@ -67,6 +71,8 @@ class Receiver:
                         ),
                     }
                 )
+                if receiver.delays:
+                    time.sleep(receiver.delays.pop(0))
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
                 if status in (301, 302, 307, 308):
@@ -376,6 +382,32 @@ def test_a_network_error_is_logged_and_retried(db):
     assert services.webhook_attempt(delivery_id=delivery.pk, attempt=1) == 30
     [attempt] = WebhookAttempt.objects.all()
     assert attempt.response_code is None and "Connection refused" in attempt.error
+
+
+@override_settings(WEBHOOK_TIMEOUT_SECONDS=1)
+def test_a_receiver_slower_than_the_timeout_is_retried(db):
+    with Receiver(delays=[3]) as server:
+        delivery = pending_delivery(server.url)
+        assert services.webhook_attempt(delivery_id=delivery.pk, attempt=1) == 30
+        [attempt] = WebhookAttempt.objects.all()
+        assert not attempt.succeeded and "timed out" in attempt.error
+        assert services.webhook_attempt(delivery_id=delivery.pk, attempt=2) is None  # in time
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("succeeded", 2)
+
+
+def test_a_replayed_delivery_is_signed_the_same_with_the_same_event_id(db):
+    """A worker restarted after an attempt replays it: the receiver gets the same body, event id
+    and signature, so it can deduplicate on X-Cadence-Event-Id."""
+    with Receiver(statuses=[500]) as server:
+        delivery = pending_delivery(server.url)
+        services.webhook_attempt(delivery_id=delivery.pk, attempt=1)
+        services.webhook_attempt(delivery_id=delivery.pk, attempt=2)
+    first, second = server.requests
+    assert first["body"] == second["body"]
+    for header in ("X-Cadence-Event-Id", "X-Cadence-Signature", "X-Cadence-Event"):
+        assert first["headers"][header] == second["headers"][header]
+    assert first["signed"] and second["signed"]
 
 
 def test_a_redirect_is_not_followed(db):
