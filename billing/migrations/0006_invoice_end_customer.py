@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from billing.migrations._sqlite_triggers import around, initial
+
 
 class Migration(migrations.Migration):
 
@@ -11,7 +13,8 @@ class Migration(migrations.Migration):
         ('subscriptions', '0005_subscription_bill_to'),
     ]
 
-    operations = [
+    operations = around(
+        [
         migrations.AddField(
             model_name='invoice',
             name='end_customer',
@@ -26,4 +29,6 @@ class Migration(migrations.Migration):
             model_name='invoice',
             index=models.Index(condition=models.Q(('end_customer__isnull', False)), fields=['end_customer'], name='invoice_end_customer'),
         ),
-    ]
+    ],
+        initial.LOCKED,
+    )

@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+from billing.migrations._sqlite_triggers import around, initial
+
 
 class Migration(migrations.Migration):
 
@@ -10,7 +12,8 @@ class Migration(migrations.Migration):
         ('subscriptions', '0005_subscription_bill_to'),
     ]
 
-    operations = [
+    operations = around(
+        [
         migrations.AddField(
             model_name='invoice',
             name='email_pending',
@@ -20,4 +23,6 @@ class Migration(migrations.Migration):
             model_name='invoice',
             index=models.Index(condition=models.Q(('email_pending', True)), fields=['id'], name='invoice_email_outbox'),
         ),
-    ]
+    ],
+        [*initial.LOCKED, "end_customer_id", "end_customer_name"],
+    )
