@@ -71,6 +71,8 @@ def seed_portal_logins() -> list[tuple[str, str, str]]:
     for username, email, first, last in (
         ("customer", "billing@maple-hosting.example", "Mary", "Maple"),
         ("customer2", "compta@atelier-dupont.example", "Denis", "Dupont"),
+        # Acme's customer: sees what Acme buys for it, read-only and without Acme's price.
+        ("customer3", "factures@boulangerie-martin.example", "Bernard", "Martin"),
     ):
         customer = Customer.objects.get(email=email)
         user = _user(username, f"{username}@{email.split('@')[1]}", first, last)
