@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -38,6 +38,7 @@ from subscriptions.services._base import (
     billing_due,
     check_po,
     context_of,
+    labels,
     previewable,
     record,
     refuse,
@@ -228,7 +229,8 @@ def discount_row(
     return SubscriptionDiscount.objects.create(
         subscription=subscription,
         source=source,
-        label=discount.display_name,
+        label=discount.name,
+        label_fr=discount.name_fr,  # empty: the English name, as the catalog shows it
         percentage=discount.percentage,
         currency=subscription.currency,
         amount=discount.amount.amount if discount.amount is not None else None,
@@ -255,7 +257,7 @@ def subscription_create(
     po_reference: str = "",
     service_period_years: int | None = None,
     partner_discount_percent: Decimal | None = None,
-    partner_discount_label: str = "",
+    partner_discount_label: str | Callable[[], str] = "",
     auto_renew: bool | None = None,
     actor=None,
     channel: str = "",
@@ -372,8 +374,14 @@ def subscription_create(
         SubscriptionDiscount.objects.create(
             subscription=subscription,
             source=SubscriptionDiscount.Source.SERVICE_PERIOD,
-            label=ngettext("%(years)s-year service period", "%(years)s-year service period", years)
-            % {"years": years},
+            **labels(
+                lambda: (
+                    ngettext(
+                        "%(years)s-year service period", "%(years)s-year service period", years
+                    )
+                    % {"years": years}
+                )
+            ),
             percentage=service_option.discount_percent,
             currency=subscription.currency,
             sequence=SubscriptionDiscount.SERVICE_PERIOD_SEQUENCE,
@@ -385,7 +393,7 @@ def subscription_create(
         SubscriptionDiscount.objects.create(
             subscription=subscription,
             source=SubscriptionDiscount.Source.PARTNER,
-            label=partner_discount_label or _("Partner discount"),
+            **labels(partner_discount_label or (lambda: _("Partner discount"))),
             percentage=Decimal(partner_discount_percent),
             currency=subscription.currency,
             sequence=SubscriptionDiscount.PARTNER_SEQUENCE,
