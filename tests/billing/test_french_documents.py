@@ -1,5 +1,6 @@
-"""A French customer's invoices and credit notes are in French — descriptions, discount labels,
-the rules on the lines — whatever the language of the person or page whose action issued them."""
+"""A French customer's invoices and credit notes are in French from end to end — descriptions,
+discount labels, the rules on the lines and every amount ("140,05 €") — whatever the language
+of the person or page whose action issued them."""
 
 from datetime import date
 from io import BytesIO
@@ -53,10 +54,11 @@ def test_a_french_invoice_sold_in_english_labels_its_discounts_in_french(acme):
     ]
     assert line.rule == f"10 × 60,00{NBSP}€ / 1 an × 3/12"
     text = flat(pdf_text(invoice))
-    assert "durée de service de 3 ans (−10 %)" in text
-    assert "Remise partenaire (Acme Resellers) (−20 %)" in text
+    assert "durée de service de 3 ans (−10 %): −15,00" in text
+    assert "Remise partenaire (Acme Resellers) (−20 %): −27,00" in text
     assert "10 × 60,00 € / 1 an × 3/12" in text
-    assert "Partner discount" not in text and "service period" not in text
+    assert "Total à payer 129,60 €" in text  # 150.00 − 15.00 − 27.00 = 108.00, + 20 % VAT
+    assert "EUR" not in text and "Partner discount" not in text
 
 
 def test_an_english_invoice_keeps_the_english_labels_and_amounts(acme):
@@ -72,7 +74,9 @@ def test_an_english_invoice_keeps_the_english_labels_and_amounts(acme):
         "3-year service period (−10 %)",
         "Partner discount (Acme Resellers) (−20 %)",
     ]
-    assert "10 × 60.00 EUR / 1 year × 3/12" in flat(pdf_text(invoice))
+    text = flat(pdf_text(invoice))
+    assert "10 × 60.00 EUR / 1 year × 3/12" in text
+    assert "Total due 129.60 EUR" in text
 
 
 @pytest.fixture
@@ -108,7 +112,9 @@ def test_the_penalty_asked_in_english_is_invoiced_and_credited_in_french(
     assert flat(line.rule).startswith(
         "Pénalité de résiliation anticipée : 240,00 × 426 ÷ 730 = 140,05 € (jours de la date"
     )
-    assert "240,00 × 426 ÷ 730 = 140,05 €" in flat(pdf_text(penalty))
+    text = flat(pdf_text(penalty))
+    assert "240,00 × 426 ÷ 730 = 140,05 €" in text
+    assert "Total à payer 168,06 €" in text and "EUR" not in text
 
     # Given the cancellation undone from the English page, the credit note is French too
     client.post(reverse("account:undo_cancellation", args=[subscription.pk]))
@@ -118,6 +124,7 @@ def test_the_penalty_asked_in_english_is_invoiced_and_credited_in_french(
     assert credit.note.startswith("Ces montants ne sont plus dus")
     text = flat(pdf_text(credit))
     assert "Avoir" in text and "Crédit : Pénalité de résiliation anticipée" in text
+    assert "Total crédité 168,06 €" in text
     assert "240,00 × 426 ÷ 730 = 140,05 €" in text
 
 
@@ -146,4 +153,4 @@ def test_a_coupon_redeemed_in_english_is_labelled_in_french_on_the_invoice(
     invoice = Invoice.objects.get(subscription=backup, period_start=date(2026, 12, 24))
     labels = [d["label"] for line in invoice.lines.all() for d in line.discounts]
     assert "20 % sur le service supplémentaire (−20 %)" in labels
-    assert "20 % sur le service supplémentaire (−20 %)" in flat(pdf_text(invoice))
+    assert "20 % sur le service supplémentaire (−20 %): −2,00" in flat(pdf_text(invoice))
