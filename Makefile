@@ -11,6 +11,10 @@ STAMP := $(VENV)/.installed-stamp
 
 # Development defaults: debug on, embedded SQLite and filesystem broker (override in the env).
 export DEBUG ?= true
+# ...also written to var/.env by `make setup`, which config/settings.py reads (the environment
+# wins): manage.py run by hand, as the README shows it, works without make.
+VAR_DIR := $(or $(CADENCE_VAR_DIR),var)
+DEV_ENV := $(VAR_DIR)/.env
 
 .PHONY: run setup install migrate demo serve worker beat test lint format messages bench clean
 
@@ -24,7 +28,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-migrate: install
+$(DEV_ENV):
+	mkdir -p $(VAR_DIR)
+	printf '%s\n' '# Written by make setup: development defaults, read by config/settings.py.' \
+		'# The environment wins; a server has no such file. Delete it to turn them off.' \
+		'DEBUG=true' > $@
+
+migrate: install $(DEV_ENV)
 	$(BIN)/python manage.py migrate --no-input
 
 demo: migrate
@@ -36,7 +46,7 @@ run: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
 
 serve: install
-	$(BIN)/python manage.py runserver
+	$(BIN)/python manage.py runserver $${WEB_HOST:-127.0.0.1}:$${WEB_PORT:-8000}
 
 worker: install
 	$(BIN)/celery -A config worker --loglevel=INFO --queues=celery,billing

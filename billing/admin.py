@@ -24,6 +24,7 @@ from billing.models import Invoice, InvoiceLine, Payment
 from catalog import clock
 from catalog.admin_base import CadenceAdmin, EstimatedCountPaginator
 from catalog.core.errors import ApplicationError
+from catalog.core.money import money_text
 from subscriptions.admin import PartnerFilter
 from subscriptions.models import Customer
 
@@ -237,7 +238,10 @@ class InvoiceAdmin(CadenceAdmin):
     def lines_table(self, obj: Invoice) -> str:
         rows = []
         for line in obj.lines.order_by("position", "id"):
-            discounts = "; ".join(f"{d['label']}: −{d['amount']}" for d in line.discounts)
+            discounts = "; ".join(
+                f"{d['label']}: −{money_text(d['amount'], line.currency, with_currency=False)}"
+                for d in line.discounts
+            )
             rows.append(
                 (
                     line.description,

@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.db.models import Count
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -565,10 +566,10 @@ class ProductContractAdmin(CadenceAdmin):
             }
         if obj.credit_intervals:
             return _("%(credits)s credits per %(period)s") % {
-                "credits": obj.credit_amount,
+                "credits": number_format(obj.credit_amount),
                 "period": obj.accounting_period,
             }
-        return _("%(credits)s credits") % {"credits": obj.credit_amount}
+        return _("%(credits)s credits") % {"credits": number_format(obj.credit_amount)}
 
 
 # Coupons ----------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from djmoney.models.fields import CurrencyField, MoneyField
@@ -47,9 +48,22 @@ def money_field(verbose_name, **kwargs) -> MoneyField:
 
 
 def currency_field(verbose_name=None) -> CurrencyField:
+    # By keyword: djmoney's CurrencyField takes `price_field` first, and a name passed there
+    # left the column titled "Currency" in every language.
     return CurrencyField(
-        verbose_name or _("currency"), default=default_currency, choices=CURRENCY_CHOICES
+        verbose_name=verbose_name or _("currency"),
+        default=default_currency,
+        choices=CURRENCY_CHOICES,
     )
+
+
+# How the named billing periods read in the admin (the keys are identifiers, never shown).
+PERIOD_NAMES = {
+    "monthly": pgettext_lazy("billing period", "monthly"),
+    "quarterly": pgettext_lazy("billing period", "quarterly"),
+    "semi-annual": pgettext_lazy("billing period", "semi-annual"),
+    "yearly": pgettext_lazy("billing period", "yearly"),
+}
 
 
 class TimeUnit(models.TextChoices):
@@ -130,7 +144,7 @@ class TaxRate(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.rate} %)"
+        return f"{self.name} ({number_format(self.rate)} %)"
 
 
 class SeatType(Localized):
@@ -781,7 +795,7 @@ class Plan(LocalizedDescription):
     def billing_period_name(self) -> str:
         for name, period in NAMED_PERIODS.items():
             if period == self.billing_period:
-                return name
+                return str(PERIOD_NAMES[name])
         return str(self.billing_period)
 
     def is_valid_on(self, day: date) -> bool:

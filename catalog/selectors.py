@@ -5,28 +5,29 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
+from catalog.core.money import money_text
 from catalog.models import BundleItem, Plan, PriceSheet
 
 
 def price_sheet_summary(sheet: PriceSheet) -> str:
     """ "60.00 EUR per unit per 1 year", "graduated per 1 month: 1–10 at 10.00, 11+ at 8.00"."""
     period = str(sheet.period)
+    currency = sheet.currency
     if sheet.pricing_model == "flat":
-        return _("%(amount)s %(currency)s per %(period)s") % {
-            "amount": f"{sheet.amount.amount:.2f}",
-            "currency": sheet.currency,
+        return _("%(amount)s per %(period)s") % {
+            "amount": money_text(sheet.amount, currency),
             "period": period,
         }
     if sheet.pricing_model == "per_unit":
-        return _("%(amount)s %(currency)s per unit per %(period)s") % {
-            "amount": f"{sheet.amount.amount:.2f}",
-            "currency": sheet.currency,
+        return _("%(amount)s per unit per %(period)s") % {
+            "amount": money_text(sheet.amount, currency),
             "period": period,
         }
     tiers = ", ".join(
-        f"{t.first_unit}–{t.last_unit}" + f" @ {t.unit_price:.2f}"
+        f"{t.first_unit}–{t.last_unit}"
+        + f" @ {money_text(t.unit_price, currency, with_currency=False)}"
         if t.last_unit is not None
-        else f"{t.first_unit}+ @ {t.unit_price:.2f}"
+        else f"{t.first_unit}+ @ {money_text(t.unit_price, currency, with_currency=False)}"
         for t in sheet.core_tiers()
     )
     return _("%(model)s, %(currency)s per %(period)s: %(tiers)s") % {

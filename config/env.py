@@ -11,6 +11,7 @@ import os
 import zoneinfo
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import TypeVar
 
 import environ
@@ -137,3 +138,21 @@ def email(name: str, default: str) -> dict:
     if not config.get("EMAIL_BACKEND"):
         raise _bad(name, value, "an email URL with scheme smtp, smtp+tls, smtp+ssl or consolemail")
     return config
+
+
+def read_defaults(path: Path) -> None:
+    """Take the `NAME=value` lines of `path` (when it exists) as defaults: a variable already in
+    the environment keeps its value. `make setup` writes the development defaults there
+    (var/.env), so that manage.py run by hand behaves as under make."""
+    if not path.is_file():
+        return
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise ImproperlyConfigured(
+                f"Environment variable file {path}, line {number}: expected NAME=value."
+            )
+        os.environ.setdefault(name.strip(), value.strip())

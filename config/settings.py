@@ -16,6 +16,10 @@ from config import env
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env.string("CADENCE_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded SQLite file and broker live here
+# The development defaults that `make setup` writes (DEBUG=true): manage.py run by hand, as the
+# README shows it, then works as under make. Variables set in the environment win, and a
+# server never has the file (it is not in the repository; `make clean` removes it).
+env.read_defaults(VAR_DIR / ".env")
 
 DEBUG = env.boolean("DEBUG", False)
 
@@ -28,6 +32,10 @@ if not SECRET_KEY:
         )
     # Development only: a fixed key so sessions survive restarts of `make run`.
     SECRET_KEY = "dev-only-insecure-key-cadence-do-not-use-in-production-0123456789"
+
+# Where `make run` serves the pages (Procfile, `make serve`); seed_demo prints its URLs.
+WEB_HOST = env.string("WEB_HOST", "127.0.0.1")
+WEB_PORT = env.integer("WEB_PORT", 8000, minimum=1)
 
 ALLOWED_HOSTS = env.string_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.string_list("CSRF_TRUSTED_ORIGINS", [])

@@ -7,6 +7,9 @@ PostgreSQL and Redis; without them the suite runs on SQLite.
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "x" * 40)
+# The production default, whatever development defaults `make setup` wrote to var/.env
+# (`make test` still exports DEBUG=true, as it always did).
+os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("EMAIL_URL", "memorymail://")
 # Rendering a PDF per invoice is slow: the tests about emails turn them on themselves.

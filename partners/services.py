@@ -71,9 +71,11 @@ def subscription_sell(
         kwargs["bill_to"] = partner_billing_account(link.partner)
     if link is not None and link.partner.discount_percent:
         kwargs.setdefault("partner_discount_percent", link.partner.discount_percent)
+        name = link.partner.name
         kwargs.setdefault(
+            # Written in each language the invoices may be in (subscriptions.services.labels).
             "partner_discount_label",
-            _("Partner discount (%(partner)s)") % {"partner": link.partner.name},
+            lambda: _("Partner discount (%(partner)s)") % {"partner": name},
         )
     if dry_run or not invoice_now:
         return subscription_services.subscription_create(

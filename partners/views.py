@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from catalog import clock
 from catalog.core.errors import ApplicationError
+from catalog.core.money import money_text
 from catalog.models import Plan, SeatType
 from partners.forms import (
     AddSeatsForm,
@@ -289,13 +290,12 @@ def _issued_links(invoices) -> str:
         return ""
     links = format_html_join(
         ", ",
-        '<a href="{}">{}</a> ({} {})',
+        '<a href="{}">{}</a> ({})',
         (
             (
                 reverse("partners:invoice_pdf", args=[invoice.pk]),
                 invoice.number,
-                f"{invoice.total.amount:.2f}",
-                invoice.currency,
+                money_text(invoice.total, invoice.currency),
             )
             for invoice in invoices
         ),

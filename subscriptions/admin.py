@@ -305,7 +305,7 @@ class SubscriptionAdmin(CadenceAdmin):
     def discounts_table(self, obj: Subscription) -> str:
         rows = [
             [
-                d.label,
+                d.display_label,
                 d.get_source_display(),
                 f"{d.percentage.normalize():f} %" if d.percentage is not None else d.amount,
                 d.sequence,

@@ -21,8 +21,10 @@ from fractions import Fraction
 
 from django.db.models import Prefetch
 from django.utils import translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from catalog.core.money import money_text
 from catalog.core.periods import (
     Interval,
     Period,
@@ -101,6 +103,7 @@ def _discounts_read(ids):
             "subscription_id",
             "id",
             "label",
+            "label_fr",
             "percentage",
             "amount",
             "target_product_id",
@@ -225,8 +228,9 @@ class Line:
         return self.amount / self.quantity if self.quantity else ZERO
 
 
-def _fmt(amount: Decimal) -> str:
-    return f"{amount:.2f}"
+def _fmt(amount: Decimal, currency: str) -> str:
+    """An amount in a formula, its currency said elsewhere: "240.00", "240,00" in French."""
+    return money_text(amount, currency, with_currency=False)
 
 
 def _days_left(change: date, period: Interval) -> str:
@@ -256,15 +260,14 @@ def sheet_amount(
     ratio = period_ratio(sheet.period, billing_period, period_start)
     currency = sheet.currency
     if sheet.pricing_model == "per_unit":
-        rule = f"{quantity} × {_fmt(sheet.amount.amount)} {currency} / {sheet.period}"
+        rule = f"{quantity} × {money_text(sheet.amount.amount, currency)} / {sheet.period}"
     elif sheet.pricing_model == "flat":
-        rule = f"{_fmt(sheet.amount.amount)} {currency} / {sheet.period}"
+        rule = f"{money_text(sheet.amount.amount, currency)} / {sheet.period}"
     else:
-        rule = _("%(model)s for %(quantity)s: %(amount)s %(currency)s / %(period)s") % {
+        rule = _("%(model)s for %(quantity)s: %(amount)s / %(period)s") % {
             "model": sheet.get_pricing_model_display(),
             "quantity": quantity,
-            "amount": _fmt(base),
-            "currency": currency,
+            "amount": money_text(base, currency),
             "period": sheet.period,
         }
     if ratio != 1:
@@ -335,7 +338,8 @@ class DiscountRule:
     """
 
     id: int
-    label: str
+    label: str  # English (and the fallback)
+    label_fr: str
     percentage: Decimal | None
     amount: Decimal | None
     target_product_id: int | None
@@ -361,6 +365,7 @@ class DiscountRule:
         return cls(
             id=row.pk,
             label=row.label,
+            label_fr=row.label_fr,
             percentage=row.percentage,
             amount=row.amount.amount if row.amount is not None else None,
             target_product_id=row.target_product_id,
@@ -393,11 +398,18 @@ class DiscountRule:
             return bundle_id == self.target_bundle_id
         return True
 
-    def step(self) -> DiscountStep:
+    def label_in(self, language: str | None) -> str:
+        """The label in the language of the page or invoice (English when it has none)."""
+        if (language or "en")[:2] == "fr" and self.label_fr:
+            return self.label_fr
+        return self.label
+
+    def step(self, language: str | None) -> DiscountStep:
+        label = self.label_in(language)
         if self.percentage is not None:
-            label = f"{self.label} (−{self.percentage.normalize():f} %)"
+            label = f"{label} (−{number_format(self.percentage.normalize())} %)"
             return DiscountStep(label, percentage=self.percentage, rule=label)
-        return DiscountStep(self.label, amount=self.amount, rule=self.label)
+        return DiscountStep(label, amount=self.amount, rule=label)
 
 
 def _price(
@@ -405,16 +417,18 @@ def _price(
     rules: Sequence[DiscountRule],
     currency: str,
     scale: Fraction | int = 1,
+    language: str | None = None,
 ) -> list[PricedAmount]:
     """Round and discount lines given as (gross, product id, bundle id), with the rules that
-    apply to their charge, in their order (SubscriptionContext.rules_for_*)."""
+    apply to their charge, in their order (SubscriptionContext.rules_for_*); the discounts are
+    labelled in `language` (default: the active one)."""
     applies = [
         [i for i, d in enumerate(rules) if d.targets(product, bundle)]
         for _g, product, bundle in specs
     ]
     return allocate_discounts(
         [gross for gross, _p, _b in specs],
-        [d.step() for d in rules],
+        [d.step(language or translation.get_language()) for d in rules],
         applies,
         currency,
         scales=[scale] * len(specs),
@@ -615,7 +629,7 @@ def recurring_charges(context: SubscriptionContext, period: Interval) -> list[Ch
         context.currency,
         context.language or translation.get_language(),
         tuple(
-            (d.label, d.percentage, d.amount, d.target_product_id, d.target_bundle_id)
+            (d.label, d.label_fr, d.percentage, d.amount, d.target_product_id, d.target_bundle_id)
             for d in rules
         ),
     )
@@ -627,6 +641,7 @@ def recurring_charges(context: SubscriptionContext, period: Interval) -> list[Ch
         [(line.amount, line.product.pk, line.bundle.pk) for line in lines],
         rules,
         context.currency,
+        language=context.language,
     )
     charges = []
     for line, amount in zip(lines, priced, strict=True):
@@ -689,6 +704,7 @@ def event_charges(context: SubscriptionContext, event) -> list[Charge]:
         context.rules_for_change(period, event),
         context.currency,
         scale=fraction,
+        language=context.language,
     )
     charges = []
     for (line, delta), amount in zip(changed, priced, strict=True):
@@ -764,6 +780,7 @@ def _upgrade(
         context.rules_for_change(period, event),
         context.currency,
         scale=fraction,
+        language=context.language,
     )[0]
     # The difference is the new plan's: its products' account and item type when they agree
     # (never the term's, which belong to its penalty line).
@@ -791,12 +808,51 @@ def _upgrade(
         fraction=fraction,
         priced=priced,
         currency=context.currency,
-        rule=f"({_fmt(new_total)} − {_fmt(old_total)}) × {_days_left(event.effective_date, period)}",
+        rule=f"({_fmt(new_total, context.currency)} − {_fmt(old_total, context.currency)}) × {_days_left(event.effective_date, period)}",
         event_id=event.id,
         tax_rate=rate,
         tax_rate_id=rate_id,
         ledger_account=ledger,
         invoice_item_type=item_type,
+    )
+
+
+def penalty_rule(
+    *,
+    penalty: Decimal,
+    currency: str,
+    cap: Decimal | None = None,
+    days_left: int | None = None,
+    days_whole: int | None = None,
+) -> str:
+    """The penalty's formula in the active language: the quote says it, and its invoice line
+    prints it again in the customer's language ("240,00 × 426 ÷ 730 = 140,05 €")."""
+    if cap is not None and days_left is not None and days_whole is not None:
+        return _(
+            "Early termination penalty: %(cap)s × %(left)s ÷ %(whole)s = %(amount)s (days from the effective date to the commitment end ÷ days of the whole commitment)."
+        ) % {
+            "cap": _fmt(cap, currency),
+            "left": days_left,
+            "whole": days_whole,
+            "amount": money_text(penalty, currency),
+        }
+    return _("Early termination penalty: %(amount)s.") % {"amount": money_text(penalty, currency)}
+
+
+def _penalty_rule_of(event, amount: Decimal, currency: str) -> str:
+    """The formula of a cancellation's penalty, written now in the active language from the
+    figures the cancellation recorded. Cancellations recorded before the figures were (their
+    formula stored as text, in the language of the request) keep that text."""
+    data = event.data
+    if "penalty_cap" not in data:
+        return data.get("penalty_rule") or data.get("rule", "")
+    prorated = data.get("penalty_days_left") is not None
+    return penalty_rule(
+        penalty=amount,
+        currency=currency,
+        cap=Decimal(data["penalty_cap"]) if prorated else None,
+        days_left=data.get("penalty_days_left"),
+        days_whole=data.get("penalty_days_whole"),
     )
 
 
@@ -821,7 +877,7 @@ def _penalty(context: SubscriptionContext, event) -> list[Charge]:
             fraction=Fraction(1),
             priced=PricedAmount(round_money(amount, context.currency)),
             currency=context.currency,
-            rule=event.data.get("penalty_rule") or event.data.get("rule", ""),
+            rule=_penalty_rule_of(event, amount, context.currency),
             event_id=event.id,
             tax_rate=rate,
             tax_rate_id=rate_id,

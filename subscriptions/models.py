@@ -13,6 +13,7 @@ from datetime import date
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
@@ -475,7 +476,11 @@ class SubscriptionDiscount(models.Model):
         Subscription, on_delete=models.CASCADE, related_name="discounts"
     )
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
-    label = models.CharField(_("label"), max_length=200)
+    # The label in every language shipped, written when the discount is agreed (as the catalog's
+    # offer texts are, `name`/`name_fr`): each invoice and page shows the one of its language —
+    # an invoice its customer's, a page its reader's — and a later catalog edit changes nothing.
+    label = models.CharField(_("label (English)"), max_length=200)
+    label_fr = models.CharField(_("label (French)"), max_length=200, blank=True)
     percentage = models.DecimalField(
         _("percentage"), max_digits=5, decimal_places=2, null=True, blank=True
     )
@@ -537,7 +542,13 @@ class SubscriptionDiscount(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.label
+        return self.display_label
+
+    @property
+    def display_label(self) -> str:
+        """The label in the active language (English when it has none in that language)."""
+        language = (translation.get_language() or settings.LANGUAGE_CODE)[:2]
+        return (self.label_fr if language == "fr" else "") or self.label
 
 
 class CouponRedemption(models.Model):

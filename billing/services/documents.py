@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import connection
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from billing.models import Invoice, InvoiceLine, InvoiceTax
@@ -94,7 +95,8 @@ def line_from_charge(
         currency=charge.currency,
         unit_price=charge.unit_amount.quantize(Decimal("0.0001")),
         gross=charge.gross,
-        discounts=[{"label": d.label, "amount": f"{d.amount:.2f}"} for d in charge.discounts],
+        # Data, not display: the amount rounded to the currency's minor unit, as a string.
+        discounts=[{"label": d.label, "amount": str(d.amount)} for d in charge.discounts],
         discount_total=charge.priced.discount_total,
         net=charge.net,
         tax_rate=charge.tax_rate,
@@ -187,7 +189,15 @@ def build_invoice(
 def build_credit_note(
     original: Invoice, lines: Sequence[InvoiceLine], *, reason: str, reissue: bool
 ) -> Document:
-    """A credit note reversing `lines` of `original` (amounts shown positive, as credits)."""
+    """A credit note reversing `lines` of `original` (amounts shown positive, as credits), in
+    the original's language whoever asks for it (an operator's admin is often in English)."""
+    with translation.override(original.language):
+        return _credit_note(original, lines, reason=reason, reissue=reissue)
+
+
+def _credit_note(
+    original: Invoice, lines: Sequence[InvoiceLine], *, reason: str, reissue: bool
+) -> Document:
     credit = Invoice(
         kind=Invoice.Kind.CREDIT_NOTE,
         status=Invoice.Status.DRAFT,

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from billing.models import Invoice, InvoiceEvent, InvoiceReminder, Payment
 from catalog.core.errors import ApplicationError
+from catalog.core.money import money_text
 from catalog.core.pricing import round_money
 
 
@@ -51,14 +52,11 @@ def payment_record(
         balance = invoice.total.amount - invoice.amount_paid.amount
         if amount > balance:
             raise ApplicationError(
-                _(
-                    "%(number)s has %(balance)s %(currency)s left to pay; %(amount)s is more than that."
-                )
+                _("%(number)s has %(balance)s left to pay; %(amount)s is more than that.")
                 % {
                     "number": invoice.number,
-                    "balance": f"{balance:.2f}",
-                    "currency": invoice.currency,
-                    "amount": f"{amount:.2f}",
+                    "balance": money_text(balance, invoice.currency),
+                    "amount": money_text(amount, invoice.currency, with_currency=False),
                 },
                 field="amount",
             )

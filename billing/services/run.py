@@ -431,16 +431,21 @@ def _credits_for(
     originals = Invoice.objects.in_bulk(list(stale))
     return [
         build_credit_note(
-            originals[invoice_id], lines, reason=_no_longer_due_reason(), reissue=False
+            originals[invoice_id],
+            lines,
+            reason=_no_longer_due_reason(originals[invoice_id].language),
+            reissue=False,
         )
         for invoice_id, lines in sorted(stale.items())
     ]
 
 
-def _no_longer_due_reason() -> str:
+def _no_longer_due_reason(language: str) -> str:
+    """Printed on the credit note: in the language of the invoice it corrects."""
     from django.utils.translation import gettext as _
 
-    return _("These charges are no longer due (the change that caused them was undone).")
+    with translation.override(language):
+        return _("These charges are no longer due (the change that caused them was undone).")
 
 
 def _settle_credited(documents: Sequence[Document]) -> None:

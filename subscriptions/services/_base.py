@@ -10,13 +10,16 @@ from decimal import Decimal
 from functools import wraps
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from catalog import clock
 from catalog.core.errors import ApplicationError
+from catalog.core.money import money_text
 from catalog.core.periods import Interval, period_at, period_index
-from catalog.core.pricing import ZERO, invoice_totals, round_money
+from catalog.core.pricing import ZERO, invoice_totals
 from catalog.core.text import describe, forbidden_character
 from subscriptions import charges as charge_engine
 from subscriptions import timeline
@@ -162,8 +165,19 @@ def _queue_billing(subscription_id: int, day: date) -> None:
     send("billing.run_chunk", [subscription_id], day.isoformat(), queue="billing")
 
 
-def money_text(amount: Decimal, currency: str) -> str:
-    return f"{round_money(amount, currency):.2f} {currency}"
+def labels(text: str | Callable[[], str]) -> dict[str, str]:
+    """The `label` and `label_<language>` fields of a row labelled in every language shipped:
+    `text` is called in each (a fixed text, a partner's own wording, is the same in all).
+
+    Translated when written rather than when shown because some labels are not in the message
+    catalogue (a catalog discount's name and name_fr, a partner's name): each language's text
+    is kept, and every page and invoice picks its own (SubscriptionDiscount.display_label)."""
+    values = {}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            value = text() if callable(text) else text
+        values["label" if code == settings.LANGUAGE_CODE else f"label_{code}"] = value
+    return values
 
 
 def total_text(charges: list[Charge], currency: str) -> str:

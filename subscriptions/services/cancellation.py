@@ -25,7 +25,6 @@ from subscriptions.services._base import (
     billing_due,
     context_of,
     current_period,
-    money_text,
     not_billed_yet,
     previewable,
     record,
@@ -48,7 +47,12 @@ class CancellationQuote:
     rule: str
     immediate: bool = False
     commitment_end: date | None = None
-    penalty_rule: str = ""  # the penalty's own formula, for its invoice line
+    penalty_rule: str = ""  # the penalty's own formula, in the language of the request
+    # Its figures, recorded with the cancellation: the invoice line writes the formula again in
+    # the customer's language (charges.penalty_rule), whoever asked in whatever language.
+    penalty_cap: Decimal | None = None
+    penalty_days_left: int | None = None
+    penalty_days_whole: int | None = None
 
 
 def cancellation_quote(*, subscription: Subscription, today: date) -> CancellationQuote:
@@ -118,6 +122,7 @@ def cancellation_quote(*, subscription: Subscription, today: date) -> Cancellati
                 % {"deadline": deadline.isoformat(), "notice": notice}
             )
     penalty = None
+    cap = left = whole = None
     if (
         policy == Term.EarlyTermination.PENALTY
         and commitment_end is not None
@@ -144,23 +149,13 @@ def cancellation_quote(*, subscription: Subscription, today: date) -> Cancellati
                 left = (commitment_end - effective).days
                 whole = (commitment_end - subscription.commitment_start).days
                 penalty = round_money(times(cap, Fraction(left, whole)), currency)
-                reasons.append(
-                    _(
-                        "Early termination penalty: %(cap)s × %(left)s ÷ %(whole)s = %(amount)s (days from the effective date to the commitment end ÷ days of the whole commitment)."
-                    )
-                    % {
-                        "cap": f"{cap:.2f}",
-                        "left": left,
-                        "whole": whole,
-                        "amount": money_text(penalty, currency),
-                    }
-                )
             else:
                 penalty = round_money(cap, currency)
-                reasons.append(
-                    _("Early termination penalty: %(amount)s.")
-                    % {"amount": money_text(penalty, currency)}
+            reasons.append(
+                charge_engine.penalty_rule(
+                    penalty=penalty, currency=currency, cap=cap, days_left=left, days_whole=whole
                 )
+            )
     return CancellationQuote(
         today,
         effective,
@@ -170,6 +165,9 @@ def cancellation_quote(*, subscription: Subscription, today: date) -> Cancellati
         " ".join(reasons),
         commitment_end=commitment_end,
         penalty_rule=reasons[-1] if penalty is not None else "",
+        penalty_cap=cap if penalty is not None else None,
+        penalty_days_left=left if penalty is not None else None,
+        penalty_days_whole=whole if penalty is not None else None,
     )
 
 
@@ -197,6 +195,9 @@ def subscription_cancel(
             "policy": quote.policy,
             "rule": quote.rule,
             "penalty_rule": quote.penalty_rule,
+            "penalty_cap": str(quote.penalty_cap) if quote.penalty_cap is not None else None,
+            "penalty_days_left": quote.penalty_days_left,
+            "penalty_days_whole": quote.penalty_days_whole,
             "commitment_end": (quote.commitment_end or quote.effective_date).isoformat(),
         },
         actor=actor,

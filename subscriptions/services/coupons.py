@@ -8,6 +8,7 @@ from django.db.models import Case, F, Value, When
 from django.utils.translation import gettext as _
 
 from catalog.core.errors import ConflictError
+from catalog.core.money import money_text
 from catalog.core.pricing import ZERO, round_money
 from catalog.models import (
     BundleItem,
@@ -29,7 +30,6 @@ from subscriptions.services._base import (
     charges_from,
     check_changeable,
     context_of,
-    money_text,
     next_period_start,
     previewable,
     record,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -39,6 +39,7 @@ from subscriptions.services._base import (
     billing_due,
     check_po,
     context_of,
+    labels,
     previewable,
     record,
     refuse,
@@ -273,7 +274,8 @@ def discount_row(
     return SubscriptionDiscount.objects.create(
         subscription=subscription,
         source=source,
-        label=discount.display_name,
+        label=discount.name,
+        label_fr=discount.name_fr,  # empty: the English name, as the catalog shows it
         percentage=discount.percentage,
         currency=subscription.currency,
         amount=discount.amount.amount if discount.amount is not None else None,
@@ -302,7 +304,7 @@ def subscription_create(
     po_reference: str = "",
     service_period_years: int | None = None,
     partner_discount_percent: Decimal | None = None,
-    partner_discount_label: str = "",
+    partner_discount_label: str | Callable[[], str] = "",
     bill_to: Customer | None = None,
     auto_renew: bool | None = None,
     actor=None,
@@ -425,8 +427,14 @@ def subscription_create(
         SubscriptionDiscount.objects.create(
             subscription=subscription,
             source=SubscriptionDiscount.Source.SERVICE_PERIOD,
-            label=ngettext("%(years)s-year service period", "%(years)s-year service period", years)
-            % {"years": years},
+            **labels(
+                lambda: (
+                    ngettext(
+                        "%(years)s-year service period", "%(years)s-year service period", years
+                    )
+                    % {"years": years}
+                )
+            ),
             percentage=service_option.discount_percent,
             currency=subscription.currency,
             sequence=SubscriptionDiscount.SERVICE_PERIOD_SEQUENCE,
@@ -438,7 +446,7 @@ def subscription_create(
         SubscriptionDiscount.objects.create(
             subscription=subscription,
             source=SubscriptionDiscount.Source.PARTNER,
-            label=partner_discount_label or _("Partner discount"),
+            **labels(partner_discount_label or (lambda: _("Partner discount"))),
             percentage=Decimal(partner_discount_percent),
             currency=subscription.currency,
             sequence=SubscriptionDiscount.PARTNER_SEQUENCE,

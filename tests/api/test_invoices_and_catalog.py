@@ -42,7 +42,8 @@ def test_invoice_detail_has_lines_taxes_and_payments(demo, api):
     [line] = body["lines"]
     assert line["gross"] == "150.00" and line["net"] == "108.00"
     assert [d["amount"] for d in line["discounts"]] == ["15.00", "27.00"]
-    assert line["rule"] == "10 × 60.00 EUR / 1 an × 3/12"  # in the customer's language
+    # in the customer's language, amounts included ("60,00 €": a no-break space before €)
+    assert line["rule"] == "10 × 60,00\u00a0€ / 1 an × 3/12"
     assert body["taxes"] == [{"rate": "20.00", "base": "108.00", "tax": "21.60"}]
     [payment] = body["payments"]
     assert payment["amount"] == "129.60" and payment["method"] == "bank_transfer"

@@ -160,7 +160,7 @@ def test_the_pdf_is_in_the_customers_language(office):
     assert invoice.language == "fr"
     text = pdf_text(documents.invoice_pdf(invoice))
     assert "Facture" in text and "Référence de bon de commande AD-2026-001" in text
-    assert "Total à payer 54,00 EUR" in text  # French amounts, with a decimal comma
+    assert "Total à payer 54,00\u00a0€" in text  # French amounts: "54,00 €"
 
 
 def test_run_chain_now_runs_every_job_for_the_day(january):

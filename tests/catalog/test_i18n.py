@@ -1,5 +1,10 @@
 """The admin and the catalog speak English and French."""
 
+import os
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import polib
@@ -57,3 +62,71 @@ def test_the_compiled_catalogue_is_up_to_date():
     }
     actual = {(e.msgctxt, e.msgid): e.msgstr or e.msgstr_plural.get(0) for e in compiled if e.msgid}
     assert actual == expected, "run `make messages` to compile locale/fr/LC_MESSAGES/django.mo"
+
+
+def _columns(html: str) -> list[str]:
+    """The changelist's column titles."""
+    heads = re.findall(r'<th scope="col" class="[^"]*column-[^"]*"[^>]*>(.*?)</th>', html, re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", head).split()) for head in heads]
+
+
+@pytest.mark.parametrize(
+    ("url", "french", "english"),
+    [
+        ("/admin/catalog/plan/", {"Devise", "Période de facturation"}, {"Currency"}),
+        ("/admin/catalog/pricesheet/", {"Devise"}, {"Currency"}),
+        ("/admin/subscriptions/customer/", {"Devise", "Langue"}, {"Currency"}),
+        ("/admin/billing/payment/", {"Enregistré par"}, {"Recorded by"}),
+    ],
+)
+def test_the_admin_lists_title_their_columns_in_french(
+    operator_client, seeded, url, french, english
+):
+    columns = set(_columns(operator_client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode()))
+    assert french <= columns and not english & columns
+    columns = set(_columns(operator_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()))
+    assert english <= columns
+
+
+def test_the_plans_billing_periods_read_in_french(operator_client, demo_catalog):
+    html = operator_client.get("/admin/catalog/plan/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert 'class="field-billing_period_display">mensuelle<' in html
+    assert 'class="field-billing_period_display">trimestrielle<' in html
+    assert ">monthly<" not in html and ">quarterly<" not in html
+    english = operator_client.get("/admin/catalog/plan/", HTTP_ACCEPT_LANGUAGE="en")
+    assert 'class="field-billing_period_display">quarterly<' in english.content.decode()
+
+
+def test_every_translatable_string_of_the_code_has_its_french_translation(tmp_path):
+    # The catalogue is only as complete as the last `make messages`: run it on a copy of the
+    # sources, so that a message added to the code (Python or template) without its French
+    # translation fails here rather than reaches a French page in English.
+    root = PO.parents[3]
+    source = tmp_path / "src"
+    shutil.copytree(
+        root,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".venv", "var", ".git", "__pycache__", "*.pyc", ".*_cache", ".hypothesis", "*.egg-info"
+        ),
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemessages", "-l", "fr", "--no-location", "--ignore=var"],
+        cwd=source,
+        env={
+            **{k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ},
+            "DEBUG": "true",
+            "CADENCE_VAR_DIR": str(tmp_path / "var"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    regenerated = polib.pofile(str(source / PO.relative_to(root)))
+    missing = [
+        e.msgid
+        for e in regenerated
+        if e.msgid and not e.obsolete and (not e.translated() or "fuzzy" in e.flags)
+    ]
+    assert missing == [], "run `make messages` and translate these in " + str(PO)

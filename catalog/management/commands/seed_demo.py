@@ -1,5 +1,6 @@
 """`manage.py seed_demo`: the demo data and logins, safe to run again and again."""
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
@@ -81,6 +82,15 @@ def seed_portal_logins() -> list[tuple[str, str, str]]:
     return logins
 
 
+def served_url() -> str:
+    """Where `make run` serves the pages: WEB_HOST and WEB_PORT, as the Procfile uses them (a
+    server listening on every address is reached at 127.0.0.1)."""
+    host = settings.WEB_HOST
+    if host in ("", "0.0.0.0", "::", "[::]"):  # noqa: S104 - read, not bound
+        host = "127.0.0.1"
+    return f"http://{host}:{settings.WEB_PORT}"
+
+
 class Command(BaseCommand):
     help = "Load the demo catalog, customers, subscriptions, invoices and logins (idempotent)."
 
@@ -97,5 +107,6 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"Demo data loaded ({invoices} invoices and credit notes).")
         )
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        site = served_url()
         for username, url, what in logins:
-            self.stdout.write(f"  {username:<10} http://127.0.0.1:8000{url:<12} {what}")
+            self.stdout.write(f"  {username:<10} {site}{url:<12} {what}")
