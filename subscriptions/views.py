@@ -222,6 +222,8 @@ def coupon_redeem(request: HttpRequest, customer: Customer, pk: int) -> HttpResp
     service's dry run, with a Confirm button (coupon_redeem_confirm); a refusal shows in the
     subscription page's form."""
     subscription = get_subscription_for_customer_page(customer, pk)
+    if refused := _managed_elsewhere(request, subscription):
+        return refused
     if request.method != "POST":
         return redirect(_subscription_url(subscription))
     form = CouponForm(request.POST)

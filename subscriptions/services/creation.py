@@ -317,8 +317,8 @@ def subscription_create(
     RULES §9); the subscription is then the partner's to change, the customer's to read."""
     book = PriceBook()
     plan = book.plan(plan.pk)
-    check_start_date(plan, start_date, today)
     check_sellable(plan, today, start_date)
+    check_start_date(plan, start_date, today)
     if customer.currency != plan.currency:
         refuse(
             _(

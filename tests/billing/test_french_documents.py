@@ -37,7 +37,10 @@ def acme(demo_catalog):
 
 
 def test_a_french_invoice_sold_in_english_labels_its_discounts_in_french(acme):
-    # Given a French customer of a partner, sold from an English page (RULES example 6.1)
+    # Given a French partner (its invoices are addressed to it, RULES §9) selling to its
+    # customer from an English page (RULES example 6.1)
+    acme.account.locale = "fr"
+    acme.account.save(update_fields=["locale"])
     customer = builders.partner_customer(acme, "Boulangerie Martin", locale="fr")
     builders.devices(customer, "gateway", 10)
     with translation.override("en"):
@@ -142,8 +145,8 @@ def test_a_coupon_redeemed_in_english_is_labelled_in_french_on_the_invoice(
     builders.bill(date(2026, 11, 24))
     client.force_login(dupont_fr.users.get().user)
     on(date(2026, 11, 25))
-    redeemed = client.post(
-        reverse("account:coupon", args=[backup.pk]),
+    redeemed = client.post(  # confirmed after its preview
+        reverse("account:coupon_confirm", args=[backup.pk]),
         {"code": "coupon_87"},
         HTTP_ACCEPT_LANGUAGE="en",
     )

@@ -172,6 +172,7 @@ def test_the_partners_customer_sees_its_subscription_read_only_without_the_price
         ("account:change_plan", "get"),
         ("account:withdraw_plan_change", "post"),
         ("account:coupon", "post"),
+        ("account:coupon_confirm", "post"),
         ("account:undo_cancellation", "post"),
     ],
 )
