@@ -27,3 +27,12 @@ STORAGES = {
 # Tasks run in the calling process unless a test starts a real worker (tests/billing/test_concurrency.py).
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
+
+# Parallel test processes (pytest-xdist) each get their own Redis database: a real worker that
+# one test starts never takes the messages of another's (nor the leftovers of a killed one).
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if CELERY_BROKER_URL.startswith("redis://") and _XDIST_WORKER.startswith("gw"):  # noqa: F405
+    _base, _sep, _db = CELERY_BROKER_URL.rpartition("/")  # noqa: F405
+    _index = (int(_db) if _db.isdigit() else 0) + 1 + int(_XDIST_WORKER[2:])
+    CELERY_BROKER_URL = f"{_base}/{_index % 16}"
+    os.environ["CELERY_BROKER_URL"] = CELERY_BROKER_URL  # Celery reads the variable before us

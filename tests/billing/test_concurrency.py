@@ -277,6 +277,9 @@ def test_a_worker_killed_mid_chunk_is_billed_the_same_day_by_the_sweep():
 
     expected = make_subscriptions(20)  # 4 chunks of 5
     current_app.control.purge()
+    with current_app.connection_for_write() as connection:
+        # and what a worker killed by an earlier run left taken (kombu's Redis keys)
+        connection.default_channel.client.delete("unacked", "unacked_index")
     env = _child_env()
     dying = _worker({**env, "KILL_IN_CHUNK": "2"}, "tests/faults/die_in_chunk.py", "worker")
     eager = current_app.conf.task_always_eager

@@ -27,6 +27,8 @@ chunks = 0
 def lock_then_die(*args, **kwargs):
     global chunks
     locked = real_lock_and_load(*args, **kwargs)
+    if not locked:
+        return locked  # a message left by an earlier run, about rows not here: not a chunk
     chunks += 1
     if chunks == int(os.environ["KILL_IN_CHUNK"]):
         os.kill(os.getpid(), signal.SIGKILL)
