@@ -11,7 +11,6 @@ from datetime import date
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -25,6 +24,8 @@ from catalog import clock
 from catalog.admin_base import CadenceAdmin, EstimatedCountPaginator
 from catalog.core.errors import ApplicationError
 from catalog.core.money import money_text
+from partners.models import Partner
+from partners.selectors import partner_invoice_filter
 from subscriptions.admin import PartnerFilter
 from subscriptions.models import Customer
 
@@ -37,9 +38,8 @@ class InvoicePartnerFilter(PartnerFilter):
     def queryset(self, request, queryset):
         value = self.value()
         if value and value != "none":
-            return queryset.filter(
-                Q(customer__partner_link__partner_id=value) | Q(customer__partner_account=value)
-            )
+            partner = Partner.objects.filter(pk=value).first() if value.isdigit() else None
+            return queryset.filter(partner_invoice_filter(partner)) if partner else queryset.none()
         if value == "none":
             return queryset.filter(
                 customer__partner_link__isnull=True, customer__partner_account__isnull=True

@@ -7,7 +7,7 @@ customers their own (as in the portals). Another tenant's document is a 404.
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -24,6 +24,8 @@ from billing.models import Invoice, InvoiceLine, InvoiceTax, Payment
 from integrations.filters import IdFilter
 from integrations.serializers import MoneyField, PercentField, money_text
 from integrations.viewsets import TenantMixin
+from partners.models import Partner
+from partners.selectors import partner_invoice_filter
 from subscriptions.api import CustomerRefSerializer
 
 
@@ -195,10 +197,8 @@ class InvoiceFilter(django_filters.FilterSet):
         ]
 
     def partner_filter(self, queryset, name, value):
-        return queryset.filter(
-            Q(customer__partner_link__partner__code=value)
-            | Q(customer__partner_account__code=value)
-        )
+        partner = Partner.objects.filter(code=value).first()
+        return queryset.filter(partner_invoice_filter(partner)) if partner else queryset.none()
 
 
 class PDFRenderer(renderers.BaseRenderer):

@@ -52,7 +52,7 @@ from subscriptions.models import (
     SubscriptionItem,
     SubscriptionSeat,
 )
-from subscriptions.selectors import next_invoices
+from subscriptions.selectors import managed_elsewhere, next_invoices
 
 CHANNEL = "api"
 MAX_QUANTITY = 1_000_000  # far above any real order; keeps numbers inside the columns
@@ -529,15 +529,8 @@ class SubscriptionViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
         return handle() if preview else idempotent(request, handle)
 
     def _check_customer_may_change(self, subscription: Subscription) -> None:
-        """A partner's sale is the partner's to change (RULES §9): its customer reads it."""
-        if self.tenant.role == Role.CUSTOMER and subscription.is_managed:
-            raise PermissionDenied(
-                _(
-                    "This subscription is managed by %(partner)s, which buys it for you: ask "
-                    "them to change or cancel it."
-                )
-                % {"partner": subscription.bill_to.name}
-            )
+        if self.tenant.role == Role.CUSTOMER and (reason := managed_elsewhere(subscription)):
+            raise PermissionDenied(reason)
 
     def _create(self, request, *, preview: bool) -> Response:
         def handle() -> Response:

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from catalog.core.periods import Interval
 from catalog.core.pricing import ZERO, Totals, invoice_totals
@@ -125,6 +126,17 @@ def subscriptions_for_pages(customer: Customer) -> QuerySet[Subscription]:
         .select_related("plan__term__tax_rate", "term__tax_rate", "pending_plan", "bill_to")
         .order_by("-id")
     )
+
+
+def managed_elsewhere(subscription: Subscription) -> str | None:
+    """Why the customer may not change this subscription itself, or None. A partner's sale is
+    the partner's to change (RULES §9): its customer reads it — in the pages and the API."""
+    if not subscription.is_managed:
+        return None
+    return _(
+        "This subscription is managed by %(partner)s, which buys it for you: ask them to "
+        "change or cancel it."
+    ) % {"partner": subscription.bill_to.name}
 
 
 def get_subscription_for_customer_page(customer: Customer, pk: int) -> Subscription:

@@ -22,7 +22,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from billing.documents import invoice_filename, invoice_pdf
@@ -40,6 +39,7 @@ from subscriptions.selectors import (
     charge_summary,
     customer_of_user,
     get_subscription_for_customer_page,
+    managed_elsewhere,
     subscription_overviews,
     subscriptions_for_pages,
 )
@@ -164,18 +164,12 @@ def _subscription_url(subscription: Subscription) -> str:
 
 
 def _managed_elsewhere(request: HttpRequest, subscription: Subscription) -> HttpResponse | None:
-    """A partner's sale is the partner's to change (RULES §9): its customer reads it, and a
-    change asked here goes back to the subscription's page with whom to ask."""
-    if not subscription.is_managed:
+    """A change asked here of a partner's sale goes back to the subscription's page, saying
+    whom to ask."""
+    reason = managed_elsewhere(subscription)
+    if reason is None:
         return None
-    messages.error(
-        request,
-        _(
-            "This subscription is managed by %(partner)s, which buys it for you: ask them to "
-            "change or cancel it."
-        )
-        % {"partner": subscription.bill_to.name},
-    )
+    messages.error(request, reason)
     return redirect(_subscription_url(subscription))
 
 
@@ -216,48 +210,10 @@ def subscription_detail(request: HttpRequest, customer: Customer, pk: int) -> Ht
     return _subscription_page(request, customer, subscription)
 
 
-@customer_required
-def coupon_redeem(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
-    """Show what the code typed does — its discounts, the amount off and the invoice — from the
-    service's dry run, with a Confirm button (coupon_redeem_confirm); a refusal shows in the
-    subscription page's form."""
-    subscription = get_subscription_for_customer_page(customer, pk)
-    if refused := _managed_elsewhere(request, subscription):
-        return refused
-    if request.method != "POST":
-        return redirect(_subscription_url(subscription))
-    form = CouponForm(request.POST)
-    if form.is_valid():
-        try:
-            preview = services.coupon_redeem(
-                subscription=subscription,
-                code=form.cleaned_data["code"],
-                today=clock.today(),
-                dry_run=True,
-            )
-        except ApplicationError as refusal:
-            add_refusal(form, refusal)
-        else:
-            code = preview.event.data["code"]  # as generated, whatever the case typed
-            return page(
-                request,
-                customer,
-                "account/coupon_confirm.html",
-                {
-                    "subscription": subscription,
-                    "preview": preview,
-                    "code": code,
-                    "voucher": preview.event.kind == SubscriptionEvent.Kind.VOUCHER_REDEEMED,
-                    "invoice": charge_summary(preview.next_charges, subscription.currency),
-                },
-            )
-    return _subscription_page(request, customer, subscription, coupon_form=form)
-
-
-@customer_required
-def coupon_redeem_confirm(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
-    """Redeem the code previewed; a refusal (used up meanwhile) shows in the subscription page's
-    form."""
+def _coupon(request: HttpRequest, customer: Customer, pk: int, *, confirm: bool) -> HttpResponse:
+    """The code typed, through the service: first its dry run, shown with a Confirm button
+    (its discounts, the amount off and the invoice); confirmed, redeemed. A refusal (unknown,
+    used up meanwhile…) shows in the subscription page's form."""
     subscription = get_subscription_for_customer_page(customer, pk)
     if refused := _managed_elsewhere(request, subscription):
         return refused
@@ -272,13 +228,37 @@ def coupon_redeem_confirm(request: HttpRequest, customer: Customer, pk: int) -> 
                 today=clock.today(),
                 actor=request.user,
                 channel=CHANNEL,
+                dry_run=not confirm,
             )
         except ApplicationError as refusal:
             add_refusal(form, refusal)
         else:
-            messages.success(request, result.message)
-            return redirect(_subscription_url(subscription))
+            if confirm:
+                messages.success(request, result.message)
+                return redirect(_subscription_url(subscription))
+            return page(
+                request,
+                customer,
+                "account/coupon_confirm.html",
+                {
+                    "subscription": subscription,
+                    "preview": result,
+                    "code": result.event.data["code"],  # as generated, whatever the case typed
+                    "voucher": result.event.kind == SubscriptionEvent.Kind.VOUCHER_REDEEMED,
+                    "invoice": charge_summary(result.next_charges, subscription.currency),
+                },
+            )
     return _subscription_page(request, customer, subscription, coupon_form=form)
+
+
+@customer_required
+def coupon_redeem(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
+    return _coupon(request, customer, pk, confirm=False)
+
+
+@customer_required
+def coupon_redeem_confirm(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
+    return _coupon(request, customer, pk, confirm=True)
 
 
 @dataclass(frozen=True)
