@@ -302,7 +302,7 @@ def test_the_coupon_preview_speaks_french(dupont_client, backup, on):
     )
     assert (
         "Si vous confirmez, le code coupon_87 donne 20 % sur le service supplémentaire : "
-        "2,00 EUR de remise sur la facture du 2026-12-24."
+        "2,00\u00a0€ de remise sur la facture du 2026-12-24."  # the French amount format
     ) in text(preview)
     assert "Confirmer : utiliser coupon_87" in text(preview)
 
