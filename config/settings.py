@@ -340,6 +340,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # 3.1: full JSON Schema, so the keys of a mapping (seats by type) can be bounded too.
+    "OAS_VERSION": "3.1.0",
     "COMPONENT_SPLIT_REQUEST": True,
     # One name per choice set of the models (several have a `kind` or a `status`).
     "ENUM_NAME_OVERRIDES": {
@@ -358,6 +360,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "integrations.schema.bound_inputs",
         "integrations.schema.document_errors",
     ],
     # Documentation assets come from drf-spectacular-sidecar: no CDN, works offline.

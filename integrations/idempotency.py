@@ -37,7 +37,8 @@ from integrations.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII, as in HTTP header tokens
+KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"  # visible ASCII, as in HTTP header tokens
+_KEY = re.compile(KEY_PATTERN)
 
 
 def ttl() -> timedelta:

@@ -1,4 +1,13 @@
-"""OpenAPI post-processing: document the errors every operation can answer, in their shapes.
+"""OpenAPI post-processing: the schema says what the API does (schemathesis checks both ways).
+
+Bounds the code enforces in one place are written here once for every operation:
+- a path id is a whole number from 1 (a 64-bit key): anything else is not found;
+- a query parameter given has a value (integrations/viewsets.py);
+- every text of a request body, and every key of its mappings, holds no control or invisible
+  character (integrations/parsers.py refuses them, catalog/core/text.py says which);
+- a request body holds only the fields the operation takes (InputSerializer refuses others).
+
+The errors every operation can answer, in their shapes:
 
 - 400 and 409: field errors, `{"field": ["message"], "__all__": ["message"]}` — the messages
   the pages show (integrations/errors.py);
@@ -6,6 +15,9 @@
 """
 
 from __future__ import annotations
+
+from catalog.core.text import printable_pattern
+from integrations.filters import MAX_ID
 
 FIELD_ERRORS = {
     "type": "object",
@@ -36,6 +48,47 @@ def _ref(name: str) -> dict:
 
 def _response(name: str, description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _printable(schema, schemas: dict, seen: set[str]) -> None:
+    """Bound a request schema, recursively: printable strings and keys, no unknown field."""
+    if not isinstance(schema, dict):
+        return
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        if name not in seen:
+            seen.add(name)
+            _printable(schemas.get(name), schemas, seen)
+        return
+    if schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema):
+        schema["pattern"] = printable_pattern()
+    if schema.get("type") == "object" and "additionalProperties" not in schema:
+        schema["additionalProperties"] = False  # integrations.serializers.InputSerializer
+    if isinstance(schema.get("additionalProperties"), dict):
+        schema.setdefault("propertyNames", {"pattern": printable_pattern()})
+        _printable(schema["additionalProperties"], schemas, seen)
+    for child in schema.get("properties", {}).values():
+        _printable(child, schemas, seen)
+    _printable(schema.get("items"), schemas, seen)
+    for key in ("allOf", "anyOf", "oneOf"):
+        for child in schema.get(key, []):
+            _printable(child, schemas, seen)
+
+
+def bound_inputs(result, generator, request, public):
+    schemas = result.get("components", {}).get("schemas", {})
+    seen: set[str] = set()
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter["schema"]
+                if parameter["in"] == "path" and schema.get("type") == "integer":
+                    schema.update(minimum=1, maximum=MAX_ID)
+                if parameter["in"] == "query" and schema.get("type") == "string":
+                    schema.setdefault("minLength", 1)  # integrations/viewsets.py
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                _printable(content.get("schema"), schemas, seen)
+    return result
 
 
 def document_errors(result, generator, request, public):

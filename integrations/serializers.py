@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -161,3 +162,18 @@ class EventSerializer(serializers.Serializer):
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_revoked(self, event) -> bool:
         return event.revoked_by_id is not None
+
+
+class InputSerializer(serializers.Serializer):
+    """A request body. A field it does not take is a 400 naming it (as Stripe does): a mistyped
+    `quantitiy` used to be ignored, and the change made with the default. The schema says so
+    (`additionalProperties: false`, integrations/schema.py)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [_("This operation takes no field of this name.")] for name in unknown}
+                )
+        return super().to_internal_value(data)

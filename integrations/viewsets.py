@@ -4,6 +4,10 @@ Views only parse input with serializers, call one service and render (DESIGN.md)
 `self.tenant` (integrations/access.py): another tenant's row is not found (404). A change takes
 its subscription's row lock without waiting: when another change holds it, the answer is a 409
 that says to retry, rather than a request queueing behind it.
+
+A query parameter the operation does not take is a 400 naming it (as Stripe does): a mistyped
+filter (`?custmer=3`) used to answer every row, as if no filter had been asked for. So is a
+parameter given no value (`?issue_date_before=`), rather than being read as not given.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 from django.db import OperationalError, transaction
 from django.db.models import Model, QuerySet
 from django.utils.translation import gettext as _
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.settings import api_settings
 
 from catalog.core.errors import ConflictError
 from integrations.access import HasTenant, Tenant, request_tenant
@@ -30,6 +36,18 @@ class TenantMixin:
     def scoped(self, queryset: QuerySet) -> QuerySet:
         """Override: narrow `queryset` to the caller's rows."""
         raise NotImplementedError
+
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        errors = {
+            name: [_("This operation takes no parameter of this name.")]
+            for name in sorted(set(request.query_params) - query_parameters(self))
+        }
+        for name, values in request.query_params.lists():
+            if name not in errors and "" in values:
+                errors[name] = [_("Give this parameter a value, or leave it out.")]
+        if errors:
+            raise ValidationError(errors)
 
     def get_queryset(self) -> QuerySet:
         queryset = super().get_queryset()
@@ -56,3 +74,21 @@ def lock_nowait(model: type[Model], pk: int, message: str | None = None) -> None
             )
             % {"object": model._meta.verbose_name}
         ) from error
+
+
+def query_parameters(view) -> set[str]:
+    """The query parameters `view` takes, as its OpenAPI operation lists them: a list's filters
+    and page; `format` where more than one renderer can answer."""
+    names: set[str] = set()
+    if getattr(view, "action", None) == "list":
+        filterset_class = getattr(view, "filterset_class", None)
+        for name, filter_ in (filterset_class.base_filters if filterset_class else {}).items():
+            # A range filter (`renewal_date`) is asked as `renewal_date_after` / `_before`.
+            suffixes = getattr(filter_.field_class.widget, "suffixes", None) or [None]
+            names.update(f"{name}_{suffix}" if suffix else name for suffix in suffixes)
+        paginator = view.paginator
+        if paginator is not None:
+            names.update({paginator.page_query_param, paginator.page_size_query_param})
+    if len(view.renderer_classes) > 1:
+        names.add(api_settings.URL_FORMAT_OVERRIDE)
+    return names

@@ -34,9 +34,11 @@ from catalog.models import Bundle, Plan, Product, SeatType
 from integrations.access import Role, request_tenant
 from integrations.filters import IdFilter
 from integrations.idempotency import HEADER as IDEMPOTENCY_HEADER
+from integrations.idempotency import KEY_PATTERN as IDEMPOTENCY_KEY_PATTERN
 from integrations.idempotency import idempotent
 from integrations.serializers import (
     EventSerializer,
+    InputSerializer,
     PreviewSerializer,
     money_text,
 )
@@ -291,7 +293,7 @@ def quantity_field(**kwargs) -> serializers.IntegerField:
     return serializers.IntegerField(max_value=MAX_QUANTITY, min_value=-MAX_QUANTITY, **kwargs)
 
 
-class SubscriptionCreateInput(serializers.Serializer):
+class SubscriptionCreateInput(InputSerializer):
     customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.none())
     plan = serializers.SlugRelatedField(slug_field="code", queryset=Plan.objects.all())
     start_date = serializers.DateField()
@@ -328,33 +330,33 @@ class SubscriptionCreateInput(serializers.Serializer):
         return attrs
 
 
-class SeatsInput(serializers.Serializer):
+class SeatsInput(InputSerializer):
     seat_type = serializers.SlugRelatedField(slug_field="code", queryset=SeatType.objects.all())
     quantity = quantity_field(help_text="Seats to add.")
 
 
-class SeatReductionInput(serializers.Serializer):
+class SeatReductionInput(InputSerializer):
     seat_type = serializers.SlugRelatedField(slug_field="code", queryset=SeatType.objects.all())
     quantity = quantity_field(help_text="The number of seats wanted from the renewal.")
 
 
-class PlanChangeInput(serializers.Serializer):
+class PlanChangeInput(InputSerializer):
     plan = serializers.SlugRelatedField(slug_field="code", queryset=Plan.objects.all())
 
 
-class CancelInput(serializers.Serializer):
+class CancelInput(InputSerializer):
     """Nothing to send: the term and the date decide."""
 
 
-class PlanChangeWithdrawInput(serializers.Serializer):
+class PlanChangeWithdrawInput(InputSerializer):
     """Nothing to send: the scheduled plan change is withdrawn."""
 
 
-class CouponInput(serializers.Serializer):
+class CouponInput(InputSerializer):
     code = serializers.CharField(allow_blank=True, max_length=200, trim_whitespace=False)
 
 
-class ConsumptionInput(serializers.Serializer):
+class ConsumptionInput(InputSerializer):
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="Credits used.")
     reference = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
 
@@ -443,7 +445,7 @@ class CustomerViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER,
-    OpenApiTypes.STR,
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": IDEMPOTENCY_KEY_PATTERN},
     OpenApiParameter.HEADER,
     required=False,
     description=(

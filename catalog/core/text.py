@@ -11,6 +11,7 @@ Line breaks and tabs are allowed where a text may span lines (an address, a note
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 from django.core.exceptions import ValidationError
@@ -47,3 +48,33 @@ def validate_printable(value: str) -> None:
     character = forbidden_character(str(value), multiline=False)
     if character is not None:
         raise ValidationError(refusal_message(character), code="forbidden_character")
+
+
+def _refused_ranges() -> list[tuple[int, int]]:
+    ranges: list[tuple[int, int]] = []
+    for code in range(0x110000):
+        character = chr(code)
+        if character in LINE_BREAKS or unicodedata.category(character) not in ("Cc", "Cf"):
+            continue
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1] = (ranges[-1][0], code)
+        else:
+            ranges.append((code, code))
+    return ranges
+
+
+@functools.cache
+def printable_pattern() -> str:
+    """The rule above as a regular expression, for the OpenAPI schema: text without a refused
+    character, line breaks and tabs allowed.
+
+    Only the Basic Multilingual Plane is spelled out: its escape (\\uXXXX) reads the same in
+    ECMA-262 and Python, while the few refused characters beyond it (U+110BD, the language tags
+    U+E0001…) have no common escape and break schema tools as literals. They are refused all
+    the same."""
+    refused = "".join(
+        f"\\u{low:04x}" if low == high else f"\\u{low:04x}-\\u{high:04x}"
+        for low, high in _refused_ranges()
+        if high <= 0xFFFF
+    )
+    return f"^[^{refused}]*$"

@@ -125,3 +125,20 @@ def test_the_documentation_pages_use_only_local_assets(client, url):
         assert asset.startswith("/static/drf_spectacular_sidecar/"), asset
         assert finders.find(asset.removeprefix("/static/")), f"{asset} is not shipped"
     assert not re.search(r"https?://", html), "no CDN or any other outside address"
+
+
+def test_the_schema_states_the_bounds_the_api_enforces(schema):
+    operations = schema["paths"]
+    by_name = {p["name"]: p["schema"] for p in operations["/api/v1/invoices/"]["get"]["parameters"]}
+    assert by_name["page_size"]["minimum"] == 1 and by_name["page_size"]["maximum"] == 200
+    assert by_name["customer"]["minimum"] == 1
+    assert by_name["plan"]["minLength"] == 1
+    path = operations["/api/v1/subscriptions/{id}/seats/"]["post"]
+    by_name = {p["name"]: p["schema"] for p in path["parameters"]}
+    assert by_name["id"]["minimum"] == 1
+    assert by_name["Idempotency-Key"]["pattern"] == r"^[\x21-\x7e]{1,255}$"
+    seats = schema["components"]["schemas"]["SeatsInputRequest"]
+    assert seats["additionalProperties"] is False
+    assert seats["properties"]["seat_type"]["pattern"].startswith("^[^\\u0000-\\u0008")
+    creation = schema["components"]["schemas"]["SubscriptionCreateInputRequest"]
+    assert creation["properties"]["seats"]["propertyNames"]["pattern"].startswith("^[^")

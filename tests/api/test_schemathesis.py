@@ -1,5 +1,9 @@
 """Property-based run against the OpenAPI schema (schemathesis 4): every operation, with the
-demo data and an operator's token, must answer no 5xx and nothing that breaks the schema.
+demo data and an operator's token, must answer no 5xx and nothing that breaks the schema, refuse
+every request the schema says is invalid (negative checks) and accept every request it says is
+valid (positive checks) — unless a rule the schema cannot state refused it: a row that does not
+exist, or a business rule (a 400 in the documented shape, never a format error; see
+`refused_only_by_rules_the_schema_cannot_state`).
 
 The schema is loaded from the WSGI application itself (no server). Each operation is one test
 on the demo data (`seeded`), run through the schema's examples, boundary values (coverage) and
@@ -9,6 +13,8 @@ Generation is deterministic (derandomized, no example database) and bounded: CI 
 the run takes about a minute.
 """
 
+import inspect
+import re
 from datetime import date
 
 import pytest
@@ -21,6 +27,7 @@ from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 
 from billing.models import Invoice
+from catalog.core.text import forbidden_character
 from catalog.models import Bundle, Plan, ProductContract, Term
 from partners.models import Partner
 from subscriptions import services
@@ -33,6 +40,9 @@ CHECKS = [
     "content_type_conformance",
     "response_schema_conformance",
     "response_headers_conformance",
+    "negative_data_rejection",
+    "positive_data_acceptance",
+    "refused_only_by_rules_the_schema_cannot_state",
 ]
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
@@ -41,6 +51,78 @@ schema.config.generation.update(
 )
 schema.config.phases.update(phases=["examples", "coverage", "fuzzing"])
 schema.config.checks.update(included_check_names=CHECKS)
+# A valid request may still be refused by a rule: a 400, checked below to be one.
+schema.config.checks.positive_data_acceptance.expected_statuses = [
+    *schema.config.checks.positive_data_acceptance.expected_statuses,
+    "400",
+]
+
+
+def _format_error_patterns() -> list[re.Pattern]:
+    """Every message DRF's fields give for input of the wrong form (type, length, range,
+    format, choice…), as patterns; "does not exist" is left out: the schema cannot know the
+    rows. With the API's own: forbidden characters, Idempotency-Key, page, query parameters."""
+    import rest_framework.fields
+    import rest_framework.relations
+
+    messages = {
+        message
+        for module in (rest_framework.fields, rest_framework.relations)
+        for _name, field in inspect.getmembers(module, inspect.isclass)
+        if issubclass(field, rest_framework.fields.Field)
+        for klass in field.__mro__
+        for key, message in vars(klass).get("default_error_messages", {}).items()
+        if key != "does_not_exist"
+    }
+    messages |= {
+        "Remove the invisible or control character {c}: it cannot be stored or printed.",
+        "An Idempotency-Key is 1 to 255 visible ASCII characters.",
+        "The page size is a whole number from 1 to {max}.",
+        "The page is a whole number from 1 to {max}.",
+        "This operation takes no parameter of this name.",
+        "Give this parameter a value, or leave it out.",
+        "JSON parse error - {error}",
+    }
+    patterns = []
+    for message in messages:
+        parts = re.split(r"\{[^}]*\}|%\([^)]*\)[sd]", str(message))
+        patterns.append(re.compile(".*".join(re.escape(part) for part in parts), re.S))
+    return patterns
+
+
+FORMAT_ERRORS = _format_error_patterns()
+
+
+def _messages(errors) -> list[str]:
+    if isinstance(errors, str):
+        return [errors]
+    if isinstance(errors, dict):
+        return [m for value in errors.values() for m in _messages(value)]
+    if isinstance(errors, list):
+        return [m for value in errors for m in _messages(value)]
+    return []
+
+
+@schemathesis.check
+def refused_only_by_rules_the_schema_cannot_state(ctx, response, case):
+    """A request the schema says is valid, answered 400: no message of the answer may be a
+    format error (the schema would then be missing a constraint the API enforces)."""
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return None
+    if response.status_code != 400:
+        return None
+    format_errors = [
+        message
+        for message in _messages(response.json())
+        if any(pattern.fullmatch(message) for pattern in FORMAT_ERRORS)
+    ]
+    if format_errors:
+        raise AssertionError(
+            f"A schema-valid request was refused for its form, which the schema does not "
+            f"say: {format_errors}"
+        )
+    return None
+
 
 # Real ids and codes of the demo, filled by the fixture before any request is generated.
 REAL: dict[str, list] = {}
@@ -63,10 +145,29 @@ BODY_VALUES = {
 }
 
 
+def _well_formed(value, like) -> bool:
+    """Whether `value` has the form of the real `like`: only then may a real value replace it
+    (a value drawn to break the schema stays, or the negative checks would test nothing)."""
+    if type(value) is not type(like):
+        return False
+    if isinstance(value, int):
+        return value >= 1
+    if forbidden_character(value) is not None:
+        return False
+    if isinstance(like, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", like):
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            return False
+    return True
+
+
 def _or_real(value, name: str):
     """The generated value, or one of the demo's (deterministic: part of the same draw)."""
     real = REAL.get(name)
-    return st.one_of(st.just(value), st.sampled_from(real)) if real else st.just(value)
+    if not real or not _well_formed(value, real[0]):
+        return st.just(value)
+    return st.one_of(st.just(value), st.sampled_from(real))
 
 
 @schema.hook
@@ -137,4 +238,6 @@ def operator_token(seeded, operator, in_process) -> str:
 # purpose: requests build on the rows earlier ones changed.
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_the_api_keeps_its_schema_and_never_fails(case, operator_token):
-    case.call_and_validate(headers={"Authorization": f"Token {operator_token}"})
+    # On the case itself, not at the call: the checks then see the request as sent.
+    case.headers = {**(case.headers or {}), "Authorization": f"Token {operator_token}"}
+    case.call_and_validate()
