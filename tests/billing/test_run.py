@@ -4,10 +4,12 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.db import DatabaseError, transaction
 
 from billing.models import Invoice, InvoiceLine, InvoiceSequence
 from billing.services import billing_run, invoice_cancel_by_credit_note, invoice_preview
+from catalog.models import SeatType
 from subscriptions import services
 
 pytestmark = pytest.mark.django_db
@@ -149,12 +151,12 @@ def test_a_draft_has_no_number_and_the_database_says_so(office):
 
 
 def test_a_one_off_charge_is_invoiced_at_once(seats, django_capture_on_commit_callbacks):
-    import time_machine
-
-    from catalog.models import SeatType
-
+    # The clock stands still (tick=False): the change and the billing it queues see one day.
     billing_run(day=date(2026, 1, 1))
-    with time_machine.travel(date(2026, 2, 15)), django_capture_on_commit_callbacks(execute=True):
+    with (
+        time_machine.travel(date(2026, 2, 15), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         services.seats_add(
             subscription=seats,
             seat_type=SeatType.objects.get(code="gateway"),
