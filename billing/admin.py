@@ -20,10 +20,10 @@ from django.utils.translation import gettext_lazy as _
 
 from billing import documents, services
 from billing.models import Invoice, InvoiceLine, Payment
-from catalog import clock
 from catalog.admin_base import CadenceAdmin, EstimatedCountPaginator
-from catalog.core.errors import ApplicationError
-from catalog.core.money import money_text
+from core import clock
+from core.errors import ApplicationError
+from core.money import money_text
 from partners.models import Partner
 from partners.selectors import partner_invoice_filter
 from subscriptions.admin import PartnerFilter

@@ -9,7 +9,7 @@ from django.db.models import Min
 
 from billing.models import Invoice
 from billing.services import billing_run, invoices_mark_overdue, payment_record
-from catalog import clock
+from core import clock
 from subscriptions.models import Subscription
 
 

@@ -20,9 +20,9 @@ from django.utils import timezone
 
 from billing import documents, services
 from billing.models import Invoice, InvoiceReminder, NoticeReminder
-from catalog import clock
 from catalog import services as catalog_services
 from config.celery import send
+from core import clock
 from subscriptions.charges import PriceBook
 
 logger = logging.getLogger(__name__)

@@ -13,15 +13,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from catalog import clock, selectors, services
+from catalog import selectors, services
 from catalog.admin_base import (
     CadenceAdmin,
     CadenceInline,
     ServiceValidatedForm,
     ValidatedInlineFormSet,
 )
-from catalog.core.errors import ApplicationError
-from catalog.core.pricing import Tier
 from catalog.models import (
     Bundle,
     BundleItem,
@@ -43,6 +41,9 @@ from catalog.models import (
     TimeUnit,
     UpgradeGroup,
 )
+from core import clock
+from core.errors import ApplicationError
+from core.pricing import Tier
 
 # Tax rates, seat types, products, features ------------------------------------------------------
 

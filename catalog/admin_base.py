@@ -24,7 +24,7 @@ from django.utils.text import capfirst
 from djmoney.models.fields import MoneyField
 from simple_history.admin import SimpleHistoryAdmin
 
-from catalog.core.errors import ApplicationError
+from core.errors import ApplicationError
 
 
 def application_error_to_form(form: forms.BaseForm, error: ApplicationError) -> None:

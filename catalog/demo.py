@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from django.db import models, transaction
 from djmoney.money import Money
 
-from catalog import clock, services
+from catalog import services
 from catalog.models import (
     Bundle,
     BundleItem,
@@ -32,6 +32,7 @@ from catalog.models import (
     Term,
     UpgradeGroup,
 )
+from core import clock
 
 D = Decimal
 ALL_PAYMENT_TYPES = [PaymentType.BANK_TRANSFER, PaymentType.CARD, PaymentType.SEPA_DEBIT]

@@ -22,9 +22,9 @@ from django.utils.translation import pgettext_lazy
 from djmoney.models.fields import CurrencyField, MoneyField
 from simple_history.models import HistoricalRecords
 
-from catalog.core.periods import NAMED_PERIODS, Period, Unit, period_of
-from catalog.core.pricing import PricingModel as CorePricingModel
-from catalog.core.pricing import Tier
+from core.periods import NAMED_PERIODS, Period, Unit, period_of
+from core.pricing import PricingModel as CorePricingModel
+from core.pricing import Tier
 
 CURRENCY_CHOICES = [(code, code) for code in settings.CURRENCIES]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
-from catalog.core.money import money_text
 from catalog.models import BundleItem, Plan, PriceSheet
+from core.money import money_text
 
 
 def price_sheet_summary(sheet: PriceSheet) -> str:

@@ -15,15 +15,6 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from catalog.core.codes import (
-    CodeTemplate,
-    check_alphanumeric_capacity,
-    numeric_codes,
-    random_codes,
-)
-from catalog.core.errors import ApplicationError
-from catalog.core.periods import Period, Unit, check_whole_multiple
-from catalog.core.pricing import Tier, validate_tiers
 from catalog.models import (
     Bundle,
     BundleItem,
@@ -38,6 +29,15 @@ from catalog.models import (
     ProductContract,
     Term,
 )
+from core.codes import (
+    CodeTemplate,
+    check_alphanumeric_capacity,
+    numeric_codes,
+    random_codes,
+)
+from core.errors import ApplicationError
+from core.periods import Period, Unit, check_whole_multiple
+from core.pricing import Tier, validate_tiers
 
 # Price sheets -----------------------------------------------------------------------------------
 

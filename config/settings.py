@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "core",
+    "core.db",
     "catalog",
     "subscriptions",
     "billing",
@@ -101,8 +103,8 @@ TEMPLATES = [
 DATABASES = {"default": env.database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'cadence.sqlite3'}")}
 DATABASE_CONN_MAX_AGE = env.integer("DATABASE_CONN_MAX_AGE", 60, minimum=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Django's backend, whose flush may empty the invoice tables (config/postgresql/base.py).
-    DATABASES["default"]["ENGINE"] = "config.postgresql"
+    # Django's backend, whose flush may empty the invoice tables (core/db/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "core.db.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat share the file under `make run`: wait for locks instead of failing,
     # take the write lock at BEGIN (no upgrade deadlocks), and let readers run beside a writer.
@@ -138,9 +140,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"  # the portal's page, not a bare text
 # Behind N reverse proxies that append to X-Forwarded-For, the lockout reads the client's address
-# there (config/client_ip.py); 0: the connection's address, the header ignored.
+# there (core/web/client_ip.py); 0: the connection's address, the header ignored.
 TRUSTED_PROXY_COUNT = env.integer("TRUSTED_PROXY_COUNT", 0, minimum=0)
-AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.web.client_ip.client_ip"
 SESSION_COOKIE_AGE = env.integer("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
 
 # Internationalisation -------------------------------------------------------------------------

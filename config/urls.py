@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from config.views import home
+from partners.home import home
 
 admin.site.site_header = "Cadence"
 admin.site.site_title = "Cadence"

@@ -17,7 +17,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from catalog.core.errors import ApplicationError, ConflictError
+from core.errors import ApplicationError, ConflictError
 
 NON_FIELD = NON_FIELD_ERRORS  # "__all__", as in ApplicationError.as_dict() and Django forms
 

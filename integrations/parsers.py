@@ -3,7 +3,7 @@
 - The body is at most API_MAX_BODY_BYTES, read no further.
 - JSON nested deeper than MAX_DEPTH is refused before anything walks it: "[" × 50,000 raised a
   RecursionError and answered 500.
-- No string, key or value, holds a control or invisible format character (catalog/core/text.py):
+- No string, key or value, holds a control or invisible format character (core/text.py):
   a NUL byte reached PostgreSQL and answered 500 on a dozen endpoints. The refusal names the
   field (the top-level key) in the API's 400 shape.
 """
@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 
-from catalog.core.text import forbidden_character, refusal_message
+from core.text import forbidden_character, refusal_message
 
 MAX_DEPTH = 32
 NON_FIELD = "__all__"

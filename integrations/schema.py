@@ -4,7 +4,7 @@ Bounds the code enforces in one place are written here once for every operation:
 - a path id is a whole number from 1 (a 64-bit key): anything else is not found;
 - a query parameter given has a value (integrations/viewsets.py);
 - every text of a request body, and every key of its mappings, holds no control or invisible
-  character (integrations/parsers.py refuses them, catalog/core/text.py says which);
+  character (integrations/parsers.py refuses them, core/text.py says which);
 - a request body holds only the fields the operation takes (InputSerializer refuses others).
 
 The errors every operation can answer, in their shapes:
@@ -16,7 +16,7 @@ The errors every operation can answer, in their shapes:
 
 from __future__ import annotations
 
-from catalog.core.text import printable_pattern
+from core.text import printable_pattern
 from integrations.filters import MAX_ID
 
 FIELD_ERRORS = {

@@ -14,7 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalog.core.pricing import round_money
+from core.pricing import round_money
 
 MONEY_SCHEMA = {
     "type": "string",

@@ -19,7 +19,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.settings import api_settings
 
-from catalog.core.errors import ConflictError
+from core.errors import ConflictError
 from integrations.access import HasTenant, Tenant, request_tenant
 
 

@@ -11,8 +11,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from catalog.core.text import validate_printable
 from catalog.models import Plan, SeatType
+from core.web.validators import validate_printable
 from subscriptions.forms import IsoDateField
 from subscriptions.models import Subscription
 

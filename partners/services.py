@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from billing.services import subscription_invoice_now
-from catalog.core.errors import ApplicationError
+from core.errors import ApplicationError
 from partners.models import Partner, PartnerCustomer
 from subscriptions import services as subscription_services
 from subscriptions.models import Customer

@@ -26,10 +26,10 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
-from catalog import clock
-from catalog.core.errors import ApplicationError
-from catalog.core.money import money_text
 from catalog.models import Plan, SeatType
+from core import clock
+from core.errors import ApplicationError
+from core.money import money_text
 from partners.forms import (
     AddSeatsForm,
     CustomerSearchForm,

@@ -17,14 +17,14 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from billing.services import subscription_invoice_now
-from catalog import clock
 from catalog.admin_base import (
     CadenceAdmin,
     CadenceInline,
     EstimatedCountPaginator,
     ServiceValidatedForm,
 )
-from catalog.core.errors import ApplicationError
+from core import clock
+from core.errors import ApplicationError
 from partners.models import Partner, PartnerCustomer
 from subscriptions import services
 from subscriptions.models import (

@@ -29,8 +29,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from catalog import clock
 from catalog.models import Bundle, Plan, Product, SeatType
+from core import clock
 from integrations.access import Role, request_tenant
 from integrations.filters import IdFilter
 from integrations.idempotency import HEADER as IDEMPOTENCY_HEADER

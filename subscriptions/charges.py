@@ -24,8 +24,10 @@ from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from catalog.core.money import money_text
-from catalog.core.periods import (
+from catalog.models import Bundle, BundleItem, Plan, PriceSheet, Product, TaxRate, Term
+from core.db.reads import IdsRead
+from core.money import money_text
+from core.periods import (
     Interval,
     Period,
     boundary,
@@ -33,7 +35,7 @@ from catalog.core.periods import (
     period_index,
     proration_fraction,
 )
-from catalog.core.pricing import (
+from core.pricing import (
     ZERO,
     AppliedDiscount,
     DiscountStep,
@@ -44,8 +46,6 @@ from catalog.core.pricing import (
     round_money,
     times,
 )
-from catalog.models import Bundle, BundleItem, Plan, PriceSheet, Product, TaxRate, Term
-from config.reads import IdsRead
 from subscriptions import timeline
 from subscriptions.timeline import State
 
@@ -89,7 +89,7 @@ class Charge:
         return self.priced.net
 
 
-# Reads of many subscriptions at once (compiled once, see config/reads.py).
+# Reads of many subscriptions at once (compiled once, see core/db/reads.py).
 
 
 def _discounts_read(ids):

@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from catalog import clock
 from catalog.demo import upsert
 from catalog.models import Bundle, Plan, SeatType
+from core import clock
 from subscriptions import services
 from subscriptions.models import Customer, Subscription
 

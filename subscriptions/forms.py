@@ -10,8 +10,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from catalog.core.errors import ApplicationError
-from catalog.core.text import validate_printable
+from core.errors import ApplicationError
+from core.web.validators import validate_printable
 
 ISO_DATE = "%Y-%m-%d"
 

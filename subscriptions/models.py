@@ -18,7 +18,6 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
-from catalog.core.periods import Period
 from catalog.models import (
     Bundle,
     CouponCode,
@@ -31,6 +30,7 @@ from catalog.models import (
     currency_field,
     money_field,
 )
+from core.periods import Period
 
 LANGUAGE_CHOICES = settings.LANGUAGES
 

@@ -11,9 +11,9 @@ from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from catalog.core.periods import Interval
-from catalog.core.pricing import ZERO, Totals, invoice_totals
 from catalog.models import BundleItem, Plan, SeatType
+from core.periods import Interval
+from core.pricing import ZERO, Totals, invoice_totals
 from subscriptions import timeline
 from subscriptions.charges import Charge, PriceBook, SubscriptionContext, recurring_charges
 from subscriptions.models import (
@@ -181,7 +181,7 @@ def price_book_for(plans: Iterable[Plan]) -> PriceBook:
 @dataclass(frozen=True)
 class ChargeSummary:
     """Charges as a page shows them: each line (gross, discounts, net) and the totals, with the
-    tax per rate computed as on an invoice (catalog.core.pricing.invoice_totals)."""
+    tax per rate computed as on an invoice (core.pricing.invoice_totals)."""
 
     charges: tuple[Charge, ...]
     currency: str

@@ -27,10 +27,10 @@ from django.views.decorators.http import require_POST
 from billing.documents import invoice_filename, invoice_pdf
 from billing.models import Invoice
 from billing.selectors import customer_invoices, get_invoice_for_customer
-from catalog import clock
-from catalog.core.errors import ApplicationError
-from catalog.core.periods import Period, Unit
 from catalog.models import Plan, Term
+from core import clock
+from core.errors import ApplicationError
+from core.periods import Period, Unit
 from subscriptions import services
 from subscriptions.forms import ConfirmForm, CouponForm, add_refusal
 from subscriptions.models import Customer, Subscription, SubscriptionEvent

@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from catalog.core.pricing import invoice_totals
+from core.pricing import invoice_totals
 from subscriptions.charges import SubscriptionContext, recurring_charges
 from subscriptions.models import Customer, Subscription, SubscriptionEvent
 

@@ -3,7 +3,7 @@
 - The end customer an invoice names (0006) is locked after issue like the rest of the bill-to.
 - TRUNCATE skips row triggers: on PostgreSQL, statement triggers now refuse it on invoices,
   their lines and taxes, and the numbering sequences, unless the transaction sets
-  `cadence.allow_truncate` (only `manage.py flush` does, config/postgresql/base.py). Disabling
+  `cadence.allow_truncate` (only `manage.py flush` does, core/db/postgresql/base.py). Disabling
   triggers (`session_replication_role = replica`) needs a superuser: the application's database
   role must not be one (README, "Operations").
 """

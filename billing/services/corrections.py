@@ -14,8 +14,8 @@ from billing.models import Invoice, InvoiceEvent, InvoiceLine
 from billing.services.documents import build_credit_note, save_documents
 from billing.services.numbering import issue_documents
 from billing.services.run import send_pending_emails
-from catalog import clock
-from catalog.core.errors import ApplicationError
+from core import clock
+from core.errors import ApplicationError
 
 
 def settle_credited_invoices(invoice_ids: Iterable[int | None]) -> None:

@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 
 from billing.models import Invoice, InvoiceLine, InvoiceTax
 from billing.services.numbering import issue_documents, log_issued, take_numbers
-from catalog.core.pricing import ZERO, invoice_totals
-from config.bulk import build, clone, insert, reserve_ids
+from core.db.bulk import build, clone, insert, reserve_ids
+from core.pricing import ZERO, invoice_totals
 from subscriptions.charges import RECURRING, Charge
 from subscriptions.models import Subscription
 

@@ -16,7 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from billing.models import Invoice, InvoiceEvent, InvoiceSequence
-from config.bulk import bulk_update
+from core.db.bulk import bulk_update
 
 ISSUE_FIELDS = [
     "status",

@@ -11,9 +11,9 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from billing.models import Invoice, InvoiceEvent, InvoiceReminder, Payment
-from catalog.core.errors import ApplicationError
-from catalog.core.money import money_text
-from catalog.core.pricing import round_money
+from core.errors import ApplicationError
+from core.money import money_text
+from core.pricing import round_money
 
 
 def payment_record(

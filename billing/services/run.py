@@ -33,11 +33,11 @@ from billing.services.documents import (
     build_invoice,
     save_documents,
 )
-from catalog.core.periods import period_at, period_index
-from config.bulk import from_row
 from config.celery import send
-from config.gc_pause import gc_paused
-from config.reads import IdsRead
+from core.db.bulk import from_row
+from core.db.gc_pause import gc_paused
+from core.db.reads import IdsRead
+from core.periods import period_at, period_index
 from subscriptions.charges import (
     DiscountRule,
     PriceBook,

@@ -7,7 +7,7 @@
 
 from django import template
 
-from catalog.core.money import money_text
+from core.money import money_text
 
 register = template.Library()
 

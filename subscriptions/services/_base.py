@@ -15,12 +15,12 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from catalog import clock
-from catalog.core.errors import ApplicationError
-from catalog.core.money import money_text
-from catalog.core.periods import Interval, period_at, period_index
-from catalog.core.pricing import ZERO, invoice_totals
-from catalog.core.text import describe, forbidden_character
+from core import clock
+from core.errors import ApplicationError
+from core.money import money_text
+from core.periods import Interval, period_at, period_index
+from core.pricing import ZERO, invoice_totals
+from core.text import describe, forbidden_character
 from subscriptions import charges as charge_engine
 from subscriptions import timeline
 from subscriptions.charges import Charge, PriceBook, SubscriptionContext

@@ -10,11 +10,11 @@ from fractions import Fraction
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from catalog.core.periods import Period, Unit, boundary
-from catalog.core.pricing import round_money, times
 from catalog.models import (
     Term,
 )
+from core.periods import Period, Unit, boundary
+from core.pricing import round_money, times
 from subscriptions import charges as charge_engine
 from subscriptions.models import (
     Subscription,

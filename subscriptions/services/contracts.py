@@ -8,11 +8,11 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from catalog.core.periods import Interval, Period, Unit, period_at, period_index, shift
-from catalog.core.pricing import ZERO
 from catalog.models import (
     ProductContract,
 )
+from core.periods import Interval, Period, Unit, period_at, period_index, shift
+from core.pricing import ZERO
 from subscriptions.models import (
     CreditEntry,
     ScheduledIssue,
@@ -77,7 +77,7 @@ def issues_schedule(
 ) -> list[ScheduledIssue]:
     """Schedule the issues of the billing period containing `day`, the free ones last. Safe to
     run twice (one row per issue number and period)."""
-    from catalog.core.contracts import issue_schedule
+    from core.contracts import issue_schedule
 
     contract = subscription_contract.contract
     if contract.kind != ProductContract.Kind.ISSUE:

@@ -7,15 +7,15 @@ from datetime import date
 from django.db.models import Case, F, Value, When
 from django.utils.translation import gettext as _
 
-from catalog.core.errors import ConflictError
-from catalog.core.money import money_text
-from catalog.core.pricing import ZERO, round_money
 from catalog.models import (
     BundleItem,
     CouponCampaign,
     CouponCode,
     Discount,
 )
+from core.errors import ConflictError
+from core.money import money_text
+from core.pricing import ZERO, round_money
 from subscriptions import charges as charge_engine
 from subscriptions import timeline
 from subscriptions.charges import PriceBook

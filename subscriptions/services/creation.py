@@ -12,8 +12,6 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from catalog.core.periods import Unit, boundary, period_at, shift
-from catalog.core.pricing import ZERO
 from catalog.models import (
     Bundle,
     BundleItem,
@@ -23,6 +21,8 @@ from catalog.models import (
     SeatType,
     Term,
 )
+from core.periods import Unit, boundary, period_at, shift
+from core.pricing import ZERO
 from subscriptions import charges as charge_engine
 from subscriptions.charges import PriceBook
 from subscriptions.models import (

@@ -16,9 +16,9 @@ from datetime import date
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.core.periods import Period, Unit, boundary, period_at, shift
 from catalog.models import Term
-from config.bulk import build, bulk_update, insert
+from core.db.bulk import build, bulk_update, insert
+from core.periods import Period, Unit, boundary, period_at, shift
 from subscriptions import timeline
 from subscriptions.charges import PriceBook
 from subscriptions.models import Subscription, SubscriptionEvent, SubscriptionSeat

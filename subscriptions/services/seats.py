@@ -7,11 +7,11 @@ from datetime import date
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from catalog.core.errors import ApplicationError
-from catalog.core.periods import Period, Unit
 from catalog.models import (
     SeatType,
 )
+from core.errors import ApplicationError
+from core.periods import Period, Unit
 from subscriptions import charges as charge_engine
 from subscriptions.charges import PriceBook
 from subscriptions.models import (

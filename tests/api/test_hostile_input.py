@@ -1,7 +1,7 @@
 """Hostile input answers 400 with field errors, never 500, and changes nothing: NUL bytes and
 other control or invisible characters in any string of a body, JSON nested 50,000 deep, a body
 over API_MAX_BODY_BYTES; bidi overrides and zero-width characters in PO references (they print
-on invoices). One rule, catalog/core/text.py, used by the API parser, the forms and the service."""
+on invoices). One rule, core/text.py, used by the API parser, the forms and the service."""
 
 from __future__ import annotations
 

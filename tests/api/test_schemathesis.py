@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 
 from billing.models import Invoice
-from catalog.core.text import forbidden_character
 from catalog.models import Bundle, Plan, ProductContract, Term
+from core.text import forbidden_character
 from partners.models import Partner
 from subscriptions import services
 from subscriptions.models import Customer, Subscription, SubscriptionContract

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from billing.models import Invoice, InvoiceEvent, InvoiceLine, InvoiceSequence
 from billing.services import billing_run, invoice_issue
-from catalog.core.errors import ApplicationError
+from core.errors import ApplicationError
 from tests.subscriptions.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from billing.services import (
     payment_record,
 )
 from billing.tasks import invoice_send, run_chain_now
-from catalog.core.errors import ApplicationError
+from core.errors import ApplicationError
 
 pytestmark = pytest.mark.django_db
 D = Decimal

@@ -114,7 +114,7 @@ def test_cancel_by_credit_note_waives_or_reissues(office):
 
 
 def test_cancel_by_credit_note_refusals(office):
-    from catalog.core.errors import ApplicationError
+    from core.errors import ApplicationError
 
     billing_run(day=date(2026, 1, 1))
     invoice = Invoice.objects.get()

@@ -11,8 +11,8 @@ import polib
 import pytest
 from django.utils import translation
 
-from catalog.core.errors import ApplicationError
-from catalog.core.periods import Period, Unit, check_whole_multiple
+from core.errors import ApplicationError
+from core.periods import Period, Unit, check_whole_multiple
 
 PO = Path(__file__).resolve().parents[2] / "locale" / "fr" / "LC_MESSAGES" / "django.po"
 

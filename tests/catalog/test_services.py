@@ -7,8 +7,8 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from catalog import services
-from catalog.core.errors import ApplicationError
 from catalog.models import CouponCampaign, CouponCode, Plan, ProductContract
+from core.errors import ApplicationError
 from tests.catalog.factories import (
     BundleFactory,
     BundleItemFactory,

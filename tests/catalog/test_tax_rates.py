@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 
 from catalog import services
-from catalog.core.errors import ApplicationError
 from catalog.models import Plan
+from core.errors import ApplicationError
 from tests.catalog.factories import (
     BundleItemFactory,
     PlanFactory,

@@ -18,8 +18,8 @@ from rest_framework.test import APIClient
 from billing.documents import invoice_pdf
 from billing.models import Invoice
 from billing.tasks import invoice_send
-from catalog.core.errors import ApplicationError
 from catalog.models import Plan, SeatType
+from core.errors import ApplicationError
 from partners.models import Partner
 from partners.services import partner_customer_create, subscription_sell
 from subscriptions import services

@@ -11,8 +11,8 @@ from django.test import override_settings
 from django.urls import reverse
 
 from billing.models import Invoice
-from catalog.core.errors import ApplicationError
 from catalog.models import Plan, SeatType
+from core.errors import ApplicationError
 from partners.services import subscription_sell
 from subscriptions.models import Subscription
 from tests.partners import builders

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from billing.services import billing_run
-from catalog.core.periods import Period, Unit, boundary, period_index
 from catalog.models import TaxRate
+from core.periods import Period, Unit, boundary, period_index
 from subscriptions import services
 from subscriptions.models import Subscription, SubscriptionEvent
 from tests.subscriptions.factories import CustomerFactory, monthly_plan, term

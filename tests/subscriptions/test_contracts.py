@@ -86,7 +86,7 @@ def test_a_consumption_beyond_the_balance_changes_nothing(subscription):
         start_date=date(2026, 1, 1),
         today=date(2026, 1, 1),
     )
-    from catalog.core.errors import ApplicationError
+    from core.errors import ApplicationError
 
     with pytest.raises(
         ApplicationError, match=r"Only 20\.00 credits are left; 25\.00 were asked for"

@@ -7,8 +7,8 @@ from decimal import Decimal as D
 import pytest
 
 from catalog import services as catalog_services
-from catalog.core.errors import ApplicationError
 from catalog.models import Bundle, CouponCampaign, CouponCode, Plan
+from core.errors import ApplicationError
 from subscriptions import services
 from subscriptions.models import CouponRedemption
 from tests.catalog.factories import CouponCampaignFactory

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from catalog.core.errors import ApplicationError
-from catalog.core.pricing import invoice_totals
 from catalog.models import Plan, SeatType
+from core.errors import ApplicationError
+from core.pricing import invoice_totals
 from subscriptions import services
 from subscriptions.charges import SubscriptionContext, due_charges, recurring_charges
 from subscriptions.models import Subscription

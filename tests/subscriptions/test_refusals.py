@@ -7,8 +7,8 @@ import pytest
 from django.forms.models import model_to_dict
 
 from catalog import services as catalog_services
-from catalog.core.errors import ApplicationError
 from catalog.models import Bundle, CouponCampaign, CouponCode, Plan, SeatType
+from core.errors import ApplicationError
 from subscriptions import services
 from subscriptions.models import (
     CouponRedemption,

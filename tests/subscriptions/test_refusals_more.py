@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 from django.forms.models import model_to_dict
 
-from catalog.core.errors import ApplicationError
 from catalog.models import (
     Bundle,
     CouponCampaign,
@@ -17,6 +16,7 @@ from catalog.models import (
     ProductContract,
     UpgradeGroup,
 )
+from core.errors import ApplicationError
 from subscriptions import services
 from subscriptions.models import (
     CouponRedemption,

@@ -5,8 +5,8 @@ from datetime import date
 
 import pytest
 
-from catalog.core.errors import ApplicationError
 from catalog.models import Bundle, Plan
+from core.errors import ApplicationError
 from subscriptions import services
 from subscriptions.models import Subscription
 from tests.subscriptions.factories import CustomerFactory

@@ -9,8 +9,8 @@ import time_machine
 from django.urls import reverse
 
 from billing.services import billing_run
-from catalog.core.errors import ApplicationError
 from catalog.models import Plan
+from core.errors import ApplicationError
 from subscriptions import services
 from subscriptions.charges import SubscriptionContext, due_charges
 from subscriptions.models import Subscription, SubscriptionEvent

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from django.core.management.base import BaseCommand, CommandError
 
 from billing.tasks import run_chain_now
-from catalog import clock
+from core import clock
 
 
 def _date(value: str) -> date:

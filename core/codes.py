@@ -11,8 +11,8 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from catalog.core.errors import ApplicationError
-from catalog.core.i18n import _
+from core.errors import ApplicationError
+from core.i18n import _
 
 # No 0/O, 1/I/L: codes are read off paper and typed by people.
 UNAMBIGUOUS_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"

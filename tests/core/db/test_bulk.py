@@ -1,4 +1,4 @@
-"""The bulk helpers the billing run writes and reads with (config/bulk.py, lookups.py,
+"""The bulk helpers the billing run writes and reads with (core/db/bulk.py, lookups.py,
 reads.py, gc_pause.py): same rows as the ORM would give, whatever the database."""
 
 import gc
@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from config.bulk import array_literal, build, bulk_update, clone, from_row, insert
-from config.gc_pause import gc_paused
-from config.reads import IdsRead
+from core.db.bulk import array_literal, build, bulk_update, clone, from_row, insert
+from core.db.gc_pause import gc_paused
+from core.db.reads import IdsRead
 from subscriptions.models import Customer, SubscriptionEvent
 from tests.subscriptions.factories import CustomerFactory
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from django.db import connections
 from django.db.models import QuerySet
 
-from config.bulk import array_literal
+from core.db.bulk import array_literal
 
 _SAMPLE = [-987654321]  # an id no row has: marks the ids parameter in the compiled statement
 

@@ -18,9 +18,9 @@ from functools import cache
 
 from moneyed import CurrencyDoesNotExist, get_currency
 
-from catalog.core.errors import ApplicationError
-from catalog.core.i18n import _
-from catalog.core.periods import Interval, Period, proration_fraction
+from core.errors import ApplicationError
+from core.i18n import _
+from core.periods import Interval, Period, proration_fraction
 
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")

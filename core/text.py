@@ -14,8 +14,7 @@ from __future__ import annotations
 import functools
 import unicodedata
 
-from django.core.exceptions import ValidationError
-from django.utils.translation import gettext as _
+from core.i18n import _
 
 LINE_BREAKS = frozenset("\t\n\r")
 
@@ -41,13 +40,6 @@ def refusal_message(character: str) -> str:
     return _(
         "Remove the invisible or control character %(character)s: it cannot be stored or printed."
     ) % {"character": describe(character)}
-
-
-def validate_printable(value: str) -> None:
-    """A form field validator: one line of printable text."""
-    character = forbidden_character(str(value), multiline=False)
-    if character is not None:
-        raise ValidationError(refusal_message(character), code="forbidden_character")
 
 
 def _refused_ranges() -> list[tuple[int, int]]:

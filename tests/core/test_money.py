@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalog.core.money import money_text
+from core.money import money_text
 
 D = Decimal
 NBSP = "\u00a0"  # before the currency, in French

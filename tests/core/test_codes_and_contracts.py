@@ -5,16 +5,16 @@ from datetime import date
 
 import pytest
 
-from catalog.core.codes import (
+from core.codes import (
     UNAMBIGUOUS_ALPHABET,
     CodeTemplate,
     check_alphanumeric_capacity,
     numeric_codes,
     random_codes,
 )
-from catalog.core.contracts import issue_schedule
-from catalog.core.errors import ApplicationError
-from catalog.core.periods import Interval
+from core.contracts import issue_schedule
+from core.errors import ApplicationError
+from core.periods import Interval
 
 
 def test_example_7_1_numeric_codes_from_87():

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalog.core.errors import ApplicationError
-from catalog.core.periods import (
+from core.errors import ApplicationError
+from core.periods import (
     MONTHLY,
     QUARTERLY,
     YEARLY,
@@ -192,14 +192,14 @@ def test_consecutive_periods_touch_without_gap_or_overlap(anchor, period, k):
 def test_add_months_is_relativedelta(day, months):
     from dateutil.relativedelta import relativedelta
 
-    from catalog.core.periods import add_months
+    from core.periods import add_months
 
     assert add_months(day, months) == day + relativedelta(months=months)
 
 
 def test_boundary_since_a_renewal_counts_on_the_anchors_grid():
     """RULES §1: "the renewal after next" and notice deadlines are boundaries of the anchor."""
-    from catalog.core.periods import boundary, months_from
+    from core.periods import boundary, months_from
 
     anchor = date(2026, 1, 31)
     assert boundary(anchor, Period(1, Unit.MONTH), 1, since=date(2026, 4, 30)) == date(2026, 5, 31)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from catalog.core.errors import ApplicationError
-from catalog.core.i18n import _
-from catalog.core.periods import Interval
+from core.errors import ApplicationError
+from core.i18n import _
+from core.periods import Interval
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ language of the page or document:
 
 The API's wire format ("129.60") is not this: integrations.serializers.money_text.
 Pure (no Django import): the language comes from the caller or from the hook that the catalog
-app installs (catalog.core.i18n.language).
+app installs (core.i18n.language).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from functools import cache
 from babel import Locale, UnknownLocaleError
 from babel.numbers import NumberPattern, parse_pattern
 
-from catalog.core import i18n
-from catalog.core.pricing import minor_unit_exponent, round_money
+from core import i18n
+from core.pricing import minor_unit_exponent, round_money
 
 
 def money_text(

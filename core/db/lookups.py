@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db.models import Field, ForeignObject
 from django.db.models.lookups import In
 
-from config.bulk import array_literal
+from core.db.bulk import array_literal
 
 
 class AnyOf(In):

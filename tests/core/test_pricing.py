@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalog.core.errors import ApplicationError
-from catalog.core.periods import (
+from core.errors import ApplicationError
+from core.periods import (
     MONTHLY,
     QUARTERLY,
     YEARLY,
@@ -19,7 +19,7 @@ from catalog.core.periods import (
     Unit,
     proration_fraction,
 )
-from catalog.core.pricing import (
+from core.pricing import (
     DiscountStep,
     PricingModel,
     Tier,

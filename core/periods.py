@@ -22,8 +22,8 @@ from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
-from catalog.core.errors import ApplicationError
-from catalog.core.i18n import _, ngettext
+from core.errors import ApplicationError
+from core.i18n import _, ngettext
 
 
 class Unit(StrEnum):

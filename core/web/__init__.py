@@ -1,0 +1,1 @@
+"""Web pieces every app shares and that import no app: the client's address, form validators."""
