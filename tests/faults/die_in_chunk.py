@@ -9,6 +9,10 @@ timed from outside. Run as a script by tests/billing/test_concurrency.py (KILL_I
 import os
 import signal
 import sys
+from pathlib import Path
+
+# This checkout's code, whichever checkout the virtual environment was installed from.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import django
 
