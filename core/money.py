@@ -8,7 +8,8 @@ language of the page or document:
   thousands grouped by a narrow no-break space (U+202F), a no-break space (U+00A0) before the
   symbol; "33,33 $CA", "1 235 JPY".
 
-The API's wire format ("129.60") is not this: integrations.serializers.money_text.
+For machines (the API, the timeline's data) `money_decimal` writes the same rounded amount
+without language: "129.60", "1235" in JPY.
 Pure (no Django import): the language comes from the caller or from the hook that the catalog
 app installs (core.i18n.language).
 """
@@ -52,6 +53,18 @@ def money_text(
         return f"{text} {currency}" if with_currency else text
     locale, pattern = formatted
     return pattern.apply(value, locale, currency=currency, currency_digits=False)
+
+
+def money_decimal(amount: Decimal | Fraction | int | str | None, currency: str) -> str | None:
+    """'129.60': `amount` rounded half-up to the minor unit of `currency`, as a plain decimal
+    string (never '-0.00'); None stays None."""
+    if amount is None:
+        return None
+    amount = getattr(amount, "amount", amount)  # a django-money Money
+    if isinstance(amount, str | float):
+        amount = Decimal(str(amount))
+    value = round_money(amount, str(currency))
+    return str(abs(value) if value == 0 else value)
 
 
 @cache

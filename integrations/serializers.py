@@ -14,7 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.pricing import round_money
+from core.money import money_decimal
 
 MONEY_SCHEMA = {
     "type": "string",
@@ -24,14 +24,8 @@ MONEY_SCHEMA = {
 }
 
 
-def money_text(amount, currency: str) -> str | None:
-    """'129.60': rounded half-up to the currency's minor unit (never '-0.00')."""
-    if amount is None:
-        return None
-    value = round_money(Decimal(getattr(amount, "amount", amount)), str(currency))
-    if value == 0:
-        value = abs(value)
-    return str(value)
+# The wire format of every amount of the API, one function for the whole house.
+money_text = money_decimal
 
 
 @extend_schema_field(MONEY_SCHEMA)

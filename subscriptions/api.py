@@ -243,7 +243,7 @@ class IssuedInvoiceSerializer(serializers.Serializer):
     pdf = serializers.SerializerMethodField(help_text="Where its PDF downloads.")
 
     def get_total(self, invoice) -> str:
-        return f"{invoice.total.amount:.2f}"
+        return money_text(invoice.total.amount, invoice.currency)
 
     def get_pdf(self, invoice) -> str:
         return reverse("api:invoice-pdf", args=[invoice.pk])

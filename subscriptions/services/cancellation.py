@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from catalog.models import (
     Term,
 )
+from core.money import money_decimal
 from core.periods import Period, Unit, boundary
 from core.pricing import round_money, times
 from subscriptions import charges as charge_engine
@@ -191,7 +192,7 @@ def subscription_cancel(
         quote.effective_date,
         {
             "requested_on": today.isoformat(),
-            "penalty": f"{quote.penalty:.2f}" if quote.penalty is not None else None,
+            "penalty": money_decimal(quote.penalty, subscription.currency),
             "policy": quote.policy,
             "rule": quote.rule,
             "penalty_rule": quote.penalty_rule,
