@@ -57,9 +57,11 @@ beat: install
 test: install
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
+# What .pre-commit-config.yaml runs too (tests/test_tooling.py keeps the two the same).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 format: install

@@ -46,7 +46,9 @@ def money_text(
     if value == 0:
         value = abs(value)  # never "-0.00"
     language = language or i18n.language() or "en"
-    digits = -minor_unit_exponent(currency).as_tuple().exponent
+    exponent = minor_unit_exponent(currency).as_tuple().exponent
+    assert isinstance(exponent, int)  # a finite quantum (0.01, 1, 0.001)
+    digits = -exponent
     formatted = _pattern(language, digits, with_currency)
     if formatted is None:
         text = f"{value:f}"

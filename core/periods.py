@@ -186,6 +186,7 @@ def boundary(anchor: date, period: Period, k: int, *, since: date | None = None)
         if offset is None:
             return add_months(since, period.months * k)
         return add_months(anchor, offset + period.months * k)
+    assert period.days is not None  # a period counts months or days
     return (since or anchor) + timedelta(days=period.days * k)
 
 
@@ -200,6 +201,7 @@ def period_index(anchor: date, period: Period, day: date) -> int:
     # Month-based: estimate from the month difference, then correct by at most a step or two
     # (the estimate can be one too high when the anchor's day of month is past `day`'s).
     months = (day.year - anchor.year) * 12 + (day.month - anchor.month)
+    assert period.months is not None  # a period counts months or days
     k = months // period.months
     while boundary(anchor, period, k) > day:
         k -= 1

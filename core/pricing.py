@@ -251,6 +251,7 @@ def apply_discounts(
         if step.percentage is not None:
             taken = round_money(running * step.percentage / HUNDRED, currency)
         else:
+            assert step.amount is not None  # a step takes a percentage or an amount
             taken = round_money(times(step.amount, scale), currency)
         taken = min(taken, running)
         running -= taken
@@ -288,6 +289,7 @@ def allocate_discounts(
                 applied[i].append(AppliedDiscount(step.label, taken, step.rule))
         else:
             # One budget, prorated like the lines it applies to (they share a period).
+            assert step.amount is not None  # a step takes a percentage or an amount
             budget = round_money(times(step.amount, scales[lines[0]]), currency)
             for i in lines:
                 taken = min(budget, running[i])
