@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
@@ -23,7 +24,7 @@ def payment_record(
     method: str,
     received_on: date,
     reference: str = "",
-    actor=None,
+    actor: AbstractBaseUser | None = None,
 ) -> Payment:
     """Record money received against an invoice; when it is paid in full it becomes paid."""
     try:

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -174,7 +175,11 @@ def cancellation_quote(*, subscription: Subscription, today: date) -> Cancellati
 
 @previewable
 def subscription_cancel(
-    *, subscription: Subscription, today: date, actor=None, channel: str = ""
+    *,
+    subscription: Subscription,
+    today: date,
+    actor: AbstractBaseUser | None = None,
+    channel: str = "",
 ) -> ChangeResult:
     """Cancel following the term (allowed / forbidden / penalty with grace) and the notice period."""
     subscription = lock_on(subscription, today)
@@ -227,7 +232,11 @@ def subscription_cancel(
 
 
 def subscription_undo_cancellation(
-    *, subscription: Subscription, today: date, actor=None, channel: str = ""
+    *,
+    subscription: Subscription,
+    today: date,
+    actor: AbstractBaseUser | None = None,
+    channel: str = "",
 ) -> ChangeResult:
     with transaction.atomic():
         subscription = lock_on(subscription, today)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -34,7 +35,7 @@ def subscription_contract_add(
     start_date: date,
     today: date,
     quantity: int = 1,
-    actor=None,
+    actor: AbstractBaseUser | None = None,
     channel: str = "",
 ) -> SubscriptionContract:
     with transaction.atomic():

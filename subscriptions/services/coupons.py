@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Case, F, Value, When
 from django.utils.translation import gettext as _
 
@@ -44,7 +45,12 @@ Status = Subscription.Status
 
 @previewable
 def coupon_redeem(
-    *, subscription: Subscription, code: str, today: date, actor=None, channel: str = ""
+    *,
+    subscription: Subscription,
+    code: str,
+    today: date,
+    actor: AbstractBaseUser | None = None,
+    channel: str = "",
 ) -> ChangeResult:
     """Redeem a code atomically: of two simultaneous redemptions of its last use, one wins.
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -307,7 +308,7 @@ def subscription_create(
     partner_discount_label: str | Callable[[], str] = "",
     bill_to: Customer | None = None,
     auto_renew: bool | None = None,
-    actor=None,
+    actor: AbstractBaseUser | None = None,
     channel: str = "",
 ) -> ChangeResult:
     """Start a subscription on any date: a future start is scheduled, a past start catches up

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
@@ -38,7 +39,12 @@ Status = Subscription.Status
 
 
 def subscription_set_po_reference(
-    *, subscription: Subscription, po_reference: str, today: date, actor=None, channel: str = ""
+    *,
+    subscription: Subscription,
+    po_reference: str,
+    today: date,
+    actor: AbstractBaseUser | None = None,
+    channel: str = "",
 ) -> ChangeResult:
     """Change the PO reference: it appears on the invoices issued from now on."""
     with transaction.atomic():
@@ -79,7 +85,7 @@ def addon_add(
     bundle: Bundle,
     today: date,
     quantity: int = 1,
-    actor=None,
+    actor: AbstractBaseUser | None = None,
     channel: str = "",
 ) -> ChangeResult:
     subscription = lock_on(subscription, today)

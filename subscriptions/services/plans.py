@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -77,7 +78,12 @@ def pending_plan_change(subscription: Subscription, today: date) -> Subscription
 
 @previewable
 def subscription_change_plan(
-    *, subscription: Subscription, plan: Plan, today: date, actor=None, channel: str = ""
+    *,
+    subscription: Subscription,
+    plan: Plan,
+    today: date,
+    actor: AbstractBaseUser | None = None,
+    channel: str = "",
 ) -> ChangeResult:
     """Upgrade now with the prorated difference, or downgrade at the period end; only within the
     plan's upgrade group. A manual-fulfilment plan keeps the change pending until fulfilled."""
@@ -168,7 +174,11 @@ def subscription_change_plan(
 
 @previewable
 def subscription_withdraw_plan_change(
-    *, subscription: Subscription, today: date, actor=None, channel: str = ""
+    *,
+    subscription: Subscription,
+    today: date,
+    actor: AbstractBaseUser | None = None,
+    channel: str = "",
 ) -> ChangeResult:
     """Withdraw a plan change that has not taken effect yet — a downgrade waiting for the period
     end, or a change waiting for its fulfilment: the subscription stays on its plan, and
@@ -207,7 +217,12 @@ def subscription_withdraw_plan_change(
 
 
 def apply_plan_change(
-    subscription: Subscription, data: dict, today: date, *, actor=None, channel: str = ""
+    subscription: Subscription,
+    data: dict,
+    today: date,
+    *,
+    actor: AbstractBaseUser | None = None,
+    channel: str = "",
 ) -> SubscriptionEvent:
     """Record the change. RULES §7: the discounts agreed with the old plan end with it (the
     charge engine ends every plan-bound discount at the next plan change of the timeline, so a
@@ -234,7 +249,11 @@ def apply_plan_change(
 
 
 def subscription_fulfil(
-    *, subscription: Subscription, today: date, actor=None, channel: str = "admin"
+    *,
+    subscription: Subscription,
+    today: date,
+    actor: AbstractBaseUser | None = None,
+    channel: str = "admin",
 ) -> ChangeResult:
     """An operator marks the pending creation or plan change of a manual-fulfilment plan done."""
     with transaction.atomic():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import F
 from django.utils.translation import gettext as _
 
@@ -47,7 +48,7 @@ def seats_add(
     seat_type: SeatType,
     quantity: int,
     today: date,
-    actor=None,
+    actor: AbstractBaseUser | None = None,
     channel: str = "",
 ) -> ChangeResult:
     """Add seats now: charged at once for the rest of the current period (prorated), billed at
@@ -133,7 +134,7 @@ def seats_reduce(
     seat_type: SeatType,
     quantity: int,
     today: date,
-    actor=None,
+    actor: AbstractBaseUser | None = None,
     channel: str = "",
 ) -> ChangeResult:
     """Ask for fewer seats: refused inside the freeze before the renewal and below the devices
