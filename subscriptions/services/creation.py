@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -20,6 +21,7 @@ from catalog.models import (
     Discount,
     Plan,
     SeatType,
+    ServicePeriodOption,
     Term,
 )
 from core.periods import Unit, boundary, period_at, shift
@@ -292,6 +294,19 @@ def discount_row(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Order:
+    """What a sale asks for, checked against the plan and the customer: ids and quantities."""
+
+    plan: Plan
+    po_reference: str
+    seats: dict[int, int]
+    options: dict[int, int]
+    addons: dict[int, int]
+    years: int | None
+    service_option: ServicePeriodOption | None
+
+
 @previewable
 def subscription_create(
     *,
@@ -315,9 +330,60 @@ def subscription_create(
     its periods (billing invoices them), a trial delays the first charge and the commitment.
 
     `bill_to`: the account invoiced when it is not the customer (the partner that sells it,
-    RULES §9); the subscription is then the partner's to change, the customer's to read."""
+    RULES §9); the subscription is then the partner's to change, the customer's to read.
+
+    Four steps: check the order (nothing written before every refusal had its chance), open
+    the subscription with its seats and items, attach the discounts agreed at sale, and quote
+    what the buyer is told before confirming (the first charges, a catch-up of past periods)."""
     book = PriceBook()
-    plan = book.plan(plan.pk)
+    order = _checked_order(
+        customer=customer,
+        plan=book.plan(plan.pk),
+        book=book,
+        start_date=start_date,
+        today=today,
+        seats=seats,
+        options=options,
+        addons=addons,
+        po_reference=po_reference,
+        service_period_years=service_period_years,
+        partner_discount_percent=partner_discount_percent,
+    )
+    subscription, created = _open(
+        order=order,
+        customer=customer,
+        start_date=start_date,
+        bill_to=bill_to,
+        auto_renew=auto_renew,
+        actor=actor,
+        channel=channel,
+    )
+    _agreed_discounts(
+        subscription=subscription,
+        order=order,
+        book=book,
+        created=created,
+        partner_discount_percent=partner_discount_percent,
+        partner_discount_label=partner_discount_label,
+    )
+    advance(subscription, today, book=book)
+    return _quote(subscription=subscription, created=created, book=book, today=today)
+
+
+def _checked_order(
+    *,
+    customer: Customer,
+    plan: Plan,
+    book: PriceBook,
+    start_date: date,
+    today: date,
+    seats: Mapping[Any, int] | None,
+    options: Mapping[int, int] | None,
+    addons: Mapping[int, int] | None,
+    po_reference: str,
+    service_period_years: int | None,
+    partner_discount_percent: Decimal | None,
+) -> _Order:
     check_sellable(plan, today, start_date)
     check_start_date(plan, start_date, today)
     if customer.currency != plan.currency:
@@ -362,13 +428,37 @@ def subscription_create(
             _("A partner discount lies from 0 up to, but not including, 100 (percent)."),
             "partner_discount_percent",
         )
+    return _Order(
+        plan=plan,
+        po_reference=po_reference,
+        seats=seat_quantities,
+        options=option_quantities,
+        addons=addon_quantities,
+        years=years,
+        service_option=service_option,
+    )
 
+
+def _open(
+    *,
+    order: _Order,
+    customer: Customer,
+    start_date: date,
+    bill_to: Customer | None,
+    auto_renew: bool | None,
+    actor: AbstractBaseUser | None,
+    channel: str,
+) -> tuple[Subscription, SubscriptionEvent]:
+    """The subscription row, its first events, seats and items."""
+    plan = order.plan
     term = plan.term
     trial = plan.trial_period
     pending = plan.manual_fulfilment
     anchor = None if pending else (start_date + trial.delta() if trial else start_date)
     commitment = (
-        commitment_for(plan=plan, term=term, anchor=anchor, service_years=years) if anchor else None
+        commitment_for(plan=plan, term=term, anchor=anchor, service_years=order.years)
+        if anchor
+        else None
     )
     subscription = Subscription.objects.create(
         customer=customer,
@@ -383,8 +473,8 @@ def subscription_create(
         commitment_start=commitment[0] if commitment else None,
         commitment_end=commitment[1] if commitment else None,
         auto_renew=auto_renew if auto_renew is not None else (term.auto_renew if term else True),
-        po_reference=po_reference,
-        service_period_years=years,
+        po_reference=order.po_reference,
+        service_period_years=order.years,
         next_billing_date=anchor,
     )
     created = record(
@@ -394,13 +484,13 @@ def subscription_create(
         {
             "plan": plan.pk,
             "term": term.pk if term else None,
-            "seats": {str(k): v for k, v in seat_quantities.items()},
-            "options": {str(k): v for k, v in option_quantities.items()},
-            "addons": {str(k): v for k, v in addon_quantities.items()},
+            "seats": {str(k): v for k, v in order.seats.items()},
+            "options": {str(k): v for k, v in order.options.items()},
+            "addons": {str(k): v for k, v in order.addons.items()},
             "commitment_start": commitment[0].isoformat() if commitment else None,
             "commitment_end": commitment[1].isoformat() if commitment else None,
-            "service_years": years,
-            "po_reference": po_reference,
+            "service_years": order.years,
+            "po_reference": order.po_reference,
             "pending_fulfilment": pending,
         },
         actor=actor,
@@ -410,21 +500,36 @@ def subscription_create(
         record(subscription, Kind.TRIAL_ENDS, anchor, {}, actor=actor, channel=channel)
     SubscriptionSeat.objects.bulk_create(
         SubscriptionSeat(subscription=subscription, seat_type_id=k, quantity=v)
-        for k, v in seat_quantities.items()
+        for k, v in order.seats.items()
     )
     SubscriptionItem.objects.bulk_create(
         [
             SubscriptionItem(subscription=subscription, kind="option", product_id=k, quantity=v)
-            for k, v in option_quantities.items()
+            for k, v in order.options.items()
         ]
         + [
             SubscriptionItem(subscription=subscription, kind="addon", bundle_id=k, quantity=v)
-            for k, v in addon_quantities.items()
+            for k, v in order.addons.items()
         ]
     )
-    first = anchor or start_date
+    return subscription, created
+
+
+def _agreed_discounts(
+    *,
+    subscription: Subscription,
+    order: _Order,
+    book: PriceBook,
+    created: SubscriptionEvent,
+    partner_discount_percent: Decimal | None,
+    partner_discount_label: str | Callable[[], str],
+) -> None:
+    """The discounts agreed at sale: the plan's bundles', the service period's, the partner's."""
+    plan, years, service_option = order.plan, order.years, order.service_option
+    first = subscription.anchor_date or subscription.start_date
     plan_discount_rows(subscription, plan, book, first, created)
     if service_option is not None and service_option.discount_percent:
+        assert years is not None  # a service option is a number of years
         SubscriptionDiscount.objects.create(
             subscription=subscription,
             source=SubscriptionDiscount.Source.SERVICE_PERIOD,
@@ -454,7 +559,18 @@ def subscription_create(
             first_period_start=first,
             event=created,
         )
-    advance(subscription, today, book=book)
+
+
+def _quote(
+    *, subscription: Subscription, created: SubscriptionEvent, book: PriceBook, today: date
+) -> ChangeResult:
+    """What the buyer is told before confirming: the first charges, when billing starts, and
+    the past periods invoiced at once."""
+    plan = subscription.plan
+    trial = plan.trial_period
+    anchor = subscription.anchor_date
+    start_date = subscription.start_date
+    pending = subscription.status == Status.PENDING_FULFILMENT
     context = context_of(subscription, book)
     first_charges = []
     if anchor is not None:
@@ -563,7 +679,7 @@ def check_addon(
             )
 
 
-def _service_period(plan: Plan, years: int | None):
+def _service_period(plan: Plan, years: int | None) -> tuple[int | None, ServicePeriodOption | None]:
     options = {option.years: option for option in plan.service_periods.all()}
     if not options:
         if years:
