@@ -12,7 +12,16 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["core", "catalog", "subscriptions", "billing", "partners", "integrations", "config"]
+PACKAGES = [
+    "core",
+    "catalog",
+    "subscriptions",
+    "billing",
+    "partners",
+    "integrations",
+    "config",
+    "demo",
+]
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess:
