@@ -1,7 +1,7 @@
 # Cadence: one Makefile for everything a developer runs.
 #   make run    set up (venv, install, migrate, demo data) and serve web + worker + beat
 #   make test   the whole suite
-#   make lint   ruff (lint + format check) and makemigrations --check
+#   make lint   ruff (lint + format check), the import contracts and makemigrations --check
 #   make bench  the billing-run and page benchmarks (PostgreSQL)
 
 PYTHON ?= python3
@@ -62,6 +62,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 format: install

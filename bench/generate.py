@@ -19,9 +19,9 @@ from decimal import Decimal
 from dateutil.relativedelta import relativedelta
 from django.db import connection, transaction
 
-from catalog.demo import seed_catalog
 from catalog.models import Plan, SeatType
-from partners.demo import seed_partners
+from demo.catalog import seed_catalog
+from demo.partners import seed_partners
 from partners.models import Partner, PartnerCustomer
 from subscriptions.models import (
     Customer,

@@ -23,7 +23,7 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
     from django.urls import NoReverseMatch, reverse
 
-    from catalog.management.commands.seed_demo import seed_operator, seed_portal_logins
+    from demo.logins import seed_operator, seed_portal_logins
     from partners.models import Partner
     from subscriptions.models import Customer
 

@@ -22,11 +22,11 @@ from rest_framework.decorators import action
 from billing.documents import invoice_filename, invoice_pdf
 from billing.models import Invoice, InvoiceLine, InvoiceTax, Payment
 from integrations.filters import IdFilter
+from integrations.payloads import InvoiceSerializer
 from integrations.serializers import MoneyField, PercentField, money_text
 from integrations.viewsets import TenantMixin
 from partners.models import Partner
 from partners.selectors import partner_invoice_filter
-from subscriptions.api import CustomerRefSerializer
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer):
@@ -99,54 +99,6 @@ class PaymentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Payment
         fields = ["amount", "method", "received_on", "reference"]
-
-
-class InvoiceSerializer(serializers.ModelSerializer):
-    customer = CustomerRefSerializer(
-        read_only=True, help_text="The party invoiced: the customer, or the partner that sold."
-    )
-    end_customer = serializers.PrimaryKeyRelatedField(
-        read_only=True,
-        allow_null=True,
-        help_text="On a partner's invoice, the customer it bought for (id).",
-    )
-    subscription = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
-    credited_invoice = serializers.SlugRelatedField(
-        slug_field="number", read_only=True, allow_null=True
-    )
-    net_total = MoneyField()
-    tax_total = MoneyField()
-    total = MoneyField()
-    amount_paid = MoneyField()
-    balance = MoneyField()
-
-    class Meta:
-        model = Invoice
-        fields = [
-            "id",
-            "number",
-            "kind",
-            "status",
-            "customer",
-            "subscription",
-            "credited_invoice",
-            "currency",
-            "language",
-            "po_reference",
-            "end_customer",
-            "end_customer_name",
-            "issue_date",
-            "due_date",
-            "period_start",
-            "period_end",
-            "net_total",
-            "tax_total",
-            "total",
-            "amount_paid",
-            "balance",
-            "paid_on",
-            "note",
-        ]
 
 
 class InvoiceDetailSerializer(InvoiceSerializer):

@@ -39,7 +39,9 @@ def invoice_html(invoice: Invoice) -> str:
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:
-    import weasyprint  # heavy: loaded only when a PDF is made
+    # Heavy (pango, cairo, fonts): loaded when a PDF is made, not by every process that imports
+    # billing (the web workers, the beat, the billing run).
+    import weasyprint  # noqa: PLC0415
 
     return weasyprint.HTML(
         string=invoice_html(invoice), base_url=str(settings.BASE_DIR)

@@ -23,6 +23,7 @@ from billing.models import Invoice, InvoiceReminder, NoticeReminder
 from catalog import services as catalog_services
 from config.celery import send
 from core import clock
+from partners.selectors import partner_of
 from subscriptions.charges import PriceBook
 
 logger = logging.getLogger(__name__)
@@ -196,8 +197,6 @@ def reminder_send(reminder_id: int) -> None:
 @shared_task(name="billing.notice_send", **RETRY)
 def notice_send(notice_id: int) -> None:
     """The notice reminder goes to the customer and, when it has one, to its partner."""
-    from partners.selectors import partner_of
-
     notice = NoticeReminder.objects.select_related(
         "subscription__customer", "subscription__plan"
     ).get(pk=notice_id)

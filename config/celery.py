@@ -1,5 +1,6 @@
 import logging
 import os
+from importlib import import_module
 from pathlib import Path
 
 from celery import Celery
@@ -32,8 +33,6 @@ def send(name: str, *args, queue: str | None = None) -> bool:
     logged and answered False, never raised: it must not turn a committed sale into a 500 or
     stop a billing run halfway."""
     if app.conf.task_always_eager:
-        from importlib import import_module
-
         import_module(name.rsplit(".", 1)[0] + ".tasks")  # "billing.run_chunk" → billing.tasks
         app.tasks[name].apply(args=args, throw=True)
         return True

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from moneyed import CurrencyDoesNotExist, get_currency
 
 T = TypeVar("T")
 
@@ -89,8 +90,6 @@ def time_zone(name: str, default: str) -> str:
 
 
 def currency(name: str, default: str) -> str:
-    from moneyed import CurrencyDoesNotExist, get_currency
-
     value = string(name, default).strip().upper()
     try:
         get_currency(value)

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "billing",
     "partners",
     "integrations",
+    "demo",  # manage.py seed_demo
 ]
 
 MIDDLEWARE = [

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery.exceptions import Retry
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q
@@ -39,14 +40,19 @@ from django.utils.translation import gettext as _
 from rest_framework.utils.encoders import JSONEncoder
 
 from billing.models import Invoice, InvoiceEvent
+from config.celery import send
+from integrations.idempotency import ttl
 from integrations.models import (
+    IdempotencyKey,
     OutboxCursor,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
     WebhookEventType,
 )
+from integrations.payloads import InvoiceSerializer, SubscriptionSerializer
 from subscriptions.models import SubscriptionEvent
+from subscriptions.selectors import subscriptions_for_list
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +104,6 @@ def invoice_event_type(event: InvoiceEvent) -> str | None:
 
 
 def _subscriptions_by_id(ids: Iterable[int]) -> dict[int, Any]:
-    from subscriptions.api import subscriptions_for_list
-
     return {s.pk: s for s in subscriptions_for_list().filter(pk__in=set(ids))}
 
 
@@ -138,8 +142,6 @@ class Outbox:
 
     def payload(self, row, owner) -> dict:
         if self.model is SubscriptionEvent:
-            from subscriptions.api import SubscriptionSerializer
-
             data = {
                 "change": row.kind,
                 "effective_date": row.effective_date,
@@ -148,8 +150,6 @@ class Outbox:
                 "subscription": SubscriptionSerializer(owner).data,
             }
         else:
-            from billing.api import InvoiceSerializer
-
             data = {"day": row.day, "invoice": InvoiceSerializer(owner).data}
         return {
             "id": self.event_id(row),
@@ -292,10 +292,6 @@ def _dispatch_round(outbox: Outbox, batch: int) -> tuple[int, bool]:
 
 
 def _queue_sends(pairs: list[tuple[int, int]]) -> None:
-    from celery.exceptions import Retry
-
-    from config.celery import send
-
     for delivery_id, attempt in pairs:
         try:
             send("integrations.webhook_send", delivery_id, attempt)
@@ -452,9 +448,6 @@ def webhook_delivery_retry(*, delivery: WebhookDelivery) -> None:
 
 def idempotency_keys_purge(*, batch: int = 5000) -> int:
     """Delete the idempotency keys older than IDEMPOTENCY_KEY_TTL_HOURS; returns how many."""
-    from integrations.idempotency import ttl
-    from integrations.models import IdempotencyKey
-
     cutoff = timezone.now() - ttl()
     deleted = 0
     while True:

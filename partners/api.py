@@ -11,26 +11,12 @@ from integrations.viewsets import TenantMixin
 from partners.models import Partner
 
 
-class PartnerRefSerializer(serializers.ModelSerializer):
-    """A partner, as other objects name it."""
-
-    class Meta:
-        model = Partner
-        fields = ["id", "code", "name"]
-
-
 class PartnerSerializer(serializers.ModelSerializer):
     discount_percent = PercentField()
 
     class Meta:
         model = Partner
         fields = ["id", "code", "name", "email", "discount_percent", "is_active"]
-
-
-def partner_of_customer(customer) -> Partner | None:
-    """The partner of a customer loaded with select_related("partner_link__partner")."""
-    link = getattr(customer, "partner_link", None)
-    return link.partner if link is not None else None
 
 
 @extend_schema_view(

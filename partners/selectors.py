@@ -14,8 +14,7 @@ from billing.models import Invoice
 from catalog.models import BundleItem, Plan, SeatType
 from partners.models import Partner, PartnerCustomer, PartnerUser
 from subscriptions.models import Customer, DeployedDevices, Subscription
-from subscriptions.selectors import SubscriptionOverview, subscriptions_for_pages
-from subscriptions.services import seat_types_of
+from subscriptions.selectors import SubscriptionOverview, seat_types_of, subscriptions_for_pages
 
 
 def partner_of(customer: Customer) -> Partner | None:

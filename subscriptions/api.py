@@ -36,6 +36,11 @@ from integrations.filters import IdFilter
 from integrations.idempotency import HEADER as IDEMPOTENCY_HEADER
 from integrations.idempotency import KEY_PATTERN as IDEMPOTENCY_KEY_PATTERN
 from integrations.idempotency import idempotent
+from integrations.payloads import (
+    PartnerRefSerializer,
+    SubscriptionSerializer,
+    partner_of_customer,
+)
 from integrations.serializers import (
     EventSerializer,
     InputSerializer,
@@ -43,7 +48,6 @@ from integrations.serializers import (
     money_text,
 )
 from integrations.viewsets import TenantMixin, lock_nowait
-from partners.api import PartnerRefSerializer, partner_of_customer
 from partners.services import subscription_sell
 from subscriptions import services
 from subscriptions.models import (
@@ -51,21 +55,13 @@ from subscriptions.models import (
     Subscription,
     SubscriptionContract,
     SubscriptionEvent,
-    SubscriptionItem,
-    SubscriptionSeat,
 )
-from subscriptions.selectors import managed_elsewhere, next_invoices
+from subscriptions.selectors import managed_elsewhere, next_invoices, subscriptions_for_list
 
 CHANNEL = "api"
 MAX_QUANTITY = 1_000_000  # far above any real order; keeps numbers inside the columns
 
 # Serializers: output ---------------------------------------------------------------------------
-
-
-class CustomerRefSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Customer
-        fields = ["id", "name"]
 
 
 class CustomerSerializer(serializers.ModelSerializer):
@@ -95,83 +91,6 @@ class CustomerSerializer(serializers.ModelSerializer):
     @extend_schema_field(PartnerRefSerializer(allow_null=True))
     def get_partner(self, customer: Customer) -> dict | None:
         partner = partner_of_customer(customer)
-        return PartnerRefSerializer(partner).data if partner else None
-
-
-class PlanRefSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Plan
-        fields = ["id", "code", "name"]
-
-
-class SeatSerializer(serializers.ModelSerializer):
-    seat_type = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    scheduled_quantity = serializers.IntegerField(
-        allow_null=True, help_text="Seats from the renewal, when a reduction is scheduled."
-    )
-
-    class Meta:
-        model = SubscriptionSeat
-        fields = ["seat_type", "quantity", "scheduled_quantity"]
-
-
-class ItemSerializer(serializers.ModelSerializer):
-    product = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
-    bundle = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
-
-    class Meta:
-        model = SubscriptionItem
-        fields = ["kind", "product", "bundle", "quantity"]
-
-
-class SubscriptionSerializer(serializers.ModelSerializer):
-    customer = CustomerRefSerializer(read_only=True)
-    bill_to = CustomerRefSerializer(
-        read_only=True,
-        allow_null=True,
-        help_text="Who is invoiced when it is not the customer: the partner that sold it.",
-    )
-    partner = serializers.SerializerMethodField()
-    plan = PlanRefSerializer(read_only=True)
-    pending_plan = PlanRefSerializer(read_only=True, allow_null=True)
-    term = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
-    seats = SeatSerializer(many=True, read_only=True)
-    items = ItemSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = Subscription
-        fields = [
-            "id",
-            "customer",
-            "bill_to",
-            "partner",
-            "plan",
-            "pending_plan",
-            "term",
-            "status",
-            "currency",
-            "start_date",
-            "anchor_date",
-            "trial_end",
-            "current_period_start",
-            "current_period_end",
-            "commitment_start",
-            "commitment_end",
-            "renewal_date",
-            "end_date",
-            "next_billing_date",
-            "auto_renew",
-            "po_reference",
-            "service_period_years",
-            "seats",
-            "items",
-            "created_at",
-            "updated_at",
-        ]
-
-    @extend_schema_field(PartnerRefSerializer(allow_null=True))
-    def get_partner(self, subscription: Subscription) -> dict | None:
-        partner = partner_of_customer(subscription.customer)
         return PartnerRefSerializer(partner).data if partner else None
 
 
@@ -366,21 +285,6 @@ class ConsumptionInput(InputSerializer):
 
 def customers_for_list() -> QuerySet[Customer]:
     return Customer.objects.select_related("partner_link__partner").order_by("name", "id")
-
-
-def subscriptions_for_list() -> QuerySet[Subscription]:
-    return (
-        Subscription.objects.select_related(
-            "customer__partner_link__partner", "bill_to", "plan", "pending_plan", "term"
-        )
-        .prefetch_related(
-            Prefetch("seats", queryset=SubscriptionSeat.objects.select_related("seat_type")),
-            Prefetch(
-                "items", queryset=SubscriptionItem.objects.select_related("product", "bundle")
-            ),
-        )
-        .order_by("-id")
-    )
 
 
 def subscriptions_for_detail() -> QuerySet[Subscription]:

@@ -47,6 +47,7 @@ from core.pricing import (
     times,
 )
 from subscriptions import timeline
+from subscriptions.models import SubscriptionDiscount, SubscriptionEvent
 from subscriptions.timeline import State
 
 RECURRING = "recurring"
@@ -93,8 +94,6 @@ class Charge:
 
 
 def _discounts_read(ids):
-    from subscriptions.models import SubscriptionDiscount
-
     # No ordering (the default one joins the subscriptions): rules are sorted where applied.
     return (
         SubscriptionDiscount.objects.filter(subscription_id__any=ids)
@@ -120,8 +119,6 @@ def _discounts_read(ids):
 
 
 def _timelines_read(ids):
-    from subscriptions.models import SubscriptionEvent
-
     return (
         SubscriptionEvent.objects.filter(subscription_id__any=ids)
         .order_by("effective_date", "id")

@@ -22,6 +22,7 @@ from subscriptions.models import (
     Subscription,
     SubscriptionDiscount,
     SubscriptionEvent,
+    SubscriptionItem,
     SubscriptionSeat,
 )
 
@@ -392,3 +393,29 @@ def _pending_changes(
         elif event.kind == Kind.CANCELLATION:
             pending.append(PendingChange("cancellation", event.effective_date))
     return pending
+
+
+def seat_types_of(plan: Plan, book: PriceBook | None = None) -> dict[int, SeatType]:
+    """The seat types a plan sells (its seat products), by id."""
+    plan = (book or PriceBook()).plan(plan.pk)
+    found = {}
+    for bundle in plan.bundles.all():
+        for item in bundle.items.all():
+            if item.kind == BundleItem.Kind.PRODUCT and item.product.seat_type_id:
+                found[item.product.seat_type_id] = item.product.seat_type
+    return found
+
+
+def subscriptions_for_list() -> QuerySet[Subscription]:
+    return (
+        Subscription.objects.select_related(
+            "customer__partner_link__partner", "bill_to", "plan", "pending_plan", "term"
+        )
+        .prefetch_related(
+            Prefetch("seats", queryset=SubscriptionSeat.objects.select_related("seat_type")),
+            Prefetch(
+                "items", queryset=SubscriptionItem.objects.select_related("product", "bundle")
+            ),
+        )
+        .order_by("-id")
+    )

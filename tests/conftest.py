@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import translation
 
-from catalog.demo import seed_catalog
+from demo.catalog import seed_catalog
 
 
 @pytest.fixture(autouse=True)

@@ -2,48 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Q
 from django.utils.translation import gettext as _
 
-from billing.models import Invoice, InvoiceEvent, InvoiceLine
+from billing.models import Invoice, InvoiceLine
 from billing.services.documents import build_credit_note, save_documents
 from billing.services.numbering import issue_documents
 from billing.services.run import send_pending_emails
-from core import clock
+from billing.services.settlement import settle_credited_invoices
 from core.errors import ApplicationError
-
-
-def settle_credited_invoices(invoice_ids: Iterable[int | None]) -> None:
-    """An invoice whose every line is reversed by credit notes is cancelled by them."""
-    ids = {i for i in invoice_ids if i}
-    if not ids:
-        return
-    fully = (
-        Invoice.objects.filter(pk__in=ids)
-        .annotate(
-            lines_count=Count("lines"),
-            reversed_count=Count("lines", filter=Q(lines__reversed_by__isnull=False)),
-        )
-        .filter(lines_count=F("reversed_count"))
-        .values_list("pk", flat=True)
-    )
-    cancelled = list(
-        Invoice.objects.filter(pk__in=list(fully))
-        .exclude(status=Invoice.Status.CANCELLED)
-        .values_list("pk", flat=True)
-    )
-    Invoice.objects.filter(pk__in=cancelled).update(status=Invoice.Status.CANCELLED)
-    InvoiceEvent.objects.bulk_create(
-        [
-            InvoiceEvent(invoice_id=pk, kind=InvoiceEvent.Kind.CANCELLED, day=clock.today())
-            for pk in cancelled
-        ]
-    )
+from subscriptions.services import billing_due
 
 
 def invoice_cancel_by_credit_note(
@@ -83,8 +54,6 @@ def invoice_cancel_by_credit_note(
         save_documents([document], issue_on=day)
         settle_credited_invoices([invoice.pk])
         if reissue and invoice.subscription_id:
-            from subscriptions.services._base import billing_due
-
             billing_due(
                 invoice.subscription,
                 min((line.charge_date for line in lines if line.charge_date), default=day),

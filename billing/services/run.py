@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import connection, connections, router, transaction
 from django.db.models import Q
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from billing.models import Invoice, InvoiceLine
 from billing.services.documents import (
@@ -33,6 +34,7 @@ from billing.services.documents import (
     build_invoice,
     save_documents,
 )
+from billing.services.settlement import settle_credited_invoices
 from config.celery import send
 from core.db.bulk import from_row
 from core.db.gc_pause import gc_paused
@@ -442,16 +444,12 @@ def _credits_for(
 
 def _no_longer_due_reason(language: str) -> str:
     """Printed on the credit note: in the language of the invoice it corrects."""
-    from django.utils.translation import gettext as _
-
     with translation.override(language):
         return _("These charges are no longer due (the change that caused them was undone).")
 
 
 def _settle_credited(documents: Sequence[Document]) -> None:
     """An invoice entirely reversed by credit notes is cancelled by them."""
-    from billing.services.corrections import settle_credited_invoices
-
     settle_credited_invoices(
         [
             d.invoice.credited_invoice_id

@@ -7,6 +7,9 @@ class CoreDbConfig(AppConfig):
     verbose_name = "Bulk database tools"
 
     def ready(self) -> None:
-        from core.db import lookups
+        # In ready(), as Django asks of an AppConfig: registering the lookup imports the model
+        # field machinery (and django-money's, which reads the settings), not to be loaded while
+        # the app registry is being filled.
+        from core.db import lookups  # noqa: PLC0415
 
         lookups.register()

@@ -14,6 +14,9 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from django.db import connections, models, router
+from django.utils import timezone
+from djmoney.models.fields import MoneyField
+from djmoney.money import Money
 
 
 def bulk_update(
@@ -75,8 +78,6 @@ _PLAIN_FIELDS = (
 
 
 def _plain(field: models.Field) -> bool:
-    from djmoney.models.fields import MoneyField
-
     return isinstance(field, _PLAIN_FIELDS) and not isinstance(field, MoneyField)
 
 
@@ -176,8 +177,6 @@ _COPY_PLANS: dict[tuple[type, bool], tuple] = {}
 
 
 def _copy_plan(model: type[models.Model], connection, with_ids: bool) -> tuple:
-    from djmoney.models.fields import MoneyField
-
     plan = _COPY_PLANS.get((model, with_ids))
     if plan is None:
         fields = [f for f in model._meta.concrete_fields if with_ids or not f.primary_key]
@@ -210,9 +209,6 @@ def insert(objects: Sequence[models.Model], *, ids: bool = True) -> None:
     if connection.vendor != "postgresql":
         model.objects.bulk_create(objects, batch_size=1000)
         return
-    from django.utils import timezone
-    from djmoney.money import Money
-
     if ids and objects[0].pk is None:
         reserve_ids(objects)
     columns, attnames, json_columns, money_columns, stamped = _copy_plan(model, connection, ids)

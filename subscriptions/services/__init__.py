@@ -7,7 +7,7 @@ billing uses) and a sentence for the person who asked. `dry_run=True` runs the s
 rolls everything back: that is the preview shown before a confirmation.
 """
 
-from subscriptions.services._base import ChangeResult, check_po, previewable
+from subscriptions.services._base import ChangeResult, billing_due, check_po, previewable
 from subscriptions.services.cancellation import (
     CancellationQuote,
     cancellation_quote,
@@ -46,6 +46,7 @@ __all__ = [
     "CancellationQuote",
     "ChangeResult",
     "addon_add",
+    "billing_due",
     "cancellation_quote",
     "check_po",
     "commitment_for",

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from config.celery import send
 from core import clock
 from core.errors import ApplicationError
 from core.money import money_text
@@ -160,8 +161,6 @@ def billing_due(subscription: Subscription, day: date, *, today: date | None = N
 
 
 def _queue_billing(subscription_id: int, day: date) -> None:
-    from config.celery import send
-
     send("billing.run_chunk", [subscription_id], day.isoformat(), queue="billing")
 
 

@@ -7,11 +7,13 @@ from decimal import Decimal
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from catalog.models import (
     ProductContract,
 )
+from core.contracts import issue_schedule
 from core.periods import Interval, Period, Unit, period_at, period_index, shift
 from core.pricing import ZERO
 from subscriptions.models import (
@@ -78,8 +80,6 @@ def issues_schedule(
 ) -> list[ScheduledIssue]:
     """Schedule the issues of the billing period containing `day`, the free ones last. Safe to
     run twice (one row per issue number and period)."""
-    from core.contracts import issue_schedule
-
     contract = subscription_contract.contract
     if contract.kind != ProductContract.Kind.ISSUE:
         refuse(_("Only issue-based contracts have issues."))
@@ -110,8 +110,6 @@ def issues_schedule(
 
 
 def credit_balance(subscription_contract: SubscriptionContract) -> Decimal:
-    from django.db.models import Sum
-
     return subscription_contract.credits.aggregate(total=Sum("amount"))["total"] or ZERO
 
 
@@ -202,8 +200,6 @@ def credits_expire(*, subscription_contract: SubscriptionContract, day: date) ->
             subscription_contract=held, kind=CreditEntry.Kind.EXPIRY, period_start=previous.start
         ).exists():
             return None
-        from django.db.models import Sum
-
         left = (
             held.credits.filter(day__lt=previous.end).aggregate(total=Sum("amount"))["total"]
             or ZERO

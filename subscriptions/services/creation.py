@@ -36,6 +36,7 @@ from subscriptions.models import (
     SubscriptionItem,
     SubscriptionSeat,
 )
+from subscriptions.selectors import seat_types_of
 from subscriptions.services._base import (
     ChangeResult,
     as_if_fulfilled,
@@ -52,17 +53,6 @@ from subscriptions.services.renewals import advance
 
 Kind = SubscriptionEvent.Kind
 Status = Subscription.Status
-
-
-def seat_types_of(plan: Plan, book: PriceBook | None = None) -> dict[int, SeatType]:
-    """The seat types a plan sells (its seat products), by id."""
-    plan = (book or PriceBook()).plan(plan.pk)
-    found = {}
-    for bundle in plan.bundles.all():
-        for item in bundle.items.all():
-            if item.kind == BundleItem.Kind.PRODUCT and item.product.seat_type_id:
-                found[item.product.seat_type_id] = item.product.seat_type
-    return found
 
 
 def commitment_for(

@@ -15,8 +15,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connections, transaction
 
-from catalog.demo import seed_catalog
 from catalog.models import Plan, SeatType
+from demo.catalog import seed_catalog
 from integrations import services as integration_services
 from integrations.models import IdempotencyKey, WebhookDelivery, WebhookEndpoint
 from subscriptions import services

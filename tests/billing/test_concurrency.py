@@ -18,8 +18,8 @@ from django.db.models import Q
 
 from billing.models import Invoice, InvoiceLine, InvoiceSequence
 from billing.services import billing_run
-from catalog.demo import seed_catalog
 from catalog.models import Plan, SeatType
+from demo.catalog import seed_catalog
 from subscriptions import services
 from tests.concurrency import postgresql_only, run_together
 from tests.subscriptions.factories import CustomerFactory

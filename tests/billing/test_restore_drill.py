@@ -13,8 +13,8 @@ from django.db import connection
 
 from billing.models import Invoice
 from billing.services import billing_run
-from catalog.demo import seed_catalog
 from catalog.models import Plan
+from demo.catalog import seed_catalog
 from subscriptions import services
 from tests.concurrency import postgresql_only
 from tests.subscriptions.factories import CustomerFactory

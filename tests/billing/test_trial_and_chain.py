@@ -14,8 +14,8 @@ from billing.models import Invoice, InvoiceEvent, InvoiceLine, InvoiceReminder, 
 from billing.services import billing_run
 from billing.tasks import run_chain_now
 from catalog import services as catalog_services
-from catalog.demo import seed_catalog
 from catalog.models import CouponCampaign, CouponCode, Plan, SeatType
+from demo.catalog import seed_catalog
 from subscriptions import services
 from subscriptions.models import Subscription
 from tests.catalog.factories import CouponCampaignFactory

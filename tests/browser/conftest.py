@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, connections
 
-from catalog.management.commands.seed_demo import DEMO_PASSWORD
+from demo.logins import DEMO_PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

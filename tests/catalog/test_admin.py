@@ -247,7 +247,7 @@ def test_inline_changes_appear_in_the_parents_history(operator_client, demo_cata
 
 
 def test_the_demo_seed_is_idempotent_and_leaves_no_empty_history(db):
-    from catalog.demo import seed_catalog
+    from demo.catalog import seed_catalog
 
     seed_catalog()
     counts = {m: m.history.count() for m in (Plan, PriceSheet, PriceTier, Term, CouponCode)}

@@ -6,12 +6,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from catalog.demo import upsert
 from catalog.models import SeatType
+from demo.catalog import upsert
+from demo.subscriptions import demo_customer, demo_subscription
 from partners.models import Partner, PartnerCustomer
 from partners.services import subscription_sell
 from subscriptions import services as subscription_services
-from subscriptions.demo import demo_customer, demo_subscription
 
 
 def seed_partners() -> dict[str, Any]:

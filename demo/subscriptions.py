@@ -1,4 +1,4 @@
-"""Demo customers and subscriptions, sold directly (partners' customers are in partners/demo.py).
+"""Demo customers and subscriptions, sold directly (partners' customers are in demo/partners.py).
 
 Idempotent: a customer is found by its email, a subscription by its customer and plan.
 """
@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from catalog.demo import upsert
 from catalog.models import Bundle, Plan, SeatType
 from core import clock
+from demo.catalog import upsert
 from subscriptions import services
 from subscriptions.models import Customer, Subscription
 

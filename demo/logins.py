@@ -1,16 +1,10 @@
-"""`manage.py seed_demo`: the demo data and logins, safe to run again and again."""
+"""Demo logins: an operator, partner users and customer users, all with one printed password."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.core.management.base import BaseCommand
-from django.db import transaction
 
-from billing.demo import seed_invoices
-from catalog.demo import seed_catalog
-from partners.demo import seed_partners
 from partners.models import Partner, PartnerUser
-from subscriptions.demo import seed_subscriptions
 from subscriptions.models import Customer, CustomerUser
 
 DEMO_PASSWORD = "cadence-demo"  # noqa: S105 - demo logins, printed on purpose
@@ -89,24 +83,3 @@ def served_url() -> str:
     if host in ("", "0.0.0.0", "::", "[::]"):  # noqa: S104 - read, not bound
         host = "127.0.0.1"
     return f"http://{host}:{settings.WEB_PORT}"
-
-
-class Command(BaseCommand):
-    help = "Load the demo catalog, customers, subscriptions, invoices and logins (idempotent)."
-
-    def handle(self, *args, **options) -> None:
-        # One transaction: the billing tasks the sales of past starts queue on commit then
-        # find their history already billed, day by day, by seed_invoices.
-        with transaction.atomic():
-            seed_catalog()
-            seed_subscriptions()
-            seed_partners()
-            logins = seed_operator() + seed_portal_logins()
-            invoices = seed_invoices()
-        self.stdout.write(
-            self.style.SUCCESS(f"Demo data loaded ({invoices} invoices and credit notes).")
-        )
-        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
-        site = served_url()
-        for username, url, what in logins:
-            self.stdout.write(f"  {username:<10} {site}{url:<12} {what}")

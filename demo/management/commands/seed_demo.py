@@ -1,0 +1,31 @@
+"""`manage.py seed_demo`: the demo data and logins, safe to run again and again."""
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from demo.billing import seed_invoices
+from demo.catalog import seed_catalog
+from demo.logins import DEMO_PASSWORD, seed_operator, seed_portal_logins, served_url
+from demo.partners import seed_partners
+from demo.subscriptions import seed_subscriptions
+
+
+class Command(BaseCommand):
+    help = "Load the demo catalog, customers, subscriptions, invoices and logins (idempotent)."
+
+    def handle(self, *args, **options) -> None:
+        # One transaction: the billing tasks the sales of past starts queue on commit then
+        # find their history already billed, day by day, by seed_invoices.
+        with transaction.atomic():
+            seed_catalog()
+            seed_subscriptions()
+            seed_partners()
+            logins = seed_operator() + seed_portal_logins()
+            invoices = seed_invoices()
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data loaded ({invoices} invoices and credit notes).")
+        )
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        site = served_url()
+        for username, url, what in logins:
+            self.stdout.write(f"  {username:<10} {site}{url:<12} {what}")

@@ -1,0 +1,163 @@
+"""What a client receives of a subscription or an invoice: the representations the REST API
+lists and every webhook carries (`data.subscription`, `data.invoice`).
+
+Here, in integrations, rather than in each app's api.py: the webhook dispatcher
+(integrations/services.py) builds its payloads from them, and a service must not import a door.
+The apps' api.py build their detail serializers on these.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from billing.models import Invoice
+from catalog.models import Plan
+from integrations.serializers import MoneyField
+from partners.models import Partner
+from subscriptions.models import Customer, Subscription, SubscriptionItem, SubscriptionSeat
+
+
+def partner_of_customer(customer) -> Partner | None:
+    """The partner of a customer loaded with select_related("partner_link__partner")."""
+    link = getattr(customer, "partner_link", None)
+    return link.partner if link is not None else None
+
+
+class PartnerRefSerializer(serializers.ModelSerializer):
+    """A partner, as other objects name it."""
+
+    class Meta:
+        model = Partner
+        fields = ["id", "code", "name"]
+
+
+class CustomerRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = ["id", "name"]
+
+
+class PlanRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Plan
+        fields = ["id", "code", "name"]
+
+
+class SeatSerializer(serializers.ModelSerializer):
+    seat_type = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    scheduled_quantity = serializers.IntegerField(
+        allow_null=True, help_text="Seats from the renewal, when a reduction is scheduled."
+    )
+
+    class Meta:
+        model = SubscriptionSeat
+        fields = ["seat_type", "quantity", "scheduled_quantity"]
+
+
+class ItemSerializer(serializers.ModelSerializer):
+    product = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    bundle = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+
+    class Meta:
+        model = SubscriptionItem
+        fields = ["kind", "product", "bundle", "quantity"]
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    customer = CustomerRefSerializer(read_only=True)
+    bill_to = CustomerRefSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="Who is invoiced when it is not the customer: the partner that sold it.",
+    )
+    partner = serializers.SerializerMethodField()
+    plan = PlanRefSerializer(read_only=True)
+    pending_plan = PlanRefSerializer(read_only=True, allow_null=True)
+    term = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    seats = SeatSerializer(many=True, read_only=True)
+    items = ItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Subscription
+        fields = [
+            "id",
+            "customer",
+            "bill_to",
+            "partner",
+            "plan",
+            "pending_plan",
+            "term",
+            "status",
+            "currency",
+            "start_date",
+            "anchor_date",
+            "trial_end",
+            "current_period_start",
+            "current_period_end",
+            "commitment_start",
+            "commitment_end",
+            "renewal_date",
+            "end_date",
+            "next_billing_date",
+            "auto_renew",
+            "po_reference",
+            "service_period_years",
+            "seats",
+            "items",
+            "created_at",
+            "updated_at",
+        ]
+
+    @extend_schema_field(PartnerRefSerializer(allow_null=True))
+    def get_partner(self, subscription: Subscription) -> dict | None:
+        partner = partner_of_customer(subscription.customer)
+        return PartnerRefSerializer(partner).data if partner else None
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    customer = CustomerRefSerializer(
+        read_only=True, help_text="The party invoiced: the customer, or the partner that sold."
+    )
+    end_customer = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text="On a partner's invoice, the customer it bought for (id).",
+    )
+    subscription = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    credited_invoice = serializers.SlugRelatedField(
+        slug_field="number", read_only=True, allow_null=True
+    )
+    net_total = MoneyField()
+    tax_total = MoneyField()
+    total = MoneyField()
+    amount_paid = MoneyField()
+    balance = MoneyField()
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id",
+            "number",
+            "kind",
+            "status",
+            "customer",
+            "subscription",
+            "credited_invoice",
+            "currency",
+            "language",
+            "po_reference",
+            "end_customer",
+            "end_customer_name",
+            "issue_date",
+            "due_date",
+            "period_start",
+            "period_end",
+            "net_total",
+            "tax_total",
+            "total",
+            "amount_paid",
+            "balance",
+            "paid_on",
+            "note",
+        ]
