@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.utils import translation
 
 from demo.catalog import seed_catalog
+from demo.logins import seed_operator
 
 
 @pytest.fixture(autouse=True)
@@ -27,8 +28,6 @@ def demo_catalog(db):
 @pytest.fixture
 def operator(db, django_user_model):
     """A back-office operator: staff, in the Operators group (not a superuser)."""
-    from catalog.management.commands.seed_demo import seed_operator
-
     seed_operator()
     return django_user_model.objects.get(username="operator")
 

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from catalog import services as catalog_services
-from catalog.demo import seed_catalog
+from demo.catalog import seed_catalog
 from catalog.models import Bundle, CouponCampaign, CouponCode, Plan, SeatType
 from core.errors import ApplicationError
 from subscriptions import services
