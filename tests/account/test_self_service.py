@@ -12,12 +12,9 @@ from catalog.models import Bundle, Plan
 from subscriptions import services
 from subscriptions.models import CouponRedemption, Subscription, SubscriptionEvent
 from tests.partners import builders
+from tests.support.pages import text
 
 pytestmark = pytest.mark.django_db
-
-
-def text(response) -> str:
-    return response.content.decode()
 
 
 def only_subscription(customer) -> Subscription:

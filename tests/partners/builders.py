@@ -131,3 +131,19 @@ def on(time_machine, client):
             client.force_login(get_user_model().objects.get(pk=user_id))
 
     return on
+
+
+def purchase_data(**overrides) -> dict:
+    """The purchase form of the partner portal, filled in for RULES example 6.1 (10 gateways from
+    2026-01-01, 3-year service period), to estimate: `overrides` change any field."""
+    data = {
+        "plan": Plan.objects.get(code="device-seats").pk,
+        "start_date": "2026-01-01",
+        "po_reference": "PO-BM-2026-01",
+        "seats_gateway": "10",
+        "seats_sensor": "0",
+        "service_period_years": "3",
+        "action": "estimate",
+    }
+    data.update(overrides)
+    return data
