@@ -23,6 +23,7 @@ from subscriptions.models import (
     SubscriptionSeat,
 )
 from tests.api.conftest import results, token_client
+from tests.support.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -44,14 +45,6 @@ def ok(response) -> dict:
 
 def nets(charges) -> list[str]:
     return [c["net"] for c in charges]
-
-
-def snapshot():
-    return (
-        Subscription.objects.count(),
-        SubscriptionEvent.objects.count(),
-        SubscriptionSeat.objects.count(),
-    )
 
 
 @pytest.fixture
