@@ -10,6 +10,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from subscriptions.models import Subscription, SubscriptionEvent
+from tests.support.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -30,12 +31,14 @@ CHANGES = [
 @pytest.mark.parametrize(("path", "body", "field"), CHANGES)
 def test_a_nul_byte_in_a_change_is_a_400_on_its_field(demo, api, path, body, field):
     before = SubscriptionEvent.objects.count()
+    rows = snapshot()
     response = api("partner").post(
         f"/api/v1/subscriptions/{demo.bakery_seats.pk}/{path}", body, format="json"
     )
     assert response.status_code == 400, response.content
     assert "U+0000" in response.json()[field][0]
     assert SubscriptionEvent.objects.count() == before
+    assert snapshot() == rows
 
 
 @pytest.mark.parametrize("path", ["/api/v1/subscriptions/", "/api/v1/subscriptions/preview/"])
@@ -149,6 +152,7 @@ def test_a_query_parameter_is_refused_where_the_operation_takes_none(demo, api):
 
 def test_a_body_field_the_operation_does_not_take_is_a_400_and_changes_nothing(demo, api):
     before = SubscriptionEvent.objects.count()
+    rows = snapshot()
     response = api("partner").post(
         f"/api/v1/subscriptions/{demo.bakery_seats.pk}/seats/",
         {"seat_type": "gateway", "quantitiy": 5, "quantity": 1},
@@ -157,3 +161,4 @@ def test_a_body_field_the_operation_does_not_take_is_a_400_and_changes_nothing(d
     assert response.status_code == 400, response.content
     assert list(response.json()) == ["quantitiy"]
     assert SubscriptionEvent.objects.count() == before
+    assert snapshot() == rows

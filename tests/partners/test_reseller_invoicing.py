@@ -25,6 +25,7 @@ from partners.services import partner_customer_create, subscription_sell
 from subscriptions import services
 from subscriptions.models import CustomerUser, Subscription, SubscriptionEvent
 from tests.partners import builders
+from tests.support.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -181,6 +182,7 @@ def test_the_partners_customer_cannot_change_it_in_self_service(
 ):
     on(date(2026, 2, 1))
     before = SubscriptionEvent.objects.filter(subscription=sold).count()
+    rows = snapshot()
     url = reverse(name, args=[sold.pk])
     response = getattr(bakery_login, method)(url, {"code": "coupon_87", "confirm": "on"})
     assert response.status_code == 302
@@ -188,6 +190,7 @@ def test_the_partners_customer_cannot_change_it_in_self_service(
     page = bakery_login.get(response.url).content.decode()
     assert "managed by Acme Resellers SAS" in page and "ask them" in page
     assert SubscriptionEvent.objects.filter(subscription=sold).count() == before
+    assert snapshot() == rows
     assert Subscription.objects.get(pk=sold.pk).status == Subscription.Status.ACTIVE
 
 
@@ -214,10 +217,12 @@ def bakery_api(bakery):
 def test_the_partners_customer_cannot_change_it_through_the_api(sold, bakery_api, on, path, body):
     on(date(2026, 2, 1))
     before = SubscriptionEvent.objects.filter(subscription=sold).count()
+    rows = snapshot()
     response = bakery_api.post(f"/api/v1/subscriptions/{sold.pk}/{path}", body, format="json")
     assert response.status_code == 403
     assert "managed by Acme Resellers SAS" in response.json()["detail"]
     assert SubscriptionEvent.objects.filter(subscription=sold).count() == before
+    assert snapshot() == rows
 
 
 def test_the_partners_customer_reads_it_through_the_api_without_the_price(sold, bakery_api, on):
