@@ -18,8 +18,8 @@ from catalog.api import PlanSerializer
 from catalog.models import Plan
 from partners.models import Partner
 from subscriptions.models import CustomerUser, Subscription, SubscriptionEvent
-from tests.api.conftest import results, token_client
 from tests.catalog.factories import PlanFactory
+from tests.support.api import results, token_client
 from tests.support.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ import pytest
 
 from billing.models import Invoice
 from catalog.models import Plan
-from tests.api.conftest import results
 from tests.catalog.factories import PlanFactory
+from tests.support.api import results
 
 pytestmark = pytest.mark.django_db
 

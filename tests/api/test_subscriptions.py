@@ -7,13 +7,10 @@ from types import SimpleNamespace
 
 import pytest
 import time_machine
-from django.contrib.auth import get_user_model
 from django.utils import translation
 
 from billing.models import Invoice
 from catalog.models import Plan, ProductContract, SeatType
-from partners.models import Partner, PartnerUser
-from partners.services import partner_account_create, partner_customer_create
 from subscriptions import services
 from subscriptions.models import (
     CreditEntry,
@@ -22,7 +19,7 @@ from subscriptions.models import (
     SubscriptionEvent,
     SubscriptionSeat,
 )
-from tests.api.conftest import results, token_client
+from tests.support.api import acme_selling_over_the_api, created, results, token_client
 from tests.support.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db
@@ -31,11 +28,6 @@ pytestmark = pytest.mark.django_db
 def at(day: date):
     """Business date `day` (10:00 in Paris)."""
     return time_machine.travel(f"{day.isoformat()} 09:00Z", tick=True)
-
-
-def created(response) -> dict:
-    assert response.status_code == 201, response.content
-    return response.json()
 
 
 def ok(response) -> dict:
@@ -50,32 +42,7 @@ def nets(charges) -> list[str]:
 @pytest.fixture
 def acme(demo_catalog):
     """A partner (20 %) with one customer and a portal user with a token (RULES example 6.1)."""
-    partner = Partner.objects.create(
-        code="acme", name="Acme Resellers", email="orders@acme.example", discount_percent=20
-    )
-    partner_account_create(
-        partner=partner,
-        name="Acme Resellers SARL",
-        email="billing@acme.example",
-        address_line1="25 rue des Entrepreneurs",
-        postal_code="69003",
-        city="Lyon",
-        country="FR",
-        currency="EUR",
-    )
-    customer = partner_customer_create(
-        partner=partner,
-        name="Boulangerie Martin",
-        email="factures@boulangerie.example",
-        address_line1="4 place du Marché",
-        postal_code="33000",
-        city="Bordeaux",
-        country="FR",
-        currency="EUR",
-    )
-    user = get_user_model().objects.create_user("acme-api", password="x-long-password-1")
-    PartnerUser.objects.create(partner=partner, user=user)
-    return SimpleNamespace(partner=partner, customer=customer, client=token_client(user))
+    return acme_selling_over_the_api()
 
 
 def sell_seats(acme, *, years=3, seats=10) -> dict:

@@ -5,7 +5,6 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import polib
 import pytest
@@ -13,8 +12,7 @@ from django.utils import translation
 
 from core.errors import ApplicationError
 from core.periods import Period, Unit, check_whole_multiple
-
-PO = Path(__file__).resolve().parents[2] / "locale" / "fr" / "LC_MESSAGES" / "django.po"
+from tests.support.paths import PO
 
 
 def test_the_admin_answers_in_french(operator_client, demo_catalog):

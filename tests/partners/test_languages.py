@@ -8,9 +8,8 @@ import pytest
 from django.urls import reverse
 
 from catalog.models import SeatType
-from tests.account.conftest import dupont, dupont_client, maple, maple_client  # noqa: F401
-from tests.catalog.test_i18n import PO
 from tests.partners import builders
+from tests.support.paths import PO
 
 pytestmark = pytest.mark.django_db
 NBSP = "\u00a0"  # French writes a no-break space before the currency: "140,05 €"
@@ -25,7 +24,7 @@ def test_the_partner_portal_answers_in_french(partner_client, bakery):
     assert "Your customers" in english.content.decode()
 
 
-def test_the_self_service_pages_answer_in_french(maple_client):  # noqa: F811
+def test_the_self_service_pages_answer_in_french(maple_client):
     html = maple_client.get(reverse("account:subscriptions"), HTTP_ACCEPT_LANGUAGE="fr")
     assert "Vos abonnements" in html.content.decode()
 
@@ -44,7 +43,7 @@ def test_every_template_string_is_in_the_french_catalogue():
     assert missing == set()
 
 
-def test_the_self_service_pages_write_amounts_the_french_way(dupont_client, dupont, on):  # noqa: F811
+def test_the_self_service_pages_write_amounts_the_french_way(dupont_client, dupont, on):
     on(date(2026, 10, 1))  # RULES example 4.2
     subscription = dupont.subscriptions.get()
     url = reverse("account:cancel", args=[subscription.pk])

@@ -14,8 +14,8 @@ from core.errors import ApplicationError
 from subscriptions import services
 from subscriptions.charges import SubscriptionContext, due_charges
 from subscriptions.models import Subscription, SubscriptionEvent
-from tests.api.conftest import token_client
 from tests.subscriptions.factories import CustomerFactory
+from tests.support.api import token_client
 
 pytestmark = pytest.mark.django_db
 Kind = SubscriptionEvent.Kind
