@@ -50,7 +50,7 @@ class Demo:
     hosting: Subscription  # maple, hosting-a
     office: Subscription  # dupont, office-24m
     backup: Subscription  # dupont, cloud-backup (trial)
-    bakery_seats: Subscription  # bakery, device-seats (RULES 6.1)
+    bakery_seats: Subscription  # bakery, device-seats (billing-rules example 6.1)
     fjord_seats: Subscription  # fjord, device-seats
 
     def invoice_of(self, customer: Customer) -> Invoice:

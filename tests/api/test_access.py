@@ -59,7 +59,7 @@ def test_each_role_lists_only_its_own_customers_subscriptions_and_invoices(demo,
     assert subscriptions, "every demo tenant but the clinic has a subscription"
     assert names(subscriptions) <= own
     invoices = results(client.get("/api/v1/invoices/?page_size=200"))
-    # A partner's sales are invoiced to its billing account, for its customers (RULES §9).
+    # A partner's sales are invoiced to its billing account, for its customers (billing-rules §9).
     account = ACCOUNT_OF.get(username)
     assert invoices and names(invoices) <= own | ({account} if account else set())
     assert {row["end_customer_name"] for row in invoices} <= own | {""}

@@ -1,5 +1,5 @@
 """Subscriptions over the API: lists and filters, detail, creation and every change with its
-preview (the RULES golden figures through HTTP), refusals with the pages' messages."""
+preview (the golden figures of billing-rules through HTTP), refusals with the pages' messages."""
 
 from datetime import date
 from decimal import Decimal
@@ -41,7 +41,8 @@ def nets(charges) -> list[str]:
 
 @pytest.fixture
 def acme(demo_catalog):
-    """A partner (20 %) with one customer and a portal user with a token (RULES example 6.1)."""
+    """A partner (20 %) with one customer and a portal user with a token
+    (billing-rules example 6.1)."""
     return acme_selling_over_the_api()
 
 
@@ -353,7 +354,7 @@ def test_redeem_a_coupon_example_3_4(demo, api):
 
 
 def test_redeem_a_coupon_whatever_its_case(demo, api):
-    """RULES §7: codes match whatever their case: COUPON_88 is the demo's coupon_88."""
+    """billing-rules §7: codes match whatever their case: COUPON_88 is the demo's coupon_88."""
     client = api("customer2")
     url = f"/api/v1/subscriptions/{demo.backup.pk}/coupons/"
     preview = ok(client.post(url + "preview/", {"code": "COUPON_88"}))

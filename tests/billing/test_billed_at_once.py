@@ -120,7 +120,7 @@ def test_a_past_start_sold_through_the_api_answers_with_its_invoices(acme):
             )
         )
     invoices = list(Invoice.objects.order_by("number"))
-    assert len(invoices) == 2  # 2026-01-01 and 2026-04-01, RULES example 6.1
+    assert len(invoices) == 2  # 2026-01-01 and 2026-04-01, billing-rules example 6.1
     assert body["invoices"] == [
         {
             "id": invoice.pk,

@@ -36,7 +36,7 @@ def partner(code: str, name: str, discount: str, username: str) -> Partner:
     organisation = Partner.objects.create(
         code=code, name=name, email=f"sales@{code}.example", discount_percent=Decimal(discount)
     )
-    partner_account_create(  # what the partner is invoiced as (RULES §9)
+    partner_account_create(  # what the partner is invoiced as (billing-rules §9)
         partner=organisation,
         name=f"{name} SAS",
         email=f"billing@{code}.example",
@@ -77,7 +77,7 @@ def sell_seats(
     today: date | None = None,
     po_reference: str = "PO-1",
 ) -> Subscription:
-    """Device seats sold through the partner (its discount applies), RULES example 6.1."""
+    """Device seats sold through the partner (its discount applies), billing-rules example 6.1."""
     return subscription_sell(
         customer=customer,
         plan=Plan.objects.get(code="device-seats"),
@@ -134,8 +134,8 @@ def on(time_machine, client):
 
 
 def purchase_data(**overrides) -> dict:
-    """The purchase form of the partner portal, filled in for RULES example 6.1 (10 gateways from
-    2026-01-01, 3-year service period), to estimate: `overrides` change any field."""
+    """The purchase form of the partner portal, filled in for billing-rules example 6.1 (10 gateways
+    from 2026-01-01, 3-year service period), to estimate: `overrides` change any field."""
     data = {
         "plan": Plan.objects.get(code="device-seats").pk,
         "start_date": "2026-01-01",
@@ -154,7 +154,7 @@ def purchase_data(**overrides) -> dict:
 
 @pytest.fixture
 def maple(demo_catalog):
-    """RULES example 6.3: Hosting A, 150.00 CAD a month, from 2026-11-01."""
+    """billing-rules example 6.3: Hosting A, 150.00 CAD a month, from 2026-11-01."""
     customer = self_service_customer("Maple Hosting Co.", "mary")
     subscribe(customer, "hosting-a", date(2026, 11, 1))
     return customer
@@ -168,7 +168,8 @@ def maple_client(client, maple):
 
 @pytest.fixture
 def dupont(demo_catalog):
-    """RULES example 4.2: the 24-month office suite with a prorated penalty, from 2026-01-01."""
+    """billing-rules example 4.2: the 24-month office suite with a prorated penalty, from
+    2026-01-01."""
     customer = self_service_customer(
         "Atelier Dupont", "denis", currency="EUR", country="FR", postal_code="69001", city="Lyon"
     )

@@ -44,7 +44,7 @@ def test_every_template_string_is_in_the_french_catalogue():
 
 
 def test_the_self_service_pages_write_amounts_the_french_way(dupont_client, dupont, on):
-    on(date(2026, 10, 1))  # RULES example 4.2
+    on(date(2026, 10, 1))  # billing-rules example 4.2
     subscription = dupont.subscriptions.get()
     url = reverse("account:cancel", args=[subscription.pk])
     page = dupont_client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
@@ -64,7 +64,7 @@ def test_the_self_service_pages_write_amounts_the_french_way(dupont_client, dupo
 def test_the_partner_portal_writes_amounts_the_french_way(partner_client, bakery, on):
     subscription = builders.sell_seats(bakery)
     builders.bill(date(2026, 1, 1))
-    on(date(2026, 2, 15))  # RULES example 6.2
+    on(date(2026, 2, 15))  # billing-rules example 6.2
     customer = partner_client.get(
         reverse("partners:customer", args=[bakery.pk]), HTTP_ACCEPT_LANGUAGE="fr"
     ).content.decode()

@@ -278,7 +278,7 @@ def test_the_po_reference_changes_at_any_time_and_appears_on_the_next_invoices(
 
 
 def test_a_seat_reduction_is_explained_then_scheduled_for_the_renewal(partner_client, bakery, on):
-    # RULES example 5.2: a yearly subscription from 2026-01-01, freeze 3 months
+    # billing-rules example 5.2: a yearly subscription from 2026-01-01, freeze 3 months
     subscription = builders.sell_seats(bakery, seats=12, years=1)
     on(date(2026, 9, 30))
     url = reverse("partners:seats_reduce", args=[subscription.pk])
@@ -325,7 +325,7 @@ def test_a_reduction_inside_the_freeze_is_refused_with_the_reason(
 
 
 def test_inside_the_freeze_the_page_says_so_before_offering_the_form(partner_client, bakery, on):
-    # RULES example 5.2: the freeze starts on 2026-10-01, three months before the renewal
+    # billing-rules example 5.2: the freeze starts on 2026-10-01, three months before the renewal
     subscription = builders.sell_seats(bakery, seats=12, years=1)
     url = reverse("partners:seats_reduce", args=[subscription.pk])
     on(date(2026, 9, 30))
@@ -360,7 +360,8 @@ def test_a_reduction_below_the_devices_deployed_is_refused(partner_client, baker
 
 @pytest.mark.parametrize(
     ("day", "effective"),
-    [(date(2026, 10, 3), "2027-01-01"), (date(2026, 10, 4), "2028-01-01")],  # RULES example 5.1
+    # billing-rules example 5.1
+    [(date(2026, 10, 3), "2027-01-01"), (date(2026, 10, 4), "2028-01-01")],
 )
 def test_a_cancellation_shows_the_notice_rule_before_it_is_confirmed(
     partner_client, bakery, on, day, effective
@@ -508,7 +509,7 @@ def test_after_a_refusal_a_valid_number_goes_through(partner_client, bakery, on)
 def test_a_past_start_is_reviewed_confirmed_and_every_period_since_is_billed(
     partner_client, bakery, on
 ):
-    # Given the gateways installed since 2026-01-01, sold on 2026-05-10 (RULES example 6.1)
+    # Given the gateways installed since 2026-01-01, sold on 2026-05-10 (billing-rules example 6.1)
     on(date(2026, 5, 10))
     url = reverse("partners:subscription_new", args=[bakery.pk])
     review_url = reverse("partners:subscription_review", args=[bakery.pk])
@@ -602,7 +603,7 @@ def test_the_partner_review_of_a_manual_plan_shows_its_price(partner_client, bak
         )
     )
     assert "billed once fulfilled" in estimate
-    assert 'data-amount="total">129.60 EUR' in estimate  # RULES example 6.1
+    assert 'data-amount="total">129.60 EUR' in estimate  # billing-rules example 6.1
     partner_client.post(
         reverse("partners:subscription_new", args=[bakery.pk]),
         builders.purchase_data(action="review"),

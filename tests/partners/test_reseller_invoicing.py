@@ -1,5 +1,5 @@
-"""Who is invoiced (RULES §9): a partner's sale is invoiced to the partner, at its price, naming
-the end customer and the PO reference; a direct customer is invoiced itself. The partner's
+"""Who is invoiced (billing-rules §9): a partner's sale is invoiced to the partner, at its price,
+naming the end customer and the PO reference; a direct customer is invoiced itself. The partner's
 customer reads its subscriptions (without the partner's price) and changes none of them."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def pdf_text(data: bytes) -> str:
 
 @pytest.fixture
 def sold(bakery):
-    """RULES example 6.1 sold by Acme for the bakery, billed on 2026-01-01."""
+    """billing-rules example 6.1 sold by Acme for the bakery, billed on 2026-01-01."""
     subscription = builders.sell_seats(bakery, po_reference="PO-BM-2026-01")
     builders.bill(date(2026, 1, 1))
     return subscription
@@ -52,7 +52,7 @@ def test_a_partners_sale_is_invoiced_to_the_partner_naming_the_end_customer(acme
     # ... for its customer, with the PO reference
     assert (invoice.end_customer, invoice.end_customer_name) == (bakery, "Boulangerie Martin")
     assert invoice.po_reference == "PO-BM-2026-01"
-    # RULES example 6.1: 150.00 − 15.00 − 27.00 = 108.00, VAT 21.60, total 129.60
+    # billing-rules example 6.1: 150.00 − 15.00 − 27.00 = 108.00, VAT 21.60, total 129.60
     assert [m.amount for m in (invoice.net_total, invoice.tax_total, invoice.total)] == [
         Decimal("108.00"),
         Decimal("21.60"),
@@ -64,7 +64,7 @@ def test_a_partners_sale_is_invoiced_to_the_partner_naming_the_end_customer(acme
 
 
 def test_seats_added_later_are_invoiced_to_the_partner_too(acme, bakery, sold, on):
-    # RULES example 6.2: 4 seats on 2026-02-15, 21.60 + VAT 4.32
+    # billing-rules example 6.2: 4 seats on 2026-02-15, 21.60 + VAT 4.32
     on(date(2026, 2, 15))
     result = services.seats_add(
         subscription=sold,

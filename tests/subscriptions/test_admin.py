@@ -95,7 +95,8 @@ def test_cancel_shows_the_preview_then_records_on_confirmation(operator_client, 
     )
     assert preview.status_code == 200
     html = preview.content.decode()
-    assert "2026-11-01" in html and "140.05" in html  # RULES example 4.2, shown before confirming
+    # billing-rules example 4.2, shown before confirming
+    assert "2026-11-01" in html and "140.05" in html
     subscription.refresh_from_db()
     assert subscription.status == "active"  # nothing recorded yet
     done = operator_client.post(

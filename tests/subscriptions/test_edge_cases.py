@@ -324,7 +324,8 @@ def test_a_coupon_discounts_the_next_invoice_once(demo_catalog):
     result = services.coupon_redeem(
         subscription=subscription, code="coupon_87", today=date(2026, 2, 3)
     )
-    # RULES example 3.4: the add-on at 10.00 with the coupon's 20 % costs 8.00 on the next invoice.
+    # billing-rules example 3.4: the add-on at 10.00 with the coupon's 20 % costs 8.00 on the next
+    # invoice.
     next_addon = [
         c for c in result.next_charges if c.product_id and c.description.startswith("Additional")
     ]
@@ -454,8 +455,8 @@ def test_an_upgrade_on_the_day_of_a_commitment_renewal_is_billed_once(yearly_sma
     first, second = billing_run(day=RENEWAL), billing_run(day=RENEWAL)
 
     # Then it renews once (the change itself brought the subscription to its renewal day, as
-    # the run would: RULES §1, the same answer at any hour, so the run finds it done), and the
-    # new year costs the new price once: the recurring charge as the year starts (old plan) plus
+    # the run would: billing-rules §1, the same answer at any hour, so the run finds it done), and
+    # the new year costs the new price once: the recurring charge as the year starts (old plan) plus
     # the whole-year difference, on its own invoice
     assert (first.renewals, first.invoices, first.lines) == (0, 2, 2)
     assert (second.renewals, second.invoices, second.lines, second.credit_notes) == (0, 0, 0, 0)

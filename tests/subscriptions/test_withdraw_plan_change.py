@@ -24,7 +24,7 @@ TODAY = date(2026, 11, 21)
 
 @pytest.fixture
 def on_b(demo_catalog):
-    """RULES example 6.3: Hosting B (250.00 CAD a month) from 2026-11-01, downgraded to A on
+    """billing-rules example 6.3: Hosting B (250.00 CAD a month) from 2026-11-01, downgraded to A on
     2026-11-21, effective 2026-12-01."""
     subscription = services.subscription_create(
         customer=CustomerFactory(currency="CAD", country="CA"),

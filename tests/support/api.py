@@ -28,8 +28,9 @@ def created(response) -> dict:
 
 
 def acme_selling_over_the_api() -> SimpleNamespace:
-    """A partner (20 %) with one customer and a portal user with a token (RULES example 6.1):
-    `partner`, `customer`, and `client`, that user's API client. Needs the demo catalog."""
+    """A partner (20 %) with one customer and a portal user with a token
+    (billing-rules example 6.1): `partner`, `customer`, and `client`, that user's API client. Needs
+    the demo catalog."""
     partner = Partner.objects.create(
         code="acme", name="Acme Resellers", email="orders@acme.example", discount_percent=20
     )
