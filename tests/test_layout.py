@@ -11,8 +11,6 @@ its subject.
 import ast
 from pathlib import Path
 
-import pytest
-
 TESTS = Path(__file__).resolve().parent
 TEST_MODULES = sorted(TESTS.rglob("test_*.py"))
 
@@ -38,12 +36,18 @@ def test_the_test_modules_are_found():
     assert Path(__file__).resolve() in TEST_MODULES
 
 
-@pytest.mark.parametrize("path", TEST_MODULES, ids=lambda p: str(p.relative_to(TESTS)))
-def test_a_test_module_imports_no_other_test_module(path):
-    imports_of_tests = [
-        name for name in imported_modules(path) if name.rsplit(".", 1)[-1].startswith("test_")
-    ]
-    assert imports_of_tests == [], f"{path.relative_to(TESTS)} imports {imports_of_tests}"
+def test_a_test_module_imports_no_other_test_module():
+    # one test for them all, naming every offender at once
+    offenders = {
+        str(path.relative_to(TESTS)): imports
+        for path in TEST_MODULES
+        if (
+            imports := [
+                n for n in imported_modules(path) if n.rsplit(".", 1)[-1].startswith("test_")
+            ]
+        )
+    }
+    assert offenders == {}, "move what they share to tests/support/ or a conftest.py"
 
 
 def test_no_test_file_is_named_more():
