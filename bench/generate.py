@@ -124,7 +124,7 @@ def generate(n: int, seed: int = 20270101) -> dict:
                 Subscription(
                     id=subscription_id,
                     customer_id=customer_id,
-                    # A partner's sale is invoiced to the partner (RULES §9).
+                    # A partner's sale is invoiced to the partner (billing-rules §9).
                     bill_to_id=partner.account_id if partner is not None else None,
                     plan=plan,
                     term=plan.term,

@@ -31,7 +31,7 @@ from subscriptions.models import Customer
 
 
 class InvoicePartnerFilter(PartnerFilter):
-    """A partner's documents: addressed to it (RULES §9), or to its customers (before)."""
+    """A partner's documents: addressed to it (billing-rules §9), or to its customers (before)."""
 
     customer_path = "customer__partner_link__partner"
 

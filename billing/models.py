@@ -94,7 +94,7 @@ class Invoice(models.Model):
     )
     po_reference = models.CharField(_("PO reference"), max_length=35, blank=True)
     # A partner's sale is invoiced to the partner (`customer`); the end customer it bought for
-    # is named on the invoice, beside the PO reference (RULES §9).
+    # is named on the invoice, beside the PO reference (billing-rules §9).
     end_customer = models.ForeignKey(
         Customer,
         verbose_name=_("for the customer"),

@@ -215,7 +215,8 @@ class PricingModel(models.TextChoices):
 
 
 class PriceSheet(Localized):
-    """The price of one product for one period of its own (RULES §2): 60.00 EUR per seat per year."""
+    """The price of one product for one period of its own (billing-rules §2): 60.00 EUR per seat per
+    year."""
 
     code = code_field()
     product = models.ForeignKey(
@@ -445,7 +446,7 @@ class Discount(Localized):
 
 
 class Term(LocalizedDescription):
-    """Commitment, early termination, renewal, notice and seat-freeze rules (RULES §4–5).
+    """Commitment, early termination, renewal, notice and seat-freeze rules (billing-rules §4–5).
 
     The description is the text of the terms that a buyer accepts.
     """
@@ -883,7 +884,7 @@ class ServicePeriodOption(models.Model):
 
 
 class ProductContract(Localized):
-    """How a product is delivered and billed over time (RULES §8)."""
+    """How a product is delivered and billed over time (billing-rules §8)."""
 
     class Kind(models.TextChoices):
         TIME = "time", _("time-based")
@@ -1024,7 +1025,7 @@ class ProductContract(Localized):
 
 
 class CouponCampaign(Localized):
-    """A campaign of codes generated from a template (RULES §7).
+    """A campaign of codes generated from a template (billing-rules §7).
 
     A coupon discounts one purchase; a voucher's discount lasts the duration of the discounts of
     its bundle (N periods or forever).

@@ -254,7 +254,7 @@ def plan_sellability_problems(*, plan: Plan) -> list[str]:
 
 
 def _tax_rate_problems(plan: Plan, bundles: list[Bundle]) -> list[str]:
-    """RULES §10: never a silent 0 %. Until tax determination exists, a line's rate is its
+    """billing-rules §10: never a silent 0 %. Until tax determination exists, a line's rate is its
     product's, else the plan's term's; the penalty line's is the term's. A plan whose lines
     would carry no rate cannot be sold, and each line without one is named."""
     term = plan.term if plan.term_id else None
@@ -351,7 +351,7 @@ def _period(count: int | None, unit: str) -> Period | None:
 
 
 def product_contract_validate(*, contract: ProductContract) -> None:
-    """RULES §8: the fields each kind needs, compatible units, whole multiples."""
+    """billing-rules §8: the fields each kind needs, compatible units, whole multiples."""
     if (
         contract.price_sheet_id
         and contract.product_id
@@ -566,7 +566,7 @@ def coupon_campaign_validate(*, campaign: CouponCampaign) -> None:
 
 
 def codes_taken(codes, *, exclude_campaign: int | None = None) -> list[str]:
-    """The codes of `codes` that already exist, whatever their case (RULES §7: codes match
+    """The codes of `codes` that already exist, whatever their case (billing-rules §7: codes match
     whatever their case, so `COUPON_90` and `coupon_90` are one code)."""
     lowered = {code.lower() for code in codes}
     if not lowered:

@@ -1,4 +1,4 @@
-"""Coupon code templates (RULES §7).
+"""Coupon code templates (billing-rules §7).
 
 A template has exactly one run of `#`, the variable part. Numeric codes count from the range
 start, zero-padded to the width of the run; a number wider than the run is refused, never a

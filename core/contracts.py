@@ -1,4 +1,4 @@
-"""Product-contract arithmetic (RULES §8): issue schedules and credit balances."""
+"""Product-contract arithmetic (billing-rules §8): issue schedules and credit balances."""
 
 from __future__ import annotations
 

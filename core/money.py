@@ -1,7 +1,7 @@
 """Money as people read it: the one formatter of every amount shown (pages, PDFs, rules on
 invoice lines, messages). Amounts are rounded half-up to the currency's minor unit first
-(RULES: ROUND_HALF_UP; 2 decimals for EUR, none for JPY, 3 for BHD), then written in the
-language of the page or document:
+(billing-rules §2: ROUND_HALF_UP; 2 decimals for EUR, none for JPY, 3 for BHD), then written in
+the language of the page or document:
 
 - English keeps the house format: "1234.56 EUR", "-60.00 EUR" (no grouping, the ISO code);
 - French (and any other language) follows CLDR through babel: "1 234,56 €" — a decimal comma,

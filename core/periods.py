@@ -1,4 +1,4 @@
-"""Period arithmetic (RULES.md §1).
+"""Period arithmetic (billing-rules §1).
 
 BE EXTREMELY CAREFUL CHANGING THIS MODULE. Every billing date, proration and commitment end is
 derived from it, and a one-day slip here is a wrong invoice for every customer.
@@ -176,7 +176,7 @@ def boundary(anchor: date, period: Period, k: int, *, since: date | None = None)
     ends, renewals ("the renewal after next" is k = 1 since the next renewal), notice and freeze
     deadlines (k < 0 before a renewal). With `since` (itself a date of the timeline, such as a
     renewal) it counts k periods from there, still from the anchor's grid: monthly from 31 Jan,
-    one month after the renewal of 30 Apr is 31 May, never 30 May (RULES §1, example 1.1).
+    one month after the renewal of 30 Apr is 31 May, never 30 May (billing-rules §1, example 1.1).
     A `since` off the anchor's month grid (a calendar term of 45 days) is counted from itself.
     """
     if period.months is not None:
@@ -245,7 +245,7 @@ def day_before(day: date) -> date:
 
 
 def is_whole_multiple(outer: Period, inner: Period) -> bool:
-    """Whether `outer` is a whole number of `inner` periods (RULES §8, example 8.1).
+    """Whether `outer` is a whole number of `inner` periods (billing-rules §8, example 8.1).
 
     Units must be compatible: year with month, week with day, or the same unit. A calendar month
     has no fixed number of days, so month/year never combines with day/week.

@@ -1,4 +1,4 @@
-"""Pricing arithmetic (RULES.md §2–3).
+"""Pricing arithmetic (billing-rules §2–3).
 
 Amounts are `Decimal`, never floats. Intermediate results keep full precision (fractions of a
 period are exact `Fraction`s); rounding happens once per amount shown on an invoice line (gross,
@@ -170,7 +170,7 @@ def _required_amount(amount: Decimal | None) -> Decimal:
 
 
 def period_ratio(price_period: Period, billing_period: Period, billing_start: date) -> Fraction:
-    """How many price periods one billing period is worth (RULES §2).
+    """How many price periods one billing period is worth (billing-rules §2).
 
     Month/year with month/year: billing months ÷ price months (a quarter of a yearly price is
     exactly 3/12, whatever the days). Day/week with day/week: exact days. Mixed: the actual days

@@ -26,7 +26,7 @@ def seed_invoices(today: date | None = None) -> int:
     billing_run(day=today, send_emails=False)  # renewals and status changes due today
     # Customers paid their older invoices twelve days after issue; the recent ones stay open
     # (and some overdue, with their reminders), as in any real ledger.
-    # Nordic Devices has not paid what it bought for Fjord Logistics lately (RULES §9: the
+    # Nordic Devices has not paid what it bought for Fjord Logistics lately (billing-rules §9: the
     # partner is invoiced).
     open_ones = Invoice.objects.filter(
         end_customer__name="Fjord Logistics", issue_date__gte=today - timedelta(days=90)

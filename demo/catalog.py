@@ -1,4 +1,4 @@
-"""The demo catalog: the offers of RULES.md, ready to sell.
+"""The demo catalog: the offers of docs/billing-rules.md, ready to sell.
 
 Idempotent: every object is looked up by its code and written only when it differs, so running
 the seed twice changes nothing (and leaves no empty entries in the audit history).
@@ -183,7 +183,7 @@ def seed_catalog() -> dict[str, Any]:
         sequence=60,
     )
 
-    # Terms of RULES §4–5 -------------------------------------------------------------------
+    # Terms of billing-rules §4–5 ------------------------------------------------------------------
     one_year = upsert(
         Term,
         {"code": "one-year"},
@@ -516,7 +516,7 @@ def seed_catalog() -> dict[str, Any]:
         if demo_plan.status == Plan.Status.DRAFT:
             services.plan_activate(plan=demo_plan, today=clock.today())
 
-    # Product contracts (RULES §8) ----------------------------------------------------------
+    # Product contracts (billing-rules §8) ---------------------------------------------------------
     upsert(
         ProductContract,
         {"code": "maintenance-monthly"},
@@ -563,7 +563,7 @@ def seed_catalog() -> dict[str, Any]:
         accounting_period_unit="month",
     )
 
-    # Coupon campaign of RULES example 7.1 --------------------------------------------------
+    # Coupon campaign of billing-rules example 7.1 -------------------------------------------------
     campaign = upsert(
         CouponCampaign,
         {"code": "coupon-87"},

@@ -15,7 +15,7 @@ from subscriptions import services as subscription_services
 
 
 def seed_partners() -> dict[str, Any]:
-    # Partners buy for their customers and are invoiced (RULES §9): their billing accounts.
+    # Partners buy for their customers and are invoiced (billing-rules §9): their billing accounts.
     acme_account = demo_customer(
         "billing@acme-resellers.example",
         name="Acme Resellers SARL",
@@ -74,7 +74,8 @@ def seed_partners() -> dict[str, Any]:
         locale="fr",
     )
     subscription_services.devices_set(customer=bakery, seat_type=gateway, count=10)
-    # RULES example 6.1: 10 seats, 3 years (−10 %), partner −20 %, quarterly: 129.60 a quarter.
+    # billing-rules example 6.1: 10 seats, 3 years (−10 %), partner −20 %, quarterly: 129.60 a
+    # quarter.
     demo_subscription(
         bakery,
         "device-seats",

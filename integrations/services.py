@@ -118,7 +118,7 @@ def _invoices_by_id(ids: Iterable[int]) -> dict[int, Invoice]:
 
 def _partner_id(customer) -> int | None:
     """The partner a row concerns: the customer's partner, or the partner whose billing
-    account the customer is (an invoice addressed to the partner, RULES §9)."""
+    account the customer is (an invoice addressed to the partner, billing-rules §9)."""
     link = getattr(customer, "partner_link", None)
     if link is not None:
         return link.partner_id

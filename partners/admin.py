@@ -28,7 +28,7 @@ class PartnerAdmin(CadenceAdmin):
     list_display = ["code", "name", "email", "discount_percent", "customer_count", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["code", "name", "email"]
-    # The billing account: the customer record its invoices are addressed to (RULES §9); the
+    # The billing account: the customer record its invoices are addressed to (billing-rules §9); the
     # "+" beside the field creates one.
     autocomplete_fields = ["account"]
     inlines = [PartnerUserInline, PartnerCustomerInline]

@@ -27,8 +27,8 @@ class Partner(models.Model):
         help_text=_("Applied last on the subscriptions the partner sells."),
     )
     is_active = models.BooleanField(_("active"), default=True)
-    # The partner buys from us for its customers (RULES §9): its invoices are addressed to this
-    # account (name, address, VAT number, billing email, language), like a direct customer's.
+    # The partner buys from us for its customers (billing-rules §9): its invoices are addressed to
+    # this account (name, address, VAT number, billing email, language), like a direct customer's.
     account = models.OneToOneField(
         Customer,
         verbose_name=_("billing account"),

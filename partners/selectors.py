@@ -66,7 +66,8 @@ def get_subscription_for_partner(partner: Partner, pk: int) -> Subscription:
 
 def partner_invoice_filter(partner: Partner) -> Q:
     """The documents a partner sees: those addressed to its billing account (what it bought for
-    its customers, RULES §9), and those its customers received before partners were invoiced."""
+    its customers, billing-rules §9), and those its customers received before partners were
+    invoiced."""
     return Q(customer__partner_link__partner=partner) | (
         Q(customer_id=partner.account_id) if partner.account_id else Q(pk__in=[])
     )

@@ -57,7 +57,7 @@ def subscription_sell(
     *, customer: Customer, dry_run: bool = False, invoice_now: bool = True, **kwargs: Any
 ) -> ChangeResult:
     """Start a subscription for a customer, with its partner's discount when it has a partner
-    (applied last, RULES §3). Every door — portal, self-service, API — sells through here.
+    (applied last, billing-rules §3). Every door — portal, self-service, API — sells through here.
 
     A start in the past is invoiced in the same transaction (the periods begun since then,
     each on its own invoice), so the confirmation can link to the invoices: `result.invoices`.
@@ -67,7 +67,7 @@ def subscription_sell(
         PartnerCustomer.objects.select_related("partner__account").filter(customer=customer).first()
     )
     if link is not None:
-        # The partner buys for its customer (RULES §9): it is invoiced, at its price.
+        # The partner buys for its customer (billing-rules §9): it is invoiced, at its price.
         kwargs["bill_to"] = partner_billing_account(link.partner)
     if link is not None and link.partner.discount_percent:
         kwargs.setdefault("partner_discount_percent", link.partner.discount_percent)

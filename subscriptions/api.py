@@ -138,7 +138,7 @@ class SubscriptionDetailSerializer(SubscriptionSerializer):
     @extend_schema_field(NextInvoiceSerializer(allow_null=True))
     def get_next_invoice(self, subscription: Subscription) -> dict | None:
         if subscription.is_managed and _is_customer(self.context.get("request")):
-            return None  # the partner's price is the partner's (RULES §9)
+            return None  # the partner's price is the partner's (billing-rules §9)
         upcoming = next_invoices([subscription]).get(subscription.pk)
         if upcoming is None:
             return None

@@ -329,7 +329,7 @@ def state_lines(
 class DiscountRule:
     """A subscription discount as plain values (from SubscriptionDiscount rows).
 
-    Which charges it discounts (RULES §7): those of its periods (`applies_to_period`); only
+    Which charges it discounts (billing-rules §7): those of its periods (`applies_to_period`); only
     their recurring charges when `recurring_only` (a coupon: one purchase); and when
     `plan_bound`, only while the plan that brought it lasts (SubscriptionContext.rules_for_*).
     """
@@ -489,7 +489,7 @@ class SubscriptionContext:
             self.anchor, self.billing_period, period_index(self.anchor, self.billing_period, day)
         )
 
-    # Which discounts apply to a charge (RULES §7) ---------------------------------------------
+    # Which discounts apply to a charge (billing-rules §7) -----------------------------------------
 
     def rules_for_period(self, period: Interval) -> tuple[DiscountRule, ...]:
         """The discounts of the recurring charges of `period`, in their order of application.
@@ -753,13 +753,13 @@ def _upgrade(
     period: Interval,
     fraction: Fraction,
 ) -> Charge:
-    """RULES §6: (new − old) × proration fraction, one line.
+    """billing-rules §6: (new − old) × proration fraction, one line.
 
     Both sides at their plan's list price, and the difference discounted by the discounts in
-    force on the new plan from the change (RULES §7: the old plan's discounts end with it; the
-    new plan's own, the service period, the partner's and the customer's vouchers apply). The
-    period's invoice on the old plan is not revised: what its discount took off stays off, and
-    the upgrade does not claw it back (docs/billing-rules.md, "Discounts follow the plan")."""
+    force on the new plan from the change (billing-rules §7: the old plan's discounts end with it;
+    the new plan's own, the service period, the partner's and the customer's vouchers apply). The
+    period's invoice on the old plan is not revised: what its discount took off stays off, and the
+    upgrade does not claw it back (docs/billing-rules.md, "Discounts follow the plan")."""
     old_plan = context.book.plan(before.plan_id)
     new_plan = context.book.plan(after.plan_id)
     old_total = sum(

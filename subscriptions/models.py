@@ -161,8 +161,8 @@ class Subscription(models.Model):
         related_name="subscriptions",
         db_index=False,
     )
-    # Who is invoiced (RULES §9): empty, the customer itself; set, the account that bought it
-    # for the customer — a partner's billing account. Its invoices are the partner's, at the
+    # Who is invoiced (billing-rules §9): empty, the customer itself; set, the account that bought
+    # it for the customer — a partner's billing account. Its invoices are the partner's, at the
     # partner's price; the customer sees the subscription read-only, never that price.
     bill_to = models.ForeignKey(
         Customer,
@@ -453,7 +453,7 @@ class SubscriptionDiscount(models.Model):
     change what was promised. Applies to the billing periods starting from `first_period_start`,
     for `periods` of them (empty: for ever).
 
-    Two restrictions (RULES §7), applied by the charge engine (subscriptions/charges.py):
+    Two restrictions (billing-rules §7), applied by the charge engine (subscriptions/charges.py):
     `recurring_only` — a coupon discounts one purchase, the recurring invoice of its period, and
     not the one-off charges (seats, add-ons, upgrades) dated in that period; `plan_bound` — a
     discount that came with the plan (its bundles), or a code valid only for that plan, ends at
@@ -576,7 +576,7 @@ class CouponRedemption(models.Model):
         return f"{self.code} on #{self.subscription_id}"
 
 
-# Product contracts on a subscription (RULES §8) -------------------------------------------------
+# Product contracts on a subscription (billing-rules §8) -------------------------------------------
 
 
 class SubscriptionContract(models.Model):

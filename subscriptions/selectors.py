@@ -131,7 +131,7 @@ def subscriptions_for_pages(customer: Customer) -> QuerySet[Subscription]:
 
 def managed_elsewhere(subscription: Subscription) -> str | None:
     """Why the customer may not change this subscription itself, or None. A partner's sale is
-    the partner's to change (RULES §9): its customer reads it — in the pages and the API."""
+    the partner's to change (billing-rules §9): its customer reads it — in the pages and the API."""
     if not subscription.is_managed:
         return None
     return _(
@@ -219,7 +219,7 @@ def charge_summary(charges: Iterable[Charge], currency: str) -> ChargeSummary:
 def summaries_by_period(
     charges: Iterable[Charge], currency: str
 ) -> list[tuple[Interval, ChargeSummary]]:
-    """Recurring charges as their invoices will be (one per billing period, RULES §9), in
+    """Recurring charges as their invoices will be (one per billing period, billing-rules §9), in
     period order: what a catch-up of several periods costs, invoice by invoice."""
     by_period: dict[Interval, list[Charge]] = {}
     for charge in charges:

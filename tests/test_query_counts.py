@@ -1,44 +1,13 @@
 """The admin's big lists make a fixed number of queries, whatever the number of rows
 (performance itself is measured by `make bench`, not by timed tests)."""
 
-from datetime import date
-
 import pytest
 from django.urls import reverse
 
-from billing.services import billing_run
-from catalog.models import Plan, SeatType
-from partners.services import subscription_sell
 from subscriptions.models import Customer
-from tests.subscriptions.factories import CustomerFactory
+from tests.support.queries import add_subscriptions, queries_for
 
 pytestmark = pytest.mark.django_db
-LIMIT = 12
-
-
-def add_subscriptions(count: int) -> None:
-    gateway = SeatType.objects.get(code="gateway")
-    plan = Plan.objects.get(code="device-seats")
-    for _ in range(count):
-        subscription_sell(
-            customer=CustomerFactory(),
-            plan=plan,
-            start_date=date(2026, 1, 1),
-            today=date(2026, 1, 1),
-            seats={gateway: 3},
-            service_period_years=1,
-        )
-    billing_run(day=date(2026, 1, 1))
-
-
-def queries_for(client, django_assert_max_num_queries, path: str) -> int:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as captured, django_assert_max_num_queries(LIMIT):
-        response = client.get(path)
-    assert response.status_code == 200
-    return len(captured.captured_queries)
 
 
 @pytest.mark.parametrize(

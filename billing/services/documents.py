@@ -162,7 +162,7 @@ def build_invoice(
         if template is None:
             template = memo[key] = _template(charges, issue_numbers, currency)
     # The invoice is addressed to the party billed: the customer, or the partner that sold the
-    # subscription (RULES §9), which then names the end customer beside the PO reference.
+    # subscription (billing-rules §9), which then names the end customer beside the PO reference.
     billed = subscription.billed_customer
     managed = subscription.is_managed
     invoice = clone(

@@ -63,7 +63,8 @@ def cancellation_quote(*, subscription: Subscription, today: date) -> Cancellati
     term = subscription.term
     policy = term.early_termination if term else Term.EarlyTermination.ALLOWED
     # A commitment without a term of its own (the plan's minimum commitment, a service period)
-    # binds: the subscription ends no earlier than the commitment end (RULES §4, example 4.1).
+    # binds: the subscription ends no earlier than the commitment end
+    # (billing-rules §4, example 4.1).
     bound_without_term = (
         term is None or not term.commitment_count
     ) and subscription.commitment_end is not None

@@ -1,4 +1,5 @@
-"""Product contracts on a subscription (RULES §8): issues scheduled, credits granted, consumed, expired."""
+"""Product contracts on a subscription (billing-rules §8): issues scheduled, credits granted,
+consumed, expired."""
 
 from __future__ import annotations
 
@@ -219,7 +220,7 @@ def credits_expire(*, subscription_contract: SubscriptionContract, day: date) ->
 def subscription_contract_cancel(
     *, subscription_contract: SubscriptionContract, today: date
 ) -> SubscriptionContract:
-    """Cancel a product contract (RULES §8): a time-based one at the end of its subscription
+    """Cancel a product contract (billing-rules §8): a time-based one at the end of its subscription
     interval, if asked at least the cancellation period before it (else at the end of the next);
     an issue-based one from the next issue, if asked at least the cancellation period before it
     (else from the one after); a credit-based one at the end of its accounting period."""

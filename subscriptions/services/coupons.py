@@ -61,7 +61,7 @@ def coupon_redeem(
     typed = (code or "").strip()
     if not typed:
         refuse(_("Enter a code."), "code")
-    # RULES §7: codes match whatever their case (generation keeps them unique whatever the
+    # billing-rules §7: codes match whatever their case (generation keeps them unique whatever the
     # case: catalog.services.codes_taken).
     coupon = (
         CouponCode.objects.select_related("campaign__bundle").filter(code__iexact=typed).first()
@@ -171,8 +171,8 @@ def coupon_redeem(
         SubscriptionDiscount.Source.VOUCHER if is_voucher else SubscriptionDiscount.Source.COUPON
     )
     for discount in usable:
-        # RULES §7: a coupon discounts one purchase, the recurring invoice of `start`, and not
-        # the changes made during its period; a voucher lasts its discount's duration. A code
+        # billing-rules §7: a coupon discounts one purchase, the recurring invoice of `start`, and
+        # not the changes made during its period; a voucher lasts its discount's duration. A code
         # valid only for some plans belongs to the plan it is redeemed on: it ends with it.
         discount_row(
             subscription,

@@ -106,7 +106,7 @@ def seats_held(customer: Customer, *, exclude: Subscription | None = None) -> di
 def check_devices(
     customer: Customer, seats: dict[int, int], *, exclude: Subscription | None = None
 ) -> None:
-    """RULES §5: seats of a type never fall below the devices deployed of that type. Devices
+    """billing-rules §5: seats of a type never fall below the devices deployed of that type. Devices
     belong to the customer: its seats on all its live subscriptions together must cover them."""
     held = seats_held(customer, exclude=exclude)
     for devices in customer.devices.select_related("seat_type"):
@@ -235,7 +235,7 @@ def plan_discount_rows(
     event: SubscriptionEvent,
 ) -> None:
     """The discounts of the plan's bundles, agreed with the plan (its sale, or the plan change
-    `event`): RULES §7, they belong to that plan and end at the next plan change."""
+    `event`): billing-rules §7, they belong to that plan and end at the next plan change."""
     for bundle in book.plan(plan.pk).bundles.all():
         for item in bundle.items.all():
             if item.kind == BundleItem.Kind.DISCOUNT and item.discount.is_active:
@@ -320,7 +320,7 @@ def subscription_create(
     its periods (billing invoices them), a trial delays the first charge and the commitment.
 
     `bill_to`: the account invoiced when it is not the customer (the partner that sells it,
-    RULES §9); the subscription is then the partner's to change, the customer's to read.
+    billing-rules §9); the subscription is then the partner's to change, the customer's to read.
 
     Four steps: check the order (nothing written before every refusal had its chance), open
     the subscription with its seats and items, attach the discounts agreed at sale, and quote

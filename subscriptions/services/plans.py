@@ -224,7 +224,7 @@ def apply_plan_change(
     actor: AbstractBaseUser | None = None,
     channel: str = "",
 ) -> SubscriptionEvent:
-    """Record the change. RULES §7: the discounts agreed with the old plan end with it (the
+    """Record the change. billing-rules §7: the discounts agreed with the old plan end with it (the
     charge engine ends every plan-bound discount at the next plan change of the timeline, so a
     withdrawn change ends nothing), and the new plan's own discounts apply from the change: to
     an upgrade's difference and the periods that follow, counted from the change's period."""

@@ -252,8 +252,8 @@ def is_behind(subscription: Subscription, today: date) -> bool:
 
 
 def lock_on(subscription: Subscription, today: date) -> Subscription:
-    """The subscription locked and brought to `today`, as the nightly run would (RULES §1: every
-    answer is the same at any hour). On the renewal day at 01:00, before the 02:00 run, a
+    """The subscription locked and brought to `today`, as the nightly run would (billing-rules §1:
+    every answer is the same at any hour). On the renewal day at 01:00, before the 02:00 run, a
     change already sees the renewed commitment. Costs nothing when the run has been."""
     subscription = lock(subscription)
     if is_behind(subscription, today):

@@ -12,12 +12,9 @@ from catalog.models import Bundle, Plan
 from subscriptions import services
 from subscriptions.models import CouponRedemption, Subscription, SubscriptionEvent
 from tests.partners import builders
+from tests.support.pages import text
 
 pytestmark = pytest.mark.django_db
-
-
-def text(response) -> str:
-    return response.content.decode()
 
 
 def only_subscription(customer) -> Subscription:
@@ -104,7 +101,8 @@ def test_right_after_an_upgrade_the_next_invoice_is_the_next_periods(maple_clien
 
 def test_right_after_a_cancellation_no_next_invoice_is_shown(dupont_client, dupont, on):
     builders.bill(date(2026, 10, 1))
-    on(date(2026, 10, 10))  # as RULES example 4.2: ends on 2026-11-01, a penalty invoiced at once
+    # as billing-rules example 4.2: ends on 2026-11-01, a penalty invoiced at once
+    on(date(2026, 10, 10))
     subscription = only_subscription(dupont)
     done = dupont_client.post(reverse("account:cancel", args=[subscription.pk]))
     page = text(dupont_client.get(done.url))
@@ -120,7 +118,7 @@ def test_the_plan_options_show_the_price_now_and_from_the_next_period(maple_clie
     subscription = only_subscription(maple)
     page = text(maple_client.get(reverse("account:change_plan", args=[subscription.pk])))
     assert 'id="plan-hosting-b"' in page
-    assert "<strong>33.33 CAD</strong>" in page  # RULES example 6.3
+    assert "<strong>33.33 CAD</strong>" in page  # billing-rules example 6.3
     assert "From 2026-12-01" in page and "<strong>250.00 CAD</strong>" in page
     subscription.refresh_from_db()
     assert subscription.plan.code == "hosting-a"  # a preview changes nothing
@@ -334,7 +332,7 @@ def test_a_code_used_up_before_the_confirmation_is_refused_in_the_form(
 
 
 def test_a_cancellation_shows_the_date_the_penalty_and_the_rule_first(dupont_client, dupont, on):
-    on(date(2026, 10, 1))  # RULES example 4.2
+    on(date(2026, 10, 1))  # billing-rules example 4.2
     subscription = only_subscription(dupont)
     url = reverse("account:cancel", args=[subscription.pk])
     page = text(dupont_client.get(url))

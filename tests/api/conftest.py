@@ -14,11 +14,11 @@ import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.db.models import Q
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from billing.models import Invoice
 from subscriptions.models import Customer, Subscription
+from tests.support.api import token_client
 
 # 10:00 in Paris on the demo's "today": the seed bills up to this date.
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -28,13 +28,6 @@ NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 def _now():
     with time_machine.travel(NOW, tick=True):
         yield
-
-
-def token_client(user, **headers) -> APIClient:
-    token, _created = Token.objects.get_or_create(user=user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}", **headers)
-    return client
 
 
 @pytest.fixture
@@ -57,7 +50,7 @@ class Demo:
     hosting: Subscription  # maple, hosting-a
     office: Subscription  # dupont, office-24m
     backup: Subscription  # dupont, cloud-backup (trial)
-    bakery_seats: Subscription  # bakery, device-seats (RULES 6.1)
+    bakery_seats: Subscription  # bakery, device-seats (billing-rules example 6.1)
     fjord_seats: Subscription  # fjord, device-seats
 
     def invoice_of(self, customer: Customer) -> Invoice:
@@ -89,8 +82,3 @@ def demo(seeded) -> Demo:
         bakery_seats=sub("Boulangerie Martin", "device-seats"),
         fjord_seats=sub("Fjord Logistics", "device-seats"),
     )
-
-
-def results(response) -> list[dict]:
-    assert response.status_code == 200, response.content
-    return response.json()["results"]

@@ -21,9 +21,9 @@ from integrations import services as integration_services
 from integrations.models import IdempotencyKey, WebhookDelivery, WebhookEndpoint
 from subscriptions import services
 from subscriptions.models import Subscription, SubscriptionEvent, SubscriptionSeat
-from tests.api.conftest import token_client
 from tests.concurrency import postgresql_only, run_together
 from tests.subscriptions.factories import CustomerFactory
+from tests.support.api import token_client
 
 pytestmark = [postgresql_only, pytest.mark.django_db(transaction=True)]
 TODAY = date(2026, 11, 22)

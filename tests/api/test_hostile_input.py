@@ -5,13 +5,43 @@ on invoices). One rule, core/text.py, used by the API parser, the forms and the 
 
 from __future__ import annotations
 
+from datetime import date
+from types import SimpleNamespace
+
 import pytest
 from django.test import override_settings
 from django.urls import reverse
 
 from subscriptions.models import Subscription, SubscriptionEvent
+from tests.partners import builders
+from tests.support.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tenants(demo_catalog, operator):
+    """The rows the hostile requests aim at, with the demo's logins (partner: Acme; customer2:
+    Atelier Dupont): Acme's customers Clinique Saint-Roch (nothing sold yet) and Boulangerie Martin
+    (device seats, PO-BM-2026-01), Dupont's cloud backup, and invoices for the operator to list."""
+    acme = builders.partner("acme", "Acme Resellers", "20.00", "partner")
+    bakery = builders.partner_customer(acme, "Boulangerie Martin")
+    dupont = builders.self_service_customer(
+        "Atelier Dupont",
+        "customer2",
+        currency="EUR",
+        country="FR",
+        postal_code="69001",
+        city="Lyon",
+    )
+    tenants = SimpleNamespace(
+        clinic=builders.partner_customer(acme, "Clinique Saint-Roch"),
+        bakery_seats=builders.sell_seats(bakery, po_reference="PO-BM-2026-01"),
+        backup=builders.subscribe(dupont, "cloud-backup-monthly", date(2026, 11, 22)),
+    )
+    builders.bill(date(2026, 11, 22))
+    return tenants
+
 
 NUL = "a\u0000b"
 # (path, body, field) on Acme's subscription for Boulangerie Martin: each answered 500 with NUL.
@@ -28,14 +58,16 @@ CHANGES = [
 
 
 @pytest.mark.parametrize(("path", "body", "field"), CHANGES)
-def test_a_nul_byte_in_a_change_is_a_400_on_its_field(demo, api, path, body, field):
+def test_a_nul_byte_in_a_change_is_a_400_on_its_field(tenants, api, path, body, field):
     before = SubscriptionEvent.objects.count()
+    rows = snapshot()
     response = api("partner").post(
-        f"/api/v1/subscriptions/{demo.bakery_seats.pk}/{path}", body, format="json"
+        f"/api/v1/subscriptions/{tenants.bakery_seats.pk}/{path}", body, format="json"
     )
     assert response.status_code == 400, response.content
     assert "U+0000" in response.json()[field][0]
     assert SubscriptionEvent.objects.count() == before
+    assert snapshot() == rows
 
 
 @pytest.mark.parametrize("path", ["/api/v1/subscriptions/", "/api/v1/subscriptions/preview/"])
@@ -50,10 +82,10 @@ def test_a_nul_byte_in_a_change_is_a_400_on_its_field(demo, api, path, body, fie
     ],
 )
 def test_a_creation_with_a_forbidden_character_is_a_400_on_its_field(
-    demo, api, path, body, field, character
+    tenants, api, path, body, field, character
 ):
     data = {
-        "customer": demo.clinic.pk,
+        "customer": tenants.clinic.pk,
         "plan": "device-seats",
         "start_date": "2026-12-01",
         "seats": {"sensor": 6},
@@ -63,10 +95,10 @@ def test_a_creation_with_a_forbidden_character_is_a_400_on_its_field(
     response = api("partner").post(path, data, format="json")
     assert response.status_code == 400, response.content
     assert character in response.json()[field][0]
-    assert not Subscription.objects.filter(customer=demo.clinic).exists()
+    assert not Subscription.objects.filter(customer=tenants.clinic).exists()
 
 
-def test_json_nested_fifty_thousand_deep_is_a_400(demo, api):
+def test_json_nested_fifty_thousand_deep_is_a_400(tenants, api):
     body = "[" * 50_000 + "]" * 50_000
     response = api("partner").generic(
         "POST", "/api/v1/subscriptions/", body, content_type="application/json"
@@ -75,7 +107,7 @@ def test_json_nested_fifty_thousand_deep_is_a_400(demo, api):
     assert "nested" in response.json()["__all__"][0]
 
 
-def test_json_nested_past_the_limit_is_a_400_before_any_walk(demo, api):
+def test_json_nested_past_the_limit_is_a_400_before_any_walk(tenants, api):
     body = '{"po_reference":' + "[" * 40 + "]" * 40 + "}"
     response = api("partner").generic(
         "POST", "/api/v1/subscriptions/", body, content_type="application/json"
@@ -85,7 +117,7 @@ def test_json_nested_past_the_limit_is_a_400_before_any_walk(demo, api):
 
 
 @override_settings(API_MAX_BODY_BYTES=2048)
-def test_a_body_over_the_limit_is_a_400(demo, api):
+def test_a_body_over_the_limit_is_a_400(tenants, api):
     body = '{"po_reference": "' + "x" * 4000 + '"}'
     response = api("partner").generic(
         "POST", "/api/v1/subscriptions/", body, content_type="application/json"
@@ -94,11 +126,11 @@ def test_a_body_over_the_limit_is_a_400(demo, api):
     assert "larger than 2048 bytes" in response.json()["__all__"][0]
 
 
-def test_the_portal_refuses_a_bidi_override_in_a_po_reference(demo, client):
+def test_the_portal_refuses_a_bidi_override_in_a_po_reference(tenants, client):
     from django.contrib.auth import get_user_model
 
     client.force_login(get_user_model().objects.get(username="partner"))
-    subscription = demo.bakery_seats
+    subscription = tenants.bakery_seats
     url = reverse("partners:po_reference", args=[subscription.pk])
     response = client.post(url, {"po_reference": "PO-\u202e4321"})
     assert response.status_code == 200
@@ -106,11 +138,11 @@ def test_the_portal_refuses_a_bidi_override_in_a_po_reference(demo, client):
     assert Subscription.objects.get(pk=subscription.pk).po_reference == "PO-BM-2026-01"
 
 
-def test_self_service_refuses_a_zero_width_character_in_a_code(demo, client):
+def test_self_service_refuses_a_zero_width_character_in_a_code(tenants, client):
     from django.contrib.auth import get_user_model
 
     client.force_login(get_user_model().objects.get(username="customer2"))
-    url = reverse("account:coupon", args=[demo.backup.pk])
+    url = reverse("account:coupon", args=[tenants.backup.pk])
     response = client.post(url, {"code": "coupon_\u200b88"})
     assert response.status_code == 200
     assert "U+200B (ZERO WIDTH SPACE)" in response.content.decode()
@@ -129,31 +161,33 @@ def test_self_service_refuses_a_zero_width_character_in_a_code(demo, client):
         ("issue_date_before=", "issue_date_before"),
     ],
 )
-def test_a_query_the_schema_refuses_is_a_400_on_its_parameter(demo, api, query, field):
+def test_a_query_the_schema_refuses_is_a_400_on_its_parameter(tenants, api, query, field):
     response = api("operator").get(f"/api/v1/invoices/?{query}")
     assert response.status_code == 400, response.content
     assert list(response.json()) == [field]
 
 
-def test_a_query_within_the_schema_is_answered(demo, api):
+def test_a_query_within_the_schema_is_answered(tenants, api):
     response = api("operator").get("/api/v1/invoices/?page_size=200&page=1&kind=invoice")
     assert response.status_code == 200
     assert response.json()["count"] >= 1
 
 
-def test_a_query_parameter_is_refused_where_the_operation_takes_none(demo, api):
-    response = api("operator").get(f"/api/v1/subscriptions/{demo.bakery_seats.pk}/?page=1")
+def test_a_query_parameter_is_refused_where_the_operation_takes_none(tenants, api):
+    response = api("operator").get(f"/api/v1/subscriptions/{tenants.bakery_seats.pk}/?page=1")
     assert response.status_code == 400
     assert list(response.json()) == ["page"]
 
 
-def test_a_body_field_the_operation_does_not_take_is_a_400_and_changes_nothing(demo, api):
+def test_a_body_field_the_operation_does_not_take_is_a_400_and_changes_nothing(tenants, api):
     before = SubscriptionEvent.objects.count()
+    rows = snapshot()
     response = api("partner").post(
-        f"/api/v1/subscriptions/{demo.bakery_seats.pk}/seats/",
+        f"/api/v1/subscriptions/{tenants.bakery_seats.pk}/seats/",
         {"seat_type": "gateway", "quantitiy": 5, "quantity": 1},
         format="json",
     )
     assert response.status_code == 400, response.content
     assert list(response.json()) == ["quantitiy"]
     assert SubscriptionEvent.objects.count() == before
+    assert snapshot() == rows

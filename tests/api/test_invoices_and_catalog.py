@@ -7,8 +7,8 @@ import pytest
 
 from billing.models import Invoice
 from catalog.models import Plan
-from tests.api.conftest import results
 from tests.catalog.factories import PlanFactory
+from tests.support.api import results
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ def test_invoice_detail_has_lines_taxes_and_payments(demo, api):
     )
     body = ok(api("partner").get(f"/api/v1/invoices/{invoice.pk}/"))
     assert body["number"] == invoice.number
-    # Invoiced to the partner, for its customer (RULES §9)
+    # Invoiced to the partner, for its customer (billing-rules §9)
     assert body["customer"]["name"] == body["customer_name"] == "Acme Resellers SARL"
     assert body["customer_vat_number"] == "FR40303265045"
     assert (body["end_customer"], body["end_customer_name"]) == (

@@ -21,7 +21,6 @@ from catalog.models import (
 from partners.models import Partner, PartnerCustomer, PartnerUser
 from subscriptions import services
 from subscriptions.models import SubscriptionItem, SubscriptionSeat
-from tests.api.conftest import token_client
 from tests.catalog.factories import (
     BundleItemFactory,
     DiscountFactory,
@@ -31,6 +30,7 @@ from tests.catalog.factories import (
     TermFactory,
 )
 from tests.subscriptions.factories import CustomerFactory, monthly_plan
+from tests.support.api import token_client
 
 pytestmark = pytest.mark.django_db
 MAX_QUERIES = 12

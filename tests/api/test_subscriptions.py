@@ -1,5 +1,5 @@
 """Subscriptions over the API: lists and filters, detail, creation and every change with its
-preview (the RULES golden figures through HTTP), refusals with the pages' messages."""
+preview (the golden figures of billing-rules through HTTP), refusals with the pages' messages."""
 
 from datetime import date
 from decimal import Decimal
@@ -7,13 +7,10 @@ from types import SimpleNamespace
 
 import pytest
 import time_machine
-from django.contrib.auth import get_user_model
 from django.utils import translation
 
 from billing.models import Invoice
 from catalog.models import Plan, ProductContract, SeatType
-from partners.models import Partner, PartnerUser
-from partners.services import partner_account_create, partner_customer_create
 from subscriptions import services
 from subscriptions.models import (
     CreditEntry,
@@ -22,7 +19,8 @@ from subscriptions.models import (
     SubscriptionEvent,
     SubscriptionSeat,
 )
-from tests.api.conftest import results, token_client
+from tests.support.api import acme_selling_over_the_api, created, results, token_client
+from tests.support.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -30,11 +28,6 @@ pytestmark = pytest.mark.django_db
 def at(day: date):
     """Business date `day` (10:00 in Paris)."""
     return time_machine.travel(f"{day.isoformat()} 09:00Z", tick=True)
-
-
-def created(response) -> dict:
-    assert response.status_code == 201, response.content
-    return response.json()
 
 
 def ok(response) -> dict:
@@ -46,43 +39,11 @@ def nets(charges) -> list[str]:
     return [c["net"] for c in charges]
 
 
-def snapshot():
-    return (
-        Subscription.objects.count(),
-        SubscriptionEvent.objects.count(),
-        SubscriptionSeat.objects.count(),
-    )
-
-
 @pytest.fixture
 def acme(demo_catalog):
-    """A partner (20 %) with one customer and a portal user with a token (RULES example 6.1)."""
-    partner = Partner.objects.create(
-        code="acme", name="Acme Resellers", email="orders@acme.example", discount_percent=20
-    )
-    partner_account_create(
-        partner=partner,
-        name="Acme Resellers SARL",
-        email="billing@acme.example",
-        address_line1="25 rue des Entrepreneurs",
-        postal_code="69003",
-        city="Lyon",
-        country="FR",
-        currency="EUR",
-    )
-    customer = partner_customer_create(
-        partner=partner,
-        name="Boulangerie Martin",
-        email="factures@boulangerie.example",
-        address_line1="4 place du Marché",
-        postal_code="33000",
-        city="Bordeaux",
-        country="FR",
-        currency="EUR",
-    )
-    user = get_user_model().objects.create_user("acme-api", password="x-long-password-1")
-    PartnerUser.objects.create(partner=partner, user=user)
-    return SimpleNamespace(partner=partner, customer=customer, client=token_client(user))
+    """A partner (20 %) with one customer and a portal user with a token
+    (billing-rules example 6.1)."""
+    return acme_selling_over_the_api()
 
 
 def sell_seats(acme, *, years=3, seats=10) -> dict:
@@ -393,7 +354,7 @@ def test_redeem_a_coupon_example_3_4(demo, api):
 
 
 def test_redeem_a_coupon_whatever_its_case(demo, api):
-    """RULES §7: codes match whatever their case: COUPON_88 is the demo's coupon_88."""
+    """billing-rules §7: codes match whatever their case: COUPON_88 is the demo's coupon_88."""
     client = api("customer2")
     url = f"/api/v1/subscriptions/{demo.backup.pk}/coupons/"
     preview = ok(client.post(url + "preview/", {"code": "COUPON_88"}))

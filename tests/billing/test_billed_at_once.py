@@ -4,7 +4,7 @@ first period of a subscription fulfilled by an operator (issue 11, point 1).
 Before, subscription_create and subscription_fulfil queued no billing at all: the review said
 "2 billing periods have begun since then: they are invoiced at once" and nothing was issued until
 the nightly run at BILLING_RUN_HOUR. The partner portal's confirmation is in
-tests/partners/test_portal_more.py."""
+tests/partners/test_portal.py."""
 
 import re
 from datetime import date
@@ -21,8 +21,8 @@ from catalog.models import Plan
 from config import celery as celery_config
 from subscriptions import services
 from subscriptions.models import Subscription
-from tests.api.test_subscriptions import acme, created  # noqa: F401 - acme is a fixture
 from tests.subscriptions.factories import CustomerFactory
+from tests.support.api import acme_selling_over_the_api, created
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,7 +100,12 @@ def test_a_future_start_or_a_preview_queues_nothing(
     assert not Invoice.objects.exists()
 
 
-def test_a_past_start_sold_through_the_api_answers_with_its_invoices(acme):  # noqa: F811
+@pytest.fixture
+def acme(demo_catalog):
+    return acme_selling_over_the_api()
+
+
+def test_a_past_start_sold_through_the_api_answers_with_its_invoices(acme):
     with time_machine.travel(f"{TODAY.isoformat()} 09:00Z", tick=True):
         body = created(
             acme.client.post(
@@ -115,7 +120,7 @@ def test_a_past_start_sold_through_the_api_answers_with_its_invoices(acme):  # n
             )
         )
     invoices = list(Invoice.objects.order_by("number"))
-    assert len(invoices) == 2  # 2026-01-01 and 2026-04-01, RULES example 6.1
+    assert len(invoices) == 2  # 2026-01-01 and 2026-04-01, billing-rules example 6.1
     assert body["invoices"] == [
         {
             "id": invoice.pk,

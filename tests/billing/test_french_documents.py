@@ -37,8 +37,8 @@ def acme(demo_catalog):
 
 
 def test_a_french_invoice_sold_in_english_labels_its_discounts_in_french(acme):
-    # Given a French partner (its invoices are addressed to it, RULES §9) selling to its
-    # customer from an English page (RULES example 6.1)
+    # Given a French partner (its invoices are addressed to it, billing-rules §9) selling to its
+    # customer from an English page (billing-rules example 6.1)
     acme.account.locale = "fr"
     acme.account.save(update_fields=["locale"])
     customer = builders.partner_customer(acme, "Boulangerie Martin", locale="fr")
@@ -84,7 +84,7 @@ def test_an_english_invoice_keeps_the_english_labels_and_amounts(acme):
 
 @pytest.fixture
 def dupont_fr(demo_catalog):
-    """RULES example 4.2, for a customer who reads French."""
+    """billing-rules example 4.2, for a customer who reads French."""
     customer = builders.self_service_customer(
         "Atelier Dupont", "denis", currency="EUR", country="FR", locale="fr"
     )

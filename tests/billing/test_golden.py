@@ -1,4 +1,4 @@
-"""RULES.md examples 4.2, 6.1 and 6.2 at invoice level: lines, VAT, totals, numbers."""
+"""billing-rules examples 4.2, 6.1 and 6.2 at invoice level: lines, VAT, totals, numbers."""
 
 from datetime import date
 from decimal import Decimal

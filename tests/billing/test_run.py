@@ -11,21 +11,10 @@ from billing.models import Invoice, InvoiceLine, InvoiceSequence
 from billing.services import billing_run, invoice_cancel_by_credit_note, invoice_preview
 from catalog.models import SeatType
 from subscriptions import services
+from tests.support.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-def snapshot():
-    return sorted(
-        (
-            i.number,
-            i.billing_key,
-            str(i.total.amount),
-            tuple(i.lines.values_list("charge_key", flat=True)),
-        )
-        for i in Invoice.objects.all()
-    )
 
 
 def test_running_the_day_twice_bills_nothing_more(office, seats):

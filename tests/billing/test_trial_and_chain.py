@@ -1,6 +1,6 @@
 """A trial's end in the billing run, and the whole daily chain run twice at once.
 
-RULES §4: a trial delays the first charge to the end of the trial. DESIGN: every job of the
+billing-rules §4: a trial delays the first charge to the end of the trial. DESIGN: every job of the
 daily chain (billing, overdue reminders, notice reminders, coupon expiry) is safe to run twice,
 or in two workers at once.
 """

@@ -1,4 +1,5 @@
-"""A partner sells RULES example 6.1 in the portal, then adds seats (example 6.2), in Chromium."""
+"""A partner sells billing-rules example 6.1 in the portal, then adds seats (example 6.2), in
+Chromium."""
 
 from decimal import Decimal
 
@@ -56,7 +57,7 @@ def test_a_partner_sells_example_6_1_then_adds_4_seats_on_2026_02_15(
         expect(page.locator("#seat-counts")).to_contain_text("Gateway")
         shoot(page, "customer-without-subscription")
 
-        # and fills in the purchase of RULES example 6.1
+        # and fills in the purchase of billing-rules example 6.1
         page.get_by_role("link", name="Create a subscription").first.click()
         page.get_by_label("Start date").fill("2026-01-01")
         page.get_by_label("PO reference").fill("PO-BP-2026-01")

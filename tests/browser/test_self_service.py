@@ -1,6 +1,6 @@
-"""Customers in their self-service pages, in Chromium: RULES example 6.3 (an upgrade on a phone)
-and example 4.2 (a cancellation under a penalty term), a coupon previewed then redeemed, and the
-undoing of a cancellation."""
+"""Customers in their self-service pages, in Chromium: billing-rules example 6.3 (an upgrade on a
+phone) and example 4.2 (a cancellation under a penalty term), a coupon previewed then redeemed, and
+the undoing of a cancellation."""
 
 import pytest
 from playwright.sync_api import expect
@@ -73,7 +73,8 @@ def test_a_customer_cancels_under_a_penalty_term_undoes_it_and_redeems_a_coupon(
     page, log_in, shoot, live_server
 ):
     with business_day(2026, 10, 1):
-        # Given Atelier Dupont on the 24-month office suite since 2026-01-01 (RULES example 4.2)
+        # Given Atelier Dupont on the 24-month office suite since 2026-01-01
+        # (billing-rules example 4.2)
         load_demo()
         office = Subscription.objects.get(customer__name="Atelier Dupont", plan__code="office-24m")
         backup = Subscription.objects.get(

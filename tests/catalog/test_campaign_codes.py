@@ -1,4 +1,4 @@
-"""A coupon campaign generates its codes when it is saved (RULES §7, issue 11), through the
+"""A coupon campaign generates its codes when it is saved (billing-rules §7, issue 11), through the
 admin (Django test client): no campaign shows "0 / 5 codes" waiting for an action."""
 
 import pytest
@@ -82,7 +82,7 @@ def test_raising_the_quantity_on_the_form_generates_the_missing_codes(
 def test_codes_another_campaign_has_whatever_their_case_refuse_the_form(
     operator_client, demo_catalog
 ):
-    """RULES §7: codes match whatever their case, so COUPON_90 is coupon_90 (demo's 7.1)."""
+    """billing-rules §7: codes match whatever their case, so COUPON_90 is coupon_90 (demo's 7.1)."""
     bundle = demo_catalog["campaign"].bundle
     response = operator_client.post(
         reverse("admin:catalog_couponcampaign_add"),

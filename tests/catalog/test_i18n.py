@@ -5,16 +5,20 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
+from datetime import date
 
 import polib
 import pytest
 from django.utils import translation
 
+from billing.models import Invoice
+from billing.services import billing_run, payment_record
+from catalog.models import Plan
 from core.errors import ApplicationError
 from core.periods import Period, Unit, check_whole_multiple
-
-PO = Path(__file__).resolve().parents[2] / "locale" / "fr" / "LC_MESSAGES" / "django.po"
+from subscriptions import services
+from tests.subscriptions.factories import CustomerFactory
+from tests.support.paths import PO
 
 
 def test_the_admin_answers_in_french(operator_client, demo_catalog):
@@ -70,6 +74,26 @@ def _columns(html: str) -> list[str]:
     return [" ".join(re.sub(r"<[^>]+>", " ", head).split()) for head in heads]
 
 
+@pytest.fixture
+def listed(demo_catalog, operator):
+    """A row in each list below (the admin titles its columns only above rows): the demo
+    catalog's plans and price sheets, a customer, and a payment on its first invoice."""
+    services.subscription_create(
+        customer=CustomerFactory(),
+        plan=Plan.objects.get(code="office-24m"),
+        start_date=date(2026, 1, 1),
+        today=date(2026, 1, 1),
+    )
+    billing_run(day=date(2026, 1, 1))
+    payment_record(
+        invoice=Invoice.objects.get(),
+        amount="10.00",
+        method="bank_transfer",
+        received_on=date(2026, 1, 10),
+        actor=operator,
+    )
+
+
 @pytest.mark.parametrize(
     ("url", "french", "english"),
     [
@@ -80,7 +104,7 @@ def _columns(html: str) -> list[str]:
     ],
 )
 def test_the_admin_lists_title_their_columns_in_french(
-    operator_client, seeded, url, french, english
+    operator_client, listed, url, french, english
 ):
     columns = set(_columns(operator_client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode()))
     assert french <= columns and not english & columns

@@ -24,7 +24,7 @@ from tests.catalog.factories import (
 pytestmark = pytest.mark.django_db
 
 
-# Product contracts, RULES §8 -------------------------------------------------------------------
+# Product contracts, billing-rules §8 --------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -204,7 +204,7 @@ def test_a_plan_past_its_validity_cannot_be_reactivated():
         services.plan_reactivate(plan=plan, today=date(2026, 1, 1))
 
 
-# Coupons, RULES §7 ----------------------------------------------------------------------------
+# Coupons, billing-rules §7 ------------------------------------------------------------------------
 
 
 def test_example_7_1_generation_is_a_service_and_safe_to_run_twice():

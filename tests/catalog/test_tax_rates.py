@@ -1,5 +1,5 @@
-"""No silent 0 % VAT (RULES §10, issue 11): until tax determination exists, a plan whose lines
-would carry no tax rate cannot be activated, and the refusal names each line without one."""
+"""No silent 0 % VAT (billing-rules §10, issue 11): until tax determination exists, a plan whose
+lines would carry no tax rate cannot be activated, and the refusal names each line without one."""
 
 from datetime import date
 
@@ -26,7 +26,7 @@ def _untaxed_plan(**term_fields) -> Plan:
 
 
 def test_a_plan_whose_lines_have_no_tax_rate_is_not_activated():
-    """RULES §10: "A line whose tax cannot be determined is refused […], never taxed at 0 %
+    """billing-rules §10: "A line whose tax cannot be determined is refused […], never taxed at 0 %
     silently." The product has no rate and neither has the term."""
     plan = _untaxed_plan()
     with pytest.raises(ApplicationError) as refused:

@@ -1,4 +1,5 @@
-"""Coupon code templates (RULES §7, example 7.1) and issue schedules (§8, example 8.2)."""
+"""Coupon code templates (billing-rules §7, example 7.1) and issue schedules
+(billing-rules §8, example 8.2)."""
 
 import itertools
 from datetime import date

@@ -1,4 +1,4 @@
-"""Period arithmetic, RULES §1. The core is plain Python: these tests need no database."""
+"""Period arithmetic, billing-rules §1. The core is plain Python: these tests need no database."""
 
 from datetime import date, timedelta
 from fractions import Fraction
@@ -94,9 +94,9 @@ def test_proration_counts_actual_days_from_the_change_inclusive():
 
 
 def test_shift_moves_forwards_and_backwards():
-    # RULES 5.1: renewal 2027-01-01, notice 90 days: deadline 2026-10-03.
+    # billing-rules example 5.1: renewal 2027-01-01, notice 90 days: deadline 2026-10-03.
     assert shift(date(2027, 1, 1), -90, Unit.DAY) == date(2026, 10, 3)
-    # RULES 5.2: freeze of 3 months before 2027-01-01 starts 2026-10-01.
+    # billing-rules example 5.2: freeze of 3 months before 2027-01-01 starts 2026-10-01.
     assert shift(date(2027, 1, 1), -3, Unit.MONTH) == date(2026, 10, 1)
     assert shift(date(2026, 1, 15), 0, Unit.MONTH) == date(2026, 1, 15)
 
@@ -109,7 +109,7 @@ def test_a_period_needs_a_positive_count():
 @pytest.mark.parametrize(
     ("outer", "inner", "valid"),
     [
-        # RULES example 8.1
+        # billing-rules example 8.1
         (Period(12, Unit.MONTH), Period(1, Unit.MONTH), True),
         (Period(1, Unit.YEAR), Period(1, Unit.MONTH), True),
         (Period(2, Unit.WEEK), Period(7, Unit.DAY), True),
@@ -198,7 +198,8 @@ def test_add_months_is_relativedelta(day, months):
 
 
 def test_boundary_since_a_renewal_counts_on_the_anchors_grid():
-    """RULES §1: "the renewal after next" and notice deadlines are boundaries of the anchor."""
+    """billing-rules §1: "the renewal after next" and notice deadlines are boundaries of the
+    anchor."""
     from core.periods import boundary, months_from
 
     anchor = date(2026, 1, 31)

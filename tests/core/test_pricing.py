@@ -1,4 +1,4 @@
-"""Pricing arithmetic, RULES §2–3, with the golden examples 3.1–3.4."""
+"""Pricing arithmetic, billing-rules §2–3, with the golden examples 3.1–3.4."""
 
 import itertools
 from datetime import date, timedelta

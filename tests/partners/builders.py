@@ -36,7 +36,7 @@ def partner(code: str, name: str, discount: str, username: str) -> Partner:
     organisation = Partner.objects.create(
         code=code, name=name, email=f"sales@{code}.example", discount_percent=Decimal(discount)
     )
-    partner_account_create(  # what the partner is invoiced as (RULES §9)
+    partner_account_create(  # what the partner is invoiced as (billing-rules §9)
         partner=organisation,
         name=f"{name} SAS",
         email=f"billing@{code}.example",
@@ -77,7 +77,7 @@ def sell_seats(
     today: date | None = None,
     po_reference: str = "PO-1",
 ) -> Subscription:
-    """Device seats sold through the partner (its discount applies), RULES example 6.1."""
+    """Device seats sold through the partner (its discount applies), billing-rules example 6.1."""
     return subscription_sell(
         customer=customer,
         plan=Plan.objects.get(code="device-seats"),
@@ -131,3 +131,53 @@ def on(time_machine, client):
             client.force_login(get_user_model().objects.get(pk=user_id))
 
     return on
+
+
+def purchase_data(**overrides) -> dict:
+    """The purchase form of the partner portal, filled in for billing-rules example 6.1 (10 gateways
+    from 2026-01-01, 3-year service period), to estimate: `overrides` change any field."""
+    data = {
+        "plan": Plan.objects.get(code="device-seats").pk,
+        "start_date": "2026-01-01",
+        "po_reference": "PO-BM-2026-01",
+        "seats_gateway": "10",
+        "seats_sensor": "0",
+        "service_period_years": "3",
+        "action": "estimate",
+    }
+    data.update(overrides)
+    return data
+
+
+# Self-service customers, with their logins -------------------------------------------------------
+
+
+@pytest.fixture
+def maple(demo_catalog):
+    """billing-rules example 6.3: Hosting A, 150.00 CAD a month, from 2026-11-01."""
+    customer = self_service_customer("Maple Hosting Co.", "mary")
+    subscribe(customer, "hosting-a", date(2026, 11, 1))
+    return customer
+
+
+@pytest.fixture
+def maple_client(client, maple):
+    client.force_login(maple.users.get().user)
+    return client
+
+
+@pytest.fixture
+def dupont(demo_catalog):
+    """billing-rules example 4.2: the 24-month office suite with a prorated penalty, from
+    2026-01-01."""
+    customer = self_service_customer(
+        "Atelier Dupont", "denis", currency="EUR", country="FR", postal_code="69001", city="Lyon"
+    )
+    subscribe(customer, "office-24m", date(2026, 1, 1), po_reference="AD-2026-001")
+    return customer
+
+
+@pytest.fixture
+def dupont_client(client, dupont):
+    client.force_login(dupont.users.get().user)
+    return client

@@ -1,9 +1,16 @@
-"""Fixtures of the partner portal tests: two partners with their users, a customer with devices."""
+"""Fixtures of the partner portal tests: two partners with their users, a customer with devices;
+the self-service customers of tests/account too, for the language tests."""
 
 import pytest
 
 from tests.partners import builders
-from tests.partners.builders import on  # noqa: F401 - a fixture
+from tests.partners.builders import (  # noqa: F401 - fixtures
+    dupont,
+    dupont_client,
+    maple,
+    maple_client,
+    on,
+)
 
 
 @pytest.fixture

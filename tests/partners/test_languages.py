@@ -8,9 +8,8 @@ import pytest
 from django.urls import reverse
 
 from catalog.models import SeatType
-from tests.account.conftest import dupont, dupont_client, maple, maple_client  # noqa: F401
-from tests.catalog.test_i18n import PO
 from tests.partners import builders
+from tests.support.paths import PO
 
 pytestmark = pytest.mark.django_db
 NBSP = "\u00a0"  # French writes a no-break space before the currency: "140,05 €"
@@ -25,7 +24,7 @@ def test_the_partner_portal_answers_in_french(partner_client, bakery):
     assert "Your customers" in english.content.decode()
 
 
-def test_the_self_service_pages_answer_in_french(maple_client):  # noqa: F811
+def test_the_self_service_pages_answer_in_french(maple_client):
     html = maple_client.get(reverse("account:subscriptions"), HTTP_ACCEPT_LANGUAGE="fr")
     assert "Vos abonnements" in html.content.decode()
 
@@ -44,8 +43,8 @@ def test_every_template_string_is_in_the_french_catalogue():
     assert missing == set()
 
 
-def test_the_self_service_pages_write_amounts_the_french_way(dupont_client, dupont, on):  # noqa: F811
-    on(date(2026, 10, 1))  # RULES example 4.2
+def test_the_self_service_pages_write_amounts_the_french_way(dupont_client, dupont, on):
+    on(date(2026, 10, 1))  # billing-rules example 4.2
     subscription = dupont.subscriptions.get()
     url = reverse("account:cancel", args=[subscription.pk])
     page = dupont_client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
@@ -65,7 +64,7 @@ def test_the_self_service_pages_write_amounts_the_french_way(dupont_client, dupo
 def test_the_partner_portal_writes_amounts_the_french_way(partner_client, bakery, on):
     subscription = builders.sell_seats(bakery)
     builders.bill(date(2026, 1, 1))
-    on(date(2026, 2, 15))  # RULES example 6.2
+    on(date(2026, 2, 15))  # billing-rules example 6.2
     customer = partner_client.get(
         reverse("partners:customer", args=[bakery.pk]), HTTP_ACCEPT_LANGUAGE="fr"
     ).content.decode()

@@ -1,5 +1,5 @@
-"""Who is invoiced (RULES §9): a partner's sale is invoiced to the partner, at its price, naming
-the end customer and the PO reference; a direct customer is invoiced itself. The partner's
+"""Who is invoiced (billing-rules §9): a partner's sale is invoiced to the partner, at its price,
+naming the end customer and the PO reference; a direct customer is invoiced itself. The partner's
 customer reads its subscriptions (without the partner's price) and changes none of them."""
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from partners.services import partner_customer_create, subscription_sell
 from subscriptions import services
 from subscriptions.models import CustomerUser, Subscription, SubscriptionEvent
 from tests.partners import builders
+from tests.support.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def pdf_text(data: bytes) -> str:
 
 @pytest.fixture
 def sold(bakery):
-    """RULES example 6.1 sold by Acme for the bakery, billed on 2026-01-01."""
+    """billing-rules example 6.1 sold by Acme for the bakery, billed on 2026-01-01."""
     subscription = builders.sell_seats(bakery, po_reference="PO-BM-2026-01")
     builders.bill(date(2026, 1, 1))
     return subscription
@@ -51,7 +52,7 @@ def test_a_partners_sale_is_invoiced_to_the_partner_naming_the_end_customer(acme
     # ... for its customer, with the PO reference
     assert (invoice.end_customer, invoice.end_customer_name) == (bakery, "Boulangerie Martin")
     assert invoice.po_reference == "PO-BM-2026-01"
-    # RULES example 6.1: 150.00 − 15.00 − 27.00 = 108.00, VAT 21.60, total 129.60
+    # billing-rules example 6.1: 150.00 − 15.00 − 27.00 = 108.00, VAT 21.60, total 129.60
     assert [m.amount for m in (invoice.net_total, invoice.tax_total, invoice.total)] == [
         Decimal("108.00"),
         Decimal("21.60"),
@@ -63,7 +64,7 @@ def test_a_partners_sale_is_invoiced_to_the_partner_naming_the_end_customer(acme
 
 
 def test_seats_added_later_are_invoiced_to_the_partner_too(acme, bakery, sold, on):
-    # RULES example 6.2: 4 seats on 2026-02-15, 21.60 + VAT 4.32
+    # billing-rules example 6.2: 4 seats on 2026-02-15, 21.60 + VAT 4.32
     on(date(2026, 2, 15))
     result = services.seats_add(
         subscription=sold,
@@ -181,6 +182,7 @@ def test_the_partners_customer_cannot_change_it_in_self_service(
 ):
     on(date(2026, 2, 1))
     before = SubscriptionEvent.objects.filter(subscription=sold).count()
+    rows = snapshot()
     url = reverse(name, args=[sold.pk])
     response = getattr(bakery_login, method)(url, {"code": "coupon_87", "confirm": "on"})
     assert response.status_code == 302
@@ -188,6 +190,7 @@ def test_the_partners_customer_cannot_change_it_in_self_service(
     page = bakery_login.get(response.url).content.decode()
     assert "managed by Acme Resellers SAS" in page and "ask them" in page
     assert SubscriptionEvent.objects.filter(subscription=sold).count() == before
+    assert snapshot() == rows
     assert Subscription.objects.get(pk=sold.pk).status == Subscription.Status.ACTIVE
 
 
@@ -214,10 +217,12 @@ def bakery_api(bakery):
 def test_the_partners_customer_cannot_change_it_through_the_api(sold, bakery_api, on, path, body):
     on(date(2026, 2, 1))
     before = SubscriptionEvent.objects.filter(subscription=sold).count()
+    rows = snapshot()
     response = bakery_api.post(f"/api/v1/subscriptions/{sold.pk}/{path}", body, format="json")
     assert response.status_code == 403
     assert "managed by Acme Resellers SAS" in response.json()["detail"]
     assert SubscriptionEvent.objects.filter(subscription=sold).count() == before
+    assert snapshot() == rows
 
 
 def test_the_partners_customer_reads_it_through_the_api_without_the_price(sold, bakery_api, on):

@@ -16,7 +16,7 @@ from core.errors import ApplicationError
 from partners.services import subscription_sell
 from subscriptions.models import Subscription
 from tests.partners import builders
-from tests.partners.test_portal import purchase_data, text
+from tests.support.pages import text
 
 pytestmark = pytest.mark.django_db
 TODAY = date(2026, 12, 6)
@@ -84,7 +84,7 @@ def test_the_portal_refuses_it_on_the_field_and_bills_nothing(
 ):
     on(TODAY)
     url = reverse("partners:subscription_new", args=[bakery.pk])
-    response = partner_client.post(url, purchase_data(start_date=start, action=action))
+    response = partner_client.post(url, builders.purchase_data(start_date=start, action=action))
     assert response.status_code == 200
     page = text(response)
     assert message in page and 'class="errorlist' in page

@@ -13,8 +13,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_monthly_line_has_the_products_account_and_the_penalty_line_the_terms(demo_catalog):
-    """RULES example 4.2 on the office suite: its term "penalty-24m" carries the ledger account
-    758000 and the item type "penalty", which are the penalty's; the monthly line is the
+    """billing-rules example 4.2 on the office suite: its term "penalty-24m" carries the ledger
+    account 758000 and the item type "penalty", which are the penalty's; the monthly line is the
     product's (706300, no item type). docs/billing-rules.md, "Invoices"."""
     subscription = services.subscription_create(
         customer=CustomerFactory(),
@@ -34,7 +34,8 @@ def test_the_monthly_line_has_the_products_account_and_the_penalty_line_the_term
 
 
 def test_an_upgrade_line_has_the_new_plans_account(demo_catalog):
-    """RULES example 6.3: the upgrade's prorated line is Hosting B's (706200), not the term's."""
+    """billing-rules example 6.3: the upgrade's prorated line is Hosting B's (706200), not the
+    term's."""
 
     Term.objects.filter(code="hosting").update(ledger_account="758000", invoice_item_type="penalty")
     subscription = services.subscription_create(

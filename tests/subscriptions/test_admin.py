@@ -10,6 +10,7 @@ from django.urls import reverse
 from catalog.models import Plan
 from partners.models import Partner
 from subscriptions.models import Customer, Subscription
+from tests.partners import builders
 
 ADMIN_MODELS = [
     m for m in admin.site._registry if m._meta.app_label in ("subscriptions", "partners")
@@ -32,9 +33,30 @@ def url(model, view, *args):
 
 @pytest.fixture
 def demo(seeded):
+    """The demo data: a row in every model of the admin, for the pages that list them all."""
     return {
         s.plan.code + ":" + s.customer.name: s
         for s in Subscription.objects.select_related("plan", "customer")
+    }
+
+
+@pytest.fixture
+def sold(demo_catalog):
+    """The three subscriptions the actions below are tried on, sold as the demo sells them, by
+    "plan:customer": Acme's device seats for Boulangerie Martin (billing-rules example 6.1), Atelier
+    Dupont's office suite (billing-rules example 4.2), Maple's Hosting A (example 6.3)."""
+    acme = builders.partner("acme", "Acme Resellers", "20.00", "paul")
+    bakery = builders.partner_customer(acme, "Boulangerie Martin")
+    dupont = builders.self_service_customer(
+        "Atelier Dupont", "denis", currency="EUR", country="FR", postal_code="69001", city="Lyon"
+    )
+    maple = builders.self_service_customer("Maple Hosting Co.", "mary")
+    return {
+        "device-seats:Boulangerie Martin": builders.sell_seats(
+            bakery, po_reference="PO-BM-2026-01"
+        ),
+        "office-24m:Atelier Dupont": builders.subscribe(dupont, "office-24m", date(2026, 1, 1)),
+        "hosting-a:Maple Hosting Co.": builders.subscribe(maple, "hosting-a", date(2026, 11, 1)),
     }
 
 
@@ -60,7 +82,7 @@ def test_every_subscription_filter_loads(operator_client, demo):
             )
 
 
-def test_filters_by_partner_and_pending_fulfilment(operator_client, demo):
+def test_filters_by_partner_and_pending_fulfilment(operator_client, sold):
     acme = Partner.objects.get(code="acme")
     response = operator_client.get(url(Subscription, "changelist"), {"partner": acme.pk})
     assert [s.customer.name for s in response.context["cl"].result_list] == ["Boulangerie Martin"]
@@ -78,8 +100,8 @@ def test_filters_by_partner_and_pending_fulfilment(operator_client, demo):
     assert [s.plan.code for s in response.context["cl"].result_list] == ["platform-yearly"]
 
 
-def test_the_change_page_shows_the_timeline(operator_client, demo):
-    subscription = demo["device-seats:Boulangerie Martin"]
+def test_the_change_page_shows_the_timeline(operator_client, sold):
+    subscription = sold["device-seats:Boulangerie Martin"]
     html = operator_client.get(url(Subscription, "change", subscription.pk)).content.decode()
     assert "Timeline (every change with its effective date)" in html
     assert "<td>2026-01-01</td><td>past</td><td>subscription started</td>" in html
@@ -87,15 +109,16 @@ def test_the_change_page_shows_the_timeline(operator_client, demo):
 
 
 @time_machine.travel(date(2026, 10, 1))
-def test_cancel_shows_the_preview_then_records_on_confirmation(operator_client, demo):
-    subscription = demo["office-24m:Atelier Dupont"]
+def test_cancel_shows_the_preview_then_records_on_confirmation(operator_client, sold):
+    subscription = sold["office-24m:Atelier Dupont"]
     changelist = url(Subscription, "changelist")
     preview = operator_client.post(
         changelist, {"action": "cancel_with_preview", "_selected_action": [subscription.pk]}
     )
     assert preview.status_code == 200
     html = preview.content.decode()
-    assert "2026-11-01" in html and "140.05" in html  # RULES example 4.2, shown before confirming
+    # billing-rules example 4.2, shown before confirming
+    assert "2026-11-01" in html and "140.05" in html
     subscription.refresh_from_db()
     assert subscription.status == "active"  # nothing recorded yet
     done = operator_client.post(
@@ -116,9 +139,9 @@ def test_cancel_shows_the_preview_then_records_on_confirmation(operator_client, 
 
 
 @time_machine.travel(date(2029, 1, 2))
-def test_renew_now_applies_the_renewal_due(operator_client, operator, demo):
+def test_renew_now_applies_the_renewal_due(operator_client, operator, sold):
     operator_client.force_login(operator)  # a session opened in 2026 has expired by 2029
-    subscription = demo["device-seats:Boulangerie Martin"]
+    subscription = sold["device-seats:Boulangerie Martin"]
     operator_client.post(
         url(Subscription, "changelist"),
         {"action": "renew_now", "_selected_action": [subscription.pk]},
@@ -129,7 +152,7 @@ def test_renew_now_applies_the_renewal_due(operator_client, operator, demo):
 
 
 @time_machine.travel(TODAY)
-def test_mark_fulfilled_and_its_refusal_message(operator_client, demo):
+def test_mark_fulfilled_and_its_refusal_message(operator_client, sold):
     from subscriptions import services
 
     pending = services.subscription_create(
@@ -138,7 +161,7 @@ def test_mark_fulfilled_and_its_refusal_message(operator_client, demo):
         start_date=TODAY,
         today=TODAY,
     ).subscription
-    hosting = demo["hosting-a:Maple Hosting Co."]
+    hosting = sold["hosting-a:Maple Hosting Co."]
     response = operator_client.post(
         url(Subscription, "changelist"),
         {"action": "mark_fulfilled", "_selected_action": [pending.pk, hosting.pk]},
@@ -151,8 +174,8 @@ def test_mark_fulfilled_and_its_refusal_message(operator_client, demo):
 
 
 @time_machine.travel(TODAY)
-def test_the_po_reference_is_edited_through_the_service(operator_client, demo, operator):
-    subscription = demo["device-seats:Boulangerie Martin"]
+def test_the_po_reference_is_edited_through_the_service(operator_client, sold, operator):
+    subscription = sold["device-seats:Boulangerie Martin"]
     inlines = management_data(operator_client.get(url(Subscription, "change", subscription.pk)))
     response = operator_client.post(
         url(Subscription, "change", subscription.pk), {"po_reference": "PO-NEW-42", **inlines}
@@ -175,13 +198,13 @@ def test_the_po_reference_is_edited_through_the_service(operator_client, demo, o
     assert subscription.po_reference == "PO-NEW-42"
 
 
-def test_subscriptions_cannot_be_added_or_deleted_in_the_admin(operator_client, demo):
+def test_subscriptions_cannot_be_added_or_deleted_in_the_admin(operator_client, sold):
     assert operator_client.get(url(Subscription, "add")).status_code == 403
-    subscription = demo["hosting-a:Maple Hosting Co."]
+    subscription = sold["hosting-a:Maple Hosting Co."]
     assert operator_client.get(url(Subscription, "delete", subscription.pk)).status_code == 403
 
 
-def test_a_customer_is_created_through_the_service_with_its_partner(operator_client, demo):
+def test_a_customer_is_created_through_the_service_with_its_partner(operator_client, sold):
     acme = Partner.objects.get(code="acme")
     response = operator_client.post(
         url(Customer, "add"),

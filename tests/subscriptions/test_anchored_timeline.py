@@ -1,6 +1,7 @@
 """Renewals, notice deadlines and "the renewal after next" are boundaries of the anchor's timeline,
-never chained from the previous renewal (RULES §1, example 1.1); every answer is the same at any
-hour (RULES §1); a plan's minimum commitment binds on its own (RULES §4, example 4.1)."""
+never chained from the previous renewal (billing-rules §1, example 1.1); every answer is the same at
+any hour (billing-rules §1); a plan's minimum commitment binds on its own
+(billing-rules §4, example 4.1)."""
 
 from datetime import date, timedelta
 from decimal import Decimal

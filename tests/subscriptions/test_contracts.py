@@ -1,4 +1,4 @@
-"""Product contracts on subscriptions (RULES §8): issues scheduled with the free ones last,
+"""Product contracts on subscriptions (billing-rules §8): issues scheduled with the free ones last,
 credits granted, consumed and expired."""
 
 from datetime import date

@@ -1,4 +1,4 @@
-"""RULES §7: codes match whatever their case. Before, `COUPON_90` did not redeem `coupon_90`
+"""billing-rules §7: codes match whatever their case. Before, `COUPON_90` did not redeem `coupon_90`
 ("does not exist"), although generation already refused codes that differ only by their case."""
 
 from datetime import date

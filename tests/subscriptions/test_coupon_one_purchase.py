@@ -1,7 +1,7 @@
-"""RULES §7: a coupon discounts one purchase — the one it is redeemed with, or, redeemed on its
-own, the next invoice — and nothing else. Before, a coupon was stored as a one-period discount and
-so also discounted what was bought later in that period: an add-on bought on 2026-02-15 cost 8.00
-instead of 10.00, the coupon's 20 % leaking onto its proration."""
+"""billing-rules §7: a coupon discounts one purchase — the one it is redeemed with, or, redeemed on
+its own, the next invoice — and nothing else. Before, a coupon was stored as a one-period discount
+and so also discounted what was bought later in that period: an add-on bought on 2026-02-15 cost
+8.00 instead of 10.00, the coupon's 20 % leaking onto its proration."""
 
 from datetime import date
 from decimal import Decimal as D

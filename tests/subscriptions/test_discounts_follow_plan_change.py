@@ -1,9 +1,9 @@
-"""RULES §7: discounts agreed at sale belong to the plan or bundle that carried them: a plan
+"""billing-rules §7: discounts agreed at sale belong to the plan or bundle that carried them: a plan
 change ends them, and the new plan's own discounts apply from the change (docs/billing-rules.md,
 "Discounts follow the plan"). Before, after A (−10 % from its bundle) → B, B was billed 225.00
 instead of 250.00 and the upgrade's proration was 30.00 instead of 33.33.
 
-RULES example 6.3's plans: monthly Hosting A 150.00 CAD and Hosting B 250.00 CAD, period
+billing-rules example 6.3's plans: monthly Hosting A 150.00 CAD and Hosting B 250.00 CAD, period
 2026-11-01 to 2026-12-01, changes asked on 2026-11-21 (10 of the 30 days left)."""
 
 from datetime import date

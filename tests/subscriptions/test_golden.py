@@ -1,4 +1,4 @@
-"""The golden examples of RULES.md §4–6, at the level of charges and dates, with exactly their
+"""The golden examples of billing-rules §4–6, at the level of charges and dates, with exactly their
 figures. (Invoice-level versions of 4.2, 6.1 and 6.2 are in tests/billing.)"""
 
 from datetime import date
@@ -23,7 +23,7 @@ def totals(charges):
     return t.net, t.tax, t.gross
 
 
-# §4 Commitment and terms ----------------------------------------------------------------------
+# billing-rules §4 Commitment and terms ------------------------------------------------------------
 
 
 def test_example_4_1_forbidden_early_termination_takes_effect_at_the_commitment_end():
@@ -134,7 +134,7 @@ def test_example_4_3_renewal_into_the_renewal_term():
     assert services.subscription_advance(subscription=subscription, today=date(2028, 3, 1)) == []
 
 
-# §5 Notice periods and seat reductions ---------------------------------------------------------
+# billing-rules §5 Notice periods and seat reductions ----------------------------------------------
 
 
 @pytest.fixture
@@ -202,12 +202,13 @@ def test_example_5_2_a_reduction_inside_the_freeze_is_refused(yearly_with_notice
     assert subscription.seats.get(seat_type=gateway).scheduled_quantity is None
 
 
-# §6 Changes during a period -------------------------------------------------------------------
+# billing-rules §6 Changes during a period ---------------------------------------------------------
 
 
 @pytest.fixture
 def partner_subscription(demo_catalog):
-    """RULES example 6.1: 10 seats at 60.00/seat/year, quarterly, 3 years −10 %, partner −20 %."""
+    """billing-rules example 6.1: 10 seats at 60.00/seat/year, quarterly, 3 years −10 %,
+    partner −20 %."""
     gateway = SeatType.objects.get(code="gateway")
     subscription = services.subscription_create(
         customer=CustomerFactory(),

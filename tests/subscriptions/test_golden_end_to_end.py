@@ -1,4 +1,4 @@
-"""RULES examples 5.1 and 5.2 through the real path: the service asked on the day, then the
+"""billing-rules examples 5.1 and 5.2 through the real path: the service asked on the day, then the
 billing run day after day through the renewal, down to the invoice lines."""
 
 from datetime import date
@@ -19,8 +19,8 @@ D = Decimal
 
 @pytest.fixture
 def yearly_with_notice(demo_catalog):
-    """RULES §5: yearly from 2026-01-01, renewal 2027-01-01, notice 90 days, freeze 3 months;
-    10 gateway seats at 60.00 EUR per seat per year, VAT 20 %."""
+    """billing-rules §5: yearly from 2026-01-01, renewal 2027-01-01, notice 90 days, freeze 3
+    months; 10 gateway seats at 60.00 EUR per seat per year, VAT 20 %."""
     notice = term(
         commitment_basis="calendar",
         commitment_count=1,

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_an_expired_add_on_is_refused_at_the_sale(demo_catalog):
-    """RULES §3 add-on "Service supplémentaire", sold until 2026-03-31: not on 2026-04-01."""
+    """billing-rules §3 add-on "Service supplémentaire", sold until 2026-03-31: not on
+    2026-04-01."""
     addon = Bundle.objects.get(code="service-plus-eur")
     Bundle.objects.filter(pk=addon.pk).update(valid_until=date(2026, 3, 31))
     with pytest.raises(ApplicationError) as refused:

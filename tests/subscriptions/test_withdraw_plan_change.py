@@ -14,8 +14,8 @@ from core.errors import ApplicationError
 from subscriptions import services
 from subscriptions.charges import SubscriptionContext, due_charges
 from subscriptions.models import Subscription, SubscriptionEvent
-from tests.api.conftest import token_client
 from tests.subscriptions.factories import CustomerFactory
+from tests.support.api import token_client
 
 pytestmark = pytest.mark.django_db
 Kind = SubscriptionEvent.Kind
@@ -24,7 +24,7 @@ TODAY = date(2026, 11, 21)
 
 @pytest.fixture
 def on_b(demo_catalog):
-    """RULES example 6.3: Hosting B (250.00 CAD a month) from 2026-11-01, downgraded to A on
+    """billing-rules example 6.3: Hosting B (250.00 CAD a month) from 2026-11-01, downgraded to A on
     2026-11-21, effective 2026-12-01."""
     subscription = services.subscription_create(
         customer=CustomerFactory(currency="CAD", country="CA"),

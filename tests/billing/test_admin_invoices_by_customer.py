@@ -9,7 +9,7 @@ from django.urls import reverse
 from billing.admin import InvoiceCustomerFilter
 from billing.models import Invoice
 from billing.services import billing_run
-from tests.test_query_counts import add_subscriptions, queries_for
+from tests.support.queries import add_subscriptions, queries_for
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:billing_invoice_changelist")
