@@ -5,9 +5,9 @@ from datetime import date
 import pytest
 
 from catalog import services as catalog_services
-from demo.catalog import seed_catalog
 from catalog.models import Bundle, CouponCampaign, CouponCode, Plan, SeatType
 from core.errors import ApplicationError
+from demo.catalog import seed_catalog
 from subscriptions import services
 from subscriptions.models import CouponRedemption, Subscription
 from tests.concurrency import postgresql_only, run_together
