@@ -7,7 +7,7 @@ Database constraints back the invariants that need no other row (catalog/models.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 from django.db import transaction
@@ -546,7 +546,7 @@ def coupon_campaign_validate(*, campaign: CouponCampaign) -> None:
         # save) another campaign already has, before anything is saved.
         _refuse_clashes(
             codes_taken(
-                numeric_codes(
+                codes=numeric_codes(
                     campaign.code_template,
                     range_start=campaign.range_start,
                     quantity=campaign.quantity,
@@ -565,7 +565,7 @@ def coupon_campaign_validate(*, campaign: CouponCampaign) -> None:
         )
 
 
-def codes_taken(codes, *, exclude_campaign: int | None = None) -> list[str]:
+def codes_taken(*, codes: Iterable[str], exclude_campaign: int | None = None) -> list[str]:
     """The codes of `codes` that already exist, whatever their case (billing-rules §7: codes match
     whatever their case, so `COUPON_90` and `coupon_90` are one code)."""
     lowered = {code.lower() for code in codes}
@@ -601,13 +601,13 @@ def coupon_codes_generate(*, campaign: CouponCampaign) -> list[CouponCode]:
                 )
                 if code not in existing
             ]
-            _refuse_clashes(codes_taken(wanted))
+            _refuse_clashes(codes_taken(codes=wanted))
         else:
             wanted = []
             while len(wanted) < missing:
                 candidates = random_codes(campaign.code_template, missing - len(wanted)) - existing
                 candidates -= set(wanted)
-                taken = {code.lower() for code in codes_taken(candidates)}
+                taken = {code.lower() for code in codes_taken(codes=candidates)}
                 wanted.extend(sorted(c for c in candidates if c.lower() not in taken))
             wanted = wanted[:missing]
         return bulk_create_with_history(

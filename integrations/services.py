@@ -68,14 +68,14 @@ MAX_ROUNDS = 20  # batches per run; the next run (a minute later) goes on
 # Signing -----------------------------------------------------------------------------------
 
 
-def sign(secret: str, body: bytes) -> str:
+def sign(*, secret: str, body: bytes) -> str:
     """The X-Cadence-Signature value: sha256=<hex HMAC-SHA256 of the raw body>."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def signature_valid(secret: str, body: bytes, header: str) -> bool:
+def signature_valid(*, secret: str, body: bytes, header: str) -> bool:
     """What a receiver does (compare in constant time)."""
-    return hmac.compare_digest(sign(secret, body), header or "")
+    return hmac.compare_digest(sign(secret=secret, body=body), header or "")
 
 
 # Event types and payloads ---------------------------------------------------------------------
@@ -93,13 +93,13 @@ INVOICE_TYPES = {
 }
 
 
-def subscription_event_type(event: SubscriptionEvent) -> str:
+def subscription_event_type(*, event: SubscriptionEvent) -> str:
     # Every other entry of the timeline (seats, plan, add-ons, coupons, undone cancellations,
     # fulfilment, trial end, end, PO reference, contracts) changes the subscription.
     return SUBSCRIPTION_TYPES.get(event.kind, WebhookEventType.SUBSCRIPTION_CHANGED)
 
 
-def invoice_event_type(event: InvoiceEvent) -> str | None:
+def invoice_event_type(*, event: InvoiceEvent) -> str | None:
     return INVOICE_TYPES.get(event.kind)
 
 
@@ -179,7 +179,7 @@ OUTBOXES = (
 )
 
 
-def body_of(payload: dict) -> str:
+def body_of(*, payload: dict) -> str:
     return json.dumps(payload, cls=JSONEncoder, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -233,7 +233,7 @@ def _deliveries(
         for endpoint in targets:
             if endpoint.partner_id is not None and endpoint.partner_id != partner_id:
                 continue
-            body = body or body_of(outbox.payload(row, owner))
+            body = body or body_of(payload=outbox.payload(row, owner))
             deliveries.append(
                 WebhookDelivery(
                     endpoint=endpoint,
@@ -357,7 +357,7 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, s
         return None, "", f"{type(error).__name__}: {error}"[:1000]
 
 
-def retry_delay(attempt: int) -> int:
+def retry_delay(*, attempt: int) -> int:
     """Seconds before the attempt after `attempt`: 30 s, 1 min, 2 min… capped (exponential)."""
     base = settings.WEBHOOK_RETRY_BACKOFF_SECONDS
     return min(base * 2 ** (attempt - 1), settings.WEBHOOK_RETRY_BACKOFF_MAX_SECONDS)
@@ -389,7 +389,7 @@ def webhook_attempt(*, delivery_id: int, attempt: int) -> int | None:
             EVENT_ID_HEADER: delivery.event_id,
             DELIVERY_HEADER: str(delivery.pk),
             TIMESTAMP_HEADER: str(int(now.timestamp())),
-            SIGNATURE_HEADER: sign(endpoint.secret, body),
+            SIGNATURE_HEADER: sign(secret=endpoint.secret, body=body),
         }
         started = time.monotonic()
         code, excerpt, error = _post(endpoint.url, body, headers)
@@ -415,7 +415,7 @@ def webhook_attempt(*, delivery_id: int, attempt: int) -> int | None:
     elif attempt >= settings.WEBHOOK_MAX_ATTEMPTS or not endpoint.is_active:
         changes |= {"status": WebhookDelivery.Status.FAILED, "next_attempt_at": None}
     else:
-        delay = retry_delay(attempt)
+        delay = retry_delay(attempt=attempt)
         changes["next_attempt_at"] = finished + timedelta(seconds=delay)
     with transaction.atomic():
         WebhookAttempt.objects.create(

@@ -174,7 +174,7 @@ def seat_counts(
 
 def plan_seat_types(plan: Plan) -> list[SeatType]:
     """The seat types a plan sells, in a fixed order."""
-    return sorted(seat_types_of(plan).values(), key=lambda seat_type: seat_type.code)
+    return sorted(seat_types_of(plan=plan).values(), key=lambda seat_type: seat_type.code)
 
 
 def seat_subscriptions(

@@ -27,7 +27,7 @@ def partner_customer_create(*, partner: Partner, **fields: Any) -> Customer:
         return customer
 
 
-def partner_billing_account(partner: Partner) -> Customer:
+def partner_billing_account(*, partner: Partner) -> Customer:
     """The account a partner's sales are invoiced to; a partner without one cannot sell."""
     if partner.account_id is None:
         raise ApplicationError(
@@ -68,7 +68,7 @@ def subscription_sell(
     )
     if link is not None:
         # The partner buys for its customer (billing-rules §9): it is invoiced, at its price.
-        kwargs["bill_to"] = partner_billing_account(link.partner)
+        kwargs["bill_to"] = partner_billing_account(partner=link.partner)
     if link is not None and link.partner.discount_percent:
         kwargs.setdefault("partner_discount_percent", link.partner.discount_percent)
         name = link.partner.name

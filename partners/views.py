@@ -443,7 +443,7 @@ def seats_reduce(request: HttpRequest, partner: Partner, pk: int) -> HttpRespons
     today = clock.today()
     preview = None
     # Inside the freeze, said up front: no form to fill in only to be refused.
-    frozen = services.seat_reduction_freeze(subscription, today)
+    frozen = services.seat_reduction_freeze(subscription=subscription, today=today)
     if frozen is None and request.method == "POST" and form.is_valid():
         arguments = {
             "subscription": subscription,

@@ -411,7 +411,7 @@ class SubscriptionAdmin(CadenceAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         form.service_validator = staticmethod(
-            lambda subscription: services.check_po(subscription.po_reference)
+            lambda subscription: services.check_po(po_reference=subscription.po_reference)
         )
         return form
 

@@ -118,7 +118,7 @@ class HeldContractSerializer(serializers.ModelSerializer):
     def get_credit_balance(self, held: SubscriptionContract) -> str | None:
         if held.contract.kind != "credit":
             return None
-        return f"{services.credit_balance(held):.2f}"
+        return f"{services.credit_balance(subscription_contract=held):.2f}"
 
 
 class NextInvoiceSerializer(serializers.Serializer):
@@ -692,7 +692,7 @@ class SubscriptionViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
                     "amount": entry.amount,
                     "day": entry.day,
                     "reference": entry.reference,
-                    "balance": services.credit_balance(held),
+                    "balance": services.credit_balance(subscription_contract=held),
                 }
             ).data
             return Response(body, status=status.HTTP_201_CREATED)

@@ -395,7 +395,7 @@ def _pending_changes(
     return pending
 
 
-def seat_types_of(plan: Plan, book: PriceBook | None = None) -> dict[int, SeatType]:
+def seat_types_of(*, plan: Plan, book: PriceBook | None = None) -> dict[int, SeatType]:
     """The seat types a plan sells (its seat products), by id."""
     plan = (book or PriceBook()).plan(plan.pk)
     found = {}

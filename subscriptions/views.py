@@ -300,7 +300,7 @@ def change_plan(request: HttpRequest, customer: Customer, pk: int) -> HttpRespon
     today = clock.today()
     options = [
         _plan_option(subscription, plan, today)
-        for plan in services.plan_change_options(subscription)
+        for plan in services.plan_change_options(subscription=subscription)
     ]
     return page(
         request,
@@ -317,7 +317,10 @@ def change_plan_confirm(
     subscription = get_subscription_for_customer_page(customer, pk)
     if refused := _managed_elsewhere(request, subscription):
         return refused
-    plan = next((p for p in services.plan_change_options(subscription) if p.pk == plan_pk), None)
+    plan = next(
+        (p for p in services.plan_change_options(subscription=subscription) if p.pk == plan_pk),
+        None,
+    )
     if plan is None:
         raise Http404
     today = clock.today()

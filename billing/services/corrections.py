@@ -55,8 +55,8 @@ def invoice_cancel_by_credit_note(
         settle_credited_invoices([invoice.pk])
         if reissue and invoice.subscription_id:
             billing_due(
-                invoice.subscription,
-                min((line.charge_date for line in lines if line.charge_date), default=day),
+                subscription=invoice.subscription,
+                day=min((line.charge_date for line in lines if line.charge_date), default=day),
             )
         if settings.INVOICE_EMAILS:
             transaction.on_commit(send_pending_emails)

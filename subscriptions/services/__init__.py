@@ -7,7 +7,7 @@ billing uses) and a sentence for the person who asked. `dry_run=True` runs the s
 rolls everything back: that is the preview shown before a confirmation.
 """
 
-from subscriptions.services._base import ChangeResult, billing_due, check_po, previewable
+from subscriptions.services._base import ChangeResult, billing_due, check_po
 from subscriptions.services.cancellation import (
     CancellationQuote,
     cancellation_quote,
@@ -60,7 +60,6 @@ __all__ = [
     "devices_set",
     "issues_schedule",
     "plan_change_options",
-    "previewable",
     "seat_reduction_freeze",
     "seat_types_of",
     "seats_add",

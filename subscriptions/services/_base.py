@@ -144,7 +144,7 @@ def immediate(subscription: Subscription, today: date) -> tuple[date, dict[str, 
     return today, {}
 
 
-def billing_due(subscription: Subscription, day: date, *, today: date | None = None) -> None:
+def billing_due(*, subscription: Subscription, day: date, today: date | None = None) -> None:
     """Tell billing to look at this subscription from `day`: a charge is due then, or a charge
     invoiced then is no longer due. Billing moves the date forward once it has invoiced.
 
@@ -204,7 +204,7 @@ def whole_number(value: Any, *, field: str, message: str, minimum: int = 0) -> i
     return value
 
 
-def check_po(po_reference: str) -> str:
+def check_po(*, po_reference: str) -> str:
     po_reference = (po_reference or "").strip()
     if len(po_reference) > PO_REFERENCE_MAX:
         refuse(

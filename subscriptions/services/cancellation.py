@@ -216,7 +216,7 @@ def subscription_cancel(
     context = context_of(subscription)
     now = charge_engine.event_charges(context, event)
     for charge in now:
-        billing_due(subscription, charge.charge_date)
+        billing_due(subscription=subscription, day=charge.charge_date)
     if quote.immediate:
         message = _("Cancelled today, free of charge.")
     else:
@@ -267,7 +267,9 @@ def subscription_undo_cancellation(
         cancellation.save(update_fields=["revoked_by"])
         if cancellation.data.get("penalty"):
             # The penalty is no longer due: billing credits it back from its date.
-            billing_due(subscription, date.fromisoformat(cancellation.data["requested_on"]))
+            billing_due(
+                subscription=subscription, day=date.fromisoformat(cancellation.data["requested_on"])
+            )
         ended = SubscriptionEvent.objects.filter(
             subscription=subscription, kind=Kind.ENDED, revoked_by__isnull=True
         ).first()

@@ -110,7 +110,7 @@ def issues_schedule(
     )
 
 
-def credit_balance(subscription_contract: SubscriptionContract) -> Decimal:
+def credit_balance(*, subscription_contract: SubscriptionContract) -> Decimal:
     return subscription_contract.credits.aggregate(total=Sum("amount"))["total"] or ZERO
 
 
@@ -157,7 +157,7 @@ def credits_consume(
                 _("This contract ended on %(date)s: its credits can no longer be used.")
                 % {"date": (held.end_date or day).isoformat()}
             )
-        balance = credit_balance(held)
+        balance = credit_balance(subscription_contract=held)
         if amount > balance:
             refuse(
                 _("Only %(balance)s credits are left; %(amount)s were asked for.")

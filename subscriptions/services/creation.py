@@ -390,8 +390,8 @@ def _checked_order(
             },
             "plan",
         )
-    po_reference = check_po(po_reference)
-    seat_types = seat_types_of(plan, book)
+    po_reference = check_po(po_reference=po_reference)
+    seat_types = seat_types_of(plan=plan, book=book)
     seat_quantities = seat_ids(seats)
     for seat_type_id in seat_quantities:
         if seat_type_id not in seat_types:
@@ -594,7 +594,7 @@ def _quote(
         catch_up = charge_engine.due_charges(context, up_to=today)
         # Said, so done: once the sale commits, billing issues them (nothing waits for the
         # nightly run). A start today is billed by the nightly run, like any period start.
-        billing_due(subscription, anchor, today=today)
+        billing_due(subscription=subscription, day=anchor, today=today)
         periods = len({c.period for c in catch_up})
         message += " " + ngettext(
             "%(count)s billing period has begun since then: it is invoiced at once.",

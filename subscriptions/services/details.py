@@ -49,7 +49,7 @@ def subscription_set_po_reference(
     """Change the PO reference: it appears on the invoices issued from now on."""
     with transaction.atomic():
         subscription = lock_on(subscription, today)
-        po_reference = check_po(po_reference)
+        po_reference = check_po(po_reference=po_reference)
         # Still editable while a cancellation is pending (invoices may follow), not once ended.
         if subscription.status in (Status.CANCELLED, Status.ENDED):
             refuse(
@@ -114,7 +114,7 @@ def addon_add(
     context = context_of(subscription, book)
     now = charge_engine.event_charges(context, event)
     for charge in now:
-        billing_due(subscription, charge.charge_date)
+        billing_due(subscription=subscription, day=charge.charge_date)
     return ChangeResult(
         subscription,
         event,

@@ -47,7 +47,7 @@ Kind = SubscriptionEvent.Kind
 Status = Subscription.Status
 
 
-def plan_change_options(subscription: Subscription) -> list[Plan]:
+def plan_change_options(*, subscription: Subscription) -> list[Plan]:
     """The plans this subscription may move to: the other sellable plans of its upgrade group."""
     plan = subscription.plan
     if plan.upgrade_group_id is None:
@@ -95,7 +95,9 @@ def subscription_change_plan(
     if plan.pk == current.pk:
         refuse(_("The subscription is already on %(plan)s.") % {"plan": plan.display_name}, "plan")
     if current.upgrade_group_id is None or plan.upgrade_group_id != current.upgrade_group_id:
-        choices = ", ".join(p.display_name for p in plan_change_options(subscription)) or _("none")
+        choices = ", ".join(
+            p.display_name for p in plan_change_options(subscription=subscription)
+        ) or _("none")
         refuse(
             _("%(plan)s can only move to the plans of its upgrade group (%(choices)s).")
             % {"plan": current.display_name, "choices": choices},
@@ -112,7 +114,7 @@ def subscription_change_plan(
         )
     book = PriceBook()
     seats_in_use = {s.seat_type_id for s in subscription.seats.all() if s.quantity}
-    missing = seats_in_use - set(seat_types_of(plan, book))
+    missing = seats_in_use - set(seat_types_of(plan=plan, book=book))
     if missing:
         refuse(
             _("%(plan)s does not sell the seat types this subscription uses.")
@@ -154,7 +156,7 @@ def subscription_change_plan(
     context = context_of(subscription, book)
     now = charge_engine.event_charges(context, event)
     for charge in now:
-        billing_due(subscription, charge.charge_date)
+        billing_due(subscription=subscription, day=charge.charge_date)
     next_charges = next_period_charges(context, today)
     if direction == "upgrade":
         message = _("Upgraded to %(plan)s now: %(amount)s now, then %(next)s from %(date)s.") % {
@@ -294,7 +296,7 @@ def subscription_fulfil(
             advance(subscription, today)
             if anchor <= today:
                 # Billing starts now: once this commits, its first invoice is issued.
-                billing_due(subscription, anchor, today=today)
+                billing_due(subscription=subscription, day=anchor, today=today)
             return ChangeResult(
                 subscription,
                 event,
@@ -316,7 +318,7 @@ def subscription_fulfil(
         context = context_of(subscription)
         now = charge_engine.event_charges(context, event)
         for charge in now:
-            billing_due(subscription, charge.charge_date)
+            billing_due(subscription=subscription, day=charge.charge_date)
         return ChangeResult(
             subscription,
             event,

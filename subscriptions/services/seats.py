@@ -57,7 +57,7 @@ def seats_add(
     check_changeable(subscription)
     whole_number(quantity, field="quantity", message=_("Add at least one seat."), minimum=1)
     book = PriceBook()
-    if seat_type.pk not in seat_types_of(subscription.plan, book):
+    if seat_type.pk not in seat_types_of(plan=subscription.plan, book=book):
         refuse(
             _("%(plan)s does not sell %(type)s seats.")
             % {"plan": subscription.plan.display_name, "type": seat_type.display_name},
@@ -80,7 +80,7 @@ def seats_add(
     context = context_of(subscription, book)
     now = charge_engine.event_charges(context, event)
     for charge in now:
-        billing_due(subscription, charge.charge_date)
+        billing_due(subscription=subscription, day=charge.charge_date)
     subscription.save(update_fields=["updated_at"])
     if now:
         message = _(
@@ -102,7 +102,7 @@ def seats_add(
     )
 
 
-def seat_reduction_freeze(subscription: Subscription, today: date) -> str | None:
+def seat_reduction_freeze(*, subscription: Subscription, today: date) -> str | None:
     """Why seats cannot be reduced today — the seat-reduction freeze before the renewal — or
     None when they can. The pages say it before offering the form; seats_reduce refuses with
     the same sentence."""
@@ -162,7 +162,7 @@ def seats_reduce(
         )  # the first period is billed with fewer seats
     else:
         effective = subscription.renewal_date
-        frozen = seat_reduction_freeze(subscription, today)
+        frozen = seat_reduction_freeze(subscription=subscription, today=today)
         if frozen:
             refuse(frozen, "quantity")
     for pending in SubscriptionEvent.objects.filter(

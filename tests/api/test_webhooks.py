@@ -301,9 +301,11 @@ def test_each_delivery_is_a_signed_post_to_a_real_server(
     assert delivery.delivered_at is not None and delivery.next_attempt_at is None
     [attempt] = delivery.attempt_log.all()
     assert attempt.succeeded and attempt.response_excerpt == "answer 200"
-    assert services.signature_valid(SECRET, request["body"], headers["X-Cadence-Signature"])
+    assert services.signature_valid(
+        secret=SECRET, body=request["body"], header=headers["X-Cadence-Signature"]
+    )
     assert not services.signature_valid(
-        "another secret", request["body"], headers["X-Cadence-Signature"]
+        secret="another secret", body=request["body"], header=headers["X-Cadence-Signature"]
     )
 
 
@@ -339,8 +341,8 @@ def test_a_failed_attempt_waits_longer_each_time(db):
 
 
 def test_backoff_doubles_up_to_its_cap():
-    assert [services.retry_delay(n) for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
-    assert services.retry_delay(30) == settings.WEBHOOK_RETRY_BACKOFF_MAX_SECONDS
+    assert [services.retry_delay(attempt=n) for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
+    assert services.retry_delay(attempt=30) == settings.WEBHOOK_RETRY_BACKOFF_MAX_SECONDS
 
 
 def test_celery_retries_with_backoff_until_delivered(db):

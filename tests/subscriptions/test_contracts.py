@@ -57,11 +57,11 @@ def test_credits_are_granted_each_period_consumed_and_expired(subscription):
         start_date=date(2026, 1, 1),
         today=date(2026, 1, 1),
     )
-    assert services.credit_balance(held) == D("20")
+    assert services.credit_balance(subscription_contract=held) == D("20")
     services.credits_consume(
         subscription_contract=held, amount=D("7.5"), day=date(2026, 1, 20), reference="ticket 42"
     )
-    assert services.credit_balance(held) == D("12.5")
+    assert services.credit_balance(subscription_contract=held) == D("12.5")
     # At the end of January the 12.50 left expire; February's 20 are granted once.
     expiry = services.credits_expire(subscription_contract=held, day=date(2026, 2, 1))
     assert (expiry.amount, expiry.period_start, expiry.period_end) == (
@@ -72,7 +72,7 @@ def test_credits_are_granted_each_period_consumed_and_expired(subscription):
     assert services.credits_expire(subscription_contract=held, day=date(2026, 2, 2)) is None
     assert services.credits_grant(subscription_contract=held, day=date(2026, 2, 1)) is not None
     assert services.credits_grant(subscription_contract=held, day=date(2026, 2, 15)) is None
-    assert services.credit_balance(held) == D("20")
+    assert services.credit_balance(subscription_contract=held) == D("20")
     kinds = list(
         CreditEntry.objects.filter(subscription_contract=held).values_list("kind", flat=True)
     )

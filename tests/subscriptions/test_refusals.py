@@ -518,7 +518,7 @@ def test_consuming_the_credits_of_an_ended_contract_is_refused(world):
     contract = held(world, "support-credits")
     contract = services.subscription_contract_cancel(subscription_contract=contract, today=TODAY)
     assert contract.status == SubscriptionContract.Status.ENDED
-    assert services.credit_balance(contract) == D("20")
+    assert services.credit_balance(subscription_contract=contract) == D("20")
     refused(
         lambda: services.credits_consume(subscription_contract=contract, amount=D("1"), day=TODAY),
         f"This contract ended on {TODAY.isoformat()}: its credits can no longer be used.",
