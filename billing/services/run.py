@@ -89,11 +89,10 @@ class RunReport:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-# What the run reads of a subscription (its timestamps are not: it sets `updated_at`).
+# What the run reads of a subscription (not `updated_at`: it sets it; `created_at` is read for
+# the history rows, which copy the whole row).
 SUBSCRIPTION_COLUMNS = [
-    f.attname
-    for f in Subscription._meta.concrete_fields
-    if f.attname not in ("created_at", "updated_at")
+    f.attname for f in Subscription._meta.concrete_fields if f.attname != "updated_at"
 ]
 SEAT_COLUMNS = ["id", "subscription_id", "seat_type_id", "quantity", "scheduled_quantity"]
 CUSTOMER_COLUMNS = [

@@ -64,12 +64,30 @@ def before_renewal(subscription: Subscription, renewal: date, count: int, unit: 
     return boundary(subscription.anchor_date, Period(count, Unit(unit)), -1, since=renewal)
 
 
+# The subscription's audited values (django-simple-history), less `updated_at`: an advance
+# that changes none of them (the run passing by) writes no history row, as a service that
+# saves nothing writes none.
+AUDITED = [
+    f.attname for f in Subscription.history.model.tracked_fields if f.attname != "updated_at"
+]
+# The history's reason for rows the advance writes (no user: the nightly job, not a person).
+RENEWAL_REASON = "nightly renewal"
+ADVANCE_REASON = "nightly advance"
+
+
+def _audited(subscription: Subscription) -> tuple:
+    # __dict__, not getattr: a column the caller did not load is not read one row at a time.
+    return tuple(subscription.__dict__.get(name) for name in AUDITED)
+
+
 @dataclass
 class Advance:
     subscription: Subscription
     new_events: list[SubscriptionEvent] = field(default_factory=list)
     changed_seats: list[SubscriptionSeat] = field(default_factory=list)
     events: list = field(default_factory=list)  # the whole timeline, new entries included
+    # The audited values before the advance (and before the caller's `extra_fields`).
+    audited: tuple = ()
 
 
 def plan_advance(
@@ -85,7 +103,7 @@ def plan_advance(
     Mutates `subscription` and `seats` in memory; writes nothing (see save_advances).
     """
     events = list(events)
-    advance = Advance(subscription)
+    advance = Advance(subscription, audited=_audited(subscription))
     while (
         subscription.commitment_end is not None
         and subscription.commitment_end <= today
@@ -218,6 +236,24 @@ def save_advances(advances: Sequence[Advance], extra_fields: Sequence[str] = ())
     insert([e for a in advances for e in a.new_events])
     bulk_update([a.subscription for a in advances], [*ADVANCE_FIELDS, *extra_fields])
     bulk_update([s for a in advances for s in a.changed_seats], ["quantity", "scheduled_quantity"])
+    _write_history(advances)
+
+
+def _write_history(advances: Sequence[Advance]) -> None:
+    """The audit rows a service's save() would have written (bulk_update sends no signal): one
+    "~" row per subscription whose audited values changed, in one statement."""
+    changed = []
+    for planned in advances:
+        subscription = planned.subscription
+        if _audited(subscription) == planned.audited:
+            continue
+        renewed = any(e.kind == Kind.RENEWED for e in planned.new_events)
+        subscription._change_reason = RENEWAL_REASON if renewed else ADVANCE_REASON
+        changed.append(subscription)
+    if changed:
+        Subscription.history.bulk_history_create(
+            changed, update=True, default_date=timezone.now(), batch_size=1000
+        )
 
 
 def advance(
