@@ -25,7 +25,6 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from catalog.models import Bundle, BundleItem, Plan, PriceSheet, Product, TaxRate, Term
-from core.db.reads import IdsRead
 from core.money import money_text
 from core.periods import (
     Interval,
@@ -89,10 +88,10 @@ class Charge:
         return self.priced.net
 
 
-# Reads of many subscriptions at once (compiled once, see core/db/reads.py).
+# Reads of many subscriptions at once (the billing run compiles them once: chunk_io).
 
 
-def _discounts_read(ids):
+def discounts_query(ids):
     from subscriptions.models import SubscriptionDiscount
 
     # No ordering (the default one joins the subscriptions): rules are sorted where applied.
@@ -119,7 +118,7 @@ def _discounts_read(ids):
     )
 
 
-def _timelines_read(ids):
+def timelines_query(ids):
     from subscriptions.models import SubscriptionEvent
 
     return (
@@ -127,10 +126,6 @@ def _timelines_read(ids):
         .order_by("effective_date", "id")
         .values_list("subscription_id", "id", "kind", "effective_date", "data", "revoked_by_id")
     )
-
-
-_DISCOUNTS = IdsRead(_discounts_read)
-_TIMELINES = IdsRead(_timelines_read, json_columns=[4])
 
 
 # Catalog lookups ----------------------------------------------------------------------------------
@@ -355,8 +350,13 @@ class DiscountRule:
     @classmethod
     def load(cls, subscription_ids) -> dict[int, list[DiscountRule]]:
         """The discount rules of many subscriptions in one query, by subscription id."""
+        return cls.from_rows(discounts_query(subscription_ids))
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple]) -> dict[int, list[DiscountRule]]:
+        """The rules of `discounts_query` rows, by subscription id."""
         rules: dict[int, list[DiscountRule]] = {}
-        for row in _DISCOUNTS.rows(subscription_ids):
+        for row in rows:
             rules.setdefault(row[0], []).append(cls(*row[1:]))
         return rules
 
@@ -440,8 +440,13 @@ def _price(
 
 def load_timelines(subscription_ids) -> dict[int, list[timeline.Entry]]:
     """The timelines of many subscriptions in one query, as plain entries, by subscription id."""
+    return timelines_from_rows(timelines_query(subscription_ids))
+
+
+def timelines_from_rows(rows: Iterable[tuple]) -> dict[int, list[timeline.Entry]]:
+    """The entries of `timelines_query` rows, by subscription id."""
     entries: dict[int, list[timeline.Entry]] = {}
-    for subscription_id, *values in _TIMELINES.rows(subscription_ids):
+    for subscription_id, *values in rows:
         entries.setdefault(subscription_id, []).append(timeline.Entry(*values))
     return entries
 

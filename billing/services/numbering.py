@@ -16,7 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from billing.models import Invoice, InvoiceEvent, InvoiceSequence
-from core.db.bulk import bulk_update
+from billing.services import chunk_io
 
 ISSUE_FIELDS = [
     "status",
@@ -78,7 +78,7 @@ def issue_documents(invoices: Sequence[Invoice], *, day: date) -> None:
     if not invoices:
         return
     take_numbers(invoices, day=day)
-    bulk_update(invoices, ISSUE_FIELDS)  # one statement, whatever the number of documents
+    chunk_io.update_rows(invoices, ISSUE_FIELDS)  # one statement, whatever the number of documents
     log_issued([invoice.pk for invoice in invoices], day)
 
 
