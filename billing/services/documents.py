@@ -7,13 +7,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db import connection
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from billing.models import Invoice, InvoiceLine, InvoiceTax
 from billing.services import chunk_io
-from billing.services.numbering import issue_documents, log_issued, take_numbers
+from billing.services.numbering import log_issued, take_numbers
 from core.pricing import ZERO, invoice_totals
 from subscriptions.charges import RECURRING, Charge
 from subscriptions.models import Subscription
@@ -250,30 +249,25 @@ def save_documents(documents: Sequence[Document], *, issue_on: date | None = Non
     """Insert documents with their lines and taxes (COPY statements on PostgreSQL); with
     `issue_on`, issued on that date with their numbers.
 
-    Issuing while inserting (PostgreSQL): the lines and taxes go in first, pointing to the
-    documents' reserved ids; then the numbers are taken and the documents written, already
-    issued. The sequence lock is held from then to the commit only, and no row is written twice
-    (a draft numbered by an UPDATE would be).
+    Issuing while inserting: the lines and taxes go in first, pointing to the documents'
+    reserved ids; then the numbers are taken and the documents written, already issued. The
+    sequence lock is held from then to the commit only, and no row is written twice (a draft
+    numbered by an UPDATE would be). One path on every database (only how ids are reserved
+    differs: chunk_io.reserve_row_ids), so the SQLite test suite runs the production one.
     """
     if not documents:
         return
     invoices = [d.invoice for d in documents]
-    if issue_on is not None and connection.vendor == "postgresql":
-        chunk_io.reserve_row_ids(invoices)
-        _attach(documents)
-        # Nothing points to new lines and taxes: their ids come from the tables' defaults.
-        chunk_io.insert_rows([line for d in documents for line in d.lines], ids=False)
-        chunk_io.insert_rows([tax for d in documents for tax in d.taxes], ids=False)
-        take_numbers(invoices, day=issue_on)  # locks the series until the commit
-        chunk_io.insert_rows(invoices)
-        log_issued([invoice.pk for invoice in invoices], issue_on)
-        return
-    chunk_io.insert_rows(invoices)
+    chunk_io.reserve_row_ids(invoices)
     _attach(documents)
-    chunk_io.insert_rows([line for d in documents for line in d.lines])
-    chunk_io.insert_rows([tax for d in documents for tax in d.taxes])
+    # Nothing points to new lines and taxes: their ids come from the tables' defaults.
+    chunk_io.insert_rows([line for d in documents for line in d.lines], ids=False)
+    chunk_io.insert_rows([tax for d in documents for tax in d.taxes], ids=False)
     if issue_on is not None:
-        issue_documents(invoices, day=issue_on)
+        take_numbers(invoices, day=issue_on)  # locks the series until the commit
+    chunk_io.insert_rows(invoices)
+    if issue_on is not None:
+        log_issued([invoice.pk for invoice in invoices], issue_on)
 
 
 def _attach(documents: Sequence[Document]) -> None:

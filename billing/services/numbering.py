@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from billing.models import Invoice, InvoiceEvent, InvoiceSequence
@@ -83,17 +82,11 @@ def issue_documents(invoices: Sequence[Invoice], *, day: date) -> None:
 
 
 def log_issued(invoice_ids: list[int], day: date) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO billing_invoiceevent (invoice_id, kind, day, recorded_at) "
-                "SELECT id, %s, %s, now() FROM unnest(%s::bigint[]) AS id",
-                [InvoiceEvent.Kind.ISSUED, day, invoice_ids],
-            )
-    else:
-        InvoiceEvent.objects.bulk_create(
-            [
-                InvoiceEvent(invoice_id=pk, kind=InvoiceEvent.Kind.ISSUED, day=day)
-                for pk in invoice_ids
-            ]
-        )
+    """The outbox's "issued" events (COPY on PostgreSQL; nothing points to them)."""
+    chunk_io.insert_rows(
+        [
+            chunk_io.new_row(InvoiceEvent, invoice_id=pk, kind=InvoiceEvent.Kind.ISSUED, day=day)
+            for pk in invoice_ids
+        ],
+        ids=False,
+    )

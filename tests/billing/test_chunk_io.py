@@ -90,3 +90,29 @@ def test_the_door_check_reads_every_form_of_import(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from core.db import bulk\n    import core.db.reads\n")
     assert {"core.db.bulk", "core.db.reads"} <= _imported(module)
+
+
+@pytest.mark.django_db
+def test_the_run_inserts_its_documents_issued_on_every_database(office):
+    """One issuing path (SQLite as PostgreSQL): numbered before they are written, never
+    written as drafts and numbered by an UPDATE."""
+    from datetime import date
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from billing.models import Invoice, InvoiceEvent
+    from billing.services import billing_run
+
+    with CaptureQueriesContext(connection) as captured:
+        billing_run(day=date(2026, 2, 1))
+    updates = [q["sql"] for q in captured if q["sql"].startswith('UPDATE "billing_invoice"')]
+    assert updates == []
+    invoices = list(Invoice.objects.order_by("id"))
+    assert [i.number for i in invoices] == ["F2026-000001", "F2026-000002"]
+    assert all(i.status == Invoice.Status.ISSUED and i.lines.exists() for i in invoices)
+    assert InvoiceEvent.objects.filter(kind="issued").count() == 2
+    # The keys reserved before the rows were written are the table's: the next ones follow.
+    more = [Invoice(), Invoice()]
+    chunk_io.reserve_row_ids(more)
+    assert [i.pk for i in more] == [invoices[-1].pk + 1, invoices[-1].pk + 2]
