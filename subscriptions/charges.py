@@ -14,7 +14,7 @@ period, the proration fraction, the penalty formula, each discount.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -270,6 +270,27 @@ def sheet_amount(
     return times(base, ratio), rule
 
 
+# Memo keys (PriceBook.memo) derive from the values they stand for: every field of a State or a
+# DiscountRule is in the key unless listed here as settled before pricing (a field added later is
+# in the key by default: at worst less sharing, never a wrong price). Tested against pricing one
+# subscription at a time (tests/subscriptions/test_memo_keys.py).
+# What decides whether a period is billed at all (checked before the memo is read).
+_NOT_PRICED = frozenset(
+    {"commitment_start", "commitment_end", "ends_on", "started", "pending_fulfilment"}
+)
+# state_lines: its plan is given apart (the state's may be overridden), the term taxes later.
+_NOT_IN_LINES = _NOT_PRICED | {"plan_id", "term_id"}
+
+
+def state_key(state: State, *, ignore: frozenset[str] = frozenset()) -> tuple:
+    """A State's values as a hashable key (its dicts as sorted items), less `ignore`."""
+    return tuple(
+        (name, tuple(sorted(value.items())) if isinstance(value, dict) else value)
+        for name, value in sorted(state.__dict__.items())
+        if name not in ignore
+    )
+
+
 def state_lines(
     book: PriceBook,
     state: State,
@@ -280,10 +301,9 @@ def state_lines(
     """The priced lines of a state for the billing period starting on `period_start`."""
     plan_id = plan_id or state.plan_id
     key = (
+        "lines",
         plan_id,
-        tuple(sorted(state.seats.items())),
-        tuple(sorted(state.options.items())),
-        tuple(sorted(state.addons.items())),
+        state_key(state, ignore=_NOT_IN_LINES),
         billing_period,
         period_start,
         translation.get_language(),  # descriptions and rules are in the invoice's language
@@ -321,6 +341,22 @@ def state_lines(
 
 
 # Discounts ---------------------------------------------------------------------------------------
+
+
+# DiscountRule fields that choose and order the rules of a period (SubscriptionContext.rules_*),
+# read before pricing: not in memo keys.
+_RULE_CHOICE_FIELDS = frozenset(
+    {
+        "id",
+        "sequence",
+        "first_period_start",
+        "periods",
+        "last_period_start",
+        "event_id",
+        "plan_bound",
+        "recurring_only",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -390,6 +426,14 @@ class DiscountRule:
             )
             return elapsed < self.periods
         return True
+
+    def pricing_key(self) -> tuple:
+        """What pricing reads of the rule once it is chosen for a period (memo keys): every
+        field but those that only choose it (which rows, which periods) and order it (the
+        key lists rules in their order)."""
+        return tuple(
+            getattr(self, f.name) for f in fields(self) if f.name not in _RULE_CHOICE_FIELDS
+        )
 
     def targets(self, product_id: int | None, bundle_id: int | None) -> bool:
         if self.target_product_id is not None:
@@ -625,18 +669,11 @@ def recurring_charges(context: SubscriptionContext, period: Interval) -> list[Ch
     # charges (their keys do not name the subscription): priced once per price book.
     key = (
         "recurring",
-        state.plan_id,
-        tuple(sorted(state.seats.items())),
-        tuple(sorted(state.options.items())),
-        tuple(sorted(state.addons.items())),
-        state.term_id,
+        state_key(state, ignore=_NOT_PRICED),
         period,
         context.currency,
         context.language or translation.get_language(),
-        tuple(
-            (d.label, d.label_fr, d.percentage, d.amount, d.target_product_id, d.target_bundle_id)
-            for d in rules
-        ),
+        tuple(rule.pricing_key() for rule in rules),  # in their order of application
     )
     cached = context.book.memo.get(key)
     if cached is not None:

@@ -107,7 +107,7 @@ def line_from_charge(
 class _Template:
     """An invoice of some charges, less what belongs to one subscription and its customer."""
 
-    charges: tuple[Charge, ...]  # held: a memo keys templates by these objects' ids
+    charges: tuple[Charge, ...]
     invoice: dict
     lines: tuple[dict, ...]
     taxes: tuple[dict, ...]
@@ -151,7 +151,9 @@ def build_invoice(
         # One-off charges are new objects every time: nothing to share.
         template = _template(charges, issue_numbers, currency)
     else:
-        key = ("invoice", tuple(map(id, charges)), issue_numbers, currency)
+        # By value (charges are frozen dataclasses): equal charges make the same invoice, and
+        # no key outlives the objects it names (an id() could be reused by another charge).
+        key = ("invoice", tuple(charges), issue_numbers, currency)
         template = memo.get(key)
         if template is None:
             template = memo[key] = _template(charges, issue_numbers, currency)
