@@ -26,6 +26,7 @@ from datetime import date
 from django.db import models, router
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from billing.models import Invoice, InvoiceEvent, InvoiceLine, InvoiceTax
 from core.db.bulk import build, bulk_update, clone, from_row, insert, reserve_ids
@@ -365,6 +366,4 @@ def _receivers(signal, sender) -> list:
 
 
 def _is_history(owner) -> bool:
-    from simple_history.models import HistoricalRecords
-
     return isinstance(owner, HistoricalRecords)
