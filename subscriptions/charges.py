@@ -14,7 +14,7 @@ period, the proration fraction, the penalty formula, each discount.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -25,7 +25,6 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from catalog.models import Bundle, BundleItem, Plan, PriceSheet, Product, TaxRate, Term
-from core.db.reads import IdsRead
 from core.money import money_text
 from core.periods import (
     Interval,
@@ -90,10 +89,10 @@ class Charge:
         return self.priced.net
 
 
-# Reads of many subscriptions at once (compiled once, see core/db/reads.py).
+# Reads of many subscriptions at once (the billing run compiles them once: chunk_io).
 
 
-def _discounts_read(ids):
+def discounts_query(ids):
     # No ordering (the default one joins the subscriptions): rules are sorted where applied.
     return (
         SubscriptionDiscount.objects.filter(subscription_id__any=ids)
@@ -118,16 +117,12 @@ def _discounts_read(ids):
     )
 
 
-def _timelines_read(ids):
+def timelines_query(ids):
     return (
         SubscriptionEvent.objects.filter(subscription_id__any=ids)
         .order_by("effective_date", "id")
         .values_list("subscription_id", "id", "kind", "effective_date", "data", "revoked_by_id")
     )
-
-
-_DISCOUNTS = IdsRead(_discounts_read)
-_TIMELINES = IdsRead(_timelines_read, json_columns=[4])
 
 
 # Catalog lookups ----------------------------------------------------------------------------------
@@ -272,6 +267,27 @@ def sheet_amount(
     return times(base, ratio), rule
 
 
+# Memo keys (PriceBook.memo) derive from the values they stand for: every field of a State or a
+# DiscountRule is in the key unless listed here as settled before pricing (a field added later is
+# in the key by default: at worst less sharing, never a wrong price). Tested against pricing one
+# subscription at a time (tests/subscriptions/test_memo_keys.py).
+# What decides whether a period is billed at all (checked before the memo is read).
+_NOT_PRICED = frozenset(
+    {"commitment_start", "commitment_end", "ends_on", "started", "pending_fulfilment"}
+)
+# state_lines: its plan is given apart (the state's may be overridden), the term taxes later.
+_NOT_IN_LINES = _NOT_PRICED | {"plan_id", "term_id"}
+
+
+def state_key(state: State, *, ignore: frozenset[str] = frozenset()) -> tuple:
+    """A State's values as a hashable key (its dicts as sorted items), less `ignore`."""
+    return tuple(
+        (name, tuple(sorted(value.items())) if isinstance(value, dict) else value)
+        for name, value in sorted(state.__dict__.items())
+        if name not in ignore
+    )
+
+
 def state_lines(
     book: PriceBook,
     state: State,
@@ -282,10 +298,9 @@ def state_lines(
     """The priced lines of a state for the billing period starting on `period_start`."""
     plan_id = plan_id or state.plan_id
     key = (
+        "lines",
         plan_id,
-        tuple(sorted(state.seats.items())),
-        tuple(sorted(state.options.items())),
-        tuple(sorted(state.addons.items())),
+        state_key(state, ignore=_NOT_IN_LINES),
         billing_period,
         period_start,
         translation.get_language(),  # descriptions and rules are in the invoice's language
@@ -325,6 +340,22 @@ def state_lines(
 # Discounts ---------------------------------------------------------------------------------------
 
 
+# DiscountRule fields that choose and order the rules of a period (SubscriptionContext.rules_*),
+# read before pricing: not in memo keys.
+_RULE_CHOICE_FIELDS = frozenset(
+    {
+        "id",
+        "sequence",
+        "first_period_start",
+        "periods",
+        "last_period_start",
+        "event_id",
+        "plan_bound",
+        "recurring_only",
+    }
+)
+
+
 @dataclass(frozen=True)
 class DiscountRule:
     """A subscription discount as plain values (from SubscriptionDiscount rows).
@@ -352,8 +383,13 @@ class DiscountRule:
     @classmethod
     def load(cls, subscription_ids) -> dict[int, list[DiscountRule]]:
         """The discount rules of many subscriptions in one query, by subscription id."""
+        return cls.from_rows(discounts_query(subscription_ids))
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple]) -> dict[int, list[DiscountRule]]:
+        """The rules of `discounts_query` rows, by subscription id."""
         rules: dict[int, list[DiscountRule]] = {}
-        for row in _DISCOUNTS.rows(subscription_ids):
+        for row in rows:
             rules.setdefault(row[0], []).append(cls(*row[1:]))
         return rules
 
@@ -387,6 +423,14 @@ class DiscountRule:
             )
             return elapsed < self.periods
         return True
+
+    def pricing_key(self) -> tuple:
+        """What pricing reads of the rule once it is chosen for a period (memo keys): every
+        field but those that only choose it (which rows, which periods) and order it (the
+        key lists rules in their order)."""
+        return tuple(
+            getattr(self, f.name) for f in fields(self) if f.name not in _RULE_CHOICE_FIELDS
+        )
 
     def targets(self, product_id: int | None, bundle_id: int | None) -> bool:
         if self.target_product_id is not None:
@@ -437,8 +481,13 @@ def _price(
 
 def load_timelines(subscription_ids) -> dict[int, list[timeline.Entry]]:
     """The timelines of many subscriptions in one query, as plain entries, by subscription id."""
+    return timelines_from_rows(timelines_query(subscription_ids))
+
+
+def timelines_from_rows(rows: Iterable[tuple]) -> dict[int, list[timeline.Entry]]:
+    """The entries of `timelines_query` rows, by subscription id."""
     entries: dict[int, list[timeline.Entry]] = {}
-    for subscription_id, *values in _TIMELINES.rows(subscription_ids):
+    for subscription_id, *values in rows:
         entries.setdefault(subscription_id, []).append(timeline.Entry(*values))
     return entries
 
@@ -617,18 +666,11 @@ def recurring_charges(context: SubscriptionContext, period: Interval) -> list[Ch
     # charges (their keys do not name the subscription): priced once per price book.
     key = (
         "recurring",
-        state.plan_id,
-        tuple(sorted(state.seats.items())),
-        tuple(sorted(state.options.items())),
-        tuple(sorted(state.addons.items())),
-        state.term_id,
+        state_key(state, ignore=_NOT_PRICED),
         period,
         context.currency,
         context.language or translation.get_language(),
-        tuple(
-            (d.label, d.label_fr, d.percentage, d.amount, d.target_product_id, d.target_bundle_id)
-            for d in rules
-        ),
+        tuple(rule.pricing_key() for rule in rules),  # in their order of application
     )
     cached = context.book.memo.get(key)
     if cached is not None:

@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from billing.models import Invoice, InvoiceEvent, InvoiceSequence
-from core.db.bulk import bulk_update
+from billing.services import chunk_io
 
 ISSUE_FIELDS = [
     "status",
@@ -78,22 +77,16 @@ def issue_documents(invoices: Sequence[Invoice], *, day: date) -> None:
     if not invoices:
         return
     take_numbers(invoices, day=day)
-    bulk_update(invoices, ISSUE_FIELDS)  # one statement, whatever the number of documents
+    chunk_io.update_rows(invoices, ISSUE_FIELDS)  # one statement, whatever the number of documents
     log_issued([invoice.pk for invoice in invoices], day)
 
 
 def log_issued(invoice_ids: list[int], day: date) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO billing_invoiceevent (invoice_id, kind, day, recorded_at) "
-                "SELECT id, %s, %s, now() FROM unnest(%s::bigint[]) AS id",
-                [InvoiceEvent.Kind.ISSUED, day, invoice_ids],
-            )
-    else:
-        InvoiceEvent.objects.bulk_create(
-            [
-                InvoiceEvent(invoice_id=pk, kind=InvoiceEvent.Kind.ISSUED, day=day)
-                for pk in invoice_ids
-            ]
-        )
+    """The outbox's "issued" events (COPY on PostgreSQL; nothing points to them)."""
+    chunk_io.insert_rows(
+        [
+            chunk_io.new_row(InvoiceEvent, invoice_id=pk, kind=InvoiceEvent.Kind.ISSUED, day=day)
+            for pk in invoice_ids
+        ],
+        ids=False,
+    )

@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.conf import settings
-from django.db import connection, connections, router, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from billing.models import Invoice, InvoiceLine
+from billing.services import chunk_io
 from billing.services.documents import (
     Document,
     billing_key,
@@ -36,24 +37,14 @@ from billing.services.documents import (
 )
 from billing.services.settlement import settle_credited_invoices
 from config.celery import send
-from core.db.bulk import from_row
-from core.db.gc_pause import gc_paused
-from core.db.reads import IdsRead
 from core.periods import period_at, period_index
 from subscriptions.charges import (
-    DiscountRule,
     PriceBook,
     SubscriptionContext,
     due_charges,
-    load_timelines,
 )
-from subscriptions.models import (
-    Customer,
-    Subscription,
-    SubscriptionEvent,
-    SubscriptionSeat,
-)
-from subscriptions.services.renewals import plan_advance, save_advances
+from subscriptions.models import Subscription, SubscriptionEvent
+from subscriptions.services.renewals import plan_advance
 
 logger = logging.getLogger(__name__)
 Status = Subscription.Status
@@ -89,27 +80,6 @@ class RunReport:
             "renewals",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-
-
-# What the run reads of a subscription (its timestamps are not: it sets `updated_at`).
-SUBSCRIPTION_COLUMNS = [
-    f.attname
-    for f in Subscription._meta.concrete_fields
-    if f.attname not in ("created_at", "updated_at")
-]
-SEAT_COLUMNS = ["id", "subscription_id", "seat_type_id", "quantity", "scheduled_quantity"]
-CUSTOMER_COLUMNS = [
-    "id",
-    "name",
-    "email",
-    "address_line1",
-    "address_line2",
-    "postal_code",
-    "city",
-    "country",
-    "vat_number",
-    "locale",
-]
 
 
 def due_subscriptions(day: date):
@@ -158,67 +128,13 @@ def _next_billing_date(
     return start
 
 
-# FOR NO KEY UPDATE: the run changes no key, so a row that another transaction only references
-# (FOR KEY SHARE, taken by inserting a notice reminder or an event that points to it) is not
-# skipped; two runs, or a run and a change (FOR UPDATE), still exclude each other.
-_LOCK_SUBSCRIPTIONS = IdsRead(
-    lambda ids: (
-        Subscription.objects.select_for_update(skip_locked=True, no_key=True)
-        .filter(pk__any=ids)
-        .order_by("pk")
-        .values_list(*SUBSCRIPTION_COLUMNS)
-    )
-)
-# The retry at the end of a run waits for the rows another session held.
-_LOCK_SUBSCRIPTIONS_WAITING = IdsRead(
-    lambda ids: (
-        Subscription.objects.select_for_update(no_key=True)
-        .filter(pk__any=ids)
-        .order_by("pk")
-        .values_list(*SUBSCRIPTION_COLUMNS)
-    )
-)
-# Customers in a read of their own: joined to the locked rows, the planner may scan the whole
-# customer table rather than look up a thousand keys.
-_CUSTOMERS = IdsRead(
-    lambda ids: Customer.objects.filter(pk__any=ids).order_by().values_list(*CUSTOMER_COLUMNS)
-)
-_SEATS = IdsRead(
-    lambda ids: (
-        SubscriptionSeat.objects.filter(subscription_id__any=ids)
-        .order_by()  # the default ordering joins two tables
-        .values_list(*SEAT_COLUMNS)
-    )
-)
-
-
 def _lock_and_load(
     subscription_ids: Sequence[int], book: PriceBook, wait: bool = False
 ) -> list[Subscription]:
     """Lock the chunk's subscriptions, skipping those another worker holds, and load them with
     what an invoice prints of their customer (in the customer's language); plans and terms come
     from the price book, loaded once."""
-    db = router.db_for_write(Subscription)
-    subscriptions = [
-        from_row(Subscription, SUBSCRIPTION_COLUMNS, row, db)
-        for row in (_LOCK_SUBSCRIPTIONS_WAITING if wait else _LOCK_SUBSCRIPTIONS).rows(
-            subscription_ids
-        )
-    ]
-    customers = {
-        row[0]: from_row(Customer, CUSTOMER_COLUMNS, row, db)
-        for row in _CUSTOMERS.rows(
-            {s.customer_id for s in subscriptions}
-            | {s.bill_to_id for s in subscriptions if s.bill_to_id}
-        )
-    }
-    for subscription in subscriptions:
-        cache = subscription._state.fields_cache
-        cache["customer"] = customers[subscription.customer_id]
-        cache["bill_to"] = customers.get(subscription.bill_to_id)
-        cache["plan"] = book.plan(subscription.plan_id)
-        cache["term"] = book.term(subscription.term_id)
-    return subscriptions
+    return chunk_io.lock_subscriptions(subscription_ids, book, wait)
 
 
 def billing_chunk(
@@ -233,7 +149,7 @@ def billing_chunk(
     """Advance and invoice these subscriptions for `day`. Safe to run twice, or in two workers
     at once: a subscription locked by another session is skipped (`report.skipped_ids`) and
     retried by the end of the run; with `wait`, its lock is waited for instead."""
-    with gc_paused():
+    with chunk_io.gc_paused():
         return _billing_chunk(
             subscription_ids=subscription_ids,
             day=day,
@@ -271,51 +187,13 @@ def _billing_chunk(
             report.skipped_ids = [pk for pk in subscription_ids if pk not in locked]
         if not subscriptions:
             return report
-        ids = [s.pk for s in subscriptions]
-        db = subscriptions[0]._state.db
-        events = load_timelines(ids)
-        discounts = DiscountRule.load(ids)
-        seats = defaultdict(list)
-        for row in _SEATS.rows(ids):
-            seats[row[1]].append(from_row(SubscriptionSeat, SEAT_COLUMNS, row, db))
-        since_floor = min(
-            (s.next_billing_date for s in subscriptions if s.next_billing_date), default=day
+        chunk = chunk_io.load_chunk(subscriptions, day=day)
+        events, discounts, seats, invoiced = (
+            chunk.events,
+            chunk.discounts,
+            chunk.seats,
+            chunk.invoiced,
         )
-        invoiced: dict[int, dict[str, list[InvoiceLine]]] = defaultdict(lambda: defaultdict(list))
-        for line in (
-            InvoiceLine.objects.filter(
-                subscription_id__any=ids, charge_key__isnull=False, charge_date__gte=since_floor
-            )
-            .select_related("reversed_by__invoice")
-            .only(
-                "id",
-                "subscription_id",
-                "charge",
-                "charge_key",
-                "charge_date",
-                "invoice_id",
-                "description",
-                "period_start",
-                "period_end",
-                "quantity",
-                "currency",
-                "unit_price",
-                "gross",
-                "discounts",
-                "discount_total",
-                "net",
-                "tax_rate",
-                "tax_rate_ref_id",
-                "product_id",
-                "ledger_account",
-                "invoice_item_type",
-                "rule",
-                "reversed_by__id",
-                "reversed_by__invoice__billing_key",
-            )
-            .order_by("id")
-        ):
-            invoiced[line.subscription_id][line.charge].append(line)
 
         phase("load")
         advances = []
@@ -374,7 +252,7 @@ def _billing_chunk(
         phase("compute")
         if dry_run:
             return report  # the same computation, nothing written
-        save_advances(advances, extra_fields=["next_billing_date"])
+        chunk_io.write_chunk(advances)
         phase("write subscriptions")
         emails = settings.INVOICE_EMAILS if send_emails is None else send_emails
         if emails:

@@ -157,19 +157,41 @@ def from_row(model: type[models.Model], attnames: Sequence[str], row: Sequence, 
 
 def reserve_ids(objects: Sequence[models.Model]) -> None:
     """Give new instances their primary keys from the table's sequence, in one query
-    (PostgreSQL), so that rows pointing to them can be written before them."""
+    (PostgreSQL), so that rows pointing to them can be written before them (the foreign keys
+    are checked at the commit)."""
     if not objects:
         return
     model = type(objects[0])
     meta = model._meta
     connection = connections[router.db_for_write(model)]
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(objects)],
-        )
-        for obj, (pk,) in zip(objects, cursor.fetchall(), strict=True):
-            obj.__dict__[meta.pk.attname] = pk
+        if connection.vendor != "postgresql":
+            ids = _reserve_sqlite(cursor, meta.db_table, len(objects))
+        else:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, meta.pk.column, len(objects)],
+            )
+            ids = [pk for (pk,) in cursor.fetchall()]
+    for obj, pk in zip(objects, ids, strict=True):
+        obj.__dict__[meta.pk.attname] = pk
+
+
+def _reserve_sqlite(cursor, table: str, count: int) -> range:
+    """SQLite's counterpart of nextval(): Django's AUTOINCREMENT keys come from the table's row
+    in sqlite_sequence (never below the largest key ever written), moved on by `count` in one
+    statement, which takes the database's write lock (held to the commit)."""
+    cursor.execute(
+        "INSERT INTO sqlite_sequence (name, seq) SELECT %s, 0 "
+        "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = %s)",
+        [table, table],
+    )
+    cursor.execute(
+        "UPDATE sqlite_sequence SET seq = seq + %s WHERE name = %s RETURNING seq",
+        [count, table],
+    )
+    (last,) = cursor.fetchone()
+    return range(last - count + 1, last + 1)
 
 
 # Per model: the columns COPY writes, and which of them need more than their plain value.

@@ -2,9 +2,10 @@
 
 Written for batches: `plan_advance` computes, from rows already loaded (no query), what a
 subscription needs to reach `today` — the renewal or end entries to append and its refreshed
-cache (status, plan, term, commitment, renewal date, current period, seats) — and
-`save_advances` writes many of them in a few bulk statements. The billing run advances
-thousands of subscriptions this way; `subscription_advance` is the same for one.
+cache (status, plan, term, commitment, renewal date, current period, seats). The billing run
+advances thousands of subscriptions this way and writes them in bulk
+(billing/services/chunk_io.py); `save_advances` writes a few through the ORM, and
+`subscription_advance` is the same for one. Both write the same rows and audit rows.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Term
-from core.db.bulk import build, bulk_update, insert
 from core.periods import Period, Unit, boundary, period_at, shift
 from subscriptions import timeline
 from subscriptions.charges import PriceBook
@@ -26,21 +26,6 @@ from subscriptions.services._base import current_period, lock
 
 Kind = SubscriptionEvent.Kind
 Status = Subscription.Status
-
-# The cached fields an advance may change (bulk_update writes exactly these).
-ADVANCE_FIELDS = [
-    "status",
-    "plan",
-    "term",
-    "auto_renew",
-    "commitment_start",
-    "commitment_end",
-    "renewal_date",
-    "end_date",
-    "current_period_start",
-    "current_period_end",
-    "updated_at",
-]
 
 
 def renewal_length(
@@ -64,12 +49,31 @@ def before_renewal(subscription: Subscription, renewal: date, count: int, unit: 
     return boundary(subscription.anchor_date, Period(count, Unit(unit)), -1, since=renewal)
 
 
+# The subscription's audited values (django-simple-history), less `updated_at`: an advance
+# that changes none of them (the run passing by) writes no history row, as a service that
+# saves nothing writes none.
+AUDITED = [
+    f.attname for f in Subscription.history.model.tracked_fields if f.attname != "updated_at"
+]
+# The history's reason for rows the advance writes (no user: the nightly job, not a person).
+RENEWAL_REASON = "nightly renewal"
+ADVANCE_REASON = "nightly advance"
+
+
+def audited_values(subscription: Subscription) -> tuple:
+    """What an advance compares to decide whether it writes a history row."""
+    # __dict__, not getattr: a column the caller did not load is not read one row at a time.
+    return tuple(subscription.__dict__.get(name) for name in AUDITED)
+
+
 @dataclass
 class Advance:
     subscription: Subscription
     new_events: list[SubscriptionEvent] = field(default_factory=list)
     changed_seats: list[SubscriptionSeat] = field(default_factory=list)
     events: list = field(default_factory=list)  # the whole timeline, new entries included
+    # The audited values before the advance (and before the caller's `extra_fields`).
+    audited: tuple = ()
 
 
 def plan_advance(
@@ -85,7 +89,7 @@ def plan_advance(
     Mutates `subscription` and `seats` in memory; writes nothing (see save_advances).
     """
     events = list(events)
-    advance = Advance(subscription)
+    advance = Advance(subscription, audited=audited_values(subscription))
     while (
         subscription.commitment_end is not None
         and subscription.commitment_end <= today
@@ -131,16 +135,9 @@ def plan_advance(
 
 
 def _job_entry(subscription: Subscription, kind: str, day: date, data: dict) -> SubscriptionEvent:
-    entry = build(
-        SubscriptionEvent,
-        subscription_id=subscription.pk,
-        kind=kind,
-        effective_date=day,
-        data=data,
-        channel="job",
+    return SubscriptionEvent(
+        subscription=subscription, kind=kind, effective_date=day, data=data, channel="job"
     )
-    entry._state.fields_cache["subscription"] = subscription
-    return entry
 
 
 def _refresh(
@@ -212,12 +209,36 @@ def _refresh(
     return changed
 
 
-def save_advances(advances: Sequence[Advance], extra_fields: Sequence[str] = ()) -> None:
-    """Write planned advances: new timeline entries, subscription caches (and `extra_fields`
-    changed by the caller on the same rows, in the same statement), seats."""
-    insert([e for a in advances for e in a.new_events])
-    bulk_update([a.subscription for a in advances], [*ADVANCE_FIELDS, *extra_fields])
-    bulk_update([s for a in advances for s in a.changed_seats], ["quantity", "scheduled_quantity"])
+def change_reason(planned: Advance) -> str:
+    """The history's reason for the row an advance writes."""
+    renewed = any(e.kind == Kind.RENEWED for e in planned.new_events)
+    return RENEWAL_REASON if renewed else ADVANCE_REASON
+
+
+# What an advance writes of a seat: every column but its key.
+SEAT_FIELDS = [f.name for f in SubscriptionSeat._meta.concrete_fields if not f.primary_key]
+
+
+def save_advances(advances: Sequence[Advance]) -> None:
+    """Write a few planned advances through the ORM: new timeline entries, the subscriptions
+    (save(): its audit row, unless no audited value changed), seats. The billing run writes
+    thousands the same way in bulk (chunk_io.write_chunk)."""
+    SubscriptionEvent.objects.bulk_create([e for a in advances for e in a.new_events])
+    for planned in advances:
+        subscription = planned.subscription
+        if audited_values(subscription) == planned.audited:
+            subscription.skip_history_when_saving = True
+        else:
+            subscription._change_reason = change_reason(planned)
+        try:
+            subscription.save()
+        finally:
+            # Not carried to the caller's own save() of the same instance.
+            subscription.__dict__.pop("skip_history_when_saving", None)
+            subscription.__dict__.pop("_change_reason", None)
+    seats = [s for a in advances for s in a.changed_seats]
+    if seats:
+        SubscriptionSeat.objects.bulk_update(seats, SEAT_FIELDS)
 
 
 def advance(

@@ -1,0 +1,118 @@
+"""The billing run's one door to the bulk tools (billing/services/chunk_io.py): what it writes
+is what the models say, and nothing else in the domain opens core.db's tools."""
+
+import ast
+from pathlib import Path
+
+import pytest
+from django.db.models.signals import post_save, pre_save
+
+from billing.models import InvoiceLine
+from billing.services import chunk_io
+from subscriptions.models import Subscription, SubscriptionSeat
+
+ROOT = Path(__file__).resolve().parents[2]
+# The tools the door keeps (`lookups` is not one: the ORM's `__any` lookup, used anywhere).
+TOOLS = {"core.db.bulk", "core.db.reads", "core.db.gc_pause"}
+DOOR = ROOT / "billing" / "services" / "chunk_io.py"
+SKIPPED = {".venv", "var", "node_modules", ".git", "tests"}
+
+
+def test_the_bulk_writes_miss_no_field_signal_or_history():
+    assert chunk_io.audit() == []
+
+
+def test_the_audit_sees_a_field_the_bulk_update_would_skip():
+    written = [c for c in chunk_io.SUBSCRIPTION_WRITTEN if c != "renewal_date"]
+    problems = chunk_io.audit(updated={Subscription: written})
+    assert problems == ["Subscription.renewal_date is not written by the bulk update"]
+    # ...and one written without having been read (it would be written as NULL).
+    read = {SubscriptionSeat: [c for c in chunk_io.SEAT_COLUMNS if c != "quantity"]}
+    problems = chunk_io.audit(updated={SubscriptionSeat: chunk_io.SEAT_WRITTEN}, read=read)
+    assert problems == ["SubscriptionSeat.quantity is written but not read first"]
+
+
+def test_the_column_lists_follow_the_models():
+    concrete = [f.attname for f in Subscription._meta.concrete_fields]
+    assert [c for c in concrete if c not in ("id", "created_at")] == chunk_io.SUBSCRIPTION_WRITTEN
+    assert [c for c in concrete if c != "updated_at"] == chunk_io.SUBSCRIPTION_COLUMNS
+    assert [f.attname for f in SubscriptionSeat._meta.concrete_fields] == chunk_io.SEAT_COLUMNS
+
+
+@pytest.mark.parametrize("signal", [pre_save, post_save], ids=["pre_save", "post_save"])
+def test_the_audit_sees_a_save_receiver_the_bulk_writes_would_skip(signal):
+    def receiver(sender, **kwargs):
+        pass
+
+    signal.connect(receiver, sender=InvoiceLine)
+    try:
+        problems = chunk_io.audit()
+    finally:
+        signal.disconnect(receiver, sender=InvoiceLine)
+    assert len(problems) == 1
+    assert problems[0].startswith(
+        f"InvoiceLine has a {(signal is pre_save and 'pre') or 'post'}_save"
+    )
+
+
+def test_the_audit_sees_history_the_bulk_writes_would_not_write():
+    problems = chunk_io.audit(history_written=())
+    # simple_history's own receiver, and the history it keeps.
+    assert any(p.startswith("Subscription has a post_save receiver") for p in problems)
+    assert "Subscription keeps history the bulk writes do not write" in problems
+
+
+def _imported(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            # `from core.db import bulk`
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_only_the_door_imports_the_bulk_tools():
+    offenders = []
+    for path in sorted(ROOT.rglob("*.py")):
+        relative = path.relative_to(ROOT)
+        if SKIPPED & set(relative.parts) or path == DOOR or relative.parts[:2] == ("core", "db"):
+            continue
+        used = {name for name in _imported(path) if any(name.startswith(t) for t in TOOLS)}
+        if used:
+            offenders.append(f"{relative}: {sorted(used)}")
+    assert offenders == []
+
+
+def test_the_door_check_reads_every_form_of_import(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from core.db import bulk\n    import core.db.reads\n")
+    assert {"core.db.bulk", "core.db.reads"} <= _imported(module)
+
+
+@pytest.mark.django_db
+def test_the_run_inserts_its_documents_issued_on_every_database(office):
+    """One issuing path (SQLite as PostgreSQL): numbered before they are written, never
+    written as drafts and numbered by an UPDATE."""
+    from datetime import date
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from billing.models import Invoice, InvoiceEvent
+    from billing.services import billing_run
+
+    with CaptureQueriesContext(connection) as captured:
+        billing_run(day=date(2026, 2, 1))
+    updates = [q["sql"] for q in captured if q["sql"].startswith('UPDATE "billing_invoice"')]
+    assert updates == []
+    invoices = list(Invoice.objects.order_by("id"))
+    assert [i.number for i in invoices] == ["F2026-000001", "F2026-000002"]
+    assert all(i.status == Invoice.Status.ISSUED and i.lines.exists() for i in invoices)
+    assert InvoiceEvent.objects.filter(kind="issued").count() == 2
+    # The keys reserved before the rows were written are the table's: the next ones follow.
+    more = [Invoice(), Invoice()]
+    chunk_io.reserve_row_ids(more)
+    assert [i.pk for i in more] == [invoices[-1].pk + 1, invoices[-1].pk + 2]

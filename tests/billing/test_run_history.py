@@ -1,0 +1,50 @@
+"""The nightly run writes the same audit rows (django-simple-history) as the services do."""
+
+from datetime import date
+
+import pytest
+
+from billing.services import billing_run
+from subscriptions import services
+from subscriptions.models import Subscription
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_nightly_renewal_is_in_the_subscription_history(office):
+    assert office.renewal_date == date(2028, 1, 1)
+    before = office.history.count()
+    billing_run(day=date(2028, 1, 1))
+    office.refresh_from_db()
+    assert office.renewal_date == date(2030, 1, 1)
+    rows = list(office.history.order_by("-history_date", "-history_id"))
+    assert len(rows) == before + 1
+    latest, previous = rows[0], rows[1]
+    assert (previous.renewal_date, latest.renewal_date) == (date(2028, 1, 1), date(2030, 1, 1))
+    assert latest.history_type == "~"
+    assert latest.history_user_id is None
+    assert latest.history_change_reason == "nightly renewal"
+    # The historical row is the whole subscription as written, not only the changed fields.
+    for field in Subscription._meta.concrete_fields:
+        assert getattr(latest, field.attname) == getattr(office, field.attname), field.name
+    # What the history shows is what a service's change shows: old and new values.
+    delta = latest.diff_against(previous)
+    assert ("renewal_date", date(2028, 1, 1), date(2030, 1, 1)) in {
+        (c.field, c.old, c.new) for c in delta.changes
+    }
+
+
+def test_the_advance_of_one_subscription_is_in_its_history_too(office):
+    before = office.history.count()
+    services.subscription_advance(subscription=office, today=date(2028, 1, 1))
+    office.refresh_from_db()
+    assert office.renewal_date == date(2030, 1, 1)
+    assert office.history.count() == before + 1
+    assert office.history.latest("history_date").renewal_date == date(2030, 1, 1)
+
+
+def test_a_run_that_changes_nothing_audited_writes_no_history(office):
+    billing_run(day=date(2026, 1, 1))
+    count = office.history.count()
+    billing_run(day=date(2026, 1, 1))  # again: nothing left to do
+    assert office.history.count() == count
