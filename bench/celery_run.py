@@ -74,7 +74,7 @@ def main() -> None:
         chunks = 0
         run = new_run_id(day)
         last: list[int] = []
-        for ids in due_chunks(day, settings.BILLING_CHUNK_SIZE):
+        for ids in due_chunks(day=day, chunk_size=settings.BILLING_CHUNK_SIZE):
             run_chunk.apply_async(args=[ids, day.isoformat(), run], queue="billing")
             chunks += 1
             last = ids

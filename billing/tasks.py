@@ -45,7 +45,7 @@ def daily(day: str | None = None) -> dict:
     """The daily chain: renewals and invoicing fanned out in chunks on the billing queue, then
     (independent) overdue reminders, notice reminders and coupon expiry."""
     run_day = _day(day)
-    chunks = list(services.due_chunks(run_day, settings.BILLING_CHUNK_SIZE))
+    chunks = list(services.due_chunks(day=run_day, chunk_size=settings.BILLING_CHUNK_SIZE))
     run = new_run_id(run_day)
     if chunks:
         group(
@@ -65,7 +65,7 @@ def sweep(day: str | None = None) -> int:
     already billed is no longer due. Returns the number of subscriptions re-queued."""
     run_day = _day(day)
     queued = 0
-    for ids in services.due_chunks(run_day, settings.BILLING_CHUNK_SIZE):
+    for ids in services.due_chunks(day=run_day, chunk_size=settings.BILLING_CHUNK_SIZE):
         send("billing.run_chunk", ids, run_day.isoformat(), None, True, queue=BILLING_QUEUE)
         queued += len(ids)
     if queued:

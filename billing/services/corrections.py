@@ -52,7 +52,7 @@ def invoice_cancel_by_credit_note(
         document = build_credit_note(invoice, lines, reason=reason, reissue=reissue)
         document.invoice.email_pending = settings.INVOICE_EMAILS  # the outbox
         save_documents([document], issue_on=day)
-        settle_credited_invoices([invoice.pk])
+        settle_credited_invoices(invoice_ids=[invoice.pk])
         if reissue and invoice.subscription_id:
             billing_due(
                 subscription=invoice.subscription,

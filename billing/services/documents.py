@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -16,6 +16,8 @@ from billing.services.numbering import log_issued, take_numbers
 from core.pricing import ZERO, invoice_totals
 from subscriptions.charges import RECURRING, Charge
 from subscriptions.models import Subscription
+
+UNIT_PRICE_QUANTUM = Decimal("0.0001")  # settings.MONEY_DECIMAL_PLACES of InvoiceLine.unit_price
 
 
 @dataclass
@@ -87,7 +89,9 @@ def line_from_charge(
         period_end=charge.period.end,
         quantity=charge.quantity,
         currency=charge.currency,
-        unit_price=charge.unit_amount.quantize(Decimal("0.0001")),
+        # The column's 4 decimals, rounded half-up as every amount (Decimal's default is
+        # half-even: 0.00005 would have gone down).
+        unit_price=charge.unit_amount.quantize(UNIT_PRICE_QUANTUM, rounding=ROUND_HALF_UP),
         gross=charge.gross,
         # Data, not display: the amount rounded to the currency's minor unit, as a string.
         discounts=[{"label": d.label, "amount": str(d.amount)} for d in charge.discounts],

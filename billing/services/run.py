@@ -22,7 +22,7 @@ from datetime import date
 
 from django.conf import settings
 from django.db import connection, connections, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -82,7 +82,7 @@ class RunReport:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-def due_subscriptions(day: date):
+def due_subscriptions(*, day: date) -> QuerySet[Subscription]:
     """Subscriptions with something to do on `day`: a period or a charge to invoice, a renewal,
     a start, a trial end, a cancellation taking effect."""
     return Subscription.objects.filter(
@@ -94,12 +94,12 @@ def due_subscriptions(day: date):
     )
 
 
-def due_chunks(day: date, chunk_size: int) -> Iterator[list[int]]:
+def due_chunks(*, day: date, chunk_size: int) -> Iterator[list[int]]:
     """Ids of the due subscriptions in chunks, read page by page (memory stays flat)."""
     last = 0
     while True:
         ids = list(
-            due_subscriptions(day)
+            due_subscriptions(day=day)
             .filter(pk__gt=last)
             .order_by("pk")
             .values_list("pk", flat=True)[:chunk_size]
@@ -329,7 +329,7 @@ def _no_longer_due_reason(language: str) -> str:
 def _settle_credited(documents: Sequence[Document]) -> None:
     """An invoice entirely reversed by credit notes is cancelled by them."""
     settle_credited_invoices(
-        [
+        invoice_ids=[
             d.invoice.credited_invoice_id
             for d in documents
             if d.invoice.kind == Invoice.Kind.CREDIT_NOTE
@@ -362,7 +362,7 @@ def billing_run(
         threads = 1
     book = PriceBook.load_all()
     report = RunReport(day)
-    chunks = due_chunks(day, chunk_size)
+    chunks = due_chunks(day=day, chunk_size=chunk_size)
     if threads == 1:
         for ids in chunks:
             report.add(

@@ -14,7 +14,7 @@ from billing.models import Invoice, InvoiceEvent
 from core import clock
 
 
-def settle_credited_invoices(invoice_ids: Iterable[int | None]) -> None:
+def settle_credited_invoices(*, invoice_ids: Iterable[int | None]) -> None:
     """An invoice whose every line is reversed by credit notes is cancelled by them."""
     ids = {i for i in invoice_ids if i}
     if not ids:
