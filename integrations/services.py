@@ -93,13 +93,13 @@ INVOICE_TYPES = {
 }
 
 
-def subscription_event_type(*, event: SubscriptionEvent) -> str:
+def _subscription_event_type(event: SubscriptionEvent) -> str:
     # Every other entry of the timeline (seats, plan, add-ons, coupons, undone cancellations,
     # fulfilment, trial end, end, PO reference, contracts) changes the subscription.
     return SUBSCRIPTION_TYPES.get(event.kind, WebhookEventType.SUBSCRIPTION_CHANGED)
 
 
-def invoice_event_type(*, event: InvoiceEvent) -> str | None:
+def _invoice_event_type(event: InvoiceEvent) -> str | None:
     return INVOICE_TYPES.get(event.kind)
 
 
@@ -164,7 +164,7 @@ OUTBOXES = (
         "subscription_events",
         SubscriptionEvent,
         "sub_evt_",
-        subscription_event_type,
+        _subscription_event_type,
         lambda row: row.subscription_id,
         _subscriptions_by_id,
     ),
@@ -172,7 +172,7 @@ OUTBOXES = (
         "invoice_events",
         InvoiceEvent,
         "inv_evt_",
-        invoice_event_type,
+        _invoice_event_type,
         lambda row: row.invoice_id,
         _invoices_by_id,
     ),
