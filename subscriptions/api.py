@@ -381,6 +381,34 @@ def preview_schema(summary: str, request, description: str = ""):
     )
 
 
+def change_actions(
+    url: str, adapter: str, input_class, *, summary: str, preview_summary: str, description=""
+):
+    """A change and its preview, as the two actions `POST …/{url}/` and `POST …/{url}/preview/`:
+    both parse `input_class` and call the view's `adapter` (one service), the preview with
+    dry_run=True. One definition, so the pair cannot drift apart."""
+
+    def change(self, request, pk=None):
+        return self._change(request, getattr(self, adapter), input_class, preview=False)
+
+    def preview(self, request, pk=None):
+        return self._change(request, getattr(self, adapter), input_class, preview=True)
+
+    name = url.replace("/", "-")
+    # DRF finds actions by attribute and checks the function bears its attribute's name.
+    change.__name__ = name.replace("-", "_")
+    preview.__name__ = f"{change.__name__}_preview"
+    change = change_schema(summary, input_class, description=description)(
+        action(detail=True, methods=["post"], url_path=url, url_name=name)(change)
+    )
+    preview = preview_schema(preview_summary, input_class)(
+        action(
+            detail=True, methods=["post"], url_path=f"{url}/preview", url_name=f"{name}-preview"
+        )(preview)
+    )
+    return change, preview
+
+
 @extend_schema_view(
     list=extend_schema(summary="List subscriptions", tags=["subscriptions"]),
     retrieve=extend_schema(
@@ -498,19 +526,14 @@ class SubscriptionViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
             dry_run=dry_run,
         )
 
-    @change_schema(
-        "Add seats",
+    seats, seats_preview = change_actions(
+        "seats",
+        "_seats_add",
         SeatsInput,
+        summary="Add seats",
+        preview_summary="Preview adding seats",
         description="Charged at once for the rest of the current period (prorated).",
     )
-    @action(detail=True, methods=["post"], url_path="seats")
-    def seats(self, request, pk=None):
-        return self._change(request, self._seats_add, SeatsInput, preview=False)
-
-    @preview_schema("Preview adding seats", SeatsInput)
-    @action(detail=True, methods=["post"], url_path="seats/preview")
-    def seats_preview(self, request, pk=None):
-        return self._change(request, self._seats_add, SeatsInput, preview=True)
 
     def _seats_reduce(self, subscription, data, dry_run):
         return services.seats_reduce(
@@ -523,20 +546,17 @@ class SubscriptionViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
             dry_run=dry_run,
         )
 
-    @change_schema(
-        "Ask for a seat reduction",
+    seat_reductions, seat_reductions_preview = change_actions(
+        "seat-reductions",
+        "_seats_reduce",
         SeatReductionInput,
-        description="Effective at the next renewal; refused within the seat-reduction freeze "
-        "and below the devices deployed.",
+        summary="Ask for a seat reduction",
+        preview_summary="Preview a seat reduction",
+        description=(
+            "Effective at the next renewal; refused within the seat-reduction freeze "
+            "and below the devices deployed."
+        ),
     )
-    @action(detail=True, methods=["post"], url_path="seat-reductions")
-    def seat_reductions(self, request, pk=None):
-        return self._change(request, self._seats_reduce, SeatReductionInput, preview=False)
-
-    @preview_schema("Preview a seat reduction", SeatReductionInput)
-    @action(detail=True, methods=["post"], url_path="seat-reductions/preview")
-    def seat_reductions_preview(self, request, pk=None):
-        return self._change(request, self._seats_reduce, SeatReductionInput, preview=True)
 
     # Plan change ------------------------------------------------------------------------------
 
@@ -550,20 +570,16 @@ class SubscriptionViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
             dry_run=dry_run,
         )
 
-    @change_schema(
-        "Change plan",
+    plan_change, plan_change_preview = change_actions(
+        "plan-change",
+        "_change_plan",
         PlanChangeInput,
-        description="An upgrade is immediate and prorated; a downgrade waits for the end of "
-        "the period.",
+        summary="Change plan",
+        preview_summary="Preview a plan change",
+        description=(
+            "An upgrade is immediate and prorated; a downgrade waits for the end of the period."
+        ),
     )
-    @action(detail=True, methods=["post"], url_path="plan-change")
-    def plan_change(self, request, pk=None):
-        return self._change(request, self._change_plan, PlanChangeInput, preview=False)
-
-    @preview_schema("Preview a plan change", PlanChangeInput)
-    @action(detail=True, methods=["post"], url_path="plan-change/preview")
-    def plan_change_preview(self, request, pk=None):
-        return self._change(request, self._change_plan, PlanChangeInput, preview=True)
 
     def _withdraw_plan_change(self, subscription, data, dry_run):
         return services.subscription_withdraw_plan_change(
@@ -574,24 +590,17 @@ class SubscriptionViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
             dry_run=dry_run,
         )
 
-    @change_schema(
-        "Withdraw a scheduled plan change",
+    plan_change_withdraw, plan_change_withdraw_preview = change_actions(
+        "plan-change/withdraw",
+        "_withdraw_plan_change",
         PlanChangeWithdrawInput,
-        description="A downgrade waiting for the period end, or a change waiting for its "
-        "fulfilment: the subscription stays on its plan.",
+        summary="Withdraw a scheduled plan change",
+        preview_summary="Preview withdrawing a plan change",
+        description=(
+            "A downgrade waiting for the period end, or a change waiting for its "
+            "fulfilment: the subscription stays on its plan."
+        ),
     )
-    @action(detail=True, methods=["post"], url_path="plan-change/withdraw")
-    def plan_change_withdraw(self, request, pk=None):
-        return self._change(
-            request, self._withdraw_plan_change, PlanChangeWithdrawInput, preview=False
-        )
-
-    @preview_schema("Preview withdrawing a plan change", PlanChangeWithdrawInput)
-    @action(detail=True, methods=["post"], url_path="plan-change/withdraw/preview")
-    def plan_change_withdraw_preview(self, request, pk=None):
-        return self._change(
-            request, self._withdraw_plan_change, PlanChangeWithdrawInput, preview=True
-        )
 
     # Cancellation -----------------------------------------------------------------------------
 
@@ -604,20 +613,17 @@ class SubscriptionViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
             dry_run=dry_run,
         )
 
-    @change_schema(
-        "Cancel",
+    cancel, cancel_preview = change_actions(
+        "cancel",
+        "_cancel",
         CancelInput,
-        description="Effective date and any penalty follow the term and the notice period; "
-        "the answer's rule says why.",
+        summary="Cancel",
+        preview_summary="Preview a cancellation",
+        description=(
+            "Effective date and any penalty follow the term and the notice period; "
+            "the answer's rule says why."
+        ),
     )
-    @action(detail=True, methods=["post"], url_path="cancel")
-    def cancel(self, request, pk=None):
-        return self._change(request, self._cancel, CancelInput, preview=False)
-
-    @preview_schema("Preview a cancellation", CancelInput)
-    @action(detail=True, methods=["post"], url_path="cancel/preview")
-    def cancel_preview(self, request, pk=None):
-        return self._change(request, self._cancel, CancelInput, preview=True)
 
     # Coupons ----------------------------------------------------------------------------------
 
@@ -631,19 +637,16 @@ class SubscriptionViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
             dry_run=dry_run,
         )
 
-    @change_schema(
-        "Redeem a coupon or voucher",
+    coupons, coupons_preview = change_actions(
+        "coupons",
+        "_redeem",
         CouponInput,
-        description="A coupon discounts the next invoice; a voucher lasts its discounts' duration.",
+        summary="Redeem a coupon or voucher",
+        preview_summary="Preview a coupon",
+        description=(
+            "A coupon discounts the next invoice; a voucher lasts its discounts' duration."
+        ),
     )
-    @action(detail=True, methods=["post"], url_path="coupons")
-    def coupons(self, request, pk=None):
-        return self._change(request, self._redeem, CouponInput, preview=False)
-
-    @preview_schema("Preview a coupon", CouponInput)
-    @action(detail=True, methods=["post"], url_path="coupons/preview")
-    def coupons_preview(self, request, pk=None):
-        return self._change(request, self._redeem, CouponInput, preview=True)
 
     # Credit consumption -----------------------------------------------------------------------
 
