@@ -21,9 +21,10 @@ from rest_framework.decorators import action
 
 from billing.documents import invoice_filename, invoice_pdf
 from billing.models import Invoice, InvoiceLine, InvoiceTax, Payment
+from core.money import money_decimal
 from integrations.filters import IdFilter
 from integrations.payloads import InvoiceSerializer
-from integrations.serializers import MoneyField, PercentField, money_text
+from integrations.serializers import MoneyField, PercentField
 from integrations.viewsets import TenantMixin
 from partners.models import Partner
 from partners.selectors import partner_invoice_filter
@@ -76,7 +77,7 @@ class InvoiceLineSerializer(serializers.ModelSerializer):
         return [
             {
                 "label": str(entry.get("label", "")),
-                "amount": money_text(entry.get("amount", "0"), line.currency),
+                "amount": money_decimal(entry.get("amount", "0"), line.currency),
             }
             for entry in (line.discounts or [])
             if isinstance(entry, dict)

@@ -24,10 +24,6 @@ MONEY_SCHEMA = {
 }
 
 
-# The wire format of every amount of the API, one function for the whole house.
-money_text = money_decimal
-
-
 @extend_schema_field(MONEY_SCHEMA)
 class MoneyField(serializers.Field):
     """A Money (django-money) or Decimal attribute, as '129.60'. The currency is the Money's, or
@@ -45,7 +41,7 @@ class MoneyField(serializers.Field):
 
     def to_representation(self, value):
         amount, currency = value
-        return money_text(amount, currency)
+        return money_decimal(amount, currency)
 
 
 @extend_schema_field(
@@ -117,7 +113,7 @@ class ChargeSerializer(serializers.Serializer):
     @extend_schema_field(AppliedDiscountSerializer(many=True))
     def get_discounts(self, charge) -> list[dict]:
         return [
-            {"label": d.label, "amount": money_text(d.amount, charge.currency), "rule": d.rule}
+            {"label": d.label, "amount": money_decimal(d.amount, charge.currency), "rule": d.rule}
             for d in charge.discounts
         ]
 
@@ -136,11 +132,11 @@ class PreviewSerializer(serializers.Serializer):
 
     @extend_schema_field(MONEY_SCHEMA)
     def get_total_now(self, result) -> str:
-        return money_text(result.total_now, result.subscription.currency)
+        return money_decimal(result.total_now, result.subscription.currency)
 
     @extend_schema_field(MONEY_SCHEMA)
     def get_total_next(self, result) -> str:
-        return money_text(result.total_next, result.subscription.currency)
+        return money_decimal(result.total_next, result.subscription.currency)
 
 
 class EventSerializer(serializers.Serializer):

@@ -31,6 +31,7 @@ from rest_framework.response import Response
 
 from catalog.models import Bundle, Plan, Product, SeatType
 from core import clock
+from core.money import money_decimal
 from integrations.access import Role, request_tenant
 from integrations.filters import IdFilter
 from integrations.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -45,7 +46,6 @@ from integrations.serializers import (
     EventSerializer,
     InputSerializer,
     PreviewSerializer,
-    money_text,
 )
 from integrations.viewsets import TenantMixin, lock_nowait
 from partners.services import subscription_sell
@@ -144,7 +144,7 @@ class SubscriptionDetailSerializer(SubscriptionSerializer):
             return None
         return {
             "date": upcoming.day.isoformat(),
-            "amount": money_text(upcoming.amount, upcoming.currency),
+            "amount": money_decimal(upcoming.amount, upcoming.currency),
             "currency": upcoming.currency,
         }
 
@@ -162,7 +162,7 @@ class IssuedInvoiceSerializer(serializers.Serializer):
     pdf = serializers.SerializerMethodField(help_text="Where its PDF downloads.")
 
     def get_total(self, invoice) -> str:
-        return money_text(invoice.total.amount, invoice.currency)
+        return money_decimal(invoice.total.amount, invoice.currency)
 
     def get_pdf(self, invoice) -> str:
         return reverse("api:invoice-pdf", args=[invoice.pk])
