@@ -157,30 +157,10 @@ def lock_subscriptions(
     return subscriptions
 
 
-# The invoiced lines the run compares with what is due (and the credit notes reversing them).
+# The invoiced lines the run compares with what is due (and the credit notes reversing them):
+# every column of the model, so that a new one is never loaded row by row, and the reversal.
 _INVOICED_FIELDS = (
-    "id",
-    "subscription_id",
-    "charge",
-    "charge_key",
-    "charge_date",
-    "invoice_id",
-    "description",
-    "period_start",
-    "period_end",
-    "quantity",
-    "currency",
-    "unit_price",
-    "gross",
-    "discounts",
-    "discount_total",
-    "net",
-    "tax_rate",
-    "tax_rate_ref_id",
-    "product_id",
-    "ledger_account",
-    "invoice_item_type",
-    "rule",
+    *(field.attname for field in InvoiceLine._meta.concrete_fields),
     "reversed_by__id",
     "reversed_by__invoice__billing_key",
 )
