@@ -16,10 +16,9 @@ from datetime import date
 from celery import group, shared_task
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from billing import documents, services
-from billing.models import Invoice, InvoiceReminder, NoticeReminder
+from billing.models import InvoiceReminder, NoticeReminder
 from catalog import services as catalog_services
 from config.celery import send
 from core import clock
@@ -142,50 +141,13 @@ def coupon_expiry(day: str | None = None) -> int:
 @shared_task(name="billing.invoice_send", **RETRY)
 def invoice_send(invoice_id: int) -> bool:
     """Email an issued invoice (with its PDF) to the party billed, once."""
-    invoice = Invoice.objects.select_related("customer", "credited_invoice").get(pk=invoice_id)
-    if invoice.sent_at is not None or invoice.status == Invoice.Status.DRAFT:
-        return False
-    documents.invoice_email(invoice, [invoice.customer.email]).send()
-    # Recorded after sending: a crash in between sends twice rather than never.
-    Invoice.objects.filter(pk=invoice.pk, sent_at__isnull=True).update(
-        sent_at=timezone.now(), email_pending=False
-    )
-    return True
-
-
-EMAILS_BATCH = 50
+    return services.invoice_email_send(invoice_id=invoice_id)
 
 
 @shared_task(name="billing.emails_send")
 def emails_send() -> int:
-    """Send the outbox of invoice emails (`email_pending`), every few minutes and right after
-    each run. Each batch is claimed under its row locks (skip_locked), so two of these at once
-    send each email once; an email that fails stays in the outbox for the next round, and the
-    others go on. Returns how many were sent."""
-    sent, after = 0, 0
-    while True:
-        with transaction.atomic():
-            batch = list(
-                Invoice.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("customer", "credited_invoice")
-                .filter(email_pending=True, pk__gt=after)
-                .exclude(status=Invoice.Status.DRAFT)
-                .order_by("pk")[:EMAILS_BATCH]
-            )
-            if not batch:
-                return sent
-            done = []
-            for invoice in batch:
-                after = invoice.pk
-                if invoice.sent_at is None:
-                    try:
-                        documents.invoice_email(invoice, [invoice.customer.email]).send()
-                    except (smtplib.SMTPException, OSError) as error:
-                        logger.warning("invoice %s not emailed, retried later: %s", invoice, error)
-                        continue
-                    sent += 1
-                done.append(invoice.pk)
-            Invoice.objects.filter(pk__in=done).update(email_pending=False, sent_at=timezone.now())
+    """Send the outbox of invoice emails, every few minutes and right after each run."""
+    return services.invoice_emails_send()
 
 
 @shared_task(name="billing.reminder_send", **RETRY)

@@ -5,6 +5,7 @@ from billing.services.corrections import (
     invoice_issue,
     settle_credited_invoices,
 )
+from billing.services.emails import invoice_email_send, invoice_emails_send
 from billing.services.notices import notice_reminders_due
 from billing.services.payments import invoices_mark_overdue, payment_record
 from billing.services.run import (
@@ -24,6 +25,8 @@ __all__ = [
     "due_chunks",
     "due_subscriptions",
     "invoice_cancel_by_credit_note",
+    "invoice_email_send",
+    "invoice_emails_send",
     "invoice_issue",
     "invoice_preview",
     "invoices_mark_overdue",
