@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -15,12 +15,17 @@ from catalog.models import BundleItem, Plan, SeatType
 from core.periods import Interval
 from core.pricing import ZERO, Totals, invoice_totals
 from subscriptions import timeline
-from subscriptions.charges import Charge, PriceBook, SubscriptionContext, recurring_charges
+from subscriptions.charges import (
+    Charge,
+    PriceBook,
+    SubscriptionContext,
+    contexts_for,
+    recurring_charges,
+)
 from subscriptions.models import (
     Customer,
     CustomerUser,
     Subscription,
-    SubscriptionDiscount,
     SubscriptionEvent,
     SubscriptionItem,
     SubscriptionSeat,
@@ -74,28 +79,13 @@ def next_recurring_period(context: SubscriptionContext, next_billing_date: date)
 def next_invoices(subscriptions: list[Subscription]) -> dict[int, NextInvoice]:
     """The date and amount of each subscription's next recurring invoice, in a fixed number of
     queries (events and discounts of all of them at once, the catalog once)."""
-    ids = [s.pk for s in subscriptions if s.next_billing_date is not None]
-    if not ids:
+    due = [s for s in subscriptions if s.next_billing_date is not None]
+    if not due:
         return {}
-    events: dict[int, list] = {i: [] for i in ids}
-    for event in SubscriptionEvent.objects.filter(subscription_id__in=ids).order_by(
-        "effective_date", "id"
-    ):
-        events[event.subscription_id].append(event)
-    discounts: dict[int, list] = {i: [] for i in ids}
-    for discount in SubscriptionDiscount.objects.filter(subscription_id__in=ids):
-        discounts[discount.subscription_id].append(discount)
-    book = PriceBook.load_all()
+    contexts = contexts_for(due, book=PriceBook.load_all())
     result = {}
-    for subscription in subscriptions:
-        if subscription.pk not in events:
-            continue
-        context = SubscriptionContext.of(
-            subscription,
-            book=book,
-            events=events[subscription.pk],
-            discounts=discounts[subscription.pk],
-        )
+    for subscription in due:
+        context = contexts[subscription.pk]
         period = next_recurring_period(context, subscription.next_billing_date)
         charges = recurring_charges(context, period)
         if charges:
@@ -279,26 +269,13 @@ def subscription_overviews(
     subscriptions = list(subscriptions)
     if not subscriptions:
         return []
-    ids = [s.pk for s in subscriptions]
-    events: dict[int, list[SubscriptionEvent]] = {i: [] for i in ids}
-    for event in SubscriptionEvent.objects.filter(subscription_id__in=ids).order_by(
-        "effective_date", "id"
-    ):
-        events[event.subscription_id].append(event)
-    discounts: dict[int, list[SubscriptionDiscount]] = {i: [] for i in ids}
-    for discount in SubscriptionDiscount.objects.filter(subscription_id__in=ids):
-        discounts[discount.subscription_id].append(discount)
     book = price_book_for(s.plan for s in subscriptions)
+    contexts = contexts_for(subscriptions, book=book)
     seat_types = _seat_types_in(book, subscriptions)
     overviews = []
     for subscription in subscriptions:
-        timeline_events = events[subscription.pk]
-        context = SubscriptionContext.of(
-            subscription,
-            book=book,
-            events=timeline_events,
-            discounts=discounts[subscription.pk],
-        )
+        context = contexts[subscription.pk]
+        timeline_events = context.events
         next_day, summary = None, None
         if subscription.next_billing_date is not None and subscription.anchor_date is not None:
             period = next_recurring_period(context, subscription.next_billing_date)
@@ -327,13 +304,13 @@ def _seat_types_in(book: PriceBook, subscriptions: list[Subscription]) -> dict[i
     return found
 
 
-def _live_events(events: list[SubscriptionEvent]) -> list[SubscriptionEvent]:
+def _live_events(events: Sequence[timeline.EventLike]) -> list[timeline.EventLike]:
     return [e for e in events if e.revoked_by_id is None]
 
 
 def _seat_lines(
     subscription: Subscription,
-    events: list[SubscriptionEvent],
+    events: Sequence[timeline.EventLike],
     seat_types: dict[int, SeatType],
     today: date,
 ) -> list[SeatLine]:
@@ -361,7 +338,7 @@ def _seat_lines(
 
 def _pending_changes(
     subscription: Subscription,
-    events: list[SubscriptionEvent],
+    events: Sequence[timeline.EventLike],
     book: PriceBook,
     seat_types: dict[int, SeatType],
     today: date,

@@ -32,13 +32,8 @@ from billing.models import Invoice, InvoiceEvent, InvoiceLine, InvoiceTax
 from core.db.bulk import build, bulk_update, clone, from_row, insert, reserve_ids
 from core.db.gc_pause import gc_paused
 from core.db.reads import IdsRead
-from subscriptions.charges import (
-    DiscountRule,
-    PriceBook,
-    discounts_query,
-    timelines_from_rows,
-    timelines_query,
-)
+from subscriptions.charges import PriceBook, SubscriptionContext, contexts_for
+from subscriptions.charges.loading import Query, discounts_query, timelines_query
 from subscriptions.models import Customer, Subscription, SubscriptionEvent, SubscriptionSeat
 from subscriptions.services.renewals import audited_values, change_reason
 
@@ -124,8 +119,15 @@ _SEATS = IdsRead(
         .values_list(*SEAT_COLUMNS)
     )
 )
-_DISCOUNTS = IdsRead(discounts_query)
-_TIMELINES = IdsRead(timelines_query, json_columns=[4])
+# The engine's inputs: the queries of subscriptions.charges.loading, compiled once.
+_CONTEXT_READS = {
+    timelines_query: IdsRead(timelines_query, json_columns=[4]),
+    discounts_query: IdsRead(discounts_query),
+}
+
+
+def _compiled(query: Query, ids: Sequence[int]) -> list[tuple]:
+    return _CONTEXT_READS[query].rows(ids)
 
 
 def lock_subscriptions(
@@ -170,15 +172,14 @@ _INVOICED_FIELDS = (
 class Chunk:
     """What a chunk's locked subscriptions need, loaded in a fixed number of queries."""
 
-    events: dict[int, list]
-    discounts: dict[int, list[DiscountRule]]
+    contexts: dict[int, SubscriptionContext]
     seats: dict[int, list[SubscriptionSeat]]
     invoiced: dict[int, dict[str, list[InvoiceLine]]]
 
 
-def load_chunk(subscriptions: Sequence[Subscription], *, day: date) -> Chunk:
-    """Timelines, discounts, seats and invoiced lines (since the earliest date to bill) of
-    locked subscriptions."""
+def load_chunk(subscriptions: Sequence[Subscription], *, day: date, book: PriceBook) -> Chunk:
+    """The pricing contexts (timelines, discounts), seats and invoiced lines (since the earliest
+    date to bill) of locked subscriptions."""
     ids = [s.pk for s in subscriptions]
     db = subscriptions[0]._state.db
     seats = defaultdict(list)
@@ -198,8 +199,7 @@ def load_chunk(subscriptions: Sequence[Subscription], *, day: date) -> Chunk:
     ):
         invoiced[line.subscription_id][line.charge].append(line)
     return Chunk(
-        events=timelines_from_rows(_TIMELINES.rows(ids)),
-        discounts=DiscountRule.from_rows(_DISCOUNTS.rows(ids)),
+        contexts=contexts_for(subscriptions, book=book, read=_compiled),
         seats=seats,
         invoiced=invoiced,
     )

@@ -187,13 +187,8 @@ def _billing_chunk(
             report.skipped_ids = [pk for pk in subscription_ids if pk not in locked]
         if not subscriptions:
             return report
-        chunk = chunk_io.load_chunk(subscriptions, day=day)
-        events, discounts, seats, invoiced = (
-            chunk.events,
-            chunk.discounts,
-            chunk.seats,
-            chunk.invoiced,
-        )
+        chunk = chunk_io.load_chunk(subscriptions, day=day, book=book)
+        contexts, seats, invoiced = chunk.contexts, chunk.seats, chunk.invoiced
 
         phase("load")
         advances = []
@@ -201,9 +196,10 @@ def _billing_chunk(
         with translation.override(None):  # whatever the loop switches to, restored after it
             locale = language = None
             for subscription in subscriptions:
+                context = contexts[subscription.pk]
                 advance = plan_advance(
                     subscription,
-                    events=events.get(subscription.pk, []),
+                    events=context.events,
                     seats=seats[subscription.pk],
                     today=day,
                     book=book,
@@ -221,15 +217,10 @@ def _billing_chunk(
                     locale = subscription.billed_customer.locale
                     translation.activate(locale)
                     language = translation.get_language()
-                context = SubscriptionContext(
-                    subscription_id=subscription.pk,
-                    anchor=subscription.anchor_date,
-                    currency=subscription.currency,
-                    events=advance.events,
-                    discounts=discounts.get(subscription.pk, []),
-                    book=book,
-                    language=language,
-                )
+                # Charges derive from the timeline with the renewals just planned, and are
+                # written in the language of the party billed.
+                context.events = advance.events
+                context.language = language
                 due = [
                     c
                     for c in due_charges(context, up_to=day, since=since)

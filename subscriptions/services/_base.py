@@ -24,10 +24,9 @@ from core.pricing import ZERO, invoice_totals
 from core.text import describe, forbidden_character
 from subscriptions import charges as charge_engine
 from subscriptions import timeline
-from subscriptions.charges import Charge, PriceBook, SubscriptionContext
+from subscriptions.charges import Charge, SubscriptionContext
 from subscriptions.models import (
     Subscription,
-    SubscriptionDiscount,
     SubscriptionEvent,
 )
 
@@ -98,17 +97,6 @@ def lock(subscription: Subscription) -> Subscription:
         Subscription.objects.select_for_update(of=("self",))
         .select_related("plan", "term", "customer")
         .get(pk=subscription.pk)
-    )
-
-
-def context_of(subscription: Subscription, book: PriceBook | None = None) -> SubscriptionContext:
-    return SubscriptionContext.of(
-        subscription,
-        book=book,
-        events=SubscriptionEvent.objects.filter(subscription=subscription).order_by(
-            "effective_date", "id"
-        ),
-        discounts=SubscriptionDiscount.objects.filter(subscription=subscription),
     )
 
 

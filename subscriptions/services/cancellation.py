@@ -18,6 +18,7 @@ from core.money import money_decimal
 from core.periods import Period, Unit, boundary
 from core.pricing import round_money, times
 from subscriptions import charges as charge_engine
+from subscriptions.charges import context_of
 from subscriptions.models import (
     Subscription,
     SubscriptionEvent,
@@ -25,7 +26,6 @@ from subscriptions.models import (
 from subscriptions.services._base import (
     ChangeResult,
     billing_due,
-    context_of,
     current_period,
     not_billed_yet,
     previewable,

@@ -19,7 +19,7 @@ from core.money import money_text
 from core.pricing import ZERO, round_money
 from subscriptions import charges as charge_engine
 from subscriptions import timeline
-from subscriptions.charges import PriceBook
+from subscriptions.charges import PriceBook, context_of
 from subscriptions.models import (
     CouponRedemption,
     Subscription,
@@ -30,7 +30,6 @@ from subscriptions.services._base import (
     ChangeResult,
     charges_from,
     check_changeable,
-    context_of,
     next_period_start,
     previewable,
     record,

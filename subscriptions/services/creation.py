@@ -27,7 +27,7 @@ from catalog.models import (
 from core.periods import Unit, boundary, period_at, shift
 from core.pricing import ZERO
 from subscriptions import charges as charge_engine
-from subscriptions.charges import PriceBook
+from subscriptions.charges import PriceBook, context_of
 from subscriptions.models import (
     Customer,
     Subscription,
@@ -42,7 +42,6 @@ from subscriptions.services._base import (
     as_if_fulfilled,
     billing_due,
     check_po,
-    context_of,
     labels,
     previewable,
     record,

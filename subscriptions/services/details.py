@@ -13,7 +13,7 @@ from catalog.models import (
     Bundle,
 )
 from subscriptions import charges as charge_engine
-from subscriptions.charges import PriceBook
+from subscriptions.charges import PriceBook, context_of
 from subscriptions.models import (
     Subscription,
     SubscriptionEvent,
@@ -24,7 +24,6 @@ from subscriptions.services._base import (
     billing_due,
     check_changeable,
     check_po,
-    context_of,
     next_period_charges,
     previewable,
     record,

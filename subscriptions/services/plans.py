@@ -13,7 +13,7 @@ from catalog.models import (
 )
 from subscriptions import charges as charge_engine
 from subscriptions import timeline
-from subscriptions.charges import PriceBook
+from subscriptions.charges import PriceBook, context_of
 from subscriptions.models import (
     Subscription,
     SubscriptionDiscount,
@@ -24,7 +24,6 @@ from subscriptions.services._base import (
     as_if_fulfilled,
     billing_due,
     check_changeable,
-    context_of,
     current_period,
     immediate,
     lock,

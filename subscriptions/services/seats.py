@@ -14,7 +14,7 @@ from catalog.models import (
 from core.errors import ApplicationError
 from core.periods import Period, Unit
 from subscriptions import charges as charge_engine
-from subscriptions.charges import PriceBook
+from subscriptions.charges import PriceBook, context_of
 from subscriptions.models import (
     Subscription,
     SubscriptionEvent,
@@ -24,7 +24,6 @@ from subscriptions.services._base import (
     ChangeResult,
     billing_due,
     check_changeable,
-    context_of,
     immediate,
     next_period_charges,
     not_billed_yet,

@@ -6,7 +6,7 @@ import pytest
 
 from catalog.models import Plan, Term
 from subscriptions import services
-from subscriptions.charges import SubscriptionContext, due_charges
+from subscriptions.charges import context_of, due_charges
 from tests.subscriptions.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ def test_the_monthly_line_has_the_products_account_and_the_penalty_line_the_term
         today=date(2026, 1, 1),
     ).subscription
     services.subscription_cancel(subscription=subscription, today=date(2026, 10, 1))
-    charges = due_charges(SubscriptionContext.of(subscription), up_to=date(2026, 10, 1))
+    charges = due_charges(context_of(subscription), up_to=date(2026, 10, 1))
     monthly = [c for c in charges if c.kind == "recurring"]
     [penalty] = [c for c in charges if c.kind == "penalty"]
     assert {(c.ledger_account, c.invoice_item_type) for c in monthly} == {("706300", "")}

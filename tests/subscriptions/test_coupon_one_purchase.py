@@ -11,7 +11,7 @@ import pytest
 from catalog import services as catalog_services
 from catalog.models import Bundle, BundleItem, CouponCampaign, Discount, Plan
 from subscriptions import services
-from subscriptions.charges import SubscriptionContext, due_charges
+from subscriptions.charges import context_of, due_charges
 from tests.subscriptions.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +59,7 @@ def backup(start: date, today: date, **extra):
 def charges(subscription, up_to: date) -> list[tuple[str, date, str, D]]:
     return [
         (c.kind, c.charge_date, c.description.split(":")[0], c.net)
-        for c in due_charges(SubscriptionContext.of(subscription), up_to=up_to)
+        for c in due_charges(context_of(subscription), up_to=up_to)
     ]
 
 

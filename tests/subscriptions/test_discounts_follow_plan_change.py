@@ -21,7 +21,7 @@ from catalog.models import (
     ServicePeriodOption,
 )
 from subscriptions import services
-from subscriptions.charges import SubscriptionContext, due_charges
+from subscriptions.charges import context_of, due_charges
 from subscriptions.models import Subscription
 from tests.subscriptions.factories import CustomerFactory
 
@@ -62,7 +62,7 @@ def subscribe(on: Plan, **extra) -> Subscription:
 
 
 def billed(subscription, up_to: date = date(2026, 12, 1)) -> list[tuple[str, date, D]]:
-    context = SubscriptionContext.of(Subscription.objects.get(pk=subscription.pk))
+    context = context_of(Subscription.objects.get(pk=subscription.pk))
     return [(c.kind, c.charge_date, c.net) for c in due_charges(context, up_to=up_to)]
 
 

@@ -10,7 +10,7 @@ from billing.models import Invoice, InvoiceLine
 from billing.services import billing_run
 from catalog.models import Plan, TaxRate, UpgradeGroup
 from subscriptions import services
-from subscriptions.charges import SubscriptionContext, due_charges
+from subscriptions.charges import context_of, due_charges
 from subscriptions.models import Subscription, SubscriptionEvent
 from tests.subscriptions.factories import CustomerFactory, monthly_plan, term
 
@@ -21,7 +21,7 @@ D = Decimal
 def recurring_dates(subscription, up_to):
     return [
         c.charge_date
-        for c in due_charges(SubscriptionContext.of(subscription), up_to=up_to)
+        for c in due_charges(context_of(subscription), up_to=up_to)
         if c.kind == "recurring"
     ]
 
@@ -95,7 +95,7 @@ def test_a_prorated_seat_addition_in_february_counts_its_28_days():
         start_date=date(2026, 1, 31),
         today=date(2026, 1, 31),
     ).subscription
-    context = SubscriptionContext.of(subscription)
+    context = context_of(subscription)
     february = context.period_of(date(2026, 3, 1))
     assert (february.start, february.end, february.days) == (
         date(2026, 2, 28),
@@ -127,7 +127,7 @@ def test_an_upgrade_on_the_day_of_a_period_start_is_billed_once(demo_catalog):
         customer=customer, plan=a, start_date=date(2026, 11, 1), today=date(2026, 11, 1)
     ).subscription
     services.subscription_change_plan(subscription=subscription, plan=b, today=date(2026, 12, 1))
-    charges = due_charges(SubscriptionContext.of(subscription), up_to=date(2027, 1, 1))
+    charges = due_charges(context_of(subscription), up_to=date(2027, 1, 1))
     december = [c for c in charges if c.period.start == date(2026, 12, 1)]
     # The period of the change costs B's price once: A's charge + the full-period difference.
     assert sum(c.net for c in december) == D("250.00")
@@ -160,7 +160,7 @@ def test_a_downgrade_followed_by_a_renewal_charges_the_new_price(demo_catalog):
     assert renewal.effective_date == date(2027, 3, 1)
     subscription.refresh_from_db()
     assert subscription.plan == small
-    charges = due_charges(SubscriptionContext.of(subscription), up_to=date(2027, 3, 1))
+    charges = due_charges(context_of(subscription), up_to=date(2027, 3, 1))
     assert [(c.charge_date, c.net) for c in charges] == [
         (date(2026, 3, 1), D("300.00")),
         (date(2027, 3, 1), D("100.00")),
@@ -183,7 +183,7 @@ def test_an_undone_cancellation_goes_on_billing_and_drops_its_penalty(demo_catal
     services.subscription_undo_cancellation(subscription=subscription, today=date(2026, 10, 15))
     subscription.refresh_from_db()
     assert subscription.status == Subscription.Status.ACTIVE and subscription.end_date is None
-    charges = due_charges(SubscriptionContext.of(subscription), up_to=date(2027, 1, 1))
+    charges = due_charges(context_of(subscription), up_to=date(2027, 1, 1))
     assert [c for c in charges if c.kind == "penalty"] == []
     assert [c.charge_date for c in charges][-3:] == [
         date(2026, 11, 1),
@@ -207,7 +207,7 @@ def test_a_cancelled_trial_is_free_and_immediate(demo_catalog):
     assert result.effective_date == date(2026, 3, 10) and result.charges == []
     subscription.refresh_from_db()
     assert subscription.status == Subscription.Status.CANCELLED
-    assert due_charges(SubscriptionContext.of(subscription), up_to=date(2027, 1, 1)) == []
+    assert due_charges(context_of(subscription), up_to=date(2027, 1, 1)) == []
 
 
 def test_a_trial_delays_the_first_charge_and_the_commitment(demo_catalog):
@@ -262,7 +262,7 @@ def test_seats_added_before_the_start_are_not_prorated(demo_catalog):
         subscription=subscription, seat_type=gateway, quantity=3, today=date(2026, 12, 1)
     )
     assert result.charges == []
-    [first] = list(due_charges(SubscriptionContext.of(subscription), up_to=date(2027, 1, 1)))
+    [first] = list(due_charges(context_of(subscription), up_to=date(2027, 1, 1)))
     assert first.quantity == 5
 
 
@@ -273,13 +273,13 @@ def test_the_manual_fulfilment_plan_waits_for_the_operator(demo_catalog):
     )
     subscription = result.subscription
     assert subscription.status == Subscription.Status.PENDING_FULFILMENT
-    assert due_charges(SubscriptionContext.of(subscription), up_to=date(2027, 1, 1)) == []
+    assert due_charges(context_of(subscription), up_to=date(2027, 1, 1)) == []
     services.subscription_fulfil(subscription=subscription, today=date(2026, 11, 5))
     subscription.refresh_from_db()
     assert subscription.status == Subscription.Status.ACTIVE
     assert subscription.anchor_date == date(2026, 11, 5)
     assert subscription.commitment_end == date(2028, 11, 5)
-    [first] = due_charges(SubscriptionContext.of(subscription), up_to=date(2026, 11, 5))
+    [first] = due_charges(context_of(subscription), up_to=date(2026, 11, 5))
     assert (first.charge_date, first.net) == (date(2026, 11, 5), D("1200.00"))
 
 
@@ -331,7 +331,7 @@ def test_a_coupon_discounts_the_next_invoice_once(demo_catalog):
     ]
     assert [c.net for c in next_addon] == [D("8.00")]
     assert result.effective_date == date(2026, 2, 15)
-    charges = due_charges(SubscriptionContext.of(subscription), up_to=date(2026, 3, 15))
+    charges = due_charges(context_of(subscription), up_to=date(2026, 3, 15))
     addon = [(c.charge_date, c.net) for c in charges if c.description.startswith("Additional")]
     assert addon == [
         (date(2026, 1, 15), D("10.00")),
@@ -367,7 +367,7 @@ def test_a_voucher_lasts_its_discount_duration(demo_catalog):
     )
     assert subscription.events.filter(kind="voucher_redeemed").exists()
     assert "15.00 CAD off" in result.message
-    charges = due_charges(SubscriptionContext.of(subscription), up_to=date(2026, 6, 1))
+    charges = due_charges(context_of(subscription), up_to=date(2026, 6, 1))
     # "Welcome: 10 % for 3 periods", from the next period on.
     assert [c.net for c in charges] == [
         D("150.00"),

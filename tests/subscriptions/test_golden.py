@@ -10,7 +10,7 @@ from catalog.models import Plan, SeatType
 from core.errors import ApplicationError
 from core.pricing import invoice_totals
 from subscriptions import services
-from subscriptions.charges import SubscriptionContext, due_charges, recurring_charges
+from subscriptions.charges import context_of, due_charges, recurring_charges
 from subscriptions.models import Subscription
 from tests.subscriptions.factories import CustomerFactory, monthly_plan, term
 
@@ -224,7 +224,7 @@ def partner_subscription(demo_catalog):
 
 def test_example_6_1_partner_subscription_each_quarter(partner_subscription):
     subscription, _gateway = partner_subscription
-    context = SubscriptionContext.of(subscription)
+    context = context_of(subscription)
     [q1] = recurring_charges(context, context.period_of(date(2026, 1, 1)))
     assert (q1.period.start, q1.period.end) == (date(2026, 1, 1), date(2026, 4, 1))
     assert q1.gross == D("150.00")
@@ -252,7 +252,7 @@ def test_example_6_2_four_seats_added_mid_quarter(partner_subscription):
     assert totals([added]) == (D("21.60"), D("4.32"), D("25.92"))
     assert added.rule == "(4 × 60.00 EUR / 1 year × 3/12) × 45/90"
     # Billing dates do not move; the quarter of 2026-04-01 bills 14 seats.
-    context = SubscriptionContext.of(subscription)
+    context = context_of(subscription)
     [q2] = recurring_charges(context, context.period_of(date(2026, 4, 1)))
     assert q2.quantity == 14 and q2.period.start == date(2026, 4, 1)
     assert q2.net == D("151.20")
@@ -301,7 +301,7 @@ def test_example_6_3_downgrade_at_the_period_end_nothing_now(hosting):
     ]
     subscription.refresh_from_db()
     assert subscription.plan == b  # until the period ends
-    charges = due_charges(SubscriptionContext.of(subscription), up_to=date(2026, 12, 1))
+    charges = due_charges(context_of(subscription), up_to=date(2026, 12, 1))
     assert [(c.charge_date, c.net) for c in charges] == [
         (date(2026, 11, 1), D("250.00")),
         (date(2026, 12, 1), D("150.00")),

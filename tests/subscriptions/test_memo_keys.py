@@ -13,7 +13,7 @@ from billing.services.chunk_io import row_values
 from billing.services.documents import billing_key, build_invoice
 from catalog.models import Plan, SeatType
 from subscriptions import services
-from subscriptions.charges import PriceBook, SubscriptionContext, due_charges
+from subscriptions.charges import PriceBook, context_of, contexts_for, due_charges
 from tests.subscriptions.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -56,10 +56,10 @@ def _create(spec):
     ).subscription
 
 
-def _priced(subscription, book: PriceBook):
+def _priced(subscription, context):
     """The charges due on DAY and their invoices, as the run prices them."""
+    book = context.book
     with translation.override(subscription.billed_customer.locale):
-        context = SubscriptionContext.of(subscription, book=book)
         context.language = translation.get_language()
         charges = due_charges(context, up_to=DAY)
         by_key = {}
@@ -98,7 +98,9 @@ def test_memoized_pricing_is_pricing_one_subscription_at_a_time(demo_catalog, sp
         except Exception as error:  # a combination the catalog refuses: not this test's subject
             if type(error).__name__ != "ApplicationError":
                 raise
-    shared = PriceBook.load_all()
-    together = [_priced(s, shared) for s in subscriptions]
-    alone = [_priced(s, PriceBook.load_all()) for s in subscriptions]
+    # Together: loaded at once and priced with one book, as the run does; alone: each loaded
+    # and priced with a book of its own.
+    contexts = contexts_for(subscriptions, book=PriceBook.load_all())
+    together = [_priced(s, contexts[s.pk]) for s in subscriptions]
+    alone = [_priced(s, context_of(s, book=PriceBook.load_all())) for s in subscriptions]
     assert together == alone

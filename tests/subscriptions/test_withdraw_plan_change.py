@@ -12,7 +12,7 @@ from billing.services import billing_run
 from catalog.models import Plan
 from core.errors import ApplicationError
 from subscriptions import services
-from subscriptions.charges import SubscriptionContext, due_charges
+from subscriptions.charges import context_of, due_charges
 from subscriptions.models import Subscription, SubscriptionEvent
 from tests.subscriptions.factories import CustomerFactory
 from tests.support.api import token_client
@@ -39,7 +39,7 @@ def on_b(demo_catalog):
 
 
 def december(subscription) -> list:
-    context = SubscriptionContext.of(Subscription.objects.get(pk=subscription.pk))
+    context = context_of(Subscription.objects.get(pk=subscription.pk))
     return [
         (c.charge_date, c.net)
         for c in due_charges(context, up_to=date(2026, 12, 1))

@@ -1,0 +1,82 @@
+"""The price book: the catalog rows that pricing reads, loaded once per page, service or
+billing chunk, and the memo of what was priced with them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Prefetch
+
+from catalog.models import Bundle, BundleItem, Plan, Term
+
+
+class PriceBook:
+    """The catalog rows that pricing needs, loaded once (for a page, a service or a billing
+    chunk) in a fixed number of queries, whatever the number of subscriptions priced."""
+
+    def __init__(self, plans: Iterable[Plan] | None = None) -> None:
+        self._plans: dict[int, Plan] = {}
+        self._bundles: dict[int, Bundle] = {}
+        self._terms: dict[int, Term] = {}
+        # Lines priced for a state and period: thousands of subscriptions share a few states.
+        self.memo: dict[tuple, list] = {}
+        if plans is not None:
+            for plan in plans:
+                self._remember(plan)
+
+    @staticmethod
+    def _items() -> Prefetch:
+        return Prefetch(
+            "items",
+            queryset=BundleItem.objects.select_related(
+                "product__seat_type", "product__tax_rate", "price_sheet", "discount"
+            ).prefetch_related("price_sheet__tiers"),
+        )
+
+    @classmethod
+    def load_all(cls) -> PriceBook:
+        book = cls(
+            Plan.objects.select_related("term__tax_rate").prefetch_related(
+                Prefetch("bundles", queryset=Bundle.objects.prefetch_related(cls._items())),
+                Prefetch("addon_bundles", queryset=Bundle.objects.prefetch_related(cls._items())),
+            )
+        )
+        for term in Term.objects.select_related("tax_rate"):
+            book._terms[term.pk] = term
+        return book
+
+    def _remember(self, plan: Plan) -> None:
+        self._plans[plan.pk] = plan
+        for bundle in list(plan.bundles.all()) + list(plan.addon_bundles.all()):
+            self._bundles[bundle.pk] = bundle
+        if plan.term_id:
+            self._terms[plan.term_id] = plan.term
+
+    def plan(self, plan_id: int) -> Plan:
+        if plan_id not in self._plans:
+            plan = (
+                Plan.objects.select_related("term__tax_rate")
+                .prefetch_related(
+                    Prefetch("bundles", queryset=Bundle.objects.prefetch_related(self._items())),
+                    Prefetch(
+                        "addon_bundles", queryset=Bundle.objects.prefetch_related(self._items())
+                    ),
+                )
+                .get(pk=plan_id)
+            )
+            self._remember(plan)
+        return self._plans[plan_id]
+
+    def bundle(self, bundle_id: int) -> Bundle:
+        if bundle_id not in self._bundles:
+            self._bundles[bundle_id] = Bundle.objects.prefetch_related(self._items()).get(
+                pk=bundle_id
+            )
+        return self._bundles[bundle_id]
+
+    def term(self, term_id: int | None) -> Term | None:
+        if term_id is None:
+            return None
+        if term_id not in self._terms:
+            self._terms[term_id] = Term.objects.select_related("tax_rate").get(pk=term_id)
+        return self._terms[term_id]

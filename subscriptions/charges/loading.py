@@ -1,0 +1,85 @@
+"""The one way to load what the engine prices: `contexts_for(subscriptions, book=…)`.
+
+The run, the pages' selectors and the services all build their contexts here, from the same two
+reads (timelines and discount rules, one query each whatever the number of subscriptions) turned
+into the same plain values. The billing run passes `read`, which runs these very queries through
+its compiled statements (billing/services/chunk_io.py); everyone else evaluates them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import fields
+
+from django.db.models import QuerySet
+
+from subscriptions import timeline
+from subscriptions.charges.book import PriceBook
+from subscriptions.charges.inputs import DiscountRule, SubscriptionContext
+from subscriptions.models import Subscription, SubscriptionDiscount, SubscriptionEvent
+
+# A read of many subscriptions' rows: a query of their ids, as value tuples (subscription id
+# first).
+Query = Callable[[Sequence[int]], QuerySet]
+Read = Callable[[Query, Sequence[int]], Iterable[tuple]]
+
+
+def timelines_query(ids: Sequence[int]) -> QuerySet:
+    return (
+        SubscriptionEvent.objects.filter(subscription_id__any=ids)
+        .order_by("effective_date", "id")
+        .values_list("subscription_id", "id", "kind", "effective_date", "data", "revoked_by_id")
+    )
+
+
+def discounts_query(ids: Sequence[int]) -> QuerySet:
+    # No ordering (the default one joins the subscriptions): rules are sorted where applied.
+    return (
+        SubscriptionDiscount.objects.filter(subscription_id__any=ids)
+        .order_by()
+        .values_list(
+            "subscription_id",
+            *(
+                field.name for field in fields(DiscountRule)
+            ),  # the rule's fields, named as the model's
+        )
+    )
+
+
+def evaluate(query: Query, ids: Sequence[int]) -> Iterable[tuple]:
+    return query(ids)
+
+
+def contexts_for(
+    subscriptions: Sequence[Subscription],
+    *,
+    book: PriceBook,
+    read: Read = evaluate,
+    language: str | None = None,
+) -> dict[int, SubscriptionContext]:
+    """The pricing contexts of these subscriptions (rows with their anchor and currency), by id,
+    in two queries."""
+    ids = [s.pk for s in subscriptions]
+    events: dict[int, list[timeline.Entry]] = {}
+    for subscription_id, *values in read(timelines_query, ids):
+        events.setdefault(subscription_id, []).append(timeline.Entry(*values))
+    rules: dict[int, list[DiscountRule]] = {}
+    for subscription_id, *values in read(discounts_query, ids):
+        rules.setdefault(subscription_id, []).append(DiscountRule(*values))
+    return {
+        s.pk: SubscriptionContext(
+            subscription_id=s.pk,
+            anchor=s.anchor_date,
+            currency=s.currency,
+            events=events.get(s.pk, []),
+            discounts=rules.get(s.pk, []),
+            book=book,
+            language=language,
+        )
+        for s in subscriptions
+    }
+
+
+def context_of(subscription: Subscription, book: PriceBook | None = None) -> SubscriptionContext:
+    """One subscription's context (`contexts_for` of one)."""
+    return contexts_for([subscription], book=book or PriceBook())[subscription.pk]
