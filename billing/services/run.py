@@ -44,7 +44,7 @@ from subscriptions.charges import (
     due_charges,
 )
 from subscriptions.models import Subscription, SubscriptionEvent
-from subscriptions.services.renewals import plan_advance
+from subscriptions.services.renewals import Advance, plan_advance
 
 logger = logging.getLogger(__name__)
 Status = Subscription.Status
@@ -160,6 +160,19 @@ def billing_chunk(
         )
 
 
+class _Laps:
+    """The time a chunk spends in each phase, added to the report (the benchmark's breakdown)."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+        self.mark = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.timings[phase] += now - self.mark
+        self.mark = now
+
+
 def _billing_chunk(
     *,
     subscription_ids: Sequence[int],
@@ -170,94 +183,117 @@ def _billing_chunk(
     wait: bool = False,
 ) -> RunReport:
     report = RunReport(day)
-    clock_mark = time.perf_counter()
-
-    def phase(name: str) -> None:
-        nonlocal clock_mark
-        now = time.perf_counter()
-        report.timings[name] += now - clock_mark
-        clock_mark = now
-
+    laps = _Laps(report.timings)
     with transaction.atomic():
-        subscriptions = _lock_and_load(subscription_ids, book, wait)
-        report.subscriptions = len(subscriptions)
-        report.skipped_locked = len(subscription_ids) - len(subscriptions)
-        if report.skipped_locked:
-            locked = {s.pk for s in subscriptions}
-            report.skipped_ids = [pk for pk in subscription_ids if pk not in locked]
+        subscriptions = _lock(subscription_ids, book=book, wait=wait, report=report)
         if not subscriptions:
             return report
         chunk = chunk_io.load_chunk(subscriptions, day=day, book=book)
-        contexts, seats, invoiced = chunk.contexts, chunk.seats, chunk.invoiced
-
-        phase("load")
-        advances = []
-        documents: list[Document] = []
-        with translation.override(None):  # whatever the loop switches to, restored after it
-            locale = language = None
-            for subscription in subscriptions:
-                context = contexts[subscription.pk]
-                advance = plan_advance(
-                    subscription,
-                    events=context.events,
-                    seats=seats[subscription.pk],
-                    today=day,
-                    book=book,
-                )
-                advances.append(advance)
-                report.renewals += sum(
-                    1 for e in advance.new_events if e.kind == SubscriptionEvent.Kind.RENEWED
-                )
-                since = subscription.next_billing_date
-                if since is None or since > day:
-                    continue
-                if subscription.billed_customer.locale != locale:
-                    # Lines are written in the language of the party billed (switched only when
-                    # it changes): the customer's, or its partner's.
-                    locale = subscription.billed_customer.locale
-                    translation.activate(locale)
-                    language = translation.get_language()
-                # Charges derive from the timeline with the renewals just planned, and are
-                # written in the language of the party billed.
-                context.events = advance.events
-                context.language = language
-                due = [
-                    c
-                    for c in due_charges(context, up_to=day, since=since)
-                    if c.charge_date >= since
-                ]
-                documents.extend(
-                    _invoices_for(subscription, due, invoiced[subscription.pk], book.memo)
-                )
-                documents.extend(
-                    _credits_for(subscription, due, invoiced[subscription.pk], since, day)
-                )
-                subscription.next_billing_date = _next_billing_date(context, subscription, day)
-        for document in documents:
-            if document.invoice.kind == Invoice.Kind.CREDIT_NOTE:
-                report.credit_notes += 1
-            else:
-                report.invoices += 1
-            report.lines += len(document.lines)
-        report.documents = documents
-        phase("compute")
+        laps.lap("load")
+        advances, documents = _advance_and_bill(subscriptions, chunk, day=day, report=report)
+        laps.lap("compute")
         if dry_run:
             return report  # the same computation, nothing written
         chunk_io.write_chunk(advances)
-        phase("write subscriptions")
-        emails = settings.INVOICE_EMAILS if send_emails is None else send_emails
-        if emails:
-            for document in documents:  # the outbox, written with the documents
-                document.invoice.email_pending = True
-        # Last: the invoice numbers are taken as the documents go in, so the sequence lock is
-        # held only from there to the commit.
-        save_documents(documents, issue_on=day)
-        _settle_credited(documents)
-        phase("write invoices")
-        if emails and documents:
-            transaction.on_commit(send_pending_emails)
-    phase("commit")
+        laps.lap("write subscriptions")
+        _write_documents(documents, day=day, send_emails=send_emails)
+        laps.lap("write invoices")
+    laps.lap("commit")
     return report
+
+
+def _lock(
+    subscription_ids: Sequence[int], *, book: PriceBook, wait: bool, report: RunReport
+) -> list[Subscription]:
+    """The chunk's subscriptions, locked; those another session holds are skipped (unless
+    `wait`) and reported, for the retry at the end of the run."""
+    subscriptions = _lock_and_load(subscription_ids, book, wait)
+    report.subscriptions = len(subscriptions)
+    report.skipped_locked = len(subscription_ids) - len(subscriptions)
+    if report.skipped_locked:
+        locked = {s.pk for s in subscriptions}
+        report.skipped_ids = [pk for pk in subscription_ids if pk not in locked]
+    return subscriptions
+
+
+def _advance_and_bill(
+    subscriptions: Sequence[Subscription], chunk: chunk_io.Chunk, *, day: date, report: RunReport
+) -> tuple[list[Advance], list[Document]]:
+    """Plan each subscription's advance to `day` (renewals, ends) and the documents of what is
+    due since its next billing date, in memory."""
+    advances = []
+    documents: list[Document] = []
+    with translation.override(None):  # whatever the loop switches to, restored after it
+        locale = language = None
+        for subscription in subscriptions:
+            context = chunk.contexts[subscription.pk]
+            advance = plan_advance(
+                subscription,
+                events=context.events,
+                seats=chunk.seats[subscription.pk],
+                today=day,
+                book=context.book,
+            )
+            advances.append(advance)
+            report.renewals += sum(
+                1 for e in advance.new_events if e.kind == SubscriptionEvent.Kind.RENEWED
+            )
+            since = subscription.next_billing_date
+            if since is None or since > day:
+                continue
+            if subscription.billed_customer.locale != locale:
+                # Lines are written in the language of the party billed (switched only when
+                # it changes): the customer's, or its partner's.
+                locale = subscription.billed_customer.locale
+                translation.activate(locale)
+                language = translation.get_language()
+            # Charges derive from the timeline with the renewals just planned.
+            context.events = advance.events
+            context.language = language
+            documents.extend(
+                _documents_for(
+                    subscription, context, chunk.invoiced[subscription.pk], since=since, day=day
+                )
+            )
+            subscription.next_billing_date = _next_billing_date(context, subscription, day)
+    for document in documents:
+        if document.invoice.kind == Invoice.Kind.CREDIT_NOTE:
+            report.credit_notes += 1
+        else:
+            report.invoices += 1
+        report.lines += len(document.lines)
+    report.documents = documents
+    return advances, documents
+
+
+def _documents_for(
+    subscription: Subscription,
+    context: SubscriptionContext,
+    invoiced: dict[str, list[InvoiceLine]],
+    *,
+    since: date,
+    day: date,
+) -> list[Document]:
+    """The invoices of what is due in [since, day] and not invoiced yet, and the credit notes of
+    what was invoiced and is no longer due."""
+    due = [c for c in due_charges(context, up_to=day, since=since) if c.charge_date >= since]
+    return [
+        *_invoices_for(subscription, due, invoiced, context.book.memo),
+        *_credits_for(subscription, due, invoiced, since, day),
+    ]
+
+
+def _write_documents(documents: list[Document], *, day: date, send_emails: bool | None) -> None:
+    emails = settings.INVOICE_EMAILS if send_emails is None else send_emails
+    if emails:
+        for document in documents:  # the outbox, written with the documents
+            document.invoice.email_pending = True
+    # Last: the invoice numbers are taken as the documents go in, so the sequence lock is held
+    # only from there to the commit.
+    save_documents(documents, issue_on=day)
+    _settle_credited(documents)
+    if emails and documents:
+        transaction.on_commit(send_pending_emails)
 
 
 def _invoices_for(
