@@ -23,8 +23,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from django.apps import apps
 from django.db import models, router
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import m2m_changed, post_init, post_save, pre_init, pre_save
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -80,6 +81,9 @@ UPDATED = {
 }
 # Models whose history (django-simple-history) the run writes itself.
 HISTORY_WRITTEN = (Subscription,)
+# Rows made without their model's __init__ (core.db.bulk: build, clone, from_row), so without
+# its init signals: what is inserted, and what the locked reads load.
+BUILT = (*INSERTED, Subscription, Customer, SubscriptionSeat)
 # What each update reads first (a written column must have been read, or it would be nulled).
 # `updated_at` is not read: every advance sets it (renewals._refresh).
 READ = {Subscription: [*SUBSCRIPTION_COLUMNS, "updated_at"], SubscriptionSeat: SEAT_COLUMNS}
@@ -314,8 +318,26 @@ def audit(
     read = READ if read is None else read
     history_written = set(history_written)
     problems = []
+    for model in BUILT:
+        for signal, label in ((pre_init, "pre_init"), (post_init, "post_init")):
+            for receiver in _receivers(signal, model):
+                problems.append(
+                    f"{model.__name__} has a {label} receiver the bulk reads skip: {receiver}"
+                )
     for model in {*inserted, *updated}:
         name = model.__name__
+        # The bulk writes set columns only: a many-to-many relation (and the m2m_changed
+        # receivers of its rows) would be left out.
+        for m2m in model._meta.many_to_many:
+            problems.append(f"{name}.{m2m.name} is a many-to-many the bulk writes do not set")
+        through_models = {
+            f.remote_field.through
+            for other in apps.get_models()
+            for f in other._meta.many_to_many
+            if f.remote_field.through is model
+        }
+        if through_models and _receivers(m2m_changed, model):
+            problems.append(f"{name} has an m2m_changed receiver the bulk writes skip")
         for signal, label in ((pre_save, "pre_save"), (post_save, "post_save")):
             for receiver in _receivers(signal, model):
                 owner = getattr(receiver, "__self__", None)

@@ -5,11 +5,12 @@ import ast
 from pathlib import Path
 
 import pytest
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import m2m_changed, post_init, post_save, pre_init, pre_save
 
 from billing.models import InvoiceLine
 from billing.services import chunk_io
-from subscriptions.models import Subscription, SubscriptionSeat
+from catalog.models import Plan
+from subscriptions.models import Customer, Subscription, SubscriptionSeat
 
 ROOT = Path(__file__).resolve().parents[2]
 # The tools the door keeps (`lookups` is not one: the ORM's `__any` lookup, used anywhere).
@@ -53,6 +54,38 @@ def test_the_audit_sees_a_save_receiver_the_bulk_writes_would_skip(signal):
     assert problems[0].startswith(
         f"InvoiceLine has a {(signal is pre_save and 'pre') or 'post'}_save"
     )
+
+
+@pytest.mark.parametrize("signal", [pre_init, post_init], ids=["pre_init", "post_init"])
+def test_the_audit_sees_an_init_receiver_the_bulk_reads_would_skip(signal):
+    def receiver(sender, **kwargs):
+        pass
+
+    signal.connect(receiver, sender=Customer)  # loaded by the run's locked reads, no __init__
+    try:
+        problems = chunk_io.audit()
+    finally:
+        signal.disconnect(receiver, sender=Customer)
+    assert len(problems) == 1
+    assert problems[0].startswith(f"Customer has a {(signal is pre_init and 'pre') or 'post'}_init")
+
+
+def test_the_audit_sees_a_many_to_many_the_bulk_writes_would_not_set():
+    # A plan has many-to-many bundles: written in bulk, they would be left out.
+    problems = chunk_io.audit(inserted=[Plan], updated={})
+    assert "Plan.bundles is a many-to-many the bulk writes do not set" in problems
+    # ...and rows of a many-to-many written in bulk would skip its m2m_changed receivers.
+    through = Plan.bundles.through
+
+    def receiver(sender, **kwargs):
+        pass
+
+    m2m_changed.connect(receiver, sender=through)
+    try:
+        problems = chunk_io.audit(inserted=[through], updated={})
+    finally:
+        m2m_changed.disconnect(receiver, sender=through)
+    assert problems == [f"{through.__name__} has an m2m_changed receiver the bulk writes skip"]
 
 
 def test_the_audit_sees_history_the_bulk_writes_would_not_write():
