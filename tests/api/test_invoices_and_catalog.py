@@ -53,7 +53,7 @@ def test_invoice_detail_has_lines_taxes_and_payments(tenants, api):
 def test_invoice_filters(tenants, api):
     client = api("operator")
     everything = results(client.get("/api/v1/invoices/?page_size=200"))
-    # Acme's quarter paid, Nordic's overdue, Maple's and Dupont's months open (tests/api/conftest.py)
+    # the tenants' invoices: Acme's quarter paid, Nordic's overdue, Maple's and Dupont's open
     assert {i["status"] for i in everything} == {"paid", "issued", "overdue"}
     overdue = results(client.get("/api/v1/invoices/?status=overdue"))
     assert overdue and {i["status"] for i in overdue} == {"overdue"}
