@@ -17,12 +17,10 @@ from celery import group, shared_task
 from django.conf import settings
 from django.db import transaction
 
-from billing import documents, services
-from billing.models import InvoiceReminder, NoticeReminder
+from billing import services
 from catalog import services as catalog_services
 from config.celery import send
 from core import clock
-from partners.selectors import partner_of
 from subscriptions.charges import PriceBook
 
 logger = logging.getLogger(__name__)
@@ -152,21 +150,14 @@ def emails_send() -> int:
 
 @shared_task(name="billing.reminder_send", **RETRY)
 def reminder_send(reminder_id: int) -> None:
-    reminder = InvoiceReminder.objects.select_related("invoice__customer").get(pk=reminder_id)
-    documents.reminder_email(reminder, [reminder.invoice.customer.email]).send()
+    """Email a payment reminder to the party billed."""
+    services.reminder_email_send(reminder_id=reminder_id)
 
 
 @shared_task(name="billing.notice_send", **RETRY)
 def notice_send(notice_id: int) -> None:
-    """The notice reminder goes to the customer and, when it has one, to its partner."""
-    notice = NoticeReminder.objects.select_related(
-        "subscription__customer", "subscription__plan"
-    ).get(pk=notice_id)
-    recipients = [notice.subscription.customer.email]
-    partner = partner_of(notice.subscription.customer)
-    if partner is not None:
-        recipients.append(partner.email)
-    documents.notice_email(notice, recipients).send()
+    """Email a notice reminder to the customer and, when it has one, to its partner."""
+    services.notice_email_send(notice_id=notice_id)
 
 
 def run_chain_now(day: date) -> dict:

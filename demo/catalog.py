@@ -6,6 +6,7 @@ the seed twice changes nothing (and leaves no empty entries in the audit history
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -66,86 +67,120 @@ def _set_m2m(manager, objects: list[models.Model]) -> None:
 
 @transaction.atomic
 def seed_catalog() -> dict[str, Any]:
-    vat = upsert(TaxRate, {"code": "FR-VAT-20"}, name="TVA 20 %", rate=D("20.00"))
-    export = upsert(TaxRate, {"code": "EXPORT-0"}, name="Export of services (0 %)", rate=D("0.00"))
+    """The whole catalog, part by part, each part given the rows it refers to. The order is the
+    order the rows are created in (their ids in an empty database)."""
+    tax_rates = _tax_rates()
+    seat_types = _seat_types()
+    products = _products(seat_types)
+    sheets = _price_sheets(products)
+    discounts = _discounts(products)
+    terms = _terms(tax_rates)
+    bundles = _bundles(products, sheets, discounts)
+    features = _features()
+    plans = _plans(bundles, features, terms)
+    _product_contracts(products, sheets)
+    campaign = _coupon_campaign(bundles)
+    return {"plans": plans, "campaign": campaign}
 
-    gateway = upsert(SeatType, {"code": "gateway"}, name="Gateway", name_fr="Passerelle")
-    sensor = upsert(SeatType, {"code": "sensor"}, name="Sensor", name_fr="Capteur")
 
-    def product(code: str, name: str, name_fr: str, **extra: Any) -> Product:
-        return upsert(Product, {"code": code}, name=name, name_fr=name_fr, **extra)
+def _tax_rates() -> dict[str, TaxRate]:
+    return {
+        "FR-VAT-20": upsert(TaxRate, {"code": "FR-VAT-20"}, name="TVA 20 %", rate=D("20.00")),
+        "EXPORT-0": upsert(
+            TaxRate, {"code": "EXPORT-0"}, name="Export of services (0 %)", rate=D("0.00")
+        ),
+    }
 
-    seat_gateway = product(
-        "seat-gateway",
-        "Gateway seat",
-        "Licence passerelle",
-        seat_type=gateway,
-        ledger_account="706100",
-        invoice_item_type="licence",
-    )
-    seat_sensor = product(
-        "seat-sensor",
-        "Sensor seat",
-        "Licence capteur",
-        seat_type=sensor,
-        ledger_account="706100",
-        invoice_item_type="licence",
-    )
-    hosting_a = product("hosting-a", "Hosting A", "Hébergement A", ledger_account="706200")
-    hosting_b = product("hosting-b", "Hosting B", "Hébergement B", ledger_account="706200")
-    backup = product("cloud-backup", "Cloud backup", "Sauvegarde en ligne", ledger_account="706300")
-    office = product("office-suite", "Office suite", "Suite bureautique", ledger_account="706300")
-    platform = product(
-        "platform", "Platform licence", "Licence plateforme", ledger_account="706300"
-    )
-    extra_service = product(
-        "service-supplementaire",
-        "Additional service",
-        "Service supplémentaire",
-        ledger_account="706400",
-    )
-    storage = product(
-        "storage-gb", "Storage (per GB)", "Stockage (par Go)", ledger_account="706300"
-    )
-    maintenance = product("maintenance", "Maintenance", "Maintenance", ledger_account="706500")
-    magazine = product("magazine", "Field magazine", "Magazine terrain", ledger_account="706600")
-    support = product(
-        "support-hours", "Support hours", "Heures de support", ledger_account="706500"
+
+def _seat_types() -> dict[str, SeatType]:
+    return {
+        "gateway": upsert(SeatType, {"code": "gateway"}, name="Gateway", name_fr="Passerelle"),
+        "sensor": upsert(SeatType, {"code": "sensor"}, name="Sensor", name_fr="Capteur"),
+    }
+
+
+# Products and their price sheets ------------------------------------------------------------------
+def _product(code: str, name: str, name_fr: str, **extra: Any) -> Product:
+    return upsert(Product, {"code": code}, name=name, name_fr=name_fr, **extra)
+
+
+def _products(seat_types: dict[str, SeatType]) -> dict[str, Product]:
+    """The products, by code."""
+    products = [
+        _product(
+            "seat-gateway",
+            "Gateway seat",
+            "Licence passerelle",
+            seat_type=seat_types["gateway"],
+            ledger_account="706100",
+            invoice_item_type="licence",
+        ),
+        _product(
+            "seat-sensor",
+            "Sensor seat",
+            "Licence capteur",
+            seat_type=seat_types["sensor"],
+            ledger_account="706100",
+            invoice_item_type="licence",
+        ),
+        _product("hosting-a", "Hosting A", "Hébergement A", ledger_account="706200"),
+        _product("hosting-b", "Hosting B", "Hébergement B", ledger_account="706200"),
+        _product("cloud-backup", "Cloud backup", "Sauvegarde en ligne", ledger_account="706300"),
+        _product("office-suite", "Office suite", "Suite bureautique", ledger_account="706300"),
+        _product("platform", "Platform licence", "Licence plateforme", ledger_account="706300"),
+        _product(
+            "service-supplementaire",
+            "Additional service",
+            "Service supplémentaire",
+            ledger_account="706400",
+        ),
+        _product("storage-gb", "Storage (per GB)", "Stockage (par Go)", ledger_account="706300"),
+        _product("maintenance", "Maintenance", "Maintenance", ledger_account="706500"),
+        _product("magazine", "Field magazine", "Magazine terrain", ledger_account="706600"),
+        _product("support-hours", "Support hours", "Heures de support", ledger_account="706500"),
+    ]
+    return {p.code: p for p in products}
+
+
+def _sheet(
+    code: str,
+    prod: Product,
+    currency: str,
+    model: str,
+    amount: str | None,
+    count: int = 1,
+    unit: str = "month",
+) -> PriceSheet:
+    return upsert(
+        PriceSheet,
+        {"code": code},
+        name=code.replace("-", " ").capitalize(),
+        product=prod,
+        currency=currency,
+        pricing_model=model,
+        amount=D(amount) if amount is not None else None,
+        period_count=count,
+        period_unit=unit,
     )
 
-    def sheet(
-        code: str,
-        prod: Product,
-        currency: str,
-        model: str,
-        amount: str | None,
-        count: int = 1,
-        unit: str = "month",
-    ) -> PriceSheet:
-        return upsert(
-            PriceSheet,
-            {"code": code},
-            name=code.replace("-", " ").capitalize(),
-            product=prod,
-            currency=currency,
-            pricing_model=model,
-            amount=D(amount) if amount is not None else None,
-            period_count=count,
-            period_unit=unit,
-        )
 
-    gateway_price = sheet("seat-gateway-eur", seat_gateway, "EUR", "per_unit", "60.00", 1, "year")
-    sensor_price = sheet("seat-sensor-eur", seat_sensor, "EUR", "per_unit", "60.00", 1, "year")
-    hosting_a_price = sheet("hosting-a-cad", hosting_a, "CAD", "flat", "150.00")
-    hosting_b_price = sheet("hosting-b-cad", hosting_b, "CAD", "flat", "250.00")
-    backup_price = sheet("cloud-backup-eur", backup, "EUR", "flat", "30.00")
-    office_price = sheet("office-suite-eur", office, "EUR", "flat", "45.00")
-    platform_price = sheet("platform-eur", platform, "EUR", "flat", "1200.00", 1, "year")
-    extra_price = sheet("service-supplementaire-eur", extra_service, "EUR", "flat", "10.00")
-    extra_price_cad = sheet("service-supplementaire-cad", extra_service, "CAD", "flat", "10.00")
-    storage_graduated = sheet("storage-graduated-eur", storage, "EUR", "graduated", None)
-    storage_volume = sheet("storage-volume-eur", storage, "EUR", "volume", None)
-    for tiered in (storage_graduated, storage_volume):
+def _price_sheets(products: dict[str, Product]) -> dict[str, PriceSheet]:
+    """The price sheets (and the storage tiers), by code."""
+    p = products
+    sheets = [
+        _sheet("seat-gateway-eur", p["seat-gateway"], "EUR", "per_unit", "60.00", 1, "year"),
+        _sheet("seat-sensor-eur", p["seat-sensor"], "EUR", "per_unit", "60.00", 1, "year"),
+        _sheet("hosting-a-cad", p["hosting-a"], "CAD", "flat", "150.00"),
+        _sheet("hosting-b-cad", p["hosting-b"], "CAD", "flat", "250.00"),
+        _sheet("cloud-backup-eur", p["cloud-backup"], "EUR", "flat", "30.00"),
+        _sheet("office-suite-eur", p["office-suite"], "EUR", "flat", "45.00"),
+        _sheet("platform-eur", p["platform"], "EUR", "flat", "1200.00", 1, "year"),
+        _sheet("service-supplementaire-eur", p["service-supplementaire"], "EUR", "flat", "10.00"),
+        _sheet("service-supplementaire-cad", p["service-supplementaire"], "CAD", "flat", "10.00"),
+        _sheet("storage-graduated-eur", p["storage-gb"], "EUR", "graduated", None),
+        _sheet("storage-volume-eur", p["storage-gb"], "EUR", "volume", None),
+    ]
+    for tiered in sheets[-2:]:
         for first, last, price in ((1, 10, "10.00"), (11, 50, "8.00"), (51, None, "6.00")):
             upsert(
                 PriceTier,
@@ -154,36 +189,48 @@ def seed_catalog() -> dict[str, Any]:
                 unit_price=D(price),
                 currency="EUR",
             )
-    maintenance_price = sheet("maintenance-eur", maintenance, "EUR", "flat", "25.00")
-    magazine_price = sheet("magazine-eur", magazine, "EUR", "per_unit", "8.00")
-    support_price = sheet("support-hours-eur", support, "EUR", "flat", "400.00")
+    sheets += [
+        _sheet("maintenance-eur", p["maintenance"], "EUR", "flat", "25.00"),
+        _sheet("magazine-eur", p["magazine"], "EUR", "per_unit", "8.00"),
+        _sheet("support-hours-eur", p["support-hours"], "EUR", "flat", "400.00"),
+    ]
+    return {s.code: s for s in sheets}
 
-    coupon_discount = upsert(
-        Discount,
-        {"code": "service-20"},
-        name="20 % off the additional service",
-        name_fr="20 % sur le service supplémentaire",
-        kind="percentage",
-        percentage=D("20.00"),
-        target="product",
-        target_product=extra_service,
-        duration="once",
-        sequence=50,
-    )
-    welcome = upsert(
-        Discount,
-        {"code": "welcome-10"},
-        name="Welcome: 10 % for 3 periods",
-        name_fr="Bienvenue : 10 % pendant 3 périodes",
-        kind="percentage",
-        percentage=D("10.00"),
-        target="subscription",
-        duration="periods",
-        duration_periods=3,
-        sequence=60,
-    )
 
-    # Terms of billing-rules §4–5 ------------------------------------------------------------------
+def _discounts(products: dict[str, Product]) -> dict[str, Discount]:
+    """The discounts, by code."""
+    return {
+        "service-20": upsert(
+            Discount,
+            {"code": "service-20"},
+            name="20 % off the additional service",
+            name_fr="20 % sur le service supplémentaire",
+            kind="percentage",
+            percentage=D("20.00"),
+            target="product",
+            target_product=products["service-supplementaire"],
+            duration="once",
+            sequence=50,
+        ),
+        "welcome-10": upsert(
+            Discount,
+            {"code": "welcome-10"},
+            name="Welcome: 10 % for 3 periods",
+            name_fr="Bienvenue : 10 % pendant 3 périodes",
+            kind="percentage",
+            percentage=D("10.00"),
+            target="subscription",
+            duration="periods",
+            duration_periods=3,
+            sequence=60,
+        ),
+    }
+
+
+# Terms of billing-rules §4–5 ----------------------------------------------------------------------
+def _terms(tax_rates: dict[str, TaxRate]) -> dict[str, Term]:
+    """The terms, by code."""
+    vat = tax_rates["FR-VAT-20"]
     one_year = upsert(
         Term,
         {"code": "one-year"},
@@ -290,137 +337,168 @@ def seed_catalog() -> dict[str, Any]:
         commitment_unit="",
         early_termination="allowed",
         auto_renew=True,
-        tax_rate=export,
+        tax_rate=tax_rates["EXPORT-0"],
         description="Cancel at any time; the cancellation takes effect at the end of the month.",
         description_fr="Résiliable à tout moment, avec effet à la fin du mois.",
     )
+    terms = [one_year, no_early_exit, penalty_24, two_years, device_terms, hosting_terms]
+    return {t.code: t for t in terms}
 
-    # Bundles -------------------------------------------------------------------------------
-    def bundle(
-        code: str, name: str, name_fr: str, items: list[dict[str, Any]], **extra: Any
-    ) -> Bundle:
-        obj = upsert(Bundle, {"code": code}, name=name, name_fr=name_fr, **extra)
-        for position, item in enumerate(items):
-            key = {"bundle": obj}
-            if "product" in item:
-                key["product"] = item["product"]
-            else:
-                key["discount"] = item["discount"]
-            upsert(
-                BundleItem,
-                key,
-                kind="product" if "product" in item else "discount",
-                price_sheet=item.get("price_sheet"),
-                required=item.get("required", True),
-                quantity=item.get("quantity", 1),
-                position=position,
-            )
-        return obj
 
-    device_bundle = bundle(
-        "device-seats",
-        "Device seats",
-        "Licences d'équipements",
-        [
-            {"product": seat_gateway, "price_sheet": gateway_price, "required": False},
-            {"product": seat_sensor, "price_sheet": sensor_price, "required": False},
-        ],
-    )
-    hosting_a_bundle = bundle(
-        "hosting-a",
-        "Hosting A",
-        "Hébergement A",
-        [{"product": hosting_a, "price_sheet": hosting_a_price}],
-    )
-    hosting_b_bundle = bundle(
-        "hosting-b",
-        "Hosting B",
-        "Hébergement B",
-        [{"product": hosting_b, "price_sheet": hosting_b_price}],
-    )
-    backup_bundle = bundle(
-        "cloud-backup",
-        "Cloud backup",
-        "Sauvegarde en ligne",
-        [{"product": backup, "price_sheet": backup_price}],
-    )
-    office_bundle = bundle(
-        "office-suite",
-        "Office suite",
-        "Suite bureautique",
-        [{"product": office, "price_sheet": office_price}],
-    )
-    platform_bundle = bundle(
-        "platform", "Platform", "Plateforme", [{"product": platform, "price_sheet": platform_price}]
-    )
-    addon_eur = bundle(
-        "service-plus-eur",
-        "Additional service (EUR)",
-        "Service supplémentaire (EUR)",
-        [{"product": extra_service, "price_sheet": extra_price, "required": False}],
-    )
-    addon_cad = bundle(
-        "service-plus-cad",
-        "Additional service (CAD)",
-        "Service supplémentaire (CAD)",
-        [{"product": extra_service, "price_sheet": extra_price_cad, "required": False}],
-    )
-    storage_bundle = bundle(
-        "storage",
-        "Storage, graduated",
-        "Stockage, par paliers",
-        [{"product": storage, "price_sheet": storage_graduated, "required": False}],
-    )
-    coupon_bundle = bundle(
-        "coupon-service-20",
-        "20 % off the additional service",
-        "20 % sur le service supplémentaire",
-        [{"discount": coupon_discount}],
-    )
-    bundle("welcome", "Welcome offer", "Offre de bienvenue", [{"discount": welcome}])
+# Bundles ------------------------------------------------------------------------------------------
+def _bundle(
+    code: str, name: str, name_fr: str, items: list[dict[str, Any]], **extra: Any
+) -> Bundle:
+    obj = upsert(Bundle, {"code": code}, name=name, name_fr=name_fr, **extra)
+    for position, item in enumerate(items):
+        key = {"bundle": obj}
+        if "product" in item:
+            key["product"] = item["product"]
+        else:
+            key["discount"] = item["discount"]
+        upsert(
+            BundleItem,
+            key,
+            kind="product" if "product" in item else "discount",
+            price_sheet=item.get("price_sheet"),
+            required=item.get("required", True),
+            quantity=item.get("quantity", 1),
+            position=position,
+        )
+    return obj
 
-    # Features ------------------------------------------------------------------------------
-    storage_feature = upsert(
-        Feature, {"code": "storage"}, name="Storage", name_fr="Stockage", kind="limit", unit="GB"
-    )
-    priority = upsert(
-        Feature,
-        {"code": "priority-support"},
-        name="Priority support",
-        name_fr="Support prioritaire",
-        kind="on_off",
-    )
-    api = upsert(
-        Feature, {"code": "api-access"}, name="API access", name_fr="Accès API", kind="on_off"
-    )
 
+def _bundles(
+    products: dict[str, Product],
+    sheets: dict[str, PriceSheet],
+    discounts: dict[str, Discount],
+) -> dict[str, Bundle]:
+    """The bundles (plans' and add-ons', a coupon's, the welcome offer), by code."""
+    p, s = products, sheets
+
+    def one(product: str, sheet: str, **item: Any) -> list[dict[str, Any]]:
+        return [{"product": p[product], "price_sheet": s[sheet], **item}]
+
+    bundles = [
+        _bundle(
+            "device-seats",
+            "Device seats",
+            "Licences d'équipements",
+            one("seat-gateway", "seat-gateway-eur", required=False)
+            + one("seat-sensor", "seat-sensor-eur", required=False),
+        ),
+        _bundle("hosting-a", "Hosting A", "Hébergement A", one("hosting-a", "hosting-a-cad")),
+        _bundle("hosting-b", "Hosting B", "Hébergement B", one("hosting-b", "hosting-b-cad")),
+        _bundle(
+            "cloud-backup",
+            "Cloud backup",
+            "Sauvegarde en ligne",
+            one("cloud-backup", "cloud-backup-eur"),
+        ),
+        _bundle(
+            "office-suite",
+            "Office suite",
+            "Suite bureautique",
+            one("office-suite", "office-suite-eur"),
+        ),
+        _bundle("platform", "Platform", "Plateforme", one("platform", "platform-eur")),
+        _bundle(
+            "service-plus-eur",
+            "Additional service (EUR)",
+            "Service supplémentaire (EUR)",
+            one("service-supplementaire", "service-supplementaire-eur", required=False),
+        ),
+        _bundle(
+            "service-plus-cad",
+            "Additional service (CAD)",
+            "Service supplémentaire (CAD)",
+            one("service-supplementaire", "service-supplementaire-cad", required=False),
+        ),
+        _bundle(
+            "storage",
+            "Storage, graduated",
+            "Stockage, par paliers",
+            one("storage-gb", "storage-graduated-eur", required=False),
+        ),
+        _bundle(
+            "coupon-service-20",
+            "20 % off the additional service",
+            "20 % sur le service supplémentaire",
+            [{"discount": discounts["service-20"]}],
+        ),
+        _bundle(
+            "welcome",
+            "Welcome offer",
+            "Offre de bienvenue",
+            [{"discount": discounts["welcome-10"]}],
+        ),
+    ]
+    return {b.code: b for b in bundles}
+
+
+# Features -----------------------------------------------------------------------------------------
+def _features() -> dict[str, Feature]:
+    """The features, by code."""
+    features = [
+        upsert(
+            Feature,
+            {"code": "storage"},
+            name="Storage",
+            name_fr="Stockage",
+            kind="limit",
+            unit="GB",
+        ),
+        upsert(
+            Feature,
+            {"code": "priority-support"},
+            name="Priority support",
+            name_fr="Support prioritaire",
+            kind="on_off",
+        ),
+        upsert(
+            Feature, {"code": "api-access"}, name="API access", name_fr="Accès API", kind="on_off"
+        ),
+    ]
+    return {f.code: f for f in features}
+
+
+# Plans --------------------------------------------------------------------------------------------
+def _plan(
+    code: str,
+    bundles: list[Bundle],
+    addons: list[Bundle],
+    features: dict[Feature, tuple[bool, int | None]],
+    service_periods: Sequence[tuple[int, str]] = (),
+    **values: Any,
+) -> Plan:
+    values.setdefault("payment_types", [str(p) for p in ALL_PAYMENT_TYPES])
+    obj = upsert(Plan, {"code": code}, **values)
+    _set_m2m(obj.bundles, bundles)
+    _set_m2m(obj.addon_bundles, list(addons))
+    for feature, (enabled, limit) in features.items():
+        upsert(PlanFeature, {"plan": obj, "feature": feature}, enabled=enabled, limit=limit)
+    for years, percent in service_periods:
+        upsert(ServicePeriodOption, {"plan": obj, "years": years}, discount_percent=D(percent))
+    return obj
+
+
+def _plans(
+    bundles: dict[str, Bundle], features: dict[str, Feature], terms: dict[str, Term]
+) -> list[Plan]:
+    """The plans (and the upgrade group of the two hosting plans), activated."""
     hosting_group = upsert(UpgradeGroup, {"code": "hosting"}, name="Hosting", name_fr="Hébergement")
-
-    # Plans ---------------------------------------------------------------------------------
-    def plan(
-        code: str,
-        bundles: list[Bundle],
-        addons: list[Bundle],
-        features: dict[Feature, tuple[bool, int | None]],
-        service_periods: list[tuple[int, str]] = (),
-        **values: Any,
-    ) -> Plan:
-        values.setdefault("payment_types", [str(p) for p in ALL_PAYMENT_TYPES])
-        obj = upsert(Plan, {"code": code}, **values)
-        _set_m2m(obj.bundles, bundles)
-        _set_m2m(obj.addon_bundles, list(addons))
-        for feature, (enabled, limit) in features.items():
-            upsert(PlanFeature, {"plan": obj, "feature": feature}, enabled=enabled, limit=limit)
-        for years, percent in service_periods:
-            upsert(ServicePeriodOption, {"plan": obj, "years": years}, discount_percent=D(percent))
-        return obj
-
+    b = bundles
+    storage, priority, api = (
+        features["storage"],
+        features["priority-support"],
+        features["api-access"],
+    )
     plans = [
-        plan(
+        _plan(
             "cloud-backup-monthly",
-            [backup_bundle],
-            [addon_eur],
-            {storage_feature: (True, 200)},
+            [b["cloud-backup"]],
+            [b["service-plus-eur"]],
+            {storage: (True, 200)},
             name="Cloud backup, monthly",
             name_fr="Sauvegarde en ligne, mensuelle",
             description="30.00 EUR a month with a 12-month minimum commitment, after a 14-day trial.",
@@ -431,12 +509,12 @@ def seed_catalog() -> dict[str, Any]:
             trial_count=14,
             trial_unit="day",
             minimum_commitment_occurrences=12,
-            term=no_early_exit,
+            term=terms["no-early-exit"],
         ),
-        plan(
+        _plan(
             "office-24m",
-            [office_bundle],
-            [addon_eur],
+            [b["office-suite"]],
+            [b["service-plus-eur"]],
             {api: (True, None)},
             name="Office suite, 24 months",
             name_fr="Suite bureautique, 24 mois",
@@ -445,13 +523,13 @@ def seed_catalog() -> dict[str, Any]:
             currency="EUR",
             billing_period_count=1,
             billing_period_unit="month",
-            term=penalty_24,
+            term=terms["penalty-24m"],
         ),
-        plan(
+        _plan(
             "hosting-a",
-            [hosting_a_bundle],
-            [addon_cad],
-            {storage_feature: (True, 100), priority: (False, None)},
+            [b["hosting-a"]],
+            [b["service-plus-cad"]],
+            {storage: (True, 100), priority: (False, None)},
             name="Hosting A",
             name_fr="Hébergement A",
             description="150.00 CAD a month.",
@@ -460,15 +538,15 @@ def seed_catalog() -> dict[str, Any]:
             billing_period_count=1,
             billing_period_unit="month",
             trial_count=0,
-            term=hosting_terms,
+            term=terms["hosting"],
             upgrade_group=hosting_group,
             upgrade_rank=1,
         ),
-        plan(
+        _plan(
             "hosting-b",
-            [hosting_b_bundle],
-            [addon_cad],
-            {storage_feature: (True, 500), priority: (True, None)},
+            [b["hosting-b"]],
+            [b["service-plus-cad"]],
+            {storage: (True, 500), priority: (True, None)},
             name="Hosting B",
             name_fr="Hébergement B",
             description="250.00 CAD a month, with priority support.",
@@ -476,13 +554,13 @@ def seed_catalog() -> dict[str, Any]:
             currency="CAD",
             billing_period_count=1,
             billing_period_unit="month",
-            term=hosting_terms,
+            term=terms["hosting"],
             upgrade_group=hosting_group,
             upgrade_rank=2,
         ),
-        plan(
+        _plan(
             "device-seats",
-            [device_bundle],
+            [b["device-seats"]],
             [],
             {api: (True, None)},
             service_periods=[(1, "0"), (3, "10"), (5, "15")],
@@ -493,14 +571,14 @@ def seed_catalog() -> dict[str, Any]:
             currency="EUR",
             billing_period_count=3,
             billing_period_unit="month",
-            term=device_terms,
+            term=terms["device-seats"],
             payment_types=[str(PaymentType.BANK_TRANSFER), str(PaymentType.SEPA_DEBIT)],
         ),
-        plan(
+        _plan(
             "platform-yearly",
-            [platform_bundle, storage_bundle],
+            [b["platform"], b["storage"]],
             [],
-            {api: (True, None), priority: (True, None), storage_feature: (True, None)},
+            {api: (True, None), priority: (True, None), storage: (True, None)},
             name="Platform, yearly",
             name_fr="Plateforme, annuelle",
             description="A two-year commitment renewed yearly.",
@@ -508,23 +586,26 @@ def seed_catalog() -> dict[str, Any]:
             currency="EUR",
             billing_period_count=1,
             billing_period_unit="year",
-            term=two_years,
+            term=terms["two-years-then-yearly"],
             manual_fulfilment=True,
         ),
     ]
     for demo_plan in plans:
         if demo_plan.status == Plan.Status.DRAFT:
             services.plan_activate(plan=demo_plan, today=clock.today())
+    return plans
 
-    # Product contracts (billing-rules §8) ---------------------------------------------------------
+
+# Product contracts (billing-rules §8) -------------------------------------------------------------
+def _product_contracts(products: dict[str, Product], sheets: dict[str, PriceSheet]) -> None:
     upsert(
         ProductContract,
         {"code": "maintenance-monthly"},
         name="Maintenance, monthly until cancelled",
         name_fr="Maintenance mensuelle jusqu'à résiliation",
         kind="time",
-        product=maintenance,
-        price_sheet=maintenance_price,
+        product=products["maintenance"],
+        price_sheet=sheets["maintenance-eur"],
         runtime="until_cancelled",
         accounting_period_count=12,
         accounting_period_unit="month",
@@ -539,8 +620,8 @@ def seed_catalog() -> dict[str, Any]:
         name="Field magazine, 6 issues a half-year (1 free)",
         name_fr="Magazine terrain, 6 numéros par semestre (1 offert)",
         kind="issue",
-        product=magazine,
-        price_sheet=magazine_price,
+        product=products["magazine"],
+        price_sheet=sheets["magazine-eur"],
         interval_count=6,
         interval_unit="month",
         issues_per_period=6,
@@ -555,22 +636,24 @@ def seed_catalog() -> dict[str, Any]:
         name="Support, 20 hours a month",
         name_fr="Support, 20 heures par mois",
         kind="credit",
-        product=support,
-        price_sheet=support_price,
+        product=products["support-hours"],
+        price_sheet=sheets["support-hours-eur"],
         credit_amount=D("20.00"),
         credit_intervals=True,
         accounting_period_count=1,
         accounting_period_unit="month",
     )
 
-    # Coupon campaign of billing-rules example 7.1 -------------------------------------------------
+
+# Coupon campaign of billing-rules example 7.1 -----------------------------------------------------
+def _coupon_campaign(bundles: dict[str, Bundle]) -> CouponCampaign:
     campaign = upsert(
         CouponCampaign,
         {"code": "coupon-87"},
         name="Additional service −20 %",
         name_fr="Service supplémentaire −20 %",
         kind="coupon",
-        bundle=coupon_bundle,
+        bundle=bundles["coupon-service-20"],
         code_template="coupon_##",
         charset="numeric",
         quantity=5,
@@ -578,4 +661,4 @@ def seed_catalog() -> dict[str, Any]:
         range_start=87,
     )
     services.coupon_codes_generate(campaign=campaign)
-    return {"plans": plans, "campaign": campaign}
+    return campaign

@@ -1,11 +1,16 @@
-"""Billing services: the run, numbering, corrections, payments and reminders."""
+"""Billing services: the run, numbering, corrections, payments, reminders and emails."""
 
 from billing.services.corrections import (
     invoice_cancel_by_credit_note,
     invoice_issue,
     settle_credited_invoices,
 )
-from billing.services.emails import invoice_email_send, invoice_emails_send
+from billing.services.emails import (
+    invoice_email_send,
+    invoice_emails_send,
+    notice_email_send,
+    reminder_email_send,
+)
 from billing.services.notices import notice_reminders_due
 from billing.services.payments import invoices_mark_overdue, payment_record
 from billing.services.run import (
@@ -30,8 +35,10 @@ __all__ = [
     "invoice_issue",
     "invoice_preview",
     "invoices_mark_overdue",
+    "notice_email_send",
     "notice_reminders_due",
     "payment_record",
+    "reminder_email_send",
     "settle_credited_invoices",
     "subscription_invoice_now",
 ]

@@ -1,6 +1,8 @@
-"""Invoice emails: the outbox the run and the corrections fill (`Invoice.email_pending`, in
-the issuing transaction), sent here by the `billing.emails_send` job; and one invoice sent on
-its own (`billing.invoice_send`)."""
+"""The emails billing sends. Invoice emails: the outbox the run and the corrections fill
+(`Invoice.email_pending`, in the issuing transaction), sent here by the `billing.emails_send`
+job; and one invoice sent on its own (`billing.invoice_send`). The payment reminder of an
+overdue invoice (`billing.reminder_send`) and the notice reminder before a renewal
+(`billing.notice_send`), each sent by its job once it is recorded."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing import documents
-from billing.models import Invoice
+from billing.models import Invoice, InvoiceReminder, NoticeReminder
 
 logger = logging.getLogger(__name__)
 
@@ -60,3 +62,29 @@ def invoice_emails_send() -> int:
                     sent += 1
                 done.append(invoice.pk)
             Invoice.objects.filter(pk__in=done).update(email_pending=False, sent_at=timezone.now())
+
+
+def reminder_email_send(*, reminder_id: int) -> None:
+    """Email a recorded payment reminder (with the invoice's PDF) to the party billed.
+
+    Not recorded as sent, unlike an invoice: the reminder itself is recorded once (per invoice
+    and level) before its job is queued, and each call sends the email. A job retried after an
+    error raised once the mail server had taken the message sends it twice."""
+    reminder = InvoiceReminder.objects.select_related("invoice__customer").get(pk=reminder_id)
+    documents.reminder_email(reminder, [reminder.invoice.customer.email]).send()
+
+
+def notice_email_send(*, notice_id: int) -> None:
+    """Email a recorded notice reminder to the customer and, when it has one, to its partner.
+
+    Not recorded as sent, as reminder_email_send. The partner is reached through the customer's
+    link (`partner_link`, a reverse relation), not by importing partners: billing sits below it."""
+    notice = NoticeReminder.objects.select_related(
+        "subscription__customer__partner_link__partner", "subscription__plan"
+    ).get(pk=notice_id)
+    customer = notice.subscription.customer
+    recipients = [customer.email]
+    link = getattr(customer, "partner_link", None)  # None: a customer no partner manages
+    if link is not None:
+        recipients.append(link.partner.email)
+    documents.notice_email(notice, recipients).send()

@@ -13,8 +13,10 @@ from billing.models import Invoice, InvoiceReminder, NoticeReminder, Payment
 from billing.services import (
     billing_run,
     invoices_mark_overdue,
+    notice_email_send,
     notice_reminders_due,
     payment_record,
+    reminder_email_send,
 )
 from billing.tasks import invoice_send, run_chain_now
 from core.errors import ApplicationError
@@ -112,13 +114,29 @@ def test_the_notice_reminder_goes_once_to_the_customer_and_its_partner(
     [notice] = notice_reminders_due(day=date(2028, 9, 3))
     assert (notice.renewal_date, notice.deadline) == (date(2029, 1, 1), date(2028, 10, 3))
     assert notice_reminders_due(day=date(2028, 9, 4)) == []
-    from billing.tasks import notice_send
-
-    notice_send(notice.pk)
+    notice_email_send(notice_id=notice.pk)
     [message] = mail.outbox
     assert message.to == [seats.customer.email, "partner@reseller.example"]
     assert "2028-10-03" in message.body
     assert NoticeReminder.objects.count() == 1
+
+
+def test_the_notice_reminder_of_a_customer_without_a_partner_goes_to_the_customer_alone(seats):
+    [notice] = notice_reminders_due(day=date(2028, 9, 3))
+    notice_email_send(notice_id=notice.pk)
+    [message] = mail.outbox
+    assert message.to == [seats.customer.email]
+    assert "2029-01-01" in message.subject
+
+
+def test_a_payment_reminder_is_emailed_to_the_party_billed_with_the_invoice_pdf(january):
+    _marked, [reminder_id] = invoices_mark_overdue(day=date(2026, 2, 1))
+    reminder_email_send(reminder_id=reminder_id)
+    [message] = mail.outbox
+    assert message.to == [january.customer.email]
+    assert january.number in message.subject
+    assert message.attachments[0][0] == f"{january.number}.pdf"
+    assert message.attachments[0][1].startswith(b"%PDF")
 
 
 def test_issued_invoices_are_emailed_once_with_their_pdf(

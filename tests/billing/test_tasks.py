@@ -1,10 +1,11 @@
-"""The billing tasks: a run's chunks share their worker's price book, a new run loads a new one."""
+"""The billing tasks: a run's chunks share their worker's price book, a new run loads a new one;
+the email tasks only call their service."""
 
 from datetime import date
 
 import pytest
 
-from billing import tasks
+from billing import services, tasks
 from billing.models import Invoice
 from subscriptions.models import Subscription
 
@@ -54,3 +55,17 @@ def test_the_daily_task_fans_out_its_chunks_with_one_run(office, seats, monkeypa
     assert result["chunks"] == 2
     assert len(queued) == 2 and queued[0] == queued[1] and queued[0].startswith("2026-04-01:")
     assert Invoice.objects.count() == 6
+
+
+@pytest.mark.parametrize(
+    ("task", "service", "argument"),
+    [
+        (tasks.reminder_send, "reminder_email_send", "reminder_id"),
+        (tasks.notice_send, "notice_email_send", "notice_id"),
+    ],
+)
+def test_the_reminder_email_tasks_call_their_service(task, service, argument, monkeypatch):
+    calls = []
+    monkeypatch.setattr(services, service, lambda **kwargs: calls.append(kwargs))
+    task.delay(7)  # eager in the tests: run in this process, through Celery's call path
+    assert calls == [{argument: 7}]
