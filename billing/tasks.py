@@ -1,8 +1,9 @@
 """Billing jobs (Celery beat, schedule in config/settings.py). Thin: ids in, services called.
 
 Every job is safe to run twice or in two workers at once: the run locks the subscriptions it
-bills and keys each line by its charge; reminders are recorded once each; an email is sent once
-(its invoice records when).
+bills and keys each line by its charge; reminders are recorded once each; an invoice email is
+sent once (its invoice records when). A payment or notice reminder's email has no such mark: a
+retry after the mail server took it, or a message delivered twice, sends it again.
 """
 
 from __future__ import annotations

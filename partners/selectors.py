@@ -12,14 +12,9 @@ from django.http import Http404
 
 from billing.models import Invoice
 from catalog.models import BundleItem, Plan, SeatType
-from partners.models import Partner, PartnerCustomer, PartnerUser
+from partners.models import Partner, PartnerUser
 from subscriptions.models import Customer, DeployedDevices, Subscription
 from subscriptions.selectors import SubscriptionOverview, seat_types_of, subscriptions_for_pages
-
-
-def partner_of(customer: Customer) -> Partner | None:
-    link = PartnerCustomer.objects.select_related("partner").filter(customer=customer).first()
-    return link.partner if link else None
 
 
 def partner_for_user(user) -> Partner | None:
