@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -66,14 +66,20 @@ class _Rollback(Exception):
         self.result = result
 
 
-F_ = TypeVar("F_", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def previewable(func: F_) -> F_:
-    """Run the service in a transaction; with dry_run=True, compute everything, then roll back."""
+def previewable(func: Callable[P, R]) -> Callable[P, R]:
+    """Run the service in a transaction; with dry_run=True, compute everything, then roll back.
+
+    The service declares `dry_run: bool = False` among its own keyword arguments (and leaves it
+    to this decorator): the signature the type checker sees, and checks each call against, is
+    then the whole of what the service accepts."""
 
     @wraps(func)
-    def wrapper(*args: Any, dry_run: bool = False, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        dry_run = kwargs.get("dry_run", False)
         try:
             with transaction.atomic():
                 result = func(*args, **kwargs)
@@ -83,7 +89,7 @@ def previewable(func: F_) -> F_:
         except _Rollback as rollback:
             return rollback.result
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def refuse(message: str, field: str | None = None) -> None:

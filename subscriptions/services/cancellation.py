@@ -181,6 +181,7 @@ def subscription_cancel(
     today: date,
     actor: AbstractBaseUser | None = None,
     channel: str = "",
+    dry_run: bool = False,  # @previewable: True computes everything, then rolls back
 ) -> ChangeResult:
     """Cancel following the term (allowed / forbidden / penalty with grace) and the notice period."""
     subscription = lock_on(subscription, today)

@@ -51,6 +51,7 @@ def coupon_redeem(
     today: date,
     actor: AbstractBaseUser | None = None,
     channel: str = "",
+    dry_run: bool = False,  # @previewable: True computes everything, then rolls back
 ) -> ChangeResult:
     """Redeem a code atomically: of two simultaneous redemptions of its last use, one wins.
 

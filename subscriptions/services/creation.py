@@ -315,6 +315,7 @@ def subscription_create(
     auto_renew: bool | None = None,
     actor: AbstractBaseUser | None = None,
     channel: str = "",
+    dry_run: bool = False,  # @previewable: True computes everything, then rolls back
 ) -> ChangeResult:
     """Start a subscription on any date: a future start is scheduled, a past start catches up
     its periods (billing invoices them), a trial delays the first charge and the commitment.

@@ -50,6 +50,7 @@ def seats_add(
     today: date,
     actor: AbstractBaseUser | None = None,
     channel: str = "",
+    dry_run: bool = False,  # @previewable: True computes everything, then rolls back
 ) -> ChangeResult:
     """Add seats now: charged at once for the rest of the current period (prorated), billed at
     the new quantity from the next period; billing dates do not move."""
@@ -136,6 +137,7 @@ def seats_reduce(
     today: date,
     actor: AbstractBaseUser | None = None,
     channel: str = "",
+    dry_run: bool = False,  # @previewable: True computes everything, then rolls back
 ) -> ChangeResult:
     """Ask for fewer seats: refused inside the freeze before the renewal and below the devices
     deployed; effective at the next renewal, without refund or credit."""
