@@ -103,7 +103,8 @@ def coupon_redeem(
     discounts = [
         item.discount
         for item in campaign.bundle.items.select_related("discount")
-        if item.kind == BundleItem.Kind.DISCOUNT
+        # A discount item names its discount (check constraint bundleitem_product_xor_discount).
+        if item.kind == BundleItem.Kind.DISCOUNT and item.discount is not None
     ]
     book = PriceBook()
     context = context_of(subscription, book)
@@ -127,7 +128,9 @@ def coupon_redeem(
         if d.target != Discount.Target.PRODUCT or d.target_product_id in products
     ]
     if not usable:
-        targets = ", ".join(d.target_product.display_name for d in discounts if d.target_product_id)
+        targets = ", ".join(
+            d.target_product.display_name for d in discounts if d.target_product is not None
+        )
         refuse(
             _(
                 "The code %(code)s gives a discount on %(targets)s, which this subscription does not have."
