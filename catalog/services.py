@@ -95,7 +95,7 @@ def bundle_item_validate(*, item: BundleItem) -> None:
     if (
         item.kind == BundleItem.Kind.PRODUCT
         and item.product_id
-        and item.price_sheet is not None  # read only when price_sheet_id is set
+        and item.price_sheet is not None  # None, without a query, when price_sheet_id is None
         and item.price_sheet.product_id != item.product_id
     ):
         product = item.product
@@ -111,7 +111,7 @@ def bundle_item_validate(*, item: BundleItem) -> None:
         )
     if (
         item.kind == BundleItem.Kind.PRODUCT
-        and item.product is not None  # read only when product_id is set
+        and item.product is not None  # None, without a query, when product_id is None
         and item.product.seat_type_id
         and item.quantity != 1
     ):
@@ -169,7 +169,8 @@ def term_validate(*, term: Term) -> None:
         raise ApplicationError(
             _("A grace period only makes sense with a commitment."), field="grace_count"
         )
-    if term.tax_rate is not None and not term.tax_rate.is_active:  # read if tax_rate_id is set
+    # term.tax_rate is None, without a query, when tax_rate_id is None.
+    if term.tax_rate is not None and not term.tax_rate.is_active:
         raise ApplicationError(
             _("The tax rate %(rate)s is not active.") % {"rate": term.tax_rate}, field="tax_rate"
         )
@@ -195,7 +196,7 @@ def plan_validate(*, plan: Plan) -> None:
             field="upgrade_rank",
         )
     if (
-        plan.term is not None  # read only when term_id is set
+        plan.term is not None  # None, without a query, when term_id is None
         and plan.term.commitment_basis == Term.CommitmentBasis.CALENDAR
         and plan.term.commitment_period
     ):
@@ -363,7 +364,7 @@ def product_contract_validate(*, contract: ProductContract) -> None:
     """billing-rules §8: the fields each kind needs, compatible units, whole multiples."""
     if (
         contract.product_id
-        and contract.price_sheet is not None  # read only when price_sheet_id is set
+        and contract.price_sheet is not None  # None, without a query, when price_sheet_id is None
         and contract.price_sheet.product_id != contract.product_id
     ):
         raise ApplicationError(
