@@ -1,7 +1,8 @@
 # Cadence: one Makefile for everything a developer runs.
 #   make run    set up (venv, install, migrate, demo data) and serve web + worker + beat
 #   make test   the whole suite
-#   make lint   ruff (lint + format check), the import contracts and makemigrations --check
+#   make lint   ruff (lint + format check), mypy (core/ and the services), the import contracts
+#               and makemigrations --check
 #   make bench  the billing-run and page benchmarks (PostgreSQL)
 
 PYTHON ?= python3

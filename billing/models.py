@@ -50,7 +50,8 @@ class Invoice(models.Model):
         OVERDUE = "overdue", pgettext_lazy("invoice status", "overdue")
         CANCELLED = "cancelled", pgettext_lazy("invoice status", "cancelled by credit note")
 
-    SERIES = {Kind.INVOICE: "F", Kind.CREDIT_NOTE: "AV"}
+    # Looked up by a row's kind, a plain str once read from the database.
+    SERIES: dict[str, str] = {Kind.INVOICE: "F", Kind.CREDIT_NOTE: "AV"}
     OPEN_STATUSES = (Status.ISSUED, Status.OVERDUE)
 
     kind = models.CharField(_("kind"), max_length=11, choices=Kind.choices, default=Kind.INVOICE)

@@ -1078,6 +1078,9 @@ class CouponCampaign(Localized):
         _("status"), max_length=8, choices=Status.choices, default=Status.ACTIVE, db_index=True
     )
     history = HistoricalRecords(m2m_fields=[plans])
+    # django-simple-history's reason for the next save(), set on the instance (declared for the
+    # type checker only: no class attribute, simple-history tests it with hasattr).
+    _change_reason: str
 
     class Meta:
         verbose_name = _("coupon campaign")

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 from django.db import transaction
+from django.db.models import Field
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -70,12 +71,11 @@ def discount_validate(*, discount: Discount) -> None:
         discount.amount is not None
         and discount.kind == Discount.Kind.AMOUNT
         and discount.target == Discount.Target.PRODUCT
+        and discount.target_product_id
     ):
-        product_currencies = (
-            set(discount.target_product.price_sheets.values_list("currency", flat=True))
-            if discount.target_product_id
-            else set()
-        )
+        product = discount.target_product
+        assert product is not None  # target_product_id is set
+        product_currencies = set(product.price_sheets.values_list("currency", flat=True))
         if product_currencies and str(discount.amount.currency) not in product_currencies:
             raise ApplicationError(
                 _(
@@ -83,7 +83,7 @@ def discount_validate(*, discount: Discount) -> None:
                     "must be in one of its currencies (%(currencies)s)."
                 )
                 % {
-                    "product": discount.target_product.code,
+                    "product": product.code,
                     "currency": discount.amount.currency,
                     "currencies": ", ".join(sorted(product_currencies)),
                 },
@@ -94,22 +94,24 @@ def discount_validate(*, discount: Discount) -> None:
 def bundle_item_validate(*, item: BundleItem) -> None:
     if (
         item.kind == BundleItem.Kind.PRODUCT
-        and item.price_sheet_id
         and item.product_id
+        and item.price_sheet is not None  # None, without a query, when price_sheet_id is None
         and item.price_sheet.product_id != item.product_id
     ):
+        product = item.product
+        assert product is not None  # product_id is set
         raise ApplicationError(
             _("The price sheet %(sheet)s prices %(other)s, not %(product)s.")
             % {
                 "sheet": item.price_sheet.code,
                 "other": item.price_sheet.product.code,
-                "product": item.product.code,
+                "product": product.code,
             },
             field="price_sheet",
         )
     if (
         item.kind == BundleItem.Kind.PRODUCT
-        and item.product_id
+        and item.product is not None  # None, without a query, when product_id is None
         and item.product.seat_type_id
         and item.quantity != 1
     ):
@@ -127,17 +129,21 @@ def bundle_items_validate(*, bundle: Bundle, items: Sequence[BundleItem]) -> Non
         bundle_item_validate(item=item)
         if item.product_id:
             if item.product_id in seen_products:
+                product = item.product
+                assert product is not None  # product_id is set
                 raise ApplicationError(
                     _("%(product)s appears twice in the bundle: use the quantity instead.")
-                    % {"product": item.product.code},
+                    % {"product": product.code},
                     field="items",
                 )
             seen_products.add(item.product_id)
         if item.discount_id:
             if item.discount_id in seen_discounts:
+                discount = item.discount
+                assert discount is not None  # discount_id is set
                 raise ApplicationError(
                     _("The discount %(discount)s appears twice in the bundle.")
-                    % {"discount": item.discount.code},
+                    % {"discount": discount.code},
                     field="items",
                 )
             seen_discounts.add(item.discount_id)
@@ -163,7 +169,8 @@ def term_validate(*, term: Term) -> None:
         raise ApplicationError(
             _("A grace period only makes sense with a commitment."), field="grace_count"
         )
-    if term.tax_rate_id and not term.tax_rate.is_active:
+    # term.tax_rate is None, without a query, when tax_rate_id is None.
+    if term.tax_rate is not None and not term.tax_rate.is_active:
         raise ApplicationError(
             _("The tax rate %(rate)s is not active.") % {"rate": term.tax_rate}, field="tax_rate"
         )
@@ -189,7 +196,7 @@ def plan_validate(*, plan: Plan) -> None:
             field="upgrade_rank",
         )
     if (
-        plan.term_id
+        plan.term is not None  # None, without a query, when term_id is None
         and plan.term.commitment_basis == Term.CommitmentBasis.CALENDAR
         and plan.term.commitment_period
     ):
@@ -266,16 +273,19 @@ def _tax_rate_problems(plan: Plan, bundles: list[Bundle]) -> list[str]:
         for item in bundle.items.all():
             if item.kind != BundleItem.Kind.PRODUCT or item.price_sheet_id is None:
                 continue
-            if item.product.tax_rate_id or term_rate or item.product_id in seen:
+            product = item.product
+            # A product item names its product (check constraint bundleitem_product_xor_discount).
+            assert product is not None
+            if product.tax_rate_id or term_rate or product.pk in seen:
                 continue
-            seen.add(item.product_id)
+            seen.add(product.pk)
             if term is None:
                 problems.append(
                     _(
                         "the product %(product)s (bundle %(bundle)s) has no tax rate, and the "
                         "plan has no term to give one: set the product's tax rate"
                     )
-                    % {"product": item.product.code, "bundle": bundle.code}
+                    % {"product": product.code, "bundle": bundle.code}
                 )
             else:
                 problems.append(
@@ -283,7 +293,7 @@ def _tax_rate_problems(plan: Plan, bundles: list[Bundle]) -> list[str]:
                         "the product %(product)s (bundle %(bundle)s) has no tax rate, nor has "
                         "the term %(term)s: set the product's or the term's tax rate"
                     )
-                    % {"product": item.product.code, "bundle": bundle.code, "term": term.code}
+                    % {"product": product.code, "bundle": bundle.code, "term": term.code}
                 )
     if (
         term is not None
@@ -353,8 +363,8 @@ def _period(count: int | None, unit: str) -> Period | None:
 def product_contract_validate(*, contract: ProductContract) -> None:
     """billing-rules §8: the fields each kind needs, compatible units, whole multiples."""
     if (
-        contract.price_sheet_id
-        and contract.product_id
+        contract.product_id
+        and contract.price_sheet is not None  # None, without a query, when price_sheet_id is None
         and contract.price_sheet.product_id != contract.product_id
     ):
         raise ApplicationError(
@@ -460,15 +470,13 @@ def _check_cancellation_within(contract: ProductContract, interval: Period, labe
     if not contract.cancellation_count:
         return
     cancellation = Period(contract.cancellation_count, Unit(contract.cancellation_unit))
-    if (cancellation.months is None) != (interval.months is None):
-        # Different unit families cannot be compared exactly; compare on a long month's days.
-        longest = interval.days if interval.days is not None else interval.months * 31
-        shortest = cancellation.days if cancellation.days is not None else cancellation.months * 28
-        too_long = shortest >= longest
-    elif cancellation.months is not None:
+    if cancellation.months is not None and interval.months is not None:
         too_long = cancellation.months >= interval.months
-    else:
+    elif cancellation.days is not None and interval.days is not None:
         too_long = cancellation.days >= interval.days
+    else:
+        # Different unit families cannot be compared exactly; compare on a long month's days.
+        too_long = _days(cancellation, month=28) >= _days(interval, month=31)
     if too_long:
         raise ApplicationError(
             _(
@@ -480,10 +488,19 @@ def _check_cancellation_within(contract: ProductContract, interval: Period, labe
         )
 
 
+def _days(period: Period, *, month: int) -> int:
+    """The period in days, a month counted as `month` days."""
+    if period.days is not None:
+        return period.days
+    assert period.months is not None  # a period is counted in days or in months
+    return period.months * month
+
+
 def _refuse_fields(contract: ProductContract, fields: list[str], kind: str) -> None:
     for name in fields:
         if getattr(contract, name):
             field = ProductContract._meta.get_field(name)
+            assert isinstance(field, Field)  # the names are the contract's own columns
             raise ApplicationError(
                 _("%(field)s does not apply to a %(kind)s contract: clear it.")
                 % {
@@ -542,6 +559,7 @@ def coupon_campaign_validate(*, campaign: CouponCampaign) -> None:
                 field="code_template",
             )
     if campaign.charset == CouponCampaign.Charset.NUMERIC:
+        assert campaign.range_start is not None  # refused above when missing
         # Checked here too, so that the form refuses a campaign whose codes (generated on
         # save) another campaign already has, before anything is saved.
         _refuse_clashes(
@@ -592,6 +610,8 @@ def coupon_codes_generate(*, campaign: CouponCampaign) -> list[CouponCode]:
         if missing <= 0:
             return []
         if campaign.charset == CouponCampaign.Charset.NUMERIC:
+            # coupon_campaign_validate above refuses numeric codes without their range start.
+            assert campaign.range_start is not None
             wanted = [
                 code
                 for code in numeric_codes(

@@ -33,7 +33,7 @@ from typing import Any
 
 from celery.exceptions import Retry
 from django.conf import settings
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -80,12 +80,13 @@ def signature_valid(*, secret: str, body: bytes, header: str) -> bool:
 
 # Event types and payloads ---------------------------------------------------------------------
 
-SUBSCRIPTION_TYPES = {
+# Looked up by a row's kind, a plain str once read from the database.
+SUBSCRIPTION_TYPES: dict[str, WebhookEventType] = {
     SubscriptionEvent.Kind.CREATED: WebhookEventType.SUBSCRIPTION_CREATED,
     SubscriptionEvent.Kind.RENEWED: WebhookEventType.SUBSCRIPTION_RENEWED,
     SubscriptionEvent.Kind.CANCELLATION: WebhookEventType.SUBSCRIPTION_CANCELLED,
 }
-INVOICE_TYPES = {
+INVOICE_TYPES: dict[str, WebhookEventType] = {
     InvoiceEvent.Kind.ISSUED: WebhookEventType.INVOICE_ISSUED,
     InvoiceEvent.Kind.PAID: WebhookEventType.INVOICE_PAID,
     InvoiceEvent.Kind.OVERDUE: WebhookEventType.INVOICE_OVERDUE,
@@ -131,7 +132,7 @@ class Outbox:
     """One outbox table the dispatcher reads."""
 
     name: str
-    model: type[models.Model]
+    model: type[SubscriptionEvent] | type[InvoiceEvent]
     prefix: str
     type_of: Callable[[Any], str | None]
     owner_id: Callable[[Any], int]  # the subscription or invoice the row is about

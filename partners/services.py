@@ -29,7 +29,8 @@ def partner_customer_create(*, partner: Partner, **fields: Any) -> Customer:
 
 def partner_billing_account(*, partner: Partner) -> Customer:
     """The account a partner's sales are invoiced to; a partner without one cannot sell."""
-    if partner.account_id is None:
+    account = partner.account  # None, without a query, when account_id is None
+    if account is None:
         raise ApplicationError(
             _(
                 "The partner %(partner)s has no billing account, so its sales cannot be invoiced: "
@@ -37,7 +38,7 @@ def partner_billing_account(*, partner: Partner) -> Customer:
             )
             % {"partner": partner.name}
         )
-    return partner.account
+    return account
 
 
 def partner_account_create(*, partner: Partner, **fields: Any) -> Customer:

@@ -230,6 +230,10 @@ class Subscription(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     history = HistoricalRecords()
+    # django-simple-history's switches for the next save(), set on the instance (declared for
+    # the type checker only: no class attribute, simple-history tests them with hasattr).
+    skip_history_when_saving: bool
+    _change_reason: str
 
     class Meta:
         verbose_name = _("subscription")

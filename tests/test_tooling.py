@@ -3,6 +3,7 @@
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -38,7 +39,20 @@ def test_the_pre_commit_configuration_is_valid():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_core_type_checks():
+def test_mypy_checks_the_core_and_every_services_module():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    services = sorted(
+        str(path.relative_to(ROOT))
+        for pattern in ("*/services.py", "*/services")
+        for path in ROOT.glob(pattern)
+        if not path.parts[-2].startswith(".")
+    )
+    assert services  # catalog, subscriptions, billing, partners, integrations
+    missing = [path for path in ["core", *services] if path not in config["files"]]
+    assert not missing, f"add {missing} to [tool.mypy] files in pyproject.toml"
+
+
+def test_the_core_and_the_services_type_check():
     result = subprocess.run(
         [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, timeout=600
     )

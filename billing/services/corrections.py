@@ -53,7 +53,8 @@ def invoice_cancel_by_credit_note(
         document.invoice.email_pending = settings.INVOICE_EMAILS  # the outbox
         save_documents([document], issue_on=day)
         settle_credited_invoices(invoice_ids=[invoice.pk])
-        if reissue and invoice.subscription_id:
+        # The subscription is read only when the invoice has one (as when testing its id).
+        if reissue and invoice.subscription is not None:
             billing_due(
                 subscription=invoice.subscription,
                 day=min((line.charge_date for line in lines if line.charge_date), default=day),

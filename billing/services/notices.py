@@ -35,10 +35,10 @@ def notice_reminders_due(*, day: date) -> list[NoticeReminder]:
     )
     created = []
     for subscription in candidates.iterator(chunk_size=1000):
-        term = subscription.term
-        deadline = before_renewal(
-            subscription, subscription.renewal_date, term.notice_count, term.notice_unit
-        )
+        term, renewal = subscription.term, subscription.renewal_date
+        # The query's filters: a term with a notice period, a renewal date after `day`.
+        assert term is not None and renewal is not None
+        deadline = before_renewal(subscription, renewal, term.notice_count, term.notice_unit)
         if not day <= deadline <= day + lead:
             continue
         try:
@@ -46,7 +46,7 @@ def notice_reminders_due(*, day: date) -> list[NoticeReminder]:
                 created.append(
                     NoticeReminder.objects.create(
                         subscription=subscription,
-                        renewal_date=subscription.renewal_date,
+                        renewal_date=renewal,
                         deadline=deadline,
                         sent_on=day,
                     )

@@ -61,6 +61,9 @@ def payment_record(
                 },
                 field="amount",
             )
+        # An open invoice is issued: it has its date (check constraint
+        # invoice_number_only_when_issued).
+        assert invoice.issue_date is not None
         if received_on < invoice.issue_date:
             raise ApplicationError(
                 _("The money cannot have been received before the invoice was issued (%(date)s).")
@@ -74,7 +77,9 @@ def payment_record(
             method=method,
             received_on=received_on,
             reference=reference[:100],
-            recorded_by=actor if getattr(actor, "pk", None) else None,
+            # django-stubs names the user AbstractBaseUser (its _User) everywhere but in a foreign
+            # key to AUTH_USER_MODEL, which it types as the concrete User: the same object.
+            recorded_by=actor if getattr(actor, "pk", None) else None,  # type: ignore[misc]
         )
         invoice.amount_paid = invoice.amount_paid.amount + amount
         fields = ["amount_paid"]
@@ -122,9 +127,10 @@ def invoices_mark_overdue(*, day: date) -> tuple[int, list[int]]:
         .values_list("pk", "due_date", "last_level")
     )
     for invoice_id, due_date, last_level in candidates.iterator(chunk_size=1000):
-        late = (day - due_date).days
+        assert due_date is not None  # filtered on due_date__lte above
+        days_late = (day - due_date).days
         # The highest level reached: a late catch-up sends one reminder, not all of them.
-        level = max(index for index, offset in enumerate(levels, start=1) if offset <= late)
+        level = max(index for index, offset in enumerate(levels, start=1) if offset <= days_late)
         if last_level is not None and level <= last_level:
             continue
         reminder, created = InvoiceReminder.objects.get_or_create(

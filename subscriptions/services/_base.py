@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -65,14 +65,20 @@ class _Rollback(Exception):
         self.result = result
 
 
-F_ = TypeVar("F_", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def previewable(func: F_) -> F_:
-    """Run the service in a transaction; with dry_run=True, compute everything, then roll back."""
+def previewable(func: Callable[P, R]) -> Callable[P, R]:
+    """Run the service in a transaction; with dry_run=True, compute everything, then roll back.
+
+    The service declares `dry_run: bool = False` among its own keyword arguments (and leaves it
+    to this decorator): the signature the type checker sees, and checks each call against, is
+    then the whole of what the service accepts."""
 
     @wraps(func)
-    def wrapper(*args: Any, dry_run: bool = False, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        dry_run = kwargs.get("dry_run", False)
         try:
             with transaction.atomic():
                 result = func(*args, **kwargs)
@@ -82,10 +88,10 @@ def previewable(func: F_) -> F_:
         except _Rollback as rollback:
             return rollback.result
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
-def refuse(message: str, field: str | None = None) -> None:
+def refuse(message: str, field: str | None = None) -> NoReturn:
     raise ApplicationError(message, field=field)
 
 
@@ -178,6 +184,9 @@ def check_changeable(subscription: Subscription) -> None:
     if subscription.status in (Status.CANCELLED, Status.ENDED):
         refuse(_("The subscription has ended: it can no longer change."))
     if subscription.status == Status.PENDING_CANCELLATION:
+        # Pending cancellation is the status of a cancellation recorded, whose date is the end
+        # date (renewals.plan_advance sets the two together).
+        assert subscription.end_date is not None
         refuse(
             _("A cancellation takes effect on %(date)s: undo it before changing the subscription.")
             % {"date": subscription.end_date.isoformat()}
@@ -216,6 +225,8 @@ def check_po(*, po_reference: str) -> str:
 
 def current_period(subscription: Subscription, day: date) -> Interval:
     anchor = subscription.anchor_date
+    # Asked only once billing has started: each caller tests the anchor first.
+    assert anchor is not None
     period = subscription.plan.billing_period
     return period_at(anchor, period, period_index(anchor, period, max(day, anchor)))
 
@@ -237,7 +248,7 @@ def next_period_charges(context: SubscriptionContext, today: date) -> list[Charg
 
 
 def as_if_fulfilled(
-    context: SubscriptionContext, *, anchor: date, extra: list[timeline.Entry] = ()
+    context: SubscriptionContext, *, anchor: date, extra: Sequence[timeline.Entry] = ()
 ) -> SubscriptionContext:
     """The context of a manual-fulfilment subscription as it will be once fulfilled with
     billing from `anchor` (and with the `extra` entries, a plan change waiting for its

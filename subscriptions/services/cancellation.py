@@ -77,12 +77,17 @@ def cancellation_quote(*, subscription: Subscription, today: date) -> Cancellati
         else:
             rule = _("The subscription has not started: the cancellation is free and immediate.")
         return CancellationQuote(today, today, None, currency, policy, rule, immediate=True)
+    anchor = subscription.anchor_date
+    assert anchor is not None  # not_billed_yet above: billing has started
     period_end = current_period(subscription, today).end
     commitment_end = subscription.commitment_end
-    in_commitment = commitment_end is not None and today < commitment_end
     reasons = []
     effective = period_end
-    if in_commitment and policy == Term.EarlyTermination.FORBIDDEN:
+    if (
+        commitment_end is not None
+        and today < commitment_end
+        and policy == Term.EarlyTermination.FORBIDDEN
+    ):
         effective = max(period_end, commitment_end)
         if bound_without_term:
             message = _(
@@ -100,7 +105,6 @@ def cancellation_quote(*, subscription: Subscription, today: date) -> Cancellati
         )
     renewal = subscription.renewal_date or period_end
     if term is not None and term.notice_count and effective >= renewal:
-        anchor = subscription.anchor_date
         notice = Period(term.notice_count, Unit(term.notice_unit))
         deadline = before_renewal(subscription, renewal, term.notice_count, term.notice_unit)
         if today > deadline:
@@ -131,12 +135,17 @@ def cancellation_quote(*, subscription: Subscription, today: date) -> Cancellati
         and commitment_end is not None
         and effective < commitment_end
     ):
+        # A penalty policy is a term's (no term, no penalty: the policy is then ALLOWED or
+        # FORBIDDEN above), and the services set a commitment's start with its end.
+        assert term is not None
+        commitment_start = subscription.commitment_start
+        assert commitment_start is not None
         grace_end = (
             boundary(
-                subscription.anchor_date,
+                anchor,
                 Period(term.grace_count, Unit(term.grace_unit)),
                 1,
-                since=subscription.commitment_start,
+                since=commitment_start,
             )
             if term.grace_count
             else None
@@ -150,7 +159,7 @@ def cancellation_quote(*, subscription: Subscription, today: date) -> Cancellati
             cap = term.penalty_cap.amount
             if term.penalty_prorated:
                 left = (commitment_end - effective).days
-                whole = (commitment_end - subscription.commitment_start).days
+                whole = (commitment_end - commitment_start).days
                 penalty = round_money(times(cap, Fraction(left, whole)), currency)
             else:
                 penalty = round_money(cap, currency)
@@ -181,12 +190,16 @@ def subscription_cancel(
     today: date,
     actor: AbstractBaseUser | None = None,
     channel: str = "",
+    dry_run: bool = False,  # @previewable: True computes everything, then rolls back
 ) -> ChangeResult:
     """Cancel following the term (allowed / forbidden / penalty with grace) and the notice period."""
     subscription = lock_on(subscription, today)
     if subscription.status in (Status.CANCELLED, Status.ENDED):
         refuse(_("The subscription has already ended."))
     if subscription.status == Status.PENDING_CANCELLATION:
+        # Pending cancellation is the status of a cancellation recorded, whose date is the end
+        # date (renewals.plan_advance sets the two together).
+        assert subscription.end_date is not None
         refuse(
             _("A cancellation is already scheduled for %(date)s.")
             % {"date": subscription.end_date.isoformat()}

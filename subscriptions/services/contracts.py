@@ -49,6 +49,8 @@ def subscription_contract_add(
             contract.kind == ProductContract.Kind.TIME
             and contract.runtime == ProductContract.Runtime.FIXED
         ):
+            # A fixed runtime has its length (check constraint contract_fixed_runtime).
+            assert contract.runtime_count is not None
             end_date = shift(start_date, contract.runtime_count, Unit(contract.runtime_unit))
         held = SubscriptionContract.objects.create(
             subscription=subscription,
@@ -84,7 +86,12 @@ def issues_schedule(
     contract = subscription_contract.contract
     if contract.kind != ProductContract.Kind.ISSUE:
         refuse(_("Only issue-based contracts have issues."))
-    period = _contract_period(subscription_contract, contract.interval, day)
+    # An issue-based contract has its billing period and its issue counts (check constraint
+    # contract_issue_fields).
+    interval = contract.interval
+    assert interval is not None
+    assert contract.issues_per_period is not None and contract.chargeable_issues is not None
+    period = _contract_period(subscription_contract, interval, day)
     if subscription_contract.end_date and period.start >= subscription_contract.end_date:
         return []
     if not contract.repeat_until_cancelled and period.start > subscription_contract.start_date:
@@ -119,8 +126,13 @@ def credits_grant(*, subscription_contract: SubscriptionContract, day: date) -> 
     contract = subscription_contract.contract
     if contract.kind != ProductContract.Kind.CREDIT:
         refuse(_("Only credit-based contracts have credits."))
+    # A credit-based contract has its amount, and with intervals its accounting period (check
+    # constraints contract_credit_amount and contract_credit_intervals).
+    assert contract.credit_amount is not None
     if contract.credit_intervals:
-        period = _contract_period(subscription_contract, contract.accounting_period, day)
+        accounting = contract.accounting_period
+        assert accounting is not None
+        period = _contract_period(subscription_contract, accounting, day)
         start, end = period.start, period.end
     else:
         start, end = subscription_contract.start_date, None
@@ -166,7 +178,10 @@ def credits_consume(
             )
         current_period = None
         if held.contract.credit_intervals:
-            current_period = _contract_period(held, held.contract.accounting_period, day)
+            # Credits with intervals have their accounting period (contract_credit_intervals).
+            accounting = held.contract.accounting_period
+            assert accounting is not None
+            current_period = _contract_period(held, accounting, day)
         return CreditEntry.objects.create(
             subscription_contract=held,
             kind=CreditEntry.Kind.CONSUMPTION,
@@ -189,13 +204,16 @@ def credits_expire(*, subscription_contract: SubscriptionContract, day: date) ->
         contract = held.contract
         if contract.kind != ProductContract.Kind.CREDIT or not contract.credit_intervals:
             return None
-        current = _contract_period(held, contract.accounting_period, day)
+        # Credits with intervals have their accounting period (contract_credit_intervals).
+        accounting = contract.accounting_period
+        assert accounting is not None
+        current = _contract_period(held, accounting, day)
         if current.start <= held.start_date:
             return None  # the first period has not ended
         previous = period_at(
             held.start_date,
-            contract.accounting_period,
-            period_index(held.start_date, contract.accounting_period, current.start) - 1,
+            accounting,
+            period_index(held.start_date, accounting, current.start) - 1,
         )
         if CreditEntry.objects.filter(
             subscription_contract=held, kind=CreditEntry.Kind.EXPIRY, period_start=previous.start
@@ -236,13 +254,19 @@ def subscription_contract_cancel(
         notice = contract.cancellation_count
         unit = Unit(contract.cancellation_unit)
         if contract.kind == ProductContract.Kind.TIME:
-            period = _contract_period(held, contract.interval, today)
+            # A time-based contract has its interval (check constraint contract_time_fields).
+            interval = contract.interval
+            assert interval is not None
+            period = _contract_period(held, interval, today)
             effective = period.end
             if notice and today > shift(effective, -notice, unit):
-                effective = effective + contract.interval.delta()
+                effective = effective + interval.delta()
         elif contract.kind == ProductContract.Kind.ISSUE:
             issues_schedule(subscription_contract=held, day=today)
-            current = _contract_period(held, contract.interval, today)
+            # An issue-based contract has its billing period (contract_issue_fields).
+            interval = contract.interval
+            assert interval is not None
+            current = _contract_period(held, interval, today)
             issues_schedule(subscription_contract=held, day=current.end)
             upcoming = list(
                 ScheduledIssue.objects.filter(
@@ -259,13 +283,13 @@ def subscription_contract_cancel(
             ScheduledIssue.objects.filter(
                 subscription_contract=held, issue_date__gte=effective
             ).update(cancelled=True)
+        elif contract.credit_intervals:
+            # Credits with intervals have their accounting period (contract_credit_intervals).
+            accounting = contract.accounting_period
+            assert accounting is not None
+            effective = _contract_period(held, accounting, today).end
         else:
-            period = (
-                _contract_period(held, contract.accounting_period, today)
-                if contract.credit_intervals
-                else None
-            )
-            effective = period.end if period else today
+            effective = today
         held.end_date = effective if held.end_date is None else min(held.end_date, effective)
         held.status = (
             SubscriptionContract.Status.ENDED

@@ -50,6 +50,7 @@ def coupon_redeem(
     today: date,
     actor: AbstractBaseUser | None = None,
     channel: str = "",
+    dry_run: bool = False,  # @previewable: True computes everything, then rolls back
 ) -> ChangeResult:
     """Redeem a code atomically: of two simultaneous redemptions of its last use, one wins.
 
@@ -101,7 +102,8 @@ def coupon_redeem(
     discounts = [
         item.discount
         for item in campaign.bundle.items.select_related("discount")
-        if item.kind == BundleItem.Kind.DISCOUNT
+        # A discount item names its discount (check constraint bundleitem_product_xor_discount).
+        if item.kind == BundleItem.Kind.DISCOUNT and item.discount is not None
     ]
     book = PriceBook()
     context = context_of(subscription, book)
@@ -125,7 +127,9 @@ def coupon_redeem(
         if d.target != Discount.Target.PRODUCT or d.target_product_id in products
     ]
     if not usable:
-        targets = ", ".join(d.target_product.display_name for d in discounts if d.target_product_id)
+        targets = ", ".join(
+            d.target_product.display_name for d in discounts if d.target_product is not None
+        )
         refuse(
             _(
                 "The code %(code)s gives a discount on %(targets)s, which this subscription does not have."

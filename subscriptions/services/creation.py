@@ -66,7 +66,11 @@ def commitment_for(
         if term.commitment_basis == Term.CommitmentBasis.BILLING_CYCLES:
             ends.append(boundary(anchor, plan.billing_period, term.commitment_count))
         else:
-            ends.append(boundary(anchor, term.commitment_period, 1))
+            commitment = term.commitment_period
+            # The other basis is the calendar, with a count (tested above) and a unit (the
+            # term's check constraint): a period.
+            assert commitment is not None
+            ends.append(boundary(anchor, commitment, 1))
     if service_years:
         ends.append(shift(anchor, service_years, Unit.YEAR))
     return (anchor, max(ends)) if ends else None
@@ -237,7 +241,11 @@ def plan_discount_rows(
     `event`): billing-rules §7, they belong to that plan and end at the next plan change."""
     for bundle in book.plan(plan.pk).bundles.all():
         for item in bundle.items.all():
-            if item.kind == BundleItem.Kind.DISCOUNT and item.discount.is_active:
+            if item.kind != BundleItem.Kind.DISCOUNT:
+                continue
+            # A discount item names its discount (check constraint bundleitem_product_xor_discount).
+            assert item.discount is not None
+            if item.discount.is_active:
                 discount_row(
                     subscription,
                     item.discount,
@@ -314,6 +322,7 @@ def subscription_create(
     auto_renew: bool | None = None,
     actor: AbstractBaseUser | None = None,
     channel: str = "",
+    dry_run: bool = False,  # @previewable: True computes everything, then rolls back
 ) -> ChangeResult:
     """Start a subscription on any date: a future start is scheduled, a past start catches up
     its periods (billing invoices them), a trial delays the first charge and the commitment.
@@ -577,15 +586,17 @@ def _quote(
         message = _(
             "The subscription is recorded and waits for an operator to fulfil it; billing starts then."
         )
-    elif trial:
-        message = _("Trial until %(date)s; the first invoice is issued on that day.") % {
-            "date": anchor.isoformat()
-        }
     else:
-        message = _("Billing starts on %(date)s (billing period: %(period)s).") % {
-            "date": anchor.isoformat(),
-            "period": plan.billing_period,
-        }
+        assert anchor is not None  # not pending fulfilment: the sale set it (_open)
+        if trial:
+            message = _("Trial until %(date)s; the first invoice is issued on that day.") % {
+                "date": anchor.isoformat()
+            }
+        else:
+            message = _("Billing starts on %(date)s (billing period: %(period)s).") % {
+                "date": anchor.isoformat(),
+                "period": plan.billing_period,
+            }
     # A start in the past: the periods begun since then are invoiced at once (the billing run
     # catches them up, one invoice each), so the buyer is told before confirming.
     catch_up = []
@@ -618,6 +629,8 @@ def _checked_options(plan: Plan, options: Mapping[int, int] | None) -> dict[int,
         for item in bundle.items.all()
         if item.kind == BundleItem.Kind.PRODUCT
         and not item.required
+        # Always true of a product item (check constraint bundleitem_product_xor_discount).
+        and item.product is not None
         and not item.product.seat_type_id
     }
     result = {}

@@ -86,6 +86,7 @@ def addon_add(
     quantity: int = 1,
     actor: AbstractBaseUser | None = None,
     channel: str = "",
+    dry_run: bool = False,  # @previewable: True computes everything, then rolls back
 ) -> ChangeResult:
     subscription = lock_on(subscription, today)
     check_changeable(subscription)

@@ -83,6 +83,7 @@ def subscription_change_plan(
     today: date,
     actor: AbstractBaseUser | None = None,
     channel: str = "",
+    dry_run: bool = False,  # @previewable: True computes everything, then rolls back
 ) -> ChangeResult:
     """Upgrade now with the prorated difference, or downgrade at the period end; only within the
     plan's upgrade group. A manual-fulfilment plan keeps the change pending until fulfilled."""
@@ -180,6 +181,7 @@ def subscription_withdraw_plan_change(
     today: date,
     actor: AbstractBaseUser | None = None,
     channel: str = "",
+    dry_run: bool = False,  # @previewable: True computes everything, then rolls back
 ) -> ChangeResult:
     """Withdraw a plan change that has not taken effect yet — a downgrade waiting for the period
     end, or a change waiting for its fulfilment: the subscription stays on its plan, and

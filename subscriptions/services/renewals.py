@@ -37,7 +37,11 @@ def renewal_length(
     if renewal_term and renewal_term.commitment_count:
         if renewal_term.commitment_basis == Term.CommitmentBasis.BILLING_CYCLES:
             return Period(billing_period.count * renewal_term.commitment_count, billing_period.unit)
-        return renewal_term.commitment_period
+        commitment = renewal_term.commitment_period
+        # The other basis is the calendar, with a count (tested above) and a unit (the term's
+        # check constraint): a period.
+        assert commitment is not None
+        return commitment
     return billing_period
 
 
@@ -105,6 +109,7 @@ def plan_advance(
             break
         term = book.term(subscription.term_id)
         new_term = book.term(term.renewal_term_id or term.pk) if term else None
+        data: dict[str, int | str | None]
         if new_term is None or not new_term.commitment_count:
             # No commitment after this renewal: the subscription rolls period by period.
             data = {

@@ -49,6 +49,7 @@ def seats_add(
     today: date,
     actor: AbstractBaseUser | None = None,
     channel: str = "",
+    dry_run: bool = False,  # @previewable: True computes everything, then rolls back
 ) -> ChangeResult:
     """Add seats now: charged at once for the rest of the current period (prorated), billed at
     the new quantity from the next period; billing dates do not move."""
@@ -135,6 +136,7 @@ def seats_reduce(
     today: date,
     actor: AbstractBaseUser | None = None,
     channel: str = "",
+    dry_run: bool = False,  # @previewable: True computes everything, then rolls back
 ) -> ChangeResult:
     """Ask for fewer seats: refused inside the freeze before the renewal and below the devices
     deployed; effective at the next renewal, without refund or credit."""
@@ -145,7 +147,7 @@ def seats_reduce(
     )
     seat = SubscriptionSeat.objects.filter(subscription=subscription, seat_type=seat_type).first()
     current = seat.quantity if seat else 0
-    if quantity >= current:
+    if seat is None or quantity >= current:  # no seat of the type: none to take away
         refuse(
             _("The subscription has %(current)s %(type)s seats: a reduction must ask for fewer.")
             % {"current": current, "type": seat_type.display_name},
@@ -160,6 +162,9 @@ def seats_reduce(
             today, subscription.start_date
         )  # the first period is billed with fewer seats
     else:
+        # Billed and live (check_changeable), brought to today (lock_on): the renewal date is
+        # the commitment end or the current period's end (renewals.plan_advance).
+        assert subscription.renewal_date is not None
         effective = subscription.renewal_date
         frozen = seat_reduction_freeze(subscription=subscription, today=today)
         if frozen:
