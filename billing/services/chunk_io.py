@@ -124,7 +124,7 @@ _SEATS = IdsRead(
     )
 )
 # The engine's inputs: the queries of subscriptions.charges.loading, compiled once.
-_CONTEXT_READS = {
+_CONTEXT_READS: dict[Query, IdsRead] = {
     timelines_query: IdsRead(timelines_query, json_columns=[4]),
     discounts_query: IdsRead(discounts_query),
 }
@@ -185,7 +185,7 @@ def load_chunk(subscriptions: Sequence[Subscription], *, day: date, book: PriceB
     """The pricing contexts (timelines, discounts), seats and invoiced lines (since the earliest
     date to bill) of locked subscriptions."""
     ids = [s.pk for s in subscriptions]
-    db = subscriptions[0]._state.db
+    db = router.db_for_write(SubscriptionSeat)  # where the chunk is locked
     seats = defaultdict(list)
     for row in _SEATS.rows(ids):
         seats[row[1]].append(from_row(SubscriptionSeat, SEAT_COLUMNS, row, db))
@@ -201,7 +201,8 @@ def load_chunk(subscriptions: Sequence[Subscription], *, day: date, book: PriceB
         .only(*_INVOICED_FIELDS)
         .order_by("id")
     ):
-        invoiced[line.subscription_id][line.charge].append(line)
+        # Read by subscription: never None here (the filter names it).
+        invoiced[line.subscription_id][line.charge].append(line)  # type: ignore[index]
     return Chunk(
         contexts=contexts_for(subscriptions, book=book, read=_compiled),
         seats=seats,
@@ -318,11 +319,11 @@ def audit(
     read = READ if read is None else read
     history_written = set(history_written)
     problems = []
-    for model in BUILT:
+    for built in BUILT:
         for signal, label in ((pre_init, "pre_init"), (post_init, "post_init")):
-            for receiver in _receivers(signal, model):
+            for receiver in _receivers(signal, built):
                 problems.append(
-                    f"{model.__name__} has a {label} receiver the bulk reads skip: {receiver}"
+                    f"{built.__name__} has a {label} receiver the bulk reads skip: {receiver}"
                 )
     for model in {*inserted, *updated}:
         name = model.__name__

@@ -331,7 +331,11 @@ def _credits_for(
         if charge in due_keys:
             continue
         for line in lines:
-            if getattr(line, "reversed_by", None) is None and since <= line.charge_date <= day:
+            if (
+                getattr(line, "reversed_by", None) is None
+                and line.charge_date is not None  # read with charge_date >= since: never None
+                and since <= line.charge_date <= day
+            ):
                 stale[line.invoice_id].append(line)
     if not stale:
         return []
