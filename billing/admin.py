@@ -81,7 +81,11 @@ class InvoiceCustomerFilter(admin.SimpleListFilter):
 
 class PaymentForm(forms.Form):
     amount = forms.DecimalField(label=_("amount"), max_digits=14, decimal_places=2, min_value=0)
-    method = forms.ChoiceField(label=_("method"), choices=Payment.Method.choices)
+    # Customer credit is spent by the credit ledger, never typed in.
+    method = forms.ChoiceField(
+        label=_("method"),
+        choices=[c for c in Payment.Method.choices if c[0] != Payment.Method.CUSTOMER_CREDIT],
+    )
     received_on = forms.DateField(
         label=_("received on"), widget=forms.DateInput(attrs={"type": "date"})
     )

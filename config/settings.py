@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "catalog",
     "subscriptions",
     "billing",
+    "payments",
     "partners",
     "integrations",
     "demo",  # manage.py seed_demo

@@ -2,12 +2,13 @@
 
 from billing.services.corrections import (
     invoice_cancel_by_credit_note,
+    invoice_credit_amount,
     invoice_issue,
     settle_credited_invoices,
 )
 from billing.services.emails import invoice_email_send, invoice_emails_send
 from billing.services.notices import notice_reminders_due
-from billing.services.payments import invoices_mark_overdue, payment_record
+from billing.services.payments import invoices_mark_overdue, payment_from_credit, payment_record
 from billing.services.run import (
     RunReport,
     billing_chunk,
@@ -25,12 +26,14 @@ __all__ = [
     "due_chunks",
     "due_subscriptions",
     "invoice_cancel_by_credit_note",
+    "invoice_credit_amount",
     "invoice_email_send",
     "invoice_emails_send",
     "invoice_issue",
     "invoice_preview",
     "invoices_mark_overdue",
     "notice_reminders_due",
+    "payment_from_credit",
     "payment_record",
     "settle_credited_invoices",
     "subscription_invoice_now",
