@@ -298,6 +298,12 @@ class InvoiceAdmin(CadenceAdmin):
                 reverse("admin:billing_invoice_payment", args=[obj.pk]),
                 _("Record a payment"),
             )
+        if obj.kind == Invoice.Kind.INVOICE and obj.amount_paid.amount > 0:
+            link += format_html(
+                '<p><a class="button" href="{}">{}</a></p>',
+                reverse("admin:payments_refund_invoice", args=[obj.pk]),
+                _("Refund"),
+            )
         return format_html(
             "{}{}",
             _table([_("received on"), _("amount"), _("method"), _("reference"), _("by")], rows),

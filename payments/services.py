@@ -237,6 +237,20 @@ def refund_create(
         return refund
 
 
+def refund_mark_paid(*, refund: Refund, day: date) -> Refund:
+    """The transfer of a refund was made."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        if refund.status != Refund.Status.PENDING:
+            raise ApplicationError(
+                _("This refund is not waiting to be paid (status: %(status)s).")
+                % {"status": refund.get_status_display()}
+            )
+        refund.status = Refund.Status.SUCCEEDED
+        refund.save(update_fields=["status"])
+        return refund
+
+
 def _amount(value: Decimal | str) -> Decimal:
     try:
         amount = Decimal(str(value).strip())
