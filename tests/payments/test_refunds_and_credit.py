@@ -160,3 +160,21 @@ def test_a_refund_no_net_amount_makes_is_refused_with_the_amounts_that_work(quar
         )
     assert "9.98" in str(refused.value) and "10.00" in str(refused.value)
     assert not Invoice.objects.filter(kind=Invoice.Kind.CREDIT_NOTE).exists()
+
+
+def test_the_credit_job_is_scheduled_after_the_run_and_applies_credit(quarterly, settings):
+    from payments.tasks import credits_apply
+
+    entry = settings.CELERY_BEAT_SCHEDULE["customer-credit"]
+    assert entry["task"] == credits_apply.name == "payments.credits_apply"
+    invoice = _paid(quarterly)
+    services.refund_create(
+        invoice=invoice,
+        amount="25.92",
+        reason="Goodwill",
+        via=Refund.Via.CREDIT,
+        day=date(2026, 2, 1),
+    )
+    billing_run(day=date(2026, 4, 1))
+    assert credits_apply.delay("2026-04-01").get() == 1
+    assert credits_apply.delay("2026-04-01").get() == 0
