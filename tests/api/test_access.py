@@ -3,9 +3,10 @@ customer itself; another tenant's row answers 404 and changes nothing. Partner d
 isolation across the two kinds of tenant (a partner and a customer sold directly), and plans for
 sale by role.
 
-The fixed users are the demo's (tests/api/conftest.py): operator; partner (Acme: Boulangerie
-Martin, Clinique Saint-Roch), partner2 (Nordic: Fjord Logistics); customer (Maple Hosting Co.)
-and customer2 (Atelier Dupont), both sold directly, without a partner.
+The fixed users are those of tests/api/conftest.py (`logins`, and `tenants` with what was sold
+and invoiced): operator; partner (Acme: Boulangerie Martin, Clinique Saint-Roch), partner2
+(Nordic: Fjord Logistics); customer (Maple Hosting Co.) and customer2 (Atelier Dupont), both sold
+directly, without a partner.
 """
 
 import pytest
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 LISTS = ["customers", "subscriptions", "invoices", "partners"]
 
-# Who sees which customers in the demo (the operator sees the partners' billing accounts too).
+# Who sees which customers among the tenants (the operator sees the partners' billing accounts too).
 CUSTOMERS_OF = {
     "operator": {
         "Maple Hosting Co.",
@@ -51,12 +52,12 @@ def names(rows, key="customer"):
 
 
 @pytest.mark.parametrize("username", list(CUSTOMERS_OF))
-def test_each_role_lists_only_its_own_customers_subscriptions_and_invoices(demo, api, username):
+def test_each_role_lists_only_its_own_customers_subscriptions_and_invoices(tenants, api, username):
     client = api(username)
     own = CUSTOMERS_OF[username]
     assert names(results(client.get("/api/v1/customers/")), key=None) == own
     subscriptions = results(client.get("/api/v1/subscriptions/"))
-    assert subscriptions, "every demo tenant but the clinic has a subscription"
+    assert subscriptions, "every tenant but the clinic has a subscription"
     assert names(subscriptions) <= own
     invoices = results(client.get("/api/v1/invoices/?page_size=200"))
     # A partner's sales are invoiced to its billing account, for its customers (billing-rules §9).
@@ -81,25 +82,25 @@ def test_each_role_lists_only_its_own_customers_subscriptions_and_invoices(demo,
         ("customer2", set()),
     ],
 )
-def test_partners_are_seen_by_their_users_and_their_customers(demo, api, username, partners):
+def test_partners_are_seen_by_their_users_and_their_customers(logins, api, username, partners):
     assert {p["code"] for p in results(api(username).get("/api/v1/partners/"))} == partners
 
 
-def foreign_rows(demo, username):
+def foreign_rows(tenants, username):
     """A customer, a subscription and an invoice the user must not see."""
     other = {
-        "partner": (demo.fjord, demo.fjord_seats),
-        "partner2": (demo.bakery, demo.bakery_seats),
-        "customer": (demo.dupont, demo.office),
-        "customer2": (demo.maple, demo.hosting),
+        "partner": (tenants.fjord, tenants.fjord_seats),
+        "partner2": (tenants.bakery, tenants.bakery_seats),
+        "customer": (tenants.dupont, tenants.office),
+        "customer2": (tenants.maple, tenants.hosting),
     }[username]
-    return other[0], other[1], demo.invoice_of(other[0])
+    return other[0], other[1], tenants.invoice_of(other[0])
 
 
 @pytest.mark.parametrize("username", ["partner", "partner2", "customer", "customer2"])
-def test_another_tenants_rows_are_not_found(demo, api, username):
+def test_another_tenants_rows_are_not_found(tenants, api, username):
     client = api(username)
-    customer, subscription, invoice = foreign_rows(demo, username)
+    customer, subscription, invoice = foreign_rows(tenants, username)
     for url in [
         f"/api/v1/customers/{customer.pk}/",
         f"/api/v1/subscriptions/{subscription.pk}/",
@@ -128,10 +129,10 @@ CHANGES = [
 
 @pytest.mark.parametrize("username", ["partner", "partner2", "customer", "customer2"])
 def test_changes_to_another_tenants_subscription_are_not_found_and_change_nothing(
-    demo, api, username
+    tenants, api, username
 ):
     client = api(username)
-    _customer, subscription, _invoice = foreign_rows(demo, username)
+    _customer, subscription, _invoice = foreign_rows(tenants, username)
     before = SubscriptionEvent.objects.count()
     rows = snapshot()
     for path, body in CHANGES:
@@ -146,8 +147,8 @@ def test_changes_to_another_tenants_subscription_are_not_found_and_change_nothin
 
 
 @pytest.mark.parametrize("username", ["partner", "customer"])
-def test_a_subscription_cannot_be_created_for_another_tenants_customer(demo, api, username):
-    other = demo.fjord if username == "partner" else demo.dupont
+def test_a_subscription_cannot_be_created_for_another_tenants_customer(tenants, api, username):
+    other = tenants.fjord if username == "partner" else tenants.dupont
     response = api(username).post(
         "/api/v1/subscriptions/",
         {"customer": other.pk, "plan": "office-24m", "start_date": "2026-12-01"},
@@ -157,38 +158,38 @@ def test_a_subscription_cannot_be_created_for_another_tenants_customer(demo, api
     assert not other.subscriptions.filter(plan__code="office-24m", start_date="2026-12-01").exists()
 
 
-def test_without_a_token_the_api_answers_401(demo):
+def test_without_a_token_the_api_answers_401(logins):
     response = APIClient().get("/api/v1/subscriptions/")
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Token"
 
 
-def test_a_wrong_token_answers_401(demo):
+def test_a_wrong_token_answers_401(logins):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     assert client.get("/api/v1/plans/").status_code == 401
 
 
-def test_a_user_with_no_role_is_refused(demo):
+def test_a_user_with_no_role_is_refused(logins):
     outsider = get_user_model().objects.create_user("outsider", password="x-long-password-1")
     response = token_client(outsider).get("/api/v1/plans/")
     assert response.status_code == 403
     assert "no access to the API" in response.json()["detail"]
 
 
-def test_the_users_of_an_inactive_partner_lose_access(demo, api):
+def test_the_users_of_an_inactive_partner_lose_access(logins, api):
     Partner.objects.filter(code="acme").update(is_active=False)
     assert api("partner").get("/api/v1/customers/").status_code == 403
     assert api("partner2").get("/api/v1/customers/").status_code == 200
 
 
-def test_an_inactive_user_cannot_use_its_token(demo, api):
+def test_an_inactive_user_cannot_use_its_token(logins, api):
     client = api("partner")
     get_user_model().objects.filter(username="partner").update(is_active=False)
     assert client.get("/api/v1/customers/").status_code == 401
 
 
-def test_unknown_addresses_under_the_api_answer_a_json_404(demo, api):
+def test_unknown_addresses_under_the_api_answer_a_json_404(logins, api):
     client = api("operator")
     for method, url in [
         ("get", "/api/v1/subscriptions/abc/"),
@@ -221,7 +222,7 @@ def partner(code: str) -> Partner:
 # /api/v1/partners/{id}/ --------------------------------------------------------------------------
 
 
-def test_an_operator_sees_every_partner(demo, api):
+def test_an_operator_sees_every_partner(logins, api):
     client = api("operator")
     for code, name, email, discount in [
         ("acme", "Acme Resellers", "orders@acme-resellers.example", "20.00"),
@@ -242,7 +243,7 @@ def test_an_operator_sees_every_partner(demo, api):
 @pytest.mark.parametrize(
     ("username", "own", "other"), [("partner", "acme", "nordic"), ("partner2", "nordic", "acme")]
 )
-def test_a_partner_user_sees_its_own_partner_and_not_another(demo, api, username, own, other):
+def test_a_partner_user_sees_its_own_partner_and_not_another(logins, api, username, own, other):
     client = api(username)
     response = client.get(f"/api/v1/partners/{partner(own).pk}/")
     assert response.status_code == 200
@@ -256,7 +257,7 @@ def test_a_partner_user_sees_its_own_partner_and_not_another(demo, api, username
 
 
 @pytest.mark.parametrize("username", ["customer", "customer2"])
-def test_a_direct_customer_sees_no_partner(demo, api, username):
+def test_a_direct_customer_sees_no_partner(logins, api, username):
     client = api(username)
     missing = client.get(f"/api/v1/partners/{MISSING}/")
     for code in ("acme", "nordic"):
@@ -265,9 +266,9 @@ def test_a_direct_customer_sees_no_partner(demo, api, username):
         assert partner(code).name.encode() not in response.content
 
 
-def test_a_partners_customer_sees_only_the_partner_that_manages_it(demo):
+def test_a_partners_customer_sees_only_the_partner_that_manages_it(logins):
     user = get_user_model().objects.create_user("bruno", password="x-long-password-1")
-    CustomerUser.objects.create(customer=demo.bakery, user=user)
+    CustomerUser.objects.create(customer=logins.bakery, user=user)
     client = token_client(user)
     own = client.get(f"/api/v1/partners/{partner('acme').pk}/")
     assert own.status_code == 200 and own.json()["code"] == "acme"
@@ -275,7 +276,7 @@ def test_a_partners_customer_sees_only_the_partner_that_manages_it(demo):
     assert not_found(foreign, like=client.get(f"/api/v1/partners/{MISSING}/"))
 
 
-def test_without_a_token_or_a_role_the_partner_is_refused_and_nothing_leaks(demo):
+def test_without_a_token_or_a_role_the_partner_is_refused_and_nothing_leaks(logins):
     url = f"/api/v1/partners/{partner('acme').pk}/"
     anonymous = APIClient().get(url)
     assert anonymous.status_code == 401
@@ -292,10 +293,10 @@ def test_without_a_token_or_a_role_the_partner_is_refused_and_nothing_leaks(demo
 # Isolation across kinds of tenant: partners and direct customers ---------------------------------
 
 
-def rows_of(demo, customer, subscription) -> list[tuple[str, str]]:
+def rows_of(tenants, customer, subscription) -> list[tuple[str, str]]:
     """The detail addresses of a customer's rows, each with the same address for a missing row."""
-    invoice = demo.invoice_of(customer)
-    assert invoice is not None, "the demo invoices every tenant that has a subscription"
+    invoice = tenants.invoice_of(customer)
+    assert invoice is not None, "the fixture invoices every tenant that has a subscription"
     return [
         (f"/api/v1/customers/{customer.pk}/", f"/api/v1/customers/{MISSING}/"),
         (f"/api/v1/subscriptions/{subscription.pk}/", f"/api/v1/subscriptions/{MISSING}/"),
@@ -305,41 +306,44 @@ def rows_of(demo, customer, subscription) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("username", ["partner", "partner2"])
-def test_a_partner_does_not_see_a_direct_customers_rows(demo, api, username):
+def test_a_partner_does_not_see_a_direct_customers_rows(tenants, api, username):
     client = api(username)
-    for customer, subscription in [(demo.maple, demo.hosting), (demo.dupont, demo.office)]:
-        for url, missing in rows_of(demo, customer, subscription):
+    for customer, subscription in [
+        (tenants.maple, tenants.hosting),
+        (tenants.dupont, tenants.office),
+    ]:
+        for url, missing in rows_of(tenants, customer, subscription):
             response = client.get(url)
             assert not_found(response, like=client.get(missing)), url
             assert customer.name.encode() not in response.content
     # nor in its lists
     listed = client.get("/api/v1/customers/?page_size=200").json()["results"]
-    assert {demo.maple.pk, demo.dupont.pk}.isdisjoint(row["id"] for row in listed)
+    assert {tenants.maple.pk, tenants.dupont.pk}.isdisjoint(row["id"] for row in listed)
 
 
 @pytest.mark.parametrize("username", ["customer", "customer2"])
-def test_a_direct_customer_does_not_see_a_partners_customers_rows(demo, api, username):
+def test_a_direct_customer_does_not_see_a_partners_customers_rows(tenants, api, username):
     client = api(username)
     for customer, subscription in [
-        (demo.bakery, demo.bakery_seats),
-        (demo.fjord, demo.fjord_seats),
+        (tenants.bakery, tenants.bakery_seats),
+        (tenants.fjord, tenants.fjord_seats),
     ]:
-        for url, missing in rows_of(demo, customer, subscription):
+        for url, missing in rows_of(tenants, customer, subscription):
             response = client.get(url)
             assert not_found(response, like=client.get(missing)), url
             assert customer.name.encode() not in response.content
-    clinic = client.get(f"/api/v1/customers/{demo.clinic.pk}/")  # Acme's, no subscription yet
+    clinic = client.get(f"/api/v1/customers/{tenants.clinic.pk}/")  # Acme's, no subscription yet
     assert not_found(clinic, like=client.get(f"/api/v1/customers/{MISSING}/"))
 
 
-def test_the_same_rows_are_there_for_their_owners(demo, api):
+def test_the_same_rows_are_there_for_their_owners(tenants, api):
     """The 404s above are about who asks: the operator and the owners get these rows."""
     for username, customer, subscription in [
-        ("customer", demo.maple, demo.hosting),
-        ("partner", demo.bakery, demo.bakery_seats),
-        ("operator", demo.dupont, demo.office),
+        ("customer", tenants.maple, tenants.hosting),
+        ("partner", tenants.bakery, tenants.bakery_seats),
+        ("operator", tenants.dupont, tenants.office),
     ]:
-        for url, _missing in rows_of(demo, customer, subscription):
+        for url, _missing in rows_of(tenants, customer, subscription):
             assert api(username).get(url).status_code == 200, (username, url)
 
 
@@ -353,10 +357,10 @@ CROSS_KIND = [
 
 @pytest.mark.parametrize(("username", "target"), CROSS_KIND)
 def test_changes_across_kinds_of_tenant_are_not_found_and_change_nothing(
-    demo, api, username, target
+    tenants, api, username, target
 ):
     client = api(username)
-    subscription = getattr(demo, target)
+    subscription = getattr(tenants, target)
     before = snapshot()
     for path, body in CHANGES:
         url = f"/api/v1/subscriptions/{subscription.pk}/{path}"
@@ -406,10 +410,10 @@ def test_changes_across_kinds_of_tenant_are_not_found_and_change_nothing(
     ],
 )
 def test_a_change_refused_across_kinds_is_made_by_the_owner(
-    demo, api, username, target, owner, path, body, changed
+    tenants, api, username, target, owner, path, body, changed
 ):
     """The same POST: 404 and nothing for the intruder, the change for the owner."""
-    subscription = getattr(demo, target)
+    subscription = getattr(tenants, target)
     url = f"/api/v1/subscriptions/{subscription.pk}/{path}"
     before = snapshot()
     assert api(username).post(url, body, format="json").status_code == 404
@@ -421,10 +425,10 @@ def test_a_change_refused_across_kinds_is_made_by_the_owner(
     assert changed(Subscription.objects.get(pk=subscription.pk))
 
 
-def test_an_idempotent_answer_is_never_replayed_to_another_user(demo, api):
+def test_an_idempotent_answer_is_never_replayed_to_another_user(tenants, api):
     """The owner's stored answer (with its rows) stays the owner's: the same key, address and
     body from another tenant is a new request, and a 404."""
-    url = f"/api/v1/subscriptions/{demo.hosting.pk}/cancel/"
+    url = f"/api/v1/subscriptions/{tenants.hosting.pk}/cancel/"
     first = api("customer").post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="shared-key-1")
     assert first.status_code == 200
     replay = api("customer").post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="shared-key-1")
@@ -439,9 +443,9 @@ def test_an_idempotent_answer_is_never_replayed_to_another_user(demo, api):
 
 @pytest.mark.parametrize(("username", "other"), [("partner", "dupont"), ("customer", "bakery")])
 def test_a_subscription_cannot_be_created_for_a_customer_of_the_other_kind(
-    demo, api, username, other
+    tenants, api, username, other
 ):
-    customer = getattr(demo, other)
+    customer = getattr(tenants, other)
     before = snapshot()
     for path in ("", "preview/"):
         response = api(username).post(
@@ -459,7 +463,7 @@ def test_a_subscription_cannot_be_created_for_a_customer_of_the_other_kind(
 
 
 @pytest.mark.parametrize("username", ["partner", "partner2", "customer", "customer2"])
-def test_an_active_plan_is_seen_by_every_role_with_its_public_fields(demo, api, username):
+def test_an_active_plan_is_seen_by_every_role_with_its_public_fields(logins, api, username):
     plan = Plan.objects.get(code="device-seats")
     response = api(username).get(f"/api/v1/plans/{plan.pk}/")
     assert response.status_code == 200
@@ -477,7 +481,7 @@ def test_an_active_plan_is_seen_by_every_role_with_its_public_fields(demo, api, 
 
 @pytest.mark.parametrize("status", [Plan.Status.DRAFT, Plan.Status.RETIRED])
 @pytest.mark.parametrize("username", ["partner", "partner2", "customer", "customer2"])
-def test_a_plan_not_for_sale_is_not_found_except_by_operators(demo, api, username, status):
+def test_a_plan_not_for_sale_is_not_found_except_by_operators(logins, api, username, status):
     plan = PlanFactory(code=f"hidden-{status}", name="Hidden plan", status=status)
     response = api(username).get(f"/api/v1/plans/{plan.pk}/")
     assert not_found(response, like=api(username).get(f"/api/v1/plans/{MISSING}/"))

@@ -27,12 +27,12 @@ def charged():
 
 
 @pytest.fixture
-def seats_url(demo):
-    return f"/api/v1/subscriptions/{demo.fjord_seats.pk}/seats/"
+def seats_url(tenants):
+    return f"/api/v1/subscriptions/{tenants.fjord_seats.pk}/seats/"
 
 
 def test_the_same_key_and_body_replay_the_answer_and_charge_nothing_more(
-    demo, api, seats_url, django_capture_on_commit_callbacks
+    tenants, api, seats_url, django_capture_on_commit_callbacks
 ):
     client = api("partner2")
     body = {"seat_type": "gateway", "quantity": 2}
@@ -50,10 +50,10 @@ def test_the_same_key_and_body_replay_the_answer_and_charge_nothing_more(
     assert again["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
     assert charged() == after_first
-    assert demo.fjord_seats.seats.get().quantity == 7
+    assert tenants.fjord_seats.seats.get().quantity == 7
 
 
-def test_the_same_key_with_another_body_or_address_is_refused(demo, api, seats_url):
+def test_the_same_key_with_another_body_or_address_is_refused(tenants, api, seats_url):
     client = api("partner2")
     assert (
         client.post(
@@ -70,30 +70,32 @@ def test_the_same_key_with_another_body_or_address_is_refused(demo, api, seats_u
     other_path = client.post(seats_url + "preview/", {}, HTTP_IDEMPOTENCY_KEY=KEY)
     assert other_path.status_code != 422  # previews charge nothing: no key needed or kept
     cancel = client.post(
-        f"/api/v1/subscriptions/{demo.fjord_seats.pk}/cancel/", {}, HTTP_IDEMPOTENCY_KEY=KEY
+        f"/api/v1/subscriptions/{tenants.fjord_seats.pk}/cancel/", {}, HTTP_IDEMPOTENCY_KEY=KEY
     )
     assert cancel.status_code == 422
     assert charged() == before
 
 
-def test_keys_belong_to_their_user(demo, api):
+def test_keys_belong_to_their_user(tenants, api):
     body = {"seat_type": "gateway", "quantity": 1}
     assert (
         api("partner")
         .post(
-            f"/api/v1/subscriptions/{demo.bakery_seats.pk}/seats/", body, HTTP_IDEMPOTENCY_KEY=KEY
+            f"/api/v1/subscriptions/{tenants.bakery_seats.pk}/seats/",
+            body,
+            HTTP_IDEMPOTENCY_KEY=KEY,
         )
         .status_code
         == 200
     )
     response = api("partner2").post(
-        f"/api/v1/subscriptions/{demo.fjord_seats.pk}/seats/", body, HTTP_IDEMPOTENCY_KEY=KEY
+        f"/api/v1/subscriptions/{tenants.fjord_seats.pk}/seats/", body, HTTP_IDEMPOTENCY_KEY=KEY
     )
     assert response.status_code == 200 and "Idempotent-Replayed" not in response
     assert IdempotencyKey.objects.filter(key=KEY).count() == 2
 
 
-def test_a_refused_request_leaves_the_key_free_for_the_corrected_one(demo, api, seats_url):
+def test_a_refused_request_leaves_the_key_free_for_the_corrected_one(tenants, api, seats_url):
     client = api("partner2")
     refused = client.post(
         seats_url, {"seat_type": "gateway", "quantity": 0}, HTTP_IDEMPOTENCY_KEY=KEY
@@ -109,9 +111,9 @@ def test_a_refused_request_leaves_the_key_free_for_the_corrected_one(demo, api, 
     assert stored.response_body == accepted.json()
 
 
-def test_a_subscription_created_twice_with_one_key_exists_once(demo, api):
+def test_a_subscription_created_twice_with_one_key_exists_once(tenants, api):
     body = {
-        "customer": demo.clinic.pk,
+        "customer": tenants.clinic.pk,
         "plan": "device-seats",
         "start_date": "2026-12-01",
         "seats": {"sensor": 6},
@@ -121,10 +123,10 @@ def test_a_subscription_created_twice_with_one_key_exists_once(demo, api):
     second = client.post("/api/v1/subscriptions/", body, HTTP_IDEMPOTENCY_KEY=KEY)
     assert first.status_code == second.status_code == 201
     assert second.json() == first.json()
-    assert demo.clinic.subscriptions.count() == 1
+    assert tenants.clinic.subscriptions.count() == 1
 
 
-def test_every_change_that_can_charge_replays(demo, api, django_capture_on_commit_callbacks):
+def test_every_change_that_can_charge_replays(tenants, api, django_capture_on_commit_callbacks):
     """Cancel (a penalty), redeem a coupon, change plan, record credit consumption."""
     from datetime import date
 
@@ -132,22 +134,22 @@ def test_every_change_that_can_charge_replays(demo, api, django_capture_on_commi
     from subscriptions import services
 
     held = services.subscription_contract_add(
-        subscription=demo.office,
+        subscription=tenants.office,
         contract=ProductContract.objects.get(code="support-credits"),
         start_date=date(2026, 11, 1),
         today=date(2026, 11, 22),
     )
     cases = [
-        ("customer2", f"/api/v1/subscriptions/{demo.office.pk}/cancel/", {}),
-        ("customer2", f"/api/v1/subscriptions/{demo.backup.pk}/coupons/", {"code": "coupon_89"}),
+        ("customer2", f"/api/v1/subscriptions/{tenants.office.pk}/cancel/", {}),
+        ("customer2", f"/api/v1/subscriptions/{tenants.backup.pk}/coupons/", {"code": "coupon_89"}),
         (
             "customer",
-            f"/api/v1/subscriptions/{demo.hosting.pk}/plan-change/",
+            f"/api/v1/subscriptions/{tenants.hosting.pk}/plan-change/",
             {"plan": "hosting-b"},
         ),
         (
             "customer2",
-            f"/api/v1/subscriptions/{demo.office.pk}/contracts/{held.pk}/consumptions/",
+            f"/api/v1/subscriptions/{tenants.office.pk}/contracts/{held.pk}/consumptions/",
             {"amount": "2"},
         ),
     ]
@@ -163,18 +165,18 @@ def test_every_change_that_can_charge_replays(demo, api, django_capture_on_commi
         assert (charged(), held.credits.count()) == state, url
 
 
-def test_keys_expire_after_24_hours(demo, api, seats_url):
+def test_keys_expire_after_24_hours(tenants, api, seats_url):
     client = api("partner2")
     body = {"seat_type": "gateway", "quantity": 1}
     assert client.post(seats_url, body, HTTP_IDEMPOTENCY_KEY=KEY).status_code == 200
     with time_machine.travel(timezone.now() + timedelta(hours=25)):
         again = client.post(seats_url, body, HTTP_IDEMPOTENCY_KEY=KEY)
     assert again.status_code == 200 and "Idempotent-Replayed" not in again
-    assert demo.fjord_seats.seats.get().quantity == 7  # 5 + 1 + 1
+    assert tenants.fjord_seats.seats.get().quantity == 7  # 5 + 1 + 1
     assert IdempotencyKey.objects.count() == 1
 
 
-def test_the_purge_forgets_expired_keys_only(demo, api, seats_url):
+def test_the_purge_forgets_expired_keys_only(tenants, api, seats_url):
     client = api("partner2")
     client.post(seats_url, {"seat_type": "gateway", "quantity": 1}, HTTP_IDEMPOTENCY_KEY="old")
     with time_machine.travel(timezone.now() + timedelta(hours=23)):
@@ -186,7 +188,7 @@ def test_the_purge_forgets_expired_keys_only(demo, api, seats_url):
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "clé", "with space"])
-def test_a_malformed_key_is_refused(demo, api, seats_url, key):
+def test_a_malformed_key_is_refused(tenants, api, seats_url, key):
     response = api("partner2").post(
         seats_url, {"seat_type": "gateway", "quantity": 1}, HTTP_IDEMPOTENCY_KEY=key
     )
@@ -194,4 +196,4 @@ def test_a_malformed_key_is_refused(demo, api, seats_url, key):
     assert response.json() == {
         "Idempotency-Key": ["An Idempotency-Key is 1 to 255 visible ASCII characters."]
     }
-    assert demo.fjord_seats.seats.get().quantity == 5
+    assert tenants.fjord_seats.seats.get().quantity == 5

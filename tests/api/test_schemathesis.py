@@ -1,16 +1,17 @@
 """Property-based run against the OpenAPI schema (schemathesis 4): every operation, with the
-demo data and an operator's token, must answer no 5xx and nothing that breaks the schema, refuse
-every request the schema says is invalid (negative checks) and accept every request it says is
-valid (positive checks) — unless a rule the schema cannot state refused it: a row that does not
-exist, or a business rule (a 400 in the documented shape, never a format error; see
-`refused_only_by_rules_the_schema_cannot_state`).
+API tests' tenants and an operator's token, must answer no 5xx and nothing that breaks the
+schema, refuse every request the schema says is invalid (negative checks) and accept every
+request it says is valid (positive checks) — unless a rule the schema cannot state refused it: a
+row that does not exist, or a business rule (a 400 in the documented shape, never a format error;
+see `refused_only_by_rules_the_schema_cannot_state`).
 
 The schema is loaded from the WSGI application itself (no server). Each operation is one test
-on the demo data (`seeded`), run through the schema's examples, boundary values (coverage) and
-random inputs (fuzzing), valid and invalid. Random ids would only ever find 404s, so the hooks
-below also draw ids and codes from the demo's real rows: the requests then reach the services.
-Generation is deterministic (derandomized, no example database) and bounded: CI is stable and
-the run takes about a minute.
+on the tenants of tests/api/conftest.py (partners, their customers and direct ones, their
+subscriptions and invoices, built through the services), run through the schema's examples,
+boundary values (coverage) and random inputs (fuzzing), valid and invalid. Random ids would only
+ever find 404s, so the hooks below also draw ids and codes from those real rows: the requests
+then reach the services. Generation is deterministic (derandomized, no example database) and
+bounded: CI is stable and the run takes about a minute.
 """
 
 import inspect
@@ -124,7 +125,7 @@ def refused_only_by_rules_the_schema_cannot_state(ctx, response, case):
     return None
 
 
-# Real ids and codes of the demo, filled by the fixture before any request is generated.
+# Real ids and codes of the tenants, filled by the fixture before any request is generated.
 REAL: dict[str, list] = {}
 RESOURCES = {
     "/api/v1/plans/": Plan,
@@ -163,7 +164,7 @@ def _well_formed(value, like) -> bool:
 
 
 def _or_real(value, name: str):
-    """The generated value, or one of the demo's (deterministic: part of the same draw)."""
+    """The generated value, or a real one (deterministic: part of the same draw)."""
     real = REAL.get(name)
     if not real or not _well_formed(value, real[0]):
         return st.just(value)
@@ -213,7 +214,7 @@ def in_process():
 
 
 @pytest.fixture
-def operator_token(seeded, operator, in_process) -> str:
+def operator_token(tenants, operator, in_process) -> str:
     office = Subscription.objects.get(plan__code="office-24m")
     services.subscription_contract_add(
         subscription=office,
@@ -234,7 +235,7 @@ def operator_token(seeded, operator, in_process) -> str:
 
 @pytest.mark.django_db
 @schema.parametrize()
-# The demo data and the token are made once per operation and shared by its examples, on
+# The tenants and the token are made once per operation and shared by its examples, on
 # purpose: requests build on the rows earlier ones changed.
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_the_api_keeps_its_schema_and_never_fails(case, operator_token):

@@ -255,11 +255,11 @@ def test_seat_reduction_accepted_before_the_freeze_refused_within_example_5_2(ac
 # Plan change, cancellation --------------------------------------------------------------------
 
 
-def test_plan_upgrade_preview_then_change(demo, api):
+def test_plan_upgrade_preview_then_change(tenants, api):
     client = api("customer")
-    url = f"/api/v1/subscriptions/{demo.hosting.pk}/plan-change/"
+    url = f"/api/v1/subscriptions/{tenants.hosting.pk}/plan-change/"
     preview = ok(client.post(url + "preview/", {"plan": "hosting-b"}))
-    assert Subscription.objects.get(pk=demo.hosting.pk).plan.code == "hosting-a"
+    assert Subscription.objects.get(pk=tenants.hosting.pk).plan.code == "hosting-a"
     [charge] = preview["charges"]
     assert charge["kind"] == "proration"
     assert charge["rule"] == "(250.00 − 150.00) × 9/30"  # 22 Nov → 1 Dec of a 30-day month
@@ -270,9 +270,9 @@ def test_plan_upgrade_preview_then_change(demo, api):
     assert done["message"].startswith("Upgraded to Hosting B now: 30.00 CAD now")
 
 
-def test_plan_change_outside_the_upgrade_group_is_refused(demo, api):
+def test_plan_change_outside_the_upgrade_group_is_refused(tenants, api):
     response = api("customer").post(
-        f"/api/v1/subscriptions/{demo.hosting.pk}/plan-change/", {"plan": "office-24m"}
+        f"/api/v1/subscriptions/{tenants.hosting.pk}/plan-change/", {"plan": "office-24m"}
     )
     assert response.status_code == 400
     assert response.json() == {
@@ -336,11 +336,11 @@ def test_cancellation_within_the_grace_period_has_no_penalty_example_4_2(office)
 # Coupons, credits --------------------------------------------------------------------------
 
 
-def test_redeem_a_coupon_example_3_4(demo, api):
+def test_redeem_a_coupon_example_3_4(tenants, api):
     client = api("customer2")
-    url = f"/api/v1/subscriptions/{demo.backup.pk}/coupons/"
+    url = f"/api/v1/subscriptions/{tenants.backup.pk}/coupons/"
     preview = ok(client.post(url + "preview/", {"code": "coupon_87"}))
-    assert not demo.backup.redemptions.exists()
+    assert not tenants.backup.redemptions.exists()
     done = ok(client.post(url, {"code": "coupon_87"}))
     assert done["next_charges"] == preview["next_charges"]
     addon = [c for c in done["next_charges"] if c["gross"] == "10.00"]
@@ -353,35 +353,36 @@ def test_redeem_a_coupon_example_3_4(demo, api):
     assert response.json() == {"code": ["Enter a code."]}
 
 
-def test_redeem_a_coupon_whatever_its_case(demo, api):
-    """billing-rules §7: codes match whatever their case: COUPON_88 is the demo's coupon_88."""
+def test_redeem_a_coupon_whatever_its_case(tenants, api):
+    """billing-rules §7: codes match whatever their case: COUPON_88 is the catalog's coupon_88."""
     client = api("customer2")
-    url = f"/api/v1/subscriptions/{demo.backup.pk}/coupons/"
+    url = f"/api/v1/subscriptions/{tenants.backup.pk}/coupons/"
     preview = ok(client.post(url + "preview/", {"code": "COUPON_88"}))
     assert preview["message"].startswith("Code coupon_88 redeemed: 2.00 EUR off the invoice of")
     assert preview["rule"] == "20 % off the additional service"
-    assert not demo.backup.redemptions.exists()
+    assert not tenants.backup.redemptions.exists()
     done = ok(client.post(url, {"code": "COUPON_88"}))
     assert [c["net"] for c in done["next_charges"] if c["gross"] == "10.00"] == ["8.00"]
-    assert demo.backup.redemptions.get().code.code == "coupon_88"
+    assert tenants.backup.redemptions.get().code.code == "coupon_88"
 
 
 @pytest.fixture
-def credits(demo):
+def credits(tenants):
     held = services.subscription_contract_add(
-        subscription=demo.office,
+        subscription=tenants.office,
         contract=ProductContract.objects.get(code="support-credits"),
         start_date=date(2026, 11, 1),
         today=date(2026, 11, 22),
     )
     return SimpleNamespace(
-        held=held, url=f"/api/v1/subscriptions/{demo.office.pk}/contracts/{held.pk}/consumptions/"
+        held=held,
+        url=f"/api/v1/subscriptions/{tenants.office.pk}/contracts/{held.pk}/consumptions/",
     )
 
 
-def test_record_credit_consumption_and_refuse_beyond_the_balance(demo, api, credits):
+def test_record_credit_consumption_and_refuse_beyond_the_balance(tenants, api, credits):
     client = api("customer2")
-    detail = ok(client.get(f"/api/v1/subscriptions/{demo.office.pk}/"))
+    detail = ok(client.get(f"/api/v1/subscriptions/{tenants.office.pk}/"))
     assert [(c["id"], c["contract"], c["credit_balance"]) for c in detail["contracts"]] == [
         (credits.held.pk, "support-credits", "20.00")
     ]
@@ -398,9 +399,9 @@ def test_record_credit_consumption_and_refuse_beyond_the_balance(demo, api, cred
     assert CreditEntry.objects.filter(kind="consumption").count() == 1
 
 
-def test_consumption_on_a_contract_of_another_subscription_is_not_found(demo, api, credits):
+def test_consumption_on_a_contract_of_another_subscription_is_not_found(tenants, api, credits):
     response = api("customer2").post(
-        f"/api/v1/subscriptions/{demo.backup.pk}/contracts/{credits.held.pk}/consumptions/",
+        f"/api/v1/subscriptions/{tenants.backup.pk}/contracts/{credits.held.pk}/consumptions/",
         {"amount": "1"},
     )
     assert response.status_code == 404
@@ -409,40 +410,40 @@ def test_consumption_on_a_contract_of_another_subscription_is_not_found(demo, ap
 # Reads -------------------------------------------------------------------------------------
 
 
-def test_subscription_detail_has_seats_timeline_contracts_and_next_invoice(demo, api):
-    body = ok(api("partner").get(f"/api/v1/subscriptions/{demo.bakery_seats.pk}/"))
+def test_subscription_detail_has_seats_timeline_contracts_and_next_invoice(tenants, api):
+    body = ok(api("partner").get(f"/api/v1/subscriptions/{tenants.bakery_seats.pk}/"))
     assert body["plan"]["code"] == "device-seats"
-    assert body["partner"] == {"id": demo.bakery.partner_link.partner_id, "code": "acme"} | {
+    assert body["partner"] == {"id": tenants.bakery.partner_link.partner_id, "code": "acme"} | {
         "name": "Acme Resellers"
     }
     assert body["seats"] == [{"seat_type": "gateway", "quantity": 10, "scheduled_quantity": None}]
     assert [e["kind"] for e in body["events"]] == ["created"]
     assert body["next_invoice"] == {"date": "2027-01-01", "amount": "108.00", "currency": "EUR"}
     assert body["service_period_years"] == 3
-    assert body["renewal_date"] == "2029-01-01"
+    assert body["renewal_date"] == "2029-10-01"  # sold from 2026-10-01 (tests/api/conftest.py)
 
 
 def ids(response) -> set[int]:
     return {row["id"] for row in results(response)}
 
 
-def test_subscription_filters(demo, api):
+def test_subscription_filters(tenants, api):
     client = api("operator")
     everything = ids(client.get("/api/v1/subscriptions/"))
     assert len(everything) == 5
-    assert ids(client.get("/api/v1/subscriptions/?status=trial")) == {demo.backup.pk}
+    assert ids(client.get("/api/v1/subscriptions/?status=trial")) == {tenants.backup.pk}
     assert ids(client.get("/api/v1/subscriptions/?status=trial&status=active")) == everything
     assert ids(client.get("/api/v1/subscriptions/?plan=device-seats")) == {
-        demo.bakery_seats.pk,
-        demo.fjord_seats.pk,
+        tenants.bakery_seats.pk,
+        tenants.fjord_seats.pk,
     }
-    assert ids(client.get(f"/api/v1/subscriptions/?customer={demo.dupont.pk}")) == {
-        demo.office.pk,
-        demo.backup.pk,
+    assert ids(client.get(f"/api/v1/subscriptions/?customer={tenants.dupont.pk}")) == {
+        tenants.office.pk,
+        tenants.backup.pk,
     }
-    assert ids(client.get("/api/v1/subscriptions/?partner=nordic")) == {demo.fjord_seats.pk}
+    assert ids(client.get("/api/v1/subscriptions/?partner=nordic")) == {tenants.fjord_seats.pk}
     renewals = {s.pk: s.renewal_date for s in Subscription.objects.all()}
-    day = renewals[demo.fjord_seats.pk]
+    day = renewals[tenants.fjord_seats.pk]
     assert ids(
         client.get(f"/api/v1/subscriptions/?renewal_date_after={day}&renewal_date_before={day}")
     ) == {pk for pk, renewal in renewals.items() if renewal == day}
@@ -455,12 +456,12 @@ def test_subscription_filters(demo, api):
     assert response.status_code == 400
 
 
-def test_a_partner_filtering_on_another_partner_sees_nothing(demo, api):
+def test_a_partner_filtering_on_another_partner_sees_nothing(tenants, api):
     assert results(api("partner").get("/api/v1/subscriptions/?partner=nordic")) == []
     assert results(api("partner").get("/api/v1/customers/?partner=nordic")) == []
 
 
-def test_pagination(demo, api):
+def test_pagination(tenants, api):
     client = api("operator")
     first = client.get("/api/v1/subscriptions/?page_size=2").json()
     assert first["count"] == 5 and len(first["results"]) == 2
@@ -476,7 +477,7 @@ def test_pagination(demo, api):
     assert len(seen) == len(set(seen)) == 5
 
 
-def test_customer_list_filters_and_detail(demo, api):
+def test_customer_list_filters_and_detail(tenants, api):
     client = api("operator")
     assert {c["name"] for c in results(client.get("/api/v1/customers/?partner=acme"))} == {
         "Boulangerie Martin",
@@ -488,27 +489,32 @@ def test_customer_list_filters_and_detail(demo, api):
     assert [c["name"] for c in results(client.get("/api/v1/customers/?search=lyon"))] == [
         "Atelier Dupont"
     ]
-    body = ok(api("partner2").get(f"/api/v1/customers/{demo.fjord.pk}/"))
+    body = ok(api("partner2").get(f"/api/v1/customers/{tenants.fjord.pk}/"))
     assert body["partner"]["code"] == "nordic"
     assert body["country"] == "NO" and body["currency"] == "EUR"
 
 
-def test_every_previewable_change_saves_nothing(demo, api, credits):
+def test_every_previewable_change_saves_nothing(tenants, api, credits):
     """Each preview runs the very service of its change with dry_run=True."""
     before = snapshot(), CreditEntry.objects.count(), Invoice.objects.count()
     plans = {p.code: p for p in Plan.objects.all()}
     assert plans  # the catalog is there
     for username, subscription, path, body in [
-        ("partner", demo.bakery_seats, "seats/preview/", {"seat_type": "gateway", "quantity": 2}),
         (
             "partner",
-            demo.bakery_seats,
+            tenants.bakery_seats,
+            "seats/preview/",
+            {"seat_type": "gateway", "quantity": 2},
+        ),
+        (
+            "partner",
+            tenants.bakery_seats,
             "seat-reductions/preview/",
             {"seat_type": "gateway", "quantity": 1},
         ),
-        ("customer", demo.hosting, "plan-change/preview/", {"plan": "hosting-b"}),
-        ("customer2", demo.office, "cancel/preview/", {}),
-        ("customer2", demo.backup, "coupons/preview/", {"code": "coupon_88"}),
+        ("customer", tenants.hosting, "plan-change/preview/", {"plan": "hosting-b"}),
+        ("customer2", tenants.office, "cancel/preview/", {}),
+        ("customer2", tenants.backup, "coupons/preview/", {"code": "coupon_88"}),
     ]:
         response = api(username).post(f"/api/v1/subscriptions/{subscription.pk}/{path}", body)
         assert response.status_code in (200, 400), response.content

@@ -104,11 +104,11 @@ def receiver():
 
 
 @pytest.fixture
-def caught_up(demo):
-    """The dispatcher has run since the demo was made (it runs every minute): its history is
-    behind the cursor, before any endpoint existed."""
+def caught_up(tenants):
+    """The dispatcher has run since the tenants were made (it runs every minute): their history
+    is behind the cursor, before any endpoint existed."""
     services.webhooks_dispatch()
-    return demo
+    return tenants
 
 
 def endpoint(url: str, **fields) -> WebhookEndpoint:
@@ -127,24 +127,25 @@ def types_of(deliveries) -> list[str]:
 # What is dispatched -----------------------------------------------------------------------
 
 
-def test_timeline_and_invoice_events_become_their_event_types(demo, caught_up):
+def test_timeline_and_invoice_events_become_their_event_types(tenants, caught_up):
     hook = endpoint("http://127.0.0.1:9/unused")
     gateway = SeatType.objects.get(code="gateway")
     sensor = SeatType.objects.get(code="sensor")
     today = date(2026, 11, 22)
     created = subscription_services.subscription_create(
-        customer=demo.clinic,
-        plan=demo.bakery_seats.plan,
+        customer=tenants.clinic,
+        plan=tenants.bakery_seats.plan,
         start_date=today,
         today=today,
         seats={sensor: 6},
     ).subscription
     subscription_services.seats_add(
-        subscription=demo.fjord_seats, seat_type=gateway, quantity=1, today=today
+        subscription=tenants.fjord_seats, seat_type=gateway, quantity=1, today=today
     )
-    subscription_services.subscription_cancel(subscription=demo.office, today=today)
+    subscription_services.subscription_cancel(subscription=tenants.office, today=today)
     subscription_services.subscription_advance(
-        subscription=demo.fjord_seats, today=date(2027, 4, 1)
+        subscription=tenants.fjord_seats,
+        today=date(2027, 10, 1),  # its renewal date
     )
     with time_machine.travel("2026-12-01 09:00Z", tick=True):
         billing_run(day=date(2026, 12, 1), send_emails=False)
@@ -168,8 +169,8 @@ def test_timeline_and_invoice_events_become_their_event_types(demo, caught_up):
         "subscription.renewed",
     ]
     assert {"invoice.issued", "invoice.paid", "invoice.overdue"} <= set(kinds)
-    # Events dispatched before the endpoint existed (the demo's history) are not sent to it.
-    assert not deliveries.filter(event_id=f"sub_evt_{demo.office.events.first().pk}").exists()
+    # Events dispatched before the endpoint existed (the tenants' history) are not sent to it.
+    assert not deliveries.filter(event_id=f"sub_evt_{tenants.office.events.first().pk}").exists()
 
     body = json.loads(deliveries.get(event_type="subscription.created").body)
     assert body["type"] == "subscription.created"
@@ -183,9 +184,9 @@ def test_timeline_and_invoice_events_become_their_event_types(demo, caught_up):
     assert paid["data"]["day"] == "2026-12-02"
 
 
-def test_dispatching_twice_sends_nothing_twice(demo, caught_up):
+def test_dispatching_twice_sends_nothing_twice(tenants, caught_up):
     endpoint("http://127.0.0.1:9/unused")
-    subscription_services.subscription_cancel(subscription=demo.office, today=date(2026, 11, 22))
+    subscription_services.subscription_cancel(subscription=tenants.office, today=date(2026, 11, 22))
     assert services.webhooks_dispatch() == 1
     assert services.webhooks_dispatch() == 0
     assert webhooks_dispatch.apply().get() == 0
@@ -194,7 +195,7 @@ def test_dispatching_twice_sends_nothing_twice(demo, caught_up):
     assert WebhookDelivery.objects.count() == 1
 
 
-def test_endpoints_get_only_their_event_types_partner_and_while_active(demo, caught_up):
+def test_endpoints_get_only_their_event_types_partner_and_while_active(tenants, caught_up):
     everything = endpoint("http://127.0.0.1:9/all")
     cancellations = endpoint("http://127.0.0.1:9/c", event_types=["subscription.cancelled"])
     acme_only = endpoint("http://127.0.0.1:9/acme", partner=Partner.objects.get(code="acme"))
@@ -202,12 +203,12 @@ def test_endpoints_get_only_their_event_types_partner_and_while_active(demo, cau
     today = date(2026, 11, 22)
     gateway = SeatType.objects.get(code="gateway")
     subscription_services.seats_add(
-        subscription=demo.bakery_seats, seat_type=gateway, quantity=1, today=today
+        subscription=tenants.bakery_seats, seat_type=gateway, quantity=1, today=today
     )
     subscription_services.seats_add(
-        subscription=demo.fjord_seats, seat_type=gateway, quantity=1, today=today
+        subscription=tenants.fjord_seats, seat_type=gateway, quantity=1, today=today
     )
-    subscription_services.subscription_cancel(subscription=demo.office, today=today)
+    subscription_services.subscription_cancel(subscription=tenants.office, today=today)
     services.webhooks_dispatch()
     assert types_of(everything.deliveries) == ["subscription.changed"] * 2 + [
         "subscription.cancelled"
@@ -224,11 +225,11 @@ def invoice_event(invoice) -> InvoiceEvent:
     return InvoiceEvent.objects.create(invoice=invoice, kind="paid", day=date(2026, 11, 22))
 
 
-def test_an_event_committed_after_later_ones_is_dispatched_when_it_appears(demo, caught_up):
+def test_an_event_committed_after_later_ones_is_dispatched_when_it_appears(tenants, caught_up):
     """Ids are taken at insert and seen at commit: a row may appear after higher ids were read.
     Simulated here by removing a row before the dispatch and putting it back after."""
     hook = endpoint("http://127.0.0.1:9/unused")
-    invoice = demo.invoice_of(demo.maple)
+    invoice = tenants.invoice_of(tenants.maple)
     first, late, last = invoice_event(invoice), invoice_event(invoice), invoice_event(invoice)
     late_id = late.pk
     InvoiceEvent.objects.filter(pk=late_id).delete()  # "not committed yet"
@@ -249,9 +250,9 @@ def test_an_event_committed_after_later_ones_is_dispatched_when_it_appears(demo,
     assert hook.deliveries.count() == 3
 
 
-def test_a_gap_is_given_up_after_the_grace_period(demo, caught_up):
+def test_a_gap_is_given_up_after_the_grace_period(tenants, caught_up):
     endpoint("http://127.0.0.1:9/unused")
-    invoice = demo.invoice_of(demo.maple)
+    invoice = tenants.invoice_of(tenants.maple)
     invoice_event(invoice)
     rolled_back = invoice_event(invoice)  # a preview's id: it never appears
     invoice_event(invoice)
@@ -273,11 +274,11 @@ def test_gap_ranges_are_split_around_the_rows_that_appear():
 
 
 def test_each_delivery_is_a_signed_post_to_a_real_server(
-    demo, caught_up, api, receiver, django_capture_on_commit_callbacks
+    tenants, caught_up, api, receiver, django_capture_on_commit_callbacks
 ):
     hook = endpoint(receiver.url)
     response = api("partner2").post(
-        f"/api/v1/subscriptions/{demo.fjord_seats.pk}/seats/",
+        f"/api/v1/subscriptions/{tenants.fjord_seats.pk}/seats/",
         {"seat_type": "gateway", "quantity": 1},
     )
     assert response.status_code == 200
@@ -508,9 +509,9 @@ def test_the_delivery_log_and_sending_again_in_the_admin(
     assert len(receiver.requests) == 1
 
 
-def test_idempotency_keys_are_listed_in_the_admin(admin_client, demo, api):
+def test_idempotency_keys_are_listed_in_the_admin(admin_client, tenants, api):
     api("customer").post(
-        f"/api/v1/subscriptions/{demo.hosting.pk}/plan-change/",
+        f"/api/v1/subscriptions/{tenants.hosting.pk}/plan-change/",
         {"plan": "hosting-b"},
         HTTP_IDEMPOTENCY_KEY="admin-visible",
     )
@@ -518,9 +519,9 @@ def test_idempotency_keys_are_listed_in_the_admin(admin_client, demo, api):
     assert page.status_code == 200 and b"admin-visible" in page.content
 
 
-def test_money_in_payloads_is_a_string_with_two_decimals(demo, caught_up):
+def test_money_in_payloads_is_a_string_with_two_decimals(tenants, caught_up):
     endpoint("http://127.0.0.1:9/unused")
-    invoice = demo.invoice_of(demo.bakery)
+    invoice = tenants.invoice_of(tenants.bakery)
     invoice_event(invoice)
     services.webhooks_dispatch()
     payload = json.loads(WebhookDelivery.objects.get().body)
@@ -530,7 +531,7 @@ def test_money_in_payloads_is_a_string_with_two_decimals(demo, caught_up):
     assert len(payload["data"]["invoice"]["total"].split(".")[1]) == 2
 
 
-def test_the_migration_starts_the_cursors_after_the_history(demo):
+def test_the_migration_starts_the_cursors_after_the_history(tenants):
     """Deployed on a database with history, the first endpoints get no old events."""
     from importlib import import_module
 
