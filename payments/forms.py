@@ -30,6 +30,13 @@ class SepaMandateForm(forms.Form):
         label=_("The account holder accepted the mandate text"), required=False
     )
 
+    def __init__(self, *args, self_service: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self_service:
+            # The holder signs it themselves, on the page that shows the mandate text.
+            self.fields["accepted"].label = _("I accept the mandate above")
+            self.fields["account_holder"].label = _("Account holder (as your bank knows it)")
+
 
 class RefundForm(forms.Form):
     amount = forms.DecimalField(label=_("amount"), max_digits=14, decimal_places=2)

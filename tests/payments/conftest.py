@@ -7,6 +7,13 @@ from billing.models import Invoice
 from billing.services import billing_run
 from catalog.models import Plan, SeatType
 from subscriptions import services
+from tests.partners.builders import (  # noqa: F401 - fixtures
+    dupont,
+    dupont_client,
+    maple,
+    maple_client,
+    on,
+)
 from tests.subscriptions.factories import CustomerFactory
 
 
