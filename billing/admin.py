@@ -81,7 +81,11 @@ class InvoiceCustomerFilter(admin.SimpleListFilter):
 
 class PaymentForm(forms.Form):
     amount = forms.DecimalField(label=_("amount"), max_digits=14, decimal_places=2, min_value=0)
-    method = forms.ChoiceField(label=_("method"), choices=Payment.Method.choices)
+    # Customer credit is spent by the credit ledger, never typed in.
+    method = forms.ChoiceField(
+        label=_("method"),
+        choices=[c for c in Payment.Method.choices if c[0] != Payment.Method.CUSTOMER_CREDIT],
+    )
     received_on = forms.DateField(
         label=_("received on"), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -293,6 +297,12 @@ class InvoiceAdmin(CadenceAdmin):
                 '<p><a class="button" href="{}">{}</a></p>',
                 reverse("admin:billing_invoice_payment", args=[obj.pk]),
                 _("Record a payment"),
+            )
+        if obj.kind == Invoice.Kind.INVOICE and obj.amount_paid.amount > 0:
+            link += format_html(
+                '<p><a class="button" href="{}">{}</a></p>',
+                reverse("admin:payments_refund_invoice", args=[obj.pk]),
+                _("Refund"),
             )
         return format_html(
             "{}{}",

@@ -300,6 +300,7 @@ class Payment(models.Model):
         BANK_TRANSFER = "bank_transfer", _("bank transfer")
         CARD = "card", _("card")
         SEPA_DEBIT = "sepa_debit", _("SEPA direct debit")
+        CUSTOMER_CREDIT = "credit", _("customer credit")
 
     invoice = models.ForeignKey(
         Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="payments"

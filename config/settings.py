@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "catalog",
     "subscriptions",
     "billing",
+    "payments",
     "partners",
     "integrations",
     "demo",  # manage.py seed_demo
@@ -232,6 +233,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "overdue-reminders": {"task": "billing.overdue", "schedule": crontab(minute=0, hour=9)},
     "notice-reminders": {"task": "billing.notice_reminders", "schedule": crontab(minute=0, hour=8)},
     "coupon-expiry": {"task": "billing.coupon_expiry", "schedule": crontab(minute=5, hour=0)},
+    # Customer credit pays the open invoices, after the run and each sweep.
+    "customer-credit": {
+        "task": "payments.credits_apply",
+        "schedule": crontab(minute=45, hour=f"{BILLING_RUN_HOUR},{(BILLING_RUN_HOUR + 2) % 24}"),
+    },
     # Outgoing webhooks: new subscription and invoice events become signed deliveries.
     "webhooks-dispatch": {"task": "integrations.webhooks_dispatch", "schedule": crontab()},
     "idempotency-keys-purge": {

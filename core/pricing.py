@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from fractions import Fraction
 from functools import cache
@@ -336,6 +336,37 @@ def invoice_totals(lines: Iterable[tuple[Decimal, Decimal]], currency: str) -> T
         for rate, base in sorted(bases.items())
     )
     return Totals(sum(bases.values(), ZERO), taxes)
+
+
+def split_in_proportion(
+    amount: Decimal, weights: Sequence[Decimal], currency: str
+) -> list[Decimal]:
+    """`amount` shared in proportion to `weights`, to the minor unit, summing to `amount`
+    exactly: each share rounded down, the units left over to the largest remainders (first
+    ones first on a tie)."""
+    total = sum(weights, ZERO)
+    if total <= 0:
+        raise ValueError("weights must sum to more than zero")
+    unit = minor_unit_exponent(currency)
+    exact = [amount * w / total for w in weights]
+    shares = [(e / unit).to_integral_value(rounding=ROUND_FLOOR) * unit for e in exact]
+    left = int(((amount - sum(shares, ZERO)) / unit).to_integral_value())
+    by_remainder = sorted(range(len(exact)), key=lambda i: -(exact[i] - shares[i]))
+    for i in by_remainder[:left]:
+        shares[i] += unit
+    return shares
+
+
+def net_of_gross(gross: Decimal, rate: Decimal, currency: str) -> Decimal | None:
+    """The net amount whose tax at `rate` (rounded half-up, as `invoice_totals` does) makes
+    exactly `gross`, or None when no amount to the minor unit does (at 20 %, 9.99: 8.32 makes
+    9.98 and 8.33 makes 10.00)."""
+    unit = minor_unit_exponent(currency)
+    guess = round_money(gross * HUNDRED / (HUNDRED + rate), currency)
+    for net in (guess, guess - unit, guess + unit):
+        if net + round_money(net * rate / HUNDRED, currency) == gross:
+            return net
+    return None
 
 
 def prorate(amount: Decimal, change: date, interval: Interval) -> Decimal:

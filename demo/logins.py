@@ -12,6 +12,7 @@ OPERATOR_APPS = [
     "catalog",
     "subscriptions",
     "billing",
+    "payments",
     "partners",
     "integrations",  # webhook endpoints and deliveries, idempotency keys
     "authtoken",  # API tokens

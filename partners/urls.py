@@ -3,6 +3,7 @@
 from django.urls import path
 
 from partners import views
+from payments import views as payment_views
 
 app_name = "partners"
 urlpatterns = [
@@ -24,5 +25,16 @@ urlpatterns = [
     path("subscriptions/<int:pk>/seats/reduce/", views.seats_reduce, name="seats_reduce"),
     path("subscriptions/<int:pk>/cancel/", views.cancel, name="cancel"),
     path("invoices/", views.invoice_list, name="invoices"),
+    path("payment-methods/", payment_views.partner_payment_methods, name="payment_methods"),
+    path(
+        "payment-methods/<int:pk>/default/",
+        payment_views.partner_payment_method_default,
+        name="payment_method_default",
+    ),
+    path(
+        "payment-methods/<int:pk>/revoke/",
+        payment_views.partner_payment_method_revoke,
+        name="payment_method_revoke",
+    ),
     path("invoices/<int:pk>/pdf/", views.invoice_document, name="invoice_pdf"),
 ]

@@ -116,7 +116,15 @@ class CustomerAdmin(CadenceAdmin):
         (None, {"fields": ["name", "email", "phone", "locale"]}),
         (
             _("Billing"),
-            {"fields": ["currency", "payment_type", "vat_number", "registration_number"]},
+            {
+                "fields": [
+                    "currency",
+                    "payment_type",
+                    "vat_number",
+                    "registration_number",
+                    "payment_methods",
+                ]
+            },
         ),
         (
             _("Billing address"),
@@ -124,8 +132,25 @@ class CustomerAdmin(CadenceAdmin):
         ),
     ]
 
+    readonly_fields = ["payment_methods"]
+
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).annotate(_subscriptions=Count("subscriptions"))
+
+    @admin.display(description=_("payment methods"))
+    def payment_methods(self, obj: Customer) -> str:
+        if obj.pk is None:
+            return "—"
+        listed = (
+            reverse("admin:payments_paymentmethod_changelist") + f"?customer__id__exact={obj.pk}"
+        )
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            listed,
+            _("see them"),
+            reverse("admin:payments_paymentmethod_mandate", args=[obj.pk]),
+            _("add a SEPA mandate"),
+        )
 
     @admin.display(description=_("partner"), ordering="partner_link__partner__name")
     def partner(self, obj: Customer) -> str:

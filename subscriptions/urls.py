@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from payments import views as payment_views
 from subscriptions import views
 
 app_name = "account"
@@ -28,5 +29,16 @@ urlpatterns = [
     path("subscriptions/<int:pk>/cancel/", views.cancel, name="cancel"),
     path("subscriptions/<int:pk>/cancel/undo/", views.undo_cancellation, name="undo_cancellation"),
     path("invoices/", views.invoice_list, name="invoices"),
+    path("payment-methods/", payment_views.payment_methods, name="payment_methods"),
+    path(
+        "payment-methods/<int:pk>/default/",
+        payment_views.payment_method_default,
+        name="payment_method_default",
+    ),
+    path(
+        "payment-methods/<int:pk>/revoke/",
+        payment_views.payment_method_revoke,
+        name="payment_method_revoke",
+    ),
     path("invoices/<int:pk>/pdf/", views.invoice_document, name="invoice_pdf"),
 ]

@@ -2,6 +2,7 @@
 
 from billing.services.corrections import (
     invoice_cancel_by_credit_note,
+    invoice_credit_amount,
     invoice_issue,
     settle_credited_invoices,
 )
@@ -12,7 +13,7 @@ from billing.services.emails import (
     reminder_email_send,
 )
 from billing.services.notices import notice_reminders_due
-from billing.services.payments import invoices_mark_overdue, payment_record
+from billing.services.payments import invoices_mark_overdue, payment_from_credit, payment_record
 from billing.services.run import (
     RunReport,
     billing_chunk,
@@ -30,6 +31,7 @@ __all__ = [
     "due_chunks",
     "due_subscriptions",
     "invoice_cancel_by_credit_note",
+    "invoice_credit_amount",
     "invoice_email_send",
     "invoice_emails_send",
     "invoice_issue",
@@ -37,6 +39,7 @@ __all__ = [
     "invoices_mark_overdue",
     "notice_email_send",
     "notice_reminders_due",
+    "payment_from_credit",
     "payment_record",
     "reminder_email_send",
     "settle_credited_invoices",

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from billing.models import Invoice, InvoiceLine
-from billing.services.documents import build_credit_note, save_documents
+from billing.services.documents import build_amount_credit_note, build_credit_note, save_documents
 from billing.services.numbering import issue_documents
 from billing.services.run import send_pending_emails
 from billing.services.settlement import settle_credited_invoices
 from core.errors import ApplicationError
+from core.money import money_text
+from core.pricing import minor_unit_exponent, net_of_gross, split_in_proportion
 from subscriptions.services import billing_due
 
 
@@ -85,3 +88,50 @@ def invoice_issue(*, invoice: Invoice, day: date) -> Invoice:
             Invoice.objects.filter(pk=invoice.pk).update(email_pending=True)
             transaction.on_commit(send_pending_emails)
         return invoice
+
+
+def invoice_credit_amount(
+    *, invoice: Invoice, amount: Decimal, reason: str, day: date, billing_key: str
+) -> Invoice:
+    """Issue a credit note of `amount`, tax included, on an issued invoice (a refund): the
+    amount shared over the invoice's tax rates in proportion to their totals, each share split
+    into its net amount and tax so that the credit note totals exactly `amount`. The caller
+    holds the invoice's lock and has checked the amount against what may be credited."""
+    taxes = list(invoice.taxes.order_by("rate"))
+    if not taxes:
+        raise ApplicationError(
+            _("The invoice %(number)s has no amounts to credit.") % {"number": invoice.number}
+        )
+    shares = split_in_proportion(
+        amount, [t.base.amount + t.tax.amount for t in taxes], invoice.currency
+    )
+    rate_ids = dict(
+        invoice.lines.exclude(tax_rate_ref=None).values_list("tax_rate", "tax_rate_ref_id")
+    )
+    unit = minor_unit_exponent(invoice.currency)
+    nets = []
+    for tax, share in zip(taxes, shares, strict=True):
+        if share == 0:
+            continue
+        net = net_of_gross(share, tax.rate, invoice.currency)
+        if net is None:
+            raise ApplicationError(
+                _(
+                    "%(amount)s cannot be split into a net amount and its VAT at %(rate)s %% to "
+                    "the cent: credit %(below)s or %(above)s."
+                )
+                % {
+                    "amount": money_text(amount, invoice.currency),
+                    "rate": tax.rate.normalize(),
+                    "below": money_text(amount - unit, invoice.currency),
+                    "above": money_text(amount + unit, invoice.currency),
+                },
+                field="amount",
+            )
+        nets.append((tax.rate, rate_ids.get(tax.rate), net))
+    document = build_amount_credit_note(invoice, nets, reason=reason, billing_key=billing_key)
+    document.invoice.email_pending = settings.INVOICE_EMAILS  # the outbox
+    save_documents([document], issue_on=day)
+    if settings.INVOICE_EMAILS:
+        transaction.on_commit(send_pending_emails)
+    return document.invoice

@@ -210,23 +210,9 @@ def build_credit_note(
 def _credit_note(
     original: Invoice, lines: Sequence[InvoiceLine], *, reason: str, reissue: bool
 ) -> Document:
-    credit = Invoice(
-        kind=Invoice.Kind.CREDIT_NOTE,
-        status=Invoice.Status.DRAFT,
-        customer_id=original.customer_id,
-        subscription_id=original.subscription_id,
-        credited_invoice=original,
-        currency=original.currency,
-        language=original.language,
-        po_reference=original.po_reference,
-        end_customer_id=original.end_customer_id,
-        end_customer_name=original.end_customer_name,
-        customer_name=original.customer_name,
-        customer_address=original.customer_address,
-        customer_vat_number=original.customer_vat_number,
-        period_start=original.period_start,
-        period_end=original.period_end,
-        note=reason,
+    credit = _credit_header(
+        original,
+        reason=reason,
         billing_key=f"credit:{original.pk}:{'reissue' if reissue else 'settle'}:{min(line.pk for line in lines)}",
     )
     document = Document(
@@ -258,6 +244,69 @@ def _credit_note(
     )
     _totals(document, original.currency)
     return document
+
+
+def build_amount_credit_note(
+    original: Invoice,
+    nets: Sequence[tuple[Decimal, int | None, Decimal]],
+    *,
+    reason: str,
+    billing_key: str,
+) -> Document:
+    """A credit note of an amount of `original` (a refund), not of its lines: one line per tax
+    rate, given as (rate, tax rate id, net amount), in the original's language."""
+    with translation.override(original.language):
+        document = Document(
+            _credit_header(original, reason=reason, billing_key=billing_key),
+            [
+                InvoiceLine(
+                    position=i,
+                    kind=InvoiceLine.Kind.CREDIT,
+                    description=(
+                        _("Refund on invoice %(number)s") % {"number": original.number}
+                        if len(nets) == 1
+                        else _("Refund on invoice %(number)s, VAT %(rate)s %%")
+                        % {"number": original.number, "rate": rate.normalize()}
+                    )[:300],
+                    period_start=original.period_start,
+                    period_end=original.period_end,
+                    quantity=Decimal(1),
+                    currency=original.currency,
+                    unit_price=net,
+                    gross=net,
+                    discounts=[],
+                    discount_total=ZERO,
+                    net=net,
+                    tax_rate=rate,
+                    tax_rate_ref_id=rate_id,
+                )
+                for i, (rate, rate_id, net) in enumerate(nets)
+            ],
+        )
+        _totals(document, original.currency)
+        return document
+
+
+def _credit_header(original: Invoice, *, reason: str, billing_key: str) -> Invoice:
+    return Invoice(
+        kind=Invoice.Kind.CREDIT_NOTE,
+        status=Invoice.Status.DRAFT,
+        customer_id=original.customer_id,
+        subscription_id=original.subscription_id,
+        credited_invoice=original,
+        currency=original.currency,
+        language=original.language,
+        po_reference=original.po_reference,
+        end_customer_id=original.end_customer_id,
+        end_customer_name=original.end_customer_name,
+        customer_name=original.customer_name,
+        customer_address=original.customer_address,
+        customer_vat_number=original.customer_vat_number,
+        period_start=original.period_start,
+        period_end=original.period_end,
+        note=reason,
+        billing_key=billing_key,
+    )
 
 
 def save_documents(documents: Sequence[Document], *, issue_on: date | None = None) -> None:

@@ -33,8 +33,41 @@ def payment_record(
         raise ApplicationError(
             _("Enter the amount received, e.g. 129.60."), field="amount"
         ) from None
-    if method not in Payment.Method.values:
+    if method not in Payment.Method.values or method == Payment.Method.CUSTOMER_CREDIT:
+        # Customer credit is spent by the credit ledger (payments.services), never typed in.
         raise ApplicationError(_("Choose how the money was received."), field="method")
+    return _payment_add(
+        invoice=invoice,
+        amount=amount,
+        method=method,
+        received_on=received_on,
+        reference=reference,
+        actor=actor,
+    )
+
+
+def payment_from_credit(*, invoice: Invoice, amount: Decimal, day: date) -> Payment:
+    """Pay (part of) an invoice with customer credit; the caller writes the ledger entry that
+    spends it, in the same transaction."""
+    return _payment_add(
+        invoice=invoice,
+        amount=amount,
+        method=Payment.Method.CUSTOMER_CREDIT,
+        received_on=day,
+        reference="",
+        actor=None,
+    )
+
+
+def _payment_add(
+    *,
+    invoice: Invoice,
+    amount: Decimal,
+    method: str,
+    received_on: date,
+    reference: str,
+    actor: AbstractBaseUser | None,
+) -> Payment:
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if invoice.kind != Invoice.Kind.INVOICE:

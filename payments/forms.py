@@ -1,0 +1,57 @@
+"""Forms of the payments doors: they parse, the services decide."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from payments.models import Refund
+
+# The mandate text the debtor accepts (SEPA Core scheme wording), in the reader's language.
+MANDATE_TEXT = _(
+    "By accepting this mandate, you authorise %(creditor)s to send instructions to your bank to "
+    "debit your account and your bank to debit your account in accordance with those "
+    "instructions. You are entitled to a refund from your bank under the terms and conditions "
+    "of your agreement with it; a refund must be claimed within 8 weeks starting from the date "
+    "on which your account was debited."
+)
+
+
+class SepaMandateForm(forms.Form):
+    account_holder = forms.CharField(label=_("account holder"), max_length=70)
+    iban = forms.CharField(label=_("IBAN"), max_length=42)
+    bic = forms.CharField(
+        label=_("BIC"),
+        max_length=14,
+        required=False,
+        help_text=_("Leave empty: it is found from the IBAN for most banks."),
+    )
+    accepted = forms.BooleanField(
+        label=_("The account holder accepted the mandate text"), required=False
+    )
+
+    def __init__(self, *args, self_service: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self_service:
+            # The holder signs it themselves, on the page that shows the mandate text.
+            self.fields["accepted"].label = _("I accept the mandate above")
+            self.fields["account_holder"].label = _("Account holder (as your bank knows it)")
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(label=_("amount"), max_digits=14, decimal_places=2)
+    via = forms.ChoiceField(
+        label=_("paid back by"),
+        choices=[c for c in Refund.Via.choices if c[0] != Refund.Via.GATEWAY],
+    )
+    iban = forms.CharField(
+        label=_("IBAN to pay back to"),
+        max_length=42,
+        required=False,
+        help_text=_("For a transfer; empty: the account of the customer's mandate."),
+    )
+    reason = forms.CharField(
+        label=_("reason (printed on the credit note)"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

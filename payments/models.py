@@ -1,0 +1,232 @@
+"""How customers pay and get money back: payment methods (bank transfer, SEPA direct debit under
+a mandate, card through a gateway), refunds, and the customer credit ledger.
+
+Money received against an invoice stays a `billing.Payment`: this app decides how money comes
+and goes, billing records what an invoice was paid.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from billing.models import Invoice, Payment
+from catalog.models import currency_field, money_field
+from core.banking import masked_iban
+from subscriptions.models import Customer
+
+
+class PaymentMethod(models.Model):
+    """One way a customer (or a partner, for what it is invoiced) pays its invoices.
+
+    A SEPA direct debit method is a mandate: its unique reference (at most 35 characters, the
+    scheme's limit), the date it was signed, the debtor's name, IBAN and BIC. Its first
+    collection is sent with the sequence type FRST, the next ones RCUR.
+    """
+
+    class Kind(models.TextChoices):
+        BANK_TRANSFER = "bank_transfer", _("bank transfer")
+        SEPA_DEBIT = "sepa_debit", _("SEPA direct debit")
+        CARD = "card", _("card")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        REVOKED = "revoked", _("revoked")
+
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="payment_methods",
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.ACTIVE
+    )
+    is_default = models.BooleanField(_("default"), default=False)
+    # SEPA direct debit: the mandate.
+    mandate_reference = models.CharField(
+        _("mandate reference"), max_length=35, null=True, blank=True, unique=True
+    )
+    mandate_signed_on = models.DateField(_("mandate signed on"), null=True, blank=True)
+    account_holder = models.CharField(_("account holder"), max_length=70, blank=True)
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True)
+    bic = models.CharField(_("BIC"), max_length=11, blank=True)
+    first_collected_on = models.DateField(
+        _("first collected on"),
+        null=True,
+        blank=True,
+        help_text=_("Empty until the first debit: it is sent as FRST, the next ones as RCUR."),
+    )
+    # Card: what the gateway keeps (never the card number).
+    gateway = models.CharField(_("gateway"), max_length=30, blank=True)
+    gateway_reference = models.CharField(_("gateway reference"), max_length=100, blank=True)
+    card_brand = models.CharField(_("card brand"), max_length=20, blank=True)
+    card_last4 = models.CharField(_("card last digits"), max_length=4, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    revoked_on = models.DateField(_("revoked on"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("payment method")
+        verbose_name_plural = _("payment methods")
+        ordering = ["customer", "-is_default", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=Q(is_default=True),
+                name="payment_method_one_default",
+                violation_error_message=_("A customer has one default payment method."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="sepa_debit")
+                | (
+                    Q(mandate_reference__isnull=False, mandate_signed_on__isnull=False)
+                    & ~Q(iban="")
+                    & ~Q(account_holder="")
+                ),
+                name="payment_method_sepa_has_a_mandate",
+                violation_error_message=_(
+                    "A SEPA direct debit needs a mandate: its reference, signature date, account "
+                    "holder and IBAN."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(status="active") | Q(is_default=False),
+                name="payment_method_default_is_active",
+                violation_error_message=_("A revoked payment method cannot be the default."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == self.Kind.SEPA_DEBIT:
+            return f"{self.get_kind_display()} {self.masked_iban} ({self.mandate_reference})"
+        if self.kind == self.Kind.CARD:
+            return f"{self.card_brand or self.get_kind_display()} •••• {self.card_last4}"
+        return str(self.get_kind_display())
+
+    @property
+    def masked_iban(self) -> str:
+        return masked_iban(self.iban)
+
+    @property
+    def sequence_type(self) -> str:
+        """The SEPA sequence type of the next debit."""
+        return "FRST" if self.first_collected_on is None else "RCUR"
+
+
+class Refund(models.Model):
+    """Money paid back on an invoice: with a credit note for the same amount, never more than
+    what was paid and not refunded yet (billing-rules §13)."""
+
+    class Via(models.TextChoices):
+        TRANSFER = "transfer", _("bank transfer to the customer")
+        GATEWAY = "gateway", _("back to the card")
+        CREDIT = "credit", _("customer credit")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("to pay")
+        SUCCEEDED = "succeeded", _("paid")
+        FAILED = "failed", _("failed")
+
+    invoice = models.ForeignKey(
+        Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="refunds"
+    )
+    credit_note = models.OneToOneField(
+        Invoice,
+        verbose_name=_("credit note"),
+        on_delete=models.PROTECT,
+        related_name="refund",
+    )
+    currency = currency_field()
+    amount = money_field(_("amount"))
+    via = models.CharField(_("paid back by"), max_length=8, choices=Via.choices)
+    status = models.CharField(
+        _("status"), max_length=9, choices=Status.choices, default=Status.PENDING
+    )
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True)
+    gateway_reference = models.CharField(_("gateway reference"), max_length=100, blank=True)
+    reason = models.CharField(_("reason"), max_length=300)
+    day = models.DateField(_("date"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["-day", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="refund_amount_positive",
+                violation_error_message=_("A refund is an amount above zero."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} ({self.get_via_display()}, {self.day})"
+
+
+class CreditEntry(models.Model):
+    """One move of a customer's credit balance, per currency (append-only): credit comes from
+    credit notes not refunded and over-payments, and goes to the next invoices."""
+
+    class Kind(models.TextChoices):
+        CREDIT_NOTE = "credit_note", _("credit note")
+        OVERPAYMENT = "overpayment", _("over-payment")
+        APPLIED = "applied", _("applied to an invoice")
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="credit"
+    )
+    currency = currency_field()
+    amount = money_field(_("amount"), help_text=_("Positive: credit given; negative: credit used."))
+    kind = models.CharField(_("kind"), max_length=11, choices=Kind.choices)
+    invoice = models.ForeignKey(
+        Invoice,
+        verbose_name=_("document"),
+        on_delete=models.PROTECT,
+        related_name="credit_entries",
+        help_text=_("The credit note that gave the credit, or the invoice it paid."),
+    )
+    payment = models.OneToOneField(
+        Payment,
+        verbose_name=_("payment"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_entry",
+    )
+    day = models.DateField(_("date"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer credit entry")
+        verbose_name_plural = _("customer credit")
+        ordering = ["customer", "-day", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(amount=0),
+                name="credit_entry_not_zero",
+                violation_error_message=_("A credit entry moves an amount."),
+            ),
+            # A credit note gives its credit once.
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=Q(kind="credit_note"),
+                name="credit_entry_once_per_credit_note",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.get_kind_display()} {self.day}"

@@ -1,0 +1,67 @@
+"""Reads of the payments app that pages, the admin and the services share."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import Sum
+from django.http import Http404
+
+from billing.models import Invoice
+from core.pricing import ZERO
+from payments.models import CreditEntry, PaymentMethod, Refund
+from subscriptions.models import Customer
+
+REFUNDED = "refunded"
+PARTLY_REFUNDED = "partly_refunded"
+
+
+def refunded_total(invoice: Invoice) -> Decimal:
+    """What was paid back on the invoice (failed refunds do not count)."""
+    total = invoice.refunds.exclude(status=Refund.Status.FAILED).aggregate(total=Sum("amount"))
+    return total["total"] or ZERO
+
+
+def refundable(invoice: Invoice) -> Decimal:
+    """What was paid on the invoice and not refunded yet."""
+    return invoice.amount_paid.amount - refunded_total(invoice)
+
+
+def refund_state(invoice: Invoice) -> tuple[str, Decimal]:
+    """("refunded" | "partly_refunded" | "", the amount refunded) of an invoice."""
+    refunded = refunded_total(invoice)
+    if refunded <= 0:
+        return "", refunded
+    if refunded >= invoice.amount_paid.amount:
+        return REFUNDED, refunded
+    return PARTLY_REFUNDED, refunded
+
+
+def payment_methods_of(customer: Customer) -> list[PaymentMethod]:
+    """A customer's active payment methods, the default first."""
+    return list(
+        PaymentMethod.objects.filter(
+            customer=customer, status=PaymentMethod.Status.ACTIVE
+        ).order_by("-is_default", "-id")
+    )
+
+
+def get_payment_method_for_customer(customer: Customer, pk: int) -> PaymentMethod:
+    """One of the customer's own active payment methods; another's is a 404."""
+    try:
+        return PaymentMethod.objects.get(
+            pk=pk, customer=customer, status=PaymentMethod.Status.ACTIVE
+        )
+    except PaymentMethod.DoesNotExist:
+        raise Http404 from None
+
+
+def credit_balances(customer: Customer) -> list[tuple[str, Decimal]]:
+    """The customer's credit per currency, where it has any: (currency, balance)."""
+    rows = (
+        CreditEntry.objects.filter(customer=customer)
+        .values("currency")
+        .annotate(balance=Sum("amount"))
+        .order_by("currency")
+    )
+    return [(row["currency"], row["balance"]) for row in rows if row["balance"] > 0]
