@@ -223,7 +223,8 @@ def refund_create(
             iban=account,
             reason=reason[:300],
             day=day,
-            recorded_by=actor if getattr(actor, "pk", None) else None,
+            # django-stubs types a foreign key to AUTH_USER_MODEL as the concrete User.
+            recorded_by=actor if getattr(actor, "pk", None) else None,  # type: ignore[misc]
         )
         if via == Refund.Via.CREDIT:
             CreditEntry.objects.create(
