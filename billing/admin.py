@@ -291,23 +291,17 @@ class InvoiceAdmin(CadenceAdmin):
             )
             for p in obj.payments.all()
         ]
-        link = ""
+        links = []
         if obj.kind == Invoice.Kind.INVOICE and obj.status in Invoice.OPEN_STATUSES:
-            link = format_html(
-                '<p><a class="button" href="{}">{}</a></p>',
-                reverse("admin:billing_invoice_payment", args=[obj.pk]),
-                _("Record a payment"),
+            links.append(
+                (reverse("admin:billing_invoice_payment", args=[obj.pk]), _("Record a payment"))
             )
         if obj.kind == Invoice.Kind.INVOICE and obj.amount_paid.amount > 0:
-            link += format_html(
-                '<p><a class="button" href="{}">{}</a></p>',
-                reverse("admin:payments_refund_invoice", args=[obj.pk]),
-                _("Refund"),
-            )
+            links.append((reverse("admin:payments_refund_invoice", args=[obj.pk]), _("Refund")))
         return format_html(
             "{}{}",
             _table([_("received on"), _("amount"), _("method"), _("reference"), _("by")], rows),
-            link,
+            format_html_join("", '<p><a class="button" href="{}">{}</a></p>', links),
         )
 
     # Views and actions ------------------------------------------------------------------------

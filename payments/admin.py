@@ -47,7 +47,15 @@ def _service_page(admin_view, request, *, title, intro, form, submit) -> Templat
 
 @admin.register(PaymentMethod)
 class PaymentMethodAdmin(_ReadOnly):
-    list_display = ["customer", "kind", "__str__", "is_default", "status", "mandate_signed_on"]
+    list_display = [
+        "customer",
+        "kind",
+        "masked_iban",
+        "mandate_reference",
+        "is_default",
+        "status",
+        "mandate_signed_on",
+    ]
     list_filter = ["kind", "status", "is_default"]
     search_fields = ["customer__name", "mandate_reference", "account_holder"]
     list_select_related = ["customer"]
