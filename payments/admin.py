@@ -16,6 +16,7 @@ from catalog.admin_base import CadenceAdmin, application_error_to_form
 from core import clock
 from core.banking import masked_iban
 from core.errors import ApplicationError
+from core.money import money_text
 from payments import selectors, services
 from payments.forms import MANDATE_TEXT, RefundForm, SepaMandateForm
 from payments.models import CreditEntry, PaymentMethod, Refund
@@ -202,7 +203,10 @@ class RefundAdmin(_ReadOnly):
             request,
             title=_("Refund invoice %(number)s") % {"number": invoice.number},
             intro=_("Paid %(paid)s; refundable %(left)s.")
-            % {"paid": invoice.amount_paid, "left": selectors.refundable(invoice)},
+            % {
+                "paid": money_text(invoice.amount_paid.amount, invoice.currency),
+                "left": money_text(selectors.refundable(invoice), invoice.currency),
+            },
             form=form,
             submit=_("Refund"),
         )

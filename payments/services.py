@@ -292,7 +292,7 @@ def credit_balance(*, customer: Customer, currency: str) -> Decimal:
     total = CreditEntry.objects.filter(customer=customer, currency=currency).aggregate(
         total=Sum("amount")
     )["total"]
-    return total or ZERO
+    return round_money(total or ZERO, currency)
 
 
 def credit_apply(*, invoice: Invoice, day: date) -> Decimal:
