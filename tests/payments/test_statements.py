@@ -156,7 +156,7 @@ def test_the_reference_is_printed_on_the_invoice_and_shown_in_self_service(
     assert invoice.payment_reference == iso11649.format(creditor_reference(invoice.number))
     html = invoice_html(invoice)
     # The invoice is in French (the customer's language), the reference beside the bank details.
-    assert f"virement : <strong>{invoice.payment_reference}</strong>" in html
+    assert f"votre virement\u00a0: <strong>{invoice.payment_reference}</strong>" in html
     assert "IBAN FR76" in html
     user = django_user_model.objects.create_user("martin", password="x")
     CustomerUser.objects.create(user=user, customer=invoice.customer)
@@ -255,7 +255,9 @@ def test_an_over_payment_pays_the_invoice_and_the_surplus_becomes_credit(invoice
 def test_two_transfers_for_one_invoice_in_one_statement(invoices):
     invoice = invoices["Atelier Dupont"]
     reference = invoice.payment_reference
-    statement = import_(camt053(Tx("100.00", reference=reference), Tx("29.60", text=invoice.number)))
+    statement = import_(
+        camt053(Tx("100.00", reference=reference), Tx("29.60", text=invoice.number))
+    )
     assert list(statement.entries.values_list("status", flat=True)) == ["matched", "matched"]
     assert fresh(invoice).status == Invoice.Status.PAID
 
