@@ -375,6 +375,8 @@ def test_an_entry_booked_after_today_is_refused(db):
 
 def test_an_operator_imports_a_statement_and_works_the_unmatched_queue(invoices, operator_client):
     dupont, maple = invoices["Atelier Dupont"], invoices["Maple Hosting"]
+    invoice_page = operator_client.get(reverse("admin:billing_invoice_change", args=[dupont.pk]))
+    assert dupont.payment_reference in invoice_page.content.decode()
     url = reverse("admin:payments_bankstatement_import")
     assert operator_client.get(reverse("admin:payments_bankstatement_add")).url == url
     page = operator_client.get(url)
