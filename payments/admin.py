@@ -294,6 +294,28 @@ class BankStatementAdmin(_ReadOnly):
     list_select_related = ["imported_by"]
     inlines = [BankStatementEntryInline]
 
+    # A month of a busy account holds thousands of entries: past this many, the statement's
+    # page links to its entries' list (paginated, filterable) instead of showing them inline.
+    inline_limit = 500
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "entries_link"]
+
+    def get_inline_instances(self, request: HttpRequest, obj=None):
+        if obj is not None and obj.entries.count() > self.inline_limit:
+            return []
+        return super().get_inline_instances(request, obj)
+
+    @admin.display(description=_("entries"))
+    def entries_link(self, obj: BankStatement) -> str:
+        url = reverse("admin:payments_bankstatemententry_changelist")
+        return format_html(
+            '<a href="{}?status=all&statement__id__exact={}">{}</a>',
+            url,
+            obj.pk,
+            _("All the entries of this statement"),
+        )
+
     def get_queryset(self, request: HttpRequest):
         status = BankStatementEntry.Status
         return (

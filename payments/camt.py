@@ -55,14 +55,18 @@ class ParsedStatement:
     entries: list[ParsedEntry] = field(default_factory=list)
 
 
-def parse_statement(content: bytes) -> ParsedStatement:
-    """The statement a camt.053 file holds; an ApplicationError says why a file is refused."""
-    if len(content) > MAX_BYTES:
+def check_size(size: int) -> None:
+    if size > MAX_BYTES:
         raise ApplicationError(
             _("This file is larger than %(size)s MB: import one statement at a time.")
             % {"size": MAX_BYTES // (1024 * 1024)},
             field="file",
         )
+
+
+def parse_statement(content: bytes) -> ParsedStatement:
+    """The statement a camt.053 file holds; an ApplicationError says why a file is refused."""
+    check_size(len(content))
     try:
         root = fromstring(content, forbid_dtd=True)
     except DefusedXmlException:

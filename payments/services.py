@@ -34,7 +34,7 @@ from core.remittance import (
     reference_key,
 )
 from core.text import forbidden_character
-from payments.camt import ParsedEntry, ParsedStatement, parse_statement
+from payments.camt import ParsedEntry, ParsedStatement, check_size, parse_statement
 from payments.models import BankStatement, BankStatementEntry, CreditEntry, PaymentMethod, Refund
 from payments.selectors import refundable
 from subscriptions.models import Customer
@@ -362,6 +362,8 @@ def statement_import(*, file: File, actor: AbstractBaseUser | None, day: date) -
     balance); it becomes the invoice's bank-transfer payment, any surplus the customer's credit.
     What does not match waits in the unmatched queue; debits are ignored. A file already
     imported, not camt.053, or in a currency Cadence does not invoice in is refused whole."""
+    # Said before an oversized upload is read into memory.
+    check_size(getattr(file, "size", 0) or 0)
     parsed = parse_statement(file.read())
     _check_statement(parsed, day)
     with transaction.atomic():

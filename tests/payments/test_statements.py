@@ -443,3 +443,22 @@ def test_staff_without_the_payments_permissions_get_403(invoices, client, django
     assert post.status_code == 403
     entry.refresh_from_db()
     assert entry.status == "unmatched"
+
+
+def test_an_oversized_file_is_refused_before_it_is_read(db, monkeypatch):
+    monkeypatch.setattr("payments.camt.MAX_BYTES", 1024)
+    with pytest.raises(ApplicationError, match="larger than"):
+        import_(camt053(*(Tx("10.00", text=f"x{i}") for i in range(20))))
+    assert not BankStatement.objects.exists()
+
+
+def test_a_long_statement_links_to_its_entries_instead_of_listing_them(
+    invoices, operator_client, monkeypatch
+):
+    statement = import_(camt053(Tx("12.00", text="alpha"), Tx("13.00", text="beta")))
+    url = reverse("admin:payments_bankstatement_change", args=[statement.pk])
+    assert "alpha" in operator_client.get(url).content.decode()
+    monkeypatch.setattr("payments.admin.BankStatementAdmin.inline_limit", 1)
+    html = operator_client.get(url).content.decode()
+    assert "alpha" not in html
+    assert f"status=all&statement__id__exact={statement.pk}" in html
