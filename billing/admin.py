@@ -173,7 +173,10 @@ class InvoiceAdmin(CadenceAdmin):
             {"fields": ["currency", "net_total", "tax_total", "total", "amount_paid", "paid_on"]},
         ),
         (_("Lines and taxes"), {"fields": ["lines_table", "taxes_table", "payments_table"]}),
-        (_("References"), {"fields": ["po_reference", "billing_key", "note"]}),
+        (
+            _("References"),
+            {"fields": ["transfer_reference", "po_reference", "billing_key", "note"]},
+        ),
     ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -182,7 +185,12 @@ class InvoiceAdmin(CadenceAdmin):
             "lines_table",
             "taxes_table",
             "payments_table",
+            "transfer_reference",
         ]
+
+    @admin.display(description=_("reference to quote with a transfer"))
+    def transfer_reference(self, obj: Invoice) -> str:
+        return obj.payment_reference or "—"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # invoices come from the billing run and from corrections

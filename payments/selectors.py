@@ -70,3 +70,11 @@ def credit_balances(customer: Customer) -> list[tuple[str, Decimal]]:
         for row in rows
         if row["balance"] > 0
     ]
+
+
+def invoice_by_number(number: str) -> Invoice | None:
+    """The invoice an operator names by its number ("f2026-000001 " too), or None."""
+    number = "".join((number or "").split()).upper()
+    if not number:
+        return None
+    return Invoice.objects.filter(number=number, kind=Invoice.Kind.INVOICE).first()
