@@ -27,14 +27,14 @@ def test_a_customer_signs_a_mandate_and_revokes_it(page, log_in, shoot):
         page.get_by_label("IBAN").fill(IBAN)
         page.get_by_role("button", name="Sign the mandate").click()
         expect(page.locator(".field--error")).to_contain_text("Accept the mandate text")
-        assert not PaymentMethod.objects.exists()
+        assert not PaymentMethod.objects.filter(customer__name="Atelier Dupont").exists()
         shoot(page, "not-accepted")
         page.get_by_label("I accept the mandate above").check()
         page.get_by_role("button", name="Sign the mandate").click()
 
         # Then the mandate is the default, its IBAN masked
         expect(page.locator(".message--success")).to_contain_text("FR76 •••• 0189")
-        method = PaymentMethod.objects.get()
+        method = PaymentMethod.objects.get(customer__name="Atelier Dupont")
         item = page.locator(f"#method-{method.pk}")
         expect(item).to_contain_text("SEPA direct debit")
         expect(item).to_contain_text("default")
