@@ -22,6 +22,8 @@ from django.urls import get_resolver, reverse
 
 from billing.models import Invoice
 from catalog.models import Plan, SeatType
+from payments.models import PaymentMethod
+from payments.services import sepa_mandate_add
 from tests.partners import builders
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +37,8 @@ class World:
     bakery_invoice: object
     maple_subscription: object
     maple_invoice: object
+    acme_method: object
+    maple_method: object
     clients: dict[str, Client] = field(default_factory=dict)
 
 
@@ -63,6 +67,23 @@ def world(demo_catalog, time_machine) -> World:
         bakery_invoice=Invoice.objects.filter(end_customer=bakery).first(),
         maple_subscription=maple_subscription,
         maple_invoice=Invoice.objects.get(customer=maple),
+        # Each owner's payment method: Acme's mandate, Maple's card (invoiced in CAD).
+        acme_method=sepa_mandate_add(
+            customer=acme.account,
+            account_holder="Acme Resellers SAS",
+            iban="FR76 3000 6000 0112 3456 7890 189",
+            accepted=True,
+            today=date(2026, 11, 21),
+        ),
+        maple_method=PaymentMethod.objects.create(
+            customer=maple,
+            kind=PaymentMethod.Kind.CARD,
+            gateway="test",
+            gateway_reference="pm_maple",
+            card_brand="Visa",
+            card_last4="4242",
+            is_default=True,
+        ),
     )
     from django.contrib.auth import get_user_model
 
@@ -108,6 +129,8 @@ class Page:
     is_list: bool = False
     owner_status: int = 200
     prepare: Callable[[Client, World], None] | None = None
+    # What only the owner may read on the page (default: its customer, PO and invoice).
+    own: Callable[[World], list[str]] | None = None
 
     @property
     def app(self) -> str:
@@ -127,6 +150,23 @@ PAGES = [
     Page("partners:cancel", lambda w: [w.bakery_subscription.pk]),
     Page("partners:invoices", is_list=True),
     Page("partners:invoice_pdf", lambda w: [w.bakery_invoice.pk]),
+    Page(
+        "partners:payment_methods",
+        is_list=True,
+        own=lambda w: [w.acme_method.mandate_reference, "FR76 •••• 0189"],
+    ),
+    Page(
+        "partners:payment_method_default",
+        lambda w: [w.acme_method.pk],
+        method="post",
+        owner_status=302,
+    ),
+    Page(
+        "partners:payment_method_revoke",
+        lambda w: [w.acme_method.pk],
+        method="post",
+        owner_status=302,
+    ),
     # The self-service pages: Maple's
     Page("account:subscriptions", is_list=True),
     Page("account:subscription", lambda w: [w.maple_subscription.pk]),
@@ -154,12 +194,27 @@ PAGES = [
     ),
     Page("account:invoices", is_list=True),
     Page("account:invoice_pdf", lambda w: [w.maple_invoice.pk]),
+    Page("account:payment_methods", is_list=True, own=lambda w: ["•••• 4242"]),
+    Page(
+        "account:payment_method_default",
+        lambda w: [w.maple_method.pk],
+        method="post",
+        owner_status=302,
+    ),
+    Page(
+        "account:payment_method_revoke",
+        lambda w: [w.maple_method.pk],
+        method="post",
+        owner_status=302,
+    ),
 ]
 OWNER = {"partners": "paul", "account": "mary"}
 PEER = {"partners": "nora", "account": "dora"}  # another tenant of the same kind
 
 
 def secrets(page: Page, w: World) -> list[str]:
+    if page.own is not None:
+        return page.own(w)
     if page.app == "partners":
         return ["Boulangerie Martin", SECRET_PO, w.bakery_invoice.number]
     return ["Maple Hosting Co.", w.maple_invoice.number]
