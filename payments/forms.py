@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from payments.models import Refund
+from payments.models import Refund, SepaDebit
 
 # The mandate text the debtor accepts (SEPA Core scheme wording), in the reader's language.
 MANDATE_TEXT = _(
@@ -54,4 +54,18 @@ class RefundForm(forms.Form):
         label=_("reason (printed on the credit note)"),
         max_length=300,
         widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class SepaReturnForm(forms.Form):
+    reason = forms.ChoiceField(
+        label=_("reason code given by the bank"), choices=SepaDebit.ReturnReason.choices
+    )
+    day = forms.DateField(label=_("returned on"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class SepaReturnFileForm(forms.Form):
+    file = forms.FileField(
+        label=_("pain.002 file"),
+        help_text=_("The payment status report the bank sent back for a batch (XML)."),
     )

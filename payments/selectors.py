@@ -9,7 +9,7 @@ from django.http import Http404
 
 from billing.models import Invoice
 from core.pricing import ZERO
-from payments.models import CreditEntry, PaymentMethod, Refund
+from payments.models import CreditEntry, PaymentMethod, Refund, SepaDebit
 from subscriptions.models import Customer
 
 REFUNDED = "refunded"
@@ -65,3 +65,8 @@ def credit_balances(customer: Customer) -> list[tuple[str, Decimal]]:
         .order_by("currency")
     )
     return [(row["currency"], row["balance"]) for row in rows if row["balance"] > 0]
+
+
+def sepa_debits_of(invoice: Invoice) -> list[SepaDebit]:
+    """The invoice's direct debits, oldest first, with their batch."""
+    return list(invoice.sepa_debits.select_related("batch").order_by("pk"))

@@ -19,6 +19,7 @@ SERVICE_MODULES = [
     "catalog.services",
     "subscriptions.services",
     "billing.services",
+    "payments.services",
     "partners.services",
     "integrations.services",
 ]

@@ -17,6 +17,7 @@ from core.errors import ApplicationError
 from payments import sepa, services
 from payments.models import SepaBatch, SepaDebit
 from subscriptions import services as subscription_services
+from tests.concurrency import postgresql_only, run_together
 from tests.subscriptions.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -92,7 +93,9 @@ def test_the_batch_debits_the_invoice_of_129_60_first_then_recurring(quarterly):
     info = root.find("p:CstmrDrctDbtInitn/p:PmtInf", namespaces=NS)
     assert info.findtext("p:PmtTpInf/p:SeqTp", namespaces=NS) == "FRST"
     assert info.findtext("p:ReqdColltnDt", namespaces=NS) == "2026-01-31"
-    assert info.findtext("p:CdtrSchmeId/p:Id/p:PrvtId/p:Othr/p:Id", namespaces=NS) == "FR72ZZZ123456"
+    assert (
+        info.findtext("p:CdtrSchmeId/p:Id/p:PrvtId/p:Othr/p:Id", namespaces=NS) == "FR72ZZZ123456"
+    )
     assert info.findtext("p:CdtrAcct/p:Id/p:IBAN", namespaces=NS) == "FR7630006000011234567890189"
     transaction = info.find("p:DrctDbtTxInf", namespaces=NS)
     assert transaction.findtext("p:InstdAmt", namespaces=NS) == "129.60"
@@ -154,9 +157,7 @@ def test_only_customers_paying_by_an_active_default_mandate_are_debited(quarterl
     mandate_for(quarterly.customer)
     invoice_for("No mandate SARL")  # pays by bank transfer, the default
     revoked = invoice_for("Revoked SARL")
-    services.payment_method_revoke(
-        method=mandate_for(revoked.customer), today=date(2026, 1, 5)
-    )
+    services.payment_method_revoke(method=mandate_for(revoked.customer), today=date(2026, 1, 5))
     transfer = invoice_for("Transfer by choice SARL")
     mandate_for(transfer.customer, default=False)
     batch = services.sepa_batch_create(day=date(2026, 1, 17))
@@ -333,7 +334,7 @@ def test_a_pain_002_that_cannot_be_applied_writes_nothing(quarterly):
     with pytest.raises(ApplicationError):
         services.sepa_returns_import(content=content, today=date(2026, 2, 5))
     assert not SepaDebit.objects.filter(status="returned").exists()
-    with pytest.raises(ApplicationError, match="pain.002"):
+    with pytest.raises(ApplicationError, match=r"pain\.002"):
         services.sepa_returns_import(content=b"<not xml", today=date(2026, 2, 5))
     assert second.status == "submitted"
 
@@ -347,3 +348,141 @@ def test_the_batch_job_is_scheduled_after_the_run_and_the_credit(quarterly):
     batch_id = sepa_batch("2026-01-17")
     assert SepaBatch.objects.get().pk == batch_id
     assert sepa_batch("2026-01-17") is None
+
+
+# Two workers at once ------------------------------------------------------------------------------
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_two_batch_jobs_at_once_take_each_invoice_once(demo_catalog):
+    invoices = [invoice_for(f"Customer {n} SARL") for n in range(8)]
+    for invoice in invoices:
+        mandate_for(invoice.customer)
+    for round_ in range(3):
+        batches, errors = run_together(
+            lambda: services.sepa_batch_create(day=date(2026, 1, 17)),
+            lambda: services.sepa_batch_create(day=date(2026, 1, 17)),
+        )
+        assert errors == [None, None]
+        if round_:  # everything was taken in the first round
+            assert batches == [None, None]
+    debited = list(SepaDebit.objects.values_list("invoice_id", flat=True))
+    assert sorted(debited) == sorted(invoice.pk for invoice in invoices)
+    assert sum(batch.count for batch in SepaBatch.objects.all()) == 8
+
+
+# The admin ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def batch_of_quarterly(quarterly):
+    mandate_for(quarterly.customer)
+    return services.sepa_batch_create(day=date(2026, 1, 17))
+
+
+def test_the_operator_downloads_the_batch_a_valid_pain_008(operator_client, batch_of_quarterly):
+    from django.urls import reverse
+
+    page = operator_client.get(reverse("admin:payments_sepabatch_changelist"))
+    url = reverse("admin:payments_sepabatch_xml", args=[batch_of_quarterly.pk])
+    assert page.status_code == 200 and url in page.content.decode()
+    detail = operator_client.get(
+        reverse("admin:payments_sepabatch_change", args=[batch_of_quarterly.pk])
+    )
+    assert f"{batch_of_quarterly.debits.get().invoice.number}-1" in detail.content.decode()
+    download = operator_client.get(url)
+    assert download.status_code == 200
+    assert download["Content-Disposition"] == (
+        f'attachment; filename="pain.008-{batch_of_quarterly.message_id}.xml"'
+    )
+    assert sepa.schema_errors(download.content) == []
+
+
+def test_the_operator_submits_collects_and_records_a_return(
+    operator_client, batch_of_quarterly, quarterly
+):
+    import time_machine
+    from django.urls import reverse
+
+    debit = batch_of_quarterly.debits.get()
+    changelist = reverse("admin:payments_sepadebit_changelist")
+    with time_machine.travel(date(2026, 2, 2), tick=False):
+        # Not submitted yet: refused, with the reason shown.
+        refused = operator_client.post(
+            changelist,
+            {"action": "mark_collected", "_selected_action": [debit.pk]},
+            follow=True,
+        )
+        assert "has not been submitted to the bank" in refused.content.decode()
+        operator_client.post(
+            reverse("admin:payments_sepabatch_changelist"),
+            {"action": "mark_submitted", "_selected_action": [batch_of_quarterly.pk]},
+        )
+        batch_of_quarterly.refresh_from_db()
+        assert batch_of_quarterly.status == "submitted"
+        operator_client.post(
+            changelist, {"action": "mark_collected", "_selected_action": [debit.pk]}
+        )
+        quarterly.refresh_from_db()
+        assert quarterly.status == "paid"
+        # The invoice shows its debit.
+        invoice_page = operator_client.get(
+            reverse("admin:billing_invoice_change", args=[quarterly.pk])
+        )
+        assert debit.end_to_end_id in invoice_page.content.decode()
+        url = reverse("admin:payments_sepadebit_return", args=[debit.pk])
+        page = operator_client.get(url)
+        assert "MS02" in page.content.decode()
+        refused = operator_client.post(url, {"reason": "MD01", "day": "2026-01-02"})
+        assert "before its batch was written" in refused.content.decode()
+        done = operator_client.post(url, {"reason": "MD01", "day": "2026-02-02"})
+        assert done.status_code == 302
+    quarterly.refresh_from_db()
+    debit.refresh_from_db()
+    assert (quarterly.status, debit.status, debit.return_reason) == ("overdue", "returned", "MD01")
+
+
+def test_the_operator_imports_a_pain_002(operator_client, batch_of_quarterly):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    services.sepa_batch_mark_submitted(batch=batch_of_quarterly)
+    debit = batch_of_quarterly.debits.get()
+    url = reverse("admin:payments_sepabatch_returns")
+    assert (
+        url in operator_client.get(reverse("admin:payments_sepabatch_changelist")).content.decode()
+    )
+    refused = operator_client.post(url, {"file": SimpleUploadedFile("r.xml", b"<html></html>")})
+    assert "cannot be read as a pain.002" in refused.content.decode()
+    content = pain002(
+        batch_of_quarterly.message_id, (debit.end_to_end_id, "AM04"), ("ZZ-9", "AC01")
+    )
+    done = operator_client.post(url, {"file": SimpleUploadedFile("r.xml", content)}, follow=True)
+    html = done.content.decode()
+    assert "1 debit(s) marked returned" in html and "ZZ-9" in html
+    debit.refresh_from_db()
+    assert (debit.status, debit.return_reason) == ("returned", "AM04")
+
+
+def test_a_non_operator_gets_403_at_every_sepa_door(client, django_user_model, batch_of_quarterly):
+    from django.urls import reverse
+
+    staff = django_user_model.objects.create_user("clerk", password="x", is_staff=True)
+    client.force_login(staff)
+    debit = batch_of_quarterly.debits.get()
+    for url in (
+        reverse("admin:payments_sepabatch_xml", args=[batch_of_quarterly.pk]),
+        reverse("admin:payments_sepabatch_returns"),
+        reverse("admin:payments_sepadebit_return", args=[debit.pk]),
+    ):
+        assert client.get(url).status_code == 403, url
+    assert (
+        client.post(
+            reverse("admin:payments_sepadebit_return", args=[debit.pk]),
+            {"reason": "MD01", "day": "2026-02-02"},
+        ).status_code
+        == 403
+    )
+    debit.refresh_from_db()
+    assert debit.status == "submitted"
