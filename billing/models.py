@@ -325,7 +325,7 @@ class Payment(models.Model):
     # payments stays its amount paid with no filter to forget. Nothing is ever deleted.
     reverses = models.OneToOneField(
         "self",
-        verbose_name=_("reverses"),
+        verbose_name=_("reverses the payment"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
