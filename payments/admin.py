@@ -421,12 +421,13 @@ class SepaDebitAdmin(_ReadOnly):
         "collected_on",
         "return_reason",
         "returned_on",
+        "retry_on",
         "return_link",
     ]
     list_filter = ["status", "sequence_type", "return_reason"]
     search_fields = ["end_to_end_id", "invoice__number", "invoice__customer__name"]
     list_select_related = ["invoice", "batch"]
-    actions = ["mark_collected"]
+    actions = ["mark_collected", "retry"]
 
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), "return_link"]
@@ -489,4 +490,14 @@ class SepaDebitAdmin(_ReadOnly):
             queryset.order_by("pk"),
             lambda debit: services.sepa_debit_collect(debit=debit, today=today, actor=request.user),
             _("%(count)s debit(s) marked as collected; their invoices are paid."),
+        )
+
+    @admin.action(description=_("Debit again in the next batch"), permissions=["operate"])
+    def retry(self, request: HttpRequest, queryset) -> None:
+        today = clock.today()
+        self.run_service(
+            request,
+            queryset.order_by("pk"),
+            lambda debit: services.sepa_debit_retry(debit=debit, day=today),
+            _("%(count)s invoice(s) will be debited again in the next batch."),
         )

@@ -358,6 +358,19 @@ class SepaDebit(models.Model):
         _("return reason"), max_length=4, choices=ReturnReason.choices, blank=True
     )
     returned_on = models.DateField(_("returned on"), null=True, blank=True)
+    retry_on = models.DateField(
+        _("debit again from"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "A returned debit is not presented again by itself: from this date the next batch "
+            "debits the invoice again (set by the operator, later by dunning)."
+        ),
+    )
+
+    # Reasons after which debiting again under the same mandate would only fail again: the
+    # customer gives a new mandate or pays another way.
+    FINAL_REASONS = frozenset({"AC01", "AC04", "AG01", "MD01", "MD07"})
 
     class Meta:
         verbose_name = _("SEPA direct debit")

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from schwifty import BIC, IBAN
@@ -356,7 +356,8 @@ def credits_apply_due(*, day: date) -> int:
 @dataclass(frozen=True)
 class SepaReturn:
     """What a returned debit changed, for what comes next (dunning): the invoice, open again,
-    and the reversal of its payment when the debit had been marked collected."""
+    and the reversal of its payment when the debit had been marked collected. The invoice is
+    not debited again until a retry is set (sepa_debit_retry)."""
 
     debit: SepaDebit
     invoice: Invoice
@@ -413,6 +414,13 @@ def sepa_batch_create(*, day: date) -> SepaBatch | None:
         live = SepaDebit.objects.filter(invoice=OuterRef("pk")).exclude(
             status=SepaDebit.Status.RETURNED
         )
+        # A returned debit is presented again only once a retry is set for it (the operator,
+        # later dunning): never by itself the next morning.
+        awaiting = SepaDebit.objects.filter(
+            Q(retry_on__isnull=True) | Q(retry_on__gt=day),
+            invoice=OuterRef("pk"),
+            status=SepaDebit.Status.RETURNED,
+        )
         invoices = [
             invoice
             for invoice in Invoice.objects.select_for_update(skip_locked=True, of=("self",))
@@ -425,6 +433,7 @@ def sepa_batch_create(*, day: date) -> SepaBatch | None:
                 issue_date__lte=day,
             )
             .exclude(Exists(live))
+            .exclude(Exists(awaiting))
             .order_by("pk")
             if invoice.amount_paid.amount < invoice.total.amount
         ]
@@ -553,6 +562,40 @@ def sepa_debit_return(*, debit: SepaDebit, reason: str, day: date) -> SepaReturn
             _("Choose the reason the bank gave for the return (e.g. AM04, MD01)."), field="reason"
         )
     return _debit_return(debit=debit, reason=reason, day=day)
+
+
+def sepa_debit_retry(*, debit: SepaDebit, day: date) -> SepaDebit:
+    """Debit the invoice of a returned debit again: the first batch written on or after `day`
+    takes it (a new debit, the next attempt). Refused when the reason says the mandate cannot
+    be debited (account closed, no valid mandate…) or the invoice is no longer open."""
+    with transaction.atomic():
+        debit = SepaDebit.objects.select_for_update().select_related("invoice").get(pk=debit.pk)
+        if debit.status != SepaDebit.Status.RETURNED:
+            raise ApplicationError(
+                _("Only a returned debit is debited again; %(id)s is %(status)s.")
+                % {"id": debit, "status": debit.get_status_display()}
+            )
+        if debit.return_reason in SepaDebit.FINAL_REASONS:
+            raise ApplicationError(
+                _(
+                    "%(id)s came back with %(reason)s: debiting this mandate again would fail "
+                    "again. Ask the customer for a new mandate or another way to pay."
+                )
+                % {"id": debit, "reason": debit.get_return_reason_display()}
+            )
+        if debit.invoice.status not in Invoice.OPEN_STATUSES:
+            raise ApplicationError(
+                _("The invoice %(number)s is not open any more (%(status)s).")
+                % {"number": debit.invoice, "status": debit.invoice.get_status_display()}
+            )
+        if debit.invoice.sepa_debits.filter(pk__gt=debit.pk).exists():
+            raise ApplicationError(
+                _("The invoice %(number)s was debited again after %(id)s.")
+                % {"number": debit.invoice, "id": debit}
+            )
+        debit.retry_on = day
+        debit.save(update_fields=["retry_on"])
+        return debit
 
 
 def _refuse_unless_submitted(debit: SepaDebit) -> None:

@@ -238,18 +238,38 @@ def test_a_return_md01_reopens_the_invoice_with_its_reason(quarterly):
         date(2026, 2, 4),
     )
     assert returned.reversal == reversal
-    # Its only collection came back: the mandate's next debit is a first one again, and the
-    # invoice can be debited again (second attempt).
+    # Its only collection came back: the mandate's next debit is a first one again.
     mandate.refresh_from_db()
     assert mandate.first_collected_on is None
-    again = services.sepa_batch_create(day=date(2026, 2, 5)).debits.get()
+    with pytest.raises(ApplicationError, match="already returned"):
+        services.sepa_debit_return(debit=debit, reason="MD01", day=date(2026, 2, 4))
+    # No valid mandate: it is not debited again, by itself or on request.
+    assert services.sepa_batch_create(day=date(2026, 2, 5)) is None
+    with pytest.raises(ApplicationError, match="new mandate"):
+        services.sepa_debit_retry(debit=debit, day=date(2026, 2, 5))
+
+
+def test_a_debit_returned_for_insufficient_funds_is_debited_again_on_request(quarterly):
+    mandate_for(quarterly.customer)
+    debit = submitted_batch().debits.get()
+    services.sepa_debit_collect(debit=debit, today=date(2026, 2, 2))
+    services.sepa_debit_return(debit=debit, reason="AM04", day=date(2026, 2, 4))
+    # Not presented again by itself the next morning...
+    assert services.sepa_batch_create(day=date(2026, 2, 5)) is None
+    # ...but from the day a retry is set for it, as the second attempt, first again.
+    services.sepa_debit_retry(debit=debit, day=date(2026, 2, 9))
+    assert services.sepa_batch_create(day=date(2026, 2, 8)) is None
+    again = services.sepa_batch_create(day=date(2026, 2, 9)).debits.get()
     assert (again.invoice, again.end_to_end_id, again.sequence_type) == (
         quarterly,
         f"{quarterly.number}-2",
         "FRST",
     )
-    with pytest.raises(ApplicationError, match="already returned"):
-        services.sepa_debit_return(debit=debit, reason="MD01", day=date(2026, 2, 4))
+    assert again.batch.collection_date == date(2026, 2, 23)
+    with pytest.raises(ApplicationError, match="debited again after"):
+        services.sepa_debit_retry(debit=debit, day=date(2026, 2, 9))
+    with pytest.raises(ApplicationError, match="Only a returned debit"):
+        services.sepa_debit_retry(debit=again, day=date(2026, 2, 9))
 
 
 def test_a_debit_rejected_before_collection_leaves_the_invoice_open(quarterly):
@@ -438,6 +458,10 @@ def test_the_operator_submits_collects_and_records_a_return(
         assert "before its batch was written" in refused.content.decode()
         done = operator_client.post(url, {"reason": "MD01", "day": "2026-02-02"})
         assert done.status_code == 302
+        refused = operator_client.post(
+            changelist, {"action": "retry", "_selected_action": [debit.pk]}, follow=True
+        )
+        assert "Ask the customer for a new mandate" in refused.content.decode()
     quarterly.refresh_from_db()
     debit.refresh_from_db()
     assert (quarterly.status, debit.status, debit.return_reason) == ("overdue", "returned", "MD01")
