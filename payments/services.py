@@ -1,5 +1,5 @@
-"""Payment methods, refunds and customer credit: every write of the payments app, keyword-only,
-each in a transaction; a refusal is an ApplicationError that changes nothing.
+"""Payment methods, refunds, customer credit and SEPA direct debit: every write of the payments
+app, keyword-only, each in a transaction; a refusal is an ApplicationError that changes nothing.
 
 billing-rules §13: a refund never exceeds what was paid and each refund is a credit note and a
 refund payment; a customer's credit (credit notes not refunded, over-payments) is applied to its

@@ -510,3 +510,40 @@ def test_a_non_operator_gets_403_at_every_sepa_door(client, django_user_model, b
     )
     debit.refresh_from_db()
     assert debit.status == "submitted"
+
+
+# Settings -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SEPA_CREDITOR_ID", "FR73ZZZ123456"),  # a wrong check digit
+        ("SEPA_CREDITOR_IBAN", "FR7630006000011234567890188"),
+        ("SEPA_CREDITOR_BIC", "AGRI"),
+        ("SEPA_PRENOTIFICATION_DAYS", "0"),
+    ],
+)
+def test_a_bad_sepa_setting_stops_start_up_naming_it(variable, value):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import config.settings"],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, variable: value, "DEBUG": "true"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert f"Environment variable {variable}={value!r} is invalid" in result.stderr
+
+
+def test_the_demo_creditor_identifier_is_valid(settings):
+    from stdnum.eu import at_02
+
+    assert at_02.is_valid(django_settings.SEPA_CREDITOR_ID)
+    assert services.sepa_creditor().identifier == "FR72ZZZ123456"
