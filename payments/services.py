@@ -70,6 +70,11 @@ def sepa_mandate_add(
             _("Enter the account holder's name as the bank knows it (70 characters at most)."),
             field="account_holder",
         )
+    if customer.currency != "EUR":
+        raise ApplicationError(
+            _("A SEPA direct debit is in euros, and %(customer)s is invoiced in %(currency)s.")
+            % {"customer": customer.name, "currency": customer.currency}
+        )
     account = _valid_iban(iban)
     bank = _valid_bic(bic, account)
     with transaction.atomic():

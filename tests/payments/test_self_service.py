@@ -56,8 +56,20 @@ def test_a_customer_signs_a_mandate_then_revokes_it(dupont_client, dupont, on):
     )
 
 
+def test_a_customer_invoiced_in_another_currency_cannot_sign_a_sepa_mandate(maple_client, on):
+    on(date(2026, 3, 1))
+    refused = maple_client.post(
+        URL, {"account_holder": "Mary Maple", "iban": IBAN, "accepted": "on"}
+    )
+    assert "A SEPA direct debit is in euros" in refused.content.decode()
+    assert "CAD" in refused.content.decode()
+    assert not PaymentMethod.objects.exists()
+
+
 def test_another_customers_method_is_a_404(dupont_client, maple, on):
     on(date(2026, 3, 1))
+    maple.currency = "EUR"  # a customer the mandate is possible for
+    maple.save(update_fields=["currency"])
     theirs = services.sepa_mandate_add(
         customer=maple, account_holder="Mary", iban=IBAN, accepted=True, today=date(2026, 3, 1)
     )

@@ -7,6 +7,7 @@ from demo.billing import seed_invoices
 from demo.catalog import seed_catalog
 from demo.logins import DEMO_PASSWORD, seed_operator, seed_portal_logins, served_url
 from demo.partners import seed_partners
+from demo.payments import seed_payments
 from demo.subscriptions import seed_subscriptions
 
 
@@ -22,6 +23,7 @@ class Command(BaseCommand):
             seed_partners()
             logins = seed_operator() + seed_portal_logins()
             invoices = seed_invoices()
+            seed_payments()
         self.stdout.write(
             self.style.SUCCESS(f"Demo data loaded ({invoices} invoices and credit notes).")
         )

@@ -1,0 +1,21 @@
+"""The demo's payment methods: Acme Resellers pays its invoices by SEPA direct debit."""
+
+from __future__ import annotations
+
+from core import clock
+from partners.models import Partner
+from payments.models import PaymentMethod
+from payments.services import sepa_mandate_add
+
+
+def seed_payments() -> None:
+    account = Partner.objects.get(code="acme").account
+    if account is None or PaymentMethod.objects.filter(customer=account).exists():
+        return  # seeded already (seed_demo runs twice without change)
+    sepa_mandate_add(
+        customer=account,
+        account_holder="Acme Resellers SARL",
+        iban="FR14 2004 1010 0505 0001 3M02 606",
+        accepted=True,
+        today=clock.today(),
+    )
