@@ -174,7 +174,10 @@ class InvoiceAdmin(CadenceAdmin):
             {"fields": ["currency", "net_total", "tax_total", "total", "amount_paid", "paid_on"]},
         ),
         (_("Lines and taxes"), {"fields": ["lines_table", "taxes_table", "payments_table"]}),
-        (_("References"), {"fields": ["po_reference", "billing_key", "note"]}),
+        (
+            _("References"),
+            {"fields": ["transfer_reference", "po_reference", "billing_key", "note"]},
+        ),
     ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -183,7 +186,12 @@ class InvoiceAdmin(CadenceAdmin):
             "lines_table",
             "taxes_table",
             "payments_table",
+            "transfer_reference",
         ]
+
+    @admin.display(description=_("reference to quote with a transfer"))
+    def transfer_reference(self, obj: Invoice) -> str:
+        return obj.payment_reference or "—"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # invoices come from the billing run and from corrections
@@ -292,19 +300,13 @@ class InvoiceAdmin(CadenceAdmin):
             )
             for p in obj.payments.all()
         ]
-        link = ""
+        links = []
         if obj.kind == Invoice.Kind.INVOICE and obj.status in Invoice.OPEN_STATUSES:
-            link = format_html(
-                '<p><a class="button" href="{}">{}</a></p>',
-                reverse("admin:billing_invoice_payment", args=[obj.pk]),
-                _("Record a payment"),
+            links.append(
+                (reverse("admin:billing_invoice_payment", args=[obj.pk]), _("Record a payment"))
             )
         if obj.kind == Invoice.Kind.INVOICE and obj.amount_paid.amount > 0:
-            link += format_html(
-                '<p><a class="button" href="{}">{}</a></p>',
-                reverse("admin:payments_refund_invoice", args=[obj.pk]),
-                _("Refund"),
-            )
+            links.append((reverse("admin:payments_refund_invoice", args=[obj.pk]), _("Refund")))
         debits = [
             (
                 format_html(
@@ -341,7 +343,7 @@ class InvoiceAdmin(CadenceAdmin):
             "{}{}{}",
             _table([_("received on"), _("amount"), _("method"), _("reference"), _("by")], rows),
             debits_table,
-            link,
+            format_html_join("", '<p><a class="button" href="{}">{}</a></p>', links),
         )
 
     # Views and actions ------------------------------------------------------------------------

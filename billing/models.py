@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from catalog.models import Product, TaxRate, currency_field, money_field
+from core.remittance import creditor_reference_text
 from subscriptions.models import Customer, Subscription
 
 
@@ -193,6 +194,15 @@ class Invoice(models.Model):
     @property
     def balance(self):
         return self.total - self.amount_paid
+
+    @property
+    def payment_reference(self) -> str:
+        """The structured reference (ISO 11649, "RF…") a transfer paying this invoice quotes,
+        made from its number: empty on drafts and credit notes. Imported bank statements match
+        transfers to invoices by it (payments.services.statement_import)."""
+        if self.kind != self.Kind.INVOICE or not self.number:
+            return ""
+        return creditor_reference_text(self.number)
 
 
 class InvoiceLine(models.Model):

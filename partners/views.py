@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
+from billing.documents import seller
 from catalog.models import Plan, SeatType
 from core import clock
 from core.errors import ApplicationError
@@ -503,7 +504,12 @@ def cancel(request: HttpRequest, partner: Partner, pk: int) -> HttpResponse:
 @partner_required
 def invoice_list(request: HttpRequest, partner: Partner) -> HttpResponse:
     invoices = paginate(request, partner_invoices(partner), INVOICES_PER_PAGE)
-    return page(request, partner, "partners/invoices.html", {"page_obj": invoices})
+    return page(
+        request,
+        partner,
+        "partners/invoices.html",
+        {"page_obj": invoices, "payment_details": seller()["payment_details"]},
+    )
 
 
 @partner_required

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -17,15 +18,27 @@ from catalog.admin_base import CadenceAdmin, CadenceInline, application_error_to
 from core import clock
 from core.banking import masked_iban
 from core.errors import ApplicationError
+from core.money import money_text
 from payments import selectors, services
 from payments.forms import (
     MANDATE_TEXT,
+    EntryIgnoreForm,
+    EntryMatchForm,
     RefundForm,
     SepaMandateForm,
     SepaReturnFileForm,
     SepaReturnForm,
+    StatementUploadForm,
 )
-from payments.models import CreditEntry, PaymentMethod, Refund, SepaBatch, SepaDebit
+from payments.models import (
+    BankStatement,
+    BankStatementEntry,
+    CreditEntry,
+    PaymentMethod,
+    Refund,
+    SepaBatch,
+    SepaDebit,
+)
 from subscriptions.models import Customer
 
 
@@ -54,7 +67,15 @@ def _service_page(admin_view, request, *, title, intro, form, submit) -> Templat
 
 @admin.register(PaymentMethod)
 class PaymentMethodAdmin(_ReadOnly):
-    list_display = ["customer", "kind", "__str__", "is_default", "status", "mandate_signed_on"]
+    list_display = [
+        "customer",
+        "kind",
+        "masked_iban",
+        "mandate_reference",
+        "is_default",
+        "status",
+        "mandate_signed_on",
+    ]
     list_filter = ["kind", "status", "is_default"]
     search_fields = ["customer__name", "mandate_reference", "account_holder"]
     list_select_related = ["customer"]
@@ -201,7 +222,10 @@ class RefundAdmin(_ReadOnly):
             request,
             title=_("Refund invoice %(number)s") % {"number": invoice.number},
             intro=_("Paid %(paid)s; refundable %(left)s.")
-            % {"paid": invoice.amount_paid, "left": selectors.refundable(invoice)},
+            % {
+                "paid": money_text(invoice.amount_paid.amount, invoice.currency),
+                "left": money_text(selectors.refundable(invoice), invoice.currency),
+            },
             form=form,
             submit=_("Refund"),
         )
@@ -226,6 +250,340 @@ class CreditEntryAdmin(_ReadOnly):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # written by refunds, over-payments and the credit job
+
+
+# Bank statements ---------------------------------------------------------------------------------
+
+_ENTRY_COLUMNS = [
+    "position",
+    "booking_date",
+    "direction",
+    "amount",
+    "debtor_name",
+    "masked_debtor_iban",
+    "structured_reference",
+    "remittance_information",
+    "status",
+    "invoice",
+    "note",
+]
+
+
+class BankStatementEntryInline(admin.TabularInline):
+    model = BankStatementEntry
+    fields = _ENTRY_COLUMNS
+    readonly_fields = _ENTRY_COLUMNS
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related("invoice")
+
+    @admin.display(description=_("debtor's IBAN"))
+    def masked_debtor_iban(self, obj: BankStatementEntry) -> str:
+        return obj.masked_debtor_iban or "—"
+
+
+@admin.register(BankStatement)
+class BankStatementAdmin(_ReadOnly):
+    list_display = [
+        "statement_id",
+        "account_iban",
+        "period_start",
+        "period_end",
+        "imported_at",
+        "imported_by",
+        "matched",
+        "unmatched",
+        "ignored",
+    ]
+    list_filter = ["currency", "account_iban"]
+    search_fields = ["statement_id", "file_name", "message_id"]
+    list_select_related = ["imported_by"]
+    inlines = [BankStatementEntryInline]
+
+    # A month of a busy account holds thousands of entries: past this many, the statement's
+    # page links to its entries' list (paginated, filterable) instead of showing them inline.
+    inline_limit = 500
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "entries_link"]
+
+    def get_inline_instances(self, request: HttpRequest, obj=None):
+        if obj is not None and obj.entries.count() > self.inline_limit:
+            return []
+        return super().get_inline_instances(request, obj)
+
+    @admin.display(description=_("entries"))
+    def entries_link(self, obj: BankStatement) -> str:
+        url = reverse("admin:payments_bankstatemententry_changelist")
+        return format_html(
+            '<a href="{}?status=all&statement__id__exact={}">{}</a>',
+            url,
+            obj.pk,
+            _("All the entries of this statement"),
+        )
+
+    def get_queryset(self, request: HttpRequest):
+        status = BankStatementEntry.Status
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                matched_count=Count("entries", filter=Q(entries__status=status.MATCHED)),
+                unmatched_count=Count("entries", filter=Q(entries__status=status.UNMATCHED)),
+                ignored_count=Count("entries", filter=Q(entries__status=status.IGNORED)),
+            )
+        )
+
+    @admin.display(description=_("matched"), ordering="matched_count")
+    def matched(self, obj) -> int:
+        return obj.matched_count
+
+    @admin.display(description=_("unmatched"), ordering="unmatched_count")
+    def unmatched(self, obj):
+        if not obj.unmatched_count:
+            return 0
+        url = reverse("admin:payments_bankstatemententry_changelist")
+        return format_html(
+            '<a href="{}?status=unmatched&statement__id__exact={}">{}</a>',
+            url,
+            obj.pk,
+            obj.unmatched_count,
+        )
+
+    @admin.display(description=_("ignored"), ordering="ignored_count")
+    def ignored(self, obj) -> int:
+        return obj.ignored_count
+
+    def get_urls(self):
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="payments_bankstatement_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
+        return HttpResponseRedirect(reverse("admin:payments_bankstatement_import"))
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            return HttpResponse(status=403)
+        form = StatementUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                statement = services.statement_import(
+                    file=form.cleaned_data["file"], actor=request.user, day=clock.today()
+                )
+            except ApplicationError as error:
+                application_error_to_form(form, error)
+            else:
+                counts = {
+                    status: statement.entries.filter(status=status).count()
+                    for status in BankStatementEntry.Status.values
+                }
+                self.message_user(
+                    request,
+                    _(
+                        "Statement %(statement)s imported: %(matched)s matched, %(unmatched)s "
+                        "to match by hand, %(ignored)s ignored."
+                    )
+                    % {"statement": statement.statement_id, **counts},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:payments_bankstatement_change", args=[statement.pk])
+                )
+        return _service_page(
+            self,
+            request,
+            title=_("Import a bank statement"),
+            intro=_(
+                "Incoming transfers are matched to open invoices by their RF reference or "
+                "invoice number, then by amount and customer; the others wait in the unmatched "
+                "queue. A file is imported once."
+            ),
+            form=form,
+            submit=_("Import"),
+        )
+
+
+class EntryStatusFilter(admin.SimpleListFilter):
+    """The entries list opens on the unmatched queue; "all" shows every entry."""
+
+    title = _("status")
+    parameter_name = "status"
+    default = BankStatementEntry.Status.UNMATCHED
+
+    def lookups(self, request, model_admin):
+        return [*BankStatementEntry.Status.choices, ("all", _("all"))]
+
+    def choices(self, changelist):
+        current = self.value() or self.default
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": current == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or self.default
+        if value == "all":
+            return queryset
+        return queryset.filter(status=value)
+
+
+@admin.register(BankStatementEntry)
+class BankStatementEntryAdmin(_ReadOnly):
+    """The unmatched queue by default (entries waiting for an operator), every entry with the
+    status filter."""
+
+    list_display = [
+        "booking_date",
+        "amount",
+        "debtor_name",
+        "masked_debtor_iban",
+        "structured_reference",
+        "remittance_information",
+        "status",
+        "invoice",
+        "note",
+        "handle",
+    ]
+    list_filter = [EntryStatusFilter, "currency", "direction", "statement"]
+    search_fields = [
+        "debtor_name",
+        "remittance_information",
+        "structured_reference",
+        "bank_reference",
+        "invoice__number",
+    ]
+    list_select_related = ["invoice"]
+    exclude = ["debtor_iban"]  # shown masked
+    date_hierarchy = "booking_date"
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = [f.name for f in self.model._meta.fields if f.name != "debtor_iban"]
+        return [*fields, "masked_debtor_iban"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # written by the statement import
+
+    @admin.display(description=_("debtor's IBAN"))
+    def masked_debtor_iban(self, obj: BankStatementEntry) -> str:
+        return obj.masked_debtor_iban or "—"
+
+    @admin.display(description=_("handle"))
+    def handle(self, obj: BankStatementEntry) -> str:
+        if obj.status != BankStatementEntry.Status.UNMATCHED:
+            return ""
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            reverse("admin:payments_bankstatemententry_match", args=[obj.pk]),
+            _("Match to an invoice"),
+            reverse("admin:payments_bankstatemententry_ignore", args=[obj.pk]),
+            _("Ignore"),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:entry_id>/match/",
+                self.admin_site.admin_view(self.match_view),
+                name="payments_bankstatemententry_match",
+            ),
+            path(
+                "<int:entry_id>/ignore/",
+                self.admin_site.admin_view(self.ignore_view),
+                name="payments_bankstatemententry_ignore",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _may_handle(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.change_bankstatemententry")
+
+    def _entry_intro(self, entry: BankStatementEntry) -> str:
+        return _("%(date)s: %(amount)s from %(debtor)s — “%(text)s”. %(note)s") % {
+            "date": entry.booking_date.isoformat(),
+            "amount": entry.amount,
+            "debtor": entry.debtor_name or "?",
+            "text": entry.structured_reference or entry.remittance_information,
+            "note": entry.note,
+        }
+
+    def _done(self) -> HttpResponseRedirect:
+        url = reverse("admin:payments_bankstatemententry_changelist")
+        return HttpResponseRedirect(f"{url}?status=unmatched")
+
+    def match_view(self, request: HttpRequest, entry_id: int) -> HttpResponse:
+        if not self._may_handle(request):
+            return HttpResponse(status=403)
+        entry = get_object_or_404(BankStatementEntry, pk=entry_id)
+        form = EntryMatchForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            invoice = selectors.invoice_by_number(form.cleaned_data["invoice"])
+            if invoice is None:
+                form.add_error("invoice", _("No invoice has this number."))
+            else:
+                try:
+                    entry = services.statement_entry_match(
+                        entry=entry, invoice=invoice, actor=request.user
+                    )
+                except ApplicationError as error:
+                    application_error_to_form(form, error)
+                else:
+                    self.message_user(
+                        request,
+                        _("%(amount)s recorded as paid on %(number)s.")
+                        % {"amount": entry.amount, "number": invoice.number},
+                        messages.SUCCESS,
+                    )
+                    return self._done()
+        return _service_page(
+            self,
+            request,
+            title=_("Match a transfer to an invoice"),
+            intro=self._entry_intro(entry),
+            form=form,
+            submit=_("Record the payment"),
+        )
+
+    def ignore_view(self, request: HttpRequest, entry_id: int) -> HttpResponse:
+        if not self._may_handle(request):
+            return HttpResponse(status=403)
+        entry = get_object_or_404(BankStatementEntry, pk=entry_id)
+        form = EntryIgnoreForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.statement_entry_ignore(
+                    entry=entry, reason=form.cleaned_data["reason"], actor=request.user
+                )
+            except ApplicationError as error:
+                application_error_to_form(form, error)
+            else:
+                self.message_user(request, _("The transfer is ignored."), messages.SUCCESS)
+                return self._done()
+        return _service_page(
+            self,
+            request,
+            title=_("Ignore a transfer"),
+            intro=self._entry_intro(entry),
+            form=form,
+            submit=_("Ignore it"),
+        )
 
 
 # SEPA direct debit --------------------------------------------------------------------------------

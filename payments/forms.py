@@ -57,6 +57,30 @@ class RefundForm(forms.Form):
     )
 
 
+class StatementUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("camt.053 statement"),
+        help_text=_("The XML account statement your bank exports (ISO 20022 camt.053)."),
+    )
+
+
+class EntryMatchForm(forms.Form):
+    invoice = forms.CharField(
+        label=_("invoice number"),
+        max_length=24,
+        help_text=_("The open invoice this transfer pays, e.g. F2026-000001."),
+    )
+
+
+class EntryIgnoreForm(forms.Form):
+    reason = forms.CharField(
+        label=_("reason"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Why this transfer pays no invoice, e.g. a transfer between our accounts."),
+    )
+
+
 class SepaReturnForm(forms.Form):
     reason = forms.ChoiceField(
         label=_("reason code given by the bank"), choices=SepaDebit.ReturnReason.choices

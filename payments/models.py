@@ -233,6 +233,166 @@ class CreditEntry(models.Model):
         return f"{self.amount} {self.get_kind_display()} {self.day}"
 
 
+class BankStatement(models.Model):
+    """An imported bank statement (camt.053): the account, the bank's statement id and period,
+    who imported it. A file is imported once: its hash, and the account's statement id, are
+    unique."""
+
+    file_name = models.CharField(_("file name"), max_length=255)
+    file_hash = models.CharField(_("SHA-256 of the file"), max_length=64)
+    message_id = models.CharField(_("message id"), max_length=35, blank=True)
+    statement_id = models.CharField(_("statement id"), max_length=35)
+    account_iban = models.CharField(_("account IBAN"), max_length=34)
+    currency = currency_field()
+    period_start = models.DateField(_("from"), null=True, blank=True)
+    period_end = models.DateField(_("to"), null=True, blank=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("imported by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    imported_at = models.DateTimeField(_("imported at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("bank statement")
+        verbose_name_plural = _("bank statements")
+        ordering = ["-imported_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["file_hash"],
+                name="bank_statement_file_once",
+                violation_error_message=_("This file was already imported."),
+            ),
+            models.UniqueConstraint(
+                fields=["account_iban", "statement_id"],
+                name="bank_statement_once_per_account",
+                violation_error_message=_("This statement of this account was already imported."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.statement_id} ({masked_iban(self.account_iban)})"
+
+
+class BankStatementEntry(models.Model):
+    """One booked entry of a statement. An incoming transfer (credit) is matched to an open
+    invoice and becomes its payment (any surplus becomes customer credit), or waits in the
+    unmatched queue for an operator; a debit is ignored."""
+
+    class Direction(models.TextChoices):
+        CREDIT = "CRDT", _("credit")
+        DEBIT = "DBIT", _("debit")
+
+    class Status(models.TextChoices):
+        MATCHED = "matched", _("matched")
+        UNMATCHED = "unmatched", _("unmatched")
+        IGNORED = "ignored", _("ignored")
+
+    statement = models.ForeignKey(
+        BankStatement,
+        verbose_name=_("statement"),
+        on_delete=models.PROTECT,
+        related_name="entries",
+    )
+    position = models.PositiveIntegerField(_("position"))
+    booking_date = models.DateField(_("booking date"))
+    currency = currency_field()
+    amount = money_field(_("amount"))
+    direction = models.CharField(_("credit or debit"), max_length=4, choices=Direction.choices)
+    bank_reference = models.CharField(_("bank's reference"), max_length=35, blank=True)
+    structured_reference = models.CharField(_("structured reference"), max_length=35, blank=True)
+    remittance_information = models.CharField(
+        _("remittance information"), max_length=500, blank=True
+    )
+    debtor_name = models.CharField(_("debtor"), max_length=140, blank=True)
+    debtor_iban = models.CharField(_("debtor's IBAN"), max_length=34, blank=True)
+    status = models.CharField(_("status"), max_length=9, choices=Status.choices)
+    note = models.CharField(
+        _("note"),
+        max_length=300,
+        blank=True,
+        help_text=_("How the entry was matched, why it was not, or why it is ignored."),
+    )
+    invoice = models.ForeignKey(
+        Invoice,
+        verbose_name=_("invoice"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bank_entries",
+    )
+    payment = models.OneToOneField(
+        Payment,
+        verbose_name=_("payment"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bank_entry",
+    )
+    credit = models.OneToOneField(
+        CreditEntry,
+        verbose_name=_("customer credit"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bank_entry",
+        help_text=_("The surplus of an over-payment."),
+    )
+    matched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handled by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty when the import matched the entry by itself."),
+    )
+
+    class Meta:
+        verbose_name = _("bank statement entry")
+        verbose_name_plural = _("bank statement entries")
+        ordering = ["statement", "position"]
+        indexes = [
+            # The unmatched queue: a few rows among every entry ever imported.
+            models.Index(
+                fields=["booking_date"],
+                condition=Q(status="unmatched"),
+                name="bank_entry_unmatched_queue",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["statement", "position"], name="bank_entry_position_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="bank_entry_amount_positive",
+                violation_error_message=_("An entry's amount is above zero; its side says why."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="matched")
+                | (Q(invoice__isnull=False) & Q(payment__isnull=False)),
+                name="bank_entry_matched_has_a_payment",
+                violation_error_message=_("A matched entry paid an invoice."),
+            ),
+            models.CheckConstraint(
+                condition=Q(direction="CRDT") | ~Q(status="matched"),
+                name="bank_entry_only_credits_match",
+                violation_error_message=_("Only an incoming transfer pays an invoice."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.booking_date} {self.amount} {self.debtor_name or self.bank_reference}"
+
+    @property
+    def masked_debtor_iban(self) -> str:
+        return masked_iban(self.debtor_iban) if self.debtor_iban else ""
+
+
 class SepaBatch(models.Model):
     """One pain.008 message: the SEPA direct debits written on one day, for one requested
     collection date. A draft until the operator says it was sent to the bank (submitted).

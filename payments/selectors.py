@@ -8,7 +8,7 @@ from django.db.models import Sum
 from django.http import Http404
 
 from billing.models import Invoice
-from core.pricing import ZERO
+from core.pricing import ZERO, round_money
 from payments.models import CreditEntry, PaymentMethod, Refund, SepaDebit
 from subscriptions.models import Customer
 
@@ -19,7 +19,8 @@ PARTLY_REFUNDED = "partly_refunded"
 def refunded_total(invoice: Invoice) -> Decimal:
     """What was paid back on the invoice (failed refunds do not count)."""
     total = invoice.refunds.exclude(status=Refund.Status.FAILED).aggregate(total=Sum("amount"))
-    return total["total"] or ZERO
+    # Stored with the money columns' four decimals: back to the currency's minor unit.
+    return round_money(total["total"] or ZERO, invoice.currency)
 
 
 def refundable(invoice: Invoice) -> Decimal:
@@ -64,7 +65,19 @@ def credit_balances(customer: Customer) -> list[tuple[str, Decimal]]:
         .annotate(balance=Sum("amount"))
         .order_by("currency")
     )
-    return [(row["currency"], row["balance"]) for row in rows if row["balance"] > 0]
+    return [
+        (row["currency"], round_money(row["balance"], row["currency"]))
+        for row in rows
+        if row["balance"] > 0
+    ]
+
+
+def invoice_by_number(number: str) -> Invoice | None:
+    """The invoice an operator names by its number ("f2026-000001 " too), or None."""
+    number = "".join((number or "").split()).upper()
+    if not number:
+        return None
+    return Invoice.objects.filter(number=number, kind=Invoice.Kind.INVOICE).first()
 
 
 def sepa_debits_of(invoice: Invoice) -> list[SepaDebit]:

@@ -24,7 +24,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from billing.documents import invoice_filename, invoice_pdf
+from billing.documents import invoice_filename, invoice_pdf, seller
 from billing.models import Invoice
 from billing.selectors import customer_invoices, get_invoice_for_customer
 from catalog.models import Plan, Term
@@ -430,7 +430,12 @@ def undo_cancellation(request: HttpRequest, customer: Customer, pk: int) -> Http
 @customer_required
 def invoice_list(request: HttpRequest, customer: Customer) -> HttpResponse:
     invoices = paginate(request, customer_invoices(customer), INVOICES_PER_PAGE)
-    return page(request, customer, "account/invoices.html", {"page_obj": invoices})
+    return page(
+        request,
+        customer,
+        "account/invoices.html",
+        {"page_obj": invoices, "payment_details": seller()["payment_details"]},
+    )
 
 
 @customer_required

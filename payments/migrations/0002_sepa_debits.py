@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('billing', '0011_payment_reversal'),
-        ('payments', '0001_initial'),
+        ('payments', '0002_bank_statements'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
