@@ -1,7 +1,7 @@
 """Every admin page's *History* button answers, for every registered model (issue 11).
 
 The demo data gives most models their rows; the few it leaves empty (schedules, tokens, login
-attempts, webhooks, idempotency keys, payment methods, refunds, SEPA batches) get one here, so that a new admin without a row fails this
+attempts, webhooks, idempotency keys, payment methods, refunds, bank statements, SEPA batches) get one here, so that a new admin without a row fails this
 test rather than going unchecked.
 """
 
@@ -26,7 +26,7 @@ from rest_framework.authtoken.models import Token
 
 from billing.models import Invoice
 from integrations.models import IdempotencyKey, WebhookDelivery, WebhookEndpoint
-from payments.models import SepaBatch, SepaDebit
+from payments.models import BankStatement, BankStatementEntry, SepaBatch, SepaDebit
 from payments.services import refund_create, sepa_mandate_add
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,8 @@ def _rows_the_demo_leaves_empty(user) -> None:
     IdempotencyKey.objects.create(
         owner=user, key="k-1", method="POST", path="/api/v1/x/", fingerprint="f", created_at=now
     )
-    # Payments: a mandate, a refund to credit (its credit entry) and a SEPA batch of one debit.
+    # Payments: a mandate, a refund to credit (its credit entry), a bank statement of one
+    # unmatched entry and a SEPA batch of one debit.
     paid = Invoice.objects.filter(kind="invoice", status="paid").order_by("pk").first()
     refund_create(invoice=paid, amount="1.00", reason="History", via="credit", day=paid.paid_on)
     invoice = Invoice.objects.filter(kind="invoice", total__gt=0).exclude(status="draft").first()
@@ -76,6 +77,22 @@ def _rows_the_demo_leaves_empty(user) -> None:
         total=invoice.total.amount,
         count=1,
         xml="<Document/>",
+    )
+    statement = BankStatement.objects.create(
+        file_name="history.xml",
+        file_hash="0" * 64,
+        statement_id="history-1",
+        account_iban="FR7630006000011234567890189",
+        currency="EUR",
+    )
+    BankStatementEntry.objects.create(
+        statement=statement,
+        position=1,
+        booking_date=invoice.issue_date,
+        currency="EUR",
+        amount="1.00",
+        direction="CRDT",
+        status="unmatched",
     )
     SepaDebit.objects.create(
         batch=batch,
