@@ -26,6 +26,7 @@ from core.errors import ApplicationError
 from core.money import money_text
 from partners.models import Partner
 from partners.selectors import partner_invoice_filter
+from payments.selectors import sepa_debits_of
 from subscriptions.admin import PartnerFilter
 from subscriptions.models import Customer
 
@@ -306,9 +307,42 @@ class InvoiceAdmin(CadenceAdmin):
             )
         if obj.kind == Invoice.Kind.INVOICE and obj.amount_paid.amount > 0:
             links.append((reverse("admin:payments_refund_invoice", args=[obj.pk]), _("Refund")))
+        debits = [
+            (
+                format_html(
+                    '<a href="{}">{}</a>',
+                    reverse("admin:payments_sepabatch_change", args=[d.batch_id]),
+                    d.end_to_end_id,
+                ),
+                d.batch.collection_date,
+                d.amount,
+                d.get_sequence_type_display(),
+                d.get_status_display(),
+                d.get_return_reason_display() or "—",
+            )
+            for d in sepa_debits_of(obj)
+        ]
+        debits_table = ""
+        if debits:
+            debits_table = format_html(
+                "<p><strong>{}</strong></p>{}",
+                _("SEPA direct debits"),
+                _table(
+                    [
+                        _("end-to-end id"),
+                        _("collection date"),
+                        _("amount"),
+                        _("sequence type"),
+                        _("status"),
+                        _("return reason"),
+                    ],
+                    debits,
+                ),
+            )
         return format_html(
-            "{}{}",
+            "{}{}{}",
             _table([_("received on"), _("amount"), _("method"), _("reference"), _("by")], rows),
+            debits_table,
             format_html_join("", '<p><a class="button" href="{}">{}</a></p>', links),
         )
 

@@ -329,6 +329,18 @@ class Payment(models.Model):
         related_name="+",
     )
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    # Money that came back (a returned direct debit) is a reversal row: the same amount,
+    # negative, on the day it came back, pointing at the payment it reverses. Not a flag on the
+    # payment: the bank account saw two movements on two dates, and the sum of an invoice's
+    # payments stays its amount paid with no filter to forget. Nothing is ever deleted.
+    reverses = models.OneToOneField(
+        "self",
+        verbose_name=_("reverses the payment"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversed_by",
+    )
 
     class Meta:
         verbose_name = _("payment")
@@ -336,9 +348,12 @@ class Payment(models.Model):
         ordering = ["-received_on", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(amount__gt=0),
-                name="payment_amount_positive",
-                violation_error_message=_("A payment is an amount above zero."),
+                condition=(Q(amount__gt=0) & Q(reverses__isnull=True))
+                | (Q(amount__lt=0) & Q(reverses__isnull=False)),
+                name="payment_positive_or_reversal",
+                violation_error_message=_(
+                    "A payment is an amount above zero; only its reversal is below zero."
+                ),
             )
         ]
 

@@ -10,6 +10,8 @@ from pathlib import Path
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from schwifty import BIC, IBAN
+from stdnum.eu import at_02 as creditor_identifier
 
 from config import env
 
@@ -234,6 +236,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "notice-reminders": {"task": "billing.notice_reminders", "schedule": crontab(minute=0, hour=8)},
     "coupon-expiry": {"task": "billing.coupon_expiry", "schedule": crontab(minute=5, hour=0)},
     # Customer credit pays the open invoices, after the run and each sweep.
+    # SEPA direct debit: the open invoices of customers paying by mandate whose due date falls
+    # within the pre-notification days become one pain.008 batch, after the run has issued
+    # them and credit has paid what it could; the operator downloads and submits it.
+    "sepa-batch": {
+        "task": "payments.sepa_batch",
+        "schedule": crontab(minute=0, hour=(BILLING_RUN_HOUR + 4) % 24),
+    },
     "customer-credit": {
         "task": "payments.credits_apply",
         "schedule": crontab(minute=45, hour=f"{BILLING_RUN_HOUR},{(BILLING_RUN_HOUR + 2) % 24}"),
@@ -253,6 +262,31 @@ SELLER_VAT_NUMBER = env.string("SELLER_VAT_NUMBER", "FR00123456789")
 SELLER_PAYMENT_DETAILS = env.string(
     "SELLER_PAYMENT_DETAILS", "IBAN FR76 3000 6000 0112 3456 7890 189 — BIC AGRIFRPP"
 )
+
+# SEPA direct debit (payments): the creditor written in each pain.008 batch. The identifier is
+# checked (ISO 7064 mod 97-10, python-stdnum's AT-02) and the IBAN (schwifty) at start-up.
+SEPA_CREDITOR_ID = env.parsed(
+    "SEPA_CREDITOR_ID",
+    "FR72ZZZ123456",
+    creditor_identifier.validate,
+    "a SEPA creditor identifier with valid check digits, e.g. FR72ZZZ123456",
+)
+SEPA_CREDITOR_NAME = env.string("SEPA_CREDITOR_NAME", SELLER_NAME)
+SEPA_CREDITOR_IBAN = env.parsed(
+    "SEPA_CREDITOR_IBAN",
+    "FR7630006000011234567890189",
+    lambda value: IBAN(value).compact,
+    "an IBAN with valid check digits, e.g. FR7630006000011234567890189",
+)
+SEPA_CREDITOR_BIC = env.parsed(
+    "SEPA_CREDITOR_BIC",
+    "AGRIFRPP",
+    lambda value: BIC(value).compact,
+    "a BIC of 8 or 11 letters and digits, e.g. AGRIFRPP",
+)
+# Days between the batch and the collection date: the debtor is told this long before its
+# account is debited (the rulebook's 14 days; shorter only by agreement with the debtor).
+SEPA_PRENOTIFICATION_DAYS = env.integer("SEPA_PRENOTIFICATION_DAYS", 14, minimum=1)
 
 # Billing --------------------------------------------------------------------------------------
 INVOICE_DUE_DAYS = env.integer("INVOICE_DUE_DAYS", 30, minimum=0)

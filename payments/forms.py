@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from payments.models import Refund
+from payments.models import Refund, SepaDebit
 
 # The mandate text the debtor accepts (SEPA Core scheme wording), in the reader's language.
 MANDATE_TEXT = _(
@@ -78,4 +78,18 @@ class EntryIgnoreForm(forms.Form):
         max_length=300,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Why this transfer pays no invoice, e.g. a transfer between our accounts."),
+    )
+
+
+class SepaReturnForm(forms.Form):
+    reason = forms.ChoiceField(
+        label=_("reason code given by the bank"), choices=SepaDebit.ReturnReason.choices
+    )
+    day = forms.DateField(label=_("returned on"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class SepaReturnFileForm(forms.Form):
+    file = forms.FileField(
+        label=_("pain.002 file"),
+        help_text=_("The payment status report the bank sent back for a batch (XML)."),
     )

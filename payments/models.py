@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from billing.models import Invoice, Payment
@@ -390,3 +391,171 @@ class BankStatementEntry(models.Model):
     @property
     def masked_debtor_iban(self) -> str:
         return masked_iban(self.debtor_iban) if self.debtor_iban else ""
+
+
+class SepaBatch(models.Model):
+    """One pain.008 message: the SEPA direct debits written on one day, for one requested
+    collection date. A draft until the operator says it was sent to the bank (submitted).
+
+    The XML is kept as written: what the bank received is what the admin downloads again.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", pgettext_lazy("SEPA batch status", "draft")
+        SUBMITTED = "submitted", pgettext_lazy("SEPA batch status", "submitted to the bank")
+
+    message_id = models.CharField(_("message id"), max_length=35, unique=True)
+    day = models.DateField(_("created on"))
+    collection_date = models.DateField(_("requested collection date"))
+    status = models.CharField(
+        _("status"), max_length=9, choices=Status.choices, default=Status.DRAFT
+    )
+    currency = currency_field()
+    total = money_field(_("total"))
+    count = models.PositiveIntegerField(_("number of debits"))
+    xml = models.TextField(_("pain.008 XML"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("SEPA direct debit batch")
+        verbose_name_plural = _("SEPA direct debit batches")
+        ordering = ["-day", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(count__gt=0) & Q(total__gt=0),
+                name="sepa_batch_not_empty",
+                violation_error_message=_("A SEPA batch debits at least one invoice."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.message_id
+
+    @property
+    def filename(self) -> str:
+        return f"pain.008-{self.message_id}.xml"
+
+
+class SepaDebit(models.Model):
+    """One invoice debited under a mandate in a batch. Live while submitted or collected; a
+    returned debit (an R-transaction, with its reason) lets the invoice be debited again."""
+
+    class Sequence(models.TextChoices):
+        FIRST = "FRST", _("first (FRST)")
+        RECURRING = "RCUR", _("recurring (RCUR)")
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", pgettext_lazy("SEPA debit status", "submitted")
+        COLLECTED = "collected", pgettext_lazy("SEPA debit status", "collected")
+        RETURNED = "returned", pgettext_lazy("SEPA debit status", "returned")
+
+    class ReturnReason(models.TextChoices):
+        """The R-transaction reason codes (ISO 20022 ExternalStatusReason1Code) a SEPA Core
+        debit comes back with, as the EPC's guidance lists them."""
+
+        AC01 = "AC01", _("AC01 — account identifier incorrect (invalid IBAN)")
+        AC04 = "AC04", _("AC04 — account closed")
+        AC06 = "AC06", _("AC06 — account blocked, or blocked for direct debits")
+        AC13 = "AC13", _("AC13 — debtor account is a consumer account")
+        AG01 = "AG01", _("AG01 — transaction forbidden on this kind of account")
+        AG02 = "AG02", _("AG02 — invalid bank operation code")
+        AM04 = "AM04", _("AM04 — insufficient funds")
+        AM05 = "AM05", _("AM05 — duplicate collection")
+        BE05 = "BE05", _("BE05 — creditor identifier incorrect")
+        FF01 = "FF01", _("FF01 — invalid file format")
+        MD01 = "MD01", _("MD01 — no valid mandate")
+        MD02 = "MD02", _("MD02 — mandate data missing or incorrect")
+        MD06 = "MD06", _("MD06 — refund requested by the debtor (authorised debit)")
+        MD07 = "MD07", _("MD07 — debtor deceased")
+        MS02 = "MS02", _("MS02 — refused by the debtor")
+        MS03 = "MS03", _("MS03 — reason not specified")
+        RC01 = "RC01", _("RC01 — bank identifier (BIC) incorrect")
+        RR01 = "RR01", _("RR01 — debtor account or identification missing (regulatory)")
+        RR02 = "RR02", _("RR02 — debtor name or address missing (regulatory)")
+        RR03 = "RR03", _("RR03 — creditor name or address missing (regulatory)")
+        RR04 = "RR04", _("RR04 — regulatory reason")
+        SL01 = "SL01", _("SL01 — specific service offered by the debtor's bank")
+
+    batch = models.ForeignKey(
+        SepaBatch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="debits"
+    )
+    invoice = models.ForeignKey(
+        Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="sepa_debits"
+    )
+    mandate = models.ForeignKey(
+        PaymentMethod,
+        verbose_name=_("mandate"),
+        on_delete=models.PROTECT,
+        related_name="sepa_debits",
+    )
+    currency = currency_field()
+    amount = money_field(_("amount"))
+    sequence_type = models.CharField(_("sequence type"), max_length=4, choices=Sequence.choices)
+    end_to_end_id = models.CharField(_("end-to-end id"), max_length=35, unique=True)
+    status = models.CharField(
+        _("status"), max_length=9, choices=Status.choices, default=Status.SUBMITTED
+    )
+    collected_on = models.DateField(_("collected on"), null=True, blank=True)
+    payment = models.OneToOneField(
+        Payment,
+        verbose_name=_("payment"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sepa_debit",
+        help_text=_("The payment recorded on the invoice when the debit was collected."),
+    )
+    return_reason = models.CharField(
+        _("return reason"), max_length=4, choices=ReturnReason.choices, blank=True
+    )
+    returned_on = models.DateField(_("returned on"), null=True, blank=True)
+    retry_on = models.DateField(
+        _("debit again from"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "A returned debit is not presented again by itself: from this date the next batch "
+            "debits the invoice again (set by the operator, later by dunning)."
+        ),
+    )
+
+    # Reasons after which debiting again under the same mandate would only fail again: the
+    # customer gives a new mandate or pays another way.
+    FINAL_REASONS = frozenset({"AC01", "AC04", "AG01", "MD01", "MD07"})
+
+    class Meta:
+        verbose_name = _("SEPA direct debit")
+        verbose_name_plural = _("SEPA direct debits")
+        ordering = ["batch", "id"]
+        constraints = [
+            # An invoice is debited once at a time: again only after its debit came back.
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=~Q(status="returned"),
+                name="sepa_debit_one_live_per_invoice",
+                violation_error_message=_("This invoice is already being debited."),
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="sepa_debit_amount_positive",
+                violation_error_message=_("A direct debit is an amount above zero."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="returned")
+                | (~Q(return_reason="") & Q(returned_on__isnull=False)),
+                name="sepa_debit_return_has_a_reason",
+                violation_error_message=_("A returned debit has its reason code and date."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.end_to_end_id

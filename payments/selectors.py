@@ -9,7 +9,7 @@ from django.http import Http404
 
 from billing.models import Invoice
 from core.pricing import ZERO, round_money
-from payments.models import CreditEntry, PaymentMethod, Refund
+from payments.models import CreditEntry, PaymentMethod, Refund, SepaDebit
 from subscriptions.models import Customer
 
 REFUNDED = "refunded"
@@ -78,3 +78,8 @@ def invoice_by_number(number: str) -> Invoice | None:
     if not number:
         return None
     return Invoice.objects.filter(number=number, kind=Invoice.Kind.INVOICE).first()
+
+
+def sepa_debits_of(invoice: Invoice) -> list[SepaDebit]:
+    """The invoice's direct debits, oldest first, with their batch."""
+    return list(invoice.sepa_debits.select_related("batch").order_by("pk"))

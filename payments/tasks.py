@@ -14,3 +14,11 @@ from payments import services
 def credits_apply(day: str | None = None) -> int:
     """Customer credit pays the open invoices, oldest first (after the billing run)."""
     return services.credits_apply_due(day=date.fromisoformat(day) if day else clock.today())
+
+
+@shared_task(name="payments.sepa_batch")
+def sepa_batch(day: str | None = None) -> int | None:
+    """The day's SEPA direct debit batch (pain.008), for the operator to download and submit;
+    returns its id, None when nothing is to be debited."""
+    batch = services.sepa_batch_create(day=date.fromisoformat(day) if day else clock.today())
+    return batch.pk if batch else None

@@ -1,7 +1,7 @@
 """Every admin page's *History* button answers, for every registered model (issue 11).
 
 The demo data gives most models their rows; the few it leaves empty (schedules, tokens, login
-attempts, webhooks, idempotency keys) get one here, so that a new admin without a row fails this
+attempts, webhooks, idempotency keys, payment methods, refunds, bank statements, SEPA batches) get one here, so that a new admin without a row fails this
 test rather than going unchecked.
 """
 
@@ -26,6 +26,8 @@ from rest_framework.authtoken.models import Token
 
 from billing.models import Invoice
 from integrations.models import IdempotencyKey, WebhookDelivery, WebhookEndpoint
+from payments.models import BankStatement, BankStatementEntry, SepaBatch, SepaDebit
+from payments.services import refund_create, sepa_mandate_add
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +54,54 @@ def _rows_the_demo_leaves_empty(user) -> None:
     )
     IdempotencyKey.objects.create(
         owner=user, key="k-1", method="POST", path="/api/v1/x/", fingerprint="f", created_at=now
+    )
+    # Payments: a mandate, a refund to credit (its credit entry), a bank statement of one
+    # unmatched entry and a SEPA batch of one debit.
+    paid = Invoice.objects.filter(kind="invoice", status="paid").order_by("pk").first()
+    refund_create(invoice=paid, amount="1.00", reason="History", via="credit", day=paid.paid_on)
+    invoice = Invoice.objects.filter(kind="invoice", total__gt=0).exclude(status="draft").first()
+    mandate = sepa_mandate_add(
+        customer=invoice.customer,
+        account_holder="History Test",
+        iban="DE89370400440532013000",
+        bic="COBADEFFXXX",
+        accepted=True,
+        today=invoice.issue_date,
+        make_default=False,
+    )
+    batch = SepaBatch.objects.create(
+        message_id="history-1",
+        day=invoice.issue_date,
+        collection_date=invoice.due_date,
+        currency=invoice.currency,
+        total=invoice.total.amount,
+        count=1,
+        xml="<Document/>",
+    )
+    statement = BankStatement.objects.create(
+        file_name="history.xml",
+        file_hash="0" * 64,
+        statement_id="history-1",
+        account_iban="FR7630006000011234567890189",
+        currency="EUR",
+    )
+    BankStatementEntry.objects.create(
+        statement=statement,
+        position=1,
+        booking_date=invoice.issue_date,
+        currency="EUR",
+        amount="1.00",
+        direction="CRDT",
+        status="unmatched",
+    )
+    SepaDebit.objects.create(
+        batch=batch,
+        invoice=invoice,
+        mandate=mandate,
+        currency=invoice.currency,
+        amount=invoice.total.amount,
+        sequence_type="FRST",
+        end_to_end_id="history-1",
     )
 
 

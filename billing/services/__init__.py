@@ -13,7 +13,12 @@ from billing.services.emails import (
     reminder_email_send,
 )
 from billing.services.notices import notice_reminders_due
-from billing.services.payments import invoices_mark_overdue, payment_from_credit, payment_record
+from billing.services.payments import (
+    invoices_mark_overdue,
+    payment_from_credit,
+    payment_record,
+    payment_reverse,
+)
 from billing.services.run import (
     RunReport,
     billing_chunk,
@@ -41,6 +46,7 @@ __all__ = [
     "notice_reminders_due",
     "payment_from_credit",
     "payment_record",
+    "payment_reverse",
     "reminder_email_send",
     "settle_credited_invoices",
     "subscription_invoice_now",

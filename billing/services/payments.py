@@ -127,6 +127,59 @@ def _payment_add(
         return payment
 
 
+def payment_reverse(*, payment: Payment, day: date, reason: str) -> Payment:
+    """The money of `payment` came back (a returned direct debit): a reversal row of the same
+    amount, negative, dated `day`; the invoice owes it again, open once more (overdue if its due
+    date has passed). Returns the reversal. The payment itself is kept as it was recorded."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        invoice = Invoice.objects.select_for_update().get(pk=payment.invoice_id)
+        if payment.reverses_id is not None or payment.amount.amount <= 0:
+            raise ApplicationError(_("A reversal cannot be reversed."))
+        if Payment.objects.filter(reverses=payment).exists():
+            raise ApplicationError(
+                _("This payment of %(amount)s was already reversed.")
+                % {"amount": money_text(payment.amount.amount, payment.currency)}
+            )
+        if day < payment.received_on:
+            raise ApplicationError(
+                _("The money cannot have come back before it was received (%(date)s).")
+                % {"date": payment.received_on.isoformat()},
+                field="day",
+            )
+        if invoice.status == Invoice.Status.CANCELLED:
+            # Its credit note settled it: what came back is owed by nobody on this invoice.
+            raise ApplicationError(
+                _(
+                    "The invoice %(number)s was cancelled by a credit note: settle the money with "
+                    "the customer outside it."
+                )
+                % {"number": invoice}
+            )
+        reversal = Payment.objects.create(
+            invoice=invoice,
+            currency=payment.currency,
+            amount=-payment.amount.amount,
+            method=payment.method,
+            received_on=day,
+            reference=(reason or payment.reference)[:100],
+            reverses=payment,
+        )
+        invoice.amount_paid = invoice.amount_paid.amount - payment.amount.amount
+        fields = ["amount_paid"]
+        if invoice.status == Invoice.Status.PAID:
+            late = invoice.due_date is not None and invoice.due_date < day
+            invoice.status = Invoice.Status.OVERDUE if late else Invoice.Status.ISSUED
+            invoice.paid_on = None
+            fields += ["status", "paid_on"]
+            if invoice.status == Invoice.Status.OVERDUE:
+                InvoiceEvent.objects.create(
+                    invoice=invoice, kind=InvoiceEvent.Kind.OVERDUE, day=day
+                )
+        invoice.save(update_fields=fields)
+        return reversal
+
+
 def reminder_levels() -> list[int]:
     """Days after the due date on which reminders go out (level 1, 2, 3…)."""
     return list(settings.OVERDUE_REMINDER_DAYS)
