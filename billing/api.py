@@ -28,6 +28,7 @@ from integrations.serializers import MoneyField, PercentField
 from integrations.viewsets import TenantMixin
 from partners.models import Partner
 from partners.selectors import partner_invoice_filter
+from payments.selectors import with_refunded_amount
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer):
@@ -183,7 +184,9 @@ class PDFRenderer(renderers.BaseRenderer):
 class InvoiceViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = InvoiceSerializer
     filterset_class = InvoiceFilter
-    queryset = Invoice.objects.select_related("customer", "credited_invoice").order_by("-id")
+    queryset = with_refunded_amount(
+        Invoice.objects.select_related("customer", "credited_invoice").order_by("-id")
+    )
 
     def scoped(self, queryset):
         if self.action == "retrieve":
