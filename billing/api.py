@@ -1,4 +1,5 @@
-"""REST API, invoices and credit notes (read-only) and their PDF.
+"""REST API, invoices and credit notes (read-only), their PDF, and refunding a paid invoice
+(operators; payments/api.py parses and renders it).
 
 Operators see every document, drafts included; partners their customers' issued documents;
 customers their own (as in the portals). Another tenant's document is a 404.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Prefetch
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -18,16 +20,21 @@ from drf_spectacular.utils import (
 )
 from rest_framework import renderers, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 
 from billing.documents import invoice_filename, invoice_pdf
 from billing.models import Invoice, InvoiceLine, InvoiceTax, Payment
 from core.money import money_decimal
 from integrations.filters import IdFilter
+from integrations.idempotency import idempotent
 from integrations.payloads import InvoiceSerializer
 from integrations.serializers import MoneyField, PercentField
-from integrations.viewsets import TenantMixin
+from integrations.viewsets import TenantMixin, lock_nowait
 from partners.models import Partner
 from partners.selectors import partner_invoice_filter
+from payments.api import REFUND_EXAMPLE, RefundInput, RefundSerializer, refund_create
+from payments.selectors import with_refunded_amount
+from subscriptions.api import IDEMPOTENCY_PARAMETER
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer):
@@ -183,7 +190,9 @@ class PDFRenderer(renderers.BaseRenderer):
 class InvoiceViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = InvoiceSerializer
     filterset_class = InvoiceFilter
-    queryset = Invoice.objects.select_related("customer", "credited_invoice").order_by("-id")
+    queryset = with_refunded_amount(
+        Invoice.objects.select_related("customer", "credited_invoice").order_by("-id")
+    )
 
     def scoped(self, queryset):
         if self.action == "retrieve":
@@ -217,3 +226,26 @@ class InvoiceViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
         response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{invoice_filename(invoice)}"'
         return response
+
+    @extend_schema(
+        summary="Refund a paid invoice, fully or partly (operators)",
+        description="A credit note for the amount and a refund: by transfer to the customer's "
+        "account (to pay until the transfer is made) or to its customer credit (at once). Never "
+        "more than what was paid and not refunded yet (billing-rules §13).",
+        tags=["invoices"],
+        request=RefundInput,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: RefundSerializer},
+        examples=[REFUND_EXAMPLE],
+    )
+    @action(detail=True, methods=["post"], url_path="refunds")
+    def refunds(self, request, pk=None):
+        if not self.tenant.is_operator:
+            raise PermissionDenied(_("Only an operator refunds an invoice."))
+
+        def handle():
+            invoice = self.get_object()
+            lock_nowait(Invoice, invoice.pk)
+            return refund_create(request, invoice)
+
+        return idempotent(request, handle)

@@ -399,6 +399,11 @@ SPECTACULAR_SETTINGS = {
         "InvoiceKindEnum": "billing.models.Invoice.Kind",
         "InvoiceLineKindEnum": "billing.models.InvoiceLine.Kind",
         "PaymentMethodEnum": "billing.models.Payment.Method",
+        # A payment method's kind and a customer's payment type are the same choice set.
+        "PaymentTypeEnum": "catalog.models.PaymentType",
+        "PaymentMethodStatusEnum": "payments.models.PaymentMethod.Status",
+        "RefundStatusEnum": "payments.models.Refund.Status",
+        "CreditEntryKindEnum": "payments.models.CreditEntry.Kind",
         "LanguageEnum": [("en", "English"), ("fr", "French")],
     },
     "POSTPROCESSING_HOOKS": [

@@ -13,8 +13,10 @@ from rest_framework import serializers
 
 from billing.models import Invoice
 from catalog.models import Plan
-from integrations.serializers import MoneyField
+from core.money import money_decimal
+from integrations.serializers import MONEY_SCHEMA, MoneyField
 from partners.models import Partner
+from payments.selectors import PARTLY_REFUNDED, REFUNDED, refund_state
 from subscriptions.models import Customer, Subscription, SubscriptionItem, SubscriptionSeat
 
 
@@ -133,6 +135,8 @@ class InvoiceSerializer(serializers.ModelSerializer):
     total = MoneyField()
     amount_paid = MoneyField()
     balance = MoneyField()
+    refund_state = serializers.SerializerMethodField()
+    refunded = serializers.SerializerMethodField()
 
     class Meta:
         model = Invoice
@@ -159,5 +163,28 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "amount_paid",
             "balance",
             "paid_on",
+            "refund_state",
+            "refunded",
             "note",
         ]
+
+    def _refund_state(self, invoice: Invoice) -> tuple[str, object]:
+        # Lists and webhooks read `refunded_amount` with the invoices (with_refunded_amount);
+        # a single invoice otherwise costs one query.
+        if getattr(invoice, "refunded_amount", None) is None:
+            invoice.refunded_amount = refund_state(invoice)[1]
+        return refund_state(invoice, invoice.refunded_amount)
+
+    @extend_schema_field(
+        {
+            "type": "string",
+            "enum": ["", PARTLY_REFUNDED, REFUNDED],
+            "description": "Whether what was paid was paid back: not, partly, or in full.",
+        }
+    )
+    def get_refund_state(self, invoice: Invoice) -> str:
+        return self._refund_state(invoice)[0]
+
+    @extend_schema_field({**MONEY_SCHEMA, "description": "Paid back so far (refunds)."})
+    def get_refunded(self, invoice: Invoice) -> str:
+        return money_decimal(self._refund_state(invoice)[1], invoice.currency)

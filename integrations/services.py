@@ -51,6 +51,7 @@ from integrations.models import (
     WebhookEventType,
 )
 from integrations.payloads import InvoiceSerializer, SubscriptionSerializer
+from payments.selectors import with_refunded_amount
 from subscriptions.models import SubscriptionEvent
 from subscriptions.selectors import subscriptions_for_list
 
@@ -111,8 +112,10 @@ def _subscriptions_by_id(ids: Iterable[int]) -> dict[int, Any]:
 def _invoices_by_id(ids: Iterable[int]) -> dict[int, Invoice]:
     return {
         i.pk: i
-        for i in Invoice.objects.select_related(
-            "customer__partner_link__partner", "customer__partner_account", "credited_invoice"
+        for i in with_refunded_amount(
+            Invoice.objects.select_related(
+                "customer__partner_link__partner", "customer__partner_account", "credited_invoice"
+            )
         ).filter(pk__in=set(ids))
     }
 

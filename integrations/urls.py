@@ -14,6 +14,7 @@ from rest_framework.routers import SimpleRouter
 from billing.api import InvoiceViewSet
 from catalog.api import BundleViewSet, PlanViewSet, ProductContractViewSet, TermViewSet
 from partners.api import PartnerViewSet
+from payments.api import CustomerCreditViewSet, PaymentMethodViewSet, RefundViewSet
 from subscriptions.api import CustomerViewSet, SubscriptionViewSet
 
 app_name = "api"
@@ -27,6 +28,11 @@ router.register("partners", PartnerViewSet, basename="partner")
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 router.register("invoices", InvoiceViewSet, basename="invoice")
+router.register("payment-methods", PaymentMethodViewSet, basename="payment-method")
+router.register("refunds", RefundViewSet, basename="refund")
+router.register(
+    r"customers/(?P<id>[0-9]+)/credit", CustomerCreditViewSet, basename="customer-credit"
+)
 
 
 @csrf_exempt  # the API authenticates by token: no form, no CSRF cookie

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from billing.models import Invoice
@@ -28,14 +29,35 @@ def refundable(invoice: Invoice) -> Decimal:
     return invoice.amount_paid.amount - refunded_total(invoice)
 
 
-def refund_state(invoice: Invoice) -> tuple[str, Decimal]:
-    """("refunded" | "partly_refunded" | "", the amount refunded) of an invoice."""
-    refunded = refunded_total(invoice)
+def refund_state(invoice: Invoice, refunded: Decimal | None = None) -> tuple[str, Decimal]:
+    """("refunded" | "partly_refunded" | "", the amount refunded) of an invoice; `refunded`
+    when it was read already (`with_refunded_amount`)."""
+    if refunded is None:
+        refunded = refunded_total(invoice)
     if refunded <= 0:
         return "", refunded
     if refunded >= invoice.amount_paid.amount:
         return REFUNDED, refunded
     return PARTLY_REFUNDED, refunded
+
+
+def with_refunded_amount(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """`invoices` with `refunded_amount`, what refunded_total() says, read in the same query
+    (a list shows it on every row)."""
+    refunded = (
+        Refund.objects.filter(invoice=OuterRef("pk"))
+        .exclude(status=Refund.Status.FAILED)
+        .values("invoice")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return invoices.annotate(
+        refunded_amount=Coalesce(
+            Subquery(refunded),
+            Value(ZERO),
+            output_field=DecimalField(max_digits=14, decimal_places=2),
+        )
+    )
 
 
 def payment_methods_of(customer: Customer) -> list[PaymentMethod]:

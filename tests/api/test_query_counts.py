@@ -9,7 +9,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from billing.services import billing_run
+from billing.models import Invoice
+from billing.services import billing_run, payment_record
 from catalog.models import (
     Feature,
     PlanFeature,
@@ -19,6 +20,7 @@ from catalog.models import (
     UpgradeGroup,
 )
 from partners.models import Partner, PartnerCustomer, PartnerUser
+from payments import services as payments_services
 from subscriptions import services
 from subscriptions.models import SubscriptionItem, SubscriptionSeat
 from tests.catalog.factories import (
@@ -128,6 +130,29 @@ class World:
         self.subscriptions(n)
         billing_run(day=START, send_emails=False)
 
+    def payment_methods(self, n):
+        for _ in range(n):
+            payments_services.sepa_mandate_add(
+                customer=CustomerFactory(),
+                account_holder="Holder",
+                iban="FR7630006000011234567890189",
+                accepted=True,
+                today=START,
+            )
+
+    def refunds(self, n):
+        self.invoices(n)
+        for invoice in Invoice.objects.filter(kind="invoice", status="issued"):
+            payment_record(
+                invoice=invoice,
+                amount=invoice.total.amount,
+                method="bank_transfer",
+                received_on=START,
+            )
+            payments_services.refund_create(
+                invoice=invoice, amount="1.00", reason="Goodwill", via="credit", day=START
+            )
+
 
 LISTS = {
     "plans": "/api/v1/plans/",
@@ -138,6 +163,8 @@ LISTS = {
     "customers": "/api/v1/customers/",
     "subscriptions": "/api/v1/subscriptions/",
     "invoices": "/api/v1/invoices/",
+    "payment_methods": "/api/v1/payment-methods/",
+    "refunds": "/api/v1/refunds/",
 }
 
 

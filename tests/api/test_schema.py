@@ -42,6 +42,15 @@ OPERATIONS = {
     ("/api/v1/invoices/", "get"),
     ("/api/v1/invoices/{id}/", "get"),
     ("/api/v1/invoices/{id}/pdf/", "get"),
+    ("/api/v1/invoices/{id}/refunds/", "post"),
+    ("/api/v1/refunds/", "get"),
+    ("/api/v1/refunds/{id}/", "get"),
+    ("/api/v1/payment-methods/", "get"),
+    ("/api/v1/payment-methods/", "post"),
+    ("/api/v1/payment-methods/{id}/", "get"),
+    ("/api/v1/payment-methods/{id}/make-default/", "post"),
+    ("/api/v1/payment-methods/{id}/revoke/", "post"),
+    ("/api/v1/customers/{id}/credit/", "get"),
 }
 CHARGING = {
     "/api/v1/subscriptions/",
@@ -52,6 +61,10 @@ CHARGING = {
     "/api/v1/subscriptions/{id}/cancel/",
     "/api/v1/subscriptions/{id}/coupons/",
     "/api/v1/subscriptions/{id}/contracts/{contract_id}/consumptions/",
+    "/api/v1/invoices/{id}/refunds/",
+    "/api/v1/payment-methods/",
+    "/api/v1/payment-methods/{id}/make-default/",
+    "/api/v1/payment-methods/{id}/revoke/",
 }
 
 

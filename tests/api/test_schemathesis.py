@@ -31,6 +31,8 @@ from billing.models import Invoice
 from catalog.models import Bundle, Plan, ProductContract, Term
 from core.text import forbidden_character
 from partners.models import Partner
+from payments import services as payments_services
+from payments.models import PaymentMethod, Refund
 from subscriptions import services
 from subscriptions.models import Customer, Subscription, SubscriptionContract
 
@@ -53,9 +55,13 @@ schema.config.generation.update(
 schema.config.phases.update(phases=["examples", "coverage", "fuzzing"])
 schema.config.checks.update(included_check_names=CHECKS)
 # A valid request may still be refused by a rule: a 400, checked below to be one.
+# So may a valid Idempotency-Key: an earlier request of the run that succeeded with the same
+# key (another id in the path, another body) holds it, a 422 the schema cannot state either
+# (an operation that succeeds every time, such as making a payment method the default, meets it).
 schema.config.checks.positive_data_acceptance.expected_statuses = [
     *schema.config.checks.positive_data_acceptance.expected_statuses,
     "400",
+    "422",
 ]
 
 
@@ -125,6 +131,7 @@ def refused_only_by_rules_the_schema_cannot_state(ctx, response, case):
     return None
 
 
+IBANS = ["FR7630006000011234567890189", "DE89 3704 0044 0532 0130 00"]
 # Real ids and codes of the tenants, filled by the fixture before any request is generated.
 REAL: dict[str, list] = {}
 RESOURCES = {
@@ -136,6 +143,8 @@ RESOURCES = {
     "/api/v1/customers/": Customer,
     "/api/v1/subscriptions/": Subscription,
     "/api/v1/invoices/": Invoice,
+    "/api/v1/payment-methods/": PaymentMethod,
+    "/api/v1/refunds/": Refund,
 }
 BODY_VALUES = {
     "customer": "customers",
@@ -143,6 +152,7 @@ BODY_VALUES = {
     "seat_type": "seat_types",
     "code": "coupons",
     "start_date": "start_dates",
+    "iban": "ibans",
 }
 
 
@@ -222,6 +232,22 @@ def operator_token(tenants, operator, in_process) -> str:
         start_date=date(2026, 11, 1),
         today=date(2026, 11, 22),
     )
+    # A mandate and a refund (of the paid invoice, to credit), so that their operations reach
+    # the services.
+    payments_services.sepa_mandate_add(
+        customer=Customer.objects.get(name="Atelier Dupont"),
+        account_holder="Atelier Dupont",
+        iban=IBANS[0],
+        accepted=True,
+        today=date(2026, 11, 22),
+    )
+    payments_services.refund_create(
+        invoice=Invoice.objects.get(status="paid"),
+        amount="10.00",
+        reason="Goodwill",
+        via="credit",
+        day=date(2026, 11, 22),
+    )
     for prefix, model in RESOURCES.items():
         REAL[prefix] = sorted(model.objects.values_list("pk", flat=True))
     REAL["contracts"] = sorted(SubscriptionContract.objects.values_list("pk", flat=True))
@@ -229,6 +255,7 @@ def operator_token(tenants, operator, in_process) -> str:
     REAL["plans"] = sorted(Plan.objects.values_list("code", flat=True))
     REAL["seat_types"] = ["gateway", "sensor"]
     REAL["coupons"] = ["coupon_87", "coupon_88", "coupon_89"]
+    REAL["ibans"] = IBANS
     REAL["start_dates"] = ["2026-01-01", "2026-11-22", "2026-12-01", "2027-02-28"]
     return Token.objects.get_or_create(user=operator)[0].key
 
