@@ -143,7 +143,10 @@ class PaymentMethodAdmin(_ReadOnly):
             submit=_("Add the mandate"),
         )
 
-    @admin.action(description=_("Make the default payment method"))
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        return _may_operate(request, PaymentMethod)
+
+    @admin.action(description=_("Make the default payment method"), permissions=["operate"])
     def make_default(self, request: HttpRequest, queryset) -> None:
         self.run_service(
             request,
@@ -152,7 +155,7 @@ class PaymentMethodAdmin(_ReadOnly):
             _("%(count)s payment method(s) made the default."),
         )
 
-    @admin.action(description=_("Revoke"))
+    @admin.action(description=_("Revoke"), permissions=["operate"])
     def revoke(self, request: HttpRequest, queryset) -> None:
         today = clock.today()
         self.run_service(
@@ -230,7 +233,10 @@ class RefundAdmin(_ReadOnly):
             submit=_("Refund"),
         )
 
-    @admin.action(description=_("Mark the transfers as paid"))
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        return _may_operate(request, Refund)
+
+    @admin.action(description=_("Mark the transfers as paid"), permissions=["operate"])
     def mark_paid(self, request: HttpRequest, queryset) -> None:
         today = clock.today()
         self.run_service(

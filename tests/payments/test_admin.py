@@ -83,3 +83,19 @@ def test_an_operator_refunds_part_of_a_paid_invoice(operator_client, quarterly):
     assert done.status_code == 302
     refund = Refund.objects.get()
     assert (refund.amount.amount, refund.credit_note.total.amount) == (40, 40)
+
+
+def test_a_viewer_cannot_run_the_payment_actions(client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    viewer = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
+    viewer.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_paymentmethod", "view_refund"])
+    )
+    client.force_login(viewer)
+    for model in ("paymentmethod", "refund"):
+        page = client.get(reverse(f"admin:payments_{model}_changelist"))
+        assert page.status_code == 200
+        assert page.context["action_form"] is None or not [
+            name for name, _label in page.context["action_form"].fields["action"].choices if name
+        ]
