@@ -16,7 +16,7 @@ app installs (core.i18n.language).
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from functools import cache
 
@@ -85,3 +85,14 @@ def _pattern(
     pattern = parse_pattern(source.pattern)
     pattern.frac_prec = (digits, digits)
     return locale, pattern
+
+
+def amount_entered(value: Decimal | str | int) -> Decimal | None:
+    """An amount a person typed (or an API sent), as a finite Decimal; None when it is not one
+    ("abc", "NaN", "Infinity": comparing a NaN raises, so it never reaches a rule). The caller
+    refuses None with its own message."""
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if amount.is_finite() else None

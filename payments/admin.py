@@ -16,7 +16,6 @@ from django.utils.translation import gettext_lazy as _
 from billing.models import Invoice
 from catalog.admin_base import CadenceAdmin, CadenceInline, application_error_to_form
 from core import clock
-from core.banking import masked_iban
 from core.errors import ApplicationError
 from core.money import money_text
 from payments import selectors, services
@@ -180,7 +179,7 @@ class RefundAdmin(_ReadOnly):
 
     @admin.display(description=_("IBAN"))
     def masked_iban(self, obj: Refund) -> str:
-        return masked_iban(obj.iban) if obj.iban else "—"
+        return obj.masked_iban or "—"
 
     def get_urls(self):
         return [

@@ -31,7 +31,6 @@ from rest_framework.response import Response
 
 from billing.models import Invoice
 from core import clock
-from core.banking import masked_iban
 from core.errors import ApplicationError
 from core.money import money_decimal
 from integrations.access import Role, Tenant
@@ -153,7 +152,7 @@ class RefundSerializer(serializers.ModelSerializer):
         }
     )
     def get_iban_masked(self, refund: Refund) -> str:
-        return masked_iban(refund.iban) if refund.iban else ""
+        return refund.masked_iban
 
 
 class DocumentRefSerializer(serializers.ModelSerializer):

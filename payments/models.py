@@ -177,6 +177,11 @@ class Refund(models.Model):
     def __str__(self) -> str:
         return f"{self.amount} ({self.get_via_display()}, {self.day})"
 
+    @property
+    def masked_iban(self) -> str:
+        """The account paid back (a transfer), masked; empty otherwise."""
+        return masked_iban(self.iban) if self.iban else ""
+
 
 class CreditEntry(models.Model):
     """One move of a customer's credit balance, per currency (append-only): credit comes from

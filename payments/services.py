@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -32,7 +32,7 @@ from billing.services import (
     payment_reverse,
 )
 from core.errors import ApplicationError
-from core.money import money_text
+from core.money import amount_entered, money_text
 from core.pricing import ZERO, round_money
 from core.remittance import (
     key_from_creditor_reference,
@@ -284,11 +284,10 @@ def refund_mark_paid(*, refund: Refund, day: date) -> Refund:
 
 
 def _amount(value: Decimal | str) -> Decimal:
-    try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise ApplicationError(_("Enter an amount, e.g. 40.00."), field="amount") from None
-    if not amount.is_finite() or amount <= 0:
+    amount = amount_entered(value)
+    if amount is None:
+        raise ApplicationError(_("Enter an amount, e.g. 40.00."), field="amount")
+    if amount <= 0:
         raise ApplicationError(_("Enter an amount above zero, e.g. 40.00."), field="amount")
     return amount
 

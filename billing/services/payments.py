@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from billing.models import Invoice, InvoiceEvent, InvoiceReminder, Payment
 from core.errors import ApplicationError
-from core.money import money_text
+from core.money import amount_entered, money_text
 from core.pricing import round_money
 
 
@@ -27,12 +27,10 @@ def payment_record(
     actor: AbstractBaseUser | None = None,
 ) -> Payment:
     """Record money received against an invoice; when it is paid in full it becomes paid."""
-    try:
-        amount = Decimal(str(amount))
-    except (InvalidOperation, ValueError):
-        raise ApplicationError(
-            _("Enter the amount received, e.g. 129.60."), field="amount"
-        ) from None
+    entered = amount_entered(amount)
+    if entered is None:
+        raise ApplicationError(_("Enter the amount received, e.g. 129.60."), field="amount")
+    amount = entered
     if method not in Payment.Method.values or method == Payment.Method.CUSTOMER_CREDIT:
         # Customer credit is spent by the credit ledger (payments.services), never typed in.
         raise ApplicationError(_("Choose how the money was received."), field="method")

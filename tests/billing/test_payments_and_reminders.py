@@ -60,6 +60,8 @@ def test_a_payment_in_full_marks_the_invoice_paid(january, operator):
         ("-1", "card", date(2026, 1, 5), "A payment is a positive amount in EUR, to the cent"),
         ("10.001", "card", date(2026, 1, 5), "to the cent"),
         ("abc", "card", date(2026, 1, 5), "Enter the amount received"),
+        ("NaN", "card", date(2026, 1, 5), "Enter the amount received"),
+        ("Infinity", "card", date(2026, 1, 5), "Enter the amount received"),
         ("10.00", "cash", date(2026, 1, 5), "Choose how the money was received"),
         (
             "10.00",
