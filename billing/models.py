@@ -50,6 +50,9 @@ class Invoice(models.Model):
         PAID = "paid", pgettext_lazy("invoice status", "paid")
         OVERDUE = "overdue", pgettext_lazy("invoice status", "overdue")
         CANCELLED = "cancelled", pgettext_lazy("invoice status", "cancelled by credit note")
+        # Written off by dunning: nobody expects the money any more, but it is still owed and a
+        # payment that comes anyway is taken (Stripe's "uncollectible").
+        UNCOLLECTIBLE = "uncollectible", pgettext_lazy("invoice status", "written off")
 
     # Looked up by a row's kind, a plain str once read from the database.
     SERIES: dict[str, str] = {Kind.INVOICE: "F", Kind.CREDIT_NOTE: "AV"}
@@ -57,7 +60,7 @@ class Invoice(models.Model):
 
     kind = models.CharField(_("kind"), max_length=11, choices=Kind.choices, default=Kind.INVOICE)
     status = models.CharField(
-        _("status"), max_length=9, choices=Status.choices, default=Status.DRAFT
+        _("status"), max_length=13, choices=Status.choices, default=Status.DRAFT
     )
     series = models.CharField(_("series"), max_length=8, blank=True)
     year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)
@@ -403,7 +406,8 @@ class NoticeReminder(models.Model):
 
 
 class InvoiceEvent(models.Model):
-    """What happened to invoices, in the order it happened: issued, paid, overdue, cancelled.
+    """What happened to invoices, in the order it happened: issued, paid, overdue, cancelled,
+    each payment received or failed, refunds, write-offs.
 
     Append-only, written by the billing services in the same transaction as the change: the
     outbox that outgoing webhooks read (integrations), so that no notification is lost or sent
@@ -415,10 +419,17 @@ class InvoiceEvent(models.Model):
         PAID = "paid", pgettext_lazy("invoice event", "paid")
         OVERDUE = "overdue", pgettext_lazy("invoice event", "overdue")
         CANCELLED = "cancelled", pgettext_lazy("invoice event", "cancelled by credit note")
+        PAYMENT_SUCCEEDED = "payment_succeeded", pgettext_lazy("invoice event", "payment received")
+        PAYMENT_FAILED = "payment_failed", pgettext_lazy("invoice event", "payment failed")
+        REFUNDED = "refunded", pgettext_lazy("invoice event", "refunded")
+        WRITTEN_OFF = "written_off", pgettext_lazy("invoice event", "written off")
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(_("event"), max_length=10, choices=Kind.choices)
+    kind = models.CharField(_("event"), max_length=20, choices=Kind.choices)
     day = models.DateField(_("business date"))
+    # What the webhook says beyond the invoice: the payment or refund (id, amount, method), the
+    # reason a payment failed.
+    data = models.JSONField(_("details"), default=dict, blank=True)
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
     class Meta:

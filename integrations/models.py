@@ -67,6 +67,12 @@ class WebhookEventType(models.TextChoices):
     INVOICE_PAID = "invoice.paid", _("invoice paid")
     INVOICE_OVERDUE = "invoice.overdue", _("invoice overdue")
     INVOICE_CANCELLED = "invoice.cancelled", _("invoice cancelled by credit note")
+    INVOICE_REFUNDED = "invoice.refunded", _("invoice refunded")
+    INVOICE_WRITTEN_OFF = "invoice.uncollectible", _("invoice written off")
+    PAYMENT_SUCCEEDED = "payment.succeeded", _("payment succeeded")
+    PAYMENT_FAILED = "payment.failed", _("payment failed")
+    SUBSCRIPTION_SUSPENDED = "subscription.suspended", _("subscription suspended")
+    SUBSCRIPTION_REACTIVATED = "subscription.reactivated", _("subscription reactivated")
 
 
 def generate_secret() -> str:

@@ -86,12 +86,18 @@ SUBSCRIPTION_TYPES: dict[str, WebhookEventType] = {
     SubscriptionEvent.Kind.CREATED: WebhookEventType.SUBSCRIPTION_CREATED,
     SubscriptionEvent.Kind.RENEWED: WebhookEventType.SUBSCRIPTION_RENEWED,
     SubscriptionEvent.Kind.CANCELLATION: WebhookEventType.SUBSCRIPTION_CANCELLED,
+    SubscriptionEvent.Kind.SUSPENDED: WebhookEventType.SUBSCRIPTION_SUSPENDED,
+    SubscriptionEvent.Kind.REACTIVATED: WebhookEventType.SUBSCRIPTION_REACTIVATED,
 }
 INVOICE_TYPES: dict[str, WebhookEventType] = {
     InvoiceEvent.Kind.ISSUED: WebhookEventType.INVOICE_ISSUED,
     InvoiceEvent.Kind.PAID: WebhookEventType.INVOICE_PAID,
     InvoiceEvent.Kind.OVERDUE: WebhookEventType.INVOICE_OVERDUE,
     InvoiceEvent.Kind.CANCELLED: WebhookEventType.INVOICE_CANCELLED,
+    InvoiceEvent.Kind.PAYMENT_SUCCEEDED: WebhookEventType.PAYMENT_SUCCEEDED,
+    InvoiceEvent.Kind.PAYMENT_FAILED: WebhookEventType.PAYMENT_FAILED,
+    InvoiceEvent.Kind.REFUNDED: WebhookEventType.INVOICE_REFUNDED,
+    InvoiceEvent.Kind.WRITTEN_OFF: WebhookEventType.INVOICE_WRITTEN_OFF,
 }
 
 
@@ -154,7 +160,7 @@ class Outbox:
                 "subscription": SubscriptionSerializer(owner).data,
             }
         else:
-            data = {"day": row.day, "invoice": InvoiceSerializer(owner).data}
+            data = {"day": row.day, "details": row.data, "invoice": InvoiceSerializer(owner).data}
         return {
             "id": self.event_id(row),
             "type": self.type_of(row),

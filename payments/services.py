@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
-from billing.models import Invoice, Payment
+from billing.models import Invoice, InvoiceEvent, Payment
 from billing.services import (
     invoice_credit_amount,
     payment_from_credit,
@@ -256,6 +256,18 @@ def refund_create(
             day=day,
             # django-stubs types a foreign key to AUTH_USER_MODEL as the concrete User.
             recorded_by=actor if getattr(actor, "pk", None) else None,  # type: ignore[misc]
+        )
+        InvoiceEvent.objects.create(
+            invoice=invoice,
+            kind=InvoiceEvent.Kind.REFUNDED,
+            day=day,
+            data={
+                "refund": refund.pk,
+                "amount": str(amount),
+                "currency": invoice.currency,
+                "via": via,
+                "credit_note": credit_note.number,
+            },
         )
         if via == Refund.Via.CREDIT:
             CreditEntry.objects.create(

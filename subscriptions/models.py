@@ -223,6 +223,15 @@ class Subscription(models.Model):
         help_text=_("Start of the next period to invoice (kept by billing)."),
     )
     auto_renew = models.BooleanField(_("auto-renew"), default=True)
+    # Dunning (payments): suspended for an unpaid invoice, on top of the status — a suspended
+    # subscription keeps its term, renewal and notice; what it loses is access (entitlements),
+    # and its invoicing is held when the dunning policy says so.
+    suspended_since = models.DateField(
+        _("suspended since"),
+        null=True,
+        blank=True,
+        help_text=_("Suspended for non-payment: access is off until the overdue invoice is paid."),
+    )
     po_reference = models.CharField(_("PO reference"), max_length=35, blank=True)
     service_period_years = models.PositiveSmallIntegerField(
         _("service period (years)"), null=True, blank=True
@@ -382,6 +391,8 @@ class SubscriptionEvent(models.Model):
         VOUCHER_REDEEMED = "voucher_redeemed", _("voucher redeemed")
         PO_REFERENCE = "po_reference", _("PO reference changed")
         CONTRACT_ADDED = "contract_added", _("product contract added")
+        SUSPENDED = "suspended", _("suspended for non-payment")
+        REACTIVATED = "reactivated", _("reactivated")
 
     # Indexed by (subscription, effective date).
     subscription = models.ForeignKey(

@@ -15,6 +15,7 @@ from billing.services.emails import (
 from billing.services.notices import notice_reminders_due
 from billing.services.payments import (
     invoices_mark_overdue,
+    payment_failed_record,
     payment_from_credit,
     payment_record,
     payment_reverse,
@@ -44,6 +45,7 @@ __all__ = [
     "invoices_mark_overdue",
     "notice_email_send",
     "notice_reminders_due",
+    "payment_failed_record",
     "payment_from_credit",
     "payment_record",
     "payment_reverse",

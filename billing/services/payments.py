@@ -112,6 +112,14 @@ def _payment_add(
             # key to AUTH_USER_MODEL, which it types as the concrete User: the same object.
             recorded_by=actor if getattr(actor, "pk", None) else None,  # type: ignore[misc]
         )
+        if method != Payment.Method.CUSTOMER_CREDIT:
+            # Money came in (customer credit is money already held: its ledger says it).
+            InvoiceEvent.objects.create(
+                invoice=invoice,
+                kind=InvoiceEvent.Kind.PAYMENT_SUCCEEDED,
+                day=received_on,
+                data=_payment_data(payment),
+            )
         invoice.amount_paid = invoice.amount_paid.amount + amount
         fields = ["amount_paid"]
         if invoice.amount_paid.amount >= invoice.total.amount:
@@ -163,6 +171,12 @@ def payment_reverse(*, payment: Payment, day: date, reason: str) -> Payment:
             reference=(reason or payment.reference)[:100],
             reverses=payment,
         )
+        InvoiceEvent.objects.create(
+            invoice=invoice,
+            kind=InvoiceEvent.Kind.PAYMENT_FAILED,
+            day=day,
+            data={**_payment_data(reversal), "reverses": payment.pk, "reason": reason},
+        )
         invoice.amount_paid = invoice.amount_paid.amount - payment.amount.amount
         fields = ["amount_paid"]
         if invoice.status == Invoice.Status.PAID:
@@ -176,6 +190,36 @@ def payment_reverse(*, payment: Payment, day: date, reason: str) -> Payment:
                 )
         invoice.save(update_fields=fields)
         return reversal
+
+
+def payment_failed_record(
+    *, invoice: Invoice, method: str, amount: Decimal, day: date, reason: str, **details
+) -> InvoiceEvent:
+    """A payment attempt that brought no money (a declined card, a debit the bank refused before
+    it was collected): the invoice's history and the payment.failed webhook say so, for dunning
+    to act on. The invoice itself is unchanged."""
+    return InvoiceEvent.objects.create(
+        invoice=invoice,
+        kind=InvoiceEvent.Kind.PAYMENT_FAILED,
+        day=day,
+        data={
+            "method": method,
+            "amount": str(amount),
+            "currency": invoice.currency,
+            "reason": reason,
+            **details,
+        },
+    )
+
+
+def _payment_data(payment: Payment) -> dict:
+    return {
+        "payment": payment.pk,
+        "amount": str(payment.amount.amount),
+        "currency": payment.currency,
+        "method": payment.method,
+        "reference": payment.reference,
+    }
 
 
 def reminder_levels() -> list[int]:

@@ -205,6 +205,7 @@ def test_every_invoice_change_is_logged_in_order_for_webhooks(january):
     assert log == [
         ("F2026-000001", "issued"),
         ("F2026-000001", "overdue"),
+        ("F2026-000001", "payment_succeeded"),
         ("F2026-000001", "paid"),
         ("F2026-000002", "issued"),
         ("AV2026-000001", "issued"),
