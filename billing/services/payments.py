@@ -193,7 +193,13 @@ def payment_reverse(*, payment: Payment, day: date, reason: str) -> Payment:
 
 
 def payment_failed_record(
-    *, invoice: Invoice, method: str, amount: Decimal, day: date, reason: str, **details
+    *,
+    invoice: Invoice,
+    method: str,
+    amount: Decimal,
+    day: date,
+    reason: str,
+    details: dict[str, str | int] | None = None,
 ) -> InvoiceEvent:
     """A payment attempt that brought no money (a declined card, a debit the bank refused before
     it was collected): the invoice's history and the payment.failed webhook say so, for dunning
@@ -207,7 +213,7 @@ def payment_failed_record(
             "amount": str(amount),
             "currency": invoice.currency,
             "reason": reason,
-            **details,
+            **(details or {}),
         },
     )
 

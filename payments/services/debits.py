@@ -1,0 +1,362 @@
+"""SEPA direct debit: the daily pain.008 batch, its submission, collection and returns
+(R-transactions, by hand or from the bank's pain.002)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from billing.models import Invoice, Payment
+from billing.services import payment_record, payment_reverse
+from core.errors import ApplicationError
+from core.pricing import ZERO
+from payments import sepa
+from payments.models import PaymentMethod, SepaBatch, SepaDebit
+
+
+@dataclass(frozen=True)
+class SepaReturn:
+    """What a returned debit changed, for what comes next (dunning): the invoice, open again,
+    and the reversal of its payment when the debit had been marked collected. The invoice is
+    not debited again until a retry is set (sepa_debit_retry)."""
+
+    debit: SepaDebit
+    invoice: Invoice
+    reversal: Payment | None
+    reopened: bool
+
+
+@dataclass(frozen=True)
+class SepaReturnsImport:
+    """A return file read: the debits marked returned, those it names that were already
+    returned (the file imported twice), and the references it names that are not ours."""
+
+    returned: list[SepaReturn] = field(default_factory=list)
+    already_returned: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+
+def sepa_creditor() -> sepa.Creditor:
+    """The creditor written in every batch (settings, checked at start-up)."""
+    return sepa.Creditor(
+        name=settings.SEPA_CREDITOR_NAME,
+        iban=settings.SEPA_CREDITOR_IBAN,
+        bic=settings.SEPA_CREDITOR_BIC,
+        identifier=settings.SEPA_CREDITOR_ID,
+    )
+
+
+def sepa_batch_create(*, day: date) -> SepaBatch | None:
+    """The day's pain.008 batch (the daily job): every open invoice in euros of a customer whose
+    default payment method is an active SEPA mandate, not being debited already, with something
+    left to pay and due by the collection date, which is `day` + SEPA_PRENOTIFICATION_DAYS (so
+    max(due date, day + the pre-notification days) for each). None when there is nothing to
+    debit. Safe to run twice, and twice at once: the mandates and invoices taken are locked
+    (skip locked: another run takes the others), and an invoice has one live debit (a database
+    constraint). A message the ISO 20022 schema refuses is not written."""
+    collection_date = day + timedelta(days=settings.SEPA_PRENOTIFICATION_DAYS)
+    creditor = sepa_creditor()
+    with transaction.atomic():
+        # Mandates first: a run in flight holds its customers' mandates, so that this one
+        # leaves their invoices alone rather than read them before the other commits.
+        mandates = {
+            mandate.customer_id: mandate
+            for mandate in PaymentMethod.objects.select_for_update(skip_locked=True)
+            .filter(
+                kind=PaymentMethod.Kind.SEPA_DEBIT,
+                status=PaymentMethod.Status.ACTIVE,
+                is_default=True,
+                mandate_signed_on__lte=day,
+            )
+            .order_by("pk")
+        }
+        if not mandates:
+            return None
+        live = SepaDebit.objects.filter(invoice=OuterRef("pk")).exclude(
+            status=SepaDebit.Status.RETURNED
+        )
+        # A returned debit is presented again only once a retry is set for it (the operator,
+        # later dunning): never by itself the next morning.
+        awaiting = SepaDebit.objects.filter(
+            Q(retry_on__isnull=True) | Q(retry_on__gt=day),
+            invoice=OuterRef("pk"),
+            status=SepaDebit.Status.RETURNED,
+        )
+        invoices = [
+            invoice
+            for invoice in Invoice.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                kind=Invoice.Kind.INVOICE,
+                status__in=Invoice.OPEN_STATUSES,
+                currency="EUR",  # SEPA debits euros only
+                customer_id__in=list(mandates),
+                due_date__lte=collection_date,
+                issue_date__lte=day,
+            )
+            .exclude(Exists(live))
+            .exclude(Exists(awaiting))
+            .order_by("pk")
+            if invoice.amount_paid.amount < invoice.total.amount
+        ]
+        if not invoices:
+            return None
+        attempts = dict(
+            SepaDebit.objects.filter(invoice__in=invoices)
+            .values("invoice_id")
+            .annotate(n=Count("pk"))
+            .values_list("invoice_id", "n")
+        )
+        debits: list[SepaDebit] = []
+        lines: list[sepa.Debit] = []
+        for invoice in invoices:
+            mandate = mandates[invoice.customer_id]
+            # A SEPA method has its mandate (check constraint payment_method_sepa_has_a_mandate).
+            assert mandate.mandate_reference and mandate.mandate_signed_on
+            debit = SepaDebit(
+                invoice=invoice,
+                mandate=mandate,
+                currency=invoice.currency,
+                amount=invoice.total.amount - invoice.amount_paid.amount,
+                sequence_type=mandate.sequence_type,
+                # The invoice's number, then which attempt: what the debtor's statement and
+                # the bank's return file name.
+                end_to_end_id=f"{invoice.number}-{attempts.get(invoice.pk, 0) + 1}",
+            )
+            with translation.override(invoice.language):
+                description = _("Invoice %(number)s") % {"number": invoice.number}
+            debits.append(debit)
+            lines.append(
+                sepa.Debit(
+                    end_to_end_id=debit.end_to_end_id,
+                    amount=debit.amount.amount,
+                    sequence_type=debit.sequence_type,
+                    collection_date=collection_date,
+                    mandate_reference=mandate.mandate_reference,
+                    mandate_signed_on=mandate.mandate_signed_on,
+                    debtor_name=mandate.account_holder,
+                    debtor_iban=mandate.iban,
+                    debtor_bic=mandate.bic,
+                    description=f"{description} — {creditor.name}",
+                )
+            )
+        message_id, xml = sepa.pain008(creditor=creditor, debits=lines)
+        errors = sepa.schema_errors(xml)
+        if errors:
+            raise ApplicationError(
+                _("The pain.008 file would not be valid, so none was written: %(errors)s")
+                % {"errors": "; ".join(errors[:3])}
+            )
+        batch = SepaBatch.objects.create(
+            message_id=message_id,
+            day=day,
+            collection_date=collection_date,
+            currency="EUR",
+            total=sum((debit.amount.amount for debit in debits), ZERO),
+            count=len(debits),
+            xml=xml.decode(),
+        )
+        for debit in debits:
+            debit.batch = batch
+        SepaDebit.objects.bulk_create(debits)
+        return batch
+
+
+def sepa_batch_mark_submitted(
+    *, batch: SepaBatch, actor: AbstractBaseUser | None = None
+) -> SepaBatch:
+    """The operator sent the batch's file to the bank: its debits can now be collected or
+    come back."""
+    with transaction.atomic():
+        batch = SepaBatch.objects.select_for_update().get(pk=batch.pk)
+        if batch.status != SepaBatch.Status.DRAFT:
+            raise ApplicationError(
+                _("The batch %(id)s was already submitted to the bank.") % {"id": batch}
+            )
+        batch.status = SepaBatch.Status.SUBMITTED
+        batch.submitted_at = timezone.now()
+        # django-stubs types a foreign key to AUTH_USER_MODEL as the concrete User.
+        batch.submitted_by = actor if getattr(actor, "pk", None) else None  # type: ignore[assignment]
+        batch.save(update_fields=["status", "submitted_at", "submitted_by"])
+        return batch
+
+
+def sepa_debit_collect(
+    *, debit: SepaDebit, today: date, actor: AbstractBaseUser | None = None
+) -> SepaDebit:
+    """The bank credited the debit: the payment is recorded on the invoice (method SEPA
+    direct debit, received on the collection date, the end-to-end id as its reference), and
+    the mandate's next debits are recurring (RCUR)."""
+    with transaction.atomic():
+        debit = SepaDebit.objects.select_for_update().select_related("batch").get(pk=debit.pk)
+        _refuse_unless_submitted(debit)
+        collected_on = debit.batch.collection_date
+        if today < collected_on:
+            raise ApplicationError(
+                _("%(id)s is to be collected on %(date)s: it cannot have been collected yet.")
+                % {"id": debit, "date": collected_on.isoformat()}
+            )
+        payment = payment_record(
+            invoice=debit.invoice,
+            amount=debit.amount.amount,
+            method=Payment.Method.SEPA_DEBIT,
+            received_on=collected_on,
+            reference=debit.end_to_end_id,
+            actor=actor,
+        )
+        debit.status = SepaDebit.Status.COLLECTED
+        debit.collected_on = collected_on
+        debit.payment = payment
+        debit.save(update_fields=["status", "collected_on", "payment"])
+        mandate = PaymentMethod.objects.select_for_update().get(pk=debit.mandate_id)
+        if mandate.first_collected_on is None:
+            mandate.first_collected_on = collected_on
+            mandate.save(update_fields=["first_collected_on"])
+        return debit
+
+
+def sepa_debit_return(*, debit: SepaDebit, reason: str, day: date) -> SepaReturn:
+    """The debit came back (an R-transaction, `reason` its code, e.g. MD01): recorded on the
+    debit; a payment recorded when it was collected is reversed, so that the invoice is open
+    again (overdue when its due date has passed). Returns what changed, for dunning."""
+    if reason not in SepaDebit.ReturnReason.values:
+        raise ApplicationError(
+            _("Choose the reason the bank gave for the return (e.g. AM04, MD01)."), field="reason"
+        )
+    return _debit_return(debit=debit, reason=reason, day=day)
+
+
+def sepa_debit_retry(*, debit: SepaDebit, day: date) -> SepaDebit:
+    """Debit the invoice of a returned debit again: the first batch written on or after `day`
+    takes it (a new debit, the next attempt). Refused when the reason says the mandate cannot
+    be debited (account closed, no valid mandate…) or the invoice is no longer open."""
+    with transaction.atomic():
+        debit = SepaDebit.objects.select_for_update().select_related("invoice").get(pk=debit.pk)
+        if debit.status != SepaDebit.Status.RETURNED:
+            raise ApplicationError(
+                _("Only a returned debit is debited again; %(id)s is %(status)s.")
+                % {"id": debit, "status": debit.get_status_display()}
+            )
+        if debit.return_reason in SepaDebit.FINAL_REASONS:
+            raise ApplicationError(
+                _(
+                    "%(id)s came back with %(reason)s: debiting this mandate again would fail "
+                    "again. Ask the customer for a new mandate or another way to pay."
+                )
+                % {"id": debit, "reason": debit.get_return_reason_display()}
+            )
+        if debit.invoice.status not in Invoice.OPEN_STATUSES:
+            raise ApplicationError(
+                _("The invoice %(number)s is not open any more (%(status)s).")
+                % {"number": debit.invoice, "status": debit.invoice.get_status_display()}
+            )
+        if debit.invoice.sepa_debits.filter(pk__gt=debit.pk).exists():
+            raise ApplicationError(
+                _("The invoice %(number)s was debited again after %(id)s.")
+                % {"number": debit.invoice, "id": debit}
+            )
+        debit.retry_on = day
+        debit.save(update_fields=["retry_on"])
+        return debit
+
+
+def _refuse_unless_submitted(debit: SepaDebit) -> None:
+    if debit.batch.status != SepaBatch.Status.SUBMITTED:
+        raise ApplicationError(
+            _("The batch %(batch)s has not been submitted to the bank: mark it submitted first.")
+            % {"batch": debit.batch}
+        )
+    if debit.status != SepaDebit.Status.SUBMITTED:
+        raise ApplicationError(
+            _("%(id)s is already %(status)s.") % {"id": debit, "status": debit.get_status_display()}
+        )
+
+
+def _debit_return(*, debit: SepaDebit, reason: str, day: date) -> SepaReturn:
+    with transaction.atomic():
+        debit = SepaDebit.objects.select_for_update().select_related("batch").get(pk=debit.pk)
+        if debit.batch.status != SepaBatch.Status.SUBMITTED:
+            raise ApplicationError(
+                _(
+                    "The batch %(batch)s has not been submitted to the bank: mark it submitted "
+                    "first."
+                )
+                % {"batch": debit.batch}
+            )
+        if debit.status == SepaDebit.Status.RETURNED:
+            raise ApplicationError(
+                _("%(id)s was already returned (%(reason)s).")
+                % {"id": debit, "reason": debit.return_reason}
+            )
+        if day < debit.batch.day:
+            raise ApplicationError(
+                _("A debit cannot come back before its batch was written (%(date)s).")
+                % {"date": debit.batch.day.isoformat()},
+                field="day",
+            )
+        reversal = None
+        if debit.payment is not None:
+            reversal = payment_reverse(
+                payment=debit.payment, day=day, reason=f"{reason} {debit.end_to_end_id}"
+            )
+        debit.status = SepaDebit.Status.RETURNED
+        debit.return_reason = reason
+        debit.returned_on = day
+        debit.save(update_fields=["status", "return_reason", "returned_on"])
+        mandate = PaymentMethod.objects.select_for_update().get(pk=debit.mandate_id)
+        if (
+            mandate.first_collected_on is not None
+            and not mandate.sepa_debits.filter(status=SepaDebit.Status.COLLECTED).exists()
+        ):
+            # Its only collection came back: the next debit is a first one again.
+            mandate.first_collected_on = None
+            mandate.save(update_fields=["first_collected_on"])
+        invoice = Invoice.objects.get(pk=debit.invoice_id)
+        return SepaReturn(
+            debit=debit,
+            invoice=invoice,
+            reversal=reversal,
+            reopened=invoice.status in Invoice.OPEN_STATUSES,
+        )
+
+
+def sepa_returns_import(*, content: bytes, today: date) -> SepaReturnsImport:
+    """Read the bank's pain.002 status report: each debit it rejects is returned with its reason
+    code (MS03, "not specified", when it gives none), all in one transaction — a refusal on one
+    leaves every debit as it was. References that are not ours are listed back, not written."""
+    try:
+        report = sepa.pain002(content)
+    except sepa.InvalidFile as error:
+        raise ApplicationError(
+            _("This file cannot be read as a pain.002 payment status report: %(error)s")
+            % {"error": error},
+            field="file",
+        ) from None
+    day = min(report.day or today, today)
+    result = SepaReturnsImport()
+    with transaction.atomic():
+        for rejection in report.rejections:
+            reason = rejection.reason.upper()
+            if not (len(reason) == 4 and reason.isascii() and reason.isalnum()):
+                reason = SepaDebit.ReturnReason.MS03
+            if rejection.end_to_end_id:
+                debits = list(SepaDebit.objects.filter(end_to_end_id=rejection.end_to_end_id))
+                label = rejection.end_to_end_id
+            else:  # the whole message
+                debits = list(SepaDebit.objects.filter(batch__message_id=rejection.message_id))
+                label = rejection.message_id
+            if not debits:
+                result.unknown.append(label)
+                continue
+            for debit in debits:
+                if debit.status == SepaDebit.Status.RETURNED:
+                    result.already_returned.append(debit.end_to_end_id)
+                    continue
+                result.returned.append(_debit_return(debit=debit, reason=reason, day=day))
+    return result
