@@ -26,7 +26,7 @@ from core.errors import ApplicationError
 from core.money import money_text
 from partners.models import Partner
 from partners.selectors import partner_invoice_filter
-from payments.selectors import sepa_debits_of
+from payments.selectors import dunning_steps_of, sepa_debits_of
 from subscriptions.admin import PartnerFilter
 from subscriptions.models import Customer
 
@@ -301,7 +301,7 @@ class InvoiceAdmin(CadenceAdmin):
             for p in obj.payments.all()
         ]
         links = []
-        if obj.kind == Invoice.Kind.INVOICE and obj.status in Invoice.OPEN_STATUSES:
+        if obj.kind == Invoice.Kind.INVOICE and obj.status in Invoice.PAYABLE_STATUSES:
             links.append(
                 (reverse("admin:billing_invoice_payment", args=[obj.pk]), _("Record a payment"))
             )
@@ -338,6 +338,13 @@ class InvoiceAdmin(CadenceAdmin):
                     ],
                     debits,
                 ),
+            )
+        steps = [(step.day, str(step), step.detail or "—") for step in dunning_steps_of(obj)]
+        if steps:
+            debits_table += format_html(
+                "<p><strong>{}</strong></p>{}",
+                _("Dunning"),
+                _table([_("date"), _("step"), _("detail")], steps),
             )
         return format_html(
             "{}{}{}",

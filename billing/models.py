@@ -57,6 +57,8 @@ class Invoice(models.Model):
     # Looked up by a row's kind, a plain str once read from the database.
     SERIES: dict[str, str] = {Kind.INVOICE: "F", Kind.CREDIT_NOTE: "AV"}
     OPEN_STATUSES = (Status.ISSUED, Status.OVERDUE)
+    # Still owed: a written-off invoice takes a payment that comes anyway (nothing chases it).
+    PAYABLE_STATUSES = (*OPEN_STATUSES, Status.UNCOLLECTIBLE)
 
     kind = models.CharField(_("kind"), max_length=11, choices=Kind.choices, default=Kind.INVOICE)
     status = models.CharField(

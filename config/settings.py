@@ -243,6 +243,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "payments.sepa_batch",
         "schedule": crontab(minute=0, hour=(BILLING_RUN_HOUR + 4) % 24),
     },
+    # Dunning after the overdue reminders (09:00): retries, suspensions, final steps.
+    "dunning": {"task": "payments.dunning", "schedule": crontab(minute=30, hour=9)},
     "customer-credit": {
         "task": "payments.credits_apply",
         "schedule": crontab(minute=45, hour=f"{BILLING_RUN_HOUR},{(BILLING_RUN_HOUR + 2) % 24}"),
@@ -390,6 +392,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PlanStatusEnum": "catalog.models.Plan.Status",
         "SubscriptionStatusEnum": "subscriptions.models.Subscription.Status",
+        # The status shown: the lifecycle's and "suspended" (dunning).
+        "SubscriptionShownStatusEnum": "subscriptions.models.Subscription.SHOWN_STATUSES",
         "HeldContractStatusEnum": "subscriptions.models.SubscriptionContract.Status",
         "InvoiceStatusEnum": "billing.models.Invoice.Status",
         "DiscountKindEnum": "catalog.models.Discount.Kind",

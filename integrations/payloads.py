@@ -79,6 +79,23 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     term = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     seats = SeatSerializer(many=True, read_only=True)
     items = ItemSerializer(many=True, read_only=True)
+    status = serializers.ChoiceField(
+        source="shown_status",
+        choices=Subscription.SHOWN_STATUSES,
+        read_only=True,
+        help_text="'suspended' while suspended for non-payment (lifecycle_status says the rest).",
+    )
+    lifecycle_status = serializers.ChoiceField(
+        source="status",
+        choices=Subscription.Status.choices,
+        read_only=True,
+        help_text="Where it is in its life, suspended or not.",
+    )
+    access = serializers.BooleanField(
+        source="has_access",
+        read_only=True,
+        help_text="What entitlements follow: live and not suspended.",
+    )
 
     class Meta:
         model = Subscription
@@ -91,6 +108,9 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "pending_plan",
             "term",
             "status",
+            "lifecycle_status",
+            "suspended_since",
+            "access",
             "currency",
             "start_date",
             "anchor_date",

@@ -864,3 +864,7 @@ class SepaDebitAdmin(_ReadOnly):
             lambda debit: services.sepa_debit_retry(debit=debit, day=today),
             _("%(count)s invoice(s) will be debited again in the next batch."),
         )
+
+
+# The dunning pages live in their own module.
+from payments import admin_dunning  # noqa: E402, F401

@@ -8,6 +8,8 @@ and goes, billing records what an invoice was paid.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +20,24 @@ from billing.models import Invoice, Payment
 from catalog.models import currency_field, money_field
 from core.banking import masked_iban
 from subscriptions.models import Customer
+
+
+def day_list(value: str) -> list[int]:
+    """ "3, 5, 7" → [3, 5, 7] (a dunning policy's retry days)."""
+    return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
+
+
+def validate_day_list(value: str) -> None:
+    try:
+        days = day_list(value)
+    except ValueError:
+        raise ValidationError(
+            _("Write days as whole numbers separated by commas, e.g. 3, 5, 7."), code="invalid"
+        ) from None
+    if any(day < 1 or day > 365 for day in days) or days != sorted(set(days)):
+        raise ValidationError(
+            _("Each day is between 1 and 365, in increasing order, e.g. 3, 5, 7."), code="invalid"
+        )
 
 
 class PaymentMethod(models.Model):
@@ -564,3 +584,143 @@ class SepaDebit(models.Model):
 
     def __str__(self) -> str:
         return self.end_to_end_id
+
+
+class DunningPolicy(models.Model):
+    """What happens when an invoice stays unpaid (Stripe's "revenue recovery", Chargebee's
+    dunning): retries of a failed payment, then suspension, then cancellation or write-off, each
+    on a day counted as the policy says. One global policy (no plan) and, where a plan needs
+    another, one per plan. The reminders are the overdue reminders already sent
+    (OVERDUE_REMINDER_DAYS)."""
+
+    class Final(models.TextChoices):
+        NONE = "none", _("nothing more (reminders only)")
+        CANCEL = "cancel", _("cancel the subscription")
+        WRITE_OFF = "write_off", _("write the invoice off")
+        CANCEL_AND_WRITE_OFF = "both", _("cancel the subscription and write the invoice off")
+
+    name = models.CharField(_("name"), max_length=80)
+    plan = models.OneToOneField(
+        "catalog.Plan",
+        verbose_name=_("plan"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="dunning_policy",
+        help_text=_("Empty: the policy of every plan that has none of its own."),
+    )
+    retry_days = models.CharField(
+        _("retry after (days)"),
+        max_length=60,
+        blank=True,
+        default="3, 5, 7",
+        validators=[validate_day_list],
+        help_text=_(
+            "Days after the first failed payment (a declined card, a returned direct debit) on "
+            "which it is tried again, e.g. 3, 5, 7. Empty: no retry."
+        ),
+    )
+    suspend_after_days = models.PositiveSmallIntegerField(
+        _("suspend after (days overdue)"),
+        null=True,
+        blank=True,
+        default=14,
+        validators=[MaxValueValidator(365)],
+        help_text=_("Days after the due date. Empty: never suspended."),
+    )
+    hold_invoicing = models.BooleanField(
+        _("hold invoicing while suspended"),
+        default=False,
+        help_text=_(
+            "Off: invoices keep coming while suspended. On: none is issued until the "
+            "subscription is reactivated, then what fell due meanwhile is invoiced."
+        ),
+    )
+    final_after_days = models.PositiveSmallIntegerField(
+        _("final step after (days overdue)"),
+        null=True,
+        blank=True,
+        default=45,
+        validators=[MaxValueValidator(730)],
+        help_text=_("Days after the due date. Empty: no final step."),
+    )
+    final_action = models.CharField(
+        _("final step"), max_length=9, choices=Final.choices, default=Final.CANCEL
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("dunning policy")
+        verbose_name_plural = _("dunning policies")
+        ordering = ["plan__code", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"],
+                name="dunning_policy_name_unique",
+                violation_error_message=_("A dunning policy of this name exists."),
+            ),
+            # At most one policy without a plan (the global one): a unique index on a constant
+            # over the rows without a plan.
+            models.UniqueConstraint(
+                models.Value(1),
+                name="dunning_policy_one_global",
+                condition=Q(plan__isnull=True),
+                violation_error_message=_("There is already a global policy (without plan)."),
+            ),
+            models.CheckConstraint(
+                condition=Q(final_after_days__isnull=True)
+                | Q(suspend_after_days__isnull=True)
+                | Q(final_after_days__gt=models.F("suspend_after_days")),
+                name="dunning_final_after_suspension",
+                violation_error_message=_("The final step comes after the suspension."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def retry_offsets(self) -> list[int]:
+        return day_list(self.retry_days)
+
+
+class DunningStep(models.Model):
+    """A step dunning took on an invoice, once each (the unique key): its audit trail and what
+    makes the daily job safe to run twice."""
+
+    class Step(models.TextChoices):
+        RETRY = "retry", _("payment retried")
+        SUSPENDED = "suspended", _("subscription suspended")
+        CANCELLED = "cancelled", _("subscription cancelled")
+        WRITTEN_OFF = "written_off", _("invoice written off")
+
+    invoice = models.ForeignKey(
+        Invoice, verbose_name=_("invoice"), on_delete=models.CASCADE, related_name="dunning_steps"
+    )
+    step = models.CharField(_("step"), max_length=11, choices=Step.choices)
+    # Retries are numbered 1, 2, 3…; the other steps are 0.
+    attempt = models.PositiveSmallIntegerField(_("attempt"), default=0)
+    day = models.DateField(_("date"))
+    policy = models.ForeignKey(
+        DunningPolicy,
+        verbose_name=_("policy"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+    emailed_at = models.DateTimeField(_("emailed at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("dunning step")
+        verbose_name_plural = _("dunning steps")
+        ordering = ["-day", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "step", "attempt"], name="dunning_step_once")
+        ]
+
+    def __str__(self) -> str:
+        label = self.get_step_display()
+        return f"{label} {self.attempt}" if self.attempt else str(label)

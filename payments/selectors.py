@@ -10,7 +10,7 @@ from django.http import Http404
 
 from billing.models import Invoice
 from core.pricing import ZERO, round_money
-from payments.models import CreditEntry, PaymentMethod, Refund, SepaDebit
+from payments.models import CreditEntry, DunningStep, PaymentMethod, Refund, SepaDebit
 from subscriptions.models import Customer
 
 REFUNDED = "refunded"
@@ -105,3 +105,8 @@ def invoice_by_number(number: str) -> Invoice | None:
 def sepa_debits_of(invoice: Invoice) -> list[SepaDebit]:
     """The invoice's direct debits, oldest first, with their batch."""
     return list(invoice.sepa_debits.select_related("batch").order_by("pk"))
+
+
+def dunning_steps_of(invoice: Invoice) -> list[DunningStep]:
+    """The dunning steps taken on the invoice, oldest first."""
+    return list(invoice.dunning_steps.order_by("day", "pk"))

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import smtplib
 from datetime import date
 
 from celery import shared_task
 
 from core import clock
 from payments import services
+
+# Emails retried with backoff when the mail server fails (as billing's).
+RETRY = {
+    "autoretry_for": (smtplib.SMTPException, ConnectionError, TimeoutError),
+    "retry_backoff": True,
+    "retry_backoff_max": 3600,
+    "max_retries": 8,
+}
 
 
 @shared_task(name="payments.credits_apply")
@@ -22,3 +31,23 @@ def sepa_batch(day: str | None = None) -> int | None:
     returns its id, None when nothing is to be debited."""
     batch = services.sepa_batch_create(day=date.fromisoformat(day) if day else clock.today())
     return batch.pk if batch else None
+
+
+@shared_task(name="payments.dunning")
+def dunning(day: str | None = None) -> dict:
+    """Daily, after the overdue reminders: retries, suspensions and final steps due today; each
+    suspension or cancellation is then announced by email (its own job, retried)."""
+    report = services.dunning_run(day=date.fromisoformat(day) if day else clock.today())
+    for step_id in report.to_email:
+        dunning_email.delay(step_id)
+    return {
+        "retries": report.retries,
+        "suspended": report.suspended,
+        "cancelled": report.cancelled,
+        "written_off": report.written_off,
+    }
+
+
+@shared_task(name="payments.dunning_email", **RETRY)
+def dunning_email(step_id: int) -> bool:
+    return services.dunning_email_send(step_id=step_id)

@@ -225,6 +225,19 @@ class PendingFulfilmentFilter(admin.SimpleListFilter):
         )
 
 
+class SuspendedFilter(admin.SimpleListFilter):
+    title = _("suspension")
+    parameter_name = "suspended"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("suspended for non-payment")), ("no", _("not suspended"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(suspended_since__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(Subscription)
 class SubscriptionAdmin(CadenceAdmin):
     paginator = EstimatedCountPaginator
@@ -233,6 +246,7 @@ class SubscriptionAdmin(CadenceAdmin):
         "customer",
         "plan",
         "status",
+        "suspended_since",
         "partner",
         "current_period_start",
         "current_period_end",
@@ -243,6 +257,7 @@ class SubscriptionAdmin(CadenceAdmin):
     list_filter = [
         "status",
         PendingFulfilmentFilter,
+        SuspendedFilter,
         "plan",
         SubscriptionPartnerFilter,
         ("renewal_date", admin.DateFieldListFilter),
@@ -258,9 +273,11 @@ class SubscriptionAdmin(CadenceAdmin):
         "undo_cancellation",
         "withdraw_plan_change",
         "renew_now",
+        "reactivate",
     ]
     fieldsets = [
         (None, {"fields": ["customer", "plan", "pending_plan", "status", "po_reference"]}),
+        (_("Dunning"), {"fields": [("suspended_since", "invoicing_held")]}),
         (
             _("Dates"),
             {
@@ -303,6 +320,8 @@ class SubscriptionAdmin(CadenceAdmin):
         "auto_renew",
         "service_period_years",
         "currency",
+        "suspended_since",
+        "invoicing_held",
     ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -516,6 +535,22 @@ class SubscriptionAdmin(CadenceAdmin):
                 subscription=s, today=today, actor=request.user, channel="admin"
             ),
             _("%(count)s cancellation(s) undone."),
+        )
+
+    @admin.action(description=_("Reactivate: lift the suspension for non-payment"))
+    def reactivate(self, request: HttpRequest, queryset):
+        today = clock.today()
+        self.run_service(
+            request,
+            queryset,
+            lambda s: services.subscription_reactivate(
+                subscription=s,
+                day=today,
+                reason=_("Reactivated by an operator"),
+                actor=request.user,
+                channel="admin",
+            ),
+            _("%(count)s subscription(s) reactivated."),
         )
 
     @admin.action(description=_("Withdraw the scheduled plan change"))

@@ -316,7 +316,11 @@ class CustomerFilter(django_filters.FilterSet):
 
 
 class SubscriptionFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Subscription.Status.choices)
+    status = django_filters.MultipleChoiceFilter(
+        choices=Subscription.SHOWN_STATUSES,
+        method="status_filter",
+        help_text="The status shown: a suspended subscription is 'suspended', not 'active'.",
+    )
     plan = django_filters.CharFilter(field_name="plan__code", help_text="Plan code.")
     customer = IdFilter(field_name="customer_id", help_text="Customer id.")
     partner = django_filters.CharFilter(
@@ -329,6 +333,15 @@ class SubscriptionFilter(django_filters.FilterSet):
     class Meta:
         model = Subscription
         fields = ["status", "plan", "customer", "partner", "renewal_date"]
+
+    def status_filter(self, queryset, name, value):
+        wanted = Q()
+        lifecycle = [v for v in value if v != Subscription.SUSPENDED]
+        if lifecycle:
+            wanted |= Q(status__in=lifecycle, suspended_since__isnull=True)
+        if Subscription.SUSPENDED in value:
+            wanted |= Q(suspended_since__isnull=False)
+        return queryset.filter(wanted)
 
 
 # Views -----------------------------------------------------------------------------------------

@@ -232,6 +232,9 @@ class Subscription(models.Model):
         blank=True,
         help_text=_("Suspended for non-payment: access is off until the overdue invoice is paid."),
     )
+    # While suspended, the billing run leaves it alone when the dunning policy holds invoicing:
+    # the periods are invoiced when it is reactivated (held, not forgiven).
+    invoicing_held = models.BooleanField(_("invoicing held"), default=False)
     po_reference = models.CharField(_("PO reference"), max_length=35, blank=True)
     service_period_years = models.PositiveSmallIntegerField(
         _("service period (years)"), null=True, blank=True
@@ -292,6 +295,26 @@ class Subscription(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in self.LIVE_STATUSES
+
+    # Suspension (dunning) is shown as the status, over the lifecycle status it keeps: a
+    # suspended subscription still renews, ends or waits for its cancellation date.
+    SUSPENDED = "suspended"
+    SUSPENDED_LABEL = pgettext_lazy("subscription status", "suspended")
+    # The statuses shown (portals, API): the lifecycle's and "suspended".
+    SHOWN_STATUSES = [*Status.choices, (SUSPENDED, SUSPENDED_LABEL)]
+
+    @property
+    def shown_status(self) -> str:
+        return self.SUSPENDED if self.suspended_since else self.status
+
+    def get_shown_status_display(self) -> str:
+        return str(self.SUSPENDED_LABEL) if self.suspended_since else self.get_status_display()
+
+    @property
+    def has_access(self) -> bool:
+        """What the customer may use now: live and not suspended for non-payment (entitlements
+        follow it)."""
+        return self.is_live and self.suspended_since is None
 
     @property
     def billed_customer(self) -> Customer:

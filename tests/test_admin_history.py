@@ -26,7 +26,7 @@ from rest_framework.authtoken.models import Token
 
 from billing.models import Invoice
 from integrations.models import IdempotencyKey, WebhookDelivery, WebhookEndpoint
-from payments.models import BankStatement, BankStatementEntry, SepaBatch, SepaDebit
+from payments.models import BankStatement, BankStatementEntry, DunningStep, SepaBatch, SepaDebit
 from payments.services import refund_create, sepa_mandate_add
 
 pytestmark = pytest.mark.django_db
@@ -94,6 +94,7 @@ def _rows_the_demo_leaves_empty(user) -> None:
         direction="CRDT",
         status="unmatched",
     )
+    DunningStep.objects.create(invoice=invoice, step="retry", attempt=1, day=invoice.due_date)
     SepaDebit.objects.create(
         batch=batch,
         invoice=invoice,

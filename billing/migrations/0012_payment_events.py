@@ -2,51 +2,57 @@
 
 from django.db import migrations, models
 
+from billing.migrations._sqlite_triggers import around, initial
+
 
 class Migration(migrations.Migration):
     dependencies = [
         ("billing", "0011_payment_reversal"),
     ]
 
-    operations = [
-        migrations.AddField(
-            model_name="invoiceevent",
-            name="data",
-            field=models.JSONField(blank=True, default=dict, verbose_name="details"),
-        ),
-        migrations.AlterField(
-            model_name="invoice",
-            name="status",
-            field=models.CharField(
-                choices=[
-                    ("draft", "draft"),
-                    ("issued", "issued"),
-                    ("paid", "paid"),
-                    ("overdue", "overdue"),
-                    ("cancelled", "cancelled by credit note"),
-                    ("uncollectible", "written off"),
-                ],
-                default="draft",
-                max_length=13,
-                verbose_name="status",
+    # SQLite rebuilds billing_invoice to widen its status: its triggers are dropped around it.
+    operations = around(
+        [
+            migrations.AddField(
+                model_name="invoiceevent",
+                name="data",
+                field=models.JSONField(blank=True, default=dict, verbose_name="details"),
             ),
-        ),
-        migrations.AlterField(
-            model_name="invoiceevent",
-            name="kind",
-            field=models.CharField(
-                choices=[
-                    ("issued", "issued"),
-                    ("paid", "paid"),
-                    ("overdue", "overdue"),
-                    ("cancelled", "cancelled by credit note"),
-                    ("payment_succeeded", "payment received"),
-                    ("payment_failed", "payment failed"),
-                    ("refunded", "refunded"),
-                    ("written_off", "written off"),
-                ],
-                max_length=20,
-                verbose_name="event",
+            migrations.AlterField(
+                model_name="invoice",
+                name="status",
+                field=models.CharField(
+                    choices=[
+                        ("draft", "draft"),
+                        ("issued", "issued"),
+                        ("paid", "paid"),
+                        ("overdue", "overdue"),
+                        ("cancelled", "cancelled by credit note"),
+                        ("uncollectible", "written off"),
+                    ],
+                    default="draft",
+                    max_length=13,
+                    verbose_name="status",
+                ),
             ),
-        ),
-    ]
+            migrations.AlterField(
+                model_name="invoiceevent",
+                name="kind",
+                field=models.CharField(
+                    choices=[
+                        ("issued", "issued"),
+                        ("paid", "paid"),
+                        ("overdue", "overdue"),
+                        ("cancelled", "cancelled by credit note"),
+                        ("payment_succeeded", "payment received"),
+                        ("payment_failed", "payment failed"),
+                        ("refunded", "refunded"),
+                        ("written_off", "written off"),
+                    ],
+                    max_length=20,
+                    verbose_name="event",
+                ),
+            ),
+        ],
+        [*initial.LOCKED, "end_customer_id", "end_customer_name"],
+    )

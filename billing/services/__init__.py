@@ -14,11 +14,13 @@ from billing.services.emails import (
 )
 from billing.services.notices import notice_reminders_due
 from billing.services.payments import (
+    invoice_write_off,
     invoices_mark_overdue,
     payment_failed_record,
     payment_from_credit,
     payment_record,
     payment_reverse,
+    suspension_lift,
 )
 from billing.services.run import (
     RunReport,
@@ -42,6 +44,7 @@ __all__ = [
     "invoice_emails_send",
     "invoice_issue",
     "invoice_preview",
+    "invoice_write_off",
     "invoices_mark_overdue",
     "notice_email_send",
     "notice_reminders_due",
@@ -52,4 +55,5 @@ __all__ = [
     "reminder_email_send",
     "settle_credited_invoices",
     "subscription_invoice_now",
+    "suspension_lift",
 ]

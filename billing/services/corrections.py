@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from billing.models import Invoice, InvoiceLine
 from billing.services.documents import build_amount_credit_note, build_credit_note, save_documents
 from billing.services.numbering import issue_documents
+from billing.services.payments import suspension_lift
 from billing.services.run import send_pending_emails
 from billing.services.settlement import settle_credited_invoices
 from core.errors import ApplicationError
@@ -56,6 +57,7 @@ def invoice_cancel_by_credit_note(
         document.invoice.email_pending = settings.INVOICE_EMAILS  # the outbox
         save_documents([document], issue_on=day)
         settle_credited_invoices(invoice_ids=[invoice.pk])
+        suspension_lift(invoice=invoice, day=day)  # nothing is owed on it any more
         # The subscription is read only when the invoice has one (as when testing its id).
         if reissue and invoice.subscription is not None:
             billing_due(

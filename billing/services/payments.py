@@ -15,6 +15,8 @@ from billing.models import Invoice, InvoiceEvent, InvoiceReminder, Payment
 from core.errors import ApplicationError
 from core.money import amount_entered, money_text
 from core.pricing import round_money
+from subscriptions.models import Subscription
+from subscriptions.services import subscription_reactivate
 
 
 def payment_record(
@@ -70,7 +72,7 @@ def _payment_add(
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if invoice.kind != Invoice.Kind.INVOICE:
             raise ApplicationError(_("Payments are recorded on invoices, not on credit notes."))
-        if invoice.status not in Invoice.OPEN_STATUSES:
+        if invoice.status not in Invoice.PAYABLE_STATUSES:
             raise ApplicationError(
                 _("The invoice %(number)s cannot receive a payment (status: %(status)s).")
                 % {"number": invoice, "status": invoice.get_status_display()}
@@ -130,6 +132,8 @@ def _payment_add(
                 invoice=invoice, kind=InvoiceEvent.Kind.PAID, day=received_on
             )
         invoice.save(update_fields=fields)
+        if invoice.status == Invoice.Status.PAID:
+            suspension_lift(invoice=invoice, day=received_on)
         return payment
 
 
@@ -210,7 +214,7 @@ def payment_failed_record(
         day=day,
         data={
             "method": method,
-            "amount": str(amount),
+            "amount": str(round_money(amount, invoice.currency)),
             "currency": invoice.currency,
             "reason": reason,
             **(details or {}),
@@ -221,11 +225,64 @@ def payment_failed_record(
 def _payment_data(payment: Payment) -> dict:
     return {
         "payment": payment.pk,
-        "amount": str(payment.amount.amount),
+        "amount": str(round_money(payment.amount.amount, payment.currency)),
         "currency": payment.currency,
         "method": payment.method,
         "reference": payment.reference,
     }
+
+
+def invoice_write_off(*, invoice: Invoice, day: date, reason: str) -> Invoice:
+    """Dunning gives up on an open invoice: written off ("uncollectible"), no more reminders,
+    retries or debits; still owed, so a payment that comes anyway is taken and settles it."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if invoice.kind != Invoice.Kind.INVOICE or invoice.status not in Invoice.OPEN_STATUSES:
+            raise ApplicationError(
+                _("Only an unpaid invoice can be written off; %(number)s is %(status)s.")
+                % {"number": invoice, "status": invoice.get_status_display()}
+            )
+        invoice.status = Invoice.Status.UNCOLLECTIBLE
+        invoice.save(update_fields=["status"])
+        InvoiceEvent.objects.create(
+            invoice=invoice,
+            kind=InvoiceEvent.Kind.WRITTEN_OFF,
+            day=day,
+            data={
+                "reason": reason,
+                "balance": str(round_money(invoice.balance.amount, invoice.currency)),
+            },
+        )
+        return invoice
+
+
+def suspension_lift(*, invoice: Invoice, day: date) -> Subscription | None:
+    """Paying (or cancelling) the invoice a suspension waits for lifts it at once: the
+    subscription it bills is reactivated when no invoice of it that was overdue on the day it
+    was suspended is still unpaid. Invoices that fell due later do not hold it: dunning
+    suspends again if one of them reaches its day. Returns the subscription reactivated."""
+    if invoice.subscription_id is None:
+        return None
+    subscription = Subscription.objects.filter(
+        pk=invoice.subscription_id, suspended_since__isnull=False
+    ).first()
+    if subscription is None:
+        return None
+    assert subscription.suspended_since is not None  # filtered above
+    still_unpaid = Invoice.objects.filter(
+        subscription_id=subscription.pk,
+        kind=Invoice.Kind.INVOICE,
+        status__in=(Invoice.Status.OVERDUE, Invoice.Status.UNCOLLECTIBLE),
+        due_date__lt=subscription.suspended_since,
+    ).exists()
+    if still_unpaid:
+        return None
+    subscription_reactivate(
+        subscription=subscription,
+        day=day,
+        reason=_("Invoice %(number)s settled") % {"number": invoice.number},
+    )
+    return subscription
 
 
 def reminder_levels() -> list[int]:

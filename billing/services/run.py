@@ -91,7 +91,7 @@ def due_subscriptions(*, day: date) -> QuerySet[Subscription]:
         | Q(status=Status.SCHEDULED, start_date__lte=day)
         | Q(status=Status.TRIAL, trial_end__lte=day)
         | Q(status=Status.PENDING_CANCELLATION, end_date__lte=day)
-    )
+    ).filter(invoicing_held=False)  # suspended with invoicing held (dunning): it waits
 
 
 def due_chunks(*, day: date, chunk_size: int) -> Iterator[list[int]]:
@@ -208,11 +208,13 @@ def _lock(
     """The chunk's subscriptions, locked; those another session holds are skipped (unless
     `wait`) and reported, for the retry at the end of the run."""
     subscriptions = _lock_and_load(subscription_ids, book, wait)
-    report.subscriptions = len(subscriptions)
     report.skipped_locked = len(subscription_ids) - len(subscriptions)
     if report.skipped_locked:
         locked = {s.pk for s in subscriptions}
         report.skipped_ids = [pk for pk in subscription_ids if pk not in locked]
+    # Held by dunning since the chunk was listed (it waits until reactivated): left as it is.
+    subscriptions = [s for s in subscriptions if not s.invoicing_held]
+    report.subscriptions = len(subscriptions)
     return subscriptions
 
 

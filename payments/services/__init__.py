@@ -18,6 +18,7 @@ from payments.services.debits import (
     sepa_debit_return,
     sepa_returns_import,
 )
+from payments.services.dunning import DunningReport, dunning_email_send, dunning_run
 from payments.services.methods import (
     payment_method_revoke,
     payment_method_set_default,
@@ -31,11 +32,14 @@ from payments.services.statements import (
 )
 
 __all__ = [
+    "DunningReport",
     "SepaReturn",
     "SepaReturnsImport",
     "credit_apply",
     "credit_balance",
     "credits_apply_due",
+    "dunning_email_send",
+    "dunning_run",
     "payment_method_revoke",
     "payment_method_set_default",
     "refund_create",

@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from billing.models import Invoice, Payment
-from billing.services import payment_record, payment_reverse
+from billing.services import payment_failed_record, payment_record, payment_reverse
 from core.errors import ApplicationError
 from core.pricing import ZERO
 from payments import sepa
@@ -280,7 +280,11 @@ def _refuse_unless_submitted(debit: SepaDebit) -> None:
 
 def _debit_return(*, debit: SepaDebit, reason: str, day: date) -> SepaReturn:
     with transaction.atomic():
-        debit = SepaDebit.objects.select_for_update().select_related("batch").get(pk=debit.pk)
+        debit = (
+            SepaDebit.objects.select_for_update()
+            .select_related("batch", "invoice")
+            .get(pk=debit.pk)
+        )
         if debit.batch.status != SepaBatch.Status.SUBMITTED:
             raise ApplicationError(
                 _(
@@ -305,6 +309,17 @@ def _debit_return(*, debit: SepaDebit, reason: str, day: date) -> SepaReturn:
             reversal = payment_reverse(
                 payment=debit.payment, day=day, reason=f"{reason} {debit.end_to_end_id}"
             )
+        else:
+            # Rejected before it was collected: no money moved, but the payment failed (the
+            # webhook payment.failed, and dunning's retries count from it).
+            payment_failed_record(
+                invoice=debit.invoice,
+                method=Payment.Method.SEPA_DEBIT,
+                amount=debit.amount.amount,
+                day=day,
+                reason=f"{reason} {debit.end_to_end_id}",
+                details={"debit": debit.end_to_end_id},
+            )
         debit.status = SepaDebit.Status.RETURNED
         debit.return_reason = reason
         debit.returned_on = day
@@ -317,6 +332,13 @@ def _debit_return(*, debit: SepaDebit, reason: str, day: date) -> SepaReturn:
             # Its only collection came back: the next debit is a first one again.
             mandate.first_collected_on = None
             mandate.save(update_fields=["first_collected_on"])
+        if reason in SepaDebit.FINAL_REASONS and mandate.status == PaymentMethod.Status.ACTIVE:
+            # No valid mandate, account closed…: debiting it again would fail again (and a
+            # creditor may not). The next invoices wait for a new mandate or another method.
+            mandate.status = PaymentMethod.Status.REVOKED
+            mandate.is_default = False
+            mandate.revoked_on = day
+            mandate.save(update_fields=["status", "is_default", "revoked_on"])
         invoice = Invoice.objects.get(pk=debit.invoice_id)
         return SepaReturn(
             debit=debit,

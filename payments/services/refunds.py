@@ -97,7 +97,7 @@ def refund_create(
             day=day,
             data={
                 "refund": refund.pk,
-                "amount": str(amount),
+                "amount": str(round_money(amount, invoice.currency)),
                 "currency": invoice.currency,
                 "via": via,
                 "credit_note": credit_note.number,

@@ -40,6 +40,7 @@ from subscriptions.services.plans import (
 )
 from subscriptions.services.renewals import subscription_advance
 from subscriptions.services.seats import seat_reduction_freeze, seats_add, seats_reduce
+from subscriptions.services.suspension import subscription_reactivate, subscription_suspend
 
 __all__ = [
     "CUSTOMER_FIELDS",
@@ -71,7 +72,9 @@ __all__ = [
     "subscription_contract_cancel",
     "subscription_create",
     "subscription_fulfil",
+    "subscription_reactivate",
     "subscription_set_po_reference",
+    "subscription_suspend",
     "subscription_undo_cancellation",
     "subscription_withdraw_plan_change",
 ]
