@@ -10,7 +10,7 @@ from django.http import Http404
 
 from billing.models import Invoice
 from core.pricing import ZERO, round_money
-from payments.models import CreditEntry, PaymentMethod, Refund, SepaDebit
+from payments.models import CardPayment, CreditEntry, PaymentMethod, Refund, SepaDebit
 from subscriptions.models import Customer
 
 REFUNDED = "refunded"
@@ -105,3 +105,25 @@ def invoice_by_number(number: str) -> Invoice | None:
 def sepa_debits_of(invoice: Invoice) -> list[SepaDebit]:
     """The invoice's direct debits, oldest first, with their batch."""
     return list(invoice.sepa_debits.select_related("batch").order_by("pk"))
+
+
+# Card payments -------------------------------------------------------------------------------------
+
+
+def cards_of(customer: Customer) -> list[PaymentMethod]:
+    """The customer's active saved cards, the default first."""
+    return [method for method in payment_methods_of(customer) if method.kind == "card"]
+
+
+def latest_card_payment(invoice: Invoice) -> CardPayment | None:
+    return invoice.card_payments.order_by("-id").first()
+
+
+def with_card_status(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """`invoices` with `card_status` and `card_failure_code`, those of each invoice's latest
+    card payment ("" when none), read in the same query (a list shows them on every row)."""
+    latest = CardPayment.objects.filter(invoice=OuterRef("pk")).order_by("-id")
+    return invoices.annotate(
+        card_status=Coalesce(Subquery(latest.values("status")[:1]), Value("")),
+        card_failure_code=Coalesce(Subquery(latest.values("failure_code")[:1]), Value("")),
+    )

@@ -8,6 +8,7 @@ from celery import shared_task
 
 from core import clock
 from payments import services
+from payments.gateways.test import TestGateway
 
 
 @shared_task(name="payments.credits_apply")
@@ -22,3 +23,14 @@ def sepa_batch(day: str | None = None) -> int | None:
     returns its id, None when nothing is to be debited."""
     batch = services.sepa_batch_create(day=date.fromisoformat(day) if day else clock.today())
     return batch.pk if batch else None
+
+
+@shared_task(name="payments.test_gateway_deliver")
+def test_gateway_deliver(event_id: int) -> int:
+    """The test gateway delivers one of its events: signed now, handed to the service Cadence's
+    webhook endpoint calls (payments/gateways/test.py says why not over HTTP). Safe to run
+    twice: the second delivery is a replay, recorded once. Returns the GatewayEvent's id."""
+    body, headers = TestGateway().delivery(event_id=event_id)
+    return services.gateway_webhook_receive(
+        gateway_code=TestGateway.code, body=body, headers=headers
+    ).pk
