@@ -52,7 +52,7 @@ class CardForm(forms.Form):
         label=_("Expiry (MM/YY)"),
         max_length=7,
         required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "cc-exp", "placeholder": "MM/YY"}),
+        widget=forms.TextInput(attrs={"autocomplete": "cc-exp", "placeholder": _("MM/YY")}),
     )
     holder = forms.CharField(
         label=_("Name on the card"),

@@ -123,6 +123,10 @@ def refund_mark_paid(*, refund: Refund, day: date) -> Refund:
     """The transfer of a refund was made."""
     with transaction.atomic():
         refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        if refund.via == Refund.Via.GATEWAY:
+            raise ApplicationError(
+                _("A refund back to the card is paid when the gateway confirms it.")
+            )
         if refund.status != Refund.Status.PENDING:
             raise ApplicationError(
                 _("This refund is not waiting to be paid (status: %(status)s).")
