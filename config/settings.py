@@ -249,6 +249,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "payments.credits_apply",
         "schedule": crontab(minute=45, hour=f"{BILLING_RUN_HOUR},{(BILLING_RUN_HOUR + 2) % 24}"),
     },
+    # The test gateway sends again the events Cadence did not answer (a provider retries).
+    "test-gateway-redeliver": {
+        "task": "payments.test_gateway_redeliver",
+        "schedule": crontab(minute="*"),
+    },
     # Outgoing webhooks: new subscription and invoice events become signed deliveries.
     "webhooks-dispatch": {"task": "integrations.webhooks_dispatch", "schedule": crontab()},
     "idempotency-keys-purge": {

@@ -309,6 +309,7 @@ class PayInput(InputSerializer):
     payment_method = serializers.IntegerField(
         required=False,
         min_value=1,
+        max_value=2**63 - 1,
         help_text="A saved card of the invoice's customer; or give `number`, `expiry` and "
         "`holder` for a card used for this payment only.",
     )

@@ -844,6 +844,12 @@ class SandboxEvent(models.Model):
     data = models.JSONField(_("data"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     deliveries = models.PositiveIntegerField(_("deliveries"), default=0)
+    acknowledged_at = models.DateTimeField(
+        _("acknowledged at"),
+        null=True,
+        blank=True,
+        help_text=_("When Cadence answered it: until then, the gateway delivers it again."),
+    )
 
     class Meta:
         verbose_name = _("test gateway event")

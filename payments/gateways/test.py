@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -326,6 +327,22 @@ class TestGateway:
             timestamp=int(timezone.now().timestamp()),
         )
         return body, {SIGNATURE_HEADER: header, "Content-Type": "application/json"}
+
+    def acknowledged(self, *, event_id: int) -> None:
+        """Cadence answered the delivery (a 2xx): the event is not sent again."""
+        SandboxEvent.objects.filter(pk=event_id, acknowledged_at__isnull=True).update(
+            acknowledged_at=timezone.now()
+        )
+
+    def unacknowledged(self, *, older_than_seconds: int) -> list[int]:
+        """Events sent and never answered (a broker down, a worker that died, an error): a
+        provider retries them, so does this one (the `payments.test_gateway_redeliver` job)."""
+        before = timezone.now() - timedelta(seconds=older_than_seconds)
+        return list(
+            SandboxEvent.objects.filter(acknowledged_at__isnull=True, created_at__lt=before)
+            .order_by("id")
+            .values_list("pk", flat=True)[:500]
+        )
 
 
 # The provider's bookkeeping ----------------------------------------------------------------------

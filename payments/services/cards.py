@@ -26,6 +26,7 @@ from core import clock
 from core.errors import ApplicationError
 from core.money import money_text
 from core.pricing import ZERO, round_money
+from core.text import forbidden_character
 from payments.gateways import UnknownGateway, gateway
 from payments.gateways.base import (
     CardDetails,
@@ -71,7 +72,7 @@ def card_details(*, number: str, expiry: str, holder: str, today: date) -> CardD
     if (year, month) < (today.year, today.month):
         raise ApplicationError(_("This card has expired: use another card."), field="expiry")
     holder = " ".join((holder or "").split())
-    if not holder or len(holder) > 100:
+    if not holder or len(holder) > 100 or forbidden_character(holder, multiline=False):
         raise ApplicationError(
             _("Enter the cardholder's name as printed on the card."), field="holder"
         )
