@@ -17,7 +17,7 @@ from django.urls import reverse
 from billing.models import Invoice, InvoiceEvent, Payment
 from billing.services import payment_record
 from core.errors import ApplicationError
-from payments import services
+from payments import services, tasks
 from payments.gateways.base import WebhookSignatureError, sign
 from payments.gateways.test import SIGNATURE_HEADER, TestGateway
 from payments.models import (
@@ -29,7 +29,6 @@ from payments.models import (
     SandboxCard,
     SandboxEvent,
 )
-from payments.tasks import test_gateway_redeliver
 from tests.concurrency import postgresql_only, run_together
 
 pytestmark = pytest.mark.django_db
@@ -476,10 +475,10 @@ def test_an_invoice_not_paid_by_card_is_not_refunded_through_the_gateway(quarter
 def test_an_event_never_answered_is_delivered_again(processing, time_machine):
     attempt, _event_id = processing
     # Given the delivery that never happened (a broker down): a minute later the job sends it
-    assert test_gateway_redeliver() == 0  # not yet: it may still be on its way
+    assert tasks.test_gateway_redeliver() == 0  # not yet: it may still be on its way
     time_machine.move_to(datetime(2026, 1, 10, 9, 2, tzinfo=UTC))
-    assert test_gateway_redeliver() == 1
+    assert tasks.test_gateway_redeliver() == 1
     attempt.refresh_from_db()
     assert attempt.status == "succeeded"
     assert SandboxEvent.objects.get().acknowledged_at is not None
-    assert test_gateway_redeliver() == 0
+    assert tasks.test_gateway_redeliver() == 0
