@@ -163,10 +163,12 @@ class CardPaymentSerializer(serializers.ModelSerializer):
     invoice = serializers.PrimaryKeyRelatedField(read_only=True)
     invoice_number = serializers.CharField(source="invoice.number", read_only=True)
     customer = CustomerRefSerializer(source="invoice.customer", read_only=True)
-    payment_method = serializers.PrimaryKeyRelatedField(source="method", read_only=True)
+    payment_method = serializers.PrimaryKeyRelatedField(
+        source="method", read_only=True, allow_null=True
+    )
     amount = MoneyField()
     failure_reason = serializers.SerializerMethodField()
-    payment = serializers.PrimaryKeyRelatedField(read_only=True)
+    payment = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = CardPayment
@@ -209,7 +211,7 @@ class ReceivedPaymentSerializer(serializers.ModelSerializer):
     invoice_number = serializers.CharField(source="invoice.number", read_only=True)
     customer = CustomerRefSerializer(source="invoice.customer", read_only=True)
     amount = MoneyField(help_text="Negative: a reversal (money that came back).")
-    reverses = serializers.PrimaryKeyRelatedField(read_only=True)
+    reverses = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Payment
@@ -290,11 +292,19 @@ class CardInput(InputSerializer):
         required=False,
         help_text="Whose card (operators; a customer's or partner's token: its own, the default).",
     )
+    # Blank or not, what was typed goes to the service, whose refusal names the field.
     number = serializers.CharField(
-        max_length=30, help_text="The card number (spaces allowed); never stored by Cadence."
+        max_length=30,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="The card number (spaces allowed); never stored by Cadence.",
     )
-    expiry = serializers.CharField(max_length=7, help_text="MM/YY, as on the card.")
-    holder = serializers.CharField(max_length=100, help_text="The name on the card.")
+    expiry = serializers.CharField(
+        max_length=7, allow_blank=True, trim_whitespace=False, help_text="MM/YY, as on the card."
+    )
+    holder = serializers.CharField(
+        max_length=100, allow_blank=True, trim_whitespace=False, help_text="The name on the card."
+    )
     make_default = serializers.BooleanField(
         required=False, default=True, help_text="Invoices are paid by it from now on."
     )
@@ -313,13 +323,20 @@ class PayInput(InputSerializer):
         help_text="A saved card of the invoice's customer; or give `number`, `expiry` and "
         "`holder` for a card used for this payment only.",
     )
-    number = serializers.CharField(max_length=30, required=False, default="")
-    expiry = serializers.CharField(max_length=7, required=False, default="")
-    holder = serializers.CharField(max_length=100, required=False, default="")
+    number = serializers.CharField(
+        max_length=30, required=False, default="", allow_blank=True, trim_whitespace=False
+    )
+    expiry = serializers.CharField(
+        max_length=7, required=False, default="", allow_blank=True, trim_whitespace=False
+    )
+    holder = serializers.CharField(
+        max_length=100, required=False, default="", allow_blank=True, trim_whitespace=False
+    )
     return_url = serializers.CharField(
         max_length=500,
         required=False,
         default="",
+        allow_blank=True,
         help_text="Where the 3-D Secure page sends the payer back (a path of this site).",
     )
 
@@ -329,8 +346,13 @@ class NoInput(InputSerializer):
 
 
 class RefundInput(InputSerializer):
-    amount = serializers.DecimalField(
-        max_digits=12, decimal_places=2, help_text="To pay back, in the invoice's currency."
+    # Read by the service's one rule for amounts typed in (core.money.amount_entered), whose
+    # refusal names the field: "" or "abc" is "Enter an amount, e.g. 40.00.".
+    amount = serializers.CharField(
+        max_length=30,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="To pay back, in the invoice's currency: a decimal string, e.g. 40.00.",
     )
     via = serializers.ChoiceField(
         choices=[Refund.Via.TRANSFER.value, Refund.Via.GATEWAY.value, Refund.Via.CREDIT.value],
@@ -344,7 +366,10 @@ class RefundInput(InputSerializer):
         default="",
         help_text="For a transfer: the account to pay back (default: the customer's mandate).",
     )
-    reason = serializers.CharField(max_length=300, help_text="Printed on the credit note.")
+    # A reason of spaces is the service's refusal ("Say why…"), named on its field.
+    reason = serializers.CharField(
+        max_length=300, trim_whitespace=False, help_text="Printed on the credit note."
+    )
 
 
 # Filters -------------------------------------------------------------------------------------------
