@@ -32,7 +32,16 @@ from integrations.serializers import MoneyField, PercentField
 from integrations.viewsets import TenantMixin, lock_nowait
 from partners.models import Partner
 from partners.selectors import partner_invoice_filter
-from payments.api import REFUND_EXAMPLE, RefundInput, RefundSerializer, refund_create
+from payments.api import (
+    PAY_EXAMPLE,
+    REFUND_EXAMPLE,
+    CardPaymentSerializer,
+    PayInput,
+    RefundInput,
+    RefundSerializer,
+    invoice_pay,
+    refund_create,
+)
 from payments.selectors import with_refunded_amount
 from subscriptions.api import IDEMPOTENCY_PARAMETER
 
@@ -230,7 +239,8 @@ class InvoiceViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         summary="Refund a paid invoice, fully or partly (operators)",
         description="A credit note for the amount and a refund: by transfer to the customer's "
-        "account (to pay until the transfer is made) or to its customer credit (at once). Never "
+        "account (to pay until the transfer is made), back to the card through the gateway "
+        "(pending until the gateway confirms) or to its customer credit (at once). Never "
         "more than what was paid and not refunded yet (billing-rules §13).",
         tags=["invoices"],
         request=RefundInput,
@@ -247,5 +257,31 @@ class InvoiceViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
             invoice = self.get_object()
             lock_nowait(Invoice, invoice.pk)
             return refund_create(request, invoice)
+
+        return idempotent(request, handle)
+
+    @extend_schema(
+        summary="Pay an open invoice by card",
+        description="Charges what is left to pay to a saved card of the invoice's customer "
+        "(`payment_method`) or to a card given for this payment only (`number`, `expiry`, "
+        "`holder`). The gateway confirms asynchronously: the card payment is `processing` "
+        "until its webhook (then `succeeded`, the invoice paid) — follow it at "
+        "`/api/v1/card-payments/{id}/`; `requires_action`: the payer authenticates (3-D "
+        "Secure) at `action_url`; `failed`: declined, with `failure_code` and "
+        "`failure_reason`. While a payment of the invoice is being confirmed, it is returned "
+        "rather than a second one started. A customer pays its own invoices, a partner those "
+        "addressed to its billing account.",
+        tags=["invoices"],
+        request=PayInput,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: CardPaymentSerializer},
+        examples=[PAY_EXAMPLE],
+    )
+    @action(detail=True, methods=["post"], url_path="pay")
+    def pay(self, request, pk=None):
+        def handle():
+            invoice = self.get_object()
+            lock_nowait(Invoice, invoice.pk)
+            return invoice_pay(request, invoice, self.tenant)
 
         return idempotent(request, handle)

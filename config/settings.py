@@ -5,6 +5,8 @@ filesystem broker under var/). Production sets DEBUG=false, SECRET_KEY, ALLOWED_
 DATABASE_URL and CELERY_BROKER_URL; `manage.py check --deploy` is clean then.
 """
 
+import hashlib
+import hmac
 from pathlib import Path
 
 from celery.schedules import crontab
@@ -249,6 +251,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "payments.credits_apply",
         "schedule": crontab(minute=45, hour=f"{BILLING_RUN_HOUR},{(BILLING_RUN_HOUR + 2) % 24}"),
     },
+    # The test gateway sends again the events Cadence did not answer (a provider retries).
+    "test-gateway-redeliver": {
+        "task": "payments.test_gateway_redeliver",
+        "schedule": crontab(minute="*"),
+    },
     # Outgoing webhooks: new subscription and invoice events become signed deliveries.
     "webhooks-dispatch": {"task": "integrations.webhooks_dispatch", "schedule": crontab()},
     "idempotency-keys-purge": {
@@ -289,6 +296,21 @@ SEPA_CREDITOR_BIC = env.parsed(
 # Days between the batch and the collection date: the debtor is told this long before its
 # account is debited (the rulebook's 14 days; shorter only by agreement with the debtor).
 SEPA_PRENOTIFICATION_DAYS = env.integer("SEPA_PRENOTIFICATION_DAYS", 14, minimum=1)
+
+# Card payments (payments/gateways/): the provider cards are charged through. Each gateway is a
+# class implementing payments.gateways.base.Gateway; a real provider plugs in with a line here
+# (and its own settings). "test" is the built-in test gateway: no internet, test card numbers.
+PAYMENT_GATEWAY_CLASSES = {"test": "payments.gateways.test.TestGateway"}
+PAYMENT_GATEWAY = env.choice("PAYMENT_GATEWAY", "test", list(PAYMENT_GATEWAY_CLASSES))
+# The test gateway signs its webhooks with this secret (HMAC-SHA256). By default it is derived
+# from SECRET_KEY: unique to each installation, so nobody outside it can forge a payment.
+TEST_GATEWAY_WEBHOOK_SECRET = (
+    env.string("TEST_GATEWAY_WEBHOOK_SECRET", "")
+    or hmac.new(SECRET_KEY.encode(), b"cadence test gateway webhooks", hashlib.sha256).hexdigest()
+)
+# How old (or how far ahead) a signed webhook's timestamp may be: a replay of a captured
+# delivery after this is refused, as providers do (Stripe's default: 5 minutes).
+GATEWAY_WEBHOOK_TOLERANCE_SECONDS = env.integer("GATEWAY_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
 
 # Billing --------------------------------------------------------------------------------------
 INVOICE_DUE_DAYS = env.integer("INVOICE_DUE_DAYS", 30, minimum=0)

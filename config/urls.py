@@ -16,4 +16,5 @@ urlpatterns = [
     path("partners/", include("partners.urls")),
     path("account/", include("subscriptions.urls")),
     path("api/", include("integrations.urls")),
+    path("payments/", include("payments.urls")),
 ]

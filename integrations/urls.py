@@ -14,7 +14,13 @@ from rest_framework.routers import SimpleRouter
 from billing.api import InvoiceViewSet
 from catalog.api import BundleViewSet, PlanViewSet, ProductContractViewSet, TermViewSet
 from partners.api import PartnerViewSet
-from payments.api import CustomerCreditViewSet, PaymentMethodViewSet, RefundViewSet
+from payments.api import (
+    CardPaymentViewSet,
+    CustomerCreditViewSet,
+    PaymentMethodViewSet,
+    ReceivedPaymentViewSet,
+    RefundViewSet,
+)
 from subscriptions.api import CustomerViewSet, SubscriptionViewSet
 
 app_name = "api"
@@ -30,6 +36,8 @@ router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 router.register("invoices", InvoiceViewSet, basename="invoice")
 router.register("payment-methods", PaymentMethodViewSet, basename="payment-method")
 router.register("refunds", RefundViewSet, basename="refund")
+router.register("card-payments", CardPaymentViewSet, basename="card-payment")
+router.register("payments", ReceivedPaymentViewSet, basename="payment")
 router.register(
     r"customers/(?P<id>[0-9]+)/credit", CustomerCreditViewSet, basename="customer-credit"
 )

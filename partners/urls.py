@@ -26,6 +26,8 @@ urlpatterns = [
     path("subscriptions/<int:pk>/cancel/", views.cancel, name="cancel"),
     path("invoices/", views.invoice_list, name="invoices"),
     path("payment-methods/", payment_views.partner_payment_methods, name="payment_methods"),
+    path("payment-methods/card/", payment_views.partner_card_add, name="card_add"),
+    path("invoices/<int:pk>/pay/", payment_views.partner_invoice_pay, name="invoice_pay"),
     path(
         "payment-methods/<int:pk>/default/",
         payment_views.partner_payment_method_default,

@@ -56,6 +56,7 @@ from partners.selectors import (
     seat_subscriptions,
 )
 from partners.services import subscription_sell
+from payments.selectors import with_card_status
 from subscriptions import services
 from subscriptions.forms import AcceptTermsForm, add_refusal
 from subscriptions.models import Customer, Subscription
@@ -503,12 +504,17 @@ def cancel(request: HttpRequest, partner: Partner, pk: int) -> HttpResponse:
 
 @partner_required
 def invoice_list(request: HttpRequest, partner: Partner) -> HttpResponse:
-    invoices = paginate(request, partner_invoices(partner), INVOICES_PER_PAGE)
+    invoices = paginate(request, with_card_status(partner_invoices(partner)), INVOICES_PER_PAGE)
     return page(
         request,
         partner,
         "partners/invoices.html",
-        {"page_obj": invoices, "payment_details": seller()["payment_details"]},
+        {
+            "page_obj": invoices,
+            "payment_details": seller()["payment_details"],
+            # It pays by card what is invoiced to its billing account.
+            "payer_id": partner.account_id,
+        },
     )
 
 

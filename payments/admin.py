@@ -32,7 +32,9 @@ from payments.forms import (
 from payments.models import (
     BankStatement,
     BankStatementEntry,
+    CardPayment,
     CreditEntry,
+    GatewayEvent,
     PaymentMethod,
     Refund,
     SepaBatch,
@@ -255,6 +257,61 @@ class CreditEntryAdmin(_ReadOnly):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # written by refunds, over-payments and the credit job
+
+
+# Card payments -------------------------------------------------------------------------------------
+
+
+@admin.register(CardPayment)
+class CardPaymentAdmin(_ReadOnly):
+    """Attempts to charge an invoice to a card, as the gateway answered and confirmed them."""
+
+    list_display = [
+        "created_at",
+        "invoice",
+        "card",
+        "amount",
+        "status",
+        "failure_code",
+        "off_session",
+        "confirmed_on",
+        "gateway",
+        "provider_id",
+    ]
+    list_filter = ["status", "gateway", "off_session", "failure_code"]
+    search_fields = ["invoice__number", "invoice__customer__name", "provider_id"]
+    list_select_related = ["invoice"]
+    date_hierarchy = "created_on"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # made by the portals, the API and dunning, through the gateway
+
+    @admin.display(description=_("card"))
+    def card(self, obj: CardPayment) -> str:
+        return obj.card
+
+
+@admin.register(GatewayEvent)
+class GatewayEventAdmin(_ReadOnly):
+    """The webhooks received from the gateways, once each, and what they did."""
+
+    list_display = [
+        "received_at",
+        "gateway",
+        "provider_event_id",
+        "type",
+        "provider_payment_id",
+        "card_payment",
+        "refund",
+        "note",
+        "processed_at",
+    ]
+    list_filter = ["gateway", "type"]
+    search_fields = ["provider_event_id", "provider_payment_id", "provider_refund_id"]
+    list_select_related = ["card_payment", "refund"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # written by the webhook endpoint
 
 
 # Bank statements ---------------------------------------------------------------------------------

@@ -7,6 +7,10 @@
 - `/api/v1/refunds/`: the refunds of the invoices the caller sees (made by operators, through
   `POST /api/v1/invoices/{id}/refunds/`, billing/api.py).
 - `/api/v1/customers/{id}/credit/`: a customer's credit balance per currency and its ledger.
+- `/api/v1/payment-methods/cards/`: save a card (the gateway keeps it; Cadence its token, brand
+  and last four digits). `POST /api/v1/invoices/{id}/pay/` (billing/api.py) charges an open
+  invoice to a card; `/api/v1/card-payments/` lists the attempts and their status;
+  `/api/v1/payments/` the money received on the caller's invoices, whatever the method.
 
 Another tenant's row is a 404; the changes accept an `Idempotency-Key`.
 """
@@ -29,7 +33,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from billing.models import Invoice
+from billing.models import Invoice, Payment
 from core import clock
 from core.errors import ApplicationError
 from core.money import money_decimal
@@ -41,7 +45,7 @@ from integrations.payloads import CustomerRefSerializer
 from integrations.serializers import MONEY_SCHEMA, InputSerializer, MoneyField
 from integrations.viewsets import TenantMixin
 from payments import selectors, services
-from payments.models import CreditEntry, PaymentMethod, Refund
+from payments.models import CardPayment, CreditEntry, PaymentMethod, Refund
 from subscriptions.api import IDEMPOTENCY_PARAMETER
 from subscriptions.models import Customer
 
@@ -155,6 +159,77 @@ class RefundSerializer(serializers.ModelSerializer):
         return refund.masked_iban
 
 
+class CardPaymentSerializer(serializers.ModelSerializer):
+    invoice = serializers.PrimaryKeyRelatedField(read_only=True)
+    invoice_number = serializers.CharField(source="invoice.number", read_only=True)
+    customer = CustomerRefSerializer(source="invoice.customer", read_only=True)
+    payment_method = serializers.PrimaryKeyRelatedField(
+        source="method", read_only=True, allow_null=True
+    )
+    amount = MoneyField()
+    failure_reason = serializers.SerializerMethodField()
+    payment = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = CardPayment
+        fields = [
+            "id",
+            "invoice",
+            "invoice_number",
+            "customer",
+            "payment_method",
+            "card_brand",
+            "card_last4",
+            "currency",
+            "amount",
+            "gateway",
+            "provider_id",
+            "status",
+            "action_url",
+            "failure_code",
+            "failure_reason",
+            "off_session",
+            "created_on",
+            "confirmed_on",
+            "payment",
+            "created_at",
+        ]
+
+    @extend_schema_field(
+        {
+            "type": "string",
+            "example": "Your card was declined by your bank. Try another card.",
+            "description": "Why it was declined, in the caller's language (empty otherwise).",
+        }
+    )
+    def get_failure_reason(self, attempt: CardPayment) -> str:
+        return attempt.failure_text
+
+
+class ReceivedPaymentSerializer(serializers.ModelSerializer):
+    invoice = serializers.PrimaryKeyRelatedField(read_only=True)
+    invoice_number = serializers.CharField(source="invoice.number", read_only=True)
+    customer = CustomerRefSerializer(source="invoice.customer", read_only=True)
+    amount = MoneyField(help_text="Negative: a reversal (money that came back).")
+    reverses = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "invoice",
+            "invoice_number",
+            "customer",
+            "currency",
+            "amount",
+            "method",
+            "received_on",
+            "reference",
+            "reverses",
+            "recorded_at",
+        ]
+
+
 class DocumentRefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Invoice
@@ -211,17 +286,78 @@ class SepaMandateInput(InputSerializer):
             self.fields["customer"].queryset = customers
 
 
+class CardInput(InputSerializer):
+    customer = serializers.PrimaryKeyRelatedField(
+        queryset=Customer.objects.none(),
+        required=False,
+        help_text="Whose card (operators; a customer's or partner's token: its own, the default).",
+    )
+    # Blank or not, what was typed goes to the service, whose refusal names the field.
+    number = serializers.CharField(
+        max_length=30,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="The card number (spaces allowed); never stored by Cadence.",
+    )
+    expiry = serializers.CharField(
+        max_length=7, allow_blank=True, trim_whitespace=False, help_text="MM/YY, as on the card."
+    )
+    holder = serializers.CharField(
+        max_length=100, allow_blank=True, trim_whitespace=False, help_text="The name on the card."
+    )
+    make_default = serializers.BooleanField(
+        required=False, default=True, help_text="Invoices are paid by it from now on."
+    )
+
+    def __init__(self, *args, customers: QuerySet[Customer] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if customers is not None:
+            self.fields["customer"].queryset = customers
+
+
+class PayInput(InputSerializer):
+    payment_method = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="A saved card of the invoice's customer; or give `number`, `expiry` and "
+        "`holder` for a card used for this payment only.",
+    )
+    number = serializers.CharField(
+        max_length=30, required=False, default="", allow_blank=True, trim_whitespace=False
+    )
+    expiry = serializers.CharField(
+        max_length=7, required=False, default="", allow_blank=True, trim_whitespace=False
+    )
+    holder = serializers.CharField(
+        max_length=100, required=False, default="", allow_blank=True, trim_whitespace=False
+    )
+    return_url = serializers.CharField(
+        max_length=500,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Where the 3-D Secure page sends the payer back (a path of this site).",
+    )
+
+
 class NoInput(InputSerializer):
     """Nothing to send (`{}` or no body)."""
 
 
 class RefundInput(InputSerializer):
-    amount = serializers.DecimalField(
-        max_digits=12, decimal_places=2, help_text="To pay back, in the invoice's currency."
+    # Read by the service's one rule for amounts typed in (core.money.amount_entered), whose
+    # refusal names the field: "" or "abc" is "Enter an amount, e.g. 40.00.".
+    amount = serializers.CharField(
+        max_length=30,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="To pay back, in the invoice's currency: a decimal string, e.g. 40.00.",
     )
     via = serializers.ChoiceField(
-        choices=[Refund.Via.TRANSFER.value, Refund.Via.CREDIT.value],
-        help_text="`transfer`: to the customer's bank account; `credit`: to its customer credit.",
+        choices=[Refund.Via.TRANSFER.value, Refund.Via.GATEWAY.value, Refund.Via.CREDIT.value],
+        help_text="`transfer`: to the customer's bank account; `gateway`: back to the card that "
+        "paid the invoice (pending until the gateway confirms); `credit`: to its customer credit.",
     )
     iban = serializers.CharField(
         max_length=50,
@@ -230,7 +366,10 @@ class RefundInput(InputSerializer):
         default="",
         help_text="For a transfer: the account to pay back (default: the customer's mandate).",
     )
-    reason = serializers.CharField(max_length=300, help_text="Printed on the credit note.")
+    # A reason of spaces is the service's refusal ("Say why…"), named on its field.
+    reason = serializers.CharField(
+        max_length=300, trim_whitespace=False, help_text="Printed on the credit note."
+    )
 
 
 # Filters -------------------------------------------------------------------------------------------
@@ -257,7 +396,31 @@ class RefundFilter(django_filters.FilterSet):
         fields = ["invoice", "customer", "via", "status"]
 
 
+class CardPaymentFilter(django_filters.FilterSet):
+    invoice = IdFilter(field_name="invoice_id", help_text="Invoice id.")
+    status = django_filters.ChoiceFilter(choices=CardPayment.Status.choices)
+
+    class Meta:
+        model = CardPayment
+        fields = ["invoice", "status"]
+
+
+class ReceivedPaymentFilter(django_filters.FilterSet):
+    invoice = IdFilter(field_name="invoice_id", help_text="Invoice id.")
+    method = django_filters.ChoiceFilter(choices=Payment.Method.choices)
+
+    class Meta:
+        model = Payment
+        fields = ["invoice", "method"]
+
+
 # Views ---------------------------------------------------------------------------------------------
+
+CARD_EXAMPLE = OpenApiExample(
+    "A test card",
+    value={"number": "4242 4242 4242 4242", "expiry": "12/30", "holder": "Denis Dupont"},
+    request_only=True,
+)
 
 MANDATE_EXAMPLE = OpenApiExample(
     "A SEPA mandate",
@@ -322,6 +485,46 @@ class PaymentMethodViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
 
         return idempotent(request, handle)
 
+    @extend_schema(
+        summary="Save a card",
+        description="The gateway verifies and keeps the card (a declined card is refused, "
+        "with the reason); Cadence keeps its token, brand and last four digits, never the "
+        "number. With the test gateway, use its test numbers (4242 4242 4242 4242…). The "
+        "new card is the default unless `make_default` is false.",
+        tags=["payments"],
+        request=CardInput,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: PaymentMethodSerializer},
+        examples=[CARD_EXAMPLE],
+    )
+    @action(detail=False, methods=["post"], url_path="cards", url_name="cards")
+    def cards(self, request):
+        def handle() -> Response:
+            customers = payment_method_customers(self.tenant)
+            serializer = CardInput(data=request.data, customers=customers)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+            customer = data.get("customer")
+            if customer is None:
+                if self.tenant.role == Role.OPERATOR:
+                    raise ApplicationError(
+                        _("Name the customer whose card this is."), field="customer"
+                    )
+                customer = customers.first()
+                if customer is None:  # a partner without a billing account
+                    raise Http404
+            method = services.card_add(
+                customer=customer,
+                number=data["number"],
+                expiry=data["expiry"],
+                holder=data["holder"],
+                make_default=data["make_default"],
+                today=clock.today(),
+            )
+            return Response(PaymentMethodSerializer(method).data, status=status.HTTP_201_CREATED)
+
+        return idempotent(request, handle)
+
     def _change(self, request, call) -> Response:
         def handle() -> Response:
             method = self.get_object()
@@ -377,6 +580,80 @@ class RefundViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
         if self.tenant.is_operator:
             return queryset
         return queryset.filter(invoice__in=self.tenant.invoices())
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List card payments", tags=["payments"]),
+    retrieve=extend_schema(summary="A card payment and its status", tags=["payments"]),
+)
+class CardPaymentViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = CardPaymentSerializer
+    filterset_class = CardPaymentFilter
+    queryset = CardPayment.objects.select_related("invoice__customer").order_by("-id")
+
+    def scoped(self, queryset):
+        if self.tenant.is_operator:
+            return queryset
+        return queryset.filter(invoice__in=self.tenant.invoices())
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List payments received",
+        description="The money received on the invoices the caller sees, by any method "
+        "(card, transfer, direct debit, customer credit); a reversal is negative.",
+        tags=["payments"],
+    ),
+    retrieve=extend_schema(summary="A payment received", tags=["payments"]),
+)
+class ReceivedPaymentViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = ReceivedPaymentSerializer
+    filterset_class = ReceivedPaymentFilter
+    queryset = Payment.objects.select_related("invoice__customer").order_by("-id")
+
+    def scoped(self, queryset):
+        if self.tenant.is_operator:
+            return queryset
+        return queryset.filter(invoice__in=self.tenant.invoices())
+
+
+def payable_invoices(tenant: Tenant) -> QuerySet[Invoice]:
+    """What the caller may pay by card: a customer its own invoices, a partner those addressed
+    to its billing account (as in the portal), an operator any."""
+    return Invoice.objects.filter(customer__in=payment_method_customers(tenant))
+
+
+def invoice_pay(request, invoice: Invoice, tenant: Tenant) -> Response:
+    """`POST /api/v1/invoices/{id}/pay/` (billing/api.py): parse, call the service, render."""
+    if not payable_invoices(tenant).filter(pk=invoice.pk).exists():
+        raise Http404
+    serializer = PayInput(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    return_url = data["return_url"] if data["return_url"].startswith("/") else ""
+    if data.get("payment_method") is not None:
+        method = PaymentMethod.objects.filter(
+            pk=data["payment_method"], customer_id=invoice.customer_id
+        ).first()
+        if method is None:
+            raise ApplicationError(
+                _("Choose one of the customer's saved cards."), field="payment_method"
+            )
+        attempt = services.card_payment_create(
+            invoice=invoice, method=method, day=clock.today(), return_url=return_url
+        )
+    else:
+        card = services.card_details(
+            number=data["number"], expiry=data["expiry"], holder=data["holder"], today=clock.today()
+        )
+        attempt = services.card_payment_create(
+            invoice=invoice, card=card, day=clock.today(), return_url=return_url
+        )
+    attempt = CardPayment.objects.select_related("invoice__customer").get(pk=attempt.pk)
+    return Response(CardPaymentSerializer(attempt).data, status=status.HTTP_201_CREATED)
+
+
+PAY_EXAMPLE = OpenApiExample("By a saved card", value={"payment_method": 12}, request_only=True)
 
 
 class CreditPagination(Pagination):

@@ -38,12 +38,59 @@ class SepaMandateForm(forms.Form):
             self.fields["account_holder"].label = _("Account holder (as your bank knows it)")
 
 
+class CardForm(forms.Form):
+    """A card typed in: checked by the services (card_details), then sent to the gateway,
+    never stored."""
+
+    number = forms.CharField(
+        label=_("Card number"),
+        max_length=23,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
+    )
+    expiry = forms.CharField(
+        label=_("Expiry (MM/YY)"),
+        max_length=7,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "cc-exp", "placeholder": _("MM/YY")}),
+    )
+    holder = forms.CharField(
+        label=_("Name on the card"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "cc-name"}),
+    )
+
+
+class CardAddForm(CardForm):
+    make_default = forms.BooleanField(
+        label=_("Pay my next invoices with this card"), required=False, initial=True
+    )
+
+
+NEW_CARD = "new"
+
+
+class PayByCardForm(CardForm):
+    """Pay an invoice: one of the saved cards, or a card typed in for this payment."""
+
+    method = forms.ChoiceField(label=_("Card"), widget=forms.RadioSelect)
+
+    field_order = ["method", "number", "expiry", "holder"]
+
+    def __init__(self, *args, cards=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(str(card.pk), str(card)) for card in cards]
+        choices.append((NEW_CARD, _("Another card")))
+        self.fields["method"].choices = choices
+        self.fields["method"].initial = choices[0][0]
+        if cards:
+            self.fields["number"].help_text = _("Only for another card.")
+
+
 class RefundForm(forms.Form):
     amount = forms.DecimalField(label=_("amount"), max_digits=14, decimal_places=2)
-    via = forms.ChoiceField(
-        label=_("paid back by"),
-        choices=[c for c in Refund.Via.choices if c[0] != Refund.Via.GATEWAY],
-    )
+    via = forms.ChoiceField(label=_("paid back by"), choices=Refund.Via.choices)
     iban = forms.CharField(
         label=_("IBAN to pay back to"),
         max_length=42,

@@ -170,6 +170,15 @@ class Refund(models.Model):
     )
     iban = models.CharField(_("IBAN"), max_length=34, blank=True)
     gateway_reference = models.CharField(_("gateway reference"), max_length=100, blank=True)
+    card_payment = models.ForeignKey(
+        "CardPayment",
+        verbose_name=_("card payment refunded"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refunds",
+        help_text=_("Back to the card: the payment the gateway refunds."),
+    )
     reason = models.CharField(_("reason"), max_length=300)
     day = models.DateField(_("date"))
     recorded_by = models.ForeignKey(
@@ -724,3 +733,287 @@ class DunningStep(models.Model):
     def __str__(self) -> str:
         label = self.get_step_display()
         return f"{label} {self.attempt}" if self.attempt else str(label)
+
+
+# Why a card was refused, in the payer's words (the provider's own message is in English and
+# meant for developers). Codes are the usual decline codes; an adapter maps its own to these.
+FAILURE_MESSAGES = {
+    "card_declined": _("Your card was declined by your bank. Try another card."),
+    "insufficient_funds": _(
+        "Your card was declined: insufficient funds. Try another card or pay by bank transfer."
+    ),
+    "expired_card": _("Your card has expired. Use another card."),
+    "incorrect_number": _("The card number is incorrect."),
+    "test_mode_live_card": _(
+        "This is the test gateway: use one of its test card numbers, e.g. 4242 4242 4242 4242."
+    ),
+    "authentication_required": _(
+        "Your bank asks you to confirm this payment yourself: pay the invoice by card in your "
+        "account."
+    ),
+    "authentication_failed": _("The payment was not confirmed with your bank (3-D Secure)."),
+    "canceled": _("The payment was abandoned before it was confirmed."),
+    "processing_error": _("The card could not be charged because of an error. Try again."),
+}
+
+
+def failure_text(code: str) -> str:
+    """Why a card was refused, in the reader's language."""
+    if code in FAILURE_MESSAGES:
+        return str(FAILURE_MESSAGES[code])
+    return str(_("The card payment was refused (%(code)s).") % {"code": code or "?"})
+
+
+class CardPayment(models.Model):
+    """One attempt to charge an invoice to a card through a gateway (payments/gateways/).
+
+    The provider confirms it asynchronously: the attempt is processing (or waits for the payer's
+    3-D Secure authentication) until the gateway's webhook says it succeeded — the invoice then
+    receives a `billing.Payment` — or failed, with the provider's decline code. One attempt at a
+    time per invoice is in flight (a database rule).
+    """
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing", pgettext_lazy("card payment status", "being confirmed")
+        REQUIRES_ACTION = "requires_action", pgettext_lazy("card payment status", "to authenticate")
+        SUCCEEDED = "succeeded", pgettext_lazy("card payment status", "paid")
+        FAILED = "failed", pgettext_lazy("card payment status", "declined")
+
+    IN_FLIGHT = (Status.PROCESSING, Status.REQUIRES_ACTION)
+
+    invoice = models.ForeignKey(
+        Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="card_payments"
+    )
+    method = models.ForeignKey(
+        PaymentMethod,
+        verbose_name=_("saved card"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="card_payments",
+        help_text=_("Empty for a card typed in for this payment only."),
+    )
+    card_brand = models.CharField(_("card brand"), max_length=20, blank=True)
+    card_last4 = models.CharField(_("card last digits"), max_length=4, blank=True)
+    currency = currency_field()
+    amount = money_field(_("amount"))
+    gateway = models.CharField(_("gateway"), max_length=30)
+    provider_id = models.CharField(_("provider's payment id"), max_length=100, blank=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64, unique=True)
+    off_session = models.BooleanField(
+        _("without the payer"),
+        default=False,
+        help_text=_("Charged by a retry, the payer not there to authenticate."),
+    )
+    status = models.CharField(_("status"), max_length=15, choices=Status.choices)
+    action_url = models.CharField(_("authentication page"), max_length=500, blank=True)
+    failure_code = models.CharField(_("decline code"), max_length=60, blank=True)
+    failure_message = models.CharField(_("provider's message"), max_length=300, blank=True)
+    created_on = models.DateField(_("created on"))
+    confirmed_on = models.DateField(_("confirmed on"), null=True, blank=True)
+    payment = models.OneToOneField(
+        Payment,
+        verbose_name=_("payment"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="card_payment",
+        help_text=_("The payment recorded on the invoice when the gateway confirmed it."),
+    )
+    credit = models.OneToOneField(
+        CreditEntry,
+        verbose_name=_("customer credit"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="card_payment",
+        help_text=_("What the invoice no longer owed when the card was charged."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("card payment")
+        verbose_name_plural = _("card payments")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gateway", "provider_id"],
+                condition=~Q(provider_id=""),
+                name="card_payment_provider_id_unique",
+            ),
+            # Two clicks, two tabs or a retry racing the payer: one charge at a time.
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=Q(status__in=["processing", "requires_action"]),
+                name="card_payment_one_in_flight_per_invoice",
+                violation_error_message=_("A card payment of this invoice is being confirmed."),
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="card_payment_amount_positive",
+                violation_error_message=_("A card payment is an amount above zero."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="succeeded") | Q(confirmed_on__isnull=False),
+                name="card_payment_succeeded_is_dated",
+                violation_error_message=_("A succeeded card payment has its date."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_id or self.idempotency_key} ({self.get_status_display()})"
+
+    @property
+    def card(self) -> str:
+        return f"{self.card_brand} •••• {self.card_last4}".strip()
+
+    @property
+    def failure_text(self) -> str:
+        """Why it failed, in the reader's language."""
+        return failure_text(self.failure_code) if self.status == self.Status.FAILED else ""
+
+
+class GatewayEvent(models.Model):
+    """A webhook received from a gateway, once: the provider's event id is unique per gateway,
+    so a delivery repeated (providers retry until they get a 2xx) is recorded once and acted on
+    once."""
+
+    gateway = models.CharField(_("gateway"), max_length=30)
+    provider_event_id = models.CharField(_("provider's event id"), max_length=100)
+    type = models.CharField(_("type"), max_length=60)
+    provider_payment_id = models.CharField(_("provider's payment id"), max_length=100, blank=True)
+    provider_refund_id = models.CharField(_("provider's refund id"), max_length=100, blank=True)
+    payload = models.JSONField(_("payload"))
+    card_payment = models.ForeignKey(
+        CardPayment,
+        verbose_name=_("card payment"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+    )
+    refund = models.ForeignKey(
+        Refund,
+        verbose_name=_("refund"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="gateway_events",
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("gateway event")
+        verbose_name_plural = _("gateway events")
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gateway", "provider_event_id"], name="gateway_event_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gateway} {self.provider_event_id} {self.type}"
+
+
+# The test gateway's own side (payments/gateways/test.py) -----------------------------------------
+# What a provider keeps on its servers, kept here because the test gateway runs in-process: its
+# cards (never the number: the behaviour its test number chose), payments, refunds and the
+# events it sends. Cadence's services never read these tables; they see the gateway's answers
+# and webhooks only.
+
+
+class SandboxCard(models.Model):
+    class Behaviour(models.TextChoices):
+        SUCCEED = "succeed", _("succeeds")
+        DECLINE = "decline", _("declined")
+        INSUFFICIENT_FUNDS = "insufficient_funds", _("declined: insufficient funds")
+        AUTHENTICATE = "authenticate", _("asks for 3-D Secure")
+        DECLINE_ON_CHARGE = "decline_on_charge", _("saved, then declined when charged")
+
+    token = models.CharField(_("token"), max_length=40, unique=True)
+    brand = models.CharField(_("card brand"), max_length=20)
+    last4 = models.CharField(_("card last digits"), max_length=4)
+    exp_month = models.PositiveSmallIntegerField(_("expiry month"))
+    exp_year = models.PositiveSmallIntegerField(_("expiry year"))
+    holder = models.CharField(_("card holder"), max_length=100, blank=True)
+    behaviour = models.CharField(_("behaviour"), max_length=20, choices=Behaviour.choices)
+    reusable = models.BooleanField(_("saved"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("test gateway card")
+        verbose_name_plural = _("test gateway cards")
+
+    def __str__(self) -> str:
+        return f"{self.brand} •••• {self.last4}"
+
+
+class SandboxPayment(models.Model):
+    class Status(models.TextChoices):
+        PROCESSING = "processing", pgettext_lazy("card payment status", "being confirmed")
+        REQUIRES_ACTION = "requires_action", pgettext_lazy("card payment status", "to authenticate")
+        SUCCEEDED = "succeeded", pgettext_lazy("card payment status", "paid")
+        FAILED = "failed", pgettext_lazy("card payment status", "declined")
+        CANCELED = "canceled", pgettext_lazy("card payment status", "abandoned")
+
+    provider_id = models.CharField(_("payment id"), max_length=40, unique=True)
+    card = models.ForeignKey(SandboxCard, on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(_("status"), max_length=15, choices=Status.choices)
+    failure_code = models.CharField(_("decline code"), max_length=60, blank=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64, unique=True)
+    off_session = models.BooleanField(_("without the payer"), default=False)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    return_url = models.CharField(_("return URL"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("test gateway payment")
+        verbose_name_plural = _("test gateway payments")
+
+    def __str__(self) -> str:
+        return self.provider_id
+
+
+class SandboxRefund(models.Model):
+    provider_id = models.CharField(_("refund id"), max_length=40, unique=True)
+    payment = models.ForeignKey(SandboxPayment, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    status = models.CharField(_("status"), max_length=10)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("test gateway refund")
+        verbose_name_plural = _("test gateway refunds")
+
+    def __str__(self) -> str:
+        return self.provider_id
+
+
+class SandboxEvent(models.Model):
+    """An event the test gateway sends to Cadence's webhook endpoint (a Celery task delivers it,
+    signed at delivery time as a provider signs each attempt)."""
+
+    provider_id = models.CharField(_("event id"), max_length=40, unique=True)
+    type = models.CharField(_("type"), max_length=60)
+    data = models.JSONField(_("data"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    deliveries = models.PositiveIntegerField(_("deliveries"), default=0)
+    acknowledged_at = models.DateTimeField(
+        _("acknowledged at"),
+        null=True,
+        blank=True,
+        help_text=_("When Cadence answered it: until then, the gateway delivers it again."),
+    )
+
+    class Meta:
+        verbose_name = _("test gateway event")
+        verbose_name_plural = _("test gateway events")
+
+    def __str__(self) -> str:
+        return f"{self.provider_id} {self.type}"

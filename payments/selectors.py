@@ -10,7 +10,7 @@ from django.http import Http404
 
 from billing.models import Invoice
 from core.pricing import ZERO, round_money
-from payments.models import CreditEntry, DunningStep, PaymentMethod, Refund, SepaDebit
+from payments.models import CardPayment, CreditEntry, DunningStep, PaymentMethod, Refund, SepaDebit
 from subscriptions.models import Customer
 
 REFUNDED = "refunded"
@@ -110,3 +110,25 @@ def sepa_debits_of(invoice: Invoice) -> list[SepaDebit]:
 def dunning_steps_of(invoice: Invoice) -> list[DunningStep]:
     """The dunning steps taken on the invoice, oldest first."""
     return list(invoice.dunning_steps.order_by("day", "pk"))
+
+
+# Card payments -------------------------------------------------------------------------------------
+
+
+def cards_of(customer: Customer) -> list[PaymentMethod]:
+    """The customer's active saved cards, the default first."""
+    return [method for method in payment_methods_of(customer) if method.kind == "card"]
+
+
+def latest_card_payment(invoice: Invoice) -> CardPayment | None:
+    return invoice.card_payments.order_by("-id").first()
+
+
+def with_card_status(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """`invoices` with `card_status` and `card_failure_code`, those of each invoice's latest
+    card payment ("" when none), read in the same query (a list shows them on every row)."""
+    latest = CardPayment.objects.filter(invoice=OuterRef("pk")).order_by("-id")
+    return invoices.annotate(
+        card_status=Coalesce(Subquery(latest.values("status")[:1]), Value("")),
+        card_failure_code=Coalesce(Subquery(latest.values("failure_code")[:1]), Value("")),
+    )

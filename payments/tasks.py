@@ -6,9 +6,11 @@ import smtplib
 from datetime import date
 
 from celery import shared_task
+from django.conf import settings
 
 from core import clock
 from payments import services
+from payments.gateways.test import TestGateway
 
 # Emails retried with backoff when the mail server fails (as billing's).
 RETRY = {
@@ -51,3 +53,29 @@ def dunning(day: str | None = None) -> dict:
 @shared_task(name="payments.dunning_email", **RETRY)
 def dunning_email(step_id: int) -> bool:
     return services.dunning_email_send(step_id=step_id)
+
+
+@shared_task(name="payments.test_gateway_deliver")
+def test_gateway_deliver(event_id: int) -> int:
+    """The test gateway delivers one of its events: signed now, handed to the service Cadence's
+    webhook endpoint calls (payments/gateways/test.py says why not over HTTP). Safe to run
+    twice: the second delivery is a replay, recorded once. Returns the GatewayEvent's id."""
+    gateway = TestGateway()
+    body, headers = gateway.delivery(event_id=event_id)
+    received = services.gateway_webhook_receive(
+        gateway_code=TestGateway.code, body=body, headers=headers
+    )
+    gateway.acknowledged(event_id=event_id)
+    return received.pk
+
+
+@shared_task(name="payments.test_gateway_redeliver")
+def test_gateway_redeliver() -> int:
+    """The test gateway sends again what Cadence never answered, a minute on (as a provider
+    retries); returns how many. Only with the test gateway configured."""
+    if TestGateway.code != settings.PAYMENT_GATEWAY:
+        return 0
+    pending = TestGateway().unacknowledged(older_than_seconds=60)
+    for event_id in pending:
+        test_gateway_deliver(event_id)
+    return len(pending)

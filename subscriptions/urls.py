@@ -30,6 +30,8 @@ urlpatterns = [
     path("subscriptions/<int:pk>/cancel/undo/", views.undo_cancellation, name="undo_cancellation"),
     path("invoices/", views.invoice_list, name="invoices"),
     path("payment-methods/", payment_views.payment_methods, name="payment_methods"),
+    path("payment-methods/card/", payment_views.card_add, name="card_add"),
+    path("invoices/<int:pk>/pay/", payment_views.invoice_pay, name="invoice_pay"),
     path(
         "payment-methods/<int:pk>/default/",
         payment_views.payment_method_default,

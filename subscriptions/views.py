@@ -31,6 +31,7 @@ from catalog.models import Plan, Term
 from core import clock
 from core.errors import ApplicationError
 from core.periods import Period, Unit
+from payments.selectors import with_card_status
 from subscriptions import services
 from subscriptions.forms import ConfirmForm, CouponForm, add_refusal
 from subscriptions.models import Customer, Subscription, SubscriptionEvent
@@ -429,12 +430,16 @@ def undo_cancellation(request: HttpRequest, customer: Customer, pk: int) -> Http
 
 @customer_required
 def invoice_list(request: HttpRequest, customer: Customer) -> HttpResponse:
-    invoices = paginate(request, customer_invoices(customer), INVOICES_PER_PAGE)
+    invoices = paginate(request, with_card_status(customer_invoices(customer)), INVOICES_PER_PAGE)
     return page(
         request,
         customer,
         "account/invoices.html",
-        {"page_obj": invoices, "payment_details": seller()["payment_details"]},
+        {
+            "page_obj": invoices,
+            "payment_details": seller()["payment_details"],
+            "payer_id": customer.pk,
+        },
     )
 
 

@@ -1,7 +1,7 @@
 """Every admin page's *History* button answers, for every registered model (issue 11).
 
 The demo data gives most models their rows; the few it leaves empty (schedules, tokens, login
-attempts, webhooks, idempotency keys, payment methods, refunds, bank statements, SEPA batches) get one here, so that a new admin without a row fails this
+attempts, webhooks, idempotency keys, payment methods, refunds, bank statements, SEPA batches, card payments and gateway events) get one here, so that a new admin without a row fails this
 test rather than going unchecked.
 """
 
@@ -26,7 +26,15 @@ from rest_framework.authtoken.models import Token
 
 from billing.models import Invoice
 from integrations.models import IdempotencyKey, WebhookDelivery, WebhookEndpoint
-from payments.models import BankStatement, BankStatementEntry, DunningStep, SepaBatch, SepaDebit
+from payments.models import (
+    BankStatement,
+    BankStatementEntry,
+    CardPayment,
+    DunningStep,
+    GatewayEvent,
+    SepaBatch,
+    SepaDebit,
+)
 from payments.services import refund_create, sepa_mandate_add
 
 pytestmark = pytest.mark.django_db
@@ -103,6 +111,26 @@ def _rows_the_demo_leaves_empty(user) -> None:
         amount=invoice.total.amount,
         sequence_type="FRST",
         end_to_end_id="history-1",
+    )
+    # A card payment declined and the gateway's event about it.
+    attempt = CardPayment.objects.create(
+        invoice=invoice,
+        currency=invoice.currency,
+        amount=invoice.total.amount,
+        gateway="test",
+        provider_id="pi_history",
+        idempotency_key="history-1",
+        status="failed",
+        failure_code="card_declined",
+        created_on=invoice.issue_date,
+    )
+    GatewayEvent.objects.create(
+        gateway="test",
+        provider_event_id="evt_history",
+        type="payment.failed",
+        provider_payment_id="pi_history",
+        payload={},
+        card_payment=attempt,
     )
 
 

@@ -1,4 +1,5 @@
-"""Payment methods, refunds, customer credit, bank statements and SEPA direct debit: every write of the payments app, keyword-only,
+"""Payment methods, card payments through a gateway, refunds, customer credit, bank statements
+and SEPA direct debit: every write of the payments app, keyword-only,
 each in a transaction; a refusal is an ApplicationError that changes nothing.
 
 billing-rules §13: a refund never exceeds what was paid and each refund is a credit note and a
@@ -6,6 +7,15 @@ refund payment; a customer's credit (credit notes not refunded, over-payments) i
 next invoices.
 """
 
+from payments.services.cards import (
+    card_add,
+    card_details,
+    card_payment_create,
+    card_payment_retry,
+    card_payment_to_refund,
+    card_refund_send,
+    gateway_webhook_receive,
+)
 from payments.services.credit import credit_apply, credit_balance, credits_apply_due
 from payments.services.debits import (
     SepaReturn,
@@ -35,11 +45,18 @@ __all__ = [
     "DunningReport",
     "SepaReturn",
     "SepaReturnsImport",
+    "card_add",
+    "card_details",
+    "card_payment_create",
+    "card_payment_retry",
+    "card_payment_to_refund",
+    "card_refund_send",
     "credit_apply",
     "credit_balance",
     "credits_apply_due",
     "dunning_email_send",
     "dunning_run",
+    "gateway_webhook_receive",
     "payment_method_revoke",
     "payment_method_set_default",
     "refund_create",

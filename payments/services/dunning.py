@@ -2,7 +2,7 @@
 
 1. **Retries** of a failed payment (a returned direct debit, a declined card), on the policy's
    days counted from the first failure: the returned debit is presented again in the next
-   batch, the card charged again off-session. A debit returned for a reason that says the
+   batch, the saved card charged again without the payer (the gateway's webhook confirms). A debit returned for a reason that says the
    mandate cannot be debited again (MD01, AC04…) is not retried: the step records why.
 2. The **reminders** are the overdue reminders billing already sends (OVERDUE_REMINDER_DAYS).
 3. **Suspension** on the policy's day after the due date: the subscription the invoice bills
@@ -30,7 +30,8 @@ from billing.models import Invoice, InvoiceEvent, Payment
 from billing.services import invoice_write_off
 from core.errors import ApplicationError
 from payments import documents
-from payments.models import DunningPolicy, DunningStep, SepaDebit
+from payments.models import CardPayment, DunningPolicy, DunningStep, SepaDebit
+from payments.services.cards import card_payment_retry
 from payments.services.debits import sepa_debit_retry
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_cancel, subscription_suspend
@@ -146,6 +147,8 @@ def _retry(
             if done.exists() and last is not None and last.return_reason in last.FINAL_REASONS:
                 return  # recorded once why it is not retried: the later retries say nothing new
             detail = _retry_debit(invoice, day)
+        elif method == Payment.Method.CARD:
+            detail = _retry_card(invoice, day)
         else:
             detail = _("Nothing to retry: the failed payment was made by %(method)s.") % {
                 "method": method or "?"
@@ -182,6 +185,19 @@ def _retry_debit(invoice: Invoice, day: date) -> str | None:
         "id": debit.end_to_end_id,
         "reason": debit.return_reason,
     }
+
+
+def _retry_card(invoice: Invoice, day: date) -> str | None:
+    """Charge the saved card again, without the payer; the step's detail, or None while an
+    attempt is in flight (its webhook decides)."""
+    if invoice.card_payments.filter(status__in=CardPayment.IN_FLIGHT).exists():
+        return None
+    attempt = card_payment_retry(invoice=invoice, day=day)
+    if attempt is None:
+        return _("No saved card to charge again: the customer pays another way.")
+    if attempt.status == CardPayment.Status.FAILED:
+        return _("Charged again: declined (%(code)s).") % {"code": attempt.failure_code}
+    return _("Charged again to %(card)s.") % {"card": attempt.method}
 
 
 def _escalate(

@@ -17,6 +17,7 @@ from core.money import amount_entered, money_text
 from core.pricing import round_money
 from payments.models import CreditEntry, PaymentMethod, Refund
 from payments.selectors import refundable
+from payments.services.cards import card_payment_to_refund, card_refund_send
 from payments.services.methods import valid_iban
 
 
@@ -31,8 +32,9 @@ def refund_create(
     actor: AbstractBaseUser | None = None,
 ) -> Refund:
     """Pay back `amount` of a paid invoice: a credit note of that amount and the refund, by
-    transfer to the customer's account (to pay: status "to pay" until the transfer is made) or
-    to its customer credit (at once). Never more than what was paid and not refunded yet."""
+    transfer to the customer's account (to pay: status "to pay" until the transfer is made), back
+    to the card it was paid with through the gateway (pending until the gateway confirms) or to
+    its customer credit (at once). Never more than what was paid and not refunded yet."""
     amount = _amount(amount)
     reason = " ".join((reason or "").split())
     if not reason:
@@ -42,10 +44,6 @@ def refund_create(
         )
     if via not in Refund.Via.values:
         raise ApplicationError(_("Choose how the money is paid back."), field="via")
-    if via == Refund.Via.GATEWAY:
-        raise ApplicationError(
-            _("No card payment on this invoice can be refunded through a gateway."), field="via"
-        )
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if invoice.kind != Invoice.Kind.INVOICE or invoice.status == Invoice.Status.DRAFT:
@@ -70,6 +68,9 @@ def refund_create(
         account = ""
         if via == Refund.Via.TRANSFER:
             account = _refund_account(invoice, iban)
+        card_payment = None
+        if via == Refund.Via.GATEWAY:
+            card_payment = card_payment_to_refund(invoice=invoice, amount=amount)
         count = invoice.refunds.count()
         credit_note = invoice_credit_amount(
             invoice=invoice,
@@ -86,6 +87,7 @@ def refund_create(
             via=via,
             status=Refund.Status.SUCCEEDED if via == Refund.Via.CREDIT else Refund.Status.PENDING,
             iban=account,
+            card_payment=card_payment,
             reason=reason[:300],
             day=day,
             # django-stubs types a foreign key to AUTH_USER_MODEL as the concrete User.
@@ -103,6 +105,8 @@ def refund_create(
                 "credit_note": credit_note.number,
             },
         )
+        if via == Refund.Via.GATEWAY:
+            card_refund_send(refund=refund)
         if via == Refund.Via.CREDIT:
             CreditEntry.objects.create(
                 customer_id=invoice.customer_id,
@@ -119,6 +123,10 @@ def refund_mark_paid(*, refund: Refund, day: date) -> Refund:
     """The transfer of a refund was made."""
     with transaction.atomic():
         refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        if refund.via == Refund.Via.GATEWAY:
+            raise ApplicationError(
+                _("A refund back to the card is paid when the gateway confirms it.")
+            )
         if refund.status != Refund.Status.PENDING:
             raise ApplicationError(
                 _("This refund is not waiting to be paid (status: %(status)s).")

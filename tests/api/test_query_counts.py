@@ -153,6 +153,24 @@ class World:
                 invoice=invoice, amount="1.00", reason="Goodwill", via="credit", day=START
             )
 
+    def card_payments(self, n):
+        self.invoices(n)
+        declined = payments_services.card_details(
+            number="4000000000000002", expiry="12/30", holder="Holder", today=START
+        )
+        for invoice in Invoice.objects.filter(kind="invoice", status="issued"):
+            payments_services.card_payment_create(invoice=invoice, card=declined, day=START)
+
+    def payments(self, n):
+        self.invoices(n)
+        for invoice in Invoice.objects.filter(kind="invoice", status="issued"):
+            payment_record(
+                invoice=invoice,
+                amount=invoice.total.amount,
+                method="bank_transfer",
+                received_on=START,
+            )
+
 
 LISTS = {
     "plans": "/api/v1/plans/",
@@ -165,6 +183,8 @@ LISTS = {
     "invoices": "/api/v1/invoices/",
     "payment_methods": "/api/v1/payment-methods/",
     "refunds": "/api/v1/refunds/",
+    "card_payments": "/api/v1/card-payments/",
+    "payments": "/api/v1/payments/",
 }
 
 

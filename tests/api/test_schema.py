@@ -43,6 +43,7 @@ OPERATIONS = {
     ("/api/v1/invoices/{id}/", "get"),
     ("/api/v1/invoices/{id}/pdf/", "get"),
     ("/api/v1/invoices/{id}/refunds/", "post"),
+    ("/api/v1/invoices/{id}/pay/", "post"),
     ("/api/v1/refunds/", "get"),
     ("/api/v1/refunds/{id}/", "get"),
     ("/api/v1/payment-methods/", "get"),
@@ -50,6 +51,11 @@ OPERATIONS = {
     ("/api/v1/payment-methods/{id}/", "get"),
     ("/api/v1/payment-methods/{id}/make-default/", "post"),
     ("/api/v1/payment-methods/{id}/revoke/", "post"),
+    ("/api/v1/payment-methods/cards/", "post"),
+    ("/api/v1/card-payments/", "get"),
+    ("/api/v1/card-payments/{id}/", "get"),
+    ("/api/v1/payments/", "get"),
+    ("/api/v1/payments/{id}/", "get"),
     ("/api/v1/customers/{id}/credit/", "get"),
 }
 CHARGING = {
@@ -65,6 +71,8 @@ CHARGING = {
     "/api/v1/payment-methods/",
     "/api/v1/payment-methods/{id}/make-default/",
     "/api/v1/payment-methods/{id}/revoke/",
+    "/api/v1/payment-methods/cards/",
+    "/api/v1/invoices/{id}/pay/",
 }
 
 

@@ -303,3 +303,37 @@ def test_the_dunning_job_runs_after_the_overdue_reminders():
     dunning, overdue = schedule["dunning"]["schedule"], schedule["overdue-reminders"]["schedule"]
     assert (dunning.hour, dunning.minute) == ({9}, {30})
     assert (overdue.hour, overdue.minute) == ({9}, {0})
+
+
+def test_a_declined_card_is_charged_again_on_the_policys_days_until_paid(
+    quarterly, policy, django_capture_on_commit_callbacks
+):
+    def card(number):
+        return services.card_add(
+            customer=quarterly.customer,
+            number=number,
+            expiry="12/29",
+            holder="Paul Martin",
+            today=date(2026, 1, 10),
+        )
+
+    # Given a saved card declined when charged, and the customer's payment declined on 2026-01-10
+    card("4000 0000 0000 0341")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.card_payment_retry(invoice=quarterly, day=date(2026, 1, 10))
+    assert InvoiceEvent.objects.get(invoice=quarterly, kind="payment_failed").data["method"] == (
+        "card"
+    )
+    # When dunning retries three days later, it is declined again, and the step says so
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.dunning_run(day=date(2026, 1, 13)).retries == 1
+    step = DunningStep.objects.get(invoice=quarterly)
+    assert step.detail == "Charged again: declined (card_declined)."
+    # When the customer saves a good card, the next retry (day 5) pays the invoice
+    card("4242 4242 4242 4242")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.dunning_run(day=date(2026, 1, 15)).retries == 1
+    quarterly.refresh_from_db()
+    assert (quarterly.status, quarterly.amount_paid.amount) == ("paid", Decimal("129.60"))
+    assert steps(quarterly) == [("retry", 1, date(2026, 1, 13)), ("retry", 2, date(2026, 1, 15))]
+    assert services.dunning_run(day=date(2026, 1, 17)).retries == 0

@@ -167,6 +167,17 @@ PAGES = [
         method="post",
         owner_status=302,
     ),
+    Page(
+        "partners:invoice_pay",
+        lambda w: [w.bakery_invoice.pk],
+        own=lambda w: [w.bakery_invoice.number],
+    ),
+    Page(
+        "partners:card_add",
+        is_list=True,
+        method="post",
+        own=lambda w: [w.acme_method.mandate_reference],
+    ),
     # The self-service pages: Maple's
     Page("account:subscriptions", is_list=True),
     Page("account:subscription", lambda w: [w.maple_subscription.pk]),
@@ -195,6 +206,8 @@ PAGES = [
     Page("account:invoices", is_list=True),
     Page("account:invoice_pdf", lambda w: [w.maple_invoice.pk]),
     Page("account:payment_methods", is_list=True, own=lambda w: ["•••• 4242"]),
+    Page("account:invoice_pay", lambda w: [w.maple_invoice.pk]),
+    Page("account:card_add", is_list=True, method="post", own=lambda w: ["•••• 4242"]),
     Page(
         "account:payment_method_default",
         lambda w: [w.maple_method.pk],

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('billing', '0012_payment_events'),
         ('catalog', '0002_currency_verbose_name'),
-        ('payments', '0002_sepa_debits'),
+        ('payments', '0003_card_payments'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
