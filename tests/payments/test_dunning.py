@@ -23,6 +23,7 @@ from payments import services, tasks
 from payments.models import DunningPolicy, DunningStep, SepaDebit
 from subscriptions import services as subscription_services
 from subscriptions.models import Subscription, SubscriptionEvent
+from tests.support.api import results, token_client
 from tests.support.payments import mandate_for, submitted_batch
 
 pytestmark = pytest.mark.django_db
@@ -337,3 +338,22 @@ def test_a_declined_card_is_charged_again_on_the_policys_days_until_paid(
     assert (quarterly.status, quarterly.amount_paid.amount) == ("paid", Decimal("129.60"))
     assert steps(quarterly) == [("retry", 1, date(2026, 1, 13)), ("retry", 2, date(2026, 1, 15))]
     assert services.dunning_run(day=date(2026, 1, 17)).retries == 0
+
+
+def test_the_api_says_suspended_and_no_access_and_filters_on_it(quarterly, policy, operator):
+    invoices_mark_overdue(day=date(2026, 2, 1))
+    services.dunning_run(day=SUSPENSION_DAY)
+    client = token_client(operator)
+    (row,) = results(client.get("/api/v1/subscriptions/", {"status": "suspended"}))
+    assert (row["id"], row["status"], row["lifecycle_status"]) == (
+        quarterly.subscription_id,
+        "suspended",
+        "active",
+    )
+    assert (row["suspended_since"], row["access"]) == ("2026-02-14", False)
+    assert results(client.get("/api/v1/subscriptions/", {"status": "active"})) == []
+    payment_record(
+        invoice=quarterly, amount="129.60", method="bank_transfer", received_on=date(2026, 2, 20)
+    )
+    (row,) = results(client.get("/api/v1/subscriptions/", {"status": "active"}))
+    assert (row["status"], row["suspended_since"], row["access"]) == ("active", None, True)
