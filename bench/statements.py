@@ -68,17 +68,19 @@ def plan(n: int) -> list[dict]:
     return transfers
 
 
-def camt053(transfers: list[dict]) -> bytes:
+def camt053(transfers: list[dict], *, statement_id: str = "BENCH-2026-01", start: int = 1) -> bytes:
+    """The statement of `transfers`, its entries numbered from `start` (the bank's references
+    of two statements differ)."""
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">'
-        "<BkToCstmrStmt><GrpHdr><MsgId>BENCH-MSG</MsgId>"
-        "<CreDtTm>2026-01-31T20:00:00</CreDtTm></GrpHdr><Stmt><Id>BENCH-2026-01</Id>"
+        f"<BkToCstmrStmt><GrpHdr><MsgId>{statement_id}-MSG</MsgId>"
+        f"<CreDtTm>2026-01-31T20:00:00</CreDtTm></GrpHdr><Stmt><Id>{statement_id}</Id>"
         "<CreDtTm>2026-01-31T20:00:00</CreDtTm><FrToDt><FrDtTm>2026-01-01T00:00:00</FrDtTm>"
         "<ToDtTm>2026-01-31T23:59:59</ToDtTm></FrToDt>"
         f"<Acct><Id><IBAN>{OUR_IBAN}</IBAN></Id><Ccy>EUR</Ccy></Acct>"
     ]
-    for position, tx in enumerate(transfers, 1):
+    for position, tx in enumerate(transfers, start):
         remittance = (
             "<Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp>"
             f"<Ref>{tx['ref']}</Ref></CdtrRefInf></Strd>"

@@ -14,11 +14,14 @@ from billing.services.emails import (
 )
 from billing.services.notices import notice_reminders_due
 from billing.services.payments import (
+    PaymentBook,
+    PaymentToRecord,
     invoices_mark_overdue,
     payment_failed_record,
     payment_from_credit,
     payment_record,
     payment_reverse,
+    payments_record_many,
 )
 from billing.services.run import (
     RunReport,
@@ -31,6 +34,8 @@ from billing.services.run import (
 )
 
 __all__ = [
+    "PaymentBook",
+    "PaymentToRecord",
     "RunReport",
     "billing_chunk",
     "billing_run",
@@ -49,6 +54,7 @@ __all__ = [
     "payment_from_credit",
     "payment_record",
     "payment_reverse",
+    "payments_record_many",
     "reminder_email_send",
     "settle_credited_invoices",
     "subscription_invoice_now",

@@ -14,7 +14,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from billing.models import Invoice, Payment
-from billing.services import payment_record
+from billing.services import PaymentBook
 from core.errors import ApplicationError
 from core.pricing import round_money
 from core.remittance import (
@@ -144,6 +144,10 @@ class _Matcher:
             invoices[invoice.pk] = invoice
             by_number[invoice.number or ""] = invoice.pk
         by_customer = self._open_invoices_by_customer(invoices)
+        # Every payment of the file is checked in order as payment_record would, and written
+        # at the end in a few queries (a statement is thousands of transfers).
+        book = PaymentBook(actor=self.actor)
+        credits: list[CreditEntry] = []
         rows = []
         for entry in self.parsed.entries:
             row = BankStatementEntry(
@@ -181,20 +185,24 @@ class _Matcher:
                 continue
             try:
                 payment, credit = _settle(
+                    book=book,
                     invoice=target,
                     amount=entry.amount,
                     currency=entry.currency,
                     booked_on=entry.booking_date,
                     reference=entry.bank_reference,
-                    actor=self.actor,
                 )
             except ApplicationError as error:
                 row.invoice = target
                 row.note = error.message[:300]
                 continue
-            invoices[target.pk] = payment.invoice
+            if credit is not None:
+                credits.append(credit)
             row.status = BankStatementEntry.Status.MATCHED
             row.invoice, row.payment, row.credit, row.note = target, payment, credit, how[:300]
+        # The payments (and their invoices' events and balances), then what points at them.
+        book.write()
+        CreditEntry.objects.bulk_create(credits, batch_size=2000)
         BankStatementEntry.objects.bulk_create(rows, batch_size=2000)
 
     def _locked(self, invoices) -> list[Invoice]:
@@ -311,15 +319,17 @@ class _Matcher:
 
 def _settle(
     *,
+    book: PaymentBook,
     invoice: Invoice,
     amount: Decimal,
     currency: str,
     booked_on: date,
     reference: str,
-    actor: AbstractBaseUser | None,
 ) -> tuple[Payment, CreditEntry | None]:
     """Money received by transfer for an invoice (locked by the caller): its balance is paid,
-    any surplus becomes the customer's credit (an over-payment pointing to the invoice)."""
+    any surplus becomes the customer's credit (an over-payment pointing to the invoice). The
+    payment is added to `book`; both are written by the caller (book.write(), then the
+    credit)."""
     if invoice.currency != currency:
         raise ApplicationError(
             _("The transfer is in %(currency)s and %(number)s in %(invoice_currency)s.")
@@ -332,17 +342,16 @@ def _settle(
         )
     balance = invoice.total.amount - invoice.amount_paid.amount
     paid = min(amount, balance)
-    payment = payment_record(
+    payment = book.add(
         invoice=invoice,
         amount=paid,
         method=Payment.Method.BANK_TRANSFER,
         received_on=booked_on,
         reference=reference,
-        actor=actor,
     )
     credit = None
     if amount > paid:
-        credit = CreditEntry.objects.create(
+        credit = CreditEntry(
             customer_id=invoice.customer_id,
             currency=invoice.currency,
             amount=amount - paid,
@@ -373,14 +382,18 @@ def statement_entry_match(
                 % {"number": invoice.number},
                 field="invoice",
             )
+        book = PaymentBook(actor=actor)
         payment, credit = _settle(
+            book=book,
             invoice=invoice,
             amount=entry.amount.amount,
             currency=str(entry.currency),
             booked_on=entry.booking_date,
             reference=entry.bank_reference,
-            actor=actor,
         )
+        book.write()
+        if credit is not None:
+            credit.save()
         entry.status = BankStatementEntry.Status.MATCHED
         entry.invoice, entry.payment, entry.credit = invoice, payment, credit
         entry.matched_by = actor if getattr(actor, "pk", None) else None  # type: ignore[assignment]
