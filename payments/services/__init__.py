@@ -10,6 +10,7 @@ from payments.services.credit import credit_apply, credit_balance, credits_apply
 from payments.services.debits import (
     SepaReturn,
     SepaReturnsImport,
+    sepa_batch_cancel,
     sepa_batch_create,
     sepa_batch_mark_submitted,
     sepa_creditor,
@@ -17,6 +18,7 @@ from payments.services.debits import (
     sepa_debit_retry,
     sepa_debit_return,
     sepa_returns_import,
+    sepa_returns_record,
 )
 from payments.services.methods import (
     payment_method_revoke,
@@ -40,6 +42,7 @@ __all__ = [
     "payment_method_set_default",
     "refund_create",
     "refund_mark_paid",
+    "sepa_batch_cancel",
     "sepa_batch_create",
     "sepa_batch_mark_submitted",
     "sepa_creditor",
@@ -48,6 +51,7 @@ __all__ = [
     "sepa_debit_return",
     "sepa_mandate_add",
     "sepa_returns_import",
+    "sepa_returns_record",
     "statement_entry_ignore",
     "statement_entry_match",
     "statement_import",
