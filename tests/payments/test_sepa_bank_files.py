@@ -302,3 +302,46 @@ def test_the_statement_import_runs_a_fixed_number_of_queries(db):
     small, large = queries("S-100", 0, 100), queries("S-200", 100, 300)
     assert small == large
     assert Invoice.objects.filter(status="paid").count() == 270
+
+
+# The invoice says how it will be paid -------------------------------------------------------
+
+
+def test_the_pdf_of_a_mandate_customer_says_when_and_from_which_account_it_is_debited(
+    quarterly,
+):
+    from billing.documents import invoice_pdf
+    from tests.billing.test_payments_and_reminders import pdf_text
+
+    mandate = mandate_for(quarterly.customer)
+    english = invoice_for("Second SARL")
+    mandate_for(english.customer)
+    # Due on 2026-01-31, issued on 2026-01-01: 14 days of pre-notification fit, the due date.
+    french = " ".join(pdf_text(invoice_pdf(quarterly)).split())
+    assert (
+        "Cette facture sera prélevée le 2026-01-31 sur le compte DE89 •••• 3000 "
+        f"(mandat {mandate.mandate_reference})."
+    ) in french
+    assert "virement" not in french
+    text = " ".join(pdf_text(invoice_pdf(english)).split())
+    assert "This invoice will be debited on 2026-01-31 from DE89 •••• 3000 (mandate " in text
+    # Collected, it says so; a transfer customer is given our IBAN and the RF reference.
+    services.sepa_debit_collect(debit=submitted_batch().debits.first(), today=date(2026, 2, 2))
+    quarterly.refresh_from_db()
+    french = " ".join(pdf_text(invoice_pdf(quarterly)).split())
+    assert "Payée par prélèvement SEPA le 2026-01-31 sur le compte DE89 •••• 3000" in french
+    transfer = " ".join(pdf_text(invoice_pdf(invoice_for("Transfer SARL"))).split())
+    assert "IBAN FR76" in transfer and "Reference to quote with your transfer: RF" in transfer
+    assert "debited" not in transfer
+
+
+def test_the_debit_date_leaves_the_pre_notification_days(quarterly, settings):
+    from payments.selectors import invoice_direct_debit
+
+    mandate_for(quarterly.customer)
+    settings.SEPA_PRENOTIFICATION_DAYS = 40
+    terms = invoice_direct_debit(quarterly)
+    assert (terms.day, terms.collected) == (date(2026, 2, 10), False)
+    # The batch's own date once it is written.
+    batch = services.sepa_batch_create(day=date(2026, 1, 2))
+    assert invoice_direct_debit(quarterly).day == batch.collection_date == date(2026, 2, 11)
