@@ -280,12 +280,14 @@ def debits_collected_write(debits: list[SepaDebit]) -> None:
         SepaDebit.objects.filter(pk__in=[debit.pk for debit in collected]).update(
             status=SepaDebit.Status.COLLECTED,
             collected_on=day,
-            # Each debit's own payment: the one of its invoice with its end-to-end id.
+            # Each debit's own payment: its invoice's direct-debit payment referenced by its
+            # end-to-end id (unique: one debit per id; a reversal's reference is its reason).
             payment=Subquery(
                 Payment.objects.filter(
-                    pk__in=[debit.payment.pk for debit in collected if debit.payment],
                     invoice_id=OuterRef("invoice_id"),
                     reference=OuterRef("end_to_end_id"),
+                    method=Payment.Method.SEPA_DEBIT,
+                    reverses__isnull=True,
                 ).values("pk")[:1]
             ),
         )
