@@ -6,6 +6,7 @@ batch of 2026-01-17 for 2026-01-31."""
 
 from datetime import date
 from decimal import Decimal
+from io import BytesIO
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from pypdf import PdfReader
 
 import bench.statements as bench
 from billing.models import Invoice, Payment
@@ -22,7 +24,7 @@ from core.errors import ApplicationError
 from payments import sepa, services
 from payments.models import BankStatementEntry, PaymentMethod, SepaBatch, SepaDebit
 from tests.payments.bankfiles import Entry, camt053, camt054, returned, schema_errors
-from tests.payments.test_sepa import invoice_for, mandate_for, submitted_batch
+from tests.payments.sepa_builders import invoice_for, mandate_for, submitted_batch
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -38,6 +40,12 @@ def import_statement(content: bytes, day=date(2026, 2, 3)):
 def returns(content: bytes, today=date(2026, 2, 5)):
     assert schema_errors(content, "camt.054.001.02") == []
     return services.sepa_returns_import(content=content, today=today)
+
+
+def pdf_text(data: bytes) -> str:
+    return " ".join(
+        " ".join(page.extract_text() for page in PdfReader(BytesIO(data)).pages).split()
+    )
 
 
 def collected(debit: SepaDebit) -> SepaDebit:
@@ -311,26 +319,25 @@ def test_the_pdf_of_a_mandate_customer_says_when_and_from_which_account_it_is_de
     quarterly,
 ):
     from billing.documents import invoice_pdf
-    from tests.billing.test_payments_and_reminders import pdf_text
 
     mandate = mandate_for(quarterly.customer)
     english = invoice_for("Second SARL")
     mandate_for(english.customer)
     # Due on 2026-01-31, issued on 2026-01-01: 14 days of pre-notification fit, the due date.
-    french = " ".join(pdf_text(invoice_pdf(quarterly)).split())
+    french = pdf_text(invoice_pdf(quarterly))
     assert (
         "Cette facture sera prélevée le 2026-01-31 sur le compte DE89 •••• 3000 "
         f"(mandat {mandate.mandate_reference})."
     ) in french
     assert "virement" not in french
-    text = " ".join(pdf_text(invoice_pdf(english)).split())
+    text = pdf_text(invoice_pdf(english))
     assert "This invoice will be debited on 2026-01-31 from DE89 •••• 3000 (mandate " in text
     # Collected, it says so; a transfer customer is given our IBAN and the RF reference.
     services.sepa_debit_collect(debit=submitted_batch().debits.first(), today=date(2026, 2, 2))
     quarterly.refresh_from_db()
-    french = " ".join(pdf_text(invoice_pdf(quarterly)).split())
+    french = pdf_text(invoice_pdf(quarterly))
     assert "Payée par prélèvement SEPA le 2026-01-31 sur le compte DE89 •••• 3000" in french
-    transfer = " ".join(pdf_text(invoice_pdf(invoice_for("Transfer SARL"))).split())
+    transfer = pdf_text(invoice_pdf(invoice_for("Transfer SARL")))
     assert "IBAN FR76" in transfer and "Reference to quote with your transfer: RF" in transfer
     assert "debited" not in transfer
 
