@@ -637,7 +637,7 @@ class SepaDebitInline(CadenceInline):
 
 
 def _return_link(obj: SepaDebit) -> str:
-    if obj.status == SepaDebit.Status.RETURNED:
+    if obj.status not in SepaDebit.LIVE:  # returned already, or cancelled with its batch
         return "—"
     return format_html(
         '<a href="{}">{}</a>',

@@ -225,7 +225,12 @@ def sepa_debit_collect(
     direct debit, received on the collection date, the end-to-end id as its reference), and
     the mandate's next debits are recurring (RCUR)."""
     with transaction.atomic():
-        debit = SepaDebit.objects.select_for_update().select_related("batch").get(pk=debit.pk)
+        debit = (
+            SepaDebit.objects.select_for_update()
+            .select_related("batch")
+            .defer("batch__xml")
+            .get(pk=debit.pk)
+        )
         refusal = debit_collect_refusal(debit, today)
         if refusal is not None:
             raise refusal
@@ -378,7 +383,12 @@ def _refuse_unless_submitted(debit: SepaDebit) -> None:
 
 def _debit_return(*, debit: SepaDebit, reason: str, day: date) -> SepaReturn:
     with transaction.atomic():
-        debit = SepaDebit.objects.select_for_update().select_related("batch").get(pk=debit.pk)
+        debit = (
+            SepaDebit.objects.select_for_update()
+            .select_related("batch")
+            .defer("batch__xml")
+            .get(pk=debit.pk)
+        )
         if debit.batch.status != SepaBatch.Status.SUBMITTED:
             raise ApplicationError(
                 _(

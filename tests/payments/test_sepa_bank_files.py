@@ -281,6 +281,11 @@ def test_the_operator_cancels_a_draft_batch(operator_client, quarterly):
     )
     assert "1 batch(es) cancelled" in done.content.decode()
     assert SepaBatch.objects.get(pk=draft.pk).status == "cancelled"
+    # Its debit was never sent: no return to record for it.
+    page = operator_client.get(reverse("admin:payments_sepabatch_change", args=[draft.pk]))
+    debit = draft.debits.get()
+    assert debit.end_to_end_id in page.content.decode()
+    assert reverse("admin:payments_sepadebit_return", args=[debit.pk]) not in page.content.decode()
     submitted = submitted_batch(day=date(2026, 1, 18))
     refused = operator_client.post(
         url, {"action": "cancel", "_selected_action": [submitted.pk]}, follow=True
