@@ -303,6 +303,7 @@ def measure_sepa(n: int) -> dict:
     }
 
 
+TARGET_SECONDS = 10  # issue 14: "each in seconds"
 START = "<!-- bench-payments: written by `make bench-payments` (bench/statements.py) -->"
 END = "<!-- /bench-payments -->"
 
@@ -311,7 +312,10 @@ def section(results: dict, machine: dict) -> str:
     """The "Payments" section of docs/benchmarks.md."""
     camt, sdd = results["camt053"], results["pain008"]
     n = camt["entries"]
-    target = "< 10 s"
+
+    def target(seconds: float) -> str:
+        return "< 10 s — " + ("met" if seconds < TARGET_SECONDS else "**not met**")
+
     return "\n".join(
         [
             START,
@@ -326,24 +330,33 @@ def section(results: dict, machine: dict) -> str:
             "| measure | value | target |",
             "|---|---|---|",
             f"| camt.053 import of {n:,} entries ({camt['file_mb']} MB) | **{camt['seconds']:.1f} s**,"
-            f" {camt['entries_per_second']:,} entries per second | {target} |",
-            f"| — its queries | {camt['queries']} (the same for 100 and 200 entries:"
-            " tests/payments/test_sepa_bank_files.py) | not growing with the entries |",
+            f" {camt['entries_per_second']:,} entries per second | {target(camt['seconds'])} |",
+            f"| — its queries | {camt['queries']} (one more per 2,000 rows of a bulk insert; the"
+            " same for 100 and 200 entries: tests/payments/test_sepa_bank_files.py) | not one"
+            " per entry — met |",
             f"| — what it did | {camt['matched']:,} matched, {camt['unmatched']:,} unmatched,"
             f" {camt['ignored']:,} ignored; {camt['invoices_paid']:,} invoices paid,"
             f" {camt['overpayment_credits']:,} over-payment credits | |",
             f"| pain.008 of {sdd['debits']:,} debits ({sdd['file_mb']} MB): sepa_batch_create"
-            f" | **{sdd['write_seconds']:.1f} s**, {sdd['write_queries']} queries | {target} |",
+            f" | **{sdd['write_seconds']:.1f} s**, {sdd['write_queries']} queries"
+            f" | {target(sdd['write_seconds'])} |",
             f"| — its schema check (lxml, included above) | {sdd['lxml_check_seconds']:.2f} s"
             f" (xmlschema, used before: {sdd['xmlschema_check_seconds']:.1f} s) | |",
             f"| the batch booked as one credit: {sdd['collected']:,} debits collected"
-            f" | **{sdd['collect_seconds']:.1f} s**, {sdd['collect_queries']} queries | {target} |",
+            f" | **{sdd['collect_seconds']:.1f} s**, {sdd['collect_queries']} queries"
+            f" | {target(sdd['collect_seconds'])} |",
             f"| peak memory (RSS) | {camt['peak_rss_mb']} MB (import),"
             f" {sdd['peak_rss_mb']} MB (batch and collection) | |",
             "",
             "Before the bulk payment path (billing.services.payments_record_many / PaymentBook),"
             " the same import took 41–51 s and about 57,000 queries: each matched entry recorded"
             " its payment through payment_record, one by one.",
+            "",
+            "The wall time follows the machine's load (the load average above: other test runs"
+            " share its two cores). Collecting a batch's 10,000 debits from one credit also"
+            " writes the history row of each mandate collected for the first time (FRST to RCUR,"
+            " every mandate here) and rebuilds 10,000 debits and invoices as models.",
+            *(["", results["note"]] if results.get("note") else []),
             END,
         ]
     )
@@ -382,7 +395,10 @@ def run(n: int) -> dict:
 
 def main() -> None:
     results = run(int(os.environ.get("N", "10000")))
-    write_section(section(results, machine()))
+    results["machine"] = machine()
+    (ROOT / "var").mkdir(exist_ok=True)
+    (ROOT / "var" / "bench-payments.json").write_text(json.dumps(results, indent=2))
+    write_section(section(results, results["machine"]))
     sys.stderr.write("bench: written the payments section of docs/benchmarks.md\n")
     print(json.dumps(results))
 
@@ -392,5 +408,8 @@ if __name__ == "__main__":
         print(json.dumps(measure(int(sys.argv[2]))))
     elif sys.argv[1:2] == ["measure_sepa"]:
         print(json.dumps(measure_sepa(int(sys.argv[2]))))
+    elif sys.argv[1:2] == ["report"]:  # the section again from the last run's figures
+        results = json.loads((ROOT / "var" / "bench-payments.json").read_text())
+        write_section(section(results, results["machine"]))
     else:
         main()
