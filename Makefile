@@ -3,7 +3,8 @@
 #   make test   the whole suite
 #   make lint   ruff (lint + format check), mypy (core/ and the services), the import contracts
 #               and makemigrations --check
-#   make bench  the billing-run and page benchmarks (PostgreSQL)
+#   make bench  the billing-run and page benchmarks (PostgreSQL), and the payments one
+#   make bench-payments  a camt.053 import and a pain.008 batch of 10,000 (N=…), alone
 
 PYTHON ?= python3
 VENV := .venv
@@ -17,7 +18,7 @@ export DEBUG ?= true
 VAR_DIR := $(or $(CADENCE_VAR_DIR),var)
 DEV_ENV := $(VAR_DIR)/.env
 
-.PHONY: run setup install migrate demo serve worker beat test lint format messages bench clean
+.PHONY: run setup install migrate demo serve worker beat test lint format messages bench bench-payments clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +78,10 @@ messages: install
 # The benchmark needs the local PostgreSQL (and Redis for the Celery runs); N= sets its size.
 bench: install
 	N=$${N:-100000} $(BIN)/python -m bench
+
+# Issue 14's figures: docs/benchmarks.md's payments section (bench/statements.py).
+bench-payments: install
+	N=$${N:-10000} $(BIN)/python -m bench.statements
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -12,6 +12,9 @@
    query counts.
 5. The billing run fanned out as Celery tasks on the `billing` queue: 1 and 2 workers of one
    thread each (solo pool), and 1 worker of two threads (thread pool).
+6. The payments side (bench/statements.py, `make bench-payments` alone): a camt.053 of
+   BENCH_PAYMENTS_N entries (10,000 by default), a pain.008 of as many debits and their
+   collection from the statement.
 Writes docs/benchmarks.md.
 """
 
@@ -123,6 +126,9 @@ def main() -> None:
     fresh(RUN_DB, SEED_DB + "_small")
     results["run_small"] = python("bench.run_once", DAY, "2", database=RUN_DB)
     psql(f"DROP DATABASE IF EXISTS {SEED_DB}_small WITH (FORCE)")
+    from bench import statements
+
+    results["payments"] = statements.run(int(os.environ.get("BENCH_PAYMENTS_N", "10000")))
 
     results["machine"] = machine()
     (ROOT / "var").mkdir(exist_ok=True)
@@ -131,9 +137,19 @@ def main() -> None:
 
 
 def write_report(results: dict) -> None:
+    from bench import statements
     from bench.report import render
 
-    (ROOT / "docs" / "benchmarks.md").write_text(render(results, results["machine"]))
+    # The payments section: measured with this run, or kept from `make bench-payments`.
+    payments = (
+        statements.section(results["payments"], results["machine"])
+        if "payments" in results
+        else statements.kept_section()
+    )
+    page = render(results, results["machine"]).rstrip("\n") + "\n"
+    if payments:
+        page += "\n" + payments + "\n"
+    (ROOT / "docs" / "benchmarks.md").write_text(page)
     sys.stderr.write("bench: written docs/benchmarks.md\n")
 
 

@@ -694,7 +694,7 @@ class SepaDebitInline(CadenceInline):
 
 
 def _return_link(obj: SepaDebit) -> str:
-    if obj.status == SepaDebit.Status.RETURNED:
+    if obj.status not in SepaDebit.LIVE:  # returned already, or cancelled with its batch
         return "—"
     return format_html(
         '<a href="{}">{}</a>',
@@ -718,7 +718,7 @@ class SepaBatchAdmin(_ReadOnly):
     list_filter = ["status", ("day", admin.DateFieldListFilter)]
     search_fields = ["message_id", "debits__end_to_end_id", "debits__invoice__number"]
     inlines = [SepaDebitInline]
-    actions = ["mark_submitted"]
+    actions = ["mark_submitted", "cancel"]
     exclude = ["xml"]  # downloaded, not shown
 
     def get_readonly_fields(self, request, obj=None):
@@ -811,9 +811,10 @@ class SepaBatchAdmin(_ReadOnly):
             request,
             title=_("Import a SEPA return file"),
             intro=_(
-                "Each debit the file rejects is marked returned with the bank's reason code; "
-                "a collected one has its payment reversed. The whole file is applied, or "
-                "nothing of it."
+                "The bank's pain.002 status report or its camt.054 debit notification: each "
+                "debit the file rejects or returns is marked returned with the bank's reason "
+                "code; a collected one has its payment reversed. The whole file is applied, or "
+                "nothing of it; imported twice, it changes nothing more."
             ),
             form=form,
             submit=_("Import"),
@@ -826,6 +827,15 @@ class SepaBatchAdmin(_ReadOnly):
             queryset,
             lambda batch: services.sepa_batch_mark_submitted(batch=batch, actor=request.user),
             _("%(count)s batch(es) marked as submitted."),
+        )
+
+    @admin.action(description=_("Cancel (not sent to the bank)"), permissions=["operate"])
+    def cancel(self, request: HttpRequest, queryset) -> None:
+        self.run_service(
+            request,
+            queryset,
+            lambda batch: services.sepa_batch_cancel(batch=batch, actor=request.user),
+            _("%(count)s batch(es) cancelled; their invoices go in the next batch."),
         )
 
 

@@ -41,6 +41,13 @@ class ParsedEntry:
     remittance_information: str = ""
     debtor_name: str = ""
     debtor_iban: str = ""
+    # What names our own SEPA direct debits: the end-to-end ids of the entry's transactions,
+    # the ids of the pain.008 message and payment information it books (a batch booking), the
+    # mandate, and the reason a returned debit came back with.
+    end_to_end_ids: list[str] = field(default_factory=list)
+    batch_ids: list[str] = field(default_factory=list)
+    mandate_reference: str = ""
+    return_reason: str = ""
 
 
 @dataclass
@@ -219,4 +226,19 @@ class _Reader:
                 self.text(tx, "RltdPties/Dbtr/Nm") or self.text(tx, "RltdPties/Dbtr/Pty/Nm")
             )[:140]
             parsed.debtor_iban = compact_iban(self.text(tx, "RltdPties/DbtrAcct/Id/IBAN"))[:34]
+            parsed.mandate_reference = self.text(tx, "Refs/MndtId")[:35]
+            parsed.return_reason = self.text(tx, "RtrInf/Rsn/Cd")[:4]
+        transactions = self.findall(ntry, "NtryDtls/TxDtls")
+        parsed.end_to_end_ids = [
+            e2e
+            for e2e in (self.text(node, "Refs/EndToEndId")[:35] for node in transactions)
+            if e2e and e2e != "NOTPROVIDED"
+        ]
+        batch_ids = [
+            self.text(ntry, "NtryDtls/Btch/PmtInfId"),
+            self.text(ntry, "NtryDtls/Btch/MsgId"),
+            *(self.text(node, "Refs/PmtInfId") for node in transactions),
+            *(self.text(node, "Refs/MsgId") for node in transactions),
+        ]
+        parsed.batch_ids = list(dict.fromkeys(ref[:35] for ref in batch_ids if ref))
         return parsed

@@ -137,6 +137,9 @@ class SepaReturnForm(forms.Form):
 
 class SepaReturnFileForm(forms.Form):
     file = forms.FileField(
-        label=_("pain.002 file"),
-        help_text=_("The payment status report the bank sent back for a batch (XML)."),
+        label=_("pain.002 or camt.054 file"),
+        help_text=_(
+            "The payment status report the bank sent back for a batch (pain.002), or its "
+            "notification of returned direct debits (camt.054): XML."
+        ),
     )

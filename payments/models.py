@@ -324,6 +324,8 @@ class BankStatementEntry(models.Model):
         MATCHED = "matched", _("matched")
         UNMATCHED = "unmatched", _("unmatched")
         IGNORED = "ignored", _("ignored")
+        COLLECTED = "collected", _("SEPA debits collected")
+        RETURNED = "returned", _("SEPA debit returned")
 
     statement = models.ForeignKey(
         BankStatement,
@@ -384,6 +386,26 @@ class BankStatementEntry(models.Model):
         related_name="+",
         help_text=_("Empty when the import matched the entry by itself."),
     )
+    # Our SEPA direct debits seen on the account: a credit that collects a batch (booked as one
+    # amount, or debit by debit), a debit that is one coming back (an R-transaction).
+    sepa_batch = models.ForeignKey(
+        "SepaBatch",
+        verbose_name=_("SEPA batch"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bank_entries",
+        help_text=_("The direct-debit batch whose debits this credit collected."),
+    )
+    sepa_debit = models.ForeignKey(
+        "SepaDebit",
+        verbose_name=_("SEPA debit"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bank_entries",
+        help_text=_("The direct debit this entry collected, or that came back with it."),
+    )
 
     class Meta:
         verbose_name = _("bank statement entry")
@@ -417,6 +439,23 @@ class BankStatementEntry(models.Model):
                 name="bank_entry_only_credits_match",
                 violation_error_message=_("Only an incoming transfer pays an invoice."),
             ),
+            models.CheckConstraint(
+                condition=~Q(status="collected")
+                | (
+                    Q(direction="CRDT")
+                    & (Q(sepa_batch__isnull=False) | Q(sepa_debit__isnull=False))
+                ),
+                name="bank_entry_collected_names_its_debits",
+                violation_error_message=_(
+                    "A credit that collects SEPA debits names their batch or the debit."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="returned")
+                | (Q(direction="DBIT") & Q(sepa_debit__isnull=False)),
+                name="bank_entry_returned_names_its_debit",
+                violation_error_message=_("A returned debit is a debit entry naming our debit."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -437,6 +476,7 @@ class SepaBatch(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", pgettext_lazy("SEPA batch status", "draft")
         SUBMITTED = "submitted", pgettext_lazy("SEPA batch status", "submitted to the bank")
+        CANCELLED = "cancelled", pgettext_lazy("SEPA batch status", "cancelled")
 
     message_id = models.CharField(_("message id"), max_length=35, unique=True)
     day = models.DateField(_("created on"))
@@ -453,6 +493,15 @@ class SepaBatch(models.Model):
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("submitted by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("cancelled by"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
@@ -481,7 +530,8 @@ class SepaBatch(models.Model):
 
 class SepaDebit(models.Model):
     """One invoice debited under a mandate in a batch. Live while submitted or collected; a
-    returned debit (an R-transaction, with its reason) lets the invoice be debited again."""
+    returned debit (an R-transaction, with its reason), or one whose draft batch was cancelled
+    before it reached the bank, lets the invoice be debited again."""
 
     class Sequence(models.TextChoices):
         FIRST = "FRST", _("first (FRST)")
@@ -491,6 +541,10 @@ class SepaDebit(models.Model):
         SUBMITTED = "submitted", pgettext_lazy("SEPA debit status", "submitted")
         COLLECTED = "collected", pgettext_lazy("SEPA debit status", "collected")
         RETURNED = "returned", pgettext_lazy("SEPA debit status", "returned")
+        CANCELLED = "cancelled", pgettext_lazy("SEPA debit status", "cancelled with its batch")
+
+    # A debit that holds its invoice: the invoice is not debited again meanwhile.
+    LIVE = ("submitted", "collected")
 
     class ReturnReason(models.TextChoices):
         """The R-transaction reason codes (ISO 20022 ExternalStatusReason1Code) a SEPA Core
@@ -571,10 +625,11 @@ class SepaDebit(models.Model):
         verbose_name_plural = _("SEPA direct debits")
         ordering = ["batch", "id"]
         constraints = [
-            # An invoice is debited once at a time: again only after its debit came back.
+            # An invoice is debited once at a time: again only after its debit came back, or
+            # after the draft batch holding it was cancelled.
             models.UniqueConstraint(
                 fields=["invoice"],
-                condition=~Q(status="returned"),
+                condition=Q(status__in=["submitted", "collected"]),
                 name="sepa_debit_one_live_per_invoice",
                 violation_error_message=_("This invoice is already being debited."),
             ),

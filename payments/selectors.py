@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -131,4 +134,54 @@ def with_card_status(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
     return invoices.annotate(
         card_status=Coalesce(Subquery(latest.values("status")[:1]), Value("")),
         card_failure_code=Coalesce(Subquery(latest.values("failure_code")[:1]), Value("")),
+    )
+
+
+@dataclass(frozen=True)
+class DirectDebitTerms:
+    """How an invoice is paid by SEPA direct debit, as its PDF says it: the day the debit is
+    (or was) collected, from which account (masked), under which mandate."""
+
+    day: date
+    masked_iban: str
+    mandate_reference: str
+    collected: bool
+
+
+def invoice_direct_debit(invoice: Invoice) -> DirectDebitTerms | None:
+    """The direct debit that pays `invoice`: its live debit in a batch (collected on the
+    batch's date), or else, while it is open, the one the daily batch will write under the
+    customer's default mandate — collected on its due date, or SEPA_PRENOTIFICATION_DAYS after
+    it was issued when that is later (sepa_batch_create's rule). None when the invoice is not
+    paid by direct debit (a transfer: the PDF gives our IBAN and its RF reference)."""
+    if invoice.kind != Invoice.Kind.INVOICE or invoice.currency != "EUR" or not invoice.number:
+        return None
+    debit = (
+        SepaDebit.objects.filter(invoice=invoice, status__in=SepaDebit.LIVE)
+        .select_related("batch", "mandate")
+        .first()
+    )
+    if debit is not None:
+        return DirectDebitTerms(
+            day=debit.batch.collection_date,
+            masked_iban=debit.mandate.masked_iban,
+            mandate_reference=debit.mandate.mandate_reference or "",
+            collected=debit.status == SepaDebit.Status.COLLECTED,
+        )
+    if invoice.status not in Invoice.OPEN_STATUSES or invoice.issue_date is None:
+        return None
+    mandate = PaymentMethod.objects.filter(
+        customer_id=invoice.customer_id,
+        kind=PaymentMethod.Kind.SEPA_DEBIT,
+        status=PaymentMethod.Status.ACTIVE,
+        is_default=True,
+    ).first()
+    if mandate is None:
+        return None
+    earliest = invoice.issue_date + timedelta(days=settings.SEPA_PRENOTIFICATION_DAYS)
+    return DirectDebitTerms(
+        day=max(invoice.due_date or earliest, earliest),
+        masked_iban=mandate.masked_iban,
+        mandate_reference=mandate.mandate_reference or "",
+        collected=False,
     )

@@ -14,12 +14,15 @@ from billing.services.emails import (
 )
 from billing.services.notices import notice_reminders_due
 from billing.services.payments import (
+    PaymentBook,
+    PaymentToRecord,
     invoice_write_off,
     invoices_mark_overdue,
     payment_failed_record,
     payment_from_credit,
     payment_record,
     payment_reverse,
+    payments_record_many,
     suspension_lift,
 )
 from billing.services.run import (
@@ -33,6 +36,8 @@ from billing.services.run import (
 )
 
 __all__ = [
+    "PaymentBook",
+    "PaymentToRecord",
     "RunReport",
     "billing_chunk",
     "billing_run",
@@ -52,6 +57,7 @@ __all__ = [
     "payment_from_credit",
     "payment_record",
     "payment_reverse",
+    "payments_record_many",
     "reminder_email_send",
     "settle_credited_invoices",
     "subscription_invoice_now",

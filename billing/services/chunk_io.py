@@ -13,7 +13,8 @@ receivers). So they are used here only, where what they skip is made up for, and
 
 Domain code (documents, the advance) computes plain values and model instances; this module
 turns them into rows, reads the chunk (`load_chunk`) and writes it (`write_chunk`, and the
-document writes of `billing.services.documents.save_documents`).
+document writes of `billing.services.documents.save_documents`). The payments book
+(`billing.services.payments.PaymentBook`, a bank statement's payments) writes through it too.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from django.db.models.signals import m2m_changed, post_init, post_save, pre_init
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from billing.models import Invoice, InvoiceEvent, InvoiceLine, InvoiceTax
+from billing.models import Invoice, InvoiceEvent, InvoiceLine, InvoiceTax, Payment
 from core.db.bulk import build, bulk_update, clone, from_row, insert, reserve_ids
 from core.db.gc_pause import gc_paused
 from core.db.reads import IdsRead
@@ -73,7 +74,9 @@ SUBSCRIPTION_WRITTEN = _columns(Subscription, leave=["id", "created_at"])
 SEAT_WRITTEN = _columns(SubscriptionSeat, leave=["id"])
 
 # Every model the run writes through these tools, and how: inserted whole (COPY), or updated.
-INSERTED = (SubscriptionEvent, Invoice, InvoiceLine, InvoiceTax, InvoiceEvent)
+# Payments too: billing.services.payments.PaymentBook records a bank statement's thousands of
+# payments through them (their invoices' events and balances: InvoiceEvent, Invoice).
+INSERTED = (SubscriptionEvent, Invoice, InvoiceLine, InvoiceTax, InvoiceEvent, Payment)
 UPDATED = {
     Subscription: SUBSCRIPTION_WRITTEN,
     SubscriptionSeat: SEAT_WRITTEN,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -12,6 +14,7 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from billing.models import Invoice, InvoiceEvent, InvoiceReminder, Payment
+from billing.services import chunk_io
 from core.errors import ApplicationError
 from core.money import amount_entered, money_text
 from core.pricing import round_money
@@ -70,71 +73,240 @@ def _payment_add(
 ) -> Payment:
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-        if invoice.kind != Invoice.Kind.INVOICE:
-            raise ApplicationError(_("Payments are recorded on invoices, not on credit notes."))
-        if invoice.status not in Invoice.PAYABLE_STATUSES:
-            raise ApplicationError(
-                _("The invoice %(number)s cannot receive a payment (status: %(status)s).")
-                % {"number": invoice, "status": invoice.get_status_display()}
-            )
-        if amount <= 0 or amount != round_money(amount, invoice.currency):
-            raise ApplicationError(
-                _("A payment is a positive amount in %(currency)s, to the cent.")
-                % {"currency": invoice.currency},
-                field="amount",
-            )
-        balance = invoice.total.amount - invoice.amount_paid.amount
-        if amount > balance:
-            raise ApplicationError(
-                _("%(number)s has %(balance)s left to pay; %(amount)s is more than that.")
-                % {
-                    "number": invoice.number,
-                    "balance": money_text(balance, invoice.currency),
-                    "amount": money_text(amount, invoice.currency, with_currency=False),
-                },
-                field="amount",
-            )
-        # An open invoice is issued: it has its date (check constraint
-        # invoice_number_only_when_issued).
-        assert invoice.issue_date is not None
-        if received_on < invoice.issue_date:
-            raise ApplicationError(
-                _("The money cannot have been received before the invoice was issued (%(date)s).")
-                % {"date": invoice.issue_date.isoformat()},
-                field="received_on",
-            )
-        payment = Payment.objects.create(
-            invoice=invoice,
-            currency=invoice.currency,
-            amount=amount,
-            method=method,
-            received_on=received_on,
-            reference=reference[:100],
-            # django-stubs names the user AbstractBaseUser (its _User) everywhere but in a foreign
-            # key to AUTH_USER_MODEL, which it types as the concrete User: the same object.
-            recorded_by=actor if getattr(actor, "pk", None) else None,  # type: ignore[misc]
-        )
-        if method != Payment.Method.CUSTOMER_CREDIT:
-            # Money came in (customer credit is money already held: its ledger says it).
-            InvoiceEvent.objects.create(
-                invoice=invoice,
-                kind=InvoiceEvent.Kind.PAYMENT_SUCCEEDED,
-                day=received_on,
-                data=_payment_data(payment),
-            )
-        invoice.amount_paid = invoice.amount_paid.amount + amount
-        fields = ["amount_paid"]
-        if invoice.amount_paid.amount >= invoice.total.amount:
-            invoice.status = Invoice.Status.PAID
-            invoice.paid_on = received_on
-            fields += ["status", "paid_on"]
-            InvoiceEvent.objects.create(
-                invoice=invoice, kind=InvoiceEvent.Kind.PAID, day=received_on
-            )
-        invoice.save(update_fields=fields)
+        refusal = _payment_refusal(invoice, amount, received_on)
+        if refusal is not None:
+            raise refusal
+        payment = _payment_row(invoice, amount, method, received_on, reference, actor)
+        payment.save()
+        # One by one, as payments_record_many writes them in bulk (a test compares the rows).
+        for event in _payment_settles(invoice, payment):
+            event.save()
+        invoice.save(update_fields=SETTLED_FIELDS)
         if invoice.status == Invoice.Status.PAID:
             suspension_lift(invoice=invoice, day=received_on)
         return payment
+
+
+# What recording a payment changes on its invoice.
+SETTLED_FIELDS = ["amount_paid", "status", "paid_on"]
+
+
+def _payment_refusal(
+    invoice: Invoice, amount: Decimal, received_on: date
+) -> ApplicationError | None:
+    """Why `invoice`, as it stands, cannot receive `amount` received on `received_on` (None
+    when it can): the rules of a payment, whichever way it is recorded."""
+    if invoice.kind != Invoice.Kind.INVOICE:
+        return ApplicationError(_("Payments are recorded on invoices, not on credit notes."))
+    if invoice.status not in Invoice.PAYABLE_STATUSES:
+        return ApplicationError(
+            _("The invoice %(number)s cannot receive a payment (status: %(status)s).")
+            % {"number": invoice, "status": invoice.get_status_display()}
+        )
+    if amount <= 0 or amount != round_money(amount, invoice.currency):
+        return ApplicationError(
+            _("A payment is a positive amount in %(currency)s, to the cent.")
+            % {"currency": invoice.currency},
+            field="amount",
+        )
+    balance = invoice.total.amount - invoice.amount_paid.amount
+    if amount > balance:
+        return ApplicationError(
+            _("%(number)s has %(balance)s left to pay; %(amount)s is more than that.")
+            % {
+                "number": invoice.number,
+                "balance": money_text(balance, invoice.currency),
+                "amount": money_text(amount, invoice.currency, with_currency=False),
+            },
+            field="amount",
+        )
+    # An open invoice is issued: it has its date (check constraint
+    # invoice_number_only_when_issued).
+    assert invoice.issue_date is not None
+    if received_on < invoice.issue_date:
+        return ApplicationError(
+            _("The money cannot have been received before the invoice was issued (%(date)s).")
+            % {"date": invoice.issue_date.isoformat()},
+            field="received_on",
+        )
+    return None
+
+
+def _payment_row(
+    invoice: Invoice,
+    amount: Decimal,
+    method: str,
+    received_on: date,
+    reference: str,
+    actor: AbstractBaseUser | None,
+) -> Payment:
+    return Payment(
+        invoice=invoice,
+        currency=invoice.currency,
+        amount=amount,
+        method=method,
+        received_on=received_on,
+        reference=reference[:100],
+        # django-stubs names the user AbstractBaseUser (its _User) everywhere but in a foreign
+        # key to AUTH_USER_MODEL, which it types as the concrete User: the same object.
+        recorded_by=actor if getattr(actor, "pk", None) else None,  # type: ignore[misc]
+    )
+
+
+def _payment_settles(invoice: Invoice, payment: Payment) -> list[InvoiceEvent]:
+    """The payment (saved: its id is in the event) counts on its invoice, in memory: its
+    amount paid, and paid once in full. Returns the invoice's events, to be written in order."""
+    events = []
+    if payment.method != Payment.Method.CUSTOMER_CREDIT:
+        # Money came in (customer credit is money already held: its ledger says it).
+        events.append(
+            InvoiceEvent(
+                invoice=invoice,
+                kind=InvoiceEvent.Kind.PAYMENT_SUCCEEDED,
+                day=payment.received_on,
+                data=_payment_data(payment),
+            )
+        )
+    invoice.amount_paid = invoice.amount_paid.amount + payment.amount.amount
+    if invoice.amount_paid.amount >= invoice.total.amount:
+        invoice.status = Invoice.Status.PAID
+        invoice.paid_on = payment.received_on
+        events.append(
+            InvoiceEvent(invoice=invoice, kind=InvoiceEvent.Kind.PAID, day=payment.received_on)
+        )
+    return events
+
+
+@dataclass(frozen=True)
+class PaymentToRecord:
+    """One payment for payments_record_many: what payment_record takes, the invoice by id."""
+
+    invoice_id: int
+    amount: Decimal
+    method: str
+    received_on: date
+    reference: str = ""
+
+
+class PaymentBook:
+    """Payments recorded against invoices the caller holds locked (select_for_update), checked
+    one after the other by the rules of payment_record — a second payment of one invoice sees
+    the first — and written together by `write()`: the payments, their invoice events and the
+    invoices, a fixed number of queries whatever their number (COPY and one UPDATE on PostgreSQL).
+
+    `add` changes the invoice objects it is given in memory, as the one-by-one path changes
+    them in the database: the caller reads their balance and status from them."""
+
+    def __init__(self, *, actor: AbstractBaseUser | None = None) -> None:
+        self.actor = actor
+        self._payments: list[tuple[Payment, list[InvoiceEvent]]] = []
+        self._invoices: dict[int, Invoice] = {}
+
+    def refusal(
+        self, *, invoice: Invoice, amount: Decimal, received_on: date
+    ) -> ApplicationError | None:
+        """Why `add` would refuse this payment now (None: it would record it)."""
+        return _payment_refusal(invoice, amount, received_on)
+
+    def add(
+        self,
+        *,
+        invoice: Invoice,
+        amount: Decimal | str,
+        method: str,
+        received_on: date,
+        reference: str = "",
+    ) -> Payment:
+        """A payment of `invoice` (locked by the caller), not written yet; an ApplicationError,
+        which changes nothing, when payment_record would refuse it."""
+        entered = amount_entered(amount)
+        if entered is None:
+            raise ApplicationError(_("Enter the amount received, e.g. 129.60."), field="amount")
+        if method not in Payment.Method.values or method == Payment.Method.CUSTOMER_CREDIT:
+            raise ApplicationError(_("Choose how the money was received."), field="method")
+        held = self._invoices.setdefault(invoice.pk, invoice)
+        if held is not invoice:
+            raise ValueError(f"two objects of the invoice {invoice.pk} in one book")
+        refusal = _payment_refusal(invoice, entered, received_on)
+        if refusal is not None:
+            raise refusal
+        payment = _payment_row(invoice, entered, method, received_on, reference, self.actor)
+        # Counted on the invoice now (amount paid, status), so that the next payment sees it.
+        self._payments.append((payment, _payment_settles(invoice, payment)))
+        return payment
+
+    def write(self) -> list[Payment]:
+        """Write what was added (inside the caller's transaction); returns the payments, with
+        their ids."""
+        added, self._payments = self._payments, []
+        payments = [payment for payment, _events in added]
+        if not payments:
+            return payments
+        # COPY on PostgreSQL (chunk_io, the bulk tools' door; Payment is in its audit).
+        chunk_io.insert_rows(payments)
+        events: list[InvoiceEvent] = []
+        for payment, its_events in added:
+            for event in its_events:
+                if event.kind == InvoiceEvent.Kind.PAYMENT_SUCCEEDED:
+                    event.data = _payment_data(payment)  # now with the payment's id
+                events.append(event)
+        chunk_io.insert_rows(events, ids=False)
+        invoices = list({payment.invoice_id: payment.invoice for payment in payments}.values())
+        # One UPDATE … FROM unnest() per thousands of invoices (Django's bulk_update writes a
+        # CASE per row and field: seconds for a statement's worth of invoices).
+        chunk_io.update_rows(invoices, SETTLED_FIELDS)
+        _lift_suspensions([i for i in invoices if i.status == Invoice.Status.PAID])
+        return payments
+
+
+def _lift_suspensions(paid: list[Invoice]) -> None:
+    """suspension_lift for the invoices just paid whose subscription is suspended: one query
+    to find them (rarely any), then each lifted as one payment would."""
+    ids = {invoice.subscription_id for invoice in paid if invoice.subscription_id}
+    if not ids:
+        return
+    suspended = set(
+        Subscription.objects.filter(pk__in=ids, suspended_since__isnull=False).values_list(
+            "pk", flat=True
+        )
+    )
+    for invoice in paid:
+        if invoice.subscription_id in suspended and invoice.paid_on is not None:
+            suspension_lift(invoice=invoice, day=invoice.paid_on)
+
+
+def payments_record_many(
+    *, payments: Sequence[PaymentToRecord], actor: AbstractBaseUser | None = None
+) -> list[Payment | ApplicationError]:
+    """Record many payments at once, with the rules, rows and events of payment_record taking
+    them one by one in this order: for each, its Payment or the ApplicationError that refused
+    it (a refused one changes nothing; the others are recorded). The invoices are locked in
+    one query and everything is written in a fixed number of queries (PaymentBook)."""
+    with transaction.atomic():
+        invoices = Invoice.objects.select_for_update().in_bulk(
+            sorted({payment.invoice_id for payment in payments})
+        )
+        book = PaymentBook(actor=actor)
+        results: list[Payment | ApplicationError] = []
+        for item in payments:
+            invoice = invoices.get(item.invoice_id)
+            if invoice is None:
+                results.append(ApplicationError(_("This invoice does not exist.")))
+                continue
+            try:
+                results.append(
+                    book.add(
+                        invoice=invoice,
+                        amount=item.amount,
+                        method=item.method,
+                        received_on=item.received_on,
+                        reference=item.reference,
+                    )
+                )
+            except ApplicationError as error:
+                results.append(error)
+        book.write()
+        return results
 
 
 def payment_reverse(*, payment: Payment, day: date, reason: str) -> Payment:

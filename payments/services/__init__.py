@@ -20,6 +20,7 @@ from payments.services.credit import credit_apply, credit_balance, credits_apply
 from payments.services.debits import (
     SepaReturn,
     SepaReturnsImport,
+    sepa_batch_cancel,
     sepa_batch_create,
     sepa_batch_mark_submitted,
     sepa_creditor,
@@ -27,6 +28,7 @@ from payments.services.debits import (
     sepa_debit_retry,
     sepa_debit_return,
     sepa_returns_import,
+    sepa_returns_record,
 )
 from payments.services.dunning import DunningReport, dunning_email_send, dunning_run
 from payments.services.methods import (
@@ -61,6 +63,7 @@ __all__ = [
     "payment_method_set_default",
     "refund_create",
     "refund_mark_paid",
+    "sepa_batch_cancel",
     "sepa_batch_create",
     "sepa_batch_mark_submitted",
     "sepa_creditor",
@@ -69,6 +72,7 @@ __all__ = [
     "sepa_debit_return",
     "sepa_mandate_add",
     "sepa_returns_import",
+    "sepa_returns_record",
     "statement_entry_ignore",
     "statement_entry_match",
     "statement_import",

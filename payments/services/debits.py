@@ -9,12 +9,12 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from billing.models import Invoice, Payment
-from billing.services import payment_failed_record, payment_record, payment_reverse
+from billing.services import PaymentBook, payment_failed_record, payment_reverse
 from core.errors import ApplicationError
 from core.pricing import ZERO
 from payments import sepa
@@ -79,9 +79,7 @@ def sepa_batch_create(*, day: date) -> SepaBatch | None:
         }
         if not mandates:
             return None
-        live = SepaDebit.objects.filter(invoice=OuterRef("pk")).exclude(
-            status=SepaDebit.Status.RETURNED
-        )
+        live = SepaDebit.objects.filter(invoice=OuterRef("pk"), status__in=SepaDebit.LIVE)
         # A returned debit is presented again only once a retry is set for it (the operator,
         # later dunning): never by itself the next morning.
         awaiting = SepaDebit.objects.filter(
@@ -175,6 +173,11 @@ def sepa_batch_mark_submitted(
     come back."""
     with transaction.atomic():
         batch = SepaBatch.objects.select_for_update().get(pk=batch.pk)
+        if batch.status == SepaBatch.Status.CANCELLED:
+            raise ApplicationError(
+                _("The batch %(id)s was cancelled: its invoices are in a later batch.")
+                % {"id": batch}
+            )
         if batch.status != SepaBatch.Status.DRAFT:
             raise ApplicationError(
                 _("The batch %(id)s was already submitted to the bank.") % {"id": batch}
@@ -187,6 +190,34 @@ def sepa_batch_mark_submitted(
         return batch
 
 
+def sepa_batch_cancel(*, batch: SepaBatch, actor: AbstractBaseUser | None = None) -> SepaBatch:
+    """Cancel a draft batch, one not sent to the bank: its debits are cancelled with it, so that
+    the next batch takes their invoices again (under new end-to-end ids). Refused once the batch
+    was submitted: the bank has it, and each debit is then collected or comes back."""
+    with transaction.atomic():
+        batch = SepaBatch.objects.select_for_update().get(pk=batch.pk)
+        if batch.status == SepaBatch.Status.CANCELLED:
+            raise ApplicationError(_("The batch %(id)s is already cancelled.") % {"id": batch})
+        if batch.status == SepaBatch.Status.SUBMITTED:
+            assert batch.submitted_at is not None  # set with the status
+            raise ApplicationError(
+                _(
+                    "The batch %(id)s was submitted to the bank on %(date)s: it cannot be "
+                    "cancelled any more. Ask the bank to recall it, then record each debit's "
+                    "return."
+                )
+                % {"id": batch, "date": timezone.localdate(batch.submitted_at).isoformat()}
+            )
+        batch.status = SepaBatch.Status.CANCELLED
+        batch.cancelled_at = timezone.now()
+        batch.cancelled_by = actor if getattr(actor, "pk", None) else None  # type: ignore[assignment]
+        batch.save(update_fields=["status", "cancelled_at", "cancelled_by"])
+        batch.debits.filter(status=SepaDebit.Status.SUBMITTED).update(
+            status=SepaDebit.Status.CANCELLED
+        )
+        return batch
+
+
 def sepa_debit_collect(
     *, debit: SepaDebit, today: date, actor: AbstractBaseUser | None = None
 ) -> SepaDebit:
@@ -194,31 +225,92 @@ def sepa_debit_collect(
     direct debit, received on the collection date, the end-to-end id as its reference), and
     the mandate's next debits are recurring (RCUR)."""
     with transaction.atomic():
-        debit = SepaDebit.objects.select_for_update().select_related("batch").get(pk=debit.pk)
-        _refuse_unless_submitted(debit)
-        collected_on = debit.batch.collection_date
-        if today < collected_on:
-            raise ApplicationError(
-                _("%(id)s is to be collected on %(date)s: it cannot have been collected yet.")
-                % {"id": debit, "date": collected_on.isoformat()}
-            )
-        payment = payment_record(
-            invoice=debit.invoice,
-            amount=debit.amount.amount,
-            method=Payment.Method.SEPA_DEBIT,
-            received_on=collected_on,
-            reference=debit.end_to_end_id,
-            actor=actor,
+        debit = (
+            SepaDebit.objects.select_for_update()
+            .select_related("batch")
+            .defer("batch__xml")
+            .get(pk=debit.pk)
         )
-        debit.status = SepaDebit.Status.COLLECTED
-        debit.collected_on = collected_on
-        debit.payment = payment
-        debit.save(update_fields=["status", "collected_on", "payment"])
-        mandate = PaymentMethod.objects.select_for_update().get(pk=debit.mandate_id)
-        if mandate.first_collected_on is None:
-            mandate.first_collected_on = collected_on
-            mandate.save(update_fields=["first_collected_on"])
+        refusal = debit_collect_refusal(debit, today)
+        if refusal is not None:
+            raise refusal
+        debit.invoice = Invoice.objects.select_for_update().get(pk=debit.invoice_id)
+        book = PaymentBook(actor=actor)
+        debit_collect(book=book, debit=debit)
+        book.write()
+        debits_collected_write([debit])
         return debit
+
+
+def debit_collect_refusal(debit: SepaDebit, today: date) -> ApplicationError | None:
+    """Why `debit` (its batch read with it) cannot be marked collected on `today`, by hand or
+    from the bank's statement; None when it can."""
+    try:
+        _refuse_unless_submitted(debit)
+    except ApplicationError as error:
+        return error
+    collected_on = debit.batch.collection_date
+    if today < collected_on:
+        return ApplicationError(
+            _("%(id)s is to be collected on %(date)s: it cannot have been collected yet.")
+            % {"id": debit, "date": collected_on.isoformat()}
+        )
+    return None
+
+
+def debit_collect(*, book: PaymentBook, debit: SepaDebit) -> None:
+    """The debit's payment added to `book` (its invoice, locked, held by the book), the debit
+    marked collected in memory: written by book.write(), then debits_collected_write."""
+    collected_on = debit.batch.collection_date
+    debit.payment = book.add(
+        invoice=debit.invoice,
+        amount=debit.amount.amount,
+        method=Payment.Method.SEPA_DEBIT,
+        received_on=collected_on,
+        reference=debit.end_to_end_id,
+    )
+    debit.status = SepaDebit.Status.COLLECTED
+    debit.collected_on = collected_on
+
+
+def debits_collected_write(debits: list[SepaDebit]) -> None:
+    """Write debits marked collected (their payments written): a few queries whatever their
+    number; the mandates collected for the first time are recurring (RCUR) from now on, with
+    their history rows."""
+    by_day: dict[date, list[SepaDebit]] = {}
+    for debit in debits:
+        assert debit.collected_on is not None and debit.payment is not None  # debit_collect
+        by_day.setdefault(debit.collected_on, []).append(debit)
+    for day, collected in by_day.items():
+        SepaDebit.objects.filter(pk__in=[debit.pk for debit in collected]).update(
+            status=SepaDebit.Status.COLLECTED,
+            collected_on=day,
+            # Each debit's own payment: its invoice's direct-debit payment referenced by its
+            # end-to-end id (unique: one debit per id; a reversal's reference is its reason).
+            payment=Subquery(
+                Payment.objects.filter(
+                    invoice_id=OuterRef("invoice_id"),
+                    reference=OuterRef("end_to_end_id"),
+                    method=Payment.Method.SEPA_DEBIT,
+                    reverses__isnull=True,
+                ).values("pk")[:1]
+            ),
+        )
+        mandates = list(
+            PaymentMethod.objects.select_for_update()
+            .filter(
+                pk__in={debit.mandate_id for debit in collected}, first_collected_on__isnull=True
+            )
+            .order_by("pk")
+        )
+        if mandates:
+            PaymentMethod.objects.filter(pk__in=[m.pk for m in mandates]).update(
+                first_collected_on=day
+            )
+            for mandate in mandates:
+                mandate.first_collected_on = day
+            # .update() writes no audit row: the mandates' history gets them here.
+            PaymentMethod.history.bulk_history_create(mandates, update=True)
 
 
 def sepa_debit_return(*, debit: SepaDebit, reason: str, day: date) -> SepaReturn:
@@ -256,7 +348,11 @@ def sepa_debit_retry(*, debit: SepaDebit, day: date) -> SepaDebit:
                 _("The invoice %(number)s is not open any more (%(status)s).")
                 % {"number": debit.invoice, "status": debit.invoice.get_status_display()}
             )
-        if debit.invoice.sepa_debits.filter(pk__gt=debit.pk).exists():
+        if (
+            debit.invoice.sepa_debits.filter(pk__gt=debit.pk)
+            .exclude(status=SepaDebit.Status.CANCELLED)
+            .exists()
+        ):
             raise ApplicationError(
                 _("The invoice %(number)s was debited again after %(id)s.")
                 % {"number": debit.invoice, "id": debit}
@@ -267,6 +363,13 @@ def sepa_debit_retry(*, debit: SepaDebit, day: date) -> SepaDebit:
 
 
 def _refuse_unless_submitted(debit: SepaDebit) -> None:
+    if debit.batch.status == SepaBatch.Status.CANCELLED:
+        raise ApplicationError(
+            _(
+                "The batch %(batch)s was cancelled before it reached the bank: %(id)s was never sent."
+            )
+            % {"batch": debit.batch, "id": debit}
+        )
     if debit.batch.status != SepaBatch.Status.SUBMITTED:
         raise ApplicationError(
             _("The batch %(batch)s has not been submitted to the bank: mark it submitted first.")
@@ -283,6 +386,7 @@ def _debit_return(*, debit: SepaDebit, reason: str, day: date) -> SepaReturn:
         debit = (
             SepaDebit.objects.select_for_update()
             .select_related("batch", "invoice")
+            .defer("batch__xml")
             .get(pk=debit.pk)
         )
         if debit.batch.status != SepaBatch.Status.SUBMITTED:
@@ -349,36 +453,84 @@ def _debit_return(*, debit: SepaDebit, reason: str, day: date) -> SepaReturn:
 
 
 def sepa_returns_import(*, content: bytes, today: date) -> SepaReturnsImport:
-    """Read the bank's pain.002 status report: each debit it rejects is returned with its reason
-    code (MS03, "not specified", when it gives none), all in one transaction — a refusal on one
-    leaves every debit as it was. References that are not ours are listed back, not written."""
+    """Read the bank's returns — a pain.002 status report or a camt.054 debit notification,
+    whichever the file is: each debit it rejects or returns is marked returned with its reason
+    code (MS03, "not specified", when it gives none), found by its end-to-end id or else by its
+    mandate and amount, all in one transaction — a refusal on one leaves every debit as it was.
+    A file imported twice changes nothing more; references that are not ours are listed back,
+    not written."""
     try:
-        report = sepa.pain002(content)
+        report = sepa.returns_report(content)
     except sepa.InvalidFile as error:
         raise ApplicationError(
-            _("This file cannot be read as a pain.002 payment status report: %(error)s")
+            _(
+                "This file cannot be read as a pain.002 payment status report or a camt.054 "
+                "debit notification: %(error)s"
+            )
             % {"error": error},
             field="file",
         ) from None
-    day = min(report.day or today, today)
-    result = SepaReturnsImport()
     with transaction.atomic():
-        for rejection in report.rejections:
-            reason = rejection.reason.upper()
-            if not (len(reason) == 4 and reason.isascii() and reason.isalnum()):
-                reason = SepaDebit.ReturnReason.MS03
-            if rejection.end_to_end_id:
-                debits = list(SepaDebit.objects.filter(end_to_end_id=rejection.end_to_end_id))
-                label = rejection.end_to_end_id
-            else:  # the whole message
-                debits = list(SepaDebit.objects.filter(batch__message_id=rejection.message_id))
-                label = rejection.message_id
-            if not debits:
-                result.unknown.append(label)
+        return sepa_returns_record(rejections=report.rejections, day=report.day, today=today)
+
+
+def sepa_returns_record(
+    *, rejections: list[sepa.Rejection], day: date | None, today: date
+) -> SepaReturnsImport:
+    """Record the returns a bank file names (inside the caller's transaction): `day` is the
+    file's, for a return that has no booking date of its own."""
+    result = SepaReturnsImport()
+    for rejection in rejections:
+        reason = rejection.reason.upper()
+        if not (len(reason) == 4 and reason.isascii() and reason.isalnum()):
+            reason = SepaDebit.ReturnReason.MS03
+        returned_on = min(rejection.day or day or today, today)
+        debits, label = _returned_debits(rejection)
+        if not debits:
+            result.unknown.append(label)
+            continue
+        for debit in debits:
+            if debit.status == SepaDebit.Status.RETURNED:
+                result.already_returned.append(debit.end_to_end_id)
                 continue
-            for debit in debits:
-                if debit.status == SepaDebit.Status.RETURNED:
-                    result.already_returned.append(debit.end_to_end_id)
-                    continue
-                result.returned.append(_debit_return(debit=debit, reason=reason, day=day))
+            result.returned.append(_debit_return(debit=debit, reason=reason, day=returned_on))
     return result
+
+
+def _returned_debits(rejection: sepa.Rejection) -> tuple[list[SepaDebit], str]:
+    """The debits a return names, and how to name it back when none is ours."""
+    if rejection.end_to_end_id:
+        found = list(SepaDebit.objects.filter(end_to_end_id=rejection.end_to_end_id))
+        return found, rejection.end_to_end_id
+    if rejection.mandate_reference:
+        # No end-to-end id (NOTPROVIDED): the mandate's debit of this amount at the bank —
+        # one, or the file does not say which.
+        label = _("mandate %(reference)s") % {"reference": rejection.mandate_reference}
+        if rejection.amount is not None:
+            label += f" ({rejection.amount})"
+        candidates = SepaDebit.objects.filter(
+            mandate__mandate_reference=rejection.mandate_reference,
+            batch__status=SepaBatch.Status.SUBMITTED,
+            status__in=SepaDebit.LIVE,
+        )
+        if rejection.amount is not None:
+            candidates = candidates.filter(amount=rejection.amount)
+        found = list(candidates[:2])
+        if len(found) == 1:
+            return found, label
+        if not found and rejection.amount is not None:
+            # The file imported again: its debit was returned by the first import.
+            already = list(
+                SepaDebit.objects.filter(
+                    mandate__mandate_reference=rejection.mandate_reference,
+                    status=SepaDebit.Status.RETURNED,
+                    amount=rejection.amount,
+                )[:2]
+            )
+            if len(already) == 1:
+                return already, label
+        return [], label
+    # The whole message
+    return list(SepaDebit.objects.filter(batch__message_id=rejection.message_id)), (
+        rejection.message_id
+    )

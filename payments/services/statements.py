@@ -10,11 +10,12 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.files.base import File
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from billing.models import Invoice, Payment
-from billing.services import payment_record
+from billing.services import PaymentBook
 from core.errors import ApplicationError
 from core.pricing import round_money
 from core.remittance import (
@@ -23,8 +24,22 @@ from core.remittance import (
     number_from_key,
     reference_key,
 )
+from payments import sepa
 from payments.camt import ParsedEntry, ParsedStatement, check_size, parse_statement
-from payments.models import BankStatement, BankStatementEntry, CreditEntry, PaymentMethod
+from payments.models import (
+    BankStatement,
+    BankStatementEntry,
+    CreditEntry,
+    PaymentMethod,
+    SepaBatch,
+    SepaDebit,
+)
+from payments.services.debits import (
+    debit_collect,
+    debit_collect_refusal,
+    debits_collected_write,
+    sepa_returns_record,
+)
 from subscriptions.models import Customer
 
 
@@ -67,7 +82,7 @@ def statement_import(*, file: File, actor: AbstractBaseUser | None, day: date) -
             # The same file uploaded twice at once: the second waits for the first, then is
             # refused by the unique constraints.
             raise ApplicationError(_("This file was already imported."), field="file") from None
-        _Matcher(statement, parsed, actor).run()
+        _Matcher(statement, parsed, actor, day).run()
         return statement
 
 
@@ -125,11 +140,16 @@ class _Matcher:
     same invoice sees what the first one paid)."""
 
     def __init__(
-        self, statement: BankStatement, parsed: ParsedStatement, actor: AbstractBaseUser | None
+        self,
+        statement: BankStatement,
+        parsed: ParsedStatement,
+        actor: AbstractBaseUser | None,
+        day: date,
     ) -> None:
         self.statement = statement
         self.parsed = parsed
         self.actor = actor
+        self.day = day
         self.credits = [
             entry for entry in parsed.entries if entry.direction == "CRDT" and entry.booked
         ]
@@ -144,6 +164,13 @@ class _Matcher:
             invoices[invoice.pk] = invoice
             by_number[invoice.number or ""] = invoice.pk
         by_customer = self._open_invoices_by_customer(invoices)
+        debits, groups = self._our_debits(invoices)
+        collected: list[SepaDebit] = []
+        returns: list[tuple[BankStatementEntry, SepaDebit, str]] = []
+        # Every payment of the file is checked in order as payment_record would, and written
+        # at the end in a few queries (a statement is thousands of transfers).
+        book = PaymentBook(actor=self.actor)
+        credits: list[CreditEntry] = []
         rows = []
         for entry in self.parsed.entries:
             row = BankStatementEntry(
@@ -164,6 +191,10 @@ class _Matcher:
             if entry.direction != "CRDT":
                 row.status = BankStatementEntry.Status.IGNORED
                 row.note = _("A debit: only incoming transfers pay invoices.")
+                returned = [debits[e2e] for e2e in entry.end_to_end_ids if e2e in debits]
+                if entry.booked and entry.return_reason and len(returned) == 1:
+                    # One of our direct debits came back: recorded once the payments are.
+                    returns.append((row, returned[0], entry.return_reason))
                 continue
             if not entry.booked:
                 row.status = BankStatementEntry.Status.IGNORED
@@ -173,6 +204,8 @@ class _Matcher:
                 row.status = BankStatementEntry.Status.IGNORED
                 row.note = _("Already imported with an earlier statement of this account.")
                 continue
+            if self._collects(row, entry, debits, groups, book, collected):
+                continue
             target, how = self._by_reference(entry, keys[id(entry)], by_number, invoices)
             if target is None:
                 target, how = self._by_amount_and_customer(entry, by_customer, invoices)
@@ -181,21 +214,178 @@ class _Matcher:
                 continue
             try:
                 payment, credit = _settle(
+                    book=book,
                     invoice=target,
                     amount=entry.amount,
                     currency=entry.currency,
                     booked_on=entry.booking_date,
                     reference=entry.bank_reference,
-                    actor=self.actor,
                 )
             except ApplicationError as error:
                 row.invoice = target
                 row.note = error.message[:300]
                 continue
-            invoices[target.pk] = payment.invoice
+            if credit is not None:
+                credits.append(credit)
             row.status = BankStatementEntry.Status.MATCHED
             row.invoice, row.payment, row.credit, row.note = target, payment, credit, how[:300]
+        # The payments (and their invoices' events and balances), then what points at them.
+        book.write()
+        debits_collected_write(collected)
+        CreditEntry.objects.bulk_create(credits, batch_size=2000)
+        for row, debit, reason in returns:
+            self._return(row, debit, reason)
         BankStatementEntry.objects.bulk_create(rows, batch_size=2000)
+
+    def _our_debits(
+        self, invoices: dict[int, Invoice]
+    ) -> tuple[dict[str, SepaDebit], dict[str, tuple[SepaBatch, list[str]]]]:
+        """Our SEPA direct debits the statement names, by end-to-end id, locked with their
+        invoices; and the batches (by message id and payment information id) a credit may book
+        as one amount, with the end-to-end ids each holds."""
+        entries = [entry for entry in self.parsed.entries if entry.booked]
+        e2e_ids = {e2e for entry in entries for e2e in entry.end_to_end_ids}
+        batch_ids = {
+            ref for entry in entries if entry.direction == "CRDT" for ref in entry.batch_ids
+        }
+        groups: dict[str, tuple[SepaBatch, list[str]]] = {}
+        if batch_ids:
+            # The batches at the bank whose debits are not all settled: a few, whatever the
+            # statement's size; their payment information ids are in the files we wrote.
+            to_collect = SepaDebit.objects.filter(
+                batch=OuterRef("pk"), status=SepaDebit.Status.SUBMITTED
+            )
+            batches = SepaBatch.objects.filter(
+                Q(message_id__in=batch_ids)
+                | Q(Exists(to_collect), status=SepaBatch.Status.SUBMITTED)
+            )
+            for batch in batches:
+                blocks = sepa.payment_groups(batch.xml)
+                groups[batch.message_id] = (batch, [e for ids in blocks.values() for e in ids])
+                for info_id, ids in blocks.items():
+                    groups[info_id] = (batch, ids)
+            groups = {ref: group for ref, group in groups.items() if ref in batch_ids}
+            e2e_ids |= {e2e for _batch, ids in groups.values() for e2e in ids}
+        if not e2e_ids:
+            return {}, groups
+        debits = {
+            debit.end_to_end_id: debit
+            for debit in SepaDebit.objects.select_for_update()
+            .filter(end_to_end_id__in=e2e_ids)
+            .order_by("pk")
+        }
+        # One object per batch, without its file: a batch of 10,000 debits is megabytes of XML.
+        their_batches = SepaBatch.objects.defer("xml").in_bulk(
+            {debit.batch_id for debit in debits.values()}
+        )
+        for debit in debits.values():
+            debit.batch = their_batches[debit.batch_id]
+        for invoice in self._locked(
+            Invoice.objects.filter(pk__in={debit.invoice_id for debit in debits.values()})
+        ):
+            invoices.setdefault(invoice.pk, invoice)
+        for debit in debits.values():
+            debit.invoice = invoices[debit.invoice_id]
+        return debits, groups
+
+    def _collects(
+        self,
+        row: BankStatementEntry,
+        entry: ParsedEntry,
+        debits: dict[str, SepaDebit],
+        groups: dict[str, tuple[SepaBatch, list[str]]],
+        book: PaymentBook,
+        collected: list[SepaDebit],
+    ) -> bool:
+        """When the credit is the collection of our direct debits — debit by debit (their
+        end-to-end ids) or a batch booked as one amount (its message or payment information
+        id) — they are collected, as sepa_debit_collect would: True. False when the credit is
+        not ours (an ordinary transfer)."""
+        batch = None
+        ours = [debits[e2e] for e2e in entry.end_to_end_ids if e2e in debits]
+        if not ours:
+            ref = next((ref for ref in entry.batch_ids if ref in groups), None)
+            if ref is None:
+                return False
+            batch, ids = groups[ref]
+            ours = [debits[e2e] for e2e in ids if e2e in debits]
+        elif len({debit.batch_id for debit in ours}) == 1:
+            batch = ours[0].batch
+        label = str(batch) if batch is not None else ", ".join(d.end_to_end_id for d in ours)
+        row.sepa_batch = batch
+        pending = [debit for debit in ours if debit.status == SepaDebit.Status.SUBMITTED]
+        if not pending:
+            row.status = BankStatementEntry.Status.IGNORED
+            row.note = (
+                _("The SEPA debits of %(batch)s this credit collects were already settled.")
+                % {"batch": label}
+            )[:300]
+            return True
+        expected = sum((debit.amount.amount for debit in pending), Decimal(0))
+        if expected != entry.amount:
+            row.note = (
+                _(
+                    "This credit of %(amount)s collects SEPA debits of %(batch)s, whose debits to "
+                    "collect come to %(expected)s: check with the bank which were paid."
+                )
+                % {"amount": entry.amount, "batch": label, "expected": expected}
+            )[:300]
+            return True
+        for debit in pending:
+            refusal = debit_collect_refusal(debit, self.day) or book.refusal(
+                invoice=debit.invoice,
+                amount=debit.amount.amount,
+                received_on=debit.batch.collection_date,
+            )
+            if refusal is not None:
+                row.note = refusal.message[:300]
+                return True
+        for debit in pending:
+            debit_collect(book=book, debit=debit)
+            collected.append(debit)
+        row.status = BankStatementEntry.Status.COLLECTED
+        if len(pending) == 1:
+            row.sepa_debit = pending[0]
+            row.invoice = pending[0].invoice
+        row.note = (
+            _("Collected %(count)s SEPA debit(s) of %(batch)s; their invoices are paid.")
+            % {"count": len(pending), "batch": label}
+        )[:300]
+        return True
+
+    def _return(self, row: BankStatementEntry, debit: SepaDebit, reason: str) -> None:
+        """A debit entry that is one of our direct debits coming back (an R-transaction):
+        recorded as a return file would record it."""
+        reason = reason.upper()
+        if reason not in SepaDebit.ReturnReason.values:
+            reason = SepaDebit.ReturnReason.MS03
+        try:
+            result = sepa_returns_record(
+                rejections=[
+                    sepa.Rejection(
+                        message_id="",
+                        end_to_end_id=debit.end_to_end_id,
+                        reason=reason,
+                        day=row.booking_date,
+                    )
+                ],
+                day=row.booking_date,
+                today=self.day,
+            )
+        except ApplicationError as error:
+            row.note = error.message[:300]
+            return
+        if not result.returned:
+            row.note = (_("%(id)s was already returned.") % {"id": debit})[:300]
+            return
+        debit = result.returned[0].debit
+        row.status = BankStatementEntry.Status.RETURNED
+        row.sepa_debit = debit
+        row.invoice_id = debit.invoice_id
+        row.note = (
+            _("Our direct debit %(id)s came back (%(reason)s): its invoice is open again.")
+            % {"id": debit, "reason": debit.get_return_reason_display()}
+        )[:300]
 
     def _locked(self, invoices) -> list[Invoice]:
         return list(
@@ -311,15 +501,17 @@ class _Matcher:
 
 def _settle(
     *,
+    book: PaymentBook,
     invoice: Invoice,
     amount: Decimal,
     currency: str,
     booked_on: date,
     reference: str,
-    actor: AbstractBaseUser | None,
 ) -> tuple[Payment, CreditEntry | None]:
     """Money received by transfer for an invoice (locked by the caller): its balance is paid,
-    any surplus becomes the customer's credit (an over-payment pointing to the invoice)."""
+    any surplus becomes the customer's credit (an over-payment pointing to the invoice). The
+    payment is added to `book`; both are written by the caller (book.write(), then the
+    credit)."""
     if invoice.currency != currency:
         raise ApplicationError(
             _("The transfer is in %(currency)s and %(number)s in %(invoice_currency)s.")
@@ -332,17 +524,16 @@ def _settle(
         )
     balance = invoice.total.amount - invoice.amount_paid.amount
     paid = min(amount, balance)
-    payment = payment_record(
+    payment = book.add(
         invoice=invoice,
         amount=paid,
         method=Payment.Method.BANK_TRANSFER,
         received_on=booked_on,
         reference=reference,
-        actor=actor,
     )
     credit = None
     if amount > paid:
-        credit = CreditEntry.objects.create(
+        credit = CreditEntry(
             customer_id=invoice.customer_id,
             currency=invoice.currency,
             amount=amount - paid,
@@ -373,14 +564,18 @@ def statement_entry_match(
                 % {"number": invoice.number},
                 field="invoice",
             )
+        book = PaymentBook(actor=actor)
         payment, credit = _settle(
+            book=book,
             invoice=invoice,
             amount=entry.amount.amount,
             currency=str(entry.currency),
             booked_on=entry.booking_date,
             reference=entry.bank_reference,
-            actor=actor,
         )
+        book.write()
+        if credit is not None:
+            credit.save()
         entry.status = BankStatementEntry.Status.MATCHED
         entry.invoice, entry.payment, entry.credit = invoice, payment, credit
         entry.matched_by = actor if getattr(actor, "pk", None) else None  # type: ignore[assignment]

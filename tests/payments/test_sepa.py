@@ -10,58 +10,20 @@ import xmlschema
 from defusedxml import ElementTree
 from django.conf import settings as django_settings
 
-from billing.models import Invoice, InvoiceEvent, Payment
-from billing.services import billing_run
-from catalog.models import Plan, SeatType
+from billing.models import InvoiceEvent, Payment
 from core.errors import ApplicationError
 from payments import sepa, services
 from payments.models import SepaBatch, SepaDebit
-from subscriptions import services as subscription_services
 from tests.concurrency import postgresql_only, run_together
-from tests.subscriptions.factories import CustomerFactory
+from tests.payments.sepa_builders import IBAN, invoice_for, mandate_for, submitted_batch
 
 pytestmark = pytest.mark.django_db
 
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.02"}
-IBAN = "DE89370400440532013000"
-BIC = "COBADEFFXXX"
-
-
-def mandate_for(customer, *, default=True, signed=date(2025, 12, 15)):
-    return services.sepa_mandate_add(
-        customer=customer,
-        account_holder="Bernard Martin",
-        iban=IBAN,
-        bic=BIC,
-        accepted=True,
-        today=signed,
-        make_default=default,
-    )
-
-
-def invoice_for(name: str) -> Invoice:
-    """Another customer's quarterly invoice of 129.60, issued on 2026-01-01 like `quarterly`."""
-    subscription = subscription_services.subscription_create(
-        customer=CustomerFactory(name=name),
-        plan=Plan.objects.get(code="device-seats"),
-        start_date=date(2026, 1, 1),
-        today=date(2026, 1, 1),
-        seats={SeatType.objects.get(code="gateway"): 10},
-        service_period_years=3,
-        partner_discount_percent=Decimal("20"),
-    ).subscription
-    billing_run(day=date(2026, 1, 1))
-    return Invoice.objects.get(subscription=subscription)
 
 
 def parsed(batch: SepaBatch):
     return ElementTree.fromstring(batch.xml.encode())
-
-
-def submitted_batch(day=date(2026, 1, 17)) -> SepaBatch:
-    batch = services.sepa_batch_create(day=day)
-    assert batch is not None
-    return services.sepa_batch_mark_submitted(batch=batch)
 
 
 # The batch -------------------------------------------------------------------------------------
