@@ -23,8 +23,8 @@ from payments import services, tasks
 from payments.models import DunningPolicy, DunningStep, SepaDebit
 from subscriptions import services as subscription_services
 from subscriptions.models import Subscription, SubscriptionEvent
+from tests.payments.sepa_builders import mandate_for, submitted_batch
 from tests.support.api import results, token_client
-from tests.support.payments import mandate_for, submitted_batch
 
 pytestmark = pytest.mark.django_db
 

@@ -1,36 +1,11 @@
-"""Builders the payments tests share: a SEPA mandate, a submitted batch, and the camt.053
-statement a French bank exports."""
+"""The camt.053 statement a French bank exports, as the payments tests build it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from xml.sax.saxutils import escape
 
-from payments import services
-from payments.models import SepaBatch
-
-IBAN = "DE89370400440532013000"
-BIC = "COBADEFFXXX"
 OUR_IBAN = "FR7630006000011234567890189"
-
-
-def mandate_for(customer, *, default=True, signed=date(2025, 12, 15)):
-    return services.sepa_mandate_add(
-        customer=customer,
-        account_holder="Bernard Martin",
-        iban=IBAN,
-        bic=BIC,
-        accepted=True,
-        today=signed,
-        make_default=default,
-    )
-
-
-def submitted_batch(day=date(2026, 1, 17)) -> SepaBatch:
-    batch = services.sepa_batch_create(day=day)
-    assert batch is not None
-    return services.sepa_batch_mark_submitted(batch=batch)
 
 
 @dataclass
