@@ -144,7 +144,7 @@ def _pay_page(request: HttpRequest, customer: Customer, invoice: Invoice, portal
             "invoice": invoice,
             "left": invoice.total.amount - invoice.amount_paid.amount,
             "payable": invoice.kind == Invoice.Kind.INVOICE
-            and invoice.status in Invoice.OPEN_STATUSES,
+            and invoice.status in Invoice.PAYABLE_STATUSES,
             "attempt": attempt,
             "waiting": attempt is not None and attempt.status == attempt.Status.PROCESSING,
             "form": form,

@@ -300,7 +300,7 @@ def card_refund_send(*, refund: Refund) -> Refund:
 def _left_to_pay(invoice: Invoice) -> Decimal:
     if invoice.kind != Invoice.Kind.INVOICE:
         raise ApplicationError(_("Only an invoice can be paid, not a credit note."))
-    if invoice.status not in Invoice.OPEN_STATUSES:
+    if invoice.status not in Invoice.PAYABLE_STATUSES:
         raise ApplicationError(
             _("%(number)s cannot be paid (status: %(status)s).")
             % {"number": invoice.number, "status": invoice.get_status_display()}
@@ -397,7 +397,7 @@ def _succeeded(attempt: CardPayment, *, day: date) -> None:
     amount = attempt.amount.amount
     owed = (
         invoice.total.amount - invoice.amount_paid.amount
-        if invoice.status in Invoice.OPEN_STATUSES
+        if invoice.status in Invoice.PAYABLE_STATUSES
         else ZERO
     )
     paid = min(amount, max(owed, ZERO))

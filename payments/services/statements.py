@@ -440,7 +440,7 @@ class _Matcher:
         for invoice in self._locked(
             Invoice.objects.filter(
                 customer_id__in=customer_ids,
-                status__in=Invoice.OPEN_STATUSES,
+                status__in=Invoice.PAYABLE_STATUSES,
                 currency=self.parsed.currency,
             )
         ):
@@ -484,7 +484,7 @@ class _Matcher:
             invoices[pk]
             for customer_id in sorted(customer_ids)
             for pk in by_customer.get(customer_id, [])
-            if invoices[pk].status in Invoice.OPEN_STATUSES
+            if invoices[pk].status in Invoice.PAYABLE_STATUSES
             and invoices[pk].total.amount - invoices[pk].amount_paid.amount == entry.amount
             and (invoices[pk].issue_date or entry.booking_date) <= entry.booking_date
         ]
@@ -517,7 +517,7 @@ def _settle(
             _("The transfer is in %(currency)s and %(number)s in %(invoice_currency)s.")
             % {"currency": currency, "number": invoice.number, "invoice_currency": invoice.currency}
         )
-    if invoice.status not in Invoice.OPEN_STATUSES:
+    if invoice.status not in Invoice.PAYABLE_STATUSES:
         raise ApplicationError(
             _("%(number)s is not open (status: %(status)s): it cannot receive this transfer.")
             % {"number": invoice.number, "status": invoice.get_status_display()}
