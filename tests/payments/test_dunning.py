@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 
 from billing.models import Invoice, InvoiceEvent
 from billing.services import (
@@ -25,6 +26,7 @@ from subscriptions import services as subscription_services
 from subscriptions.models import Subscription, SubscriptionEvent
 from tests.payments.sepa_builders import mandate_for, submitted_batch
 from tests.support.api import results, token_client
+from tests.support.payments import Tx, camt053
 
 pytestmark = pytest.mark.django_db
 
@@ -357,3 +359,20 @@ def test_the_api_says_suspended_and_no_access_and_filters_on_it(quarterly, polic
     )
     (row,) = results(client.get("/api/v1/subscriptions/", {"status": "active"}))
     assert (row["status"], row["suspended_since"], row["access"]) == ("active", None, True)
+
+
+def test_a_transfer_in_a_statement_settles_a_written_off_invoice(quarterly, policy):
+    policy.final_action = DunningPolicy.Final.WRITE_OFF
+    policy.save()
+    invoices_mark_overdue(day=date(2026, 2, 1))
+    services.dunning_run(day=FINAL_DAY)
+    statement = camt053(
+        Tx("129.60", reference=quarterly.payment_reference, booked="2026-03-20"),
+        statement_id="STMT-2026-03-20",
+    )
+    services.statement_import(
+        file=ContentFile(statement, name="camt053.xml"), actor=None, day=date(2026, 3, 20)
+    )
+    quarterly.refresh_from_db()
+    assert (quarterly.status, quarterly.paid_on) == ("paid", date(2026, 3, 20))
+    assert Subscription.objects.get(pk=quarterly.subscription_id).has_access
