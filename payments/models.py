@@ -774,6 +774,9 @@ class DunningStep(models.Model):
         related_name="+",
     )
     detail = models.CharField(_("detail"), max_length=300, blank=True)
+    # The email outbox: a step that suspended or cancelled something is announced; the daily
+    # job sends what is still unsent, so that a broker down at that moment loses nothing.
+    to_email = models.BooleanField(_("to announce by email"), default=False)
     emailed_at = models.DateTimeField(_("emailed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 

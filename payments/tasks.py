@@ -8,6 +8,7 @@ from datetime import date
 from celery import shared_task
 from django.conf import settings
 
+from config.celery import send
 from core import clock
 from payments import services
 from payments.gateways.test import TestGateway
@@ -40,8 +41,9 @@ def dunning(day: str | None = None) -> dict:
     """Daily, after the overdue reminders: retries, suspensions and final steps due today; each
     suspension or cancellation is then announced by email (its own job, retried)."""
     report = services.dunning_run(day=date.fromisoformat(day) if day else clock.today())
-    for step_id in report.to_email:
-        dunning_email.delay(step_id)
+    # Today's announcements and any still unsent (the steps are the outbox).
+    for step_id in services.dunning_emails_pending():
+        send("payments.dunning_email", step_id)
     return {
         "retries": report.retries,
         "suspended": report.suspended,

@@ -30,7 +30,12 @@ from payments.services.debits import (
     sepa_returns_import,
     sepa_returns_record,
 )
-from payments.services.dunning import DunningReport, dunning_email_send, dunning_run
+from payments.services.dunning import (
+    DunningReport,
+    dunning_email_send,
+    dunning_emails_pending,
+    dunning_run,
+)
 from payments.services.methods import (
     payment_method_revoke,
     payment_method_set_default,
@@ -57,6 +62,7 @@ __all__ = [
     "credit_balance",
     "credits_apply_due",
     "dunning_email_send",
+    "dunning_emails_pending",
     "dunning_run",
     "gateway_webhook_receive",
     "payment_method_revoke",

@@ -18,7 +18,7 @@ run catches up with the steps due, taking the latest retry only, as reminders do
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import transaction
@@ -41,14 +41,13 @@ Step = DunningStep.Step
 
 @dataclass
 class DunningReport:
-    """What one run of the job did (the step ids to announce by email)."""
+    """What one run of the job did."""
 
     day: date
     retries: int = 0
     suspended: int = 0
     cancelled: int = 0
     written_off: int = 0
-    to_email: list[int] = field(default_factory=list)
 
 
 def _policies() -> list[DunningPolicy]:
@@ -219,20 +218,16 @@ def _escalate(
         taken = set(DunningStep.objects.filter(invoice=invoice).values_list("step", flat=True))
         suspend_day = policy.suspend_after_days
         if suspend_day is not None and late >= suspend_day and Step.SUSPENDED not in taken:
-            step, acted = _suspend(invoice, policy, day)
+            _step, acted = _suspend(invoice, policy, day)
             report.suspended += acted
-            if acted:
-                report.to_email.append(step.pk)
         final_day = policy.final_after_days
         final = policy.final_action
         if final_day is None or late < final_day or final == DunningPolicy.Final.NONE:
             return
         cancels = final in (DunningPolicy.Final.CANCEL, DunningPolicy.Final.CANCEL_AND_WRITE_OFF)
         if cancels and Step.CANCELLED not in taken:
-            step, acted = _cancel(invoice, policy, day)
+            _step, acted = _cancel(invoice, policy, day)
             report.cancelled += acted
-            if acted:
-                report.to_email.append(step.pk)
         writes_off = final in (
             DunningPolicy.Final.WRITE_OFF,
             DunningPolicy.Final.CANCEL_AND_WRITE_OFF,
@@ -281,7 +276,7 @@ def _suspend(invoice: Invoice, policy: DunningPolicy, day: date) -> tuple[Dunnin
             else _("Suspended; invoicing continues.")
         )
     step = DunningStep.objects.create(
-        invoice=invoice, step=Step.SUSPENDED, day=day, policy=policy, detail=detail
+        invoice=invoice, step=Step.SUSPENDED, day=day, policy=policy, detail=detail, to_email=acted
     )
     return step, acted
 
@@ -305,7 +300,7 @@ def _cancel(invoice: Invoice, policy: DunningPolicy, day: date) -> tuple[Dunning
             "date": ends.isoformat()
         }
     step = DunningStep.objects.create(
-        invoice=invoice, step=Step.CANCELLED, day=day, policy=policy, detail=detail
+        invoice=invoice, step=Step.CANCELLED, day=day, policy=policy, detail=detail, to_email=acted
     )
     return step, acted
 
@@ -317,7 +312,7 @@ def dunning_email_send(*, step_id: int) -> bool:
     step = DunningStep.objects.select_related(
         "invoice__customer", "invoice__subscription__plan"
     ).get(pk=step_id)
-    if step.emailed_at is not None or step.step not in (Step.SUSPENDED, Step.CANCELLED):
+    if step.emailed_at is not None or not step.to_email:
         return False
     subscription = step.invoice.subscription
     if subscription is None:
@@ -327,3 +322,13 @@ def dunning_email_send(*, step_id: int) -> bool:
         emailed_at=timezone.now()
     )
     return True
+
+
+def dunning_emails_pending() -> list[int]:
+    """The steps still to announce by email (the job sends them each morning: today's, and any
+    a broker down yesterday kept back)."""
+    return list(
+        DunningStep.objects.filter(to_email=True, emailed_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

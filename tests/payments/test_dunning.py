@@ -376,3 +376,26 @@ def test_a_transfer_in_a_statement_settles_a_written_off_invoice(quarterly, poli
     quarterly.refresh_from_db()
     assert (quarterly.status, quarterly.paid_on) == ("paid", date(2026, 3, 20))
     assert Subscription.objects.get(pk=quarterly.subscription_id).has_access
+
+
+def test_an_announcement_a_broker_kept_back_is_sent_by_the_next_morning_job(
+    quarterly, policy, mailoutbox
+):
+    invoices_mark_overdue(day=date(2026, 2, 1))
+    # The step is taken, but its email never left (the job's queueing failed).
+    services.dunning_run(day=SUSPENSION_DAY)
+    step = DunningStep.objects.get(step="suspended")
+    assert (step.to_email, step.emailed_at, len(mailoutbox)) == (True, None, 0)
+    assert services.dunning_emails_pending() == [step.pk]
+    # The next morning's job sends it, once.
+    tasks.dunning(date(2026, 2, 15).isoformat())
+    tasks.dunning(date(2026, 2, 16).isoformat())
+    assert len(mailoutbox) == 1
+    assert services.dunning_emails_pending() == []
+
+
+def test_a_step_that_changed_nothing_is_not_announced(quarterly, policy, mailoutbox):
+    invoices_mark_overdue(day=date(2026, 2, 1))
+    Subscription.objects.filter(pk=quarterly.subscription_id).update(status="ended")
+    tasks.dunning(SUSPENSION_DAY.isoformat())
+    assert DunningStep.objects.get().to_email is False and mailoutbox == []
