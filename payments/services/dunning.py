@@ -145,7 +145,7 @@ def _retry(
             last = invoice.sepa_debits.order_by("-pk").first()
             if done.exists() and last is not None and last.return_reason in last.FINAL_REASONS:
                 return  # recorded once why it is not retried: the later retries say nothing new
-            detail = _retry_debit(invoice, day)
+            detail = _retry_debit(last, day)
         elif method == Payment.Method.CARD:
             detail = _retry_card(invoice, day)
         else:
@@ -165,9 +165,9 @@ def _failed_method(invoice: Invoice) -> str:
     return event.data.get("method", "") if event else ""
 
 
-def _retry_debit(invoice: Invoice, day: date) -> str | None:
-    """Present a returned debit again; the step's detail, or None while a debit is in flight."""
-    debit = invoice.sepa_debits.order_by("-pk").first()
+def _retry_debit(debit: SepaDebit | None, day: date) -> str | None:
+    """Present the invoice's last debit again, if returned; the step's detail, or None while
+    it is in flight."""
     if debit is None:
         return _("No direct debit to present again.")
     if debit.status != SepaDebit.Status.RETURNED:
@@ -289,10 +289,6 @@ def _cancel(invoice: Invoice, policy: DunningPolicy, day: date) -> tuple[Dunning
     elif subscription.status == Subscription.Status.PENDING_CANCELLATION:
         detail = _("Its cancellation was already scheduled.")
     else:
-        if subscription.invoicing_held:
-            # The run must reach it to end it on its date (it stays suspended until then).
-            Subscription.objects.filter(pk=subscription.pk).update(invoicing_held=False)
-            subscription.invoicing_held = False
         result = subscription_cancel(subscription=subscription, today=day, channel="dunning")
         acted = True
         ends = result.effective_date or day  # a cancellation always has its date

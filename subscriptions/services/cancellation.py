@@ -224,7 +224,10 @@ def subscription_cancel(
         channel=channel,
     )
     subscription.end_date = quote.effective_date
-    subscription.save(update_fields=["end_date", "updated_at"])
+    # Invoicing held by a suspension (dunning) is released: the run must reach the subscription
+    # to end it on its date; it stays suspended until then.
+    subscription.invoicing_held = False
+    subscription.save(update_fields=["end_date", "invoicing_held", "updated_at"])
     advance(subscription, today)
     context = context_of(subscription)
     now = charge_engine.event_charges(context, event)

@@ -399,3 +399,15 @@ def test_a_step_that_changed_nothing_is_not_announced(quarterly, policy, mailout
     Subscription.objects.filter(pk=quarterly.subscription_id).update(status="ended")
     tasks.dunning(SUSPENSION_DAY.isoformat())
     assert DunningStep.objects.get().to_email is False and mailoutbox == []
+
+
+def test_cancelling_a_held_subscription_releases_its_invoicing_to_end_it(quarterly, policy):
+    policy.hold_invoicing = True
+    policy.save()
+    invoices_mark_overdue(day=date(2026, 2, 1))
+    services.dunning_run(day=SUSPENSION_DAY)
+    assert Subscription.objects.get(pk=quarterly.subscription_id).invoicing_held
+    services.dunning_run(day=FINAL_DAY)
+    subscription = Subscription.objects.get(pk=quarterly.subscription_id)
+    assert subscription.status == "pending_cancellation"
+    assert (subscription.invoicing_held, subscription.suspended_since) == (False, SUSPENSION_DAY)
