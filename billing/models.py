@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from catalog.models import Product, TaxRate, currency_field, money_field
+from catalog.models import Product, TaxCategory, TaxRate, currency_field, money_field
 from core.remittance import creditor_reference_text
 from subscriptions.models import Customer, Subscription
 
@@ -115,6 +115,11 @@ class Invoice(models.Model):
     customer_name = models.CharField(_("billed to"), max_length=200, blank=True)
     customer_address = models.TextField(_("billing address"), blank=True)
     customer_vat_number = models.CharField(_("VAT number"), max_length=40, blank=True)
+    # The parties as they were when the invoice was made, for its PDF and its e-invoice
+    # (EN 16931 BG-4 and BG-7): the seller profile at issue, and the party billed with its
+    # structured address and identifiers (keys: billing/einvoice/parties.py).
+    seller = models.JSONField(_("seller"), default=dict, blank=True)
+    buyer = models.JSONField(_("buyer"), default=dict, blank=True)
     issue_date = models.DateField(_("issue date"), null=True, blank=True)
     due_date = models.DateField(_("due date"), null=True, blank=True, db_index=True)
     period_start = models.DateField(_("period start"), null=True, blank=True)
@@ -263,6 +268,12 @@ class InvoiceLine(models.Model):
     tax_rate_ref = models.ForeignKey(
         TaxRate, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # EN 16931 BT-151 and, but for S, the reason (BT-120/BT-121): decided by the parties.
+    tax_category = models.CharField(
+        _("VAT category"), max_length=2, choices=TaxCategory.choices, default=TaxCategory.STANDARD
+    )
+    tax_exemption_code = models.CharField(_("exemption reason code"), max_length=30, blank=True)
+    tax_exemption_reason = models.CharField(_("exemption reason"), max_length=200, blank=True)
     product = models.ForeignKey(
         Product, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -289,13 +300,19 @@ class InvoiceLine(models.Model):
 
 
 class InvoiceTax(models.Model):
-    """Per rate: the taxable base and the tax (EN 16931: the sum of net amounts × the rate)."""
+    """Per VAT category and rate: the taxable base and the tax (EN 16931 BG-23: the sum of net
+    amounts × the rate), with the exemption reason of a category other than S."""
 
     # Indexed by the (invoice, rate) constraint.
     invoice = models.ForeignKey(
         Invoice, on_delete=models.CASCADE, related_name="taxes", db_index=False
     )
     rate = models.DecimalField(_("rate (%)"), max_digits=5, decimal_places=2)
+    category = models.CharField(
+        _("VAT category"), max_length=2, choices=TaxCategory.choices, default=TaxCategory.STANDARD
+    )
+    exemption_code = models.CharField(_("exemption reason code"), max_length=30, blank=True)
+    exemption_reason = models.CharField(_("exemption reason"), max_length=200, blank=True)
     currency = currency_field()
     base = money_field(_("taxable base"))
     tax = money_field(_("tax amount"))
@@ -303,8 +320,12 @@ class InvoiceTax(models.Model):
     class Meta:
         verbose_name = _("invoice tax")
         verbose_name_plural = _("invoice taxes")
-        ordering = ["invoice", "rate"]
-        constraints = [models.UniqueConstraint(fields=["invoice", "rate"], name="tax_one_per_rate")]
+        ordering = ["invoice", "rate", "category"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invoice", "category", "rate"], name="tax_one_per_category_and_rate"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.rate} %: {self.tax}"
@@ -441,3 +462,69 @@ class InvoiceEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice} {self.kind}"
+
+
+class EInvoice(models.Model):
+    """An issued document's legal e-invoice: the CII and UBL XML (EN 16931) and the Factur-X
+    PDF (PDF/A-3 with the CII embedded), made once from the stored invoice, never recomputed,
+    and what the approved platform (PA) said of it.
+
+    Made after issue, outside the billing run (billing.einvoices_generate, enqueued when
+    documents are issued and every few minutes for what is missing): a billing run never waits
+    for PDFs. Kept in the database (a few tens of kB each), so that every worker of every
+    machine reads the same files and nothing is half-written."""
+
+    class Status(models.TextChoices):
+        GENERATED = "generated", pgettext_lazy("e-invoice status", "generated")
+        SUBMITTED = "submitted", pgettext_lazy("e-invoice status", "submitted to the platform")
+        REJECTED = "rejected", pgettext_lazy("e-invoice status", "rejected")
+        ACCEPTED = "accepted", pgettext_lazy("e-invoice status", "accepted")
+        PAID = "paid", pgettext_lazy("e-invoice status", "paid")
+
+    invoice = models.OneToOneField(
+        Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="einvoice"
+    )
+    cii_xml = models.BinaryField(_("CII XML"))
+    ubl_xml = models.BinaryField(_("UBL XML"))
+    facturx_pdf = models.BinaryField(_("Factur-X PDF"))
+    generated_at = models.DateTimeField(_("generated at"), auto_now_add=True)
+    status = models.CharField(
+        _("platform status"), max_length=9, choices=Status.choices, default=Status.GENERATED
+    )
+    status_reason = models.CharField(_("reason"), max_length=500, blank=True)
+    platform_reference = models.CharField(_("platform reference"), max_length=100, blank=True)
+    status_at = models.DateTimeField(_("status since"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("e-invoice")
+        verbose_name_plural = _("e-invoices")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return str(self.invoice)
+
+
+class EInvoiceStatusEvent(models.Model):
+    """Each lifecycle status the platform reported, in order (append-only)."""
+
+    einvoice = models.ForeignKey(EInvoice, on_delete=models.CASCADE, related_name="status_events")
+    status = models.CharField(_("status"), max_length=9, choices=EInvoice.Status.choices)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    platform_reference = models.CharField(_("platform reference"), max_length=100, blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("e-invoice status")
+        verbose_name_plural = _("e-invoice statuses")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.einvoice} {self.status}"

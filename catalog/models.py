@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import translation
@@ -22,6 +23,7 @@ from django.utils.translation import pgettext_lazy
 from djmoney.models.fields import CurrencyField, MoneyField
 from simple_history.models import HistoricalRecords
 
+from core.identifiers import InvalidIdentifier, siren_clean, siret_clean, vat_number_clean
 from core.periods import NAMED_PERIODS, Period, Unit, period_of
 from core.pricing import PricingModel as CorePricingModel
 from core.pricing import Tier
@@ -122,11 +124,56 @@ def code_field() -> models.CharField:
     )
 
 
+class TaxCategory(models.TextChoices):
+    """EN 16931 VAT category codes (UNTDID 5305, BT-118/BT-151) Cadence determines."""
+
+    STANDARD = "S", _("S — standard rate")
+    ZERO = "Z", _("Z — zero rated")
+    EXEMPT = "E", _("E — exempt from VAT")
+    REVERSE_CHARGE = "AE", _("AE — reverse charge")
+    INTRA_EU = "K", _("K — intra-community supply of goods")
+    EXPORT = "G", _("G — export outside the EU")
+    OUTSIDE_SCOPE = "O", _("O — not subject to VAT")
+
+
 class TaxRate(models.Model):
+    """A rate a product (or a term's penalty) is taxed at at home, or a country's standard rate
+    for consumers of other member states (One-Stop Shop). An exempt or zero rate names its
+    category and the reason printed on the invoice (EN 16931 BT-120/BT-121)."""
+
     code = code_field()
     name = models.CharField(_("name"), max_length=120)
     rate = models.DecimalField(
         _("rate (%)"), max_digits=5, decimal_places=2, help_text=_("Percent, e.g. 20.00")
+    )
+    country = models.CharField(
+        _("country"),
+        max_length=2,
+        blank=True,
+        help_text=_(
+            "ISO code of the country whose rate it is. Empty: the seller's country. A country's "
+            "standard rate taxes its consumers of electronic services (One-Stop Shop)."
+        ),
+    )
+    is_standard = models.BooleanField(
+        _("standard rate of its country"),
+        default=False,
+        help_text=_("Used for consumers in that country when no product rate applies."),
+    )
+    category = models.CharField(
+        _("VAT category"), max_length=2, choices=TaxCategory.choices, default=TaxCategory.STANDARD
+    )
+    exemption_code = models.CharField(
+        _("exemption reason code"),
+        max_length=30,
+        blank=True,
+        help_text=_("VATEX code for exempt or zero-rated sales, e.g. VATEX-EU-132-1I."),
+    )
+    exemption_reason = models.CharField(
+        _("exemption reason"),
+        max_length=200,
+        blank=True,
+        help_text=_("Printed on the invoice, e.g. the article of law that exempts the sale."),
     )
     is_active = models.BooleanField(_("active"), default=True)
     history = HistoricalRecords()
@@ -140,11 +187,231 @@ class TaxRate(models.Model):
                 condition=Q(rate__gte=0) & Q(rate__lte=100),
                 name="taxrate_rate_0_100",
                 violation_error_message=_("A tax rate lies between 0 and 100 (percent)."),
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(category="S", rate__gt=0) | (~Q(category="S") & Q(rate=0)),
+                name="taxrate_category_matches_rate",
+                violation_error_message=_(
+                    "A standard-rated (S) tax rate is above 0 %; any other category is 0 %."
+                ),
+            ),
+            models.UniqueConstraint(
+                fields=["country"],
+                condition=Q(is_standard=True, is_active=True),
+                name="taxrate_one_standard_per_country",
+                violation_error_message=_("This country already has an active standard rate."),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({number_format(self.rate)} %)"
+
+
+class TaxRule(models.Model):
+    """How a sale is taxed, by the seller's country, the customer's country (or zone) and kind
+    (billing-rules §10). The most specific rule wins; without one, Cadence's built-in EU rules
+    apply (catalog/tax.py, DEFAULT_RULES), which the data migration also writes here so that an
+    operator sees and can change them."""
+
+    class Zone(models.TextChoices):
+        DOMESTIC = "domestic", _("the seller's country")
+        EU = "eu", _("another EU member state")
+        NON_EU = "non_eu", _("outside the EU")
+
+    class CustomerKind(models.TextChoices):
+        ANY = "any", _("any customer")
+        BUSINESS = "business", _("business with a VAT number")
+        CONSUMER = "consumer", _("consumer or business without a VAT number")
+
+    class RateSource(models.TextChoices):
+        PRODUCT = "product", _("the product's rate (else its plan's term's)")
+        CUSTOMER_COUNTRY = "customer_country", _("the standard rate of the customer's country")
+        NONE = "none", _("no VAT (0 %)")
+
+    seller_country = models.CharField(_("seller country"), max_length=2)
+    customer_zone = models.CharField(_("customer zone"), max_length=8, choices=Zone.choices)
+    customer_country = models.CharField(
+        _("customer country"),
+        max_length=2,
+        blank=True,
+        help_text=_("Only this country of the zone (ISO code). Empty: every country of the zone."),
+    )
+    customer_kind = models.CharField(
+        _("customer kind"), max_length=8, choices=CustomerKind.choices, default=CustomerKind.ANY
+    )
+    category = models.CharField(_("VAT category"), max_length=2, choices=TaxCategory.choices)
+    rate_source = models.CharField(_("rate"), max_length=16, choices=RateSource.choices)
+    exemption_code = models.CharField(
+        _("exemption reason code"), max_length=30, blank=True, help_text=_("e.g. VATEX-EU-AE")
+    )
+    mention_en = models.CharField(_("mention on the invoice (English)"), max_length=200, blank=True)
+    mention_fr = models.CharField(_("mention on the invoice (French)"), max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("tax rule")
+        verbose_name_plural = _("tax rules")
+        ordering = ["seller_country", "customer_zone", "customer_country", "customer_kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["seller_country", "customer_zone", "customer_country", "customer_kind"],
+                name="taxrule_unique_case",
+                violation_error_message=_("A rule for this case exists already."),
+            ),
+            models.CheckConstraint(
+                condition=(Q(category="S") & ~Q(rate_source="none"))
+                | (~Q(category="S") & Q(rate_source="none")),
+                name="taxrule_rate_matches_category",
+                violation_error_message=_(
+                    "A standard-rated (S) rule takes a rate; any other category has none."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = self.customer_country or self.get_customer_zone_display()
+        return (
+            f"{self.seller_country} → {where}, {self.get_customer_kind_display()}: {self.category}"
+        )
+
+    def mention(self, language: str | None) -> str:
+        if (language or "en")[:2] == "fr" and self.mention_fr:
+            return self.mention_fr
+        return self.mention_en
+
+
+class SellerProfile(models.Model):
+    """Who sells: the legal identity printed on every invoice and written into its e-invoice
+    (EN 16931 BG-4), edited by the operator in the admin. One row; until it exists the
+    environment's SELLER_* settings stand in (`SellerProfile.current`). Each invoice keeps a
+    copy of it as it was at issue."""
+
+    class AddressScheme(models.TextChoices):
+        SIREN = "0225", _("SIREN (0225)")
+        SIRET = "0009", _("SIRET (0009)")
+        EMAIL = "EM", _("email address (EM)")
+        GLN = "0088", _("GLN (0088)")
+
+    legal_name = models.CharField(_("legal name"), max_length=200)
+    trade_name = models.CharField(_("trade name"), max_length=200, blank=True)
+    legal_form = models.CharField(
+        _("legal form and share capital"),
+        max_length=200,
+        blank=True,
+        help_text=_("e.g. SAS au capital de 10 000 €"),
+    )
+    registration_office = models.CharField(
+        _("registry"), max_length=100, blank=True, help_text=_("e.g. RCS Paris")
+    )
+    siren = models.CharField(_("SIREN"), max_length=9, blank=True)
+    siret = models.CharField(_("SIRET"), max_length=14, blank=True)
+    vat_number = models.CharField(_("VAT number"), max_length=20, blank=True)
+    address_line1 = models.CharField(_("address"), max_length=200)
+    address_line2 = models.CharField(_("address (continued)"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20)
+    city = models.CharField(_("city"), max_length=100)
+    country = models.CharField(_("country"), max_length=2, help_text=_("ISO 3166 code, e.g. FR"))
+    email = models.EmailField(_("billing email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    electronic_address = models.CharField(
+        _("electronic address"),
+        max_length=100,
+        blank=True,
+        help_text=_(
+            "Where e-invoices reach you (EN 16931 BT-34): in France your SIREN at your approved "
+            "platform. Empty: your SIREN, else your billing email."
+        ),
+    )
+    electronic_address_scheme = models.CharField(
+        _("electronic address scheme"),
+        max_length=4,
+        choices=AddressScheme.choices,
+        blank=True,
+    )
+    iban = models.CharField(_("IBAN for transfers"), max_length=34, blank=True)
+    bic = models.CharField(_("BIC"), max_length=11, blank=True)
+    invoicing_framework = models.CharField(
+        _("invoicing framework (BT-23)"),
+        max_length=6,
+        default="S1",
+        help_text=_(
+            "The French framework code: S1 services, B1 goods, M1 both; the second digit 2 when "
+            "invoices are already paid."
+        ),
+    )
+    late_payment_penalty = models.CharField(
+        _("late-payment penalties"),
+        max_length=300,
+        default="",
+        blank=True,
+        help_text=_("Empty: three times the French legal interest rate (the legal minimum)."),
+    )
+    footer_en = models.TextField(
+        _("invoice footer (English)"),
+        blank=True,
+        help_text=_("Printed at the bottom of every invoice, below the legal notes."),
+    )
+    footer_fr = models.TextField(_("invoice footer (French)"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("seller profile")
+        verbose_name_plural = _("seller profile")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(country__regex=r"^[A-Z]{2}$"),
+                name="sellerprofile_country_iso",
+                violation_error_message=_(
+                    "The country is a two-letter ISO code in capitals, e.g. FR."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.legal_name
+
+    def clean(self) -> None:
+        errors = {}
+        self.country = (self.country or "").strip().upper()
+        for name, check in (
+            ("siren", siren_clean),
+            ("siret", siret_clean),
+            ("vat_number", lambda v: vat_number_clean(v, self.country)),
+        ):
+            try:
+                setattr(self, name, check(getattr(self, name)))
+            except InvalidIdentifier as error:
+                errors[name] = str(error)
+        if self.siren and self.siret and not self.siret.startswith(self.siren):
+            errors["siret"] = _("A SIRET starts with its company's SIREN.")
+        if errors:
+            raise ValidationError(errors)
+
+    @classmethod
+    def current(cls) -> SellerProfile:
+        """The profile, or (unsaved) the environment's SELLER_* settings until one is saved."""
+        profile = cls.objects.order_by("pk").first()
+        if profile is not None:
+            return profile
+        lines = [line.strip() for line in settings.SELLER_ADDRESS.splitlines() if line.strip()]
+        postal, _sep, city = (lines[1] if len(lines) > 1 else "").partition(" ")
+        return cls(
+            legal_name=settings.SELLER_NAME,
+            address_line1=lines[0] if lines else "",
+            postal_code=postal,
+            city=city,
+            country=settings.SELLER_COUNTRY,
+            vat_number=settings.SELLER_VAT_NUMBER,
+            siren=settings.SELLER_SIREN,
+            email=settings.SELLER_EMAIL,
+            iban=settings.SEPA_CREDITOR_IBAN,
+            bic=settings.SEPA_CREDITOR_BIC,
+        )
+
+    def footer(self, language: str | None) -> str:
+        if (language or "en")[:2] == "fr" and self.footer_fr:
+            return self.footer_fr
+        return self.footer_en
 
 
 class SeatType(Localized):

@@ -264,10 +264,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
 }
 
-# The seller printed on invoices.
+# The seller printed on invoices until an operator fills in the seller profile in the admin
+# (catalog.SellerProfile), which then wins: these only seed it.
 SELLER_NAME = env.string("SELLER_NAME", "Cadence Demo SAS")
 SELLER_ADDRESS = env.string("SELLER_ADDRESS", "10 rue de la Facture\n75001 Paris\nFrance")
-SELLER_VAT_NUMBER = env.string("SELLER_VAT_NUMBER", "FR00123456789")
+SELLER_COUNTRY = env.string("SELLER_COUNTRY", "FR")
+SELLER_SIREN = env.string("SELLER_SIREN", "732829320")
+SELLER_VAT_NUMBER = env.string("SELLER_VAT_NUMBER", "FR44732829320")
+SELLER_EMAIL = env.string("SELLER_EMAIL", "billing@cadence.example")
 SELLER_PAYMENT_DETAILS = env.string(
     "SELLER_PAYMENT_DETAILS", "IBAN FR76 3000 6000 0112 3456 7890 189 — BIC AGRIFRPP"
 )

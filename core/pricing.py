@@ -307,6 +307,9 @@ class TaxBreakdown:
     rate: Decimal  # percent, e.g. Decimal("20.00")
     base: Decimal
     tax: Decimal
+    category: str = (
+        "S"  # EN 16931 VAT category (S, AE, O, E…): a breakdown is per category and rate
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,17 +326,19 @@ class Totals:
         return self.net + self.tax
 
 
-def invoice_totals(lines: Iterable[tuple[Decimal, Decimal]], currency: str) -> Totals:
-    """Totals of (tax rate %, rounded net amount) lines, tax per rate (EN 16931 BR-CO-17):
-    the sum of the net amounts at a rate × the rate, rounded half-up once."""
-    bases: dict[Decimal, Decimal] = {}
-    for rate, net in lines:
+def invoice_totals(lines: Iterable[tuple], currency: str) -> Totals:
+    """Totals of (tax rate %, rounded net amount[, VAT category]) lines, tax per category and
+    rate (EN 16931 BR-CO-17): the sum of the net amounts at a rate × the rate, rounded half-up
+    once. A line without a category is standard-rated (S)."""
+    bases: dict[tuple[Decimal, str], Decimal] = {}
+    for rate, net, *category in lines:
         if net != round_money(net, currency):
             raise ValueError(f"line amount {net} is not rounded to {currency}")
-        bases[rate] = bases.get(rate, ZERO) + net
+        key = (rate, category[0] if category else "S")
+        bases[key] = bases.get(key, ZERO) + net
     taxes = tuple(
-        TaxBreakdown(rate, base, round_money(base * rate / HUNDRED, currency))
-        for rate, base in sorted(bases.items())
+        TaxBreakdown(rate, base, round_money(base * rate / HUNDRED, currency), category)
+        for (rate, category), base in sorted(bases.items())
     )
     return Totals(sum(bases.values(), ZERO), taxes)
 

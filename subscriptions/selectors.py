@@ -202,7 +202,9 @@ class ChargeSummary:
 def charge_summary(charges: Iterable[Charge], currency: str) -> ChargeSummary:
     charges = tuple(charges)
     return ChargeSummary(
-        charges, currency, invoice_totals([(c.tax_rate, c.net) for c in charges], currency)
+        charges,
+        currency,
+        invoice_totals([(c.tax_rate, c.net, c.tax_category) for c in charges], currency),
     )
 
 

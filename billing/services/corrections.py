@@ -99,7 +99,7 @@ def invoice_credit_amount(
     amount shared over the invoice's tax rates in proportion to their totals, each share split
     into its net amount and tax so that the credit note totals exactly `amount`. The caller
     holds the invoice's lock and has checked the amount against what may be credited."""
-    taxes = list(invoice.taxes.order_by("rate"))
+    taxes = list(invoice.taxes.order_by("rate", "category"))
     if not taxes:
         raise ApplicationError(
             _("The invoice %(number)s has no amounts to credit.") % {"number": invoice.number}
@@ -130,7 +130,16 @@ def invoice_credit_amount(
                 },
                 field="amount",
             )
-        nets.append((tax.rate, rate_ids.get(tax.rate), net))
+        nets.append(
+            (
+                tax.rate,
+                rate_ids.get(tax.rate),
+                net,
+                tax.category,
+                tax.exemption_code,
+                tax.exemption_reason,
+            )
+        )
     document = build_amount_credit_note(invoice, nets, reason=reason, billing_key=billing_key)
     document.invoice.email_pending = settings.INVOICE_EMAILS  # the outbox
     save_documents([document], issue_on=day)

@@ -11,6 +11,7 @@ from typing import cast
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from billing.einvoice.parties import buyer_snapshot
 from billing.models import Invoice, InvoiceLine, InvoiceTax
 from billing.services import chunk_io
 from billing.services.numbering import log_issued, take_numbers
@@ -51,7 +52,17 @@ def billing_key(charge: Charge) -> str:
 
 def _totals(document: Document, currency: str) -> None:
     invoice_values, taxes = _totals_of(
-        [(line.tax_rate, chunk_io.raw_value(line, "net")) for line in document.lines], currency
+        [
+            (
+                line.tax_rate,
+                chunk_io.raw_value(line, "net"),
+                line.tax_category,
+                line.tax_exemption_code,
+                line.tax_exemption_reason,
+            )
+            for line in document.lines
+        ],
+        currency,
     )
     # As stored (the row's currency is already set): skips django-money's descriptor, a
     # measurable cost when the run builds thousands of invoices.
@@ -59,14 +70,33 @@ def _totals(document: Document, currency: str) -> None:
     document.taxes = [cast(InvoiceTax, chunk_io.row_from(InvoiceTax, values)) for values in taxes]
 
 
-def _totals_of(lines: list[tuple[Decimal, Decimal]], currency: str) -> tuple[dict, list[dict]]:
-    """The totals of an invoice and its taxes per rate, as attribute values."""
+def _totals_of(lines: list[tuple], currency: str) -> tuple[dict, list[dict]]:
+    """The totals of an invoice and its taxes per category and rate, as attribute values, from
+    lines given as (rate, net, category, exemption code, exemption reason)."""
     totals = invoice_totals(
-        [(rate, net.amount if hasattr(net, "amount") else net) for rate, net in lines], currency
+        [
+            (rate, net.amount if hasattr(net, "amount") else net, category)
+            for rate, net, category, _code, _reason in lines
+        ],
+        currency,
     )
+    # A category other than S says why (BT-120/BT-121): its lines' reason, the first given.
+    reasons: dict[str, tuple[str, str]] = {}
+    for _rate, _net, category, code, reason in lines:
+        if category != "S" and (code or reason):
+            reasons.setdefault(category, (code, reason))
     taxes = [
         chunk_io.row_values(
-            chunk_io.new_row(InvoiceTax, rate=t.rate, currency=currency, base=t.base, tax=t.tax)
+            chunk_io.new_row(
+                InvoiceTax,
+                rate=t.rate,
+                category=t.category,
+                exemption_code=reasons.get(t.category, ("", ""))[0],
+                exemption_reason=reasons.get(t.category, ("", ""))[1],
+                currency=currency,
+                base=t.base,
+                tax=t.tax,
+            )
         )
         for t in totals.taxes
     ]
@@ -104,6 +134,9 @@ def line_from_charge(
         net=charge.net,
         tax_rate=charge.tax_rate,
         tax_rate_ref_id=charge.tax_rate_id,
+        tax_category=charge.tax_category,
+        tax_exemption_code=charge.tax_exemption_code,
+        tax_exemption_reason=charge.tax_exemption_reason[:200],
         product_id=charge.product_id,
         reverses_id=None,
         ledger_account=charge.ledger_account,
@@ -128,7 +161,19 @@ def _template(charges: Sequence[Charge], issues: Sequence[int], currency: str) -
         chunk_io.row_values(line_from_charge(charge, None, position, issue))
         for position, (charge, issue) in enumerate(zip(charges, issues, strict=True))
     ]
-    totals, taxes = _totals_of([(line["tax_rate"], line["net"]) for line in lines], currency)
+    totals, taxes = _totals_of(
+        [
+            (
+                line["tax_rate"],
+                line["net"],
+                line["tax_category"],
+                line["tax_exemption_code"],
+                line["tax_exemption_reason"],
+            )
+            for line in lines
+        ],
+        currency,
+    )
     invoice = chunk_io.row_values(
         chunk_io.new_row(
             Invoice,
@@ -184,6 +229,7 @@ def build_invoice(
         customer_name=billed.name,
         customer_address=billed.billing_address,
         customer_vat_number=billed.vat_number,
+        buyer=buyer_snapshot(billed),
         language=billed.locale,
     )
     return Document(
@@ -234,6 +280,9 @@ def _credit_note(
                 net=line.net.amount,
                 tax_rate=line.tax_rate,
                 tax_rate_ref_id=line.tax_rate_ref_id,
+                tax_category=line.tax_category,
+                tax_exemption_code=line.tax_exemption_code,
+                tax_exemption_reason=line.tax_exemption_reason,
                 product_id=line.product_id,
                 ledger_account=line.ledger_account,
                 invoice_item_type=line.invoice_item_type,
@@ -248,13 +297,14 @@ def _credit_note(
 
 def build_amount_credit_note(
     original: Invoice,
-    nets: Sequence[tuple[Decimal, int | None, Decimal]],
+    nets: Sequence[tuple[Decimal, int | None, Decimal, str, str, str]],
     *,
     reason: str,
     billing_key: str,
 ) -> Document:
     """A credit note of an amount of `original` (a refund), not of its lines: one line per tax
-    rate, given as (rate, tax rate id, net amount), in the original's language."""
+    category and rate, given as (rate, tax rate id, net amount, VAT category, exemption code and
+    reason), in the original's language."""
     with translation.override(original.language):
         document = Document(
             _credit_header(original, reason=reason, billing_key=billing_key),
@@ -279,8 +329,11 @@ def build_amount_credit_note(
                     net=net,
                     tax_rate=rate,
                     tax_rate_ref_id=rate_id,
+                    tax_category=category,
+                    tax_exemption_code=code,
+                    tax_exemption_reason=reason,
                 )
-                for i, (rate, rate_id, net) in enumerate(nets)
+                for i, (rate, rate_id, net, category, code, reason) in enumerate(nets)
             ],
         )
         _totals(document, original.currency)
@@ -302,6 +355,7 @@ def _credit_header(original: Invoice, *, reason: str, billing_key: str) -> Invoi
         customer_name=original.customer_name,
         customer_address=original.customer_address,
         customer_vat_number=original.customer_vat_number,
+        buyer=original.buyer,
         period_start=original.period_start,
         period_end=original.period_end,
         note=reason,

@@ -14,10 +14,13 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from billing.einvoice.parties import seller_snapshot
 from billing.models import Invoice, InvoiceEvent, InvoiceSequence
 from billing.services import chunk_io
+from catalog.models import SellerProfile
 
 ISSUE_FIELDS = [
+    "seller",
     "status",
     "series",
     "year",
@@ -55,11 +58,14 @@ def take_numbers(invoices: Sequence[Invoice], *, day: date) -> None:
         by_series[Invoice.SERIES[invoice.kind]].append(invoice)
     now = timezone.now()
     due = day + timedelta(days=settings.INVOICE_DUE_DAYS)
+    # The seller as it is at issue, printed and written into the e-invoice ever after.
+    seller = seller_snapshot(SellerProfile.current())
     for series in sorted(by_series):  # always the same order: two issuers never deadlock
         group = sorted(by_series[series], key=lambda invoice: invoice.pk)
         first = _take_numbers(series, day.year, len(group))
         for offset, invoice in enumerate(group):
             invoice.status = Invoice.Status.ISSUED
+            invoice.seller = seller
             invoice.series = series
             invoice.year = day.year
             invoice.sequence = first + offset

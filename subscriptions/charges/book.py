@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from django.db.models import Prefetch
 
 from catalog.models import Bundle, BundleItem, Plan, Term
+from catalog.tax import TaxPolicy
 
 
 class PriceBook:
@@ -20,6 +21,7 @@ class PriceBook:
         self._terms: dict[int, Term] = {}
         # Lines priced for a state and period: thousands of subscriptions share a few states.
         self.memo: dict[tuple, list] = {}
+        self._tax: TaxPolicy | None = None
         if plans is not None:
             for plan in plans:
                 self._remember(plan)
@@ -73,6 +75,13 @@ class PriceBook:
                 pk=bundle_id
             )
         return self._bundles[bundle_id]
+
+    @property
+    def tax(self) -> TaxPolicy:
+        """The seller's tax rules, loaded the first time a line is taxed."""
+        if self._tax is None:
+            self._tax = TaxPolicy.load()
+        return self._tax
 
     def term(self, term_id: int | None) -> Term | None:
         if term_id is None:

@@ -53,6 +53,10 @@ class Charge:
     event_id: int | None = None
     tax_rate: Decimal = ZERO
     tax_rate_id: int | None = None
+    # How the parties make it taxed (catalog/tax.py): EN 16931 category and, but for S, why.
+    tax_category: str = "S"
+    tax_exemption_code: str = ""
+    tax_exemption_reason: str = ""
     ledger_account: str = ""
     invoice_item_type: str = ""
 
@@ -110,6 +114,7 @@ def recurring_charges(context: SubscriptionContext, period: Interval) -> list[Ch
         context.currency,
         context.language or translation.get_language(),
         tuple(rule.pricing_key() for rule in rules),  # in their order of application
+        context.buyer,  # the tax follows the party invoiced
     )
     cached = context.book.memo.get(key)
     if cached is not None:
@@ -123,7 +128,7 @@ def recurring_charges(context: SubscriptionContext, period: Interval) -> list[Ch
     )
     charges = []
     for line, amount in zip(lines, priced, strict=True):
-        rate, rate_id, ledger, item_type = context.tax_for(line.product, state)
+        tax, ledger, item_type = context.tax_for(line.product, state)
         charges.append(
             Charge(
                 key=f"rec:{period.start.isoformat()}:{line.code}",
@@ -139,8 +144,11 @@ def recurring_charges(context: SubscriptionContext, period: Interval) -> list[Ch
                 rule=line.rule,
                 product_id=line.product.pk,
                 bundle_id=line.bundle.pk,
-                tax_rate=rate,
-                tax_rate_id=rate_id,
+                tax_rate=tax.rate,
+                tax_rate_id=tax.rate_id,
+                tax_category=tax.category,
+                tax_exemption_code=tax.exemption_code,
+                tax_exemption_reason=tax.exemption_reason,
                 ledger_account=ledger,
                 invoice_item_type=item_type,
             )
@@ -188,7 +196,7 @@ def event_charges(context: SubscriptionContext, event) -> list[Charge]:
     for (line, delta), amount in zip(changed, priced, strict=True):
         before_quantity = old[line.code].quantity if line.code in old else 0
         added = line.quantity - before_quantity
-        rate, rate_id, ledger, item_type = context.tax_for(line.product, after)
+        tax, ledger, item_type = context.tax_for(line.product, after)
         if line.code not in old:
             base = line.rule
         elif line.sheet.pricing_model == "per_unit":
@@ -217,8 +225,11 @@ def event_charges(context: SubscriptionContext, event) -> list[Charge]:
                 product_id=line.product.pk,
                 bundle_id=line.bundle.pk,
                 event_id=event.id,
-                tax_rate=rate,
-                tax_rate_id=rate_id,
+                tax_rate=tax.rate,
+                tax_rate_id=tax.rate_id,
+                tax_category=tax.category,
+                tax_exemption_code=tax.exemption_code,
+                tax_exemption_reason=tax.exemption_reason,
                 ledger_account=ledger,
                 invoice_item_type=item_type,
             )
@@ -264,7 +275,7 @@ def _upgrade(
     # (never the term's, which belong to its penalty line).
     products = {line.product.pk: line.product for line in new_lines}
     only = next(iter(products.values())) if len(products) == 1 else None
-    rate, rate_id, ledger, item_type = context.tax_for(only, after)
+    tax, ledger, item_type = context.tax_for(only, after)
     if only is None:
         accounts = {(p.ledger_account, p.invoice_item_type) for p in products.values()}
         if len(accounts) == 1:
@@ -288,8 +299,11 @@ def _upgrade(
         currency=context.currency,
         rule=f"({amount_in_formula(new_total, context.currency)} − {amount_in_formula(old_total, context.currency)}) × {days_left_text(event.effective_date, period)}",
         event_id=event.id,
-        tax_rate=rate,
-        tax_rate_id=rate_id,
+        tax_rate=tax.rate,
+        tax_rate_id=tax.rate_id,
+        tax_category=tax.category,
+        tax_exemption_code=tax.exemption_code,
+        tax_exemption_reason=tax.exemption_reason,
         ledger_account=ledger,
         invoice_item_type=item_type,
     )
@@ -302,7 +316,7 @@ def _penalty(context: SubscriptionContext, event) -> list[Charge]:
     amount = Decimal(penalty)
     requested_on = date.fromisoformat(event.data["requested_on"])
     state = timeline.state_before(context.events, event)
-    rate, rate_id, ledger, item_type = context.penalty_tax(state)
+    tax, ledger, item_type = context.penalty_tax(state)
     return [
         Charge(
             key=f"pen:{event.id}",
@@ -318,8 +332,11 @@ def _penalty(context: SubscriptionContext, event) -> list[Charge]:
             currency=context.currency,
             rule=penalty_rule_of(event, amount, context.currency),
             event_id=event.id,
-            tax_rate=rate,
-            tax_rate_id=rate_id,
+            tax_rate=tax.rate,
+            tax_rate_id=tax.rate_id,
+            tax_category=tax.category,
+            tax_exemption_code=tax.exemption_code,
+            tax_exemption_reason=tax.exemption_reason,
             ledger_account=ledger,
             invoice_item_type=item_type,
         )

@@ -12,10 +12,12 @@ from datetime import date
 from decimal import Decimal
 
 from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from catalog.models import Product, TaxRate
+from catalog.tax import Buyer, Treatment
 from core.periods import Interval, Period, period_at, period_index
-from core.pricing import ZERO, DiscountStep
+from core.pricing import DiscountStep
 from subscriptions import timeline
 from subscriptions.charges.book import PriceBook
 from subscriptions.timeline import State
@@ -114,6 +116,8 @@ class SubscriptionContext:
     # The active language (descriptions and rules are written in it), when the caller knows it:
     # asking Django for it costs more than pricing a memoized period.
     language: str | None = None
+    # The party invoiced, as tax sees it: the tax of every line follows it (billing-rules §10).
+    buyer: Buyer | None = None
     _billing_period: Period | None = field(default=None, repr=False)
     # The timeline entries that start and end each plan-bound discount (not copied by
     # dataclasses.replace, whose contexts have other entries).
@@ -217,30 +221,39 @@ class SubscriptionContext:
         at = timeline.position(event)
         return timeline.position(start) <= at and (end is None or timeline.position(end) > at)
 
-    def tax_for(
-        self, product: Product | None, state: State
-    ) -> tuple[Decimal, int | None, str, str]:
-        """Tax rate, ledger account and invoice item type of a product's line.
+    def tax_for(self, product: Product | None, state: State) -> tuple[Treatment, str, str]:
+        """How a product's line is taxed, its ledger account and invoice item type.
 
-        The rate is the product's, else the term's (until tax determination exists). The ledger
-        account and item type are the product's only: the term's belong to its penalty line
-        (`penalty_tax`), not to every line of the plan.
+        The tax follows the parties (catalog/tax.py): the buyer, and the product's own rate,
+        else the term's. The ledger account and item type are the product's only: the term's
+        belong to its penalty line (`penalty_tax`), not to every line of the plan.
         """
         term = self.book.term(state.term_id)
         rate: TaxRate | None = (
             product.tax_rate if product is not None and product.tax_rate_id else None
         ) or (term.tax_rate if term is not None else None)
+        what = (
+            _("The product %(code)s") % {"code": product.code}
+            if product is not None
+            else _("The plan's term")
+        )
         ledger = product.ledger_account if product is not None else ""
         item_type = product.invoice_item_type if product is not None else ""
-        return (rate.rate if rate else ZERO, rate.pk if rate else None, ledger, item_type)
+        return self._treatment(rate, what), ledger, item_type
 
-    def penalty_tax(self, state: State) -> tuple[Decimal, int | None, str, str]:
-        """Tax rate, ledger account and invoice item type of the term's penalty line."""
+    def penalty_tax(self, state: State) -> tuple[Treatment, str, str]:
+        """How the term's penalty line is taxed, its ledger account and invoice item type."""
         term = self.book.term(state.term_id)
         rate: TaxRate | None = term.tax_rate if term is not None else None
+        what = _("The term %(code)s") % {"code": term.code} if term else _("The plan's term")
         return (
-            rate.rate if rate else ZERO,
-            rate.pk if rate else None,
+            self._treatment(rate, what),
             term.ledger_account if term else "",
             term.invoice_item_type if term else "",
         )
+
+    def _treatment(self, rate: TaxRate | None, what: str) -> Treatment:
+        tax = self.book.tax
+        # Priced for no one in particular (a catalog quote): as at home.
+        buyer = self.buyer or Buyer(tax.seller_country, has_vat_number=True)
+        return tax.treatment(rate=rate, buyer=buyer, what=what, language=self.language)

@@ -13,6 +13,7 @@ from dataclasses import fields
 
 from django.db.models import QuerySet
 
+from catalog.tax import Buyer
 from subscriptions import timeline
 from subscriptions.charges.book import PriceBook
 from subscriptions.charges.inputs import DiscountRule, SubscriptionContext
@@ -75,6 +76,7 @@ def contexts_for(
             discounts=rules.get(s.pk, []),
             book=book,
             language=language,
+            buyer=Buyer.of(s.billed_customer),
         )
         for s in subscriptions
     }

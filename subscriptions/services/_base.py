@@ -176,7 +176,7 @@ def labels(text: str | Callable[[], str]) -> dict[str, str]:
 def total_text(charges: list[Charge], currency: str) -> str:
     """What these charges will cost on their invoice, tax included (the total the review page
     shows): a confirmation names the same amount as the review before it."""
-    totals = invoice_totals([(c.tax_rate, c.net) for c in charges], currency)
+    totals = invoice_totals([(c.tax_rate, c.net, c.tax_category) for c in charges], currency)
     return money_text(totals.gross, currency)
 
 

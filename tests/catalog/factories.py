@@ -28,12 +28,25 @@ class TaxRateFactory(factory.django.DjangoModelFactory):
     rate = Decimal("20.00")
 
 
+class ZeroRatedFactory(TaxRateFactory):
+    """The rate of products whose test is not about tax: explicit 0 % (Z), never a silent
+    one (billing-rules §10 refuses a line without a rate)."""
+
+    code = "VAT-Z"
+    name = "Zero-rated (tests)"
+    rate = Decimal("0")
+    category = "Z"
+    exemption_code = "VATEX-EU-Z"
+    exemption_reason = "Zero-rated"
+
+
 class ProductFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Product
 
     code = factory.Sequence(lambda n: f"product-{n}")
     name = factory.Sequence(lambda n: f"Product {n}")
+    tax_rate = factory.SubFactory(ZeroRatedFactory)
 
 
 class PriceSheetFactory(factory.django.DjangoModelFactory):
