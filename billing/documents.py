@@ -8,15 +8,21 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from billing.einvoice.parties import seller_snapshot
 from billing.models import Invoice, InvoiceReminder, NoticeReminder
+from catalog.models import SellerProfile
 
 
 def seller() -> dict[str, str]:
+    """The seller as emails and pages name it: the seller profile (admin), else SELLER_*."""
+    profile = SellerProfile.current()
+    details = settings.SELLER_PAYMENT_DETAILS
+    if profile.pk is not None and profile.iban:
+        details = f"IBAN {profile.iban}" + (f" — BIC {profile.bic}" if profile.bic else "")
     return {
-        "name": settings.SELLER_NAME,
-        "address": settings.SELLER_ADDRESS,
-        "vat_number": settings.SELLER_VAT_NUMBER,
-        "payment_details": settings.SELLER_PAYMENT_DETAILS,
+        "name": profile.legal_name,
+        "vat_number": profile.vat_number,
+        "payment_details": details,
     }
 
 
@@ -24,15 +30,24 @@ def document_title(invoice: Invoice) -> str:
     return _("Credit note") if invoice.kind == Invoice.Kind.CREDIT_NOTE else _("Invoice")
 
 
+def printed_seller(invoice: Invoice) -> dict[str, str]:
+    """The seller as it was at issue; a draft shows the profile as it is now."""
+    return invoice.seller or seller_snapshot(SellerProfile.current())
+
+
 def invoice_html(invoice: Invoice) -> str:
     with translation.override(invoice.language):
+        printed = printed_seller(invoice)
+        footer = printed.get("footer_fr") if invoice.language[:2] == "fr" else ""
         return render_to_string(
             "billing/invoice_pdf.html",
             {
                 "invoice": invoice,
                 "lines": list(invoice.lines.order_by("position", "id")),
-                "taxes": list(invoice.taxes.order_by("rate")),
-                "seller": seller(),
+                "taxes": list(invoice.taxes.order_by("rate", "category")),
+                "seller": printed,
+                "payment_details": settings.SELLER_PAYMENT_DETAILS,
+                "footer": footer or printed.get("footer_en", ""),
                 "title": document_title(invoice),
             },
         )
@@ -58,7 +73,7 @@ def invoice_email(invoice: Invoice, recipients: list[str]) -> EmailMessage:
         subject = _("%(title)s %(number)s from %(seller)s") % {
             "title": context["title"],
             "number": invoice.number,
-            "seller": settings.SELLER_NAME,
+            "seller": context["seller"]["name"],
         }
         body = render_to_string("billing/email/invoice.txt", context)
     message = EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)

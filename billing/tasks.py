@@ -113,6 +113,7 @@ def run_chunk(
         "lines": report.lines,
         "credit_notes": report.credit_notes,
         "skipped_locked": report.skipped_locked,
+        "refused": {str(pk): reason for pk, reason in report.refused.items()},
     }
 
 

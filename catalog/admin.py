@@ -35,8 +35,10 @@ from catalog.models import (
     Product,
     ProductContract,
     SeatType,
+    SellerProfile,
     ServicePeriodOption,
     TaxRate,
+    TaxRule,
     Term,
     TimeUnit,
     UpgradeGroup,
@@ -50,9 +52,117 @@ from core.pricing import Tier
 
 @admin.register(TaxRate)
 class TaxRateAdmin(CadenceAdmin):
-    list_display = ["code", "name", "rate", "is_active"]
-    list_filter = ["is_active"]
-    search_fields = ["code", "name"]
+    list_display = ["code", "name", "rate", "category", "country", "is_standard", "is_active"]
+    list_filter = ["is_active", "category", "is_standard", "country"]
+    search_fields = ["code", "name", "country"]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "rate", "is_active"]}),
+        (_("Where it applies"), {"fields": ["country", "is_standard"]}),
+        (
+            _("VAT category (e-invoices)"),
+            {"fields": ["category", "exemption_code", "exemption_reason"]},
+        ),
+    ]
+
+
+@admin.register(TaxRule)
+class TaxRuleAdmin(CadenceAdmin):
+    """billing-rules §10. The built-in EU rules apply to any case no row covers."""
+
+    list_display = [
+        "seller_country",
+        "customer_zone",
+        "customer_country",
+        "customer_kind",
+        "category",
+        "rate_source",
+        "exemption_code",
+    ]
+    list_filter = ["seller_country", "customer_zone", "customer_kind", "category"]
+    search_fields = ["customer_country", "mention_en", "mention_fr"]
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        messages.info(
+            request,
+            _(
+                "A sale is taxed by the most specific rule for the seller's country: a named "
+                "country before its zone, a customer kind before any. Cases no rule covers "
+                "follow the built-in EU rules: at home the product's rate (S); a business of "
+                "another member state with a VAT number, reverse charge (AE); a consumer there, "
+                "the standard rate of its country (S, One-Stop Shop); outside the EU, not "
+                "subject to VAT (O)."
+            ),
+        )
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(SellerProfile)
+class SellerProfileAdmin(CadenceAdmin):
+    """The seller printed on invoices and written into e-invoices: one profile."""
+
+    list_display = ["legal_name", "siren", "vat_number", "country"]
+    fieldsets = [
+        (
+            _("Legal identity"),
+            {
+                "fields": [
+                    "legal_name",
+                    "trade_name",
+                    "legal_form",
+                    "registration_office",
+                    "siren",
+                    "siret",
+                    "vat_number",
+                ]
+            },
+        ),
+        (
+            _("Address and contact"),
+            {
+                "fields": [
+                    "address_line1",
+                    "address_line2",
+                    "postal_code",
+                    "city",
+                    "country",
+                    "email",
+                    "phone",
+                ]
+            },
+        ),
+        (
+            _("E-invoicing and payment"),
+            {
+                "fields": [
+                    "electronic_address",
+                    "electronic_address_scheme",
+                    "invoicing_framework",
+                    "iban",
+                    "bic",
+                ]
+            },
+        ),
+        (
+            _("Invoice texts"),
+            {"fields": ["late_payment_penalty", "footer_en", "footer_fr"]},
+        ),
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # One seller: edit the profile rather than adding another.
+        return super().has_add_permission(request) and not SellerProfile.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict:
+        # The first profile starts from the environment's SELLER_* settings it replaces.
+        current = SellerProfile.current()
+        return {
+            f.name: getattr(current, f.name)
+            for f in SellerProfile._meta.concrete_fields
+            if f.name not in ("id",)
+        }
 
 
 @admin.register(SeatType)

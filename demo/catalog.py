@@ -28,11 +28,14 @@ from catalog.models import (
     Product,
     ProductContract,
     SeatType,
+    SellerProfile,
     ServicePeriodOption,
     TaxRate,
+    TaxRule,
     Term,
     UpgradeGroup,
 )
+from catalog.tax import DEFAULT_RULES
 from core import clock
 
 D = Decimal
@@ -84,12 +87,62 @@ def seed_catalog() -> dict[str, Any]:
 
 
 def _tax_rates() -> dict[str, TaxRate]:
-    return {
-        "FR-VAT-20": upsert(TaxRate, {"code": "FR-VAT-20"}, name="TVA 20 %", rate=D("20.00")),
-        "EXPORT-0": upsert(
-            TaxRate, {"code": "EXPORT-0"}, name="Export of services (0 %)", rate=D("0.00")
+    """The French rate products are sold at at home, and the standard rates of the member
+    states whose consumers buy (One-Stop Shop). Who pays which is decided by the tax rules
+    (billing-rules §10): a Canadian customer pays no VAT (O), a German company with a VAT
+    number reverse-charges it (AE), whatever rate its product carries at home."""
+    rates = {
+        "FR-VAT-20": upsert(
+            TaxRate,
+            {"code": "FR-VAT-20"},
+            name="TVA 20 %",
+            rate=D("20.00"),
+            country="FR",
+            is_standard=True,
+        ),
+        "BE-VAT-21": upsert(
+            TaxRate,
+            {"code": "BE-VAT-21"},
+            name="BTW/TVA België 21 %",
+            rate=D("21.00"),
+            country="BE",
+            is_standard=True,
         ),
     }
+    upsert(
+        SellerProfile,
+        {"siren": "732829320"},
+        legal_name="Cadence Demo SAS",
+        legal_form="SAS au capital de 10 000 €",
+        registration_office="RCS Paris",
+        siret="73282932000009",
+        vat_number="FR44732829320",
+        address_line1="10 rue de la Facture",
+        postal_code="75001",
+        city="Paris",
+        country="FR",
+        email="billing@cadence.example",
+        iban="FR7630006000011234567890189",
+        bic="AGRIFRPP",
+        footer_en="Cadence Demo SAS — questions about this invoice: billing@cadence.example",
+        footer_fr="Cadence Demo SAS — une question sur cette facture : billing@cadence.example",
+    )
+    for rule in DEFAULT_RULES:
+        upsert(
+            TaxRule,
+            {
+                "seller_country": "FR",
+                "customer_zone": rule.customer_zone,
+                "customer_country": rule.customer_country,
+                "customer_kind": rule.customer_kind,
+            },
+            category=rule.category,
+            rate_source=rule.rate_source,
+            exemption_code=rule.exemption_code,
+            mention_en=rule.mention_en,
+            mention_fr=rule.mention_fr,
+        )
+    return rates
 
 
 def _seat_types() -> dict[str, SeatType]:
@@ -337,7 +390,7 @@ def _terms(tax_rates: dict[str, TaxRate]) -> dict[str, Term]:
         commitment_unit="",
         early_termination="allowed",
         auto_renew=True,
-        tax_rate=tax_rates["EXPORT-0"],
+        tax_rate=tax_rates["FR-VAT-20"],
         description="Cancel at any time; the cancellation takes effect at the end of the month.",
         description_fr="Résiliable à tout moment, avec effet à la fin du mois.",
     )

@@ -69,7 +69,8 @@ def seed_subscriptions() -> dict[str, Any]:
         currency="EUR",
         locale="fr",
         payment_type="sepa_debit",
-        vat_number="FR40123456789",
+        vat_number="FR96552100554",
+        registration_number="552100554",
     )
     office = demo_subscription(dupont, "office-24m", date(2026, 1, 1), po_reference="AD-2026-001")
     backup = demo_subscription(
@@ -78,9 +79,25 @@ def seed_subscriptions() -> dict[str, Any]:
         date(2026, 11, 10),
         addons={Bundle.objects.get(code="service-plus-eur").pk: 1},
     )
+    # A company of another member state with a VAT number: reverse charge (AE, billing-rules §10),
+    # beside Atelier Dupont's French VAT (S) and Maple Hosting's export (O).
+    werkstatt = demo_customer(
+        "buchhaltung@berliner-werkstatt.example",
+        name="Berliner Werkstatt GmbH",
+        vat_number="DE136695976",
+        address_line1="Friedrichstraße 100",
+        postal_code="10117",
+        city="Berlin",
+        country="DE",
+        currency="EUR",
+        locale="en",
+        payment_type="bank_transfer",
+    )
+    demo_subscription(werkstatt, "cloud-backup-monthly", date(2026, 9, 1))
     return {
         "maple": maple,
         "dupont": dupont,
+        "werkstatt": werkstatt,
         "hosting": hosting,
         "office": office,
         "backup": backup,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import translation
@@ -30,6 +31,7 @@ from catalog.models import (
     currency_field,
     money_field,
 )
+from core.identifiers import InvalidIdentifier, registration_clean, vat_number_clean
 from core.periods import Period
 
 LANGUAGE_CHOICES = settings.LANGUAGES
@@ -76,6 +78,23 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """The VAT number (any country python-stdnum knows) and, in France, the SIREN or SIRET
+        are checked by their check digits and kept compact: the tax of every invoice depends
+        on the first (billing-rules §10), and e-invoices carry both (EN 16931 BT-47, BT-48)."""
+        errors = {}
+        self.country = (self.country or "").strip().upper()
+        try:
+            self.vat_number = vat_number_clean(self.vat_number, self.country)
+        except InvalidIdentifier as error:
+            errors["vat_number"] = str(error)
+        try:
+            self.registration_number = registration_clean(self.registration_number, self.country)
+        except InvalidIdentifier as error:
+            errors["registration_number"] = str(error)
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def billing_address(self) -> str:

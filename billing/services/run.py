@@ -36,6 +36,7 @@ from billing.services.documents import (
     save_documents,
 )
 from billing.services.settlement import settle_credited_invoices
+from catalog.tax import TaxUndetermined
 from config.celery import send
 from core.periods import period_at, period_index
 from subscriptions.charges import (
@@ -58,6 +59,9 @@ class RunReport:
     # Of those, billed by the retry at the end of the run (waiting for their lock).
     retried_locked: int = 0
     skipped_ids: list[int] = field(default_factory=list, repr=False)
+    # Subscriptions not invoiced because the tax of a line cannot be determined (billing-rules
+    # §10), by id, with what to fix: retried by every run until it is fixed.
+    refused: dict[int, str] = field(default_factory=dict)
     invoices: int = 0
     credit_notes: int = 0
     lines: int = 0
@@ -70,6 +74,7 @@ class RunReport:
         for phase_name, seconds in other.timings.items():
             self.timings[phase_name] += seconds
         self.skipped_ids.extend(other.skipped_ids)
+        self.refused.update(other.refused)
         for name in (
             "subscriptions",
             "skipped_locked",
@@ -252,11 +257,18 @@ def _advance_and_bill(
             # Charges derive from the timeline with the renewals just planned.
             context.events = advance.events
             context.language = language
-            documents.extend(
-                _documents_for(
-                    subscription, context, chunk.invoiced[subscription.pk], since=since, day=day
+            try:
+                documents.extend(
+                    _documents_for(
+                        subscription, context, chunk.invoiced[subscription.pk], since=since, day=day
+                    )
                 )
-            )
+            except TaxUndetermined as refusal:
+                # Never issued at a guessed 0 %: left due (its billing date unchanged), named in
+                # the report and the log, and billed by the first run after the setting is fixed.
+                report.refused[subscription.pk] = refusal.message
+                logger.warning("subscription %s not invoiced: %s", subscription.pk, refusal.message)
+                continue
             subscription.next_billing_date = _next_billing_date(context, subscription, day)
     for document in documents:
         if document.invoice.kind == Invoice.Kind.CREDIT_NOTE:

@@ -50,4 +50,8 @@ class Command(BaseCommand):
                 f"{result['overdue']} overdue, {result['reminders']} reminders, {result['notices']} notice "
                 f"reminders, {result['expired_campaigns']} campaigns expired"
             )
+            for subscription_id, reason in sorted(report.refused.items()):
+                self.stderr.write(
+                    f"{current}: subscription {subscription_id} not invoiced: {reason}"
+                )
             current += timedelta(days=1)
