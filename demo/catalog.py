@@ -86,8 +86,16 @@ def seed_catalog() -> dict[str, Any]:
 def _tax_rates() -> dict[str, TaxRate]:
     return {
         "FR-VAT-20": upsert(TaxRate, {"code": "FR-VAT-20"}, name="TVA 20 %", rate=D("20.00")),
+        # Outside the scope of French VAT (O): a 0 % rate is never "standard" (the rate's
+        # check constraint), and its reason is printed on the invoice (BT-120/BT-121).
         "EXPORT-0": upsert(
-            TaxRate, {"code": "EXPORT-0"}, name="Export of services (0 %)", rate=D("0.00")
+            TaxRate,
+            {"code": "EXPORT-0"},
+            name="Export of services (0 %)",
+            rate=D("0.00"),
+            category="O",
+            exemption_code="VATEX-EU-O",
+            exemption_reason="Not subject to VAT: services supplied outside the EU",
         ),
     }
 
