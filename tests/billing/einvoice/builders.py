@@ -51,40 +51,22 @@ def acme() -> Partner:
     return organisation
 
 
-def example_6_1() -> Invoice:
-    """billing-rules 6.1: 10 gateway seats sold by Acme for the bakery, the quarter invoiced on
-    2026-01-01 to Acme: 108.00 net, VAT 21.60, 129.60."""
+def cases() -> dict[str, Invoice]:
+    """Every case, issued in one database (one billing run bills them all on 2026-01-01):
+    - "6.1": billing-rules 6.1, 10 gateway seats sold by Acme for the bakery, the quarter
+      invoiced to Acme: 108.00 net, VAT 21.60, 129.60;
+    - "6.2": billing-rules 6.2, 4 seats added on 2026-02-15, prorated: 21.60, 4.32, 25.92;
+    - "credit note": the 6.2 invoice cancelled by a credit note (BT-25 names it);
+    - "reverse charge": a German company with a valid VAT number (AE);
+    - "export": a Canadian company, in CAD (O);
+    - "multi-rate": a French customer of a 20 %, a 5.5 % and an exempt (E) product;
+    - "partner": a partner's sale invoiced to an account known only by its name, address and
+      email (no SIREN, no VAT number: its electronic address is the email, EM).
+    """
     bakery = partners.partner_customer(acme(), "Boulangerie Martin")
     partners.devices(bakery, "gateway", 10)
-    partners.sell_seats(bakery, po_reference="PO-BM-2026-01")
-    bill(JAN)
-    return Invoice.objects.get(number="F2026-000001")
-
-
-def example_6_2() -> Invoice:
-    """billing-rules 6.2: 4 seats added on 2026-02-15, prorated: 21.60 net, VAT 4.32, 25.92."""
-    invoice = example_6_1()
-    services.seats_add(
-        subscription=invoice.subscription,
-        seat_type=SeatType.objects.get(code="gateway"),
-        quantity=4,
-        today=date(2026, 2, 15),
-    )
-    bill(date(2026, 2, 15))
-    return Invoice.objects.get(number="F2026-000002")
-
-
-def credit_note() -> Invoice:
-    """The invoice of 6.1 cancelled by a credit note (BT-25 names it)."""
-    invoice = example_6_1()
-    return invoice_cancel_by_credit_note(
-        invoice=invoice, reason="Wrong PO reference", day=date(2026, 1, 10)
-    )
-
-
-def reverse_charge() -> Invoice:
-    """A German company with a valid VAT number: reverse charge (AE), no VAT."""
-    customer = CustomerFactory(
+    seats = partners.sell_seats(bakery, po_reference="PO-BM-2026-01")
+    german = CustomerFactory(
         name="Muster GmbH",
         address_line1="Friedrichstraße 10",
         postal_code="10117",
@@ -92,13 +74,8 @@ def reverse_charge() -> Invoice:
         country="DE",
         vat_number="DE136695976",
     )
-    _subscribe(customer, "office-24m")
-    return Invoice.objects.get(customer=customer)
-
-
-def export_to_canada() -> Invoice:
-    """A Canadian company, in CAD: outside the scope of EU VAT (O)."""
-    customer = CustomerFactory(
+    _subscribe(german, Plan.objects.get(code="office-24m"))
+    canadian = CustomerFactory(
         name="Maple Networks Inc.",
         address_line1="300 Bay Street",
         postal_code="M5H 2S8",
@@ -106,13 +83,39 @@ def export_to_canada() -> Invoice:
         country="CA",
         currency="CAD",
     )
-    _subscribe(customer, "hosting-a")
-    return Invoice.objects.get(customer=customer)
+    _subscribe(canadian, Plan.objects.get(code="hosting-a"))
+    french = CustomerFactory(name="Atelier Dupont", locale="fr")
+    _subscribe(french, _multi_rate_plan())
+    nordic = partners.partner("nordic", "Nordic Devices", "15.00", "nora")
+    cheese = partners.partner_customer(nordic, "Fromagerie Durand")
+    partners.devices(cheese, "gateway", 5)
+    partners.sell_seats(cheese, seats=5, years=1, po_reference="ND-42")
+    bill(JAN)
+
+    services.seats_add(
+        subscription=seats,
+        seat_type=SeatType.objects.get(code="gateway"),
+        quantity=4,
+        today=date(2026, 2, 15),
+    )
+    bill(date(2026, 2, 15))
+    invoices = Invoice.objects.filter(kind=Invoice.Kind.INVOICE)
+    added = invoices.get(subscription=seats, issue_date=date(2026, 2, 15))
+    credit = invoice_cancel_by_credit_note(
+        invoice=added, reason="Wrong PO reference", day=date(2026, 2, 20)
+    )
+    return {
+        "6.1": invoices.get(subscription=seats, issue_date=JAN),
+        "6.2": Invoice.objects.get(pk=added.pk),
+        "credit note": credit,
+        "reverse charge": invoices.get(customer=german, issue_date=JAN),
+        "export": invoices.get(customer=canadian, issue_date=JAN),
+        "multi-rate": invoices.get(customer=french, issue_date=JAN),
+        "partner": invoices.get(customer=nordic.account, issue_date=JAN),
+    }
 
 
-def multi_rate() -> Invoice:
-    """A French customer on a plan of three products: one at 20 %, one at 5.5 % and one exempt
-    (E): three VAT breakdowns."""
+def _multi_rate_plan() -> Plan:
     bundle = BundleFactory()
     rates = [
         TaxRateFactory(code="FR-VAT-20", rate=D("20.00")),
@@ -128,22 +131,7 @@ def multi_rate() -> Invoice:
     ]
     for price, tax_rate in zip(("30.00", "12.00", "100.00"), rates, strict=True):
         BundleItemFactory(bundle=bundle, product__tax_rate=tax_rate, price_sheet__amount=D(price))
-    plan = PlanFactory(bundles=[bundle], status=Plan.Status.ACTIVE)
-    customer = CustomerFactory(name="Atelier Dupont", locale="fr")
-    services.subscription_create(customer=customer, plan=plan, start_date=JAN, today=JAN)
-    bill(JAN)
-    return Invoice.objects.get(customer=customer)
-
-
-def partner_billed() -> Invoice:
-    """A partner's sale invoiced to a partner account known only by its name, address and email
-    (no SIREN, no VAT number): the electronic address is the email (EM)."""
-    organisation = partners.partner("nordic", "Nordic Devices", "15.00", "nora")
-    customer = partners.partner_customer(organisation, "Fromagerie Durand")
-    partners.devices(customer, "gateway", 5)
-    partners.sell_seats(customer, seats=5, years=1, po_reference="ND-42")
-    bill(JAN)
-    return Invoice.objects.get(customer=organisation.account)
+    return PlanFactory(bundles=[bundle], status=Plan.Status.ACTIVE)
 
 
 def without_seller_vat(invoice: Invoice) -> Invoice:
@@ -152,8 +140,5 @@ def without_seller_vat(invoice: Invoice) -> Invoice:
     return invoice
 
 
-def _subscribe(customer, plan_code: str) -> None:
-    services.subscription_create(
-        customer=customer, plan=Plan.objects.get(code=plan_code), start_date=JAN, today=JAN
-    )
-    bill(JAN)
+def _subscribe(customer, plan: Plan) -> None:
+    services.subscription_create(customer=customer, plan=plan, start_date=JAN, today=JAN)
