@@ -5,9 +5,11 @@ compile): see billing/einvoice/validation.py."""
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
 import pytest
+from django.core.management import CommandError, call_command
 from lxml import etree
 
 from billing.einvoice import validation
@@ -164,3 +166,15 @@ def test_reverse_charge_and_export(cases):
     assert texts(export, "//ram:SpecifiedTaxRegistration/ram:ID") == []
     total = cases["export"].total.amount
     assert texts(export, "//ram:GrandTotalAmount") == [f"{total:.2f}"]
+
+
+def test_the_command_prints_the_findings(cases):
+    out = io.StringIO()
+    number = cases["6.1"].number
+    call_command("einvoice_validate", number, stdout=out)
+    assert out.getvalue().splitlines() == [
+        f"{number} CII: 0 error(s), 0 warning(s)",
+        f"{number} UBL: 0 error(s), 0 warning(s)",
+    ]
+    with pytest.raises(CommandError, match="No issued document numbered F1999-000001"):
+        call_command("einvoice_validate", "F1999-000001")
