@@ -18,6 +18,20 @@ A Result has `errors` and `warnings`, lists of `Finding(rule, text, source, loca
 A failed assert or report flagged "fatal" or "error" is an error, "warning" or "information" a
 warning; an XSD violation is an error (rule "XSD").
 
+The French rules (BR-FR, written for the 2026 reform's flows) pass on every case the tests
+build (tests/billing/einvoice) with none waived. Where Cadence legitimately lacks the data,
+they would fire, by design:
+- BR-FR-16 accepts only French VAT rates: a sale to an EU consumer taxed at their country's
+  standard rate (One-Stop Shop, e.g. 19 % for Germany) fails it. Such B2C sales are e-reported,
+  not e-invoiced, under the reform: do not submit them to a platform.
+- BR-FR-CO-12 asks an invoice in another currency for its VAT in euros (BT-6, BT-111): written
+  when that VAT is nil (an export); an invoice in another currency bearing VAT would need the
+  exchange rate of its tax point, which Cadence does not keep.
+- EN 16931 BR-O-02 forbids any VAT identifier on an invoice outside the scope of VAT (O), so
+  such invoices identify the seller by its SIREN (BT-30) only (billing/einvoice/common.py).
+- BR-FR-11/21 (the buyer's SIREN and 0225 address) apply only with a "BAR" B2B note, which
+  Cadence does not write: a foreign or SIREN-less buyer is addressed by its email (EM).
+
 The Schematrons are compiled XSLT 2.0, run by Saxon (saxonche) in a child process
 (`python -m billing.einvoice.validation_worker`): Saxon's native code can take a long-lived
 process down with it. factur-x's own `xml_check_schematron` is not used: it calls a remote
