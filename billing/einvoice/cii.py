@@ -11,7 +11,7 @@ from __future__ import annotations
 from lxml import etree
 
 from billing.einvoice import common
-from billing.einvoice.common import PaymentMeans
+from billing.einvoice.common import PaymentMeans, payment_means_for
 from billing.models import Invoice
 
 RSM = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
@@ -39,7 +39,7 @@ def _amount(parent, tag: str, value, currency: str | None = None) -> None:
 
 
 def invoice_cii(invoice: Invoice, payment_means: PaymentMeans | None = None) -> bytes:
-    means = payment_means if payment_means is not None else PaymentMeans.default_for(invoice)
+    means = payment_means if payment_means is not None else payment_means_for(invoice)
     root = etree.Element(f"{{{RSM}}}CrossIndustryInvoice", nsmap=NSMAP)
 
     context = _el(root, "rsm:ExchangedDocumentContext")

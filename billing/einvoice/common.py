@@ -7,6 +7,7 @@ party snapshots): nothing is recomputed, so the e-invoice says what the PDF and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -244,3 +245,24 @@ def buyer_vat_number(invoice: Invoice) -> str:
 
 def _outside_scope(invoice: Invoice) -> bool:
     return any(tax.category == "O" for tax in invoice.taxes.all())
+
+
+# How each invoice is paid is known above billing (payments: mandates, saved cards). The payments
+# app registers its answer when Django starts (payments.apps); without it, a credit transfer.
+_PAYMENT_MEANS_SOURCES: list[Callable[[Invoice], PaymentMeans | None]] = []
+
+
+def payment_means_source(source: Callable[[Invoice], PaymentMeans | None]) -> None:
+    """Register a function telling how an invoice is paid (None: it does not know)."""
+    if source not in _PAYMENT_MEANS_SOURCES:
+        _PAYMENT_MEANS_SOURCES.append(source)
+
+
+def payment_means_for(invoice: Invoice) -> PaymentMeans | None:
+    """How `invoice` is paid, for its e-invoice: the first registered source that knows, else
+    a SEPA credit transfer to the seller's IBAN (`PaymentMeans.default_for`)."""
+    for source in _PAYMENT_MEANS_SOURCES:
+        means = source(invoice)
+        if means is not None:
+            return means
+    return PaymentMeans.default_for(invoice)

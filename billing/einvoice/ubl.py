@@ -10,7 +10,7 @@ from __future__ import annotations
 from lxml import etree
 
 from billing.einvoice import common
-from billing.einvoice.common import PaymentMeans
+from billing.einvoice.common import PaymentMeans, payment_means_for
 from billing.models import Invoice
 
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
@@ -35,7 +35,7 @@ def _amount(parent, tag: str, value, currency: str) -> None:
 
 
 def invoice_ubl(invoice: Invoice, payment_means: PaymentMeans | None = None) -> bytes:
-    means = payment_means if payment_means is not None else PaymentMeans.default_for(invoice)
+    means = payment_means if payment_means is not None else payment_means_for(invoice)
     credit = invoice.kind == Invoice.Kind.CREDIT_NOTE
     name = "CreditNote" if credit else "Invoice"
     root = etree.Element(
