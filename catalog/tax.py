@@ -9,7 +9,8 @@ Shop), or none (reverse charge, export, outside the scope). Rules are rows an op
 writes them as rows too. A line whose tax cannot be determined is refused with the setting to
 fill in, never taxed at 0 % silently.
 
-Loaded once per price book (three queries), then decided from memory: the billing run asks
+Loaded once per price book (two queries, a third for consumers of other member states), then
+decided from memory: the billing run asks
 this for every line of every subscription.
 """
 
@@ -135,23 +136,26 @@ class TaxPolicy:
     ) -> None:
         self.seller_country = seller_country.upper()
         self.rules = list(rules or [])
-        self.standard_rates = dict(standard_rates or {})
+        # Read the first time a consumer of another member state is taxed (most pages never).
+        self._standard_rates = None if standard_rates is None else dict(standard_rates)
         self._chosen: dict[Buyer, Rule | None] = {}
+
+    @property
+    def standard_rates(self) -> dict[str, TaxRate]:
+        if self._standard_rates is None:
+            self._standard_rates = {
+                r.country.upper(): r
+                for r in TaxRate.objects.filter(is_standard=True, is_active=True).exclude(
+                    country=""
+                )
+            }
+        return self._standard_rates
 
     @classmethod
     def load(cls) -> TaxPolicy:
         seller = SellerProfile.current()
         country = (seller.country or "").upper()
-        return cls(
-            country,
-            [Rule.of(r) for r in TaxRule.objects.filter(seller_country=country)],
-            {
-                r.country.upper(): r
-                for r in TaxRate.objects.filter(is_standard=True, is_active=True).exclude(
-                    country=""
-                )
-            },
-        )
+        return cls(country, [Rule.of(r) for r in TaxRule.objects.filter(seller_country=country)])
 
     def rule_for(self, buyer: Buyer) -> Rule | None:
         """The most specific rule: a named country before its zone, a kind before "any"; the

@@ -11,6 +11,8 @@ prefix for the country GR).
 
 from __future__ import annotations
 
+from typing import Any
+
 from stdnum import get_cc_module
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError as NumberError
@@ -54,9 +56,8 @@ def vat_number_clean(value: str, country: str = "") -> str:
             )
         prefix = _VAT_PREFIX.get(country, country)
         number = prefix + number
-    if prefix.lower() in eu_vat.MEMBER_STATES or prefix == "EL":
-        module = eu_vat
-    else:
+    module: Any = eu_vat
+    if prefix.lower() not in eu_vat.MEMBER_STATES and prefix != "EL":
         module = get_cc_module(prefix.lower(), "vat")
         if module is None:
             raise InvalidIdentifier(

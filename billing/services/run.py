@@ -59,8 +59,8 @@ class RunReport:
     # Of those, billed by the retry at the end of the run (waiting for their lock).
     retried_locked: int = 0
     skipped_ids: list[int] = field(default_factory=list, repr=False)
-    # Subscriptions not invoiced because the tax of a line cannot be determined (billing-rules
-    # §10), by id, with what to fix: retried by every run until it is fixed.
+    # Subscriptions not invoiced because the tax of a line cannot be determined (by id, with
+    # what to fix: billing-rules §10): retried by every run until it is fixed.
     refused: dict[int, str] = field(default_factory=dict)
     invoices: int = 0
     credit_notes: int = 0

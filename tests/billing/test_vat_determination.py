@@ -23,7 +23,7 @@ D = Decimal
 
 
 def sell_108(customer):
-    """RULES 6.1's subscription: one quarter of it is a net line of 108.00 EUR."""
+    """billing-rules 6.1's subscription: one quarter of it is a net line of 108.00 EUR."""
     return services.subscription_create(
         customer=customer,
         plan=Plan.objects.get(code="device-seats"),

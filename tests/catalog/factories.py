@@ -73,6 +73,7 @@ class TermFactory(factory.django.DjangoModelFactory):
     commitment_count = 0
     commitment_unit = ""
     early_termination = "allowed"
+    tax_rate = factory.SubFactory(ZeroRatedFactory)  # its penalty line needs one
 
 
 class BundleFactory(factory.django.DjangoModelFactory):

@@ -263,7 +263,15 @@ def test_an_admin_change_is_recorded_with_who_when_and_old_and_new_values(
     rate = TaxRate.objects.get(code="FR-VAT-20")
     response = operator_client.post(
         _url(TaxRate, "change", rate.pk),
-        {"code": rate.code, "name": "TVA normale", "rate": "20.00", "is_active": "on"},
+        {
+            "code": rate.code,
+            "name": "TVA normale",
+            "rate": "20.00",
+            "is_active": "on",
+            "country": "FR",
+            "is_standard": "on",
+            "category": "S",
+        },
     )
     assert response.status_code == 302
     latest = rate.history.latest("history_date")

@@ -1,4 +1,4 @@
-"""No silent 0 % VAT (billing-rules §10, issue 11): until tax determination exists, a plan whose
+"""No silent 0 % VAT (billing-rules §10, issue 11): a plan whose
 lines would carry no tax rate cannot be activated, and the refusal names each line without one."""
 
 from datetime import date
@@ -20,8 +20,10 @@ pytestmark = pytest.mark.django_db
 
 
 def _untaxed_plan(**term_fields) -> Plan:
-    item = BundleItemFactory(product__code="office-suite-x", bundle__code="office-x")
-    term = TermFactory(code="no-rate", **term_fields)
+    item = BundleItemFactory(
+        product__code="office-suite-x", product__tax_rate=None, bundle__code="office-x"
+    )
+    term = TermFactory(code="no-rate", **{"tax_rate": None, **term_fields})
     return PlanFactory(code="office-x", bundles=[item.bundle], term=term)
 
 
@@ -59,7 +61,9 @@ def test_a_penalty_term_without_a_rate_is_named_even_when_products_have_one():
 def test_an_add_on_without_a_tax_rate_is_named():
     vat = TaxRateFactory()
     plan = PlanFactory(bundles=[BundleItemFactory(product__tax_rate=vat).bundle])
-    addon = BundleItemFactory(product__code="extra-x", bundle__code="addon-x")
+    addon = BundleItemFactory(
+        product__code="extra-x", product__tax_rate=None, bundle__code="addon-x"
+    )
     plan.addon_bundles.set([addon.bundle])
     with pytest.raises(
         ApplicationError, match=r"the product extra-x \(bundle addon-x\) has no tax"

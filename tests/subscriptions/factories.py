@@ -25,8 +25,11 @@ class CustomerFactory(factory.django.DjangoModelFactory):
 def monthly_plan(
     price: str = "30.00", *, currency: str = "EUR", term=None, period=(1, "month"), **plan_fields
 ) -> Plan:
-    """An active plan with one flat-priced product."""
+    """An active plan with one flat-priced product (taxed at its term's rate when the term has
+    one, else zero-rated)."""
+    own_rate = {"product__tax_rate": None} if term is not None and term.tax_rate_id else {}
     item = BundleItemFactory(
+        **own_rate,
         price_sheet__amount=Decimal(price),
         price_sheet__currency=currency,
         price_sheet__period_count=period[0],
