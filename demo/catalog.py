@@ -29,6 +29,7 @@ from catalog.models import (
     ProductContract,
     SeatType,
     ServicePeriodOption,
+    TaxCategory,
     TaxRate,
     Term,
     UpgradeGroup,
@@ -87,7 +88,14 @@ def _tax_rates() -> dict[str, TaxRate]:
     return {
         "FR-VAT-20": upsert(TaxRate, {"code": "FR-VAT-20"}, name="TVA 20 %", rate=D("20.00")),
         "EXPORT-0": upsert(
-            TaxRate, {"code": "EXPORT-0"}, name="Export of services (0 %)", rate=D("0.00")
+            TaxRate,
+            {"code": "EXPORT-0"},
+            name="Export of services (0 %)",
+            rate=D("0.00"),
+            # A 0 % rate names its VAT category (catalog's taxrate_category_matches_rate).
+            category=TaxCategory.EXPORT,
+            exemption_code="VATEX-EU-G",
+            exemption_reason="Export outside the EU",
         ),
     }
 

@@ -24,9 +24,9 @@ def render_pdfa(invoice: Invoice) -> bytes:
     # imports billing (as billing.documents.invoice_pdf).
     import weasyprint  # noqa: PLC0415
 
-    return weasyprint.HTML(
-        string=invoice_html(invoice), base_url=str(settings.BASE_DIR)
-    ).write_pdf(pdf_variant=PDF_VARIANT)
+    return weasyprint.HTML(string=invoice_html(invoice), base_url=str(settings.BASE_DIR)).write_pdf(
+        pdf_variant=PDF_VARIANT
+    )
 
 
 def embed_cii(invoice: Invoice, pdf: bytes, cii_xml: bytes) -> bytes:
