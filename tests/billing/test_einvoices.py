@@ -66,7 +66,7 @@ def test_the_pending_job_makes_what_is_missing_in_bounded_batches_and_runs_twice
 def test_a_document_that_fails_is_left_for_the_next_round(monkeypatch):
     from billing.services import einvoices
 
-    first, second = (invoice_issue(invoice=manual_draft(), day=DAY) for _ in range(2))
+    first, _second = (invoice_issue(invoice=manual_draft(), day=DAY) for _ in range(2))
     real = einvoices.invoice_cii
 
     def broken(invoice, payment_means=None):
