@@ -189,7 +189,8 @@ def einvoice_status_record(
             status=status,
             reason=reason,
             platform_reference=platform_reference,
-            recorded_by=actor,
+            # django-stubs types a foreign key to AUTH_USER_MODEL as the concrete User.
+            recorded_by=actor if getattr(actor, "pk", None) else None,  # type: ignore[misc]
         )
         einvoice.status = status
         einvoice.status_reason = reason
