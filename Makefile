@@ -5,6 +5,7 @@
 #               and makemigrations --check
 #   make bench  the billing-run and page benchmarks (PostgreSQL), and the payments one
 #   make bench-payments  a camt.053 import and a pain.008 batch of 10,000 (N=…), alone
+#   make bench-einvoices  the Factur-X, UBL and CII of 10,000 invoices (N=…), timed by stage
 
 PYTHON ?= python3
 VENV := .venv
@@ -18,7 +19,7 @@ export DEBUG ?= true
 VAR_DIR := $(or $(CADENCE_VAR_DIR),var)
 DEV_ENV := $(VAR_DIR)/.env
 
-.PHONY: run setup install migrate demo serve worker beat test lint format messages bench bench-payments clean
+.PHONY: run setup install migrate demo serve worker beat test lint format messages bench bench-payments bench-einvoices clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +83,10 @@ bench: install
 # Issue 14's figures: docs/benchmarks.md's payments section (bench/statements.py).
 bench-payments: install
 	N=$${N:-10000} $(BIN)/python -m bench.statements
+
+# E-invoices: CII, UBL, PDF/A-3 render and Factur-X embedding per invoice (bench/einvoices.py).
+bench-einvoices: install
+	$(BIN)/python -m bench.einvoices --count $${N:-10000}
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -11,15 +11,17 @@ from datetime import date
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from billing import documents, services
-from billing.models import Invoice, InvoiceLine, Payment
+from billing.models import EInvoice, EInvoiceStatusEvent, Invoice, InvoiceLine, Payment
+from billing.services.einvoices import FORMATS as EINVOICE_FORMATS
 from catalog.admin_base import CadenceAdmin, EstimatedCountPaginator
 from core import clock
 from core.errors import ApplicationError
@@ -174,6 +176,7 @@ class InvoiceAdmin(CadenceAdmin):
             {"fields": ["currency", "net_total", "tax_total", "total", "amount_paid", "paid_on"]},
         ),
         (_("Lines and taxes"), {"fields": ["lines_table", "taxes_table", "payments_table"]}),
+        (_("E-invoice"), {"fields": ["einvoice_panel"]}),
         (
             _("References"),
             {"fields": ["transfer_reference", "po_reference", "billing_key", "note"]},
@@ -187,6 +190,7 @@ class InvoiceAdmin(CadenceAdmin):
             "taxes_table",
             "payments_table",
             "transfer_reference",
+            "einvoice_panel",
         ]
 
     @admin.display(description=_("reference to quote with a transfer"))
@@ -213,6 +217,11 @@ class InvoiceAdmin(CadenceAdmin):
                 "<int:invoice_id>/pdf/",
                 self.admin_site.admin_view(self.pdf_view),
                 name="billing_invoice_pdf",
+            ),
+            path(
+                "<int:invoice_id>/einvoice/<slug:file_format>/",
+                self.admin_site.admin_view(self.einvoice_view),
+                name="billing_invoice_einvoice",
             ),
             path(
                 "<int:invoice_id>/payment/",
@@ -245,6 +254,42 @@ class InvoiceAdmin(CadenceAdmin):
             '<a href="{}">{}</a>',
             reverse("admin:billing_invoice_pdf", args=[obj.pk]),
             _("download"),
+        )
+
+    @admin.display(description=_("e-invoice"))
+    def einvoice_panel(self, obj: Invoice) -> str:
+        """Its files, and what the approved platform said of it, in order."""
+        if obj.pk is None or obj.status == Invoice.Status.DRAFT:
+            return _("A draft has no e-invoice: it is made once the document is issued.")
+        links = einvoice_links(obj.pk)
+        einvoice = (
+            EInvoice.objects.defer("cii_xml", "ubl_xml", "facturx_pdf")
+            .filter(invoice_id=obj.pk)
+            .first()
+        )
+        if einvoice is None:
+            return format_html(
+                "<p>{}</p><p>{}</p>",
+                _("Being made (the links make it now)."),
+                links,
+            )
+        events = [
+            (
+                timezone.localtime(event.recorded_at).strftime("%Y-%m-%d %H:%M"),
+                event.get_status_display(),
+                event.reason or "—",
+                event.platform_reference or "—",
+                event.recorded_by or "—",
+            )
+            for event in einvoice.status_events.select_related("recorded_by")
+        ]
+        return format_html(
+            "<p>{}</p><p><strong>{}</strong> {}{}</p>{}",
+            links,
+            _("Platform status:"),
+            einvoice.get_status_display(),
+            f" — {einvoice.status_reason}" if einvoice.status_reason else "",
+            _table([_("recorded at"), _("status"), _("reason"), _("reference"), _("by")], events),
         )
 
     @admin.display(description=_("lines"))
@@ -365,6 +410,23 @@ class InvoiceAdmin(CadenceAdmin):
         )
         return response
 
+    def einvoice_view(
+        self, request: HttpRequest, invoice_id: int, file_format: str
+    ) -> HttpResponse:
+        invoice = get_object_or_404(Invoice, pk=invoice_id)
+        if not self.has_view_permission(request, invoice):
+            return HttpResponse(status=403)
+        if file_format not in EINVOICE_FORMATS:
+            raise Http404
+        try:
+            file = services.einvoice_file(invoice=invoice, file_format=file_format)
+        except ApplicationError as refusal:
+            self.message_user(request, refusal.message, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:billing_invoice_change", args=[invoice.pk]))
+        response = HttpResponse(file.content, content_type=file.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{file.filename}"'
+        return response
+
     def payment_view(self, request: HttpRequest, invoice_id: int) -> HttpResponse:
         invoice = get_object_or_404(Invoice, pk=invoice_id)
         if not self.has_change_permission(request):
@@ -445,6 +507,18 @@ class InvoiceAdmin(CadenceAdmin):
         return TemplateResponse(request, "admin/billing/credit_note_form.html", context)
 
 
+def einvoice_links(invoice_id: int) -> str:
+    """Factur-X · UBL · CII, each downloading the document's e-invoice in that format."""
+    return format_html_join(
+        " · ",
+        '<a href="{}">{}</a>',
+        (
+            (reverse("admin:billing_invoice_einvoice", args=[invoice_id, name]), label)
+            for name, label in (("facturx", "Factur-X"), ("ubl", "UBL"), ("cii", "CII"))
+        ),
+    )
+
+
 def _table(headers, rows) -> str:
     if not rows:
         return "—"
@@ -514,3 +588,88 @@ class PaymentAdmin(CadenceAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+class EInvoiceStatusEventInline(admin.TabularInline):
+    """The platform's statuses, in order (append-only: nothing is edited here)."""
+
+    model = EInvoiceStatusEvent
+    extra = 0
+    can_delete = False
+    fields = ["recorded_at", "status", "reason", "platform_reference", "recorded_by"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("recorded_by")
+
+
+@admin.register(EInvoice)
+class EInvoiceAdmin(CadenceAdmin):
+    """Read-only: made by billing.einvoices_generate, statuses recorded by the platform's
+    connector (POST /api/v1/einvoices/{id}/status/)."""
+
+    list_display = [
+        "invoice_link",
+        "kind",
+        "issue_date",
+        "status",
+        "status_at",
+        "platform_reference",
+        "generated_at",
+        "downloads",
+    ]
+    list_filter = ["status", "invoice__kind", ("invoice__issue_date", admin.DateFieldListFilter)]
+    search_fields = ["invoice__number", "platform_reference"]
+    list_select_related = ["invoice"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    fields = [
+        "invoice_link",
+        "downloads",
+        "generated_at",
+        "status",
+        "status_reason",
+        "platform_reference",
+        "status_at",
+    ]
+    readonly_fields = fields
+    inlines = [EInvoiceStatusEventInline]
+
+    def get_queryset(self, request):
+        # The files stay in the database: the pages read the rows' columns only.
+        return super().get_queryset(request).defer("cii_xml", "ubl_xml", "facturx_pdf")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("invoice"), ordering="invoice__number")
+    def invoice_link(self, obj: EInvoice) -> str:
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:billing_invoice_change", args=[obj.invoice_id]),
+            obj.invoice,
+        )
+
+    @admin.display(description=_("kind"), ordering="invoice__kind")
+    def kind(self, obj: EInvoice) -> str:
+        return obj.invoice.get_kind_display()
+
+    @admin.display(description=_("issue date"), ordering="invoice__issue_date")
+    def issue_date(self, obj: EInvoice):
+        return obj.invoice.issue_date
+
+    @admin.display(description=_("download"))
+    def downloads(self, obj: EInvoice) -> str:
+        return einvoice_links(obj.invoice_id)

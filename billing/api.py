@@ -10,20 +10,28 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Prefetch
 from django.http import HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
 )
-from rest_framework import renderers, serializers, viewsets
+from rest_framework import mixins, renderers, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
 
+from billing import services as billing_services
 from billing.documents import invoice_filename, invoice_pdf
-from billing.models import Invoice, InvoiceLine, InvoiceTax, Payment
+from billing.models import EInvoice, Invoice, InvoiceLine, InvoiceTax, Payment
+from billing.services.einvoices import FORMATS as EINVOICE_FORMATS
+from billing.services.einvoices import PLATFORM_STATUSES
 from core.money import money_decimal
 from integrations.filters import IdFilter
 from integrations.idempotency import idempotent
@@ -188,6 +196,43 @@ class PDFRenderer(renderers.BaseRenderer):
         return renderers.JSONRenderer().render(data)
 
 
+class EInvoiceFileRenderer(renderers.BaseRenderer):
+    """The e-invoice's file as is (PDF or XML, its Content-Type set by the view); an error is
+    JSON, and says so in its Content-Type."""
+
+    media_type = "application/xml"
+    format = "einvoice"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, bytes):
+            return data
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response["Content-Type"] = "application/json"
+        return renderers.JSONRenderer().render(data)
+
+
+class EInvoiceFormatNegotiation(DefaultContentNegotiation):
+    """On the e-invoice download, `?format=` names the e-invoice's format (ubl, cii, facturx),
+    not a renderer: DRF's URL format override is off there, and errors are JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+EINVOICE_FORMAT_PARAMETER = OpenApiParameter(
+    "format",
+    str,
+    OpenApiParameter.QUERY,
+    required=True,
+    enum=sorted(EINVOICE_FORMATS),
+    description="`facturx`: the PDF/A-3 with its CII embedded (Factur-X EN 16931); `cii`: "
+    "the UN/CEFACT CII XML; `ubl`: the UBL 2.1 XML.",
+)
+
+
 @extend_schema_view(
     list=extend_schema(summary="List invoices and credit notes", tags=["invoices"]),
     retrieve=extend_schema(
@@ -234,6 +279,40 @@ class InvoiceViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
         invoice = self.get_object()
         response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{invoice_filename(invoice)}"'
+        return response
+
+    @extend_schema(
+        summary="The e-invoice of an issued invoice or credit note (Factur-X, CII or UBL)",
+        description="Made once, when the document is issued (or now, if it is still being "
+        "made). A draft has none (400).",
+        tags=["invoices"],
+        parameters=[EINVOICE_FORMAT_PARAMETER],
+        responses={
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="format=facturx"
+            ),
+            (200, "application/xml"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="format=cii or format=ubl"
+            ),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="einvoice",
+        renderer_classes=[renderers.JSONRenderer, EInvoiceFileRenderer],
+        content_negotiation_class=EInvoiceFormatNegotiation,
+    )
+    def einvoice(self, request, pk=None):
+        file_format = request.query_params.get("format")
+        if file_format not in EINVOICE_FORMATS:
+            raise ValidationError(
+                {"format": [_("Choose the e-invoice's format: facturx, cii or ubl.")]}
+            )
+        invoice = self.get_object()
+        file = billing_services.einvoice_file(invoice=invoice, file_format=file_format)
+        response = HttpResponse(file.content, content_type=file.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{file.filename}"'
         return response
 
     @extend_schema(
@@ -285,3 +364,135 @@ class InvoiceViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
             return invoice_pay(request, invoice, self.tenant)
 
         return idempotent(request, handle)
+
+
+# The export point of the approved platform (PA) ------------------------------------------------
+
+
+class IsOperator(BasePermission):
+    """Operators only (staff tokens): the platform's connector runs as one."""
+
+    message = _("Only an operator's token reads and updates the e-invoices' platform status.")
+
+    def has_permission(self, request, view) -> bool:
+        tenant = getattr(view, "tenant", None)
+        return tenant is not None and tenant.is_operator
+
+
+class EInvoiceSerializer(serializers.ModelSerializer):
+    invoice = serializers.IntegerField(source="invoice_id", read_only=True)
+    number = serializers.CharField(source="invoice.number", read_only=True)
+    kind = serializers.CharField(source="invoice.kind", read_only=True)
+    issue_date = serializers.DateField(source="invoice.issue_date", read_only=True)
+    downloads = serializers.SerializerMethodField(help_text="Where each format downloads.")
+
+    class Meta:
+        model = EInvoice
+        fields = [
+            "id",
+            "invoice",
+            "number",
+            "kind",
+            "issue_date",
+            "generated_at",
+            "status",
+            "status_reason",
+            "platform_reference",
+            "status_at",
+            "downloads",
+        ]
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {name: {"type": "string"} for name in sorted(EINVOICE_FORMATS)},
+        }
+    )
+    def get_downloads(self, einvoice: EInvoice) -> dict[str, str]:
+        path = reverse("api:invoice-einvoice", args=[einvoice.invoice_id])
+        request = self.context.get("request")
+        url = request.build_absolute_uri(path) if request is not None else path
+        return {name: f"{url}?format={name}" for name in sorted(EINVOICE_FORMATS)}
+
+
+class EInvoiceStatusInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=[str(status) for status in PLATFORM_STATUSES])
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    platform_reference = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, default=""
+    )
+
+    def validate(self, data):
+        if data["status"] == EInvoice.Status.REJECTED and not data["reason"].strip():
+            raise ValidationError({"reason": [_("A rejection needs its reason.")]})
+        return data
+
+
+class EInvoiceFilter(django_filters.FilterSet):
+    after = django_filters.NumberFilter(
+        field_name="pk", lookup_expr="gt", help_text="Cursor: the e-invoices after this id."
+    )
+    day = django_filters.DateFilter(
+        field_name="invoice__issue_date", help_text="Issue date of the documents (YYYY-MM-DD)."
+    )
+
+    class Meta:
+        model = EInvoice
+        fields = ["after", "day"]
+
+
+EINVOICES_PER_RESPONSE = 200
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="E-invoices to send to the approved platform (operators)",
+        description="Oldest first, at most 200 a response; follow `next` (or ask again with "
+        "`after` = the last id) until it is null. Without the files: `downloads` says where "
+        "each format is.",
+        tags=["e-invoices"],
+    ),
+)
+class EInvoiceViewSet(TenantMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    permission_classes = [*TenantMixin.permission_classes, IsOperator]
+    serializer_class = EInvoiceSerializer
+    filterset_class = EInvoiceFilter
+    pagination_class = None
+    # The files stay in the database: a list reads the rows' columns only.
+    queryset = (
+        EInvoice.objects.select_related("invoice")
+        .defer("cii_xml", "ubl_xml", "facturx_pdf")
+        .order_by("id")
+    )
+
+    def scoped(self, queryset):
+        return queryset if self.tenant.is_operator else queryset.none()
+
+    def list(self, request, *args, **kwargs):
+        rows = list(self.filter_queryset(self.get_queryset())[:EINVOICES_PER_RESPONSE])
+        next_url = None
+        if len(rows) == EINVOICES_PER_RESPONSE:
+            query = request.query_params.copy()
+            query["after"] = rows[-1].pk
+            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        return Response({"next": next_url, "results": self.get_serializer(rows, many=True).data})
+
+    @extend_schema(
+        summary="Record what the platform says of an e-invoice (operators)",
+        description="submitted, rejected (with its reason), accepted or paid: kept in the "
+        "e-invoice's history, and its current status.",
+        tags=["e-invoices"],
+        request=EInvoiceStatusInput,
+        responses={200: EInvoiceSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="status")
+    def status(self, request, pk=None):
+        # Not an Idempotency-Key operation (nothing is charged): a status reported twice is
+        # two rows of the history, as the platform said it twice.
+        einvoice = self.get_object()
+        data = EInvoiceStatusInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        einvoice = billing_services.einvoice_status_record(
+            einvoice=einvoice, actor=request.user, **data.validated_data
+        )
+        return Response(self.get_serializer(einvoice).data)

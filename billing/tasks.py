@@ -14,7 +14,7 @@ import threading
 import uuid
 from datetime import date
 
-from celery import group, shared_task
+from celery import current_app, group, shared_task
 from django.conf import settings
 from django.db import transaction
 
@@ -148,6 +148,18 @@ def invoice_send(invoice_id: int) -> bool:
 def emails_send() -> int:
     """Send the outbox of invoice emails, every few minutes and right after each run."""
     return services.invoice_emails_send()
+
+
+@shared_task(name="billing.einvoices_generate")
+def einvoices_generate(limit: int | None = None) -> int:
+    """Make the e-invoices still missing, a bounded batch (asked for after each issue, and every
+    few minutes by the beat). A full batch asks for the next one at once: a backlog (a run of
+    thousands of documents) drains on every free worker rather than a batch per beat tick."""
+    limit = limit or settings.EINVOICES_BATCH
+    made = services.einvoices_generate_pending(limit=limit)
+    if made >= limit and not current_app.conf.task_always_eager:
+        send("billing.einvoices_generate", limit)
+    return made
 
 
 @shared_task(name="billing.reminder_send", **RETRY)

@@ -233,6 +233,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # The outbox of invoice emails (also nudged after each run): what a dead broker or mail
     # server held back goes out here.
     "invoice-emails": {"task": "billing.emails_send", "schedule": crontab(minute="*/5")},
+    # The e-invoices of issued documents still without one (also asked for after each issue).
+    "einvoices": {"task": "billing.einvoices_generate", "schedule": crontab(minute="*/5")},
     # Each of these also runs alone later in the day: safe to run twice, they catch up.
     "overdue-reminders": {"task": "billing.overdue", "schedule": crontab(minute=0, hour=9)},
     "notice-reminders": {"task": "billing.notice_reminders", "schedule": crontab(minute=0, hour=8)},
@@ -319,6 +321,11 @@ GATEWAY_WEBHOOK_TOLERANCE_SECONDS = env.integer("GATEWAY_WEBHOOK_TOLERANCE_SECON
 # Billing --------------------------------------------------------------------------------------
 INVOICE_DUE_DAYS = env.integer("INVOICE_DUE_DAYS", 30, minimum=0)
 INVOICE_EMAILS = env.boolean("INVOICE_EMAILS", True)
+# Ask a worker for the e-invoices (Factur-X, UBL, CII) of documents as soon as they are issued;
+# off, the beat job (every five minutes) still makes them.
+EINVOICES_ON_ISSUE = env.boolean("EINVOICES_ON_ISSUE", True)
+# How many e-invoices one run of billing.einvoices_generate makes at most.
+EINVOICES_BATCH = env.integer("EINVOICES_BATCH", 200, minimum=1)
 BILLING_CHUNK_SIZE = env.integer("BILLING_CHUNK_SIZE", 1000, minimum=1)
 # Threads of an in-process billing run (run_billing): one computes while another waits for
 # PostgreSQL. Celery workers get the same from their pool (--pool threads --concurrency N).

@@ -14,6 +14,8 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("EMAIL_URL", "memorymail://")
 # Rendering a PDF per invoice is slow: the tests about emails turn them on themselves.
 os.environ.setdefault("INVOICE_EMAILS", "false")
+# Likewise the e-invoices of each document issued: the tests about them ask for them.
+os.environ.setdefault("EINVOICES_ON_ISSUE", "false")
 
 from config.settings import *  # noqa: F403
 

@@ -11,7 +11,7 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import SimpleRouter
 
-from billing.api import InvoiceViewSet
+from billing.api import EInvoiceViewSet, InvoiceViewSet
 from catalog.api import BundleViewSet, PlanViewSet, ProductContractViewSet, TermViewSet
 from partners.api import PartnerViewSet
 from payments.api import (
@@ -34,6 +34,7 @@ router.register("partners", PartnerViewSet, basename="partner")
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 router.register("invoices", InvoiceViewSet, basename="invoice")
+router.register("einvoices", EInvoiceViewSet, basename="einvoice")
 router.register("payment-methods", PaymentMethodViewSet, basename="payment-method")
 router.register("refunds", RefundViewSet, basename="refund")
 router.register("card-payments", CardPaymentViewSet, basename="card-payment")

@@ -39,4 +39,9 @@ urlpatterns = [
         name="payment_method_revoke",
     ),
     path("invoices/<int:pk>/pdf/", views.invoice_document, name="invoice_pdf"),
+    path(
+        "invoices/<int:pk>/einvoice/<slug:file_format>/",
+        views.invoice_einvoice,
+        name="invoice_einvoice",
+    ),
 ]

@@ -61,7 +61,14 @@ from subscriptions import services
 from subscriptions.forms import AcceptTermsForm, add_refusal
 from subscriptions.models import Customer, Subscription
 from subscriptions.selectors import charge_summary, subscription_overviews, summaries_by_period
-from subscriptions.views import cancellation_page, paginate, pdf_response, posted, term_periods
+from subscriptions.views import (
+    cancellation_page,
+    einvoice_response,
+    paginate,
+    pdf_response,
+    posted,
+    term_periods,
+)
 
 CHANNEL = "partner portal"
 CUSTOMERS_PER_PAGE = 25
@@ -521,3 +528,10 @@ def invoice_list(request: HttpRequest, partner: Partner) -> HttpResponse:
 @partner_required
 def invoice_document(request: HttpRequest, partner: Partner, pk: int) -> HttpResponse:
     return pdf_response(get_invoice_for_partner(partner, pk))
+
+
+@partner_required
+def invoice_einvoice(
+    request: HttpRequest, partner: Partner, pk: int, file_format: str
+) -> HttpResponse:
+    return einvoice_response(get_invoice_for_partner(partner, pk), file_format)

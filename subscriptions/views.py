@@ -24,9 +24,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from billing import services as billing_services
 from billing.documents import invoice_filename, invoice_pdf, seller
 from billing.models import Invoice
 from billing.selectors import customer_invoices, get_invoice_for_customer
+from billing.services.einvoices import FORMATS as EINVOICE_FORMATS
 from catalog.models import Plan, Term
 from core import clock
 from core.errors import ApplicationError
@@ -60,6 +62,17 @@ def posted(request: HttpRequest):
 def pdf_response(invoice: Invoice) -> HttpResponse:
     response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{invoice_filename(invoice)}"'
+    return response
+
+
+def einvoice_response(invoice: Invoice, file_format: str) -> HttpResponse:
+    """The e-invoice of an issued document (facturx, cii or ubl), made now if still missing;
+    another format is not found."""
+    if file_format not in EINVOICE_FORMATS:
+        raise Http404
+    file = billing_services.einvoice_file(invoice=invoice, file_format=file_format)
+    response = HttpResponse(file.content, content_type=file.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{file.filename}"'
     return response
 
 
@@ -446,3 +459,10 @@ def invoice_list(request: HttpRequest, customer: Customer) -> HttpResponse:
 @customer_required
 def invoice_document(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
     return pdf_response(get_invoice_for_customer(customer, pk))
+
+
+@customer_required
+def invoice_einvoice(
+    request: HttpRequest, customer: Customer, pk: int, file_format: str
+) -> HttpResponse:
+    return einvoice_response(get_invoice_for_customer(customer, pk), file_format)

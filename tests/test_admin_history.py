@@ -24,7 +24,7 @@ from django_celery_beat.models import (
 )
 from rest_framework.authtoken.models import Token
 
-from billing.models import Invoice
+from billing.models import EInvoice, Invoice
 from integrations.models import IdempotencyKey, WebhookDelivery, WebhookEndpoint
 from payments.models import (
     BankStatement,
@@ -103,6 +103,10 @@ def _rows_the_demo_leaves_empty(user) -> None:
         status="unmatched",
     )
     DunningStep.objects.create(invoice=invoice, step="retry", attempt=1, day=invoice.due_date)
+    # An e-invoice (its files stand-ins: only its admin pages are looked at).
+    EInvoice.objects.create(
+        invoice=invoice, cii_xml=b"<cii/>", ubl_xml=b"<ubl/>", facturx_pdf=b"%PDF"
+    )
     SepaDebit.objects.create(
         batch=batch,
         invoice=invoice,

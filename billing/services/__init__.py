@@ -6,6 +6,13 @@ from billing.services.corrections import (
     invoice_issue,
     settle_credited_invoices,
 )
+from billing.services.einvoices import (
+    EInvoiceFile,
+    einvoice_file,
+    einvoice_generate,
+    einvoice_status_record,
+    einvoices_generate_pending,
+)
 from billing.services.emails import (
     invoice_email_send,
     invoice_emails_send,
@@ -36,6 +43,7 @@ from billing.services.run import (
 )
 
 __all__ = [
+    "EInvoiceFile",
     "PaymentBook",
     "PaymentToRecord",
     "RunReport",
@@ -43,6 +51,10 @@ __all__ = [
     "billing_run",
     "due_chunks",
     "due_subscriptions",
+    "einvoice_file",
+    "einvoice_generate",
+    "einvoice_status_record",
+    "einvoices_generate_pending",
     "invoice_cancel_by_credit_note",
     "invoice_credit_amount",
     "invoice_email_send",

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from billing.einvoice.parties import buyer_snapshot
 from billing.models import Invoice, InvoiceLine, InvoiceTax
 from billing.services import chunk_io
+from billing.services.einvoices import einvoices_request
 from billing.services.numbering import log_issued, take_numbers
 from core.pricing import ZERO, invoice_totals
 from subscriptions.charges import RECURRING, Charge
@@ -386,6 +387,7 @@ def save_documents(documents: Sequence[Document], *, issue_on: date | None = Non
     chunk_io.insert_rows(invoices)
     if issue_on is not None:
         log_issued([invoice.pk for invoice in invoices], issue_on)
+        einvoices_request()  # after the commit: the e-invoices are made outside the run
 
 
 def _attach(documents: Sequence[Document]) -> None:

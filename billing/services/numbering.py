@@ -17,6 +17,7 @@ from django.utils import timezone
 from billing.einvoice.parties import seller_snapshot
 from billing.models import Invoice, InvoiceEvent, InvoiceSequence
 from billing.services import chunk_io
+from billing.services.einvoices import einvoices_request
 from catalog.models import SellerProfile
 
 ISSUE_FIELDS = [
@@ -85,6 +86,7 @@ def issue_documents(invoices: Sequence[Invoice], *, day: date) -> None:
     take_numbers(invoices, day=day)
     chunk_io.update_rows(invoices, ISSUE_FIELDS)  # one statement, whatever the number of documents
     log_issued([invoice.pk for invoice in invoices], day)
+    einvoices_request()  # after the commit: the e-invoices are made outside this transaction
 
 
 def log_issued(invoice_ids: list[int], day: date) -> None:

@@ -8,7 +8,7 @@ import time_machine
 from django.contrib import admin
 from django.urls import reverse
 
-from billing.models import Invoice, InvoiceLine, Payment
+from billing.models import EInvoice, EInvoiceStatusEvent, Invoice, InvoiceLine, Payment
 from billing.services import billing_run
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +33,10 @@ def test_billing_pages_load(operator_client, invoiced, model):
         payment_record(
             invoice=invoiced[0], amount="1.00", method="card", received_on=date(2026, 1, 2)
         )
+    if model in (EInvoice, EInvoiceStatusEvent):
+        from billing.services import einvoice_generate
+
+        einvoice_generate(invoice=invoiced[0])
     assert operator_client.get(url(model, "changelist")).status_code == 200
     assert operator_client.get(url(model, "changelist"), {"q": "F2026"}).status_code == 200
     obj = model.objects.first()

@@ -16,42 +16,11 @@ from django.urls import reverse
 from billing.models import Invoice, InvoiceEvent, InvoiceLine, InvoiceSequence
 from billing.services import billing_run, invoice_issue
 from core.errors import ApplicationError
-from tests.subscriptions.factories import CustomerFactory
+from tests.billing.builders import manual_draft
 
 pytestmark = pytest.mark.django_db
 D = Decimal
 CHANGELIST = reverse("admin:billing_invoice_changelist")
-
-
-def manual_draft(customer=None, *, net: str = "100.00", with_line: bool = True) -> Invoice:
-    """A draft an operator prepared by hand: one one-off line at 20 % VAT, no subscription."""
-    customer = customer or CustomerFactory()
-    net_amount = D(net)
-    tax = (net_amount * D("0.20")).quantize(D("0.01"))
-    invoice = Invoice.objects.create(
-        customer=customer,
-        currency=customer.currency,
-        customer_name=customer.name,
-        net_total=net_amount,
-        tax_total=tax,
-        total=net_amount + tax,
-        amount_paid=D("0"),
-        note="Installation on site",
-    )
-    if with_line:
-        InvoiceLine.objects.create(
-            invoice=invoice,
-            kind=InvoiceLine.Kind.ONE_OFF,
-            description="Installation on site",
-            currency=invoice.currency,
-            quantity=D("1"),
-            unit_price=net_amount,
-            gross=net_amount,
-            discount_total=D("0"),
-            net=net_amount,
-            tax_rate=D("20"),
-        )
-    return invoice
 
 
 def numbers() -> list[tuple[str | None, str]]:
