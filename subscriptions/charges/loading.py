@@ -17,7 +17,12 @@ from catalog.tax import Buyer
 from subscriptions import timeline
 from subscriptions.charges.book import PriceBook
 from subscriptions.charges.inputs import DiscountRule, SubscriptionContext
-from subscriptions.models import Subscription, SubscriptionDiscount, SubscriptionEvent
+from subscriptions.models import (
+    Customer,
+    Subscription,
+    SubscriptionDiscount,
+    SubscriptionEvent,
+)
 
 # A read of many subscriptions' rows: a query of their ids, as value tuples (subscription id
 # first).
@@ -64,6 +69,7 @@ def contexts_for(
     events: dict[int, list[timeline.Entry]] = {}
     for subscription_id, *values in read(timelines_query, ids):
         events.setdefault(subscription_id, []).append(timeline.Entry(*values))
+    buyers = _buyers(subscriptions)
     rules: dict[int, list[DiscountRule]] = {}
     for subscription_id, *values in read(discounts_query, ids):
         rules.setdefault(subscription_id, []).append(DiscountRule(*values))
@@ -76,10 +82,30 @@ def contexts_for(
             discounts=rules.get(s.pk, []),
             book=book,
             language=language,
-            buyer=Buyer.of(s.billed_customer),
+            buyer=buyers[s.pk],
         )
         for s in subscriptions
     }
+
+
+def _buyers(subscriptions: Sequence[Subscription]) -> dict[int, Buyer]:
+    """The party each subscription is invoiced to, as tax sees it: from the rows already loaded
+    with it, else all of them in one query (never one per subscription)."""
+    buyers: dict[int, Buyer] = {}
+    missing: dict[int, list[int]] = {}
+    for s in subscriptions:
+        field = Subscription.bill_to.field if s.bill_to_id else Subscription.customer.field
+        if field.is_cached(s):
+            buyers[s.pk] = Buyer.of(s.billed_customer)
+        else:
+            missing.setdefault(s.bill_to_id or s.customer_id, []).append(s.pk)
+    if missing:
+        for pk, country, vat_number in Customer.objects.filter(pk__in=missing).values_list(
+            "pk", "country", "vat_number"
+        ):
+            for subscription_id in missing[pk]:
+                buyers[subscription_id] = Buyer((country or "").upper(), bool(vat_number))
+    return buyers
 
 
 def context_of(subscription: Subscription, book: PriceBook | None = None) -> SubscriptionContext:
