@@ -9,8 +9,15 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from billing.models import Invoice, InvoiceLine
-from billing.services.documents import build_amount_credit_note, build_credit_note, save_documents
+from billing.einvoice.parties import buyer_snapshot
+from billing.models import Invoice, InvoiceLine, InvoiceTax
+from billing.services.documents import (
+    Document,
+    build_amount_credit_note,
+    build_credit_note,
+    save_documents,
+    set_totals,
+)
 from billing.services.numbering import issue_documents
 from billing.services.payments import suspension_lift
 from billing.services.run import send_pending_emails
@@ -69,6 +76,21 @@ def invoice_cancel_by_credit_note(
         return document.invoice
 
 
+def _complete_manual(invoice: Invoice) -> None:
+    """What an operator's draft lacks before issue, from its lines as they stand: its totals
+    and tax breakdown per category and rate (EN 16931 BR-CO-17, as the run computes them) and
+    the copy of the party billed."""
+    document = Document(invoice, list(invoice.lines.all()))
+    set_totals(document, invoice.currency)
+    invoice.taxes.all().delete()
+    for tax in document.taxes:
+        tax.invoice = invoice
+    InvoiceTax.objects.bulk_create(document.taxes)
+    if not invoice.buyer:
+        invoice.buyer = buyer_snapshot(invoice.customer)
+    invoice.save(update_fields=["net_total", "tax_total", "total", "amount_paid", "buyer"])
+
+
 def invoice_issue(*, invoice: Invoice, day: date) -> Invoice:
     """Issue a draft: give it its number and date (an operator's manual invoice)."""
     with transaction.atomic():
@@ -84,6 +106,7 @@ def invoice_issue(*, invoice: Invoice, day: date) -> Invoice:
                 _("Every line of an invoice is in its currency (%(currency)s).")
                 % {"currency": invoice.currency}
             )
+        _complete_manual(invoice)
         issue_documents([invoice], day=day)
         if settings.INVOICE_EMAILS:
             # The outbox (billing.emails_send), in the issuing transaction.

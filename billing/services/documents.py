@@ -51,7 +51,7 @@ def billing_key(charge: Charge) -> str:
     return f"one:{charge.event_id}"
 
 
-def _totals(document: Document, currency: str) -> None:
+def set_totals(document: Document, currency: str) -> None:
     invoice_values, taxes = _totals_of(
         [
             (
@@ -292,7 +292,7 @@ def _credit_note(
             for i, line in enumerate(lines)
         ],
     )
-    _totals(document, original.currency)
+    set_totals(document, original.currency)
     return document
 
 
@@ -337,7 +337,7 @@ def build_amount_credit_note(
                 for i, (rate, rate_id, net, category, code, reason) in enumerate(nets)
             ],
         )
-        _totals(document, original.currency)
+        set_totals(document, original.currency)
         return document
 
 
