@@ -309,7 +309,7 @@ class InvoiceAdmin(CadenceAdmin):
                     line.gross,
                     discounts or "—",
                     line.net,
-                    f"{line.tax_rate} %",
+                    f"{line.tax_rate} % ({line.tax_category})",
                     line.rule or "—",
                 )
             )
@@ -329,8 +329,17 @@ class InvoiceAdmin(CadenceAdmin):
     @admin.display(description=_("taxes"))
     def taxes_table(self, obj: Invoice) -> str:
         return _table(
-            [_("tax rate"), _("taxable base"), _("tax amount")],
-            [(f"{t.rate} %", t.base, t.tax) for t in obj.taxes.all()],
+            [
+                _("VAT category"),
+                _("tax rate"),
+                _("taxable base"),
+                _("tax amount"),
+                _("exemption reason"),
+            ],
+            [
+                (t.get_category_display(), f"{t.rate} %", t.base, t.tax, t.exemption_reason or "—")
+                for t in obj.taxes.all()
+            ],
         )
 
     @admin.display(description=_("payments"))

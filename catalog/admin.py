@@ -76,7 +76,6 @@ class TaxRuleAdmin(CadenceAdmin):
         "customer_kind",
         "category",
         "rate_source",
-        "exemption_code",
     ]
     list_filter = ["seller_country", "customer_zone", "customer_kind", "category"]
     search_fields = ["customer_country", "mention_en", "mention_fr"]

@@ -1,13 +1,13 @@
-"""`manage.py einvoice_validate <invoice number>…`: build the CII and UBL of issued documents and
-print what the official XSDs and Schematrons (EN 16931, French BR-FR) find, offline. Exits with
-an error when any document has an error."""
+"""`manage.py einvoice_validate <invoice number>…`: the CII and UBL of issued documents — the
+files stored and served (made now if they are not yet) — and what the official XSDs and
+Schematrons (EN 16931, French BR-FR) find in them, offline. Exits with an error when any
+document has an error."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from billing.einvoice.cii import invoice_cii
-from billing.einvoice.ubl import invoice_ubl
 from billing.einvoice.validation import validate
 from billing.models import Invoice
+from billing.services import einvoice_generate
 
 
 class Command(BaseCommand):
@@ -21,10 +21,11 @@ class Command(BaseCommand):
         missing = [n for n in numbers if n not in invoices]
         if missing:
             raise CommandError(f"No issued document numbered {', '.join(missing)}.")
+        stored = {number: einvoice_generate(invoice=invoices[number]) for number in numbers}
         documents = [
-            (number, syntax, build(invoices[number]))
+            (number, syntax, bytes(getattr(stored[number], f"{syntax}_xml")))
             for number in numbers
-            for syntax, build in (("cii", invoice_cii), ("ubl", invoice_ubl))
+            for syntax in ("cii", "ubl")
         ]
         results = validate([(syntax, xml) for _number, syntax, xml in documents])
         failed = False
