@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from billing.einvoice.parties import seller_snapshot
+from billing.parties import seller_snapshot
 from billing.models import Invoice, InvoiceReminder, NoticeReminder
 from catalog.models import SellerProfile
 

@@ -117,7 +117,7 @@ class Invoice(models.Model):
     customer_vat_number = models.CharField(_("VAT number"), max_length=40, blank=True)
     # The parties as they were when the invoice was made, for its PDF and its e-invoice
     # (EN 16931 BG-4 and BG-7): the seller profile at issue, and the party billed with its
-    # structured address and identifiers (keys: billing/einvoice/parties.py).
+    # structured address and identifiers (keys: billing/parties.py).
     seller = models.JSONField(_("seller"), default=dict, blank=True)
     buyer = models.JSONField(_("buyer"), default=dict, blank=True)
     issue_date = models.DateField(_("issue date"), null=True, blank=True)

@@ -110,12 +110,9 @@ def _xsd_errors(kind: str, xml: bytes) -> tuple[list[Finding], bool]:
         root = etree.fromstring(xml)
     except etree.XMLSyntaxError as error:
         return [Finding("XML", str(error), "xsd")], False
-    if kind == "cii":
-        schema_path = CII_XSD
-    else:
-        schema_path = UBL_XSD.get(etree.QName(root).localname)
-        if schema_path is None:
-            return [Finding("XSD", f"Not a UBL Invoice or CreditNote: {root.tag}", "xsd")], True
+    schema_path = CII_XSD if kind == "cii" else UBL_XSD.get(etree.QName(root).localname)
+    if schema_path is None:
+        return [Finding("XSD", f"Not a UBL Invoice or CreditNote: {root.tag}", "xsd")], True
     schema = _schema(schema_path)
     if schema.validate(root):
         return [], True

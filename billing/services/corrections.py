@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from billing.einvoice.parties import buyer_snapshot
+from billing.parties import buyer_snapshot
 from billing.models import Invoice, InvoiceLine, InvoiceTax
 from billing.services.documents import (
     Document,

@@ -11,7 +11,7 @@ from typing import cast
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from billing.einvoice.parties import buyer_snapshot
+from billing.parties import buyer_snapshot
 from billing.models import Invoice, InvoiceLine, InvoiceTax
 from billing.services import chunk_io
 from billing.services.einvoices import einvoices_request

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from billing.einvoice.parties import seller_snapshot
+from billing.parties import seller_snapshot
 from billing.models import Invoice, InvoiceEvent, InvoiceSequence
 from billing.services import chunk_io
 from billing.services.einvoices import einvoices_request
