@@ -8,8 +8,8 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from billing.parties import seller_snapshot
 from billing.models import Invoice, InvoiceReminder, NoticeReminder
+from billing.parties import seller_snapshot
 from catalog.models import SellerProfile
 
 

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from billing.parties import buyer_snapshot
 from billing.models import Invoice, InvoiceLine, InvoiceTax
+from billing.parties import buyer_snapshot
 from billing.services.documents import (
     Document,
     build_amount_credit_note,

@@ -11,8 +11,8 @@ from typing import cast
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from billing.parties import buyer_snapshot
 from billing.models import Invoice, InvoiceLine, InvoiceTax
+from billing.parties import buyer_snapshot
 from billing.services import chunk_io
 from billing.services.einvoices import einvoices_request
 from billing.services.numbering import log_issued, take_numbers

@@ -14,8 +14,8 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from billing.parties import seller_snapshot
 from billing.models import Invoice, InvoiceEvent, InvoiceSequence
+from billing.parties import seller_snapshot
 from billing.services import chunk_io
 from billing.services.einvoices import einvoices_request
 from catalog.models import SellerProfile
