@@ -196,22 +196,12 @@ class PDFRenderer(renderers.BaseRenderer):
         return renderers.JSONRenderer().render(data)
 
 
-class EInvoiceFileRenderer(renderers.BaseRenderer):
+class EInvoiceFileRenderer(PDFRenderer):
     """The e-invoice's file as is (PDF or XML, its Content-Type set by the view); an error is
     JSON, and says so in its Content-Type."""
 
     media_type = "application/xml"
     format = "einvoice"
-    charset = None
-    render_style = "binary"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        if isinstance(data, bytes):
-            return data
-        response = (renderer_context or {}).get("response")
-        if response is not None:
-            response["Content-Type"] = "application/json"
-        return renderers.JSONRenderer().render(data)
 
 
 class EInvoiceFormatNegotiation(DefaultContentNegotiation):
