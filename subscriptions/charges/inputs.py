@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
 
+from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
@@ -256,4 +257,6 @@ class SubscriptionContext:
         tax = self.book.tax
         # Priced for no one in particular (a catalog quote): as at home.
         buyer = self.buyer or Buyer(tax.seller_country, has_vat_number=True)
-        return tax.treatment(rate=rate, buyer=buyer, what=what, language=self.language)
+        # The mention is written in the language the lines are (the invoice's).
+        language = self.language or translation.get_language()
+        return tax.treatment(rate=rate, buyer=buyer, what=what, language=language)
