@@ -82,6 +82,8 @@ class InvoiceLineSerializer(serializers.ModelSerializer):
             "discount_total",
             "net",
             "tax_rate",
+            "tax_category",
+            "tax_exemption_reason",
             "rule",
         ]
 
@@ -115,7 +117,7 @@ class InvoiceTaxSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = InvoiceTax
-        fields = ["rate", "base", "tax"]
+        fields = ["category", "rate", "base", "tax", "exemption_code", "exemption_reason"]
 
 
 class PaymentSerializer(serializers.ModelSerializer):

@@ -44,7 +44,16 @@ def test_invoice_detail_has_lines_taxes_and_payments(tenants, api):
     assert [d["amount"] for d in line["discounts"]] == ["15.00", "27.00"]
     # in the customer's language, amounts included ("60,00 €": a no-break space before €)
     assert line["rule"] == "10 × 60,00\u00a0€ / 1 an × 3/12"
-    assert body["taxes"] == [{"rate": "20.00", "base": "108.00", "tax": "21.60"}]
+    assert body["taxes"] == [
+        {
+            "category": "S",
+            "rate": "20.00",
+            "base": "108.00",
+            "tax": "21.60",
+            "exemption_code": "",
+            "exemption_reason": "",
+        }
+    ]
     [payment] = body["payments"]
     assert payment["amount"] == "129.60" and payment["method"] == "bank_transfer"
     assert body["po_reference"] == "PO-BM-2026-01"
