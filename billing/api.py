@@ -19,6 +19,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
     extend_schema_view,
+    inline_serializer,
 )
 from rest_framework import mixins, renderers, serializers, viewsets
 from rest_framework.decorators import action
@@ -443,6 +444,13 @@ EINVOICES_PER_RESPONSE = 200
         "`after` = the last id) until it is null. Without the files: `downloads` says where "
         "each format is.",
         tags=["e-invoices"],
+        responses=inline_serializer(
+            "EInvoicePage",
+            {
+                "next": serializers.URLField(allow_null=True),
+                "results": EInvoiceSerializer(many=True),
+            },
+        ),
     ),
 )
 class EInvoiceViewSet(TenantMixin, mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -435,6 +435,8 @@ SPECTACULAR_SETTINGS = {
         "SubscriptionItemKindEnum": "subscriptions.models.SubscriptionItem.Kind",
         "InvoiceKindEnum": "billing.models.Invoice.Kind",
         "InvoiceLineKindEnum": "billing.models.InvoiceLine.Kind",
+        # EN 16931's VAT categories, on invoice lines and on their tax breakdown alike.
+        "VatCategoryEnum": "catalog.models.TaxCategory",
         "PaymentMethodEnum": "billing.models.Payment.Method",
         # A payment method's kind and a customer's payment type are the same choice set.
         "PaymentTypeEnum": "catalog.models.PaymentType",

@@ -150,6 +150,7 @@ PAGES = [
     Page("partners:cancel", lambda w: [w.bakery_subscription.pk]),
     Page("partners:invoices", is_list=True),
     Page("partners:invoice_pdf", lambda w: [w.bakery_invoice.pk]),
+    Page("partners:invoice_einvoice", lambda w: [w.bakery_invoice.pk, "facturx"]),
     Page(
         "partners:payment_methods",
         is_list=True,
@@ -205,6 +206,7 @@ PAGES = [
     ),
     Page("account:invoices", is_list=True),
     Page("account:invoice_pdf", lambda w: [w.maple_invoice.pk]),
+    Page("account:invoice_einvoice", lambda w: [w.maple_invoice.pk, "facturx"]),
     Page("account:payment_methods", is_list=True, own=lambda w: ["•••• 4242"]),
     Page("account:invoice_pay", lambda w: [w.maple_invoice.pk]),
     Page("account:card_add", is_list=True, method="post", own=lambda w: ["•••• 4242"]),
@@ -258,7 +260,7 @@ def test_only_the_owner_sees_the_page(world, page):
         elif who != OWNER[page.app]:
             for secret in secrets(page, world):
                 assert secret.encode() not in body, f"{who} sees {secret!r} on {url}"
-        elif page.name.endswith("invoice_pdf"):
+        elif page.name.endswith(("invoice_pdf", "invoice_einvoice")):
             assert body.startswith(b"%PDF")
         elif status == 200:
             assert secrets(page, world)[0].encode() in body  # the owner does see the data

@@ -46,7 +46,7 @@ def acme() -> Partner:
         country="FR",
         currency="EUR",
         registration_number="552 100 554",
-        vat_number="FR70552100554",
+        vat_number="FR96552100554",
     )
     return organisation
 
