@@ -19,12 +19,12 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
     extend_schema_view,
-    inline_serializer,
 )
 from rest_framework import mixins, renderers, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.pagination import BasePagination
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
@@ -437,6 +437,34 @@ class EInvoiceFilter(django_filters.FilterSet):
 EINVOICES_PER_RESPONSE = 200
 
 
+class AfterCursorPagination(BasePagination):
+    """The platform's cursor: at most 200 rows after the `after` id (the filter), and the
+    address of the next ones while a response is full."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.rows = list(queryset[:EINVOICES_PER_RESPONSE])
+        return self.rows
+
+    def get_paginated_response(self, data):
+        next_url = None
+        if len(self.rows) == EINVOICES_PER_RESPONSE:
+            query = self.request.query_params.copy()
+            query["after"] = self.rows[-1].pk
+            next_url = self.request.build_absolute_uri(f"{self.request.path}?{query.urlencode()}")
+        return Response({"next": next_url, "results": data})
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["next", "results"],
+            "properties": {
+                "next": {"type": "string", "format": "uri", "nullable": True},
+                "results": schema,
+            },
+        }
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="E-invoices to send to the approved platform (operators)",
@@ -444,20 +472,13 @@ EINVOICES_PER_RESPONSE = 200
         "`after` = the last id) until it is null. Without the files: `downloads` says where "
         "each format is.",
         tags=["e-invoices"],
-        responses=inline_serializer(
-            "EInvoicePage",
-            {
-                "next": serializers.URLField(allow_null=True),
-                "results": EInvoiceSerializer(many=True),
-            },
-        ),
     ),
 )
 class EInvoiceViewSet(TenantMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_classes = [*TenantMixin.permission_classes, IsOperator]
     serializer_class = EInvoiceSerializer
     filterset_class = EInvoiceFilter
-    pagination_class = None
+    pagination_class = AfterCursorPagination
     # The files stay in the database: a list reads the rows' columns only.
     queryset = (
         EInvoice.objects.select_related("invoice")
@@ -467,15 +488,6 @@ class EInvoiceViewSet(TenantMixin, mixins.ListModelMixin, viewsets.GenericViewSe
 
     def scoped(self, queryset):
         return queryset if self.tenant.is_operator else queryset.none()
-
-    def list(self, request, *args, **kwargs):
-        rows = list(self.filter_queryset(self.get_queryset())[:EINVOICES_PER_RESPONSE])
-        next_url = None
-        if len(rows) == EINVOICES_PER_RESPONSE:
-            query = request.query_params.copy()
-            query["after"] = rows[-1].pk
-            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-        return Response({"next": next_url, "results": self.get_serializer(rows, many=True).data})
 
     @extend_schema(
         summary="Record what the platform says of an e-invoice (operators)",

@@ -88,7 +88,15 @@ def query_parameters(view) -> set[str]:
             names.update(f"{name}_{suffix}" if suffix else name for suffix in suffixes)
         paginator = view.paginator
         if paginator is not None:
-            names.update({paginator.page_query_param, paginator.page_size_query_param})
+            # A cursor pagination (the e-invoices' `after`) takes no parameter of its own.
+            names.update(
+                name
+                for name in (
+                    getattr(paginator, "page_query_param", None),
+                    getattr(paginator, "page_size_query_param", None),
+                )
+                if name
+            )
     if len(view.renderer_classes) > 1:
         names.add(api_settings.URL_FORMAT_OVERRIDE)
     return names

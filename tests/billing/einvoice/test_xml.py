@@ -89,7 +89,7 @@ def test_example_6_1_figures_in_the_cii(cases):
     buyer = "//ram:BuyerTradeParty/"
     assert texts(xml, buyer + "ram:Name") == ["Acme Resellers SAS"]
     assert texts(xml, buyer + "ram:SpecifiedLegalOrganization/ram:ID") == ["552100554"]
-    assert texts(xml, buyer + "ram:SpecifiedTaxRegistration/ram:ID") == ["FR70552100554"]
+    assert texts(xml, buyer + "ram:SpecifiedTaxRegistration/ram:ID") == ["FR96552100554"]
     assert texts(xml, buyer + "ram:URIUniversalCommunication/ram:URIID") == ["552100554"]
     assert texts(xml, "//ram:ShipToTradeParty/ram:Name") == ["Boulangerie Martin"]
     assert texts(xml, "//ram:BuyerOrderReferencedDocument/ram:IssuerAssignedID") == [
