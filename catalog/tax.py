@@ -19,7 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from catalog.models import SellerProfile, TaxCategory, TaxRate, TaxRule
 from core.errors import ApplicationError
@@ -119,6 +121,26 @@ DEFAULT_RULES: tuple[Rule, ...] = (
 )
 
 
+# What an invoice says of a category other than S when neither the rule nor the rate says more
+# (EN 16931 wants a reason, BT-120, or its code, BT-121, for each: BR-AE-10, BR-O-10…).
+DEFAULT_MENTIONS = {
+    TaxCategory.REVERSE_CHARGE: gettext_noop("Reverse charge: VAT to be paid by the customer"),
+    TaxCategory.OUTSIDE_SCOPE: gettext_noop("Not subject to VAT"),
+    TaxCategory.EXPORT: gettext_noop("Export outside the EU, exempt from VAT"),
+    TaxCategory.INTRA_EU: gettext_noop("Intra-community supply, exempt from VAT"),
+    TaxCategory.EXEMPT: gettext_noop("Exempt from VAT"),
+    TaxCategory.ZERO: gettext_noop("Zero-rated"),
+}
+
+
+def default_mention(category: str, language: str | None) -> str:
+    message = DEFAULT_MENTIONS.get(category)
+    if message is None:
+        return ""
+    with translation.override(language):
+        return _(message)
+
+
 def _zone(seller_country: str, country: str) -> str:
     if country == seller_country:
         return Zone.DOMESTIC
@@ -204,7 +226,8 @@ class TaxPolicy:
                 % {"seller": self.seller_country, "country": buyer.country}
             )
         if rule.rate_source == Source.NONE:
-            return Treatment(rule.category, ZERO, None, rule.exemption_code, rule.mention(language))
+            mention = rule.mention(language) or default_mention(rule.category, language)
+            return Treatment(rule.category, ZERO, None, rule.exemption_code, mention)
         if rule.rate_source == Source.CUSTOMER_COUNTRY and not (
             rate is not None and rate.category != TaxCategory.STANDARD
         ):
@@ -227,7 +250,6 @@ class TaxPolicy:
                 % {"what": what}
             )
         if rate.category != TaxCategory.STANDARD:
-            return Treatment(
-                rate.category, ZERO, rate.pk, rate.exemption_code, rate.exemption_reason
-            )
+            reason = rate.exemption_reason or default_mention(rate.category, language)
+            return Treatment(rate.category, ZERO, rate.pk, rate.exemption_code, reason)
         return Treatment(TaxCategory.STANDARD, rate.rate, rate.pk)

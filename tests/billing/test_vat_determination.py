@@ -209,3 +209,18 @@ def test_the_pdf_prints_the_parties_the_mention_and_the_french_legal_notes(demo_
     assert "Autoliquidation" in text and "DE136695976" in text
     assert "40 €" in text and "escompte" in text and "pénalités" in text
     assert "Merci de votre confiance." in text
+
+
+def test_a_rule_without_a_mention_still_says_why_there_is_no_vat(demo_catalog):
+    # EN 16931 wants a reason (BT-120) for every category but S (BR-O-10…).
+    TaxRule.objects.create(
+        seller_country="FR",
+        customer_zone="non_eu",
+        customer_country="NO",
+        customer_kind="any",
+        category="O",
+        rate_source="none",
+    )
+    norwegian = sell_108(CustomerFactory(country="NO", locale="fr"))
+    billing_run(day=date(2026, 1, 1))
+    assert invoice_of(norwegian).taxes.get().exemption_reason == "Non soumis à la TVA"
