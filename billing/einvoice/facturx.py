@@ -11,6 +11,7 @@ before anything is stored.
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils import translation
 
 from billing.documents import document_title, invoice_html
 from billing.models import Invoice
@@ -33,7 +34,8 @@ def embed_cii(invoice: Invoice, pdf: bytes, cii_xml: bytes) -> bytes:
     """Attach the CII to a PDF/A-3 and write the Factur-X XMP (level EN 16931)."""
     import facturx  # noqa: PLC0415 - heavy (pypdf, lxml schemas), only where PDFs are made
 
-    title = f"{document_title(invoice)} {invoice.number}"
+    with translation.override(invoice.language):  # the PDF's title in the document's language
+        title = f"{document_title(invoice)} {invoice.number}"
     return facturx.generate_from_binary(
         pdf,
         cii_xml,
