@@ -123,7 +123,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
 
 # What an invoice says of a category other than S when neither the rule nor the rate says more
 # (EN 16931 wants a reason, BT-120, or its code, BT-121, for each: BR-AE-10, BR-O-10…).
-DEFAULT_MENTIONS = {
+DEFAULT_MENTIONS: dict[str, str] = {
     TaxCategory.REVERSE_CHARGE: gettext_noop("Reverse charge: VAT to be paid by the customer"),
     TaxCategory.OUTSIDE_SCOPE: gettext_noop("Not subject to VAT"),
     TaxCategory.EXPORT: gettext_noop("Export outside the EU, exempt from VAT"),
