@@ -13,16 +13,21 @@ from billing.parties import seller_snapshot
 from catalog.models import SellerProfile
 
 
+def payment_details(iban: str, bic: str) -> str:
+    """Where to pay by transfer, as printed: the seller's IBAN and BIC, else SELLER_PAYMENT_DETAILS."""
+    if not iban:
+        return settings.SELLER_PAYMENT_DETAILS
+    return f"IBAN {iban}" + (f" — BIC {bic}" if bic else "")
+
+
 def seller() -> dict[str, str]:
     """The seller as emails and pages name it: the seller profile (admin), else SELLER_*."""
     profile = SellerProfile.current()
-    details = settings.SELLER_PAYMENT_DETAILS
-    if profile.pk is not None and profile.iban:
-        details = f"IBAN {profile.iban}" + (f" — BIC {profile.bic}" if profile.bic else "")
+    saved = profile.pk is not None
     return {
         "name": profile.legal_name,
         "vat_number": profile.vat_number,
-        "payment_details": details,
+        "payment_details": payment_details(profile.iban if saved else "", profile.bic),
     }
 
 
@@ -46,7 +51,7 @@ def invoice_html(invoice: Invoice) -> str:
                 "lines": list(invoice.lines.order_by("position", "id")),
                 "taxes": list(invoice.taxes.order_by("rate", "category")),
                 "seller": printed,
-                "payment_details": settings.SELLER_PAYMENT_DETAILS,
+                "payment_details": payment_details(printed.get("iban", ""), printed.get("bic", "")),
                 "footer": footer or printed.get("footer_en", ""),
                 "title": document_title(invoice),
             },

@@ -274,11 +274,6 @@ class TaxRule(models.Model):
             f"{self.seller_country} → {where}, {self.get_customer_kind_display()}: {self.category}"
         )
 
-    def mention(self, language: str | None) -> str:
-        if (language or "en")[:2] == "fr" and self.mention_fr:
-            return self.mention_fr
-        return self.mention_en
-
 
 class SellerProfile(models.Model):
     """Who sells: the legal identity printed on every invoice and written into its e-invoice
@@ -407,11 +402,6 @@ class SellerProfile(models.Model):
             iban=settings.SEPA_CREDITOR_IBAN,
             bic=settings.SEPA_CREDITOR_BIC,
         )
-
-    def footer(self, language: str | None) -> str:
-        if (language or "en")[:2] == "fr" and self.footer_fr:
-            return self.footer_fr
-        return self.footer_en
 
 
 class SeatType(Localized):

@@ -49,7 +49,11 @@ class Buyer:
 
     @classmethod
     def of(cls, customer) -> Buyer:
-        return cls((customer.country or "").upper(), bool(customer.vat_number))
+        return cls.from_values(customer.country, customer.vat_number)
+
+    @classmethod
+    def from_values(cls, country: str | None, vat_number: str | None) -> Buyer:
+        return cls((country or "").upper(), bool(vat_number))
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,13 +18,12 @@ def payment_means(invoice: Invoice) -> PaymentMeans | None:
         return None
     debit = invoice_direct_debit(invoice)
     if debit is not None and debit.mandate_reference:
-        mandate = PaymentMethod.objects.filter(mandate_reference=debit.mandate_reference).first()
         return PaymentMeans(
             code="59",
             remittance=invoice.payment_reference,
             mandate_reference=debit.mandate_reference,
             creditor_id=settings.SEPA_CREDITOR_ID,
-            debtor_iban=mandate.iban if mandate is not None else "",
+            debtor_iban=debit.iban,
         )
     card = PaymentMethod.objects.filter(
         customer_id=invoice.customer_id,

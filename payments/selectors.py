@@ -146,6 +146,7 @@ class DirectDebitTerms:
     masked_iban: str
     mandate_reference: str
     collected: bool
+    iban: str = ""  # in full, for the e-invoice's debited account (BT-91); never printed
 
 
 def invoice_direct_debit(invoice: Invoice) -> DirectDebitTerms | None:
@@ -167,6 +168,7 @@ def invoice_direct_debit(invoice: Invoice) -> DirectDebitTerms | None:
             masked_iban=debit.mandate.masked_iban,
             mandate_reference=debit.mandate.mandate_reference or "",
             collected=debit.status == SepaDebit.Status.COLLECTED,
+            iban=debit.mandate.iban,
         )
     if invoice.status not in Invoice.OPEN_STATUSES or invoice.issue_date is None:
         return None
@@ -184,4 +186,5 @@ def invoice_direct_debit(invoice: Invoice) -> DirectDebitTerms | None:
         masked_iban=mandate.masked_iban,
         mandate_reference=mandate.mandate_reference or "",
         collected=False,
+        iban=mandate.iban,
     )

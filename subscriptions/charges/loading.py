@@ -104,7 +104,7 @@ def _buyers(subscriptions: Sequence[Subscription]) -> dict[int, Buyer]:
             "pk", "country", "vat_number"
         ):
             for subscription_id in missing[pk]:
-                buyers[subscription_id] = Buyer((country or "").upper(), bool(vat_number))
+                buyers[subscription_id] = Buyer.from_values(country, vat_number)
     return buyers
 
 
