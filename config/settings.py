@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "payments",
     "partners",
     "integrations",
+    "reports",
     "demo",  # manage.py seed_demo
 ]
 

@@ -1,0 +1,4 @@
+"""The reports section's pages (operator only)."""
+
+app_name = "reports"
+urlpatterns: list = []
