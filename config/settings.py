@@ -264,6 +264,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "payments.test_gateway_redeliver",
         "schedule": crontab(minute="*"),
     },
+    # MRR segments and monthly movements (reports): rebuilt whole after the night's run, then
+    # kept up to date with the day's changes every 15 minutes.
+    "mrr-refresh": {"task": "reports.mrr_refresh", "schedule": crontab(minute="*/15")},
     # Outgoing webhooks: new subscription and invoice events become signed deliveries.
     "webhooks-dispatch": {"task": "integrations.webhooks_dispatch", "schedule": crontab()},
     "idempotency-keys-purge": {

@@ -1,0 +1,236 @@
+"""MRR reads over the stored segments (reports/mrr.py says what a segment is).
+
+Every figure here is a SUM over `MrrSegment` rows live on a day — `start <= day < end` — so each
+reads a fixed number of queries whatever the number of subscriptions or days asked for.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from dateutil.relativedelta import relativedelta
+from django.db.models import Count, F, Min, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+
+from core.pricing import ZERO
+from partners.models import Partner
+from reports import mrr
+from reports.models import MrrMonth, MrrSegment
+from subscriptions.models import Customer, SubscriptionEvent
+
+
+@dataclass(frozen=True)
+class MrrFilters:
+    """What an MRR figure is restricted to (every field optional)."""
+
+    currency: str | None = None
+    plan_id: int | None = None
+    partner_id: int | None = None  # sold by this partner (its account is invoiced)
+    country: str | None = None  # the end customer's
+
+    @property
+    def any(self) -> bool:
+        return any(v is not None for v in (self.plan_id, self.partner_id, self.country))
+
+    def segments(self) -> QuerySet[MrrSegment]:
+        qs = MrrSegment.objects.order_by()
+        if self.currency:
+            qs = qs.filter(currency=self.currency)
+        if self.plan_id is not None:
+            qs = qs.filter(plan_id=self.plan_id)
+        if self.partner_id is not None:
+            qs = qs.filter(bill_to__partner_account__id=self.partner_id)
+        if self.country:
+            qs = qs.filter(country=self.country)
+        return qs
+
+
+NO_FILTERS = MrrFilters()
+
+
+def live_on(day: date, prefix: str = "") -> Q:
+    return Q(**{f"{prefix}start__lte": day}) & (
+        Q(**{f"{prefix}end__isnull": True}) | Q(**{f"{prefix}end__gt": day})
+    )
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def months_back(today: date, count: int) -> list[date]:
+    """The first days of the `count` months ending with today's."""
+    first = month_start(today)
+    return [first - relativedelta(months=count - 1 - i) for i in range(count)]
+
+
+def mrr_on(day: date, filters: MrrFilters = NO_FILTERS) -> dict[str, mrr.Decimal]:
+    """MRR per currency on `day` (one query)."""
+    rows = (
+        filters.segments()
+        .filter(live_on(day))
+        .values_list("currency")
+        .annotate(total=Sum("amount"))
+        .order_by("currency")
+    )
+    return dict(rows)
+
+
+def mrr_series(days: list[date], filters: MrrFilters = NO_FILTERS) -> dict[str, list]:
+    """MRR per currency on each of `days` (one query, one conditional sum per day)."""
+    if not days:
+        return {}
+    sums = {
+        f"d{i}": Coalesce(Sum("amount", filter=live_on(day)), ZERO) for i, day in enumerate(days)
+    }
+    rows = (
+        filters.segments()
+        .filter(start__lte=max(days))
+        .filter(Q(end__isnull=True) | Q(end__gt=min(days)))
+        .values("currency")
+        .annotate(**sums)
+        .order_by("currency")
+    )
+    return {row["currency"]: [row[f"d{i}"] for i in range(len(days))] for row in rows}
+
+
+def active_on(day: date, filters: MrrFilters = NO_FILTERS) -> dict[str, tuple[int, int]]:
+    """(subscriptions, customers) paying on `day`, per currency (one query)."""
+    rows = (
+        filters.segments()
+        .filter(live_on(day))
+        .values("currency")
+        .annotate(
+            subscriptions=Count("subscription_id", distinct=True),
+            customers=Count("customer_id", distinct=True),
+        )
+        .order_by("currency")
+    )
+    return {row["currency"]: (row["subscriptions"], row["customers"]) for row in rows}
+
+
+def customer_changes(
+    start: date, end: date, filters: MrrFilters = NO_FILTERS
+) -> list[tuple[int, str, mrr.Decimal, mrr.Decimal, bool]]:
+    """The customers whose MRR differs between `start` and `end`: (customer, currency, MRR on
+    start, MRR on end, had MRR before start), one query."""
+    rows = (
+        filters.segments()
+        .filter(start__lte=end)
+        .values("customer_id", "currency")
+        .annotate(
+            before=Coalesce(Sum("amount", filter=live_on(start)), ZERO),
+            after=Coalesce(Sum("amount", filter=live_on(end)), ZERO),
+            first=Min("start"),
+        )
+        .exclude(before=F("after"))
+        .order_by("currency", "customer_id")
+    )
+    return [
+        (r["customer_id"], r["currency"], r["before"], r["after"], r["first"] < start) for r in rows
+    ]
+
+
+def movements(
+    start: date, end: date, filters: MrrFilters = NO_FILTERS
+) -> tuple[dict[str, mrr.Movements], list[mrr.Change]]:
+    """MRR movements between two days per currency, and the customers' changes behind them
+    (two queries). Every currency with MRR on either day has its `Movements`."""
+    totals, changes = mrr.movements(customer_changes(start, end, filters))
+    before, after = mrr_on(start, filters), mrr_on(end, filters)
+    result: dict[str, mrr.Movements] = {}
+    for currency in sorted(set(before) | set(after) | set(totals)):
+        moved = totals.get(currency) or mrr.Movements(currency)
+        moved.start = before.get(currency, ZERO)
+        moved.end = after.get(currency, ZERO)
+        result[currency] = moved
+    return result, changes
+
+
+def month_movements(
+    month: date, filters: MrrFilters = NO_FILTERS
+) -> tuple[dict[str, mrr.Movements], list[mrr.Change]]:
+    """A month's movements: from its first day to the next month's first day."""
+    return movements(month, month + relativedelta(months=1), filters)
+
+
+def monthly_history(months: list[date]) -> dict[str, list[mrr.Movements]]:
+    """The stored movements of past months (MrrMonth), per currency, in the order of `months`."""
+    found: dict[tuple[date, str], MrrMonth] = {
+        (row.month, row.currency): row for row in MrrMonth.objects.filter(month__in=months)
+    }
+    currencies = sorted({currency for _m, currency in found})
+    history: dict[str, list[mrr.Movements]] = defaultdict(list)
+    for currency in currencies:
+        for month in months:
+            row = found.get((month, currency))
+            moved = mrr.Movements(currency)
+            if row is not None:
+                moved.start, moved.end = row.mrr_start, row.mrr_end
+                for kind in mrr.KINDS:
+                    moved.amounts[kind] = getattr(row, kind)
+            history[currency].append(moved)
+    return dict(history)
+
+
+@dataclass(frozen=True)
+class ChangeDetail:
+    change: mrr.Change
+    customer: Customer
+    segments: list[MrrSegment]
+    events: list[SubscriptionEvent]
+
+
+def change_details(
+    changes: list[mrr.Change], start: date, end: date, filters: MrrFilters = NO_FILTERS
+) -> list[ChangeDetail]:
+    """What made each change: the customer, its segments live on either day and the timeline
+    entries effective in [start, end) of its subscriptions (three queries)."""
+    ids = {c.customer_id for c in changes}
+    customers = Customer.objects.in_bulk(ids)
+    segments: dict[int, list[MrrSegment]] = defaultdict(list)
+    for segment in (
+        filters.segments()
+        .filter(customer_id__in=ids)
+        .filter(live_on(start) | live_on(end) | Q(start__gte=start, start__lt=end))
+        .select_related("subscription", "plan")
+        .order_by("subscription_id", "start")
+    ):
+        segments[segment.customer_id].append(segment)
+    subscription_ids = {s.subscription_id for rows in segments.values() for s in rows}
+    events: dict[int, list[SubscriptionEvent]] = defaultdict(list)
+    for event in SubscriptionEvent.objects.filter(
+        subscription_id__in=subscription_ids,
+        effective_date__gte=start,
+        effective_date__lt=end,
+        revoked_by__isnull=True,
+    ).select_related("subscription"):
+        events[event.subscription.customer_id].append(event)
+    return [
+        ChangeDetail(c, customers[c.customer_id], segments[c.customer_id], events[c.customer_id])
+        for c in changes
+        if c.customer_id in customers
+    ]
+
+
+def breakdown(
+    day: date, by: str, filters: MrrFilters = NO_FILTERS
+) -> list[tuple[str, str, mrr.Decimal, int]]:
+    """MRR on `day` by plan, partner or country: (label, currency, MRR, subscriptions)."""
+    field = {"plan": "plan__code", "partner": "bill_to_id", "country": "country"}[by]
+    rows = (
+        filters.segments()
+        .filter(live_on(day))
+        .values_list(field, "currency")
+        .annotate(total=Sum("amount"), subscriptions=Count("subscription_id", distinct=True))
+        .order_by("currency", "-total")
+    )
+    if by != "partner":
+        return [(label, currency, total, n) for label, currency, total, n in rows]
+    names = dict(Partner.objects.values_list("account_id", "name"))
+    return [
+        (names.get(account, "—") if account else "", currency, total, n)
+        for account, currency, total, n in rows
+    ]
