@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from django.db.models import Count, F, Min, Q, QuerySet, Sum
@@ -66,7 +67,7 @@ def months_back(today: date, count: int) -> list[date]:
     return [first - relativedelta(months=count - 1 - i) for i in range(count)]
 
 
-def mrr_on(day: date, filters: MrrFilters = NO_FILTERS) -> dict[str, mrr.Decimal]:
+def mrr_on(day: date, filters: MrrFilters = NO_FILTERS) -> dict[str, Decimal]:
     """MRR per currency on `day` (one query)."""
     rows = (
         filters.segments()
@@ -78,22 +79,40 @@ def mrr_on(day: date, filters: MrrFilters = NO_FILTERS) -> dict[str, mrr.Decimal
     return dict(rows)
 
 
-def mrr_series(days: list[date], filters: MrrFilters = NO_FILTERS) -> dict[str, list]:
-    """MRR per currency on each of `days` (one query, one conditional sum per day)."""
+def mrr_series(days: list[date], filters: MrrFilters = NO_FILTERS) -> dict[str, list[Decimal]]:
+    """MRR per currency on each of `days` (ascending), in three queries whatever their number:
+    MRR on the first day, then what starts and what ends on each day after it."""
     if not days:
         return {}
-    sums = {
-        f"d{i}": Coalesce(Sum("amount", filter=live_on(day)), ZERO) for i, day in enumerate(days)
-    }
-    rows = (
+    first, last = days[0], days[-1]
+    moves: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for day, currency, total in (
         filters.segments()
-        .filter(start__lte=max(days))
-        .filter(Q(end__isnull=True) | Q(end__gt=min(days)))
-        .values("currency")
-        .annotate(**sums)
-        .order_by("currency")
-    )
-    return {row["currency"]: [row[f"d{i}"] for i in range(len(days))] for row in rows}
+        .filter(start__gt=first, start__lte=last)
+        .values_list("start", "currency")
+        .annotate(total=Sum("amount"))
+    ):
+        moves[currency][day] += total
+    for day, currency, total in (
+        filters.segments()
+        .filter(end__gt=first, end__lte=last)
+        .values_list("end", "currency")
+        .annotate(total=Sum("amount"))
+    ):
+        moves[currency][day] -= total
+    base = mrr_on(first, filters)
+    series: dict[str, list[Decimal]] = {}
+    for currency in sorted(set(base) | set(moves)):
+        running = base.get(currency, ZERO)
+        changes = sorted(moves[currency].items())
+        values, i = [], 0
+        for day in days:
+            while i < len(changes) and changes[i][0] <= day:
+                running += changes[i][1]
+                i += 1
+            values.append(running)
+        series[currency] = values
+    return series
 
 
 def active_on(day: date, filters: MrrFilters = NO_FILTERS) -> dict[str, tuple[int, int]]:
@@ -113,7 +132,7 @@ def active_on(day: date, filters: MrrFilters = NO_FILTERS) -> dict[str, tuple[in
 
 def customer_changes(
     start: date, end: date, filters: MrrFilters = NO_FILTERS
-) -> list[tuple[int, str, mrr.Decimal, mrr.Decimal, bool]]:
+) -> list[tuple[int, str, Decimal, Decimal, bool]]:
     """The customers whose MRR differs between `start` and `end`: (customer, currency, MRR on
     start, MRR on end, had MRR before start), one query."""
     rows = (
@@ -217,7 +236,7 @@ def change_details(
 
 def breakdown(
     day: date, by: str, filters: MrrFilters = NO_FILTERS
-) -> list[tuple[str, str, mrr.Decimal, int]]:
+) -> list[tuple[str, str, Decimal, int]]:
     """MRR on `day` by plan, partner or country: (label, currency, MRR, subscriptions)."""
     field = {"plan": "plan__code", "partner": "bill_to_id", "country": "country"}[by]
     rows = (

@@ -122,6 +122,14 @@ def check_random_timelines(plan, data):
                 start = end
     MrrSegment.objects.bulk_create(rows)
 
+    # The series on the month starts is the reference's, in every currency
+    series = selectors.mrr_series(MONTHS)
+    for currency, values in series.items():
+        assert values == [
+            sum((v for (_c, cur), v in reference(segments, day).items() if cur == currency), D(0))
+            for day in MONTHS
+        ]
+
     for first, last in pairwise(MONTHS):
         moved, changes = selectors.movements(first, last)
         before, after = reference(segments, first), reference(segments, last)
@@ -149,3 +157,39 @@ def check_random_timelines(plan, data):
                 s[0] == c.customer_id and s[1] == c.currency and s[2] < first for s in segments
             )
             assert c.kind == mrr.classify(c.before, c.after, seen_before=had)
+
+
+@pytest.mark.django_db
+def test_the_daily_series_is_the_sum_of_live_segments_on_each_day(plan):
+    customer = CustomerFactory()
+    subscription = Subscription.objects.create(
+        customer=customer, plan=plan, status="active", start_date=ORIGIN, currency="EUR"
+    )
+    for start, end, amount in [
+        (date(2026, 1, 5), date(2026, 1, 10), "10.00"),
+        (date(2026, 1, 10), None, "25.00"),
+    ]:
+        MrrSegment.objects.create(
+            subscription=subscription,
+            customer=customer,
+            plan=plan,
+            country="FR",
+            currency="EUR",
+            start=start,
+            end=end,
+            amount=D(amount),
+        )
+    days = [date(2026, 1, d) for d in range(1, 13)]
+
+    series = selectors.mrr_series(days)
+
+    assert series == {"EUR": [D(0)] * 4 + [D("10.00")] * 5 + [D("25.00")] * 3}
+    assert series["EUR"] == [sum(reference_day(day).values(), D(0)) for day in days]
+
+
+def reference_day(day):
+    return {
+        s.pk: s.amount
+        for s in MrrSegment.objects.all()
+        if s.start <= day and (s.end is None or day < s.end)
+    }
