@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from core.periods import Period, Unit, period_at, period_index
@@ -228,3 +228,57 @@ def mrr_by_customer(
     for customer_id, currency, amount in amounts:
         totals[customer_id, currency] = totals.get((customer_id, currency), ZERO) + amount
     return totals
+
+
+# Rates ------------------------------------------------------------------------------------------
+
+RATE = Decimal("0.0001")  # rates are kept as ratios to four places: 0.0123 is 1.23 %
+
+
+def ratio(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
+    """part ÷ whole to four places, half-up; None when there is nothing to divide by."""
+    if not whole:
+        return None
+    return (Decimal(part) / Decimal(whole)).quantize(RATE, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """A period's SaaS figures in one currency (docs/billing-rules.md, "Revenue figures")."""
+
+    currency: str
+    mrr: Decimal  # at the end of the period
+    arr: Decimal  # MRR × 12
+    subscriptions: int  # paying at the end
+    customers: int  # paying at the end
+    arpu: Decimal | None  # MRR ÷ paying customers
+    logo_churn: Decimal | None  # customers lost ÷ paying customers at the start
+    revenue_churn: Decimal | None  # (churn + contraction) ÷ MRR at the start
+    net_retention: Decimal | None  # (start + expansion − contraction − churn) ÷ start
+    trial_conversion: Decimal | None  # trials ended and billed ÷ trials ended
+
+
+def metrics(
+    moved: Movements,
+    *,
+    subscriptions: int,
+    customers: int,
+    customers_start: int,
+    trials: tuple[int, int] = (0, 0),
+) -> Metrics:
+    """The figures of a period from its movements and its counts; `trials` is (ended, converted)."""
+    kept = (
+        moved.start + moved.amounts[EXPANSION] - moved.amounts[CONTRACTION] - moved.amounts[CHURN]
+    )
+    return Metrics(
+        currency=moved.currency,
+        mrr=moved.end,
+        arr=moved.end * 12,
+        subscriptions=subscriptions,
+        customers=customers,
+        arpu=round_money(moved.end / customers, moved.currency) if customers else None,
+        logo_churn=ratio(moved.customers[CHURN], customers_start),
+        revenue_churn=ratio(moved.amounts[CHURN] + moved.amounts[CONTRACTION], moved.start),
+        net_retention=ratio(kept, moved.start),
+        trial_conversion=ratio(trials[1], trials[0]),
+    )

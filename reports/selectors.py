@@ -19,7 +19,7 @@ from core.pricing import ZERO
 from partners.models import Partner
 from reports import mrr
 from reports.models import MrrMonth, MrrSegment
-from subscriptions.models import Customer, SubscriptionEvent
+from subscriptions.models import Customer, Subscription, SubscriptionEvent
 
 
 @dataclass(frozen=True)
@@ -253,3 +253,42 @@ def breakdown(
         (names.get(account, "—") if account else "", currency, total, n)
         for account, currency, total, n in rows
     ]
+
+
+def trials_ended(start: date, end: date, filters: MrrFilters = NO_FILTERS) -> dict[str, tuple]:
+    """Trials that ended in [start, end) per currency: (ended, converted). A trial converts when
+    the subscription still runs on the day it ends (its first billed day)."""
+    qs = Subscription.objects.filter(trial_end__gte=start, trial_end__lt=end).order_by()
+    if filters.currency:
+        qs = qs.filter(currency=filters.currency)
+    if filters.plan_id is not None:
+        qs = qs.filter(plan_id=filters.plan_id)
+    if filters.partner_id is not None:
+        qs = qs.filter(bill_to__partner_account__id=filters.partner_id)
+    if filters.country:
+        qs = qs.filter(customer__country=filters.country)
+    rows = qs.values("currency").annotate(
+        ended=Count("pk"),
+        converted=Count("pk", filter=Q(end_date__isnull=True) | Q(end_date__gt=F("trial_end"))),
+    )
+    return {row["currency"]: (row["ended"], row["converted"]) for row in rows}
+
+
+def period_metrics(
+    start: date, end: date, filters: MrrFilters = NO_FILTERS
+) -> dict[str, mrr.Metrics]:
+    """ARR, ARPU, churn rates, net retention and trial conversion over [start, end), per
+    currency, MRR and counts taken on `end` (six queries)."""
+    moved, _changes = movements(start, end, filters)
+    at_start, at_end = active_on(start, filters), active_on(end, filters)
+    trials = trials_ended(start, end, filters)
+    return {
+        currency: mrr.metrics(
+            m,
+            subscriptions=at_end.get(currency, (0, 0))[0],
+            customers=at_end.get(currency, (0, 0))[1],
+            customers_start=at_start.get(currency, (0, 0))[1],
+            trials=trials.get(currency, (0, 0)),
+        )
+        for currency, m in moved.items()
+    }

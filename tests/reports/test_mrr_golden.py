@@ -58,14 +58,10 @@ def march():
     }
 
 
-def test_example_11_1_a_month_with_one_of_each_movement(march):
-    # Given MRR on 1 March 1,000.00
-    services.mrr_refresh(today=MARCH)
-    assert selectors.mrr_on(MARCH) == {"EUR": D("1000.00")}
-
-    # When, in March: a new customer on 30.00/month; an upgrade 150.00 → 250.00; a quarterly
-    # 90.00 changed to 60.00 (from its period starting 10 March); the only subscription of a
-    # customer, yearly 1,200.00, ends (15 March); the churned customer comes back on 45.00/month
+def march_happens(march):
+    """In March: a new customer on 30.00/month; an upgrade 150.00 → 250.00; a quarterly
+    90.00 changed to 60.00 (from its period starting 10 March); the only subscription of a
+    customer, yearly 1,200.00, ends (15 March); the churned customer comes back on 45.00/month."""
     subscribe(monthly_plan("30.00", code="new"), date(2026, 3, 5))
     subscriptions.subscription_change_plan(
         subscription=march["upgraded"], plan=march["large"], today=date(2026, 3, 12)
@@ -75,6 +71,15 @@ def test_example_11_1_a_month_with_one_of_each_movement(march):
     )
     subscriptions.subscription_cancel(subscription=march["ending"], today=date(2026, 2, 1))
     subscribe(monthly_plan("45.00", code="back"), date(2026, 3, 20), customer=march["churned"])
+
+
+def test_example_11_1_a_month_with_one_of_each_movement(march):
+    # Given MRR on 1 March 1,000.00
+    services.mrr_refresh(today=MARCH)
+    assert selectors.mrr_on(MARCH) == {"EUR": D("1000.00")}
+
+    # When, in March: one of each movement
+    march_happens(march)
     services.mrr_refresh(today=APRIL, full=True)
 
     # Then MRR on 1 April is 1,065.00, and March's movements say why
@@ -132,3 +137,24 @@ def test_the_drill_down_names_the_subscriptions_and_timeline_entries(march):
     assert [(e.kind, e.effective_date) for e in detail.events] == [
         ("plan_changed", date(2026, 3, 12))
     ]
+
+
+def test_the_month_figures_of_example_11_1(march):
+    services.mrr_refresh(today=MARCH)
+    march_happens(march)
+    services.mrr_refresh(today=APRIL, full=True)
+
+    figures = selectors.period_metrics(MARCH, APRIL)["EUR"]
+
+    # 5 paying customers on 1 April (4 on 1 March, 1 lost, 1 new, 1 back), one subscription each
+    assert (figures.mrr, figures.arr, figures.customers, figures.subscriptions) == (
+        D("1065.00"),
+        D("12780.00"),
+        5,
+        5,
+    )
+    assert figures.arpu == D("213.00")
+    assert figures.logo_churn == D("0.2500")  # 1 of 4
+    assert figures.revenue_churn == D("0.1100")  # (100.00 + 10.00) ÷ 1,000.00
+    assert figures.net_retention == D("0.9900")  # (1,000 + 100 − 10 − 100) ÷ 1,000
+    assert figures.trial_conversion is None  # no trial ended
