@@ -158,3 +158,22 @@ def test_the_month_figures_of_example_11_1(march):
     assert figures.revenue_churn == D("0.1100")  # (100.00 + 10.00) ÷ 1,000.00
     assert figures.net_retention == D("0.9900")  # (1,000 + 100 − 10 − 100) ÷ 1,000
     assert figures.trial_conversion is None  # no trial ended
+
+
+def test_trial_conversion_counts_the_trials_that_ended_billed():
+    # Given three 14-day trials started in February, one cancelled during its trial
+    plan = monthly_plan("30.00", code="trial", trial_count=14, trial_unit="day")
+    kept = [subscribe(plan, date(2026, 2, 20)) for _ in range(2)]
+    dropped = subscribe(plan, date(2026, 2, 22))
+    subscriptions.subscription_cancel(subscription=dropped, today=date(2026, 2, 25))
+    services.mrr_refresh(today=APRIL)
+
+    figures = selectors.period_metrics(MARCH, APRIL)["EUR"]
+
+    # Then 2 of the 3 trials that ended in March converted, and nothing was paid in a trial
+    assert figures.trial_conversion == D("0.6667")
+    assert selectors.mrr_on(date(2026, 3, 5)) == {}
+    assert selectors.mrr_on(date(2026, 3, 6)) == {"EUR": D("60.00")}
+    assert {s.pk for s in kept} == set(
+        selectors.MrrFilters().segments().values_list("subscription_id", flat=True)
+    )
