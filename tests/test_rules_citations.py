@@ -19,6 +19,7 @@ PACKAGES = [
     "billing",
     "partners",
     "integrations",
+    "reports",
     "tests",
     "bench",
 ]
