@@ -6,6 +6,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Plan
+from partners.models import Partner
 from subscriptions.models import Customer, Subscription
 
 
@@ -26,10 +27,10 @@ class MrrSegment(models.Model):
         Subscription, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
-    # The partner's billing account when a partner sold it (Subscription.bill_to): its MRR is
-    # the price the partner pays.
-    bill_to = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="+", null=True, blank=True
+    # The partner that manages the customer (its MRR is the price the partner pays): the
+    # customer's partner link, else the partner whose billing account is invoiced.
+    partner = models.ForeignKey(
+        Partner, on_delete=models.CASCADE, related_name="+", null=True, blank=True
     )
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="+")
     country = models.CharField(_("country"), max_length=2)

@@ -16,7 +16,6 @@ from django.db.models import Count, F, Min, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from core.pricing import ZERO
-from partners.models import Partner
 from reports import mrr
 from reports.models import MrrMonth, MrrSegment
 from subscriptions.models import Customer, Subscription, SubscriptionEvent
@@ -42,7 +41,7 @@ class MrrFilters:
         if self.plan_id is not None:
             qs = qs.filter(plan_id=self.plan_id)
         if self.partner_id is not None:
-            qs = qs.filter(bill_to__partner_account__id=self.partner_id)
+            qs = qs.filter(partner_id=self.partner_id)
         if self.country:
             qs = qs.filter(country=self.country)
         return qs
@@ -238,7 +237,7 @@ def breakdown(
     day: date, by: str, filters: MrrFilters = NO_FILTERS
 ) -> list[tuple[str, str, Decimal, int]]:
     """MRR on `day` by plan, partner or country: (label, currency, MRR, subscriptions)."""
-    field = {"plan": "plan__code", "partner": "bill_to_id", "country": "country"}[by]
+    field = {"plan": "plan__code", "partner": "partner__name", "country": "country"}[by]
     rows = (
         filters.segments()
         .filter(live_on(day))
@@ -246,13 +245,7 @@ def breakdown(
         .annotate(total=Sum("amount"), subscriptions=Count("subscription_id", distinct=True))
         .order_by("currency", "-total")
     )
-    if by != "partner":
-        return [(label, currency, total, n) for label, currency, total, n in rows]
-    names = dict(Partner.objects.values_list("account_id", "name"))
-    return [
-        (names.get(account, "—") if account else "", currency, total, n)
-        for account, currency, total, n in rows
-    ]
+    return [(label or "", currency, total, n) for label, currency, total, n in rows]
 
 
 def trials_ended(start: date, end: date, filters: MrrFilters = NO_FILTERS) -> dict[str, tuple]:
@@ -264,7 +257,10 @@ def trials_ended(start: date, end: date, filters: MrrFilters = NO_FILTERS) -> di
     if filters.plan_id is not None:
         qs = qs.filter(plan_id=filters.plan_id)
     if filters.partner_id is not None:
-        qs = qs.filter(bill_to__partner_account__id=filters.partner_id)
+        qs = qs.filter(
+            Q(customer__partner_link__partner_id=filters.partner_id)
+            | Q(bill_to__partner_account__id=filters.partner_id)
+        )
     if filters.country:
         qs = qs.filter(customer__country=filters.country)
     rows = qs.values("currency").annotate(

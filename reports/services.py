@@ -45,14 +45,16 @@ def mrr_segments_rebuild(*, subscription_ids: Sequence[int], today: dt.date) -> 
     horizon = today + HORIZON
     for ids in _chunks(sorted(subscription_ids), CHUNK):
         subscriptions = list(
-            Subscription.objects.filter(pk__in=ids).select_related("customer", "bill_to")
+            Subscription.objects.filter(pk__in=ids).select_related(
+                "customer__partner_link", "bill_to__partner_account"
+            )
         )
         contexts = contexts_for(subscriptions, book=book, language="en")
         rows = [
             MrrSegment(
                 subscription_id=s.pk,
                 customer_id=s.customer_id,
-                bill_to_id=s.bill_to_id,
+                partner_id=_partner_of(s),
                 plan_id=segment.plan_id,
                 country=s.customer.country,
                 currency=s.currency,
@@ -68,6 +70,15 @@ def mrr_segments_rebuild(*, subscription_ids: Sequence[int], today: dt.date) -> 
             MrrSegment.objects.bulk_create(rows, batch_size=5000)
         created += len(rows)
     return created
+
+
+def _partner_of(subscription: Subscription) -> int | None:
+    link = getattr(subscription.customer, "partner_link", None)
+    if link is not None:
+        return link.partner_id
+    account = subscription.bill_to
+    partner = getattr(account, "partner_account", None) if account is not None else None
+    return partner.pk if partner is not None else None
 
 
 def mrr_months_rebuild(*, today: dt.date, since: dt.date | None = None) -> int:
