@@ -177,6 +177,8 @@ class Movements:
     end: Decimal = ZERO
     amounts: dict[str, Decimal] = field(default_factory=lambda: dict.fromkeys(KINDS, ZERO))
     customers: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    customers_start: int = 0  # paying customers on the first day
+    customers_end: int = 0  # ...and on the last
 
     @property
     def net(self) -> Decimal:

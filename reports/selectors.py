@@ -174,6 +174,45 @@ def month_movements(
     return movements(month, month + relativedelta(months=1), filters)
 
 
+def movements_by_month(
+    months: list[date], filters: MrrFilters = NO_FILTERS
+) -> dict[str, list[mrr.Movements]]:
+    """Each month's movements per currency, for consecutive `months` (first days), in one query:
+    every customer's MRR on each month boundary, classified in Python."""
+    if not months:
+        return {}
+    boundaries = [*months, months[-1] + relativedelta(months=1)]
+    sums = {
+        f"b{i}": Coalesce(Sum("amount", filter=live_on(day)), ZERO)
+        for i, day in enumerate(boundaries)
+    }
+    rows = (
+        filters.segments()
+        .filter(start__lte=boundaries[-1])  # and every earlier one: "new" needs the first
+        .values("customer_id", "currency")
+        .annotate(first=Min("start"), **sums)
+        .order_by()
+    )
+    result: dict[str, list[mrr.Movements]] = {}
+    for row in rows:
+        currency = row["currency"]
+        months_of = result.setdefault(currency, [mrr.Movements(currency) for _ in months])
+        values = [row[f"b{i}"] for i in range(len(boundaries))]
+        for i, moved in enumerate(months_of):
+            before, after = values[i], values[i + 1]
+            moved.start += before
+            moved.end += after
+            kind = mrr.classify(before, after, seen_before=row["first"] < boundaries[i])
+            if kind is not None:
+                moved.amounts[kind] += abs(after - before)
+                moved.customers[kind] += 1
+            if before:
+                moved.customers_start += 1
+            if after:
+                moved.customers_end += 1
+    return dict(sorted(result.items()))
+
+
 def monthly_history(months: list[date]) -> dict[str, list[mrr.Movements]]:
     """The stored movements of past months (MrrMonth), per currency, in the order of `months`."""
     found: dict[tuple[date, str], MrrMonth] = {
@@ -187,6 +226,8 @@ def monthly_history(months: list[date]) -> dict[str, list[mrr.Movements]]:
             moved = mrr.Movements(currency)
             if row is not None:
                 moved.start, moved.end = row.mrr_start, row.mrr_end
+                moved.customers_start, moved.customers_end = row.customers_start, row.customers_end
+                moved.customers[mrr.CHURN] = row.churned_customers
                 for kind in mrr.KINDS:
                     moved.amounts[kind] = getattr(row, kind)
             history[currency].append(moved)

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from reports import mrr
 from reports.models import MrrMonth, MrrRefresh, MrrSegment
-from reports.selectors import month_start, movements
+from reports.selectors import month_start, movements_by_month
 from subscriptions.charges import PriceBook, contexts_for
 from subscriptions.models import Subscription, SubscriptionEvent
 
@@ -83,45 +83,35 @@ def _partner_of(subscription: Subscription) -> int | None:
 
 def mrr_months_rebuild(*, today: dt.date, since: dt.date | None = None) -> int:
     """Store the movements of every closed month (before today's), from `since` or the first
-    segment's month; returns how many month rows were written."""
+    segment's month, in one read; returns how many month rows were written."""
     first = since or MrrSegment.objects.aggregate(first=Min("start"))["first"]
     if first is None:
         return 0
-    month = month_start(first)
-    current = month_start(today)
-    written = 0
+    months = []
+    month, current = month_start(first), month_start(today)
     while month < current:
-        moved, _changes = movements(month, month + relativedelta(months=1))
-        with transaction.atomic():
-            MrrMonth.objects.filter(month=month).exclude(currency__in=list(moved)).delete()
-            for currency, m in moved.items():
-                before = _paying(month, currency)
-                after = _paying(month + relativedelta(months=1), currency)
+        months.append(month)
+        month += relativedelta(months=1)
+    history = movements_by_month(months)
+    written = 0
+    with transaction.atomic():
+        MrrMonth.objects.filter(month__in=months).exclude(currency__in=list(history)).delete()
+        for currency, moved_by_month in history.items():
+            for month, moved in zip(months, moved_by_month, strict=True):
                 MrrMonth.objects.update_or_create(
                     month=month,
                     currency=currency,
                     defaults={
-                        "mrr_start": m.start,
-                        "mrr_end": m.end,
-                        **{kind: m.amounts[kind] for kind in mrr.KINDS},
-                        "customers_start": before,
-                        "customers_end": after,
-                        "churned_customers": m.customers[mrr.CHURN],
+                        "mrr_start": moved.start,
+                        "mrr_end": moved.end,
+                        **{kind: moved.amounts[kind] for kind in mrr.KINDS},
+                        "customers_start": moved.customers_start,
+                        "customers_end": moved.customers_end,
+                        "churned_customers": moved.customers[mrr.CHURN],
                     },
                 )
                 written += 1
-        month += relativedelta(months=1)
     return written
-
-
-def _paying(day: dt.date, currency: str) -> int:
-    return (
-        MrrSegment.objects.filter(currency=currency, start__lte=day)
-        .filter(Q(end__isnull=True) | Q(end__gt=day))
-        .values("customer_id")
-        .distinct()
-        .count()
-    )
 
 
 def mrr_refresh(*, today: dt.date, full: bool = False) -> RefreshReport:
