@@ -86,7 +86,8 @@ class MrrMonth(models.Model):
     churn = _amount(_("churn"))
     customers_start = models.PositiveIntegerField(_("customers at the start"))
     customers_end = models.PositiveIntegerField(_("customers at the end"))
-    churned_customers = models.PositiveIntegerField(_("customers lost"))
+    # How many customers made each movement: {"new": 3, "churn": 1, …}
+    movers = models.JSONField(_("customers per movement"), default=dict)
     computed_at = models.DateTimeField(_("computed at"), auto_now=True)
 
     class Meta:

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from django.db.models import Count, F, Min, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncMonth
 
 from core.pricing import ZERO
 from reports import mrr
@@ -174,14 +174,21 @@ def month_movements(
     return movements(month, month + relativedelta(months=1), filters)
 
 
+def boundaries_of(months: list[date], until: date | None = None) -> list[date]:
+    """The first day of each month and the day after the last; `until` cuts the last month
+    short (the current month, so far)."""
+    after = months[-1] + relativedelta(months=1)
+    return [*months, min(after, until) if until else after]
+
+
 def movements_by_month(
-    months: list[date], filters: MrrFilters = NO_FILTERS
+    months: list[date], filters: MrrFilters = NO_FILTERS, *, until: date | None = None
 ) -> dict[str, list[mrr.Movements]]:
     """Each month's movements per currency, for consecutive `months` (first days), in one query:
     every customer's MRR on each month boundary, classified in Python."""
     if not months:
         return {}
-    boundaries = [*months, months[-1] + relativedelta(months=1)]
+    boundaries = boundaries_of(months, until)
     sums = {
         f"b{i}": Coalesce(Sum("amount", filter=live_on(day)), ZERO)
         for i, day in enumerate(boundaries)
@@ -227,7 +234,7 @@ def monthly_history(months: list[date]) -> dict[str, list[mrr.Movements]]:
             if row is not None:
                 moved.start, moved.end = row.mrr_start, row.mrr_end
                 moved.customers_start, moved.customers_end = row.customers_start, row.customers_end
-                moved.customers[mrr.CHURN] = row.churned_customers
+                moved.customers.update(row.movers)
                 for kind in mrr.KINDS:
                     moved.amounts[kind] = getattr(row, kind)
             history[currency].append(moved)
@@ -292,7 +299,16 @@ def breakdown(
 def trials_ended(start: date, end: date, filters: MrrFilters = NO_FILTERS) -> dict[str, tuple]:
     """Trials that ended in [start, end) per currency: (ended, converted). A trial converts when
     the subscription still runs on the day it ends (its first billed day)."""
-    qs = Subscription.objects.filter(trial_end__gte=start, trial_end__lt=end).order_by()
+    qs = _subscriptions(filters).filter(trial_end__gte=start, trial_end__lt=end)
+    rows = qs.values("currency").annotate(
+        ended=Count("pk"),
+        converted=Count("pk", filter=Q(end_date__isnull=True) | Q(end_date__gt=F("trial_end"))),
+    )
+    return {row["currency"]: (row["ended"], row["converted"]) for row in rows}
+
+
+def _subscriptions(filters: MrrFilters) -> QuerySet[Subscription]:
+    qs = Subscription.objects.order_by()
     if filters.currency:
         qs = qs.filter(currency=filters.currency)
     if filters.plan_id is not None:
@@ -304,11 +320,7 @@ def trials_ended(start: date, end: date, filters: MrrFilters = NO_FILTERS) -> di
         )
     if filters.country:
         qs = qs.filter(customer__country=filters.country)
-    rows = qs.values("currency").annotate(
-        ended=Count("pk"),
-        converted=Count("pk", filter=Q(end_date__isnull=True) | Q(end_date__gt=F("trial_end"))),
-    )
-    return {row["currency"]: (row["ended"], row["converted"]) for row in rows}
+    return qs
 
 
 def period_metrics(
@@ -329,3 +341,85 @@ def period_metrics(
         )
         for currency, m in moved.items()
     }
+
+
+def subscriptions_by_month(
+    boundaries: list[date], filters: MrrFilters = NO_FILTERS
+) -> dict[str, list[int]]:
+    """Paying subscriptions per currency on each of `boundaries` (one query)."""
+    counts = {
+        f"b{i}": Count("subscription_id", filter=live_on(day), distinct=True)
+        for i, day in enumerate(boundaries)
+    }
+    rows = (
+        filters.segments().filter(start__lte=boundaries[-1]).values("currency").annotate(**counts)
+    )
+    return {row["currency"]: [row[f"b{i}"] for i in range(len(boundaries))] for row in rows}
+
+
+def trials_by_month(months: list[date], filters: MrrFilters = NO_FILTERS) -> dict:
+    """(ended, converted) trials per (currency, month) over the months (one query)."""
+    qs = _subscriptions(filters).filter(
+        trial_end__gte=months[0], trial_end__lt=months[-1] + relativedelta(months=1)
+    )
+    rows = (
+        qs.annotate(month=TruncMonth("trial_end"))
+        .values("currency", "month")
+        .annotate(
+            ended=Count("pk"),
+            converted=Count("pk", filter=Q(end_date__isnull=True) | Q(end_date__gt=F("trial_end"))),
+        )
+        .order_by()
+    )
+    return {(r["currency"], r["month"]): (r["ended"], r["converted"]) for r in rows}
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    month: date
+    movements: mrr.Movements
+    metrics: mrr.Metrics
+
+
+def monthly_figures(
+    months: list[date], filters: MrrFilters = NO_FILTERS, *, today: date
+) -> dict[str, list[MonthFigures]]:
+    """Each month's movements and rates per currency: the closed months from the stored
+    history when nothing is filtered, else (and for the current month, so far) read live. A
+    fixed number of queries whatever the number of months or subscriptions."""
+    if not months:
+        return {}
+    current = month_start(today)
+    until = today + relativedelta(days=1)
+    stored_months = [m for m in months if m < current] if not filters.any else []
+    live_months = [m for m in months if m not in stored_months]
+    history = monthly_history(stored_months) if stored_months else {}
+    if filters.currency:
+        history = {c: v for c, v in history.items() if c == filters.currency}
+    live = movements_by_month(live_months, filters, until=until) if live_months else {}
+    boundaries = boundaries_of(months, until if months[-1] >= current else None)
+    subscriptions = subscriptions_by_month(boundaries, filters)
+    trials = trials_by_month(months, filters)
+    result: dict[str, list[MonthFigures]] = {}
+    for currency in sorted(set(history) | set(live)):
+        stored = dict(zip(stored_months, history.get(currency, []), strict=False))
+        fresh = dict(zip(live_months, live.get(currency, []), strict=False))
+        counts = subscriptions.get(currency, [0] * len(boundaries))
+        rows = []
+        for i, month in enumerate(months):
+            moved = stored.get(month) or fresh.get(month) or mrr.Movements(currency)
+            rows.append(
+                MonthFigures(
+                    month,
+                    moved,
+                    mrr.metrics(
+                        moved,
+                        subscriptions=counts[i + 1],
+                        customers=moved.customers_end,
+                        customers_start=moved.customers_start,
+                        trials=trials.get((currency, month), (0, 0)),
+                    ),
+                )
+            )
+        result[currency] = rows
+    return result

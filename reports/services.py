@@ -107,7 +107,7 @@ def mrr_months_rebuild(*, today: dt.date, since: dt.date | None = None) -> int:
                         **{kind: moved.amounts[kind] for kind in mrr.KINDS},
                         "customers_start": moved.customers_start,
                         "customers_end": moved.customers_end,
-                        "churned_customers": moved.customers[mrr.CHURN],
+                        "movers": moved.customers,
                     },
                 )
                 written += 1

@@ -103,7 +103,7 @@ def test_example_11_1_a_month_with_one_of_each_movement(march):
         D("100.00"),
         D("45.00"),
     )
-    assert (row.contraction, row.churn, row.churned_customers) == (D("10.00"), D("100.00"), 1)
+    assert (row.contraction, row.churn, row.movers["churn"]) == (D("10.00"), D("100.00"), 1)
 
 
 def test_an_upgrade_is_expansion_never_churn_and_new(march):
@@ -177,3 +177,42 @@ def test_trial_conversion_counts_the_trials_that_ended_billed():
     assert {s.pk for s in kept} == set(
         selectors.MrrFilters().segments().values_list("subscription_id", flat=True)
     )
+
+
+def test_stored_months_and_live_ones_agree(march, django_assert_max_num_queries):
+    services.mrr_refresh(today=MARCH)
+    march_happens(march)
+    services.mrr_refresh(today=date(2026, 4, 20), full=True)
+    months = [date(2026, 1, 1), date(2026, 2, 1), MARCH, APRIL]
+
+    with django_assert_max_num_queries(5):
+        stored = selectors.monthly_figures(months, today=date(2026, 4, 20))["EUR"]
+    # Every customer is French: filtered by country, the same months are read live
+    live = selectors.monthly_figures(
+        months, selectors.MrrFilters(country="FR"), today=date(2026, 4, 20)
+    )["EUR"]
+
+    assert [f.movements.end for f in stored] == [
+        D("1000.00"),
+        D("1000.00"),
+        D("1065.00"),
+        D("1065.00"),
+    ]
+    for a, b in zip(stored, live, strict=True):
+        assert (a.month, a.movements.amounts, a.metrics) == (
+            b.month,
+            b.movements.amounts,
+            b.metrics,
+        )
+    march_figures = stored[2]
+    assert march_figures.metrics.net_retention == D("0.9900")
+    assert march_figures.movements.customers == {
+        "new": 1,
+        "expansion": 1,
+        "reactivation": 1,
+        "contraction": 1,
+        "churn": 1,
+    }
+    # January: the churned customer's 20.00 left (its last day was 31 January)
+    assert stored[0].movements.amounts["churn"] == D("20.00")
+    assert stored[0].metrics.logo_churn == D("0.2000")  # 1 of 5
