@@ -21,6 +21,7 @@ from payments.api import (
     ReceivedPaymentViewSet,
     RefundViewSet,
 )
+from reports.api import MovementsView, MrrView
 from subscriptions.api import CustomerViewSet, SubscriptionViewSet
 
 app_name = "api"
@@ -51,6 +52,8 @@ def not_found(request, *args, **kwargs) -> JsonResponse:
 
 
 urlpatterns = [
+    path("v1/reports/mrr/", MrrView.as_view(), name="report-mrr"),
+    path("v1/reports/mrr/movements/", MovementsView.as_view(), name="report-mrr-movements"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

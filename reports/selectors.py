@@ -147,15 +147,17 @@ def customer_changes(
         .order_by("currency", "customer_id")
     )
     return [
-        (r["customer_id"], r["currency"], r["before"], r["after"], r["first"] < start) for r in rows
+        (r["customer_id"], r["currency"], r["before"], r["after"], r["first"] <= start)
+        for r in rows
     ]
 
 
 def movements(
     start: date, end: date, filters: MrrFilters = NO_FILTERS
 ) -> tuple[dict[str, mrr.Movements], list[mrr.Change]]:
-    """MRR movements between two days per currency, and the customers' changes behind them
-    (two queries). Every currency with MRR on either day has its `Movements`."""
+    """MRR movements from the end of day `start` to the end of day `end`, per currency, and the
+    customers' changes behind them (three queries). Every currency with MRR on either day has
+    its `Movements`."""
     totals, changes = mrr.movements(customer_changes(start, end, filters))
     before, after = mrr_on(start, filters), mrr_on(end, filters)
     result: dict[str, mrr.Movements] = {}
@@ -170,15 +172,22 @@ def movements(
 def month_movements(
     month: date, filters: MrrFilters = NO_FILTERS
 ) -> tuple[dict[str, mrr.Movements], list[mrr.Change]]:
-    """A month's movements: from its first day to the next month's first day."""
-    return movements(month, month + relativedelta(months=1), filters)
+    """A month's movements: from its opening MRR (the end of the day before its first) to its
+    closing MRR (the end of its last day), so what starts on the 1st is that month's."""
+    start, end = month_bounds(month)
+    return movements(start, end, filters)
+
+
+def month_bounds(month: date, until: date | None = None) -> tuple[date, date]:
+    """The days whose end-of-day MRR open and close a month; `until` cuts it short."""
+    last = month + relativedelta(months=1, days=-1)
+    return month - relativedelta(days=1), min(last, until) if until else last
 
 
 def boundaries_of(months: list[date], until: date | None = None) -> list[date]:
-    """The first day of each month and the day after the last; `until` cuts the last month
-    short (the current month, so far)."""
-    after = months[-1] + relativedelta(months=1)
-    return [*months, min(after, until) if until else after]
+    """The days that open each of consecutive months, and the one that closes the last;
+    `until` cuts the last month short (the current month, so far)."""
+    return [month_bounds(m)[0] for m in months] + [month_bounds(months[-1], until)[1]]
 
 
 def movements_by_month(
@@ -209,7 +218,7 @@ def movements_by_month(
             before, after = values[i], values[i + 1]
             moved.start += before
             moved.end += after
-            kind = mrr.classify(before, after, seen_before=row["first"] < boundaries[i])
+            kind = mrr.classify(before, after, seen_before=row["first"] <= boundaries[i])
             if kind is not None:
                 moved.amounts[kind] += abs(after - before)
                 moved.customers[kind] += 1
@@ -252,15 +261,16 @@ class ChangeDetail:
 def change_details(
     changes: list[mrr.Change], start: date, end: date, filters: MrrFilters = NO_FILTERS
 ) -> list[ChangeDetail]:
-    """What made each change: the customer, its segments live on either day and the timeline
-    entries effective in [start, end) of its subscriptions (three queries)."""
+    """What made each change: the customer, its segments live on either day or starting
+    between them, and its subscriptions' timeline entries effective after `start` up to `end`
+    (three queries)."""
     ids = {c.customer_id for c in changes}
     customers = Customer.objects.in_bulk(ids)
     segments: dict[int, list[MrrSegment]] = defaultdict(list)
     for segment in (
         filters.segments()
         .filter(customer_id__in=ids)
-        .filter(live_on(start) | live_on(end) | Q(start__gte=start, start__lt=end))
+        .filter(live_on(start) | live_on(end) | Q(start__gt=start, start__lte=end))
         .select_related("subscription", "plan")
         .order_by("subscription_id", "start")
     ):
@@ -269,8 +279,8 @@ def change_details(
     events: dict[int, list[SubscriptionEvent]] = defaultdict(list)
     for event in SubscriptionEvent.objects.filter(
         subscription_id__in=subscription_ids,
-        effective_date__gte=start,
-        effective_date__lt=end,
+        effective_date__gt=start,
+        effective_date__lte=end,
         revoked_by__isnull=True,
     ).select_related("subscription"):
         events[event.subscription.customer_id].append(event)
@@ -390,7 +400,7 @@ def monthly_figures(
     if not months:
         return {}
     current = month_start(today)
-    until = today + relativedelta(days=1)
+    until = today
     stored_months = [m for m in months if m < current] if not filters.any else []
     live_months = [m for m in months if m not in stored_months]
     history = monthly_history(stored_months) if stored_months else {}

@@ -134,6 +134,7 @@ def check_random_timelines(plan, data):
     by_month = selectors.movements_by_month(MONTHS[:-1])
 
     for i, (first, last) in enumerate(pairwise(MONTHS)):
+        first, last = first - timedelta(days=1), last - timedelta(days=1)  # end of those days
         moved, changes = selectors.movements(first, last)
         before, after = reference(segments, first), reference(segments, last)
         for currency, m in moved.items():
@@ -167,7 +168,7 @@ def check_random_timelines(plan, data):
         assert {(c.customer_id, c.currency) for c in changes} == changed
         for c in changes:
             had = any(
-                s[0] == c.customer_id and s[1] == c.currency and s[2] < first for s in segments
+                s[0] == c.customer_id and s[1] == c.currency and s[2] <= first for s in segments
             )
             assert c.kind == mrr.classify(c.before, c.after, seen_before=had)
 
