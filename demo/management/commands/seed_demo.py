@@ -3,12 +3,15 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from core import clock
 from demo.billing import seed_invoices
 from demo.catalog import seed_catalog
+from demo.history import seed_history
 from demo.logins import DEMO_PASSWORD, seed_operator, seed_portal_logins, served_url
 from demo.partners import seed_partners
 from demo.payments import seed_payments
 from demo.subscriptions import seed_subscriptions
+from reports.services import mrr_refresh
 
 
 class Command(BaseCommand):
@@ -21,9 +24,12 @@ class Command(BaseCommand):
             seed_catalog()
             seed_subscriptions()
             seed_partners()
+            seed_history()
             logins = seed_operator() + seed_portal_logins()
             invoices = seed_invoices()
             seed_payments()
+            # The dashboard's figures, as the reports job would have them by now.
+            mrr_refresh(today=clock.today(), full=True)
         self.stdout.write(
             self.style.SUCCESS(f"Demo data loaded ({invoices} invoices and credit notes).")
         )
