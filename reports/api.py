@@ -86,11 +86,15 @@ class ReportView(APIView):
 
     def query(self, request) -> tuple[dict, selectors.MrrFilters]:
         fields = set(self.query_class().fields)
-        unknown = sorted(set(request.query_params) - fields - {"format"})
-        if unknown:
-            raise ValidationError(
-                {name: [_("This operation takes no parameter of this name.")] for name in unknown}
-            )
+        errors = {
+            name: [_("This operation takes no parameter of this name.")]
+            for name in sorted(set(request.query_params) - fields - {"format"})
+        }
+        for name, values in request.query_params.lists():
+            if name not in errors and "" in values:
+                errors[name] = [_("Give this parameter a value, or leave it out.")]
+        if errors:
+            raise ValidationError(errors)
         query = self.query_class(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data

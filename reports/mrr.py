@@ -68,10 +68,10 @@ def subscription_mrr(context: SubscriptionContext, day: date) -> Decimal:
         context.currency,
         tuple(rule.pricing_key() for rule in rules),
     )
-    memo = context.book.memo
+    memo = context.book.memo  # the price book's memo keeps lists
     cached = memo.get(key)
     if cached is not None:
-        return cached
+        return cached[0]
     lines = state_lines(context.book, state, context.billing_period, period.start)
     priced = allocate_discounts(
         [line.amount for line in lines],
@@ -83,7 +83,7 @@ def subscription_mrr(context: SubscriptionContext, day: date) -> Decimal:
         context.currency,
     )
     amount = monthly(sum((p.net for p in priced), ZERO), context.billing_period, context.currency)
-    memo[key] = amount
+    memo[key] = [amount]
     return amount
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
@@ -202,7 +203,7 @@ def movements_by_month(
         f"b{i}": Coalesce(Sum("amount", filter=live_on(day)), ZERO)
         for i, day in enumerate(boundaries)
     }
-    rows = (
+    rows: Any = (  # its keys are the boundaries' (b0, b1…), named at run time
         filters.segments()
         .filter(start__lte=boundaries[-1])  # and every earlier one: "new" needs the first
         .values("customer_id", "currency")
@@ -361,7 +362,7 @@ def subscriptions_by_month(
         f"b{i}": Count("subscription_id", filter=live_on(day), distinct=True)
         for i, day in enumerate(boundaries)
     }
-    rows = (
+    rows: Any = (  # its keys are the boundaries' (b0, b1…), named at run time
         filters.segments().filter(start__lte=boundaries[-1]).values("currency").annotate(**counts)
     )
     return {row["currency"]: [row[f"b{i}"] for i in range(len(boundaries))] for row in rows}
