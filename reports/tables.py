@@ -72,6 +72,8 @@ class Table:
 def display_value(column: Column, value: Any, currency: str) -> str:
     if value is None or value == "":
         return ""
+    if column.kind in ("date", "month") and not isinstance(value, date):
+        return str(value)  # a footer's "Total" in the month column
     match column.kind:
         case "money":
             return money_text(value, currency) if currency else number_format(value, 2)

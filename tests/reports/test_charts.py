@@ -2,9 +2,10 @@
 
 from datetime import date
 from decimal import Decimal
-from xml.etree import ElementTree
+from xml.etree.ElementTree import Element
 
 import pytest
+from defusedxml import ElementTree
 from django.utils import translation
 
 from reports.charts import Series, bars, line_chart, month_labels, nice_ticks, stacked_bars
@@ -14,16 +15,16 @@ SVG = "{http://www.w3.org/2000/svg}"
 MONTHS = month_labels([date(2026, month, 1) for month in (1, 2, 3)])
 
 
-def parse(markup: str) -> ElementTree.Element:
+def parse(markup: str) -> Element:
     return ElementTree.fromstring(str(markup))
 
 
-def bars_of(root: ElementTree.Element, css: str) -> list[ElementTree.Element]:
+def bars_of(root: Element, css: str) -> list[Element]:
     group = next(g for g in root.iter(f"{SVG}g") if css in g.get("class", "").split())
     return list(group.iter(f"{SVG}rect"))
 
 
-def axis_y(root: ElementTree.Element) -> float:
+def axis_y(root: Element) -> float:
     axis = next(line for line in root.iter(f"{SVG}line") if line.get("class") == "chart-axis")
     return float(axis.get("y1"))
 
@@ -81,7 +82,7 @@ def test_stacked_movements_go_up_and_down_from_the_axis():
     assert float(churn[0].get("height")) == pytest.approx(
         float(expansion[0].get("height")), abs=0.02
     )
-    points = [c for c in root.iter(f"{SVG}circle")]
+    points = list(root.iter(f"{SVG}circle"))
     assert [p.get("data-value") for p in points] == ["30", "20", "-30"]
     assert float(points[2].get("cy")) > zero  # the net of March is negative
 
