@@ -305,9 +305,9 @@ def report_url(slug: str, *, first: date, last: date, currency: str = "") -> str
 
 
 def _amounts(per_currency: dict[str, Decimal]) -> str:
-    """ "1 234,50 € · 33,33 $CA": one amount per currency (never added across currencies)."""
+    """One amount per currency, one a line (never added across currencies)."""
     shown = [money_text(v, c) for c, v in sorted(per_currency.items()) if v]
-    return " · ".join(shown) or money_text(ZERO, _default_currency())
+    return "\n".join(shown) or money_text(ZERO, _default_currency())
 
 
 def _default_currency() -> str:
