@@ -70,7 +70,7 @@ def nice_ticks(low: Decimal, high: Decimal, *, count: int = 5) -> list[Decimal]:
     last = (high / step).to_integral_value(ROUND_CEILING)
     ticks = [(first + i) * step for i in range(int(last - first) + 1)]
     # 5E+2 is 500: written out, so that a tick reads like the number it is.
-    return [t.quantize(Decimal(1)) if t.as_tuple().exponent > 0 else t for t in ticks]
+    return [t.quantize(Decimal(1)) if _exponent(t) > 0 else t for t in ticks]
 
 
 def stacked_bars(
@@ -199,8 +199,7 @@ class _Frame:
 
     def tick_text(self, value: Decimal) -> str:
         # Round numbers on the axis: no cents unless the step needs them ("2.5").
-        decimals = max(0, -value.normalize().as_tuple().exponent) if value else 0
-        assert isinstance(decimals, int)
+        decimals = max(0, -_exponent(value.normalize())) if value else 0
         return number_format(value, decimal_pos=decimals, use_l10n=True, force_grouping=True)
 
     def tooltip(self, s: Series, i: int) -> str:
@@ -335,6 +334,12 @@ class _Frame:
                 x += 20 + len(s.label) * CHAR + 14
             y += LEGEND_ROW
         return f'<g class="chart-legend">{"".join(items)}</g>'
+
+
+def _exponent(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # a finite number (never NaN or infinity here)
+    return exponent
 
 
 def _n(value: Decimal) -> str:

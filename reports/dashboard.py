@@ -172,8 +172,8 @@ def monthly_figures(
             .annotate(amount=Sum("amount"))
             .order_by()
         )
-        for row in paid:
-            figures[row["currency"]].collected[row["month"]] += row["amount"]
+        for payment in paid:
+            figures[payment["currency"]].collected[payment["month"]] += payment["amount"]
     return dict(sorted(figures.items()))
 
 

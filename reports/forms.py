@@ -87,7 +87,9 @@ class ReportFiltersForm(forms.Form):
         defaults = {"start": f"{add_months(current, -11):%Y-%m}", "end": f"{current:%Y-%m}"}
         bound = {**defaults, **{k: data[k] for k in self.FIELDS if data and k in data}}
         super().__init__(bound, **kwargs)
-        self.fields["currency"].choices = [
+        currency_field = self.fields["currency"]
+        assert isinstance(currency_field, forms.ChoiceField)
+        currency_field.choices = [
             ("", _("All currencies")),
             *((c, c) for c in currencies_in_use()),
         ]

@@ -10,9 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, F, Q
 from django.utils import translation
+from django.utils.functional import Promise
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -58,8 +60,8 @@ class ReportResult:
 
 @dataclass(frozen=True)
 class ReportSpec:
-    title: str
-    description: str
+    title: str | Promise
+    description: str | Promise
     build: Callable[[ReportFilters], ReportResult]
 
 
@@ -106,7 +108,7 @@ def invoicing(filters: ReportFilters) -> ReportResult:
             )
         )
         for m in months:
-            row = {
+            row: dict[str, Any] = {
                 "month": m,
                 "currency": currency,
                 "invoices": one.invoices[m],
@@ -253,11 +255,12 @@ def active_subscriptions(filters: ReportFilters) -> ReportResult:
         )
         for i, day in enumerate(ends)
     }
-    rows_by_plan = list(
-        live.values("plan_id", "plan__code", "plan__name", "plan__name_fr")
+    rows_by_plan: list[dict[str, Any]] = [
+        dict(row)
+        for row in live.values("plan_id", "plan__code", "plan__name", "plan__name_fr")
         .annotate(**counts)
         .order_by("plan__code")
-    )
+    ]
     plans = [r for r in rows_by_plan if any(r[f"m{i}"] for i in range(len(months)))]
     # The plan's name in the page's language, as catalog.models.Localized reads it.
     french = (translation.get_language() or "")[:2] == "fr"

@@ -93,7 +93,7 @@ def machine_value(column: Column, value: Any, currency: str) -> str:
         return ""
     match column.kind:
         case "money":
-            return money_decimal(value, currency) if currency else f"{Decimal(value):f}"
+            return (money_decimal(value, currency) or "") if currency else f"{Decimal(value):f}"
         case "int":
             return str(int(value))
         case "percent":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -28,7 +29,7 @@ def report_index(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/index.html", context)
 
 
-def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
+def report_detail(request: HttpRequest, slug: str) -> HttpResponseBase:
     spec = _spec(slug)
     form = ReportFiltersForm(request.GET, today=clock.today())
     result = spec.build(form.filters()) if form.is_valid() else None
