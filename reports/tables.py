@@ -82,7 +82,7 @@ def display_value(column: Column, value: Any, currency: str) -> str:
         case "percent":
             return f"{number_format(value, 1, use_l10n=True)}\u00a0%"
         case "date":
-            return date_format(value, "SHORT_DATE_FORMAT")
+            return date_format(value, "DATE_FORMAT")
         case "month":
             return date_format(value, "YEAR_MONTH_FORMAT")
     return str(value)
