@@ -1,4 +1,14 @@
-"""The reports section's pages (operator only)."""
+"""The reports section's pages (operator only): under /admin/reports/, each view behind the
+admin's own check (active staff, else the admin login page), included before the admin's URLs
+in config/urls.py."""
+
+from django.contrib import admin
+from django.urls import path
+
+from reports import views
 
 app_name = "reports"
-urlpatterns: list = []
+urlpatterns = [
+    path("", admin.site.admin_view(views.report_index), name="index"),
+    path("<slug:slug>/", admin.site.admin_view(views.report_detail), name="report"),
+]
