@@ -64,6 +64,8 @@ class FiguresQuery(serializers.Serializer):
 
 class MovementQuery(FiguresQuery):
     kind = serializers.ChoiceField(choices=mrr.KINDS, required=False)
+    offset = serializers.IntegerField(min_value=0, max_value=10_000_000, default=0)
+    limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
@@ -193,7 +195,8 @@ class MovementsView(ReportView):
         summary="What made a month's MRR movements (operators, partners)",
         description="Each customer whose MRR changed in the month (`end`, default this month): "
         "its movement, MRR before and after, its subscriptions' MRR segments and the timeline "
-        "entries effective in the month.",
+        "entries effective in the month; the largest changes first, `limit` (at most 1,000) "
+        "from `offset`, and `count` of them all.",
         tags=["reports"],
         parameters=[MovementQuery],
         responses={200: OpenApiResponse(description="The changes, by customer.")},
@@ -205,10 +208,14 @@ class MovementsView(ReportView):
         _moved, changes = selectors.movements(start, end, filters)
         if data.get("kind"):
             changes = [c for c in changes if c.kind == data["kind"]]
-        details = selectors.change_details(changes, start, end, filters)
+        # The largest first; a page of them with their details (a month can move thousands).
+        changes.sort(key=selectors.largest_first)
+        page = changes[data["offset"] : data["offset"] + data["limit"]]
+        details = selectors.change_details(page, start, end, filters)
         return Response(
             {
                 "month": month.isoformat(),
+                "count": len(changes),
                 "changes": [
                     {
                         "customer": {"id": d.customer.pk, "name": d.customer.name},

@@ -130,6 +130,42 @@ def active_on(day: date, filters: MrrFilters = NO_FILTERS) -> dict[str, tuple[in
     return {row["currency"]: (row["subscriptions"], row["customers"]) for row in rows}
 
 
+def moving_customers(start: date, end: date, filters: MrrFilters = NO_FILTERS) -> QuerySet:
+    """The customers a segment starts or ends for after the end of day `start`, up to the end of
+    day `end`: the only ones whose MRR can differ between the two (a subquery)."""
+    return (
+        filters.segments()
+        .filter(Q(start__gt=start, start__lte=end) | Q(end__gt=start, end__lte=end))
+        .values("customer_id")
+    )
+
+
+def live_counts(
+    boundaries: list[date], filters: MrrFilters = NO_FILTERS, *, customers: bool = True
+) -> dict[str, list[tuple[int, int]]]:
+    """(paying subscriptions, paying customers) per currency on each of `boundaries`, in one
+    query (a subscription has one segment live at most on a day: no distinct needed)."""
+    counts: dict[str, Any] = {}
+    for i, day in enumerate(boundaries):
+        counts[f"s{i}"] = Count("pk", filter=live_on(day))
+        if customers:
+            counts[f"c{i}"] = Count("customer_id", filter=live_on(day), distinct=True)
+    rows: Any = (  # its keys are the boundaries' (s0, c0…), named at run time
+        filters.segments()
+        .filter(start__lte=boundaries[-1])
+        .filter(Q(end__isnull=True) | Q(end__gt=boundaries[0]))
+        .values("currency")
+        .annotate(**counts)
+        .order_by()
+    )
+    return {
+        row["currency"]: [
+            (row[f"s{i}"], row[f"c{i}"] if customers else 0) for i in range(len(boundaries))
+        ]
+        for row in rows
+    }
+
+
 def customer_changes(
     start: date, end: date, filters: MrrFilters = NO_FILTERS
 ) -> list[tuple[int, str, Decimal, Decimal, bool]]:
@@ -137,7 +173,7 @@ def customer_changes(
     start, MRR on end, had MRR before start), one query."""
     rows = (
         filters.segments()
-        .filter(start__lte=end)
+        .filter(start__lte=end, customer_id__in=moving_customers(start, end, filters))
         .values("customer_id", "currency")
         .annotate(
             before=Coalesce(Sum("amount", filter=live_on(start)), ZERO),
@@ -194,8 +230,9 @@ def boundaries_of(months: list[date], until: date | None = None) -> list[date]:
 def movements_by_month(
     months: list[date], filters: MrrFilters = NO_FILTERS, *, until: date | None = None
 ) -> dict[str, list[mrr.Movements]]:
-    """Each month's movements per currency, for consecutive `months` (first days), in one query:
-    every customer's MRR on each month boundary, classified in Python."""
+    """Each month's movements per currency, for consecutive `months` (first days), in five
+    queries whatever their number: the MRR on each boundary of the customers whose MRR moved
+    (classified in Python), the totals and the paying customers on each boundary."""
     if not months:
         return {}
     boundaries = boundaries_of(months, until)
@@ -205,29 +242,41 @@ def movements_by_month(
     }
     rows: Any = (  # its keys are the boundaries' (b0, b1…), named at run time
         filters.segments()
-        .filter(start__lte=boundaries[-1])  # and every earlier one: "new" needs the first
+        # ...and every earlier one of theirs: "new" needs their first
+        .filter(
+            start__lte=boundaries[-1],
+            customer_id__in=moving_customers(boundaries[0], boundaries[-1], filters),
+        )
         .values("customer_id", "currency")
         .annotate(first=Min("start"), **sums)
         .order_by()
     )
+    totals = mrr_series(boundaries, filters)
+    counts = live_counts(boundaries, filters)
     result: dict[str, list[mrr.Movements]] = {}
+    for currency in sorted(set(totals) | set(counts)):
+        values = totals.get(currency, [ZERO] * len(boundaries))
+        paying = counts.get(currency, [(0, 0)] * len(boundaries))
+        result[currency] = [
+            mrr.Movements(
+                currency,
+                start=values[i],
+                end=values[i + 1],
+                customers_start=paying[i][1],
+                customers_end=paying[i + 1][1],
+            )
+            for i in range(len(months))
+        ]
     for row in rows:
-        currency = row["currency"]
-        months_of = result.setdefault(currency, [mrr.Movements(currency) for _ in months])
+        months_of = result[row["currency"]]
         values = [row[f"b{i}"] for i in range(len(boundaries))]
         for i, moved in enumerate(months_of):
             before, after = values[i], values[i + 1]
-            moved.start += before
-            moved.end += after
             kind = mrr.classify(before, after, seen_before=row["first"] <= boundaries[i])
             if kind is not None:
                 moved.amounts[kind] += abs(after - before)
                 moved.customers[kind] += 1
-            if before:
-                moved.customers_start += 1
-            if after:
-                moved.customers_end += 1
-    return dict(sorted(result.items()))
+    return result
 
 
 def monthly_history(months: list[date]) -> dict[str, list[mrr.Movements]]:
@@ -249,6 +298,11 @@ def monthly_history(months: list[date]) -> dict[str, list[mrr.Movements]]:
                     moved.amounts[kind] = getattr(row, kind)
             history[currency].append(moved)
     return dict(history)
+
+
+def largest_first(change: mrr.Change) -> tuple:
+    """The order changes are listed in: by movement, the largest first, then by customer."""
+    return (mrr.KINDS.index(change.kind), -abs(change.delta), change.customer_id)
 
 
 @dataclass(frozen=True)
@@ -354,20 +408,6 @@ def period_metrics(
     }
 
 
-def subscriptions_by_month(
-    boundaries: list[date], filters: MrrFilters = NO_FILTERS
-) -> dict[str, list[int]]:
-    """Paying subscriptions per currency on each of `boundaries` (one query)."""
-    counts = {
-        f"b{i}": Count("subscription_id", filter=live_on(day), distinct=True)
-        for i, day in enumerate(boundaries)
-    }
-    rows: Any = (  # its keys are the boundaries' (b0, b1…), named at run time
-        filters.segments().filter(start__lte=boundaries[-1]).values("currency").annotate(**counts)
-    )
-    return {row["currency"]: [row[f"b{i}"] for i in range(len(boundaries))] for row in rows}
-
-
 def trials_by_month(months: list[date], filters: MrrFilters = NO_FILTERS) -> dict:
     """(ended, converted) trials per (currency, month) over the months (one query)."""
     qs = _subscriptions(filters).filter(
@@ -409,13 +449,13 @@ def monthly_figures(
         history = {c: v for c, v in history.items() if c == filters.currency}
     live = movements_by_month(live_months, filters, until=until) if live_months else {}
     boundaries = boundaries_of(months, until if months[-1] >= current else None)
-    subscriptions = subscriptions_by_month(boundaries, filters)
+    subscriptions = live_counts(boundaries, filters, customers=False)
     trials = trials_by_month(months, filters)
     result: dict[str, list[MonthFigures]] = {}
     for currency in sorted(set(history) | set(live)):
         stored = dict(zip(stored_months, history.get(currency, []), strict=False))
         fresh = dict(zip(live_months, live.get(currency, []), strict=False))
-        counts = subscriptions.get(currency, [0] * len(boundaries))
+        counts = [n for n, _c in subscriptions.get(currency, [(0, 0)] * len(boundaries))]
         rows = []
         for i, month in enumerate(months):
             moved = stored.get(month) or fresh.get(month) or mrr.Movements(currency)

@@ -185,7 +185,7 @@ def test_stored_months_and_live_ones_agree(march, django_assert_max_num_queries)
     services.mrr_refresh(today=date(2026, 4, 20), full=True)
     months = [date(2026, 1, 1), date(2026, 2, 1), MARCH, APRIL]
 
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(8):
         stored = selectors.monthly_figures(months, today=date(2026, 4, 20))["EUR"]
     # Every customer is French: filtered by country, the same months are read live
     live = selectors.monthly_figures(
