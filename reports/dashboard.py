@@ -31,7 +31,9 @@ from catalog.models import Plan
 from core.money import money_text
 from core.periods import add_months
 from partners.models import Partner
-from reports import charts
+from reports import charts, mrr, selectors
+from reports.report_mrr import movements_chart
+from reports.specs import months_between
 from subscriptions.models import Subscription
 
 ZERO = Decimal(0)
@@ -64,15 +66,6 @@ class Dashboard:
 
 def month_start(day: date) -> date:
     return day.replace(day=1)
-
-
-def months_between(first: date, last: date) -> list[date]:
-    """The first days of the months from `first`'s to `last`'s, both included."""
-    months, month = [], month_start(first)
-    while month <= last:
-        months.append(month)
-        month = add_months(month, 1)
-    return months
 
 
 def window(today: date, months: int) -> list[date]:
@@ -199,9 +192,41 @@ def live_subscriptions_count() -> int:
 # The dashboard --------------------------------------------------------------------------------
 
 
-def mrr_cards(today: date) -> list[Card]:
-    """MRR and ARR: filled from reports.mrr once it lands (issue 16, figures)."""
-    return []
+def mrr_cards(today: date, figures: dict[str, list[selectors.MonthFigures]]) -> list[Card]:
+    """MRR and ARR today, and this month's movements so far (the last of `figures`)."""
+    mrr_today = {c: f[-1].movements.end for c, f in figures.items()}
+    current = month_start(today)
+    movements_url = reverse("reports:mrr-movements") + f"?month={current:%Y-%m}"
+    moved = {c: f[-1].movements for c, f in figures.items()}
+    lines = []
+    for currency, m in sorted(moved.items()):
+        parts = [
+            f"{'−' if kind in mrr.DOWN else '+'}{money_text(m.amounts[kind], currency)}"
+            for kind in mrr.KINDS
+            if m.amounts[kind]
+        ]
+        net = money_text(m.net, currency)
+        lines.append(f"{net} ({' '.join(parts)})" if parts else net)
+    return [
+        Card(
+            _("MRR"),
+            _amounts(mrr_today),
+            hint=_("today, before tax; per currency"),
+            url=report_url("mrr", first=add_months(current, -11), last=current),
+        ),
+        Card(
+            _("ARR"),
+            _amounts({c: v * 12 for c, v in mrr_today.items()}),
+            hint=_("MRR × 12"),
+            url=report_url("mrr-breakdown", first=current, last=current),
+        ),
+        Card(
+            _("MRR movements"),
+            "\n".join(lines) or money_text(ZERO, _default_currency()),
+            hint=_("this month so far: new, expansion, reactivation, contraction, churn"),
+            url=movements_url,
+        ),
+    ]
 
 
 def build_dashboard(*, today: date, months: int = 12) -> Dashboard:
@@ -209,7 +234,8 @@ def build_dashboard(*, today: date, months: int = 12) -> Dashboard:
     current = month_start(today)
     figures = monthly_figures(until=today)
     overdue = overdue_balances(today)
-    cards = [*mrr_cards(today)]
+    recurring = selectors.monthly_figures(shown, today=today)
+    cards = [*mrr_cards(today, recurring)]
     cards.append(
         Card(
             _("Active subscriptions"),
@@ -249,7 +275,15 @@ def build_dashboard(*, today: date, months: int = 12) -> Dashboard:
         )
     )
     labels = charts.month_labels(shown)
-    panels = []
+    panels = [
+        Panel(
+            _("MRR and its movements (%(currency)s)") % {"currency": currency},
+            movements_chart(currency, months_of),
+            report_url("mrr", first=shown[0], last=shown[-1], currency=currency),
+        )
+        for currency, months_of in recurring.items()
+        if any(f.movements.end or f.movements.start for f in months_of)
+    ]
     for currency, one in figures.items():
         if not any(one.invoiced[m] or one.credited[m] or one.collected[m] for m in shown):
             continue  # a currency no longer sold: its history is in the reports

@@ -16,7 +16,7 @@ from billing.models import Invoice
 from catalog.models import Plan
 from core.periods import add_months
 from partners.models import Partner
-from reports.registry import ReportFilters
+from reports.specs import ReportFilters
 from subscriptions.models import Subscription
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
@@ -122,3 +122,37 @@ class ReportFiltersForm(forms.Form):
             plan=data.get("plan"),
             partner=data.get("partner"),
         )
+
+
+class MovementFiltersForm(forms.Form):
+    """What the drill-down of a month's MRR movements is asked for."""
+
+    month = MonthField(label=_("Month"))
+    currency = forms.ChoiceField(label=_("Currency"), required=False)
+    kind = forms.ChoiceField(label=_("Movement"), required=False)
+    plan = forms.ModelChoiceField(
+        label=_("Plan"), queryset=Plan.objects.order_by("code"), required=False
+    )
+    partner = forms.ModelChoiceField(
+        label=_("Partner"), queryset=Partner.objects.order_by("name"), required=False
+    )
+
+    def __init__(self, data: Any = None, *, today: date, kinds: dict[str, str], **kwargs) -> None:
+        defaults = {"month": f"{today:%Y-%m}"}
+        bound = {**defaults, **{k: data[k] for k in self.base_fields if data and k in data}}
+        super().__init__(bound, **kwargs)
+        currency_field = self.fields["currency"]
+        assert isinstance(currency_field, forms.ChoiceField)
+        currency_field.choices = [
+            ("", _("All currencies")),
+            *((c, c) for c in currencies_in_use()),
+        ]
+        kind_field = self.fields["kind"]
+        assert isinstance(kind_field, forms.ChoiceField)
+        kind_field.choices = [("", _("All movements")), *kinds.items()]
+        plan_field = self.fields["plan"]
+        assert isinstance(plan_field, forms.ModelChoiceField)
+        plan_field.empty_label = _("All plans")
+        partner_field = self.fields["partner"]
+        assert isinstance(partner_field, forms.ModelChoiceField)
+        partner_field.empty_label = _("All partners")

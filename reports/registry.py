@@ -6,69 +6,20 @@ report is adding an entry here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, F, Q
 from django.utils import translation
-from django.utils.functional import Promise
-from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from catalog.models import Plan
-from core.periods import add_months
-from partners.models import Partner
 from reports import charts
-from reports.dashboard import ZERO, monthly_figures, months_between
+from reports.dashboard import ZERO, monthly_figures
+from reports.report_mrr import mrr_breakdown, mrr_movements
+from reports.specs import PALETTE, ReportFilters, ReportResult, ReportSpec, month_end
 from reports.tables import Column, Table
 from subscriptions.models import Subscription
-
-# Colour classes given to the series of a chart in turn (static/cadence/reports.css).
-PALETTE = [f"series-{n}" for n in range(1, 9)]
-
-
-@dataclass(frozen=True)
-class ReportFilters:
-    """What every report is asked for: the months from `start`'s to `end`'s (both included,
-    first days of months), and optionally one currency, one plan, one partner."""
-
-    start: date
-    end: date
-    currency: str = ""
-    plan: Plan | None = None
-    partner: Partner | None = None
-
-    @property
-    def months(self) -> list[date]:
-        return months_between(self.start, self.end)
-
-    @property
-    def slug(self) -> str:
-        return f"{self.start:%Y-%m}_{self.end:%Y-%m}"
-
-
-@dataclass
-class ReportResult:
-    charts: list[SafeString]
-    tables: list[Table]
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ReportSpec:
-    title: str | Promise
-    description: str | Promise
-    build: Callable[[ReportFilters], ReportResult]
-
-
-def month_end(month: date) -> date:
-    """The last day of `month` (given by its first day)."""
-    return add_months(month, 1) - timedelta(days=1)
-
 
 # Invoicing -------------------------------------------------------------------------------------
 
@@ -310,6 +261,19 @@ def active_subscriptions(filters: ReportFilters) -> ReportResult:
 
 
 REPORTS: dict[str, ReportSpec] = {
+    "mrr": ReportSpec(
+        gettext_lazy("MRR and its movements"),
+        gettext_lazy(
+            "Monthly recurring revenue per month and why it moved (new, expansion, "
+            "reactivation, contraction, churn), with ARR, ARPU, churn and retention rates."
+        ),
+        mrr_movements,
+    ),
+    "mrr-breakdown": ReportSpec(
+        gettext_lazy("MRR by plan, partner and country"),
+        gettext_lazy("The MRR at the end of the last month, and day by day over the months."),
+        mrr_breakdown,
+    ),
     "invoicing": ReportSpec(
         gettext_lazy("Invoicing"),
         gettext_lazy("Net invoiced and credited per month and currency, before tax."),

@@ -300,6 +300,10 @@ def monthly_history(months: list[date]) -> dict[str, list[mrr.Movements]]:
     return dict(history)
 
 
+def customer_names(ids: set[int]) -> dict[int, str]:
+    return dict(Customer.objects.filter(pk__in=ids).values_list("pk", "name"))
+
+
 def largest_first(change: mrr.Change) -> tuple:
     """The order changes are listed in: by movement, the largest first, then by customer."""
     return (mrr.KINDS.index(change.kind), -abs(change.delta), change.customer_id)

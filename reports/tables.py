@@ -21,6 +21,7 @@ from django.utils.formats import date_format, number_format
 
 from core.money import money_decimal, money_text
 
+# A cell may also be (value, url): shown as a link to what is behind the figure (a drill-down).
 Kind = Literal["text", "money", "int", "percent", "date", "month"]
 NUMERIC: frozenset[str] = frozenset({"money", "int", "percent"})
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection, OWASP):
@@ -54,19 +55,27 @@ class Table:
     def currency_of(self, row: dict[str, Any]) -> str:
         return self.currency or str(row.get("currency") or "")
 
-    def display_rows(self) -> list[list[tuple[str, bool]]]:
+    def display_rows(self) -> list[list[tuple[str, bool, str]]]:
         """The cells of each row as people read them, with whether they are numbers (aligned
-        right)."""
+        right) and the link behind them ("" for none)."""
         return [self._display(row) for row in self.rows]
 
-    def display_footer(self) -> list[tuple[str, bool]] | None:
+    def display_footer(self) -> list[tuple[str, bool, str]] | None:
         return self._display(self.footer) if self.footer else None
 
-    def _display(self, row: dict[str, Any]) -> list[tuple[str, bool]]:
-        return [
-            (display_value(c, row.get(c.key), self.currency_of(row)), c.numeric)
-            for c in self.columns
-        ]
+    def _display(self, row: dict[str, Any]) -> list[tuple[str, bool, str]]:
+        cells = []
+        for c in self.columns:
+            value, url = split_link(row.get(c.key))
+            cells.append((display_value(c, value, self.currency_of(row)), c.numeric, url))
+        return cells
+
+
+def split_link(value: Any) -> tuple[Any, str]:
+    """A cell's value and the link behind it: (value, url) cells carry one."""
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], str):
+        return value[0], value[1]
+    return value, ""
 
 
 def display_value(column: Column, value: Any, currency: str) -> str:
@@ -120,7 +129,9 @@ def table_lines(table: Table) -> Iterator[str]:
     yield writer.writerow([c.key for c in table.columns])
     for row in table.rows:
         currency = table.currency_of(row)
-        yield writer.writerow([machine_value(c, row.get(c.key), currency) for c in table.columns])
+        yield writer.writerow(
+            [machine_value(c, split_link(row.get(c.key))[0], currency) for c in table.columns]
+        )
 
 
 def table_csv(table: Table, *, filename: str | None = None) -> StreamingHttpResponse:

@@ -10,5 +10,6 @@ from reports import views
 app_name = "reports"
 urlpatterns = [
     path("", admin.site.admin_view(views.report_index), name="index"),
+    path("mrr/movements/", admin.site.admin_view(views.mrr_movements), name="mrr-movements"),
     path("<slug:slug>/", admin.site.admin_view(views.report_detail), name="report"),
 ]

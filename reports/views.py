@@ -15,9 +15,14 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from core import clock
-from reports.forms import ReportFiltersForm
+from reports import selectors
+from reports.forms import MovementFiltersForm, ReportFiltersForm
 from reports.registry import REPORTS, ReportSpec
-from reports.tables import table_csv
+from reports.report_mrr import movement_labels
+from reports.tables import Column, Table, table_csv
+
+# The changes a drill-down page details (the CSV has them all).
+SHOWN_CHANGES = 200
 
 
 def report_index(request: HttpRequest) -> HttpResponse:
@@ -63,3 +68,79 @@ def _spec(slug: str) -> ReportSpec:
         return REPORTS[slug]
     except KeyError:
         raise Http404(_("No such report.")) from None
+
+
+def mrr_movements(request: HttpRequest) -> HttpResponseBase:
+    """The customers behind a month's MRR movements: each one's change, the MRR segments of its
+    subscriptions and the timeline entries that moved them; the largest changes first."""
+    labels = movement_labels()
+    today = clock.today()
+    form = MovementFiltersForm(request.GET, today=today, kinds=labels)
+    context = {
+        **admin.site.each_context(request),
+        "title": _("MRR movements"),
+        "form": form,
+        "labels": labels,
+    }
+    if not form.is_valid():
+        return render(request, "reports/mrr_movements.html", context)
+    data = form.cleaned_data
+    month = data["month"]
+    start, end = selectors.month_bounds(month, today)
+    filters = selectors.MrrFilters(
+        currency=data.get("currency") or None,
+        plan_id=data["plan"].pk if data.get("plan") else None,
+        partner_id=data["partner"].pk if data.get("partner") else None,
+    )
+    moved, changes = selectors.movements(start, end, filters)
+    if data.get("kind"):
+        changes = [c for c in changes if c.kind == data["kind"]]
+    changes.sort(key=selectors.largest_first)
+    if request.GET.get("format") == "csv":
+        return table_csv(changes_table(changes, labels, month))
+    context.update(
+        month=month,
+        opening=start,
+        closing=end,
+        movements=moved,
+        count=len(changes),
+        details=selectors.change_details(changes[:SHOWN_CHANGES], start, end, filters),
+        shown=SHOWN_CHANGES,
+        csv_url="?" + _with_format(request),
+    )
+    return render(request, "reports/mrr_movements.html", context)
+
+
+def changes_table(changes, labels: dict[str, str], month) -> Table:
+    customers = selectors.customer_names({c.customer_id for c in changes})
+    return Table(
+        title=_("MRR movements"),
+        columns=[
+            Column("customer_id", _("Customer id"), "int"),
+            Column("customer", _("Customer")),
+            Column("currency", _("Currency")),
+            Column("movement", _("Movement")),
+            Column("before", _("MRR before"), "money"),
+            Column("after", _("MRR after"), "money"),
+            Column("change", _("Change"), "money"),
+        ],
+        rows=(
+            {
+                "customer_id": c.customer_id,
+                "customer": customers.get(c.customer_id, ""),
+                "currency": c.currency,
+                "movement": c.kind,
+                "before": c.before,
+                "after": c.after,
+                "change": c.delta,
+            }
+            for c in changes
+        ),
+        filename=f"mrr-movements_{month:%Y-%m}.csv",
+    )
+
+
+def _with_format(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query["format"] = "csv"
+    return query.urlencode()
