@@ -96,13 +96,15 @@ def test_receivables_of_the_sales(sales, acme):
 
 
 @pytest.mark.parametrize("more", [0, 12])
-def test_queries_do_not_grow_with_the_documents(sales, acme, django_assert_num_queries, more):
+def test_queries_do_not_grow_with_the_documents(sales, acme, django_assert_max_num_queries, more):
     for n in range(more):
         builders.sell_seats(builders.partner_customer(acme, f"Customer {n}"))
     builders.bill(START)
-    with django_assert_num_queries(2):  # the lines, the payments
+    # On PostgreSQL each figure is one query, in a transaction (a savepoint in the test's)
+    # with its planner settings; the payments are a second query of revenue_by_month.
+    with django_assert_max_num_queries(5):
         revenue_by_month(start=date(2025, 1, 1), end=date(2026, 12, 31))
-    with django_assert_num_queries(1):
+    with django_assert_max_num_queries(4):
         deferred_on(date(2026, 2, 1), filters=RevenueFilters(plan_id=sales["monthly"].pk))
-    with django_assert_num_queries(1):
+    with django_assert_max_num_queries(4):
         aged_receivables(on=date(2026, 2, 1), filters=RevenueFilters(partner_id=acme.pk))
