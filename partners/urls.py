@@ -25,6 +25,7 @@ urlpatterns = [
     path("subscriptions/<int:pk>/seats/reduce/", views.seats_reduce, name="seats_reduce"),
     path("subscriptions/<int:pk>/cancel/", views.cancel, name="cancel"),
     path("invoices/", views.invoice_list, name="invoices"),
+    path("figures/", views.figures, name="figures"),
     path("payment-methods/", payment_views.partner_payment_methods, name="payment_methods"),
     path("payment-methods/card/", payment_views.partner_card_add, name="card_add"),
     path("invoices/<int:pk>/pay/", payment_views.partner_invoice_pay, name="invoice_pay"),

@@ -57,6 +57,7 @@ from partners.selectors import (
 )
 from partners.services import subscription_sell
 from payments.selectors import with_card_status
+from reports.partner_figures import partner_figures
 from subscriptions import services
 from subscriptions.forms import AcceptTermsForm, add_refusal
 from subscriptions.models import Customer, Subscription
@@ -521,6 +522,22 @@ def invoice_list(request: HttpRequest, partner: Partner) -> HttpResponse:
             "payment_details": seller()["payment_details"],
             # It pays by card what is invoiced to its billing account.
             "payer_id": partner.account_id,
+        },
+    )
+
+
+@partner_required
+def figures(request: HttpRequest, partner: Partner) -> HttpResponse:
+    """The partner's own figures (reports.partner_figures): nothing of another partner's."""
+    figures = partner_figures(partner=partner, today=clock.today())
+    return page(
+        request,
+        partner,
+        "partners/figures.html",
+        {
+            "figures": figures,
+            # "MRR at the price you pay": shown only once it is computed (None until then).
+            "mrr": figures.mrr,
         },
     )
 
