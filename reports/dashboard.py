@@ -133,7 +133,11 @@ def monthly_figures(
     documents = issued_documents(currency=currency, plan=plan, partner=partner).filter(
         issue_date__lt=end
     )
-    payments = Payment.objects.filter(received_on__lt=end)
+    # Customer credit spending itself is no money received: the credit note it came from is
+    # already counted (reports/revenue.py, "collected", the same definition).
+    payments = Payment.objects.filter(received_on__lt=end).exclude(
+        method=Payment.Method.CUSTOMER_CREDIT
+    )
     if since is not None:
         documents = documents.filter(issue_date__gte=month_start(since))
         payments = payments.filter(received_on__gte=month_start(since))

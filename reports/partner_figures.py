@@ -22,6 +22,7 @@ from reports.revenue import (
     month_start,
     revenue_by_month,
 )
+from reports.selectors import MrrFilters, mrr_on
 from subscriptions.models import Subscription
 
 MONTHS_SHOWN = 12
@@ -68,6 +69,8 @@ def partner_figures(*, partner: Partner, today: date) -> PartnerFigures:
         seats=[SeatTotal(seat_type, seat_type.held) for seat_type in seat_types],
         months=list(reversed(revenue_by_month(start=start, end=today, filters=filters))),
         receivables=aged_receivables(on=today, by="partner", filters=filters),
+        # Its subscriptions' MRR at the price it pays (None before the figures are built).
+        mrr=mrr_on(today, MrrFilters(partner_id=partner.pk)) or None,
     )
 
 

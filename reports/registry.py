@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from reports import charts
 from reports.dashboard import ZERO, monthly_figures
 from reports.report_mrr import mrr_breakdown, mrr_movements
+from reports.report_revenue import aged, revenue
 from reports.specs import PALETTE, ReportFilters, ReportResult, ReportSpec, month_end
 from reports.tables import Column, Table
 from subscriptions.models import Subscription
@@ -273,6 +274,22 @@ REPORTS: dict[str, ReportSpec] = {
         gettext_lazy("MRR by plan, partner and country"),
         gettext_lazy("The MRR at the end of the last month, and day by day over the months."),
         mrr_breakdown,
+    ),
+    "revenue": ReportSpec(
+        gettext_lazy("Revenue"),
+        gettext_lazy(
+            "Invoiced, credited, collected, recognized and deferred revenue per month and "
+            "currency, before tax (collected: tax included)."
+        ),
+        revenue,
+    ),
+    "aged-receivables": ReportSpec(
+        gettext_lazy("Aged receivables"),
+        gettext_lazy(
+            "What each customer and partner owes at the end of the last month (or today), by "
+            "days late: not due, 1–30, 31–60, 61–90, over 90."
+        ),
+        aged,
     ),
     "invoicing": ReportSpec(
         gettext_lazy("Invoicing"),

@@ -1,0 +1,192 @@
+"""The revenue reports: invoiced, credited, collected, recognized and deferred revenue per month,
+and the aged receivables by customer and by partner. The figures are reports/revenue.py's; here
+they are only drawn and laid out in tables."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from core import clock
+from core.pricing import ZERO
+from reports import charts
+from reports.revenue import AgedRow, RevenueFilters, aged_receivables, revenue_by_month
+from reports.specs import ReportFilters, ReportResult, month_end
+from reports.tables import Column, Table
+
+
+def revenue_filters(filters: ReportFilters) -> RevenueFilters:
+    return RevenueFilters(
+        currency=filters.currency or None,
+        partner_id=filters.partner.pk if filters.partner else None,
+        plan_id=filters.plan.pk if filters.plan else None,
+    )
+
+
+def revenue(filters: ReportFilters) -> ReportResult:
+    end = min(month_end(filters.end), clock.today())
+    rows = revenue_by_month(start=filters.start, end=end, filters=revenue_filters(filters))
+    pictures = []
+    for currency in sorted({r.currency for r in rows}):
+        mine = [r for r in rows if r.currency == currency]
+        labels = charts.month_labels([r.month for r in mine])
+        pictures.append(
+            charts.bars(
+                categories=labels,
+                series=[
+                    charts.Series(
+                        _("Invoiced, net"),
+                        [r.invoiced - r.credited for r in mine],
+                        "series-invoiced",
+                    ),
+                    charts.Series(_("Recognized"), [r.recognized for r in mine], "series-3"),
+                    charts.Series(_("Collected"), [r.collected for r in mine], "series-collected"),
+                ],
+                currency=currency,
+                title=_("Invoiced, recognized and collected per month, %(currency)s")
+                % {"currency": currency},
+            )
+        )
+        pictures.append(
+            charts.line_chart(
+                categories=labels,
+                series=[
+                    charts.Series(
+                        _("Deferred at the end of the month"),
+                        [r.deferred for r in mine],
+                        "series-5",
+                    )
+                ],
+                currency=currency,
+                title=_("Deferred revenue at the end of each month, %(currency)s")
+                % {"currency": currency},
+            )
+        )
+    table = Table(
+        title=_("Revenue per month"),
+        columns=[
+            Column("month", _("Month"), "month"),
+            Column("currency", _("Currency")),
+            Column("invoiced", _("Invoiced"), "money"),
+            Column("credited", _("Credited"), "money"),
+            Column("net", _("Invoiced, net"), "money"),
+            Column("recognized", _("Recognized"), "money"),
+            Column("deferred", _("Deferred at the month end"), "money"),
+            Column("collected", _("Collected"), "money"),
+        ],
+        rows=[
+            {
+                "month": r.month,
+                "currency": r.currency,
+                "invoiced": r.invoiced,
+                "credited": r.credited,
+                "net": r.invoiced - r.credited,
+                "recognized": r.recognized,
+                "deferred": r.deferred,
+                "collected": r.collected,
+            }
+            for r in rows
+        ],
+        filename=f"revenue_{filters.slug}.csv",
+    )
+    notes = [
+        _(
+            "Invoiced and credited: the net (before tax) of the invoices and credit notes issued "
+            "in the month. Collected: the payments received in the month, tax included (a "
+            "returned debit subtracts; customer credit spent is not counted twice)."
+        ),
+        _(
+            "Recognized: each line's net spread day by day over the period it covers (a yearly "
+            "invoice over its 365 days); deferred: what was invoiced and is not recognized yet "
+            "at the end of the month's last day."
+        ),
+    ]
+    return ReportResult(charts=pictures, tables=[table], notes=notes)
+
+
+def aged(filters: ReportFilters) -> ReportResult:
+    today = clock.today()
+    day = min(month_end(filters.end), today)
+    narrowed = revenue_filters(filters)
+    tables = []
+    pictures = []
+    for by, title, header in (
+        ("customer", _("Aged receivables by customer on %(day)s"), _("Customer")),
+        ("partner", _("Aged receivables by partner on %(day)s"), _("Partner")),
+    ):
+        found = aged_receivables(on=day, by=by, filters=narrowed)
+        if by == "customer":
+            pictures.extend(_buckets_chart(found, day))
+        tables.append(
+            Table(
+                title=title % {"day": day.isoformat()},
+                columns=[
+                    Column("party", header),
+                    Column("currency", _("Currency")),
+                    Column("not_due", _("Not due"), "money"),
+                    Column("days_1_30", _("1–30 days"), "money"),
+                    Column("days_31_60", _("31–60 days"), "money"),
+                    Column("days_61_90", _("61–90 days"), "money"),
+                    Column("over_90", _("Over 90 days"), "money"),
+                    Column("total", _("Total"), "money"),
+                ],
+                rows=[_aged_row(row, by) for row in found],
+                filename=f"aged-receivables-by-{by}_{day.isoformat()}.csv",
+            )
+        )
+    notes = [
+        _(
+            "What each party owes at the end of the day: invoices' totals, tax included, less "
+            "the payments received and the credit notes issued against them by then; written-off "
+            "invoices are still owed. Days late count from the due date. By partner: the "
+            "invoices addressed to the partners' billing accounts."
+        )
+    ]
+    return ReportResult(charts=pictures, tables=tables, notes=notes)
+
+
+BUCKETS = ("not_due", "days_1_30", "days_31_60", "days_61_90", "over_90")
+
+
+def _bucket_labels() -> list[str]:
+    return [_("Not due"), _("1–30 days"), _("31–60 days"), _("61–90 days"), _("Over 90 days")]
+
+
+def _buckets_chart(rows: list[AgedRow], day: date) -> list[Any]:
+    pictures = []
+    for currency in sorted({r.currency for r in rows}):
+        mine = [r for r in rows if r.currency == currency]
+        pictures.append(
+            charts.bars(
+                categories=_bucket_labels(),
+                series=[
+                    charts.Series(
+                        _("Owed"),
+                        [sum((getattr(r, b) for r in mine), ZERO) for b in BUCKETS],
+                        "series-overdue",
+                    )
+                ],
+                currency=currency,
+                title=_("Owed by days late on %(day)s, %(currency)s")
+                % {"day": day.isoformat(), "currency": currency},
+            )
+        )
+    return pictures
+
+
+def _aged_row(row: AgedRow, by: str) -> dict[str, Any]:
+    # The customer's invoices, or the partner's page (its billing account's invoices are listed
+    # there).
+    if by == "customer":
+        url = reverse("admin:billing_invoice_changelist") + f"?customer__id__exact={row.party_id}"
+    else:
+        url = reverse("admin:partners_partner_change", args=[row.party_id])
+    return {
+        "party": (row.party_name, url),
+        "currency": row.currency,
+        **{bucket: getattr(row, bucket) for bucket in BUCKETS},
+        "total": row.total,
+    }
