@@ -2,7 +2,7 @@
 subscriptions as CSV or XLSX, streamed in constant memory, from the admin's lists
 (reports/admin_exports.py) and from the API (reports/api.py, /api/v1/exports/<dataset>/)."""
 
-from reports.exports.datasets import DATASETS, CHUNK_SIZE, Column, Dataset, Kind
+from reports.exports.datasets import CHUNK_SIZE, DATASETS, Column, Dataset, Kind
 from reports.exports.responses import (
     CSV,
     FORMATS,

@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from django.db.models import Expression, F, Model, QuerySet
-from django.db.models.functions import Coalesce
+from django.conf import settings
+from django.db.models import Case, DecimalField, Expression, F, Model, QuerySet, When
+from django.db.models.functions import Coalesce, Round
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import Invoice, InvoiceLine, Payment
+from core.pricing import minor_unit_exponent
 from subscriptions.models import Customer, Subscription
 
 # Rows fetched per round trip. Large enough that the round trips cost little next to the rows
@@ -79,8 +81,26 @@ class Dataset:
         )
 
 
-def _money(key: str, source: str | None = None) -> Column:
-    return Column(key, source or key, Kind.DECIMAL)
+def _money(key: str) -> Column:
+    """An amount of the document, rounded half-up to its currency's minor unit as the API and
+    the PDF show it (the database keeps four places: `108.0000` is written `108.00`). Rounded
+    by the database, so that a million rows cost no Python arithmetic."""
+    return Column(key, _rounded(key), Kind.DECIMAL)
+
+
+def _rounded(field_name: str) -> Expression:
+    places = {code: -minor_unit_exponent(code).as_tuple().exponent for code in settings.CURRENCIES}
+    output = DecimalField(max_digits=settings.MONEY_MAX_DIGITS, decimal_places=max(places.values()))
+    if len(set(places.values())) == 1:
+        return Round(F(field_name), next(iter(places.values())), output_field=output)
+    return Case(
+        *(
+            When(currency=code, then=Round(F(field_name), digits, output_field=output))
+            for code, digits in places.items()
+        ),
+        default=F(field_name),
+        output_field=output,
+    )
 
 
 def _date(key: str, source: str | None = None) -> Column:
@@ -165,7 +185,8 @@ INVOICE_LINES = Dataset(
         _date("period_end"),
         Column("quantity", "quantity", Kind.DECIMAL),
         Column("currency", "currency"),
-        _money("unit_price"),
+        # The price as set, to its last place (a usage price may be 0.0020 a call).
+        Column("unit_price", "unit_price", Kind.DECIMAL),
         _money("gross"),
         _money("discount_total"),
         _money("net"),

@@ -113,9 +113,11 @@ def xlsx_write(dataset: Dataset, rows: Iterable[tuple], file: IO[bytes]) -> int:
         timestamp = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
         sheet.write_row(0, 0, dataset.header, bold)
         sheet.freeze_panes(1, 0)
-        cells = [_xlsx_cell(sheet, column.kind, two_places, timestamp) for column in dataset.columns]
+        cells = [
+            _xlsx_cell(sheet, column.kind, two_places, timestamp) for column in dataset.columns
+        ]
         count = 0
-        for count, row in enumerate(rows, start=1):  # noqa: B007 - the count is returned
+        for count, row in enumerate(rows, start=1):
             if count >= XLSX_MAX_ROWS:
                 raise ApplicationError(
                     _(
@@ -147,4 +149,3 @@ def _xlsx_cell(sheet, kind: Kind, two_places, timestamp) -> Callable[[int, int, 
     if kind == Kind.BOOL:
         return sheet.write_boolean
     return lambda row, col, value: sheet.write_string(row, col, str(value))
-
