@@ -12,11 +12,12 @@ from tests.api.conftest import _now, api, logins, tenants  # noqa: F401 - fixtur
 
 
 @pytest.fixture
-def documents(tenants):
-    """`tenants`, with Maple's invoice cancelled by a credit note and the payment of Acme's
-    invoice for the bakery returned (a reversal)."""
-    invoice_cancel_by_credit_note(
-        invoice=tenants.invoice_of(tenants.maple), reason="Wrong plan", day=date(2026, 11, 20)
+def documents(tenants):  # noqa: F811 - the fixture imported above
+    """`tenants`, with Maple's invoice cancelled (`cancelled`) by a credit note (`credit_note`)
+    and the payment of Acme's invoice for the bakery returned (a reversal)."""
+    tenants.cancelled = tenants.invoice_of(tenants.maple)
+    tenants.credit_note = invoice_cancel_by_credit_note(
+        invoice=tenants.cancelled, reason="Wrong plan", day=date(2026, 11, 20)
     )
     payment = Payment.objects.get(invoice=tenants.invoice_of(tenants.bakery))
     payment_reverse(payment=payment, day=date(2026, 11, 21), reason="AM04")
