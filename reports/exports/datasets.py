@@ -88,14 +88,24 @@ def _money(key: str) -> Column:
     return Column(key, _rounded(key), Kind.DECIMAL)
 
 
+class _Round(Round):
+    """Round, its value taken as the database driver gives it: psycopg reads a numeric as a
+    Decimal already, and Django's generic converter would build each one a second time (a
+    tenth of the export's time over a million lines). SQLite's own converter still applies."""
+
+    @property
+    def convert_value(self):
+        return self._convert_value_noop
+
+
 def _rounded(field_name: str) -> Expression:
     places = {code: -minor_unit_exponent(code).as_tuple().exponent for code in settings.CURRENCIES}
     output = DecimalField(max_digits=settings.MONEY_MAX_DIGITS, decimal_places=max(places.values()))
     if len(set(places.values())) == 1:
-        return Round(F(field_name), next(iter(places.values())), output_field=output)
+        return _Round(F(field_name), next(iter(places.values())), output_field=output)
     return Case(
         *(
-            When(currency=code, then=Round(F(field_name), digits, output_field=output))
+            When(currency=code, then=_Round(F(field_name), digits, output_field=output))
             for code, digits in places.items()
         ),
         default=F(field_name),
