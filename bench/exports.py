@@ -4,12 +4,13 @@
 In a fresh database (BENCH_EXPORTS_DB, default cadence_bench_exports), in its own process:
 N invoice lines, four to an issued invoice, over 1,000 customers, written by SQL in a few
 statements (the billing run would take hours to write a million lines: bench/generate.py is
-for the run's own benchmark). Then the invoice-lines export is asked for as an operator asks
-the API for it (`GET /api/v1/exports/invoice-lines/`, Django's test client, no server), every
-byte of the answer read and dropped: CSV of the N lines, then XLSX of XLSX_N lines
-(`--xlsx-count`, default min(N, 200,000): a sheet holds at most 1,048,575 rows, and the XLSX
-writer is the slower of the two). Prints one JSON line: rows per second, megabytes, queries,
-and the peak memory (RSS) before and after each export — flat in N is the point.
+for the run's own benchmark). Then, each in a fresh process, the invoice-lines export is asked
+for as an operator asks the API for it (`GET /api/v1/exports/invoice-lines/`, Django's test
+client, no server), every byte of the answer read and dropped: CSV of the N lines, then XLSX
+of XLSX_N lines (`--xlsx-count`, default min(N, 200,000): a sheet holds at most 1,048,575
+rows, and the XLSX writer is the slower of the two). Prints one JSON line: rows per second,
+megabytes, queries, and the process's peak memory (RSS) before and after the export — the
+same at any N is the point.
 """
 
 from __future__ import annotations
@@ -150,15 +151,26 @@ def _generate(count: int, xlsx_count: int) -> dict:
     }
 
 
-def _export(client, file_format: str, path_query: str) -> dict:
+def _export(file_format: str, query: str) -> dict:
+    """One export asked for as an operator asks the API for it, every byte read and dropped."""
+    from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
 
+    operator, _created = get_user_model().objects.get_or_create(
+        username="bench-operator", defaults={"is_staff": True}
+    )
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=operator)[0].key}"
+    )
     rss_before = _rss_mb()
     started = time.perf_counter()
     size = 0
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(f"/api/v1/exports/invoice-lines/?format={file_format}{path_query}")
+        response = client.get(f"/api/v1/exports/invoice-lines/?format={file_format}{query}")
         assert response.status_code == 200, response.content
         for chunk in response.streaming_content:
             size += len(chunk)
@@ -168,61 +180,70 @@ def _export(client, file_format: str, path_query: str) -> dict:
         "megabytes": round(size / 1e6, 1),
         "queries": len(queries.captured_queries),
         "peak_rss_mb_before": rss_before,
-        "peak_rss_mb_after": _rss_mb(),
+        "peak_rss_mb": _rss_mb(),
     }
 
 
-def inner(count: int, xlsx_count: int) -> dict:
+def _setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
     django.setup()
-    from django.contrib.auth import get_user_model
-    from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
-    from rest_framework.test import APIClient
 
-    from billing.models import InvoiceLine
+
+def inner_generate(count: int, xlsx_count: int) -> dict:
+    _setup()
+    from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    generated = _generate(count, xlsx_count)
-    operator = get_user_model().objects.create_user("bench-operator", is_staff=True)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=operator).key}")
-    csv = _export(client, "csv", "")
-    csv["rows"] = count
-    csv["rows_per_second"] = round(count / csv["seconds"])
-    # October's invoices: their lines are the first XLSX_N (rounded up to whole invoices).
-    october = "&issue_date_before=2026-10-31" if xlsx_count < count else ""
-    xlsx = _export(client, "xlsx", october)
-    xlsx["rows"] = InvoiceLine.objects.filter(invoice__issue_date__lte="2026-10-31").count()
-    if not october:
-        xlsx["rows"] = count
-    xlsx["rows_per_second"] = round(xlsx["rows"] / xlsx["seconds"])
-    return {"count": count, "generate": generated, "csv": csv, "xlsx": xlsx}
+    return _generate(count, xlsx_count)
+
+
+def inner_export(file_format: str, count: int, xlsx_count: int) -> dict:
+    """In a process of its own, so that its peak memory is the export's."""
+    _setup()
+    from billing.models import InvoiceLine
+
+    if file_format == "csv":
+        result = _export("csv", "")
+        result["rows"] = count
+    else:
+        # October's invoices: their lines are the first XLSX_N (rounded up to whole invoices).
+        october = "&issue_date_before=2026-10-31" if xlsx_count < count else ""
+        result = _export("xlsx", october)
+        result["rows"] = (
+            InvoiceLine.objects.filter(invoice__issue_date__lte="2026-10-31").count()
+            if october
+            else count
+        )
+    result["rows_per_second"] = round(result["rows"] / result["seconds"])
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=int(os.environ.get("N", "1000000")))
     parser.add_argument("--xlsx-count", type=int, default=None)
-    parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--inner", choices=["generate", "csv", "xlsx"], help=argparse.SUPPRESS)
     options = parser.parse_args()
-    xlsx_count = min(options.xlsx_count or min(options.count, 200_000), options.count)
-    if options.inner:
-        print(json.dumps(inner(options.count, xlsx_count)))
+    count = options.count
+    xlsx_count = min(options.xlsx_count or min(count, 200_000), count)
+    if options.inner == "generate":
+        print(json.dumps(inner_generate(count, xlsx_count)))
         return
-    step(f"exports of {options.count} invoice lines, database {DATABASE}")
+    if options.inner:
+        print(json.dumps(inner_export(options.inner, count, xlsx_count)))
+        return
+    step(f"{count} invoice lines, database {DATABASE}")
     fresh(DATABASE)
-    result = python(
-        "bench.exports",
-        "--inner",
-        "--count",
-        str(options.count),
-        "--xlsx-count",
-        str(xlsx_count),
-        database=DATABASE,
-    )
+    sizes = ["--count", str(count), "--xlsx-count", str(xlsx_count)]
+    result = {"count": count}
+    result["generate"] = python("bench.exports", "--inner", "generate", *sizes, database=DATABASE)
+    for file_format in ("csv", "xlsx"):
+        step(f"{file_format} export")
+        result[file_format] = python(
+            "bench.exports", "--inner", file_format, *sizes, database=DATABASE
+        )
     print(json.dumps(result))
 
 
