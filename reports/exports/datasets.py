@@ -22,8 +22,6 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Case, DecimalField, Expression, F, Model, QuerySet, When
 from django.db.models.functions import Coalesce, Round
-from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _
 
 from billing.models import Invoice, InvoiceLine, Payment
 from core.pricing import minor_unit_exponent
@@ -55,7 +53,6 @@ class Column:
 @dataclass(frozen=True)
 class Dataset:
     key: str  # the URL slug and the file's name: `invoice-lines` → invoice-lines-2026-12-06.csv
-    title: str | Promise
     model: type[Model]
     columns: tuple[Column, ...]
     # What the dataset is within its table (invoices and credit notes share billing_invoice).
@@ -157,7 +154,6 @@ _DOCUMENT_COLUMNS = (
 
 INVOICES = Dataset(
     key="invoices",
-    title=_("Invoices"),
     model=Invoice,
     columns=_DOCUMENT_COLUMNS,
     kind_filter={"kind": Invoice.Kind.INVOICE},
@@ -165,7 +161,6 @@ INVOICES = Dataset(
 
 CREDIT_NOTES = Dataset(
     key="credit-notes",
-    title=_("Credit notes"),
     model=Invoice,
     columns=_DOCUMENT_COLUMNS,
     kind_filter={"kind": Invoice.Kind.CREDIT_NOTE},
@@ -173,7 +168,6 @@ CREDIT_NOTES = Dataset(
 
 INVOICE_LINES = Dataset(
     key="invoice-lines",
-    title=_("Invoice lines"),
     model=InvoiceLine,
     columns=(
         _id("id"),
@@ -209,7 +203,6 @@ INVOICE_LINES = Dataset(
 
 PAYMENTS = Dataset(
     key="payments",
-    title=_("Payments"),
     model=Payment,
     columns=(
         _id("id"),
@@ -231,7 +224,6 @@ PAYMENTS = Dataset(
 
 CUSTOMERS = Dataset(
     key="customers",
-    title=_("Customers"),
     model=Customer,
     columns=(
         _id("id"),
@@ -258,7 +250,6 @@ CUSTOMERS = Dataset(
 
 SUBSCRIPTIONS = Dataset(
     key="subscriptions",
-    title=_("Subscriptions"),
     model=Subscription,
     columns=(
         _id("id"),

@@ -113,3 +113,16 @@ def test_the_exports_are_in_the_openapi_schema_with_their_filters(logins, api):
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     }
     assert {f"/api/v1/exports/{key}/" for key in DATASETS} <= set(schema["paths"])
+
+
+def test_a_sheet_too_long_is_a_400_not_a_cut_file(tenants, api, monkeypatch):
+    monkeypatch.setattr("reports.exports.writers.XLSX_MAX_ROWS", 3)  # the header and 2 rows
+    response = api("operator").get("/api/v1/exports/invoices/?format=xlsx")
+    assert response.status_code == 400
+    assert response.json() == {
+        "__all__": [
+            "An XLSX sheet holds at most 2 rows: narrow the export with filters, or export it "
+            "as CSV."
+        ]
+    }
+    assert len(csv_rows(api("operator").get("/api/v1/exports/invoices/"))) == 4
