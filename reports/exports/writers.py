@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 import xlsxwriter
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from core.errors import ApplicationError
@@ -109,13 +110,12 @@ def xlsx_write(dataset: Dataset, rows: Iterable[tuple], file: IO[bytes]) -> int:
     try:
         sheet = workbook.add_worksheet(dataset.key)
         bold = workbook.add_format({"bold": True})
-        two_places = workbook.add_format({"num_format": "0.00"})
+        # Two places at least (129.60), four at most (a unit price of 0.0020).
+        decimal = workbook.add_format({"num_format": "0.00##"})
         timestamp = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
         sheet.write_row(0, 0, dataset.header, bold)
         sheet.freeze_panes(1, 0)
-        cells = [
-            _xlsx_cell(sheet, column.kind, two_places, timestamp) for column in dataset.columns
-        ]
+        cells = [_xlsx_cell(sheet, column.kind, decimal, timestamp) for column in dataset.columns]
         count = 0
         for count, row in enumerate(rows, start=1):
             if count >= XLSX_MAX_ROWS:
@@ -124,7 +124,7 @@ def xlsx_write(dataset: Dataset, rows: Iterable[tuple], file: IO[bytes]) -> int:
                         "An XLSX sheet holds at most %(limit)s rows: narrow the export with "
                         "filters, or export it as CSV."
                     )
-                    % {"limit": f"{XLSX_MAX_ROWS - 1:,}"}
+                    % {"limit": number_format(XLSX_MAX_ROWS - 1, force_grouping=True)}
                 )
             for index, value in enumerate(row):
                 if value is not None:
@@ -134,9 +134,9 @@ def xlsx_write(dataset: Dataset, rows: Iterable[tuple], file: IO[bytes]) -> int:
     return count
 
 
-def _xlsx_cell(sheet, kind: Kind, two_places, timestamp) -> Callable[[int, int, Any], Any]:
+def _xlsx_cell(sheet, kind: Kind, decimal, timestamp) -> Callable[[int, int, Any], Any]:
     if kind == Kind.DECIMAL:
-        return lambda row, col, value: sheet.write_number(row, col, value, two_places)
+        return lambda row, col, value: sheet.write_number(row, col, value, decimal)
     if kind == Kind.INT:
         return sheet.write_number
     if kind == Kind.DATE:
