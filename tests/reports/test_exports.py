@@ -65,7 +65,7 @@ def test_invoices_name_the_partner_the_end_customer_and_the_plan(tenants, api):
     rows = csv_rows(response)
     assert len(rows) == Invoice.objects.filter(kind="invoice").count() == 4
     bakery = tenants.invoice_of(tenants.bakery)
-    # Billing-rules example 6.1, invoiced to the partner for its customer (§9), paid.
+    # Billing-rules example 6.1, invoiced to the partner for its customer (billing-rules §9), paid.
     assert by(rows, "number", bakery.number) == {
         "id": str(bakery.pk),
         "number": bakery.number,
