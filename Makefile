@@ -6,6 +6,7 @@
 #   make bench  the billing-run and page benchmarks (PostgreSQL), and the payments one
 #   make bench-payments  a camt.053 import and a pain.008 batch of 10,000 (N=…), alone
 #   make bench-einvoices  the Factur-X, UBL and CII of 10,000 invoices (N=…), timed by stage
+#   make bench-exports  the CSV and XLSX exports of 1,000,000 invoice lines (N=…)
 
 PYTHON ?= python3
 VENV := .venv
@@ -19,7 +20,7 @@ export DEBUG ?= true
 VAR_DIR := $(or $(CADENCE_VAR_DIR),var)
 DEV_ENV := $(VAR_DIR)/.env
 
-.PHONY: run setup install migrate demo serve worker beat test lint format messages bench bench-payments bench-einvoices clean
+.PHONY: run setup install migrate demo serve worker beat test lint format messages bench bench-payments bench-einvoices bench-exports clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +88,10 @@ bench-payments: install
 # E-invoices: CII, UBL, PDF/A-3 render and Factur-X embedding per invoice (bench/einvoices.py).
 bench-einvoices: install
 	$(BIN)/python -m bench.einvoices --count $${N:-10000}
+
+# Exports: CSV of N invoice lines, XLSX of min(N, 200,000) (XLSX_N=…) (bench/exports.py).
+bench-exports: install
+	$(BIN)/python -m bench.exports --count $${N:-1000000} --xlsx-count $${XLSX_N:-200000}
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

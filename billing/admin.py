@@ -29,6 +29,8 @@ from core.money import money_text
 from partners.models import Partner
 from partners.selectors import partner_invoice_filter
 from payments.selectors import dunning_steps_of, sepa_debits_of
+from reports.admin_exports import ExportAdminMixin
+from reports.exports.datasets import CREDIT_NOTES, INVOICE_LINES, INVOICES, PAYMENTS
 from subscriptions.admin import PartnerFilter
 from subscriptions.models import Customer
 
@@ -108,7 +110,8 @@ class CreditNoteForm(forms.Form):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(CadenceAdmin):
+class InvoiceAdmin(ExportAdminMixin, CadenceAdmin):
+    export_dataset = INVOICES
     paginator = EstimatedCountPaginator
     list_display = [
         "number_or_draft",
@@ -196,6 +199,12 @@ class InvoiceAdmin(CadenceAdmin):
     @admin.display(description=_("reference to quote with a transfer"))
     def transfer_reference(self, obj: Invoice) -> str:
         return obj.payment_reference or "—"
+
+    def get_export_dataset(self, request: HttpRequest):
+        # One list holds both kinds: filtered to credit notes, it exports them as such.
+        if request.GET.get("kind__exact") == Invoice.Kind.CREDIT_NOTE:
+            return CREDIT_NOTES
+        return INVOICES
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # invoices come from the billing run and from corrections
@@ -545,9 +554,10 @@ def _table(headers, rows) -> str:
 
 
 @admin.register(InvoiceLine)
-class InvoiceLineAdmin(CadenceAdmin):
+class InvoiceLineAdmin(ExportAdminMixin, CadenceAdmin):
     """Lines across invoices, for accounting exports: ledger account, item type, charge."""
 
+    export_dataset = INVOICE_LINES
     paginator = EstimatedCountPaginator
 
     list_display = [
@@ -579,7 +589,8 @@ class InvoiceLineAdmin(CadenceAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(CadenceAdmin):
+class PaymentAdmin(ExportAdminMixin, CadenceAdmin):
+    export_dataset = PAYMENTS
     paginator = EstimatedCountPaginator
     list_display = ["invoice", "amount", "method", "received_on", "reference", "recorded_by"]
     list_filter = ["method", ("received_on", admin.DateFieldListFilter)]

@@ -21,7 +21,8 @@ from payments.api import (
     ReceivedPaymentViewSet,
     RefundViewSet,
 )
-from reports.api import MovementsView, MrrView
+from reports.api import EXPORT_VIEWSETS
+from reports.api_figures import MovementsView, MrrView
 from subscriptions.api import CustomerViewSet, SubscriptionViewSet
 
 app_name = "api"
@@ -43,6 +44,9 @@ router.register("payments", ReceivedPaymentViewSet, basename="payment")
 router.register(
     r"customers/(?P<id>[0-9]+)/credit", CustomerCreditViewSet, basename="customer-credit"
 )
+for export_viewset in EXPORT_VIEWSETS:
+    key = export_viewset.dataset_key
+    router.register(f"exports/{key}", export_viewset, basename=f"export-{key}")
 
 
 @csrf_exempt  # the API authenticates by token: no form, no CSRF cookie

@@ -99,4 +99,6 @@ def query_parameters(view) -> set[str]:
             )
     if len(view.renderer_classes) > 1:
         names.add(api_settings.URL_FORMAT_OVERRIDE)
+    # Parameters of the operation itself, beside the filters (an export's CSV delimiter).
+    names.update(getattr(view, "extra_query_parameters", ()))
     return names

@@ -1,248 +1,275 @@
-"""The figures over the API: MRR, its movements and rates per month, and what made a movement.
+"""REST API, exports: `GET /api/v1/exports/<dataset>/?format=csv|xlsx` and the dataset's
+filters (the filters of its list endpoint, and the currency). Operators only: a partner's or a
+customer's token is refused (403): the exports hold every tenant's rows.
 
-Operators read every figure; a partner's token reads its own (the subscriptions it manages, at
-the price it pays) and gets a 404 for another partner's; a customer's token has no reports.
+Each dataset is its own operation (its own filters, its own OpenAPI entry), a list that answers
+a file instead of a page: CSV streamed (the default, or `Accept: text/csv`), XLSX (`format=xlsx`
+or its media type). CSV takes `delimiter` (comma, semicolon, tab) and `bom` (true: a UTF-8
+byte-order mark for spreadsheets); XLSX ignores them. A bad filter value is a 400 with field
+errors, like every list's.
 """
 
 from __future__ import annotations
 
-from datetime import date
-
-from dateutil.relativedelta import relativedelta
-from django.http import Http404
+import django_filters
+from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import renderers, viewsets
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import IsAuthenticated
-from rest_framework.response import Response
-from rest_framework.views import APIView
+from rest_framework.permissions import BasePermission, IsAuthenticated
 
-from catalog.models import Plan
-from core import clock
-from integrations.access import HasTenant, Tenant, request_tenant
-from partners.models import Partner
-from reports import mrr, selectors
+from billing.api import InvoiceFilter
+from billing.models import Invoice, InvoiceLine, Payment
+from integrations.access import HasTenant, request_tenant
+from integrations.filters import IdFilter
+from integrations.viewsets import TenantMixin
+from payments.api import ReceivedPaymentFilter
+from reports.exports import CSV, DATASETS, DELIMITERS, XLSX, csv_response, xlsx_response
+from reports.exports.responses import XLSX_CONTENT_TYPE
+from subscriptions.api import CustomerFilter, SubscriptionFilter
 
-MAX_MONTHS = 120
-
-
-def first_of_month(value: date) -> date:
-    return value.replace(day=1)
+CURRENCIES = [(code, code) for code in settings.CURRENCIES]
 
 
-class FiguresQuery(serializers.Serializer):
-    start = serializers.DateField(
-        required=False, help_text="First month (any day of it); default: 11 months before end."
+class IsOperator(BasePermission):
+    message = gettext_lazy(
+        "Exports are for operators: they hold every customer's rows. A partner or a customer "
+        "reads its own through the lists of the API."
     )
-    end = serializers.DateField(required=False, help_text="Last month; default: this month.")
-    currency = serializers.RegexField(r"^[A-Z]{3}$", required=False)
-    plan = serializers.PrimaryKeyRelatedField(queryset=Plan.objects.all(), required=False)
-    partner = serializers.PrimaryKeyRelatedField(queryset=Partner.objects.all(), required=False)
-    country = serializers.RegexField(
-        r"^[A-Z]{2}$", required=False, help_text="The end customers' country (ISO 3166)."
-    )
-
-    def validate(self, attrs):
-        today = clock.today()
-        end = first_of_month(attrs.get("end") or today)
-        start = first_of_month(attrs.get("start") or end - relativedelta(months=11))
-        for name, value in (("start", start), ("end", end)):
-            if not date(2000, 1, 1) <= value <= date(2100, 12, 1):
-                raise ValidationError({name: _("Give a month between 2000 and 2100.")})
-        if start > end:
-            raise ValidationError({"end": _("The last month comes before the first.")})
-        months = (end.year - start.year) * 12 + end.month - start.month + 1
-        if months > MAX_MONTHS:
-            raise ValidationError(
-                {"start": _("Ask for %(max)s months at most.") % {"max": MAX_MONTHS}}
-            )
-        attrs["months"] = [start + relativedelta(months=i) for i in range(months)]
-        return attrs
-
-
-class MovementQuery(FiguresQuery):
-    kind = serializers.ChoiceField(choices=mrr.KINDS, required=False)
-    offset = serializers.IntegerField(min_value=0, max_value=10_000_000, default=0)
-    limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
-
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-        if len(attrs["months"]) > 1 and "start" in self.initial_data:
-            raise ValidationError({"start": _("Movements are read one month at a time: give end.")})
-        return attrs
-
-
-class IsOperatorOrPartner(HasTenant):
-    message = gettext_lazy("Reports are for operators and partners.")
 
     def has_permission(self, request, view) -> bool:
         tenant = request_tenant(request)
-        return tenant is not None and (tenant.is_operator or tenant.partner is not None)
+        return tenant is not None and tenant.is_operator
 
 
-class ReportView(APIView):
-    permission_classes = [IsAuthenticated, IsOperatorOrPartner]
-    query_class: type[serializers.Serializer] = FiguresQuery
+class _FileRenderer(renderers.BaseRenderer):
+    """Lets a client ask for the file's media type or `format=`. The file itself is the view's
+    own response (streamed, never rendered); an error is JSON and says so (as PDFRenderer)."""
 
-    def query(self, request) -> tuple[dict, selectors.MrrFilters]:
-        fields = set(self.query_class().fields)
-        errors = {
-            name: [_("This operation takes no parameter of this name.")]
-            for name in sorted(set(request.query_params) - fields - {"format"})
-        }
-        for name, values in request.query_params.lists():
-            if name not in errors and "" in values:
-                errors[name] = [_("Give this parameter a value, or leave it out.")]
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response["Content-Type"] = "application/json"
+        return renderers.JSONRenderer().render(data)
+
+
+class CSVRenderer(_FileRenderer):
+    media_type = "text/csv"
+    format = CSV
+
+
+class XLSXRenderer(_FileRenderer):
+    media_type = XLSX_CONTENT_TYPE
+    format = XLSX
+
+
+# Filters: each list endpoint's own, and the currency -------------------------------------------
+
+
+class DocumentExportFilter(InvoiceFilter):
+    kind = None  # the dataset is the kind: invoices or credit notes
+    currency = django_filters.ChoiceFilter(choices=CURRENCIES)
+
+    class Meta(InvoiceFilter.Meta):
+        fields = [name for name in InvoiceFilter.Meta.fields if name != "kind"] + ["currency"]
+
+
+class InvoiceLineExportFilter(django_filters.FilterSet):
+    invoice = IdFilter(field_name="invoice_id", help_text="Invoice id.")
+    customer = IdFilter(field_name="invoice__customer_id", help_text="The invoice's customer id.")
+    invoice_kind = django_filters.ChoiceFilter(
+        field_name="invoice__kind", choices=Invoice.Kind.choices
+    )
+    status = django_filters.MultipleChoiceFilter(
+        field_name="invoice__status",
+        choices=Invoice.Status.choices,
+        help_text="The invoice's status.",
+    )
+    kind = django_filters.ChoiceFilter(choices=InvoiceLine.Kind.choices)
+    product = django_filters.CharFilter(field_name="product__code", help_text="Product code.")
+    issue_date = django_filters.DateFromToRangeFilter(
+        field_name="invoice__issue_date",
+        help_text="The invoice's issue date from (_after) and to (_before), inclusive.",
+    )
+    currency = django_filters.ChoiceFilter(choices=CURRENCIES)
+
+    class Meta:
+        model = InvoiceLine
+        fields = [
+            "invoice",
+            "customer",
+            "invoice_kind",
+            "status",
+            "kind",
+            "product",
+            "issue_date",
+            "currency",
+        ]
+
+
+class PaymentExportFilter(ReceivedPaymentFilter):
+    customer = IdFilter(field_name="invoice__customer_id", help_text="The invoice's customer id.")
+    received_on = django_filters.DateFromToRangeFilter(
+        help_text="Received from (_after) and to (_before), inclusive."
+    )
+    currency = django_filters.ChoiceFilter(choices=CURRENCIES)
+
+    class Meta(ReceivedPaymentFilter.Meta):
+        model = Payment
+        fields = [*ReceivedPaymentFilter.Meta.fields, "customer", "received_on", "currency"]
+
+
+class SubscriptionExportFilter(SubscriptionFilter):
+    currency = django_filters.ChoiceFilter(choices=CURRENCIES)
+
+    class Meta(SubscriptionFilter.Meta):
+        fields = [*SubscriptionFilter.Meta.fields, "currency"]
+
+
+# Views -------------------------------------------------------------------------------------------
+
+CSV_PARAMETERS = [
+    OpenApiParameter(
+        "delimiter",
+        str,
+        enum=list(DELIMITERS),
+        description="CSV only: the field separator (default comma; semicolon for a "
+        "spreadsheet set to French).",
+    ),
+    OpenApiParameter(
+        "bom",
+        bool,
+        description="CSV only: start with a UTF-8 byte-order mark, so that a spreadsheet "
+        "reads the accents right (default false).",
+    ),
+]
+BOOLEANS = {"true": True, "false": False}
+
+
+class ExportViewSet(TenantMixin, viewsets.GenericViewSet):
+    """One dataset's export (subclasses name it): a list answered as a file."""
+
+    permission_classes = [IsAuthenticated, HasTenant, IsOperator]
+    renderer_classes = [CSVRenderer, XLSXRenderer]
+    pagination_class = None
+    extra_query_parameters = frozenset(parameter.name for parameter in CSV_PARAMETERS)
+    dataset_key: str
+
+    @property
+    def dataset(self):
+        return DATASETS[self.dataset_key]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.dataset.model._default_manager.none()
+        return self.scoped(self.dataset.queryset())
+
+    def scoped(self, queryset):
+        return queryset  # operators only (IsOperator): every row
+
+    def list(self, request, *args, **kwargs):
+        delimiter = request.query_params.get("delimiter", "comma")
+        bom = request.query_params.get("bom", "false")
+        errors = {}
+        if delimiter not in DELIMITERS:
+            errors["delimiter"] = [
+                _("Choose one of: %(choices)s.") % {"choices": ", ".join(DELIMITERS)}
+            ]
+        if bom not in BOOLEANS:
+            errors["bom"] = [_("Give true or false.")]
         if errors:
             raise ValidationError(errors)
-        query = self.query_class(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
-        tenant: Tenant = request_tenant(request)
-        partner = data.get("partner")
-        if not tenant.is_operator:
-            # A partner reads its own figures; another partner's are not there.
-            if partner is not None and partner != tenant.partner:
-                raise Http404
-            partner = tenant.partner
-        filters = selectors.MrrFilters(
-            currency=data.get("currency"),
-            plan_id=data["plan"].pk if data.get("plan") else None,
-            partner_id=partner.pk if partner else None,
-            country=data.get("country"),
+        queryset = self.filter_queryset(self.get_queryset())
+        if request.accepted_renderer.format == XLSX:
+            return xlsx_response(self.dataset, queryset)
+        return csv_response(
+            self.dataset, queryset, delimiter=DELIMITERS[delimiter], bom=BOOLEANS[bom]
         )
-        return data, filters
 
 
-def _amount(value) -> str:
-    return f"{value:.2f}"
-
-
-def _ratio(value) -> str | None:
-    return None if value is None else str(value)
-
-
-month_schema = inline_serializer(
-    "MrrMonth",
-    {
-        "month": serializers.DateField(),
-        "currency": serializers.CharField(),
-        "mrr_start": serializers.DecimalField(max_digits=14, decimal_places=2),
-        "mrr_end": serializers.DecimalField(max_digits=14, decimal_places=2),
-        **{kind: serializers.DecimalField(max_digits=14, decimal_places=2) for kind in mrr.KINDS},
-        "customers": serializers.DictField(child=serializers.IntegerField()),
-        "arr": serializers.DecimalField(max_digits=16, decimal_places=2),
-        "arpu": serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True),
-        "paying_customers": serializers.IntegerField(),
-        "paying_subscriptions": serializers.IntegerField(),
-        "logo_churn": serializers.DecimalField(max_digits=8, decimal_places=4, allow_null=True),
-        "revenue_churn": serializers.DecimalField(max_digits=8, decimal_places=4, allow_null=True),
-        "net_retention": serializers.DecimalField(max_digits=8, decimal_places=4, allow_null=True),
-        "trial_conversion": serializers.DecimalField(
-            max_digits=8, decimal_places=4, allow_null=True
-        ),
-    },
-)
-
-
-class MrrView(ReportView):
-    @extend_schema(
-        summary="MRR per month: movements and rates (operators, partners)",
-        description="Per currency (never summed across currencies), each month's MRR at its "
-        "start and end, its movements (new, expansion, reactivation, contraction, churn) and "
-        "rates (ARR, ARPU, logo and revenue churn, net retention, trial conversion) as ratios. "
-        "The current month runs to today. A partner's token reads its own figures.",
-        tags=["reports"],
-        parameters=[FiguresQuery],
+def _schema(dataset_key: str, summary: str):
+    return extend_schema(
+        summary=summary,
+        tags=["exports"],
+        parameters=CSV_PARAMETERS,
         responses={
-            200: inline_serializer(
-                "MrrFigures", {"months": serializers.ListField(child=month_schema)}
-            )
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="The rows as CSV (UTF-8), header first: "
+                + ",".join(DATASETS[dataset_key].header),
+            ),
+            (200, XLSX_CONTENT_TYPE): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The rows as one XLSX sheet, header first."
+            ),
         },
     )
-    def get(self, request):
-        data, filters = self.query(request)
-        figures = selectors.monthly_figures(data["months"], filters, today=clock.today())
-        rows = [
-            {
-                "month": f.month.isoformat(),
-                "currency": currency,
-                "mrr_start": _amount(f.movements.start),
-                "mrr_end": _amount(f.movements.end),
-                **{kind: _amount(f.movements.amounts[kind]) for kind in mrr.KINDS},
-                "customers": dict(f.movements.customers),
-                "arr": _amount(f.metrics.arr),
-                "arpu": None if f.metrics.arpu is None else _amount(f.metrics.arpu),
-                "paying_customers": f.metrics.customers,
-                "paying_subscriptions": f.metrics.subscriptions,
-                "logo_churn": _ratio(f.metrics.logo_churn),
-                "revenue_churn": _ratio(f.metrics.revenue_churn),
-                "net_retention": _ratio(f.metrics.net_retention),
-                "trial_conversion": _ratio(f.metrics.trial_conversion),
-            }
-            for currency, months in figures.items()
-            for f in months
-        ]
-        return Response({"months": rows})
 
 
-class MovementsView(ReportView):
-    query_class = MovementQuery
+class InvoiceExportViewSet(ExportViewSet):
+    dataset_key = "invoices"
+    filterset_class = DocumentExportFilter
 
-    @extend_schema(
-        summary="What made a month's MRR movements (operators, partners)",
-        description="Each customer whose MRR changed in the month (`end`, default this month): "
-        "its movement, MRR before and after, its subscriptions' MRR segments and the timeline "
-        "entries effective in the month; the largest changes first, `limit` (at most 1,000) "
-        "from `offset`, and `count` of them all.",
-        tags=["reports"],
-        parameters=[MovementQuery],
-        responses={200: OpenApiResponse(description="The changes, by customer.")},
-    )
-    def get(self, request):
-        data, filters = self.query(request)
-        month = data["months"][-1]
-        start, end = selectors.month_bounds(month, clock.today())
-        _moved, changes = selectors.movements(start, end, filters)
-        if data.get("kind"):
-            changes = [c for c in changes if c.kind == data["kind"]]
-        # The largest first; a page of them with their details (a month can move thousands).
-        changes.sort(key=selectors.largest_first)
-        page = changes[data["offset"] : data["offset"] + data["limit"]]
-        details = selectors.change_details(page, start, end, filters)
-        return Response(
-            {
-                "month": month.isoformat(),
-                "count": len(changes),
-                "changes": [
-                    {
-                        "customer": {"id": d.customer.pk, "name": d.customer.name},
-                        "currency": d.change.currency,
-                        "movement": d.change.kind,
-                        "before": _amount(d.change.before),
-                        "after": _amount(d.change.after),
-                        "segments": [
-                            {
-                                "subscription": s.subscription_id,
-                                "plan": s.plan.code,
-                                "start": s.start.isoformat(),
-                                "end": s.end.isoformat() if s.end else None,
-                                "mrr": _amount(s.amount),
-                            }
-                            for s in d.segments
-                        ],
-                        "events": [
-                            {
-                                "subscription": e.subscription_id,
-                                "kind": e.kind,
-                                "effective_date": e.effective_date.isoformat(),
-                            }
-                            for e in d.events
-                        ],
-                    }
-                    for d in details
-                ],
-            }
-        )
+    @_schema("invoices", "Export invoices")
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+
+class CreditNoteExportViewSet(ExportViewSet):
+    dataset_key = "credit-notes"
+    filterset_class = DocumentExportFilter
+
+    @_schema("credit-notes", "Export credit notes")
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+
+class InvoiceLineExportViewSet(ExportViewSet):
+    dataset_key = "invoice-lines"
+    filterset_class = InvoiceLineExportFilter
+
+    @_schema("invoice-lines", "Export invoice lines")
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+
+class PaymentExportViewSet(ExportViewSet):
+    dataset_key = "payments"
+    filterset_class = PaymentExportFilter
+
+    @_schema("payments", "Export payments (and their reversals)")
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+
+class CustomerExportViewSet(ExportViewSet):
+    dataset_key = "customers"
+    filterset_class = CustomerFilter
+
+    @_schema("customers", "Export customers")
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+
+class SubscriptionExportViewSet(ExportViewSet):
+    dataset_key = "subscriptions"
+    filterset_class = SubscriptionExportFilter
+
+    @_schema("subscriptions", "Export subscriptions")
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+
+EXPORT_VIEWSETS = [
+    InvoiceExportViewSet,
+    CreditNoteExportViewSet,
+    InvoiceLineExportViewSet,
+    PaymentExportViewSet,
+    CustomerExportViewSet,
+    SubscriptionExportViewSet,
+]

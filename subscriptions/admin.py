@@ -26,6 +26,8 @@ from catalog.admin_base import (
 from core import clock
 from core.errors import ApplicationError
 from partners.models import Partner, PartnerCustomer
+from reports.admin_exports import ExportAdminMixin
+from reports.exports.datasets import CUSTOMERS, SUBSCRIPTIONS
 from subscriptions import services
 from subscriptions.models import (
     Customer,
@@ -95,7 +97,8 @@ class CustomerForm(ServiceValidatedForm):
 
 
 @admin.register(Customer)
-class CustomerAdmin(CadenceAdmin):
+class CustomerAdmin(ExportAdminMixin, CadenceAdmin):
+    export_dataset = CUSTOMERS
     paginator = EstimatedCountPaginator
     form = CustomerForm
     list_display = [
@@ -239,7 +242,8 @@ class SuspendedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(CadenceAdmin):
+class SubscriptionAdmin(ExportAdminMixin, CadenceAdmin):
+    export_dataset = SUBSCRIPTIONS
     paginator = EstimatedCountPaginator
     list_display = [
         "id",

@@ -62,6 +62,12 @@ OPERATIONS = {
     ("/api/v1/customers/{id}/credit/", "get"),
     ("/api/v1/reports/mrr/", "get"),
     ("/api/v1/reports/mrr/movements/", "get"),
+    ("/api/v1/exports/invoices/", "get"),
+    ("/api/v1/exports/credit-notes/", "get"),
+    ("/api/v1/exports/invoice-lines/", "get"),
+    ("/api/v1/exports/payments/", "get"),
+    ("/api/v1/exports/customers/", "get"),
+    ("/api/v1/exports/subscriptions/", "get"),
 }
 CHARGING = {
     "/api/v1/subscriptions/",
