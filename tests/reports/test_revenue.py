@@ -214,7 +214,7 @@ def aged(name, party_id, not_due, d30, d60, d90, over, total) -> AgedRow:
     return AgedRow(party_id, name, EUR, D(not_due), D(d30), D(d60), D(d90), D(over), D(total))
 
 
-def test_aged_receivables_by_customer(receivables, alpha, acme, nordic):
+def test_example_11_3_aged_receivables_by_customer(receivables, alpha, acme, nordic):
     assert aged_receivables(on=date(2026, 6, 30)) == [
         aged(
             "Acme Resellers SAS",
