@@ -69,11 +69,14 @@ def test_the_dashboard_then_a_report_and_its_csv(screen, language, log_in, snap,
         # The dashboard, above the apps: cards, then the charts of each currency sold.
         dashboard = page.locator(".cadence-dashboard")
         expect(dashboard).to_be_visible()
-        expect(dashboard.locator(".dashboard-card")).to_have_count(4)
+        # MRR, ARR, the month's movements, subscriptions, invoiced, collected, overdue
+        expect(dashboard.locator(".dashboard-card")).to_have_count(7)
         charts = dashboard.locator("svg.chart")
-        expect(charts).to_have_count(4)  # invoiced and receivables, in EUR and in CAD
+        # The MRR and its movements, invoiced and receivables, in CAD and in EUR
+        expect(charts).to_have_count(6)
         assert dashboard.locator("svg.chart .chart-bar").count() > 0
-        assert dashboard.locator("svg.chart .chart-point").count() == 2 * 12
+        # A point a month on the MRR lines and the receivables lines
+        assert dashboard.locator("svg.chart .chart-point").count() == 4 * 12
         assert charts.first.bounding_box()["height"] > 100  # drawn, not collapsed
         assert no_horizontal_scroll(page)
         snap(page, f"dashboard-{language}")
@@ -81,12 +84,12 @@ def test_the_dashboard_then_a_report_and_its_csv(screen, language, log_in, snap,
         # Over 24 months.
         page.locator(".dashboard-toolbar a[href='?months=24']").click()
         page.wait_for_url("**/admin/?months=24")
-        assert dashboard.locator("svg.chart .chart-point").count() == 2 * 24
+        assert dashboard.locator("svg.chart .chart-point").count() == 4 * 24
         assert no_horizontal_scroll(page)
         snap(page, f"dashboard-24-months-{language}")
 
         # A panel's table is one click away: the invoicing report of the same months.
-        dashboard.locator(".dashboard-panel .panel-link").nth(2).click()  # EUR, invoiced
+        dashboard.locator(".dashboard-panel .panel-link").nth(4).click()  # EUR, invoiced
         page.wait_for_url("**/admin/reports/invoicing/?*currency=EUR*")
         expect(page.locator(".report-page svg.chart")).to_have_count(1)
         expect(page.locator(".report-table tbody tr")).to_have_count(24)
@@ -135,3 +138,34 @@ def test_active_subscriptions_per_plan(page, log_in, snap, live_server):
         totals = page.locator(".report-table tbody tr:last-child td:last-child")
         assert int(totals.inner_text()) > 0
         snap(page, "active-subscriptions")
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_mrr_its_movements_and_the_customers_behind_them(
+    screen, language, log_in, snap, live_server
+):
+    page = screen
+    with business_day(2026, 12, 6):
+        load_demo()
+        log_in(page, "operator", next_url="/admin/")
+        use_language(page, language)
+
+        # The MRR panel's table: the MRR report of the same months, in CAD
+        dashboard = page.locator(".cadence-dashboard")
+        dashboard.locator(".dashboard-panel .panel-link").first.click()
+        page.wait_for_url("**/admin/reports/mrr/?*currency=CAD*")
+        expect(page.locator(".report-page svg.chart")).to_have_count(1)
+        expect(page.locator(".report-page .report-chart h3")).to_contain_text("CAD")
+        expect(page.locator(".report-table tbody tr")).to_have_count(12)
+        assert no_horizontal_scroll(page)
+        snap(page, f"mrr-cad-{language}")
+
+        # September's reactivation (the demo's Lakeshore Studio came back): the customer behind it
+        page.locator(".report-table tbody tr").nth(8).locator("a").first.click()
+        page.wait_for_url("**/admin/reports/mrr/movements/?month=2026-09*")
+        rows = page.locator(".movements-detail tbody tr")
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_contain_text("Lakeshore Studio")
+        expect(rows.first).to_contain_text("hosting-b")
+        assert no_horizontal_scroll(page)
+        snap(page, f"mrr-movements-{language}")
