@@ -61,7 +61,12 @@ def main() -> None:
     seed_operator()
     operator = get_user_model().objects.get(username="operator")
     token, _created = Token.objects.get_or_create(user=operator)
-    partner_user = PartnerUser.objects.select_related("user").order_by("pk").first()
+    partner_user = (
+        PartnerUser.objects.filter(user__is_active=True, partner__is_active=True)
+        .select_related("user")
+        .order_by("pk")
+        .first()
+    )
     report = lambda slug: reverse("reports:report", args=[slug])  # noqa: E731
     pages = [
         ("dashboard (admin home, 12 months)", operator, reverse("admin:index"), {}),

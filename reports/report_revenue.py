@@ -117,7 +117,11 @@ def aged(filters: ReportFilters) -> ReportResult:
         ("customer", _("Aged receivables by customer on %(day)s"), _("Customer")),
         ("partner", _("Aged receivables by partner on %(day)s"), _("Partner")),
     ):
-        found = aged_receivables(on=day, by=by, filters=narrowed)
+        # The largest debts first: the page shows the first hundred, the CSV every party.
+        found = sorted(
+            aged_receivables(on=day, by=by, filters=narrowed),
+            key=lambda row: (row.currency, -row.total, row.party_name),
+        )
         if by == "customer":
             pictures.extend(_buckets_chart(found, day))
         tables.append(
@@ -135,6 +139,7 @@ def aged(filters: ReportFilters) -> ReportResult:
                 ],
                 rows=[_aged_row(row, by) for row in found],
                 filename=f"aged-receivables-by-{by}_{day.isoformat()}.csv",
+                shown=SHOWN,
             )
         )
     notes = [
@@ -148,6 +153,7 @@ def aged(filters: ReportFilters) -> ReportResult:
     return ReportResult(charts=pictures, tables=tables, notes=notes)
 
 
+SHOWN = 100
 BUCKETS = ("not_due", "days_1_30", "days_31_60", "days_61_90", "over_90")
 
 

@@ -51,6 +51,9 @@ class Table:
     currency: str | None = None
     footer: dict[str, Any] | None = None
     filename: str = field(default="report.csv")
+    # The page shows the first `shown` rows (a table of every customer can hold 100,000); the
+    # CSV has them all.
+    shown: int | None = None
 
     def currency_of(self, row: dict[str, Any]) -> str:
         return self.currency or str(row.get("currency") or "")
@@ -58,7 +61,16 @@ class Table:
     def display_rows(self) -> list[list[tuple[str, bool, str]]]:
         """The cells of each row as people read them, with whether they are numbers (aligned
         right) and the link behind them ("" for none)."""
-        return [self._display(row) for row in self.rows]
+        rows = self.rows if self.shown is None else list(self.rows)[: self.shown]
+        return [self._display(row) for row in rows]
+
+    @property
+    def cut(self) -> tuple[int, int] | None:
+        """(rows shown, rows in all) when the page shows only the first ones."""
+        if self.shown is None:
+            return None
+        total = len(list(self.rows))
+        return (self.shown, total) if total > self.shown else None
 
     def display_footer(self) -> list[tuple[str, bool, str]] | None:
         return self._display(self.footer) if self.footer else None
