@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from billing.models import Invoice, InvoiceEvent, InvoiceReminder, Payment
 from billing.services import chunk_io
+from billing.services.closing import books_refuse_closed, closed_refusal
 from core.errors import ApplicationError
 from core.money import amount_entered, money_text
 from core.pricing import round_money
@@ -129,7 +130,8 @@ def _payment_refusal(
             % {"date": invoice.issue_date.isoformat()},
             field="received_on",
         )
-    return None
+    # Last: it takes the close's lock (billing/services/closing.py), held to the commit.
+    return closed_refusal(received_on, field="received_on")
 
 
 def _payment_row(
@@ -329,6 +331,7 @@ def payment_reverse(*, payment: Payment, day: date, reason: str) -> Payment:
                 % {"date": payment.received_on.isoformat()},
                 field="day",
             )
+        books_refuse_closed(day, field="day")
         if invoice.status == Invoice.Status.CANCELLED:
             # Its credit note settled it: what came back is owed by nobody on this invoice.
             raise ApplicationError(
