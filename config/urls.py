@@ -17,4 +17,5 @@ urlpatterns = [
     path("account/", include("subscriptions.urls")),
     path("api/", include("integrations.urls")),
     path("payments/", include("payments.urls")),
+    path("reports/", include("reports.urls")),
 ]

@@ -1,4 +1,12 @@
 """The reports section's pages (operator only)."""
 
+from django.contrib import admin
+from django.urls import path
+
+from reports.views_fec import fec_export
+
 app_name = "reports"
-urlpatterns: list = []
+urlpatterns: list = [
+    # admin_view: staff only, the admin's login page otherwise.
+    path("fec/", admin.site.admin_view(fec_export), name="fec"),
+]
