@@ -25,6 +25,7 @@ when there is no row to lock. SQLite (development) runs one writer at a time: no
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -73,18 +74,39 @@ def _month_name(day: date) -> str:
     return formats.date_format(day, "F Y")
 
 
+@dataclass(frozen=True)
+class OpenBooks:
+    """The books as a writer holding the lock sees them until its commit: no close can happen
+    meanwhile, so one read serves every entry of a bank file or a billing chunk."""
+
+    first_open: date | None
+
+    def refusal(self, day: date, *, field: str | None = None) -> ApplicationError | None:
+        """Why nothing can be dated `day` (None when its month is open)."""
+        if self.first_open is None or day >= self.first_open:
+            return None
+        return ApplicationError(
+            _("%(month)s is closed; record it on or after %(open)s.")
+            % {"month": _month_name(day), "open": self.first_open.isoformat()},
+            field=field,
+        )
+
+    def open_day(self, day: date) -> date:
+        """The day an automated flow books what happened on `day`: that day, or the first open
+        day when its month is closed."""
+        return self.first_open if self.first_open is not None and day < self.first_open else day
+
+
+def books_open() -> OpenBooks:
+    """Take the lock (to the caller's commit) and read what is closed."""
+    books_lock()
+    return OpenBooks(first_open_day())
+
+
 def closed_refusal(day: date, *, field: str | None = None) -> ApplicationError | None:
     """Why nothing can be dated `day` (None when its month is open). Takes the lock: call it in
     the transaction that writes."""
-    books_lock()
-    through = closed_through()
-    if through is None or day > through:
-        return None
-    return ApplicationError(
-        _("%(month)s is closed; record it on or after %(open)s.")
-        % {"month": _month_name(day), "open": (through + timedelta(days=1)).isoformat()},
-        field=field,
-    )
+    return books_open().refusal(day, field=field)
 
 
 def books_refuse_closed(day: date, *, field: str | None = None) -> None:
@@ -97,9 +119,7 @@ def books_refuse_closed(day: date, *, field: str | None = None) -> None:
 def books_open_day(day: date) -> date:
     """The day an automated flow books what happened on `day`: that day, or the first open day
     when its month is closed. Takes the lock: call it in the transaction that writes."""
-    books_lock()
-    first_open = first_open_day()
-    return first_open if first_open is not None and day < first_open else day
+    return books_open().open_day(day)
 
 
 def moved_note(original: date, booked: date) -> str:

@@ -269,7 +269,7 @@ def debit_collect(*, book: PaymentBook, debit: SepaDebit) -> None:
         method=Payment.Method.SEPA_DEBIT,
         # The bank's date, unless its month is closed: then the first open day (the debit
         # keeps its collection date; the reference stays its end-to-end id, which finds it).
-        received_on=books_open_day(collected_on),
+        received_on=book.open_day(collected_on),
         reference=debit.end_to_end_id,
     )
     debit.status = SepaDebit.Status.COLLECTED

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from billing.models import Invoice, Payment
 from billing.services import PaymentBook
-from billing.services.closing import books_open_day, moved_note
+from billing.services.closing import moved_note
 from core.errors import ApplicationError
 from core.pricing import round_money
 from core.remittance import (
@@ -336,7 +336,7 @@ class _Matcher:
             refusal = debit_collect_refusal(debit, self.day) or book.refusal(
                 invoice=debit.invoice,
                 amount=debit.amount.amount,
-                received_on=books_open_day(debit.batch.collection_date),
+                received_on=book.open_day(debit.batch.collection_date),
             )
             if refusal is not None:
                 row.note = refusal.message[:300]
@@ -527,7 +527,7 @@ def _settle(
     paid = min(amount, balance)
     # The bank's booking date, unless its month is closed since: then the first open day, the
     # real date kept in the reference (and on the statement's entry).
-    received_on = books_open_day(booked_on)
+    received_on = book.open_day(booked_on)
     note = moved_note(booked_on, received_on)
     payment = book.add(
         invoice=invoice,
