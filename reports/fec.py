@@ -25,7 +25,7 @@ a file an auditor would reject.
 
 Amounts are in the document's currency. Cadence keeps no exchange rates: a non-EUR entry's
 Debit/Credit hold the currency amount, unconverted, and Montantdevise/Idevise repeat it with its
-currency, so that an accountant can spot and convert those entries (docs/reports: limitation).
+currency, so that an accountant can spot and convert those entries (docs/fec-and-close.md).
 
 Streaming: documents and payments are read in id batches with `.iterator()`; each batch's lines
 and taxes come aggregated in two queries. Memory is bounded by one batch, whatever the period.
@@ -233,9 +233,9 @@ def _customer(customer_id: int, name: str) -> tuple[str, str]:
     return f"C{customer_id:06d}", name
 
 
-def _batches(rows: Iterable, size: int = BATCH) -> Iterator[list]:
+def _batches(rows: Iterable, size: int | None = None) -> Iterator[list]:
     iterator = iter(rows)
-    while batch := list(islice(iterator, size)):
+    while batch := list(islice(iterator, size or BATCH)):
         yield batch
 
 

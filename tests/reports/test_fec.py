@@ -294,6 +294,13 @@ def test_the_queries_do_not_grow_with_the_documents(django_assert_max_num_querie
     assert len(body) == 6 * 3 + 6 * 2
 
 
+def test_the_batches_do_not_change_the_file(march, monkeypatch):
+    whole = list(fec_lines(**MARCH))
+    # One document per batch: its lines and taxes still found, the order unchanged.
+    monkeypatch.setattr("reports.fec.BATCH", 1)
+    assert list(fec_lines(**MARCH)) == whole
+
+
 # Doors -----------------------------------------------------------------------------------------
 
 
