@@ -12,10 +12,11 @@ urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Before the admin's own URLs, whose catch-all would answer 404 (reports/urls.py).
+    path("admin/reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
     path("partners/", include("partners.urls")),
     path("account/", include("subscriptions.urls")),
     path("api/", include("integrations.urls")),
     path("payments/", include("payments.urls")),
-    path("reports/", include("reports.urls")),
 ]
