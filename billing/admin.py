@@ -693,3 +693,6 @@ class EInvoiceAdmin(CadenceAdmin):
     @admin.display(description=_("download"))
     def downloads(self, obj: EInvoice) -> str:
         return einvoice_links(obj.invoice_id)
+
+
+from billing import admin_closing  # noqa: E402, F401

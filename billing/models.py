@@ -528,3 +528,54 @@ class EInvoiceStatusEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.einvoice} {self.status}"
+
+
+class ClosedMonth(models.Model):
+    """A monthly close: the books are closed up to the end of `month` (and of every month
+    before it). No document is issued and no payment recorded with a date up to then: manual
+    entries are refused, automated ones (a bank statement, a SEPA return learned later) are
+    booked on the first open day (billing/services/closing.py).
+
+    Append-only: a reopening is recorded on the row (who, when, why), which then no longer
+    counts; the row stays as the history of the books."""
+
+    month = models.DateField(_("month"), help_text=_("Its first day."))
+    closed_at = models.DateTimeField(_("closed at"), auto_now_add=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("closed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reopened_at = models.DateTimeField(_("reopened at"), null=True, blank=True)
+    reopened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reopened by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reopen_reason = models.CharField(_("why it was reopened"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("closed month")
+        verbose_name_plural = _("closed months")
+        ordering = ["-month", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month"],
+                condition=Q(reopened_at__isnull=True),
+                name="closed_month_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(month__day=1),
+                name="closed_month_first_day",
+                violation_error_message=_("A month is named by its first day."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.month.strftime("%Y-%m")

@@ -5,7 +5,7 @@ attempts, webhooks, idempotency keys, payment methods, refunds, bank statements,
 test rather than going unchecked.
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 from io import StringIO
 
 import pytest
@@ -25,6 +25,7 @@ from django_celery_beat.models import (
 from rest_framework.authtoken.models import Token
 
 from billing.models import EInvoice, Invoice
+from billing.services import month_close
 from integrations.models import IdempotencyKey, WebhookDelivery, WebhookEndpoint
 from payments.models import (
     BankStatement,
@@ -103,6 +104,8 @@ def _rows_the_demo_leaves_empty(user) -> None:
         status="unmatched",
     )
     DunningStep.objects.create(invoice=invoice, step="retry", attempt=1, day=invoice.due_date)
+    # A monthly close, before the demo's first invoice.
+    month_close(month=date(2025, 1, 1), user=user)
     # An e-invoice (its files stand-ins: only its admin pages are looked at).
     EInvoice.objects.create(
         invoice=invoice, cii_xml=b"<cii/>", ubl_xml=b"<ubl/>", facturx_pdf=b"%PDF"

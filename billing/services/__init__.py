@@ -1,5 +1,6 @@
 """Billing services: the run, numbering, corrections, payments, reminders and emails."""
 
+from billing.services.closing import month_close, month_reopen
 from billing.services.corrections import (
     invoice_cancel_by_credit_note,
     invoice_credit_amount,
@@ -63,6 +64,8 @@ __all__ = [
     "invoice_preview",
     "invoice_write_off",
     "invoices_mark_overdue",
+    "month_close",
+    "month_reopen",
     "notice_email_send",
     "notice_reminders_due",
     "payment_failed_record",

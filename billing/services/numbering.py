@@ -17,6 +17,7 @@ from django.utils import timezone
 from billing.models import Invoice, InvoiceEvent, InvoiceSequence
 from billing.parties import seller_snapshot
 from billing.services import chunk_io
+from billing.services.closing import books_refuse_closed
 from billing.services.einvoices import einvoices_request
 from catalog.models import SellerProfile
 
@@ -53,7 +54,9 @@ def _take_numbers(series: str, year: int, count: int) -> int:
 def take_numbers(invoices: Sequence[Invoice], *, day: date) -> None:
     """Number documents (invoices and credit notes) on `day`, in id order, in memory: set their
     number, series, dates and status. Locks each series' sequence row until the transaction
-    ends."""
+    ends. Refused (ApplicationError) when `day` is in a closed month: every document's date
+    is set here, so this is where the monthly close holds (billing/services/closing.py)."""
+    books_refuse_closed(day, field="day")
     by_series: dict[str, list[Invoice]] = defaultdict(list)
     for invoice in invoices:
         by_series[Invoice.SERIES[invoice.kind]].append(invoice)

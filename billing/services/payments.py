@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from billing.models import Invoice, InvoiceEvent, InvoiceReminder, Payment
 from billing.services import chunk_io
+from billing.services.closing import OpenBooks, books_open, books_refuse_closed
 from core.errors import ApplicationError
 from core.money import amount_entered, money_text
 from core.pricing import round_money
@@ -92,7 +93,7 @@ SETTLED_FIELDS = ["amount_paid", "status", "paid_on"]
 
 
 def _payment_refusal(
-    invoice: Invoice, amount: Decimal, received_on: date
+    invoice: Invoice, amount: Decimal, received_on: date, books: OpenBooks | None = None
 ) -> ApplicationError | None:
     """Why `invoice`, as it stands, cannot receive `amount` received on `received_on` (None
     when it can): the rules of a payment, whichever way it is recorded."""
@@ -129,7 +130,8 @@ def _payment_refusal(
             % {"date": invoice.issue_date.isoformat()},
             field="received_on",
         )
-    return None
+    # Last: it takes the close's lock (billing/services/closing.py), held to the commit.
+    return (books or books_open()).refusal(received_on, field="received_on")
 
 
 def _payment_row(
@@ -201,12 +203,23 @@ class PaymentBook:
         self.actor = actor
         self._payments: list[tuple[Payment, list[InvoiceEvent]]] = []
         self._invoices: dict[int, Invoice] = {}
+        self._books: OpenBooks | None = None
+
+    def books(self) -> OpenBooks:
+        """The monthly close as this book's transaction sees it: read once, under its lock."""
+        if self._books is None:
+            self._books = books_open()
+        return self._books
+
+    def open_day(self, day: date) -> date:
+        """The day a payment the bank made on `day` is booked (closing.OpenBooks.open_day)."""
+        return self.books().open_day(day)
 
     def refusal(
         self, *, invoice: Invoice, amount: Decimal, received_on: date
     ) -> ApplicationError | None:
         """Why `add` would refuse this payment now (None: it would record it)."""
-        return _payment_refusal(invoice, amount, received_on)
+        return _payment_refusal(invoice, amount, received_on, self.books())
 
     def add(
         self,
@@ -227,7 +240,7 @@ class PaymentBook:
         held = self._invoices.setdefault(invoice.pk, invoice)
         if held is not invoice:
             raise ValueError(f"two objects of the invoice {invoice.pk} in one book")
-        refusal = _payment_refusal(invoice, entered, received_on)
+        refusal = _payment_refusal(invoice, entered, received_on, self.books())
         if refusal is not None:
             raise refusal
         payment = _payment_row(invoice, entered, method, received_on, reference, self.actor)
@@ -329,6 +342,7 @@ def payment_reverse(*, payment: Payment, day: date, reason: str) -> Payment:
                 % {"date": payment.received_on.isoformat()},
                 field="day",
             )
+        books_refuse_closed(day, field="day")
         if invoice.status == Invoice.Status.CANCELLED:
             # Its credit note settled it: what came back is owed by nobody on this invoice.
             raise ApplicationError(

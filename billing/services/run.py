@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from billing.models import Invoice, InvoiceLine
 from billing.services import chunk_io
+from billing.services.closing import books_open_day
 from billing.services.documents import (
     Document,
     billing_key,
@@ -303,8 +304,9 @@ def _write_documents(documents: list[Document], *, day: date, send_emails: bool 
         for document in documents:  # the outbox, written with the documents
             document.invoice.email_pending = True
     # Last: the invoice numbers are taken as the documents go in, so the sequence lock is held
-    # only from there to the commit.
-    save_documents(documents, issue_on=day)
+    # only from there to the commit. A run for a day of a closed month (a catch-up) issues on
+    # the first open day: corrections go to the open month (billing/services/closing.py).
+    save_documents(documents, issue_on=books_open_day(day))
     _settle_credited(documents)
     if emails and documents:
         transaction.on_commit(send_pending_emails)

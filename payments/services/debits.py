@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from billing.models import Invoice, Payment
 from billing.services import PaymentBook, payment_failed_record, payment_reverse
+from billing.services.closing import books_open_day, moved_note
 from core.errors import ApplicationError
 from core.pricing import ZERO
 from payments import sepa
@@ -266,7 +267,9 @@ def debit_collect(*, book: PaymentBook, debit: SepaDebit) -> None:
         invoice=debit.invoice,
         amount=debit.amount.amount,
         method=Payment.Method.SEPA_DEBIT,
-        received_on=collected_on,
+        # The bank's date, unless its month is closed: then the first open day (the debit
+        # keeps its collection date; the reference stays its end-to-end id, which finds it).
+        received_on=book.open_day(collected_on),
         reference=debit.end_to_end_id,
     )
     debit.status = SepaDebit.Status.COLLECTED
@@ -381,7 +384,11 @@ def _refuse_unless_submitted(debit: SepaDebit) -> None:
         )
 
 
-def _debit_return(*, debit: SepaDebit, reason: str, day: date) -> SepaReturn:
+def _debit_return(
+    *, debit: SepaDebit, reason: str, day: date, from_bank: bool = False
+) -> SepaReturn:
+    """`from_bank`: learned from the bank's file, whose date may be in a month closed since —
+    the reversal is then booked on the first open day (an operator's own date is refused)."""
     with transaction.atomic():
         debit = (
             SepaDebit.objects.select_for_update()
@@ -410,8 +417,13 @@ def _debit_return(*, debit: SepaDebit, reason: str, day: date) -> SepaReturn:
             )
         reversal = None
         if debit.payment is not None:
+            booked = books_open_day(day) if from_bank else day
             reversal = payment_reverse(
-                payment=debit.payment, day=day, reason=f"{reason} {debit.end_to_end_id}"
+                payment=debit.payment,
+                day=booked,
+                reason=" ".join(
+                    filter(None, (reason, debit.end_to_end_id, moved_note(day, booked)))
+                ),
             )
         else:
             # Rejected before it was collected: no money moved, but the payment failed (the
@@ -493,7 +505,9 @@ def sepa_returns_record(
             if debit.status == SepaDebit.Status.RETURNED:
                 result.already_returned.append(debit.end_to_end_id)
                 continue
-            result.returned.append(_debit_return(debit=debit, reason=reason, day=returned_on))
+            result.returned.append(
+                _debit_return(debit=debit, reason=reason, day=returned_on, from_bank=True)
+            )
     return result
 
 

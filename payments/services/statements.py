@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from billing.models import Invoice, Payment
 from billing.services import PaymentBook
+from billing.services.closing import moved_note
 from core.errors import ApplicationError
 from core.pricing import round_money
 from core.remittance import (
@@ -335,7 +336,7 @@ class _Matcher:
             refusal = debit_collect_refusal(debit, self.day) or book.refusal(
                 invoice=debit.invoice,
                 amount=debit.amount.amount,
-                received_on=debit.batch.collection_date,
+                received_on=book.open_day(debit.batch.collection_date),
             )
             if refusal is not None:
                 row.note = refusal.message[:300]
@@ -524,12 +525,16 @@ def _settle(
         )
     balance = invoice.total.amount - invoice.amount_paid.amount
     paid = min(amount, balance)
+    # The bank's booking date, unless its month is closed since: then the first open day, the
+    # real date kept in the reference (and on the statement's entry).
+    received_on = book.open_day(booked_on)
+    note = moved_note(booked_on, received_on)
     payment = book.add(
         invoice=invoice,
         amount=paid,
         method=Payment.Method.BANK_TRANSFER,
-        received_on=booked_on,
-        reference=reference,
+        received_on=received_on,
+        reference=f"{reference} ({note})" if note else reference,
     )
     credit = None
     if amount > paid:
@@ -540,7 +545,7 @@ def _settle(
             kind=CreditEntry.Kind.OVERPAYMENT,
             invoice=invoice,
             payment=payment,
-            day=booked_on,
+            day=received_on,
         )
     return payment, credit
 

@@ -8,7 +8,14 @@ import time_machine
 from django.contrib import admin
 from django.urls import reverse
 
-from billing.models import EInvoice, EInvoiceStatusEvent, Invoice, InvoiceLine, Payment
+from billing.models import (
+    ClosedMonth,
+    EInvoice,
+    EInvoiceStatusEvent,
+    Invoice,
+    InvoiceLine,
+    Payment,
+)
 from billing.services import billing_run
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +44,8 @@ def test_billing_pages_load(operator_client, invoiced, model):
         from billing.services import einvoice_generate
 
         einvoice_generate(invoice=invoiced[0])
+    if model is ClosedMonth:
+        ClosedMonth.objects.create(month=date(2025, 12, 1))
     assert operator_client.get(url(model, "changelist")).status_code == 200
     assert operator_client.get(url(model, "changelist"), {"q": "F2026"}).status_code == 200
     obj = model.objects.first()
