@@ -67,6 +67,19 @@ def currencies_in_use() -> list[str]:
     return sorted(used) or [settings.DEFAULT_CURRENCY]
 
 
+def offer_every_choice(form: forms.Form) -> None:
+    """The currency, plan and partner filters: the currencies in use, and "all" first."""
+    currency_field = form.fields["currency"]
+    assert isinstance(currency_field, forms.ChoiceField)
+    currency_field.choices = [("", _("All currencies")), *((c, c) for c in currencies_in_use())]
+    plan_field = form.fields["plan"]
+    assert isinstance(plan_field, forms.ModelChoiceField)
+    plan_field.empty_label = _("All plans")
+    partner_field = form.fields["partner"]
+    assert isinstance(partner_field, forms.ModelChoiceField)
+    partner_field.empty_label = _("All partners")
+
+
 class ReportFiltersForm(forms.Form):
     start = MonthField(label=_("From"))
     end = MonthField(label=_("To"))
@@ -87,18 +100,7 @@ class ReportFiltersForm(forms.Form):
         defaults = {"start": f"{add_months(current, -11):%Y-%m}", "end": f"{current:%Y-%m}"}
         bound = {**defaults, **{k: data[k] for k in self.FIELDS if data and k in data}}
         super().__init__(bound, **kwargs)
-        currency_field = self.fields["currency"]
-        assert isinstance(currency_field, forms.ChoiceField)
-        currency_field.choices = [
-            ("", _("All currencies")),
-            *((c, c) for c in currencies_in_use()),
-        ]
-        plan_field = self.fields["plan"]
-        assert isinstance(plan_field, forms.ModelChoiceField)
-        plan_field.empty_label = _("All plans")
-        partner_field = self.fields["partner"]
-        assert isinstance(partner_field, forms.ModelChoiceField)
-        partner_field.empty_label = _("All partners")
+        offer_every_choice(self)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -141,18 +143,7 @@ class MovementFiltersForm(forms.Form):
         defaults = {"month": f"{today:%Y-%m}"}
         bound = {**defaults, **{k: data[k] for k in self.base_fields if data and k in data}}
         super().__init__(bound, **kwargs)
-        currency_field = self.fields["currency"]
-        assert isinstance(currency_field, forms.ChoiceField)
-        currency_field.choices = [
-            ("", _("All currencies")),
-            *((c, c) for c in currencies_in_use()),
-        ]
+        offer_every_choice(self)
         kind_field = self.fields["kind"]
         assert isinstance(kind_field, forms.ChoiceField)
         kind_field.choices = [("", _("All movements")), *kinds.items()]
-        plan_field = self.fields["plan"]
-        assert isinstance(plan_field, forms.ModelChoiceField)
-        plan_field.empty_label = _("All plans")
-        partner_field = self.fields["partner"]
-        assert isinstance(partner_field, forms.ModelChoiceField)
-        partner_field.empty_label = _("All partners")
