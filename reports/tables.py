@@ -10,7 +10,8 @@ holding it); the page lists them, so a page's table is bounded by its filters.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+import itertools
+from collections.abc import Iterable, Iterator, Sized
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -61,7 +62,7 @@ class Table:
     def display_rows(self) -> list[list[tuple[str, bool, str]]]:
         """The cells of each row as people read them, with whether they are numbers (aligned
         right) and the link behind them ("" for none)."""
-        rows = self.rows if self.shown is None else list(self.rows)[: self.shown]
+        rows = self.rows if self.shown is None else itertools.islice(self.rows, self.shown)
         return [self._display(row) for row in rows]
 
     @property
@@ -69,7 +70,8 @@ class Table:
         """(rows shown, rows in all) when the page shows only the first ones."""
         if self.shown is None:
             return None
-        total = len(list(self.rows))
+        rows = self.rows
+        total = len(rows) if isinstance(rows, Sized) else sum(1 for _row in rows)
         return (self.shown, total) if total > self.shown else None
 
     def display_footer(self) -> list[tuple[str, bool, str]] | None:
