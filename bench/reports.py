@@ -26,6 +26,7 @@ def main() -> None:
     import time_machine
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
+    from django.db.models import Count
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
@@ -33,7 +34,7 @@ def main() -> None:
 
     from bench.revenue import fill
     from demo.logins import seed_operator
-    from partners.models import PartnerUser
+    from partners.models import Partner, PartnerUser
     from reports.services import mrr_refresh
 
     lines = int(os.environ.get("BENCH_REPORT_LINES", "1000000"))
@@ -61,12 +62,14 @@ def main() -> None:
     seed_operator()
     operator = get_user_model().objects.get(username="operator")
     token, _created = Token.objects.get_or_create(user=operator)
-    partner_user = (
-        PartnerUser.objects.filter(user__is_active=True, partner__is_active=True)
-        .select_related("user")
-        .order_by("pk")
-        .first()
-    )
+    # The generated data has partners but no portal users: one for the largest partner.
+    partner = Partner.objects.annotate(n=Count("customer_links")).order_by("-n").first()
+    partner_user = None
+    if partner is not None:
+        user, _created = get_user_model().objects.get_or_create(username="bench-partner")
+        partner_user, _created = PartnerUser.objects.get_or_create(
+            user=user, defaults={"partner": partner}
+        )
     report = lambda slug: reverse("reports:report", args=[slug])  # noqa: E731
     pages = [
         ("dashboard (admin home, 12 months)", operator, reverse("admin:index"), {}),
