@@ -68,7 +68,11 @@ def _rows_the_demo_leaves_empty(user) -> None:
     # unmatched entry and a SEPA batch of one debit.
     paid = Invoice.objects.filter(kind="invoice", status="paid").order_by("pk").first()
     refund_create(invoice=paid, amount="1.00", reason="History", via="credit", day=paid.paid_on)
-    invoice = Invoice.objects.filter(kind="invoice", total__gt=0).exclude(status="draft").first()
+    invoice = (
+        Invoice.objects.filter(kind="invoice", total__gt=0, currency="EUR")
+        .exclude(status="draft")
+        .first()
+    )
     mandate = sepa_mandate_add(
         customer=invoice.customer,
         account_holder="History Test",

@@ -22,6 +22,7 @@ from django.urls import get_resolver, reverse
 
 from billing.models import Invoice
 from catalog.models import Plan, SeatType
+from core.money import money_text
 from payments.models import PaymentMethod
 from payments.services import sepa_mandate_add
 from tests.partners import builders
@@ -149,6 +150,8 @@ PAGES = [
     Page("partners:seats_reduce", lambda w: [w.bakery_subscription.pk]),
     Page("partners:cancel", lambda w: [w.bakery_subscription.pk]),
     Page("partners:invoices", is_list=True),
+    # What Acme owes (its open invoice for the bakery), never shown to another partner.
+    Page("partners:figures", is_list=True, own=lambda w: [open_total(w)]),
     Page("partners:invoice_pdf", lambda w: [w.bakery_invoice.pk]),
     Page("partners:invoice_einvoice", lambda w: [w.bakery_invoice.pk, "facturx"]),
     Page(
@@ -225,6 +228,11 @@ PAGES = [
 ]
 OWNER = {"partners": "paul", "account": "mary"}
 PEER = {"partners": "nora", "account": "dora"}  # another tenant of the same kind
+
+
+def open_total(w: World) -> str:
+    """The bakery invoice's total as the owner's page writes it."""
+    return money_text(w.bakery_invoice.total.amount, w.bakery_invoice.currency)
 
 
 def secrets(page: Page, w: World) -> list[str]:
