@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils.formats import date_format, number_format
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from billing.models import Invoice, Payment
 from catalog.models import Plan
@@ -250,7 +250,7 @@ def build_dashboard(*, today: date, months: int = 12) -> Dashboard:
     this_month = _("this month (%(month)s)") % {"month": _month_name(current)}
     cards.append(
         Card(
-            _("Invoiced"),
+            pgettext("amount", "Invoiced"),
             _amounts({c: f.invoiced[current] - f.credited[current] for c, f in figures.items()}),
             hint=this_month + " · " + _("net of credit notes, before tax"),
             url=report_url("invoicing", first=current, last=current),

@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Count, F, Q
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from reports import charts
 from reports.dashboard import ZERO, monthly_figures
@@ -46,7 +46,9 @@ def invoicing(filters: ReportFilters) -> ReportResult:
                 categories=labels,
                 series=[
                     charts.Series(
-                        _("Invoiced"), [one.invoiced[m] for m in months], "series-invoiced"
+                        pgettext("amount", "Invoiced"),
+                        [one.invoiced[m] for m in months],
+                        "series-invoiced",
                     ),
                     charts.Series(
                         _("Credited"), [-one.credited[m] for m in months], "series-credited"

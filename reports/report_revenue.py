@@ -9,6 +9,7 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from core import clock
 from core.pricing import ZERO
@@ -70,7 +71,7 @@ def revenue(filters: ReportFilters) -> ReportResult:
         columns=[
             Column("month", _("Month"), "month"),
             Column("currency", _("Currency")),
-            Column("invoiced", _("Invoiced"), "money"),
+            Column("invoiced", pgettext("amount", "Invoiced"), "money"),
             Column("credited", _("Credited"), "money"),
             Column("net", _("Invoiced, net"), "money"),
             Column("recognized", _("Recognized"), "money"),
