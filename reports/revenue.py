@@ -532,13 +532,13 @@ def bucket_of(*, on: date, due: date) -> str:
 
 
 _AGED_SQL = """
-WITH paid AS (
+WITH paid AS MATERIALIZED (
     SELECT p.invoice_id, SUM(p.amount) AS amount
     FROM billing_payment p
     WHERE p.received_on <= %(on)s
     GROUP BY p.invoice_id
 ),
-credited AS (
+credited AS MATERIALIZED (
     SELECT cn.credited_invoice_id AS invoice_id, SUM(cn.total) AS amount
     FROM billing_invoice cn
     WHERE cn.kind = 'credit_note' AND cn.status <> 'draft' AND cn.issue_date <= %(on)s
