@@ -4,8 +4,9 @@ they are only drawn and laid out in tables."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, overload
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -184,19 +185,45 @@ def _buckets_chart(rows: list[AgedRow], day: date) -> list[Any]:
     return pictures
 
 
-def _aged_rows(rows: list[AgedRow], by: str) -> list[dict[str, Any]]:
+class _Rows(Sequence):
+    """The table's rows made when read: a page reads its first hundred, the CSV all of them
+    (a table of 100,000 customers' debts is not built twice over)."""
+
+    def __init__(self, items: list[AgedRow], row: Callable[[AgedRow], dict[str, Any]]) -> None:
+        self.items, self.row = items, row
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self.row(item) for item in self.items[index]]
+        return self.row(self.items[index])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return map(self.row, self.items)
+
+
+def _aged_rows(rows: list[AgedRow], by: str) -> _Rows:
     """The table's rows; each party links to its invoices (a customer) or its page (a partner).
     The links are formatted from one reversed URL: a table can hold 100,000 customers."""
     if by == "customer":
         link = reverse("admin:billing_invoice_changelist") + "?customer__id__exact={}"
     else:
         link = reverse("admin:partners_partner_change", args=[0]).replace("/0/", "/{}/")
-    return [
-        {
-            "party": (row.party_name, link.format(row.party_id)),
-            "currency": row.currency,
-            **{bucket: getattr(row, bucket) for bucket in BUCKETS},
-            "total": row.total,
+
+    def row(aged: AgedRow) -> dict[str, Any]:
+        return {
+            "party": (aged.party_name, link.format(aged.party_id)),
+            "currency": aged.currency,
+            **{bucket: getattr(aged, bucket) for bucket in BUCKETS},
+            "total": aged.total,
         }
-        for row in rows
-    ]
+
+    return _Rows(rows, row)
