@@ -116,6 +116,8 @@ def main() -> None:
         check=True,
     )
     results["pages"] = python("bench.pages", database=RUN_DB)
+    step("the dashboard and the reports, padded to a million invoice lines")
+    results["reports"] = python("bench.reports", database=RUN_DB)
     for workers, threads in ((1, 1), (2, 1), (1, 2)):
         step(f"billing run on {workers} Celery worker(s) of {threads} thread(s)")
         fresh(RUN_DB, SEED_DB)
@@ -137,7 +139,7 @@ def main() -> None:
 
 
 def write_report(results: dict) -> None:
-    from bench import statements
+    from bench import reports, statements
     from bench.report import render
 
     # The payments section: measured with this run, or kept from `make bench-payments`.
@@ -149,8 +151,27 @@ def write_report(results: dict) -> None:
     page = render(results, results["machine"]).rstrip("\n") + "\n"
     if payments:
         page += "\n" + payments + "\n"
+    # The sections measured by their own commands stay (exports); the reports' is this run's.
+    page += kept(EXPORTS_START, EXPORTS_END)
+    if "reports" in results:
+        page += "\n" + reports.section(results["reports"], results["machine"]) + "\n"
+    else:
+        page += kept(reports.START, reports.END)
     (ROOT / "docs" / "benchmarks.md").write_text(page)
     sys.stderr.write("bench: written docs/benchmarks.md\n")
+
+
+EXPORTS_START = "<!-- bench-exports: measured by `make bench-exports` (bench/exports.py) -->"
+EXPORTS_END = "<!-- /bench-exports -->"
+
+
+def kept(start: str, end: str) -> str:
+    """A section of docs/benchmarks.md written by another command, as it is now (or empty)."""
+    page = ROOT / "docs" / "benchmarks.md"
+    current = page.read_text() if page.exists() else ""
+    if start not in current:
+        return ""
+    return "\n" + start + current.partition(start)[2].partition(end)[0] + end + "\n"
 
 
 def machine() -> dict:

@@ -16,6 +16,45 @@ from datetime import date
 
 REPEAT = 7
 DAY = date(2027, 1, 1)
+START = (
+    "<!-- bench-reports: measured by `make bench` and `make bench-reports` (bench/reports.py) -->"
+)
+END = "<!-- /bench-reports -->"
+TARGETS = {"dashboard": 500, "report": 2000}
+
+
+def section(results: dict, machine: dict) -> str:
+    """docs/benchmarks.md's section of these figures."""
+    rows = []
+    for title, page in results["pages"].items():
+        if "median_ms" not in page:
+            rows.append(f"| {title} | {page.get('status', '')} | | | |")
+            continue
+        limit = next((ms for key, ms in TARGETS.items() if title.startswith(key)), None)
+        verdict = "" if limit is None else ("met" if page["median_ms"] < limit else "not met")
+        target = "" if limit is None else f"< {limit:,} ms — {verdict}"
+        rows.append(
+            f"| {title} | {page['median_ms']:,.0f} ms | {page['max_ms']:,.0f} ms "
+            f"| {page['queries']} | {target} |"
+        )
+    return "\n".join(
+        [
+            START,
+            "## Dashboard, reports and MRR (issue 16)",
+            "",
+            f"- Date: {machine.get('date', '')}; {machine.get('cpu', '')}, {machine.get('memory', '')};"
+            f" load average at the end: {machine.get('load', '')}.",
+            f"- {results['mrr_refresh_subscriptions']:,} subscriptions billed by the run, padded to"
+            f" {results['invoice_lines']:,} invoice lines; MRR rebuilt for every subscription in"
+            f" {results['mrr_refresh_full_s']} s, then what changed since in"
+            f" {results['mrr_refresh_incremental_s']} s. Each page asked for {REPEAT} times.",
+            "",
+            "| page | median | slowest | queries | target |",
+            "|---|---|---|---|---|",
+            *rows,
+            END,
+        ]
+    )
 
 
 def main() -> None:

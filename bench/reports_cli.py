@@ -8,7 +8,19 @@ import json
 import os
 import sys
 
-from bench.__main__ import DAY, RUN_DB, SEED_DB, fresh, generate, psql, python, step
+from bench import reports
+from bench.__main__ import (
+    DAY,
+    ROOT,
+    RUN_DB,
+    SEED_DB,
+    fresh,
+    generate,
+    machine,
+    psql,
+    python,
+    step,
+)
 
 
 def main() -> None:
@@ -23,6 +35,16 @@ def main() -> None:
     results = python("bench.reports", database=RUN_DB)
     psql(f"DROP DATABASE IF EXISTS {seed} WITH (FORCE)")
     sys.stdout.write(json.dumps(results, indent=2) + "\n")
+    write_section(reports.section(results, machine()))
+
+
+def write_section(text: str) -> None:
+    """Put `text` in docs/benchmarks.md in place of the previous reports section (or last)."""
+    page = ROOT / "docs" / "benchmarks.md"
+    current = page.read_text()
+    before, found, rest = current.partition(reports.START)
+    after = rest.partition(reports.END)[2] if found else ""
+    page.write_text(before.rstrip("\n") + "\n\n" + text + "\n" + after.lstrip("\n"))
 
 
 if __name__ == "__main__":
