@@ -24,7 +24,7 @@ timelines).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -220,16 +220,6 @@ def movements(
         total.customers[kind] += 1
         changes.append(Change(customer_id, currency, before, after, kind))
     return result, changes
-
-
-def mrr_by_customer(
-    amounts: Iterable[tuple[int, str, Decimal]],
-) -> Mapping[tuple[int, str], Decimal]:
-    """Sum (customer, currency, amount) rows by customer and currency."""
-    totals: dict[tuple[int, str], Decimal] = {}
-    for customer_id, currency, amount in amounts:
-        totals[customer_id, currency] = totals.get((customer_id, currency), ZERO) + amount
-    return totals
 
 
 # Rates ------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
 from django.db import transaction
-from django.db.models import Max, Min, Q
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from reports import mrr
@@ -155,7 +155,3 @@ def mrr_refresh(*, today: dt.date, full: bool = False) -> RefreshReport:
             refreshed_at=started, full_on=today if full else refresh.full_on
         )
     return RefreshReport(len(ids), segments, months, full)
-
-
-def latest_refresh() -> dt.datetime | None:
-    return MrrRefresh.objects.aggregate(at=Max("refreshed_at"))["at"]
