@@ -3,16 +3,27 @@ admin's own check (active staff, else the admin login page), included before the
 in config/urls.py."""
 
 from django.contrib import admin
+from django.contrib.auth.decorators import permission_required
 from django.urls import path
 
 from reports import views
 from reports.views_fec import fec_export
 
 app_name = "reports"
+
+
+def operators(view):
+    """Staff (the admin's login page otherwise) who may read invoices (403 otherwise): the
+    figures are the business's."""
+    return admin.site.admin_view(
+        permission_required("billing.view_invoice", raise_exception=True)(view)
+    )
+
+
 urlpatterns = [
-    path("", admin.site.admin_view(views.report_index), name="index"),
-    path("mrr/movements/", admin.site.admin_view(views.mrr_movements), name="mrr-movements"),
+    path("", operators(views.report_index), name="index"),
+    path("mrr/movements/", operators(views.mrr_movements), name="mrr-movements"),
     # Before the catch-all report route, which would take "fec".
-    path("fec/", admin.site.admin_view(fec_export), name="fec"),
-    path("<slug:slug>/", admin.site.admin_view(views.report_detail), name="report"),
+    path("fec/", operators(fec_export), name="fec"),
+    path("<slug:slug>/", operators(views.report_detail), name="report"),
 ]

@@ -14,11 +14,15 @@ from reports.dashboard import build_dashboard
 register = template.Library()
 
 MONTH_CHOICES = (12, 24)
+# The figures are the business's: staff who may not read invoices get the plain admin home.
+PERMISSION = "billing.view_invoice"
 
 
 @register.inclusion_tag("reports/_dashboard.html", takes_context=True)
 def operator_dashboard(context: template.Context) -> dict[str, Any]:
     request = context["request"]
+    if not request.user.has_perm(PERMISSION):
+        return {"dashboard": None}
     try:
         months = int(request.GET.get("months", "12"))
     except ValueError:

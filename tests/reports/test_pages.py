@@ -294,3 +294,20 @@ def test_people_who_are_not_staff_are_sent_to_the_login(client, demo_catalog):
             assert response.status_code == 302, (person, url)
             assert response["Location"].startswith(reverse("admin:login"))
     assert Partner.objects.count() == 1
+
+
+def test_staff_who_may_not_read_invoices_get_neither_reports_nor_the_dashboard(
+    client, demo_catalog, django_user_model
+):
+    # A staff member with no permission at all (a support agent, say)
+    agent = django_user_model.objects.create_user("agent", password="x-long-password-1")
+    agent.is_staff = True
+    agent.save()
+    client.force_login(agent)
+
+    reports = [url for url in pages() if url != reverse("admin:index")]
+    for url in [*reports, reverse("reports:mrr-movements"), reverse("reports:fec")]:
+        assert client.get(url).status_code == 403, url
+    home = client.get(reverse("admin:index"))
+    assert home.status_code == 200
+    assert b"cadence-dashboard" not in home.content
