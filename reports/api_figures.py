@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from dateutil.relativedelta import relativedelta
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,12 +23,9 @@ from core import clock
 from integrations.access import HasTenant, Tenant, request_tenant
 from partners.models import Partner
 from reports import mrr, selectors
+from reports.months import month_start, months_back, months_between
 
 MAX_MONTHS = 120
-
-
-def first_of_month(value: date) -> date:
-    return value.replace(day=1)
 
 
 class FiguresQuery(serializers.Serializer):
@@ -46,19 +42,20 @@ class FiguresQuery(serializers.Serializer):
 
     def validate(self, attrs):
         today = clock.today()
-        end = first_of_month(attrs.get("end") or today)
-        start = first_of_month(attrs.get("start") or end - relativedelta(months=11))
+        end = month_start(attrs.get("end") or today)
+        start = attrs.get("start") or months_back(end, 12)[0]
+        start = month_start(start)
         for name, value in (("start", start), ("end", end)):
             if not date(2000, 1, 1) <= value <= date(2100, 12, 1):
                 raise ValidationError({name: _("Give a month between 2000 and 2100.")})
         if start > end:
             raise ValidationError({"end": _("The last month comes before the first.")})
-        months = (end.year - start.year) * 12 + end.month - start.month + 1
-        if months > MAX_MONTHS:
+        months = months_between(start, end)
+        if len(months) > MAX_MONTHS:
             raise ValidationError(
                 {"start": _("Ask for %(max)s months at most.") % {"max": MAX_MONTHS}}
             )
-        attrs["months"] = [start + relativedelta(months=i) for i in range(months)]
+        attrs["months"] = months
         return attrs
 
 

@@ -29,11 +29,10 @@ from django.utils.translation import ngettext, pgettext
 from billing.models import Invoice, Payment
 from catalog.models import Plan
 from core.money import money_text
-from core.periods import add_months
 from partners.models import Partner
 from reports import charts, mrr, selectors
+from reports.months import month_start, months_back, next_month
 from reports.report_mrr import movements_chart
-from reports.specs import months_between
 from subscriptions.models import Subscription
 
 ZERO = Decimal(0)
@@ -62,16 +61,6 @@ class Dashboard:
 
 
 # Months ---------------------------------------------------------------------------------------
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def window(today: date, months: int) -> list[date]:
-    """The `months` months ending with today's."""
-    current = month_start(today)
-    return months_between(add_months(current, 1 - months), current)
 
 
 # Figures --------------------------------------------------------------------------------------
@@ -129,7 +118,7 @@ def monthly_figures(
 ) -> dict[str, MonthFigures]:
     """Per currency, the amounts of each month up to `until`'s (from `since`'s, or from the
     beginning for balances): two grouped queries, however many documents."""
-    end = add_months(month_start(until), 1)
+    end = next_month(until)
     documents = issued_documents(currency=currency, plan=plan, partner=partner).filter(
         issue_date__lt=end
     )
@@ -216,7 +205,7 @@ def mrr_cards(today: date, figures: dict[str, list[selectors.MonthFigures]]) -> 
             _("MRR"),
             _amounts(mrr_today),
             hint=_("today, before tax; per currency"),
-            url=report_url("mrr", first=add_months(current, -11), last=current),
+            url=report_url("mrr", first=months_back(today, 12)[0], last=current),
         ),
         Card(
             _("ARR"),
@@ -234,7 +223,7 @@ def mrr_cards(today: date, figures: dict[str, list[selectors.MonthFigures]]) -> 
 
 
 def build_dashboard(*, today: date, months: int = 12) -> Dashboard:
-    shown = window(today, months)
+    shown = months_back(today, months)
     current = month_start(today)
     figures = monthly_figures(until=today)
     overdue = overdue_balances(today)

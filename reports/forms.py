@@ -14,8 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.models import Invoice
 from catalog.models import Plan
-from core.periods import add_months
 from partners.models import Partner
+from reports.months import months_back
 from reports.specs import ReportFilters
 from subscriptions.models import Subscription
 
@@ -96,8 +96,8 @@ class ReportFiltersForm(forms.Form):
     def __init__(self, data: Any = None, *, today: date, **kwargs: Any) -> None:
         # Unfiltered, a report shows the twelve months ending with the current one; a filter
         # left out of the query keeps its default.
-        current = today.replace(day=1)
-        defaults = {"start": f"{add_months(current, -11):%Y-%m}", "end": f"{current:%Y-%m}"}
+        shown = months_back(today, 12)
+        defaults = {"start": f"{shown[0]:%Y-%m}", "end": f"{shown[-1]:%Y-%m}"}
         bound = {**defaults, **{k: data[k] for k in self.FIELDS if data and k in data}}
         super().__init__(bound, **kwargs)
         offer_every_choice(self)

@@ -14,12 +14,12 @@ from django.db.models import Sum
 
 from catalog.models import SeatType
 from partners.models import Partner
+from reports.months import months_back
 from reports.revenue import (
     AgedRow,
     RevenueFilters,
     RevenueMonth,
     aged_receivables,
-    month_start,
     revenue_by_month,
 )
 from reports.selectors import MrrFilters, mrr_on
@@ -62,7 +62,7 @@ def partner_figures(*, partner: Partner, today: date) -> PartnerFigures:
         .annotate(held=Sum("subscriptionseat__quantity"))
         .order_by("code")
     )
-    start = _months_back(month_start(today), MONTHS_SHOWN - 1)
+    start = months_back(today, MONTHS_SHOWN)[0]
     filters = RevenueFilters(partner_id=partner.pk)
     return PartnerFigures(
         live_subscriptions=live.count(),
@@ -72,9 +72,3 @@ def partner_figures(*, partner: Partner, today: date) -> PartnerFigures:
         # Its subscriptions' MRR at the price it pays (None before the figures are built).
         mrr=mrr_on(today, MrrFilters(partner_id=partner.pk)) or None,
     )
-
-
-def _months_back(month: date, count: int) -> date:
-    """The first day of the month `count` months before `month` (a first day)."""
-    index = month.year * 12 + month.month - 1 - count
-    return date(index // 12, index % 12 + 1, 1)

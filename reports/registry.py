@@ -16,9 +16,10 @@ from django.utils.translation import gettext_lazy, pgettext
 
 from reports import charts
 from reports.dashboard import ZERO, monthly_figures
+from reports.months import month_end
 from reports.report_mrr import mrr_breakdown, mrr_movements
 from reports.report_revenue import aged, revenue
-from reports.specs import PALETTE, ReportFilters, ReportResult, ReportSpec, month_end
+from reports.specs import PALETTE, ReportFilters, ReportResult, ReportSpec
 from reports.tables import Column, Table
 from subscriptions.models import Subscription
 

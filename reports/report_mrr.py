@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 
 from core import clock
 from reports import charts, mrr, selectors
-from reports.specs import ReportFilters, ReportResult, month_end
+from reports.months import month_end
+from reports.specs import ReportFilters, ReportResult
 from reports.tables import Column, Table
 
 HUNDRED = Decimal(100)

@@ -15,8 +15,9 @@ from django.utils.translation import pgettext
 from core import clock
 from core.pricing import ZERO
 from reports import charts
+from reports.months import month_end
 from reports.revenue import AgedRow, RevenueFilters, aged_receivables, revenue_by_month
-from reports.specs import ReportFilters, ReportResult, month_end
+from reports.specs import ReportFilters, ReportResult
 from reports.tables import Column, Table
 
 

@@ -63,6 +63,7 @@ from billing.models import Invoice, InvoiceLine, Payment
 from core.pricing import ZERO, round_money
 from partners.models import Partner
 from payments.models import Refund
+from reports.months import month_start, months_between, next_month
 from subscriptions.models import Customer
 
 ONE_DAY = timedelta(days=1)
@@ -107,25 +108,6 @@ class AgedRow:
 
 
 # Months ------------------------------------------------------------------------------------------
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def next_month(day: date) -> date:
-    """The first day of the month after `day`'s."""
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
-
-
-def months_between(start: date, end: date) -> list[date]:
-    """The first days of the months from `start`'s to `end`'s, both included."""
-    months = []
-    month = month_start(start)
-    while month <= end:
-        months.append(month)
-        month = next_month(month)
-    return months
 
 
 # Recognition, the pure definition ----------------------------------------------------------------

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from dateutil.relativedelta import relativedelta
 from django.db.models import Count, F, Min, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 
 from core.pricing import ZERO
 from reports import mrr
 from reports.models import MrrMonth, MrrSegment
+from reports.months import month_end, month_start, next_month
 from subscriptions.models import Customer, Subscription, SubscriptionEvent
 
 
@@ -55,16 +55,6 @@ def live_on(day: date, prefix: str = "") -> Q:
     return Q(**{f"{prefix}start__lte": day}) & (
         Q(**{f"{prefix}end__isnull": True}) | Q(**{f"{prefix}end__gt": day})
     )
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def months_back(today: date, count: int) -> list[date]:
-    """The first days of the `count` months ending with today's."""
-    first = month_start(today)
-    return [first - relativedelta(months=count - 1 - i) for i in range(count)]
 
 
 def mrr_on(day: date, filters: MrrFilters = NO_FILTERS) -> dict[str, Decimal]:
@@ -217,8 +207,8 @@ def month_movements(
 
 def month_bounds(month: date, until: date | None = None) -> tuple[date, date]:
     """The days whose end-of-day MRR open and close a month; `until` cuts it short."""
-    last = month + relativedelta(months=1, days=-1)
-    return month - relativedelta(days=1), min(last, until) if until else last
+    last = month_end(month)
+    return month - timedelta(days=1), min(last, until) if until else last
 
 
 def boundaries_of(months: list[date], until: date | None = None) -> list[date]:
@@ -415,7 +405,7 @@ def period_metrics(
 def trials_by_month(months: list[date], filters: MrrFilters = NO_FILTERS) -> dict:
     """(ended, converted) trials per (currency, month) over the months (one query)."""
     qs = _subscriptions(filters).filter(
-        trial_end__gte=months[0], trial_end__lt=months[-1] + relativedelta(months=1)
+        trial_end__gte=months[0], trial_end__lt=next_month(months[-1])
     )
     rows = (
         qs.annotate(month=TruncMonth("trial_end"))

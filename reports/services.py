@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from reports import mrr
 from reports.models import MrrMonth, MrrRefresh, MrrSegment
-from reports.selectors import month_start, movements_by_month
+from reports.months import month_start, months_between
+from reports.selectors import movements_by_month
 from subscriptions.charges import PriceBook, contexts_for
 from subscriptions.models import Subscription, SubscriptionEvent
 
@@ -87,11 +88,8 @@ def mrr_months_rebuild(*, today: dt.date, since: dt.date | None = None) -> int:
     first = since or MrrSegment.objects.aggregate(first=Min("start"))["first"]
     if first is None:
         return 0
-    months = []
-    month, current = month_start(first), month_start(today)
-    while month < current:
-        months.append(month)
-        month += relativedelta(months=1)
+    current = month_start(today)
+    months = [month for month in months_between(first, current) if month < current]
     history = movements_by_month(months)
     written = 0
     with transaction.atomic():

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from django.utils.functional import Promise
 from django.utils.safestring import SafeString
 
 from catalog.models import Plan
-from core.periods import add_months
 from partners.models import Partner
+from reports.months import months_between
 from reports.tables import Table
 
 # Colour classes given to the series of a chart in turn (static/cadence/reports.css).
@@ -51,17 +51,3 @@ class ReportSpec:
     title: str | Promise
     description: str | Promise
     build: Callable[[ReportFilters], ReportResult]
-
-
-def months_between(first: date, last: date) -> list[date]:
-    """The first days of the months from `first`'s to `last`'s, both included."""
-    months, month = [], first.replace(day=1)
-    while month <= last:
-        months.append(month)
-        month = add_months(month, 1)
-    return months
-
-
-def month_end(month: date) -> date:
-    """The last day of `month` (given by its first day)."""
-    return add_months(month, 1) - timedelta(days=1)
