@@ -201,14 +201,11 @@ class MovementsView(ReportView):
     def get(self, request):
         data, filters = self.query(request)
         month = data["months"][-1]
-        start, end = selectors.month_bounds(month, clock.today())
-        _moved, changes = selectors.movements(start, end, filters)
-        if data.get("kind"):
-            changes = [c for c in changes if c.kind == data["kind"]]
-        # The largest first; a page of them with their details (a month can move thousands).
-        changes.sort(key=selectors.largest_first)
+        found = selectors.month_changes(month, filters, today=clock.today(), kind=data.get("kind"))
+        changes = found.changes
+        # A page of them with their details (a month can move thousands).
         page = changes[data["offset"] : data["offset"] + data["limit"]]
-        details = selectors.change_details(page, start, end, filters)
+        details = selectors.change_details(page, found.start, found.end, filters)
         return Response(
             {
                 "month": month.isoformat(),

@@ -209,7 +209,7 @@ def mrr_cards(today: date, figures: dict[str, list[selectors.MonthFigures]]) -> 
         ),
         Card(
             _("ARR"),
-            _amounts({c: v * 12 for c, v in mrr_today.items()}),
+            _amounts({c: f[-1].metrics.arr for c, f in figures.items()}),
             hint=_("MRR × 12"),
             url=report_url("mrr-breakdown", first=current, last=current),
         ),

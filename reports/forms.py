@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from billing.models import Invoice
 from catalog.models import Plan
 from partners.models import Partner
-from reports.months import months_back
+from reports.months import months_back, months_between
 from reports.specs import ReportFilters
 from subscriptions.models import Subscription
 
@@ -108,7 +108,7 @@ class ReportFiltersForm(forms.Form):
         if start and end:
             if start > end:
                 self.add_error("end", _("The last month comes after the first."))
-            elif (end.year - start.year) * 12 + end.month - start.month + 1 > MAX_MONTHS:
+            elif len(months_between(start, end)) > MAX_MONTHS:
                 self.add_error(
                     "end", _("Ask for at most %(count)s months at once.") % {"count": MAX_MONTHS}
                 )

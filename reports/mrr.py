@@ -234,6 +234,11 @@ def ratio(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
     return (Decimal(part) / Decimal(whole)).quantize(RATE, rounding=ROUND_HALF_UP)
 
 
+def annual(monthly_amount: Decimal) -> Decimal:
+    """ARR: an MRR as a year's worth (MRR × 12)."""
+    return monthly_amount * 12
+
+
 @dataclass(frozen=True)
 class Metrics:
     """A period's SaaS figures in one currency (docs/billing-rules.md, "Revenue figures")."""
@@ -265,7 +270,7 @@ def metrics(
     return Metrics(
         currency=moved.currency,
         mrr=moved.end,
-        arr=moved.end * 12,
+        arr=annual(moved.end),
         subscriptions=subscriptions,
         customers=customers,
         arpu=round_money(moved.end / customers, moved.currency) if customers else None,

@@ -178,7 +178,7 @@ def mrr_breakdown(filters: ReportFilters) -> ReportResult:
                 "key": label or (_("Sold directly") if by == "partner" else ""),
                 "currency": currency,
                 "mrr": amount,
-                "arr": amount * 12,
+                "arr": mrr.annual(amount),
                 "subscriptions": count,
             }
             for label, currency, amount, count in selectors.breakdown(day, by, narrowed)

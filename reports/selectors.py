@@ -196,6 +196,26 @@ def movements(
     return result, changes
 
 
+@dataclass(frozen=True)
+class MonthChanges:
+    """What a month's drill-down lists: its days, its movements and the customers' changes,
+    the largest first (of one movement when asked)."""
+
+    start: date
+    end: date
+    movements: dict[str, mrr.Movements]
+    changes: list[mrr.Change]
+
+
+def month_changes(
+    month: date, filters: MrrFilters = NO_FILTERS, *, today: date, kind: str | None = None
+) -> MonthChanges:
+    start, end = month_bounds(month, today)
+    moved, changes = movements(start, end, filters)
+    chosen = sorted((c for c in changes if not kind or c.kind == kind), key=largest_first)
+    return MonthChanges(start, end, moved, chosen)
+
+
 def month_movements(
     month: date, filters: MrrFilters = NO_FILTERS
 ) -> tuple[dict[str, mrr.Movements], list[mrr.Change]]:

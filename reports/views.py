@@ -86,16 +86,13 @@ def mrr_movements(request: HttpRequest) -> HttpResponseBase:
         return render(request, "reports/mrr_movements.html", context)
     data = form.cleaned_data
     month = data["month"]
-    start, end = selectors.month_bounds(month, today)
     filters = selectors.MrrFilters(
         currency=data.get("currency") or None,
         plan_id=data["plan"].pk if data.get("plan") else None,
         partner_id=data["partner"].pk if data.get("partner") else None,
     )
-    moved, changes = selectors.movements(start, end, filters)
-    if data.get("kind"):
-        changes = [c for c in changes if c.kind == data["kind"]]
-    changes.sort(key=selectors.largest_first)
+    found = selectors.month_changes(month, filters, today=today, kind=data.get("kind"))
+    start, end, moved, changes = found.start, found.end, found.movements, found.changes
     if request.GET.get("format") == "csv":
         return table_csv(changes_table(changes, labels, month))
     context.update(
