@@ -375,13 +375,18 @@ def breakdown(
     return [(label or "", currency, total, n) for label, currency, total, n in rows]
 
 
+# A trial converts when its subscription still runs on the day the trial ends (its first
+# billed day).
+CONVERTED = Q(end_date__isnull=True) | Q(end_date__gt=F("trial_end"))
+
+
 def trials_ended(start: date, end: date, filters: MrrFilters = NO_FILTERS) -> dict[str, tuple]:
     """Trials that ended in [start, end) per currency: (ended, converted). A trial converts when
     the subscription still runs on the day it ends (its first billed day)."""
     qs = _subscriptions(filters).filter(trial_end__gte=start, trial_end__lt=end)
     rows = qs.values("currency").annotate(
         ended=Count("pk"),
-        converted=Count("pk", filter=Q(end_date__isnull=True) | Q(end_date__gt=F("trial_end"))),
+        converted=Count("pk", filter=CONVERTED),
     )
     return {row["currency"]: (row["ended"], row["converted"]) for row in rows}
 
@@ -432,7 +437,7 @@ def trials_by_month(months: list[date], filters: MrrFilters = NO_FILTERS) -> dic
         .values("currency", "month")
         .annotate(
             ended=Count("pk"),
-            converted=Count("pk", filter=Q(end_date__isnull=True) | Q(end_date__gt=F("trial_end"))),
+            converted=Count("pk", filter=CONVERTED),
         )
         .order_by()
     )
