@@ -446,15 +446,122 @@ class Product(LocalizedDescription):
         ordering = ["code"]
 
 
+class BillableMetric(Localized):
+    """What usage events count (billing-rules §12): the events of one code, aggregated over a
+    billing period — counted, counted once per distinct value of a property, or a property's
+    sum, maximum or latest value — optionally only those whose properties match `filters`."""
+
+    class Aggregation(models.TextChoices):
+        COUNT = "count", _("count")
+        COUNT_UNIQUE = "count_unique", _("count unique")
+        SUM = "sum", _("sum")
+        MAX = "max", _("maximum")
+        LATEST = "latest", _("latest value")
+
+    code = code_field()
+    event_code = models.CharField(
+        _("event code"),
+        max_length=100,
+        help_text=_("The `code` of the usage events this metric counts (api_call, storage_gb)."),
+    )
+    aggregation = models.CharField(
+        _("aggregation"), max_length=12, choices=Aggregation.choices, default=Aggregation.COUNT
+    )
+    field = models.CharField(
+        _("property"),
+        max_length=100,
+        blank=True,
+        help_text=_(
+            "The event property aggregated (count unique, sum, maximum, latest); empty for count."
+        ),
+    )
+    filters = models.JSONField(
+        _("filters"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            'Only events whose properties have one of these values: {"region": ["eu", "us"]}.'
+        ),
+    )
+    unit = models.CharField(_("unit"), max_length=30, blank=True, help_text=_("calls, GB…"))
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("billable metric")
+        verbose_name_plural = _("billable metrics")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(aggregation="count", field="")
+                | (~Q(aggregation="count") & ~Q(field="")),
+                name="metric_field_matches_aggregation",
+                violation_error_message=_(
+                    "Count needs no property; count unique, sum, maximum and latest value "
+                    "aggregate the property named."
+                ),
+            )
+        ]
+
+    def clean(self) -> None:
+        super().clean()
+        problem = _filters_problem(self.filters)
+        if problem:
+            raise ValidationError({"filters": problem})
+
+
+def _filters_problem(filters: object) -> str:
+    """Why a metric's filters are not {property: [values]} (empty: they are)."""
+    if not isinstance(filters, dict):
+        return str(_('Filters are an object: {"property": ["value", …]}.'))
+    for key, values in filters.items():
+        if not isinstance(values, list) or not values:
+            return str(
+                _('The filter on "%(property)s" needs a list of at least one value.')
+                % {"property": key}
+            )
+        if any(not isinstance(v, str | int | bool) for v in values):
+            return str(
+                _('The values of the filter on "%(property)s" are texts or numbers.')
+                % {"property": key}
+            )
+    return ""
+
+
 class Feature(Localized):
     class Kind(models.TextChoices):
         ON_OFF = "on_off", _("on/off")
         LIMIT = "limit", _("limit")
 
+    class Enforcement(models.TextChoices):
+        NONE = "none", pgettext_lazy("limit enforcement", "none")
+        SOFT = "soft", pgettext_lazy("limit enforcement", "soft (webhook)")
+        HARD = "hard", pgettext_lazy("limit enforcement", "hard (refused)")
+
     code = code_field()
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.ON_OFF)
     unit = models.CharField(
         _("unit"), max_length=30, blank=True, help_text=_("For limits: GB, users, requests…")
+    )
+    # A limit counted against usage (billing-rules §14): the metric measures what is used of it
+    # over the billing period; without one, the limit is a value the application reads.
+    metric = models.ForeignKey(
+        "BillableMetric",
+        verbose_name=_("usage metric"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="features",
+        help_text=_("For limits: the usage counted against the limit over the billing period."),
+    )
+    enforcement = models.CharField(
+        _("enforcement"),
+        max_length=4,
+        choices=Enforcement.choices,
+        default=Enforcement.NONE,
+        help_text=_(
+            "Hard: usage events beyond the limit are refused. Soft: they are accepted and a "
+            "webhook tells you the limit was passed."
+        ),
     )
     history = HistoricalRecords()
 
@@ -469,6 +576,7 @@ class PricingModel(models.TextChoices):
     PER_UNIT = CorePricingModel.PER_UNIT.value, _("per unit")
     GRADUATED = CorePricingModel.GRADUATED.value, _("graduated tiers")
     VOLUME = CorePricingModel.VOLUME.value, _("volume tiers")
+    PACKAGE = CorePricingModel.PACKAGE.value, _("package of N units")
 
 
 class PriceSheet(Localized):
@@ -491,7 +599,15 @@ class PriceSheet(Localized):
         _("amount"),
         null=True,
         blank=True,
-        help_text=_("The flat price per period, or the price of one unit. Empty for tiers."),
+        help_text=_(
+            "The flat price per period, the price of one unit, or of one package. Empty for tiers."
+        ),
+    )
+    package_size = models.PositiveIntegerField(
+        _("units per package"),
+        null=True,
+        blank=True,
+        help_text=_("For package prices: each started package of this many units is charged."),
     )
     history = HistoricalRecords()
 
@@ -507,11 +623,20 @@ class PriceSheet(Localized):
             ),
             models.CheckConstraint(
                 condition=Q(pricing_model__in=["graduated", "volume"], amount__isnull=True)
-                | Q(pricing_model__in=["flat", "per_unit"], amount__isnull=False),
+                | Q(pricing_model__in=["flat", "per_unit", "package"], amount__isnull=False),
                 name="pricesheet_amount_matches_model",
                 violation_error_message=_(
                     "Flat and per-unit prices need an amount; tiered prices take their amounts "
                     "from the tiers and leave it empty."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=(Q(pricing_model="package") & Q(package_size__gte=1))
+                | (~Q(pricing_model="package") & Q(package_size__isnull=True)),
+                name="pricesheet_package_size",
+                violation_error_message=_(
+                    "A package price needs its number of units per package (and only a package "
+                    "price has one)."
                 ),
             ),
             models.CheckConstraint(
@@ -833,6 +958,16 @@ class Bundle(LocalizedDescription):
     term = models.ForeignKey(
         Term, verbose_name=_("term"), on_delete=models.PROTECT, null=True, blank=True
     )
+    # billing-rules §8: "product contracts are then added in the offer creation" — selling the
+    # bundle (as a plan's or an add-on) gives the subscription this contract.
+    contract = models.ForeignKey(
+        "ProductContract",
+        verbose_name=_("product contract"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bundles",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -1011,6 +1146,18 @@ class Plan(LocalizedDescription):
     status = models.CharField(
         _("status"), max_length=8, choices=Status.choices, default=Status.DRAFT, db_index=True
     )
+    contract = models.ForeignKey(
+        "ProductContract",
+        verbose_name=_("product contract"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="plans",
+        help_text=_(
+            "Selling the plan gives the subscription this contract: its issues or credits, and "
+            "for a time-based one its runtime and cancellation period."
+        ),
+    )
     history = HistoricalRecords(m2m_fields=[bundles, addon_bundles])
 
     class Meta:
@@ -1093,6 +1240,76 @@ class PlanFeature(models.Model):
         if self.limit is None:
             return f"{self.feature.code}: on"
         return f"{self.feature.code}: {self.limit} {self.feature.unit}".strip()
+
+
+class BundleFeature(models.Model):
+    """The value a bundle (an add-on) gives a feature: its limits add to the plan's."""
+
+    bundle = models.ForeignKey(
+        Bundle, verbose_name=_("bundle"), on_delete=models.CASCADE, related_name="bundle_features"
+    )
+    feature = models.ForeignKey(Feature, verbose_name=_("feature"), on_delete=models.PROTECT)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    limit = models.PositiveIntegerField(
+        _("limit"),
+        null=True,
+        blank=True,
+        help_text=_("Added to the plan's limit; empty: unlimited."),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("bundle feature")
+        verbose_name_plural = _("bundle features")
+        ordering = ["bundle", "feature__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bundle", "feature"],
+                name="bundlefeature_unique",
+                violation_error_message=_("This feature already has a value in this bundle."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bundle.code}: {self.feature.code}"
+
+
+class UsageCharge(models.Model):
+    """A plan's price for a metric's usage (billing-rules §12), billed in arrears: the usage of
+    each billing period on the invoice of the next period's start."""
+
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="usage_charges"
+    )
+    metric = models.ForeignKey(
+        BillableMetric, verbose_name=_("metric"), on_delete=models.PROTECT, related_name="charges"
+    )
+    price_sheet = models.ForeignKey(
+        PriceSheet,
+        verbose_name=_("price sheet"),
+        on_delete=models.PROTECT,
+        help_text=_(
+            "Per unit, graduated, volume or package; its period is ignored: the usage of a "
+            "billing period is priced whole."
+        ),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("usage charge")
+        verbose_name_plural = _("usage charges")
+        ordering = ["plan", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "metric"],
+                name="usagecharge_unique_metric",
+                violation_error_message=_("This plan already charges this metric."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan.code}: {self.metric.code}"
 
 
 class ServicePeriodOption(models.Model):

@@ -62,6 +62,7 @@ class PricingModel(StrEnum):
     PER_UNIT = "per_unit"
     GRADUATED = "graduated"
     VOLUME = "volume"
+    PACKAGE = "package"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,7 @@ class Tier:
     unit_price: Decimal
     flat_amount: Decimal = ZERO
 
-    def units_within(self, quantity: int) -> int:
+    def units_within(self, quantity: int | Decimal) -> int | Decimal:
         top = quantity if self.last_unit is None else min(quantity, self.last_unit)
         return max(0, top - self.first_unit + 1)
 
@@ -122,16 +123,22 @@ def validate_tiers(tiers: Sequence[Tier]) -> None:
 
 def price_for_quantity(
     model: PricingModel | str,
-    quantity: int,
+    quantity: int | Decimal,
     *,
     amount: Decimal | None = None,
     tiers: Sequence[Tier] = (),
+    package_size: int | None = None,
 ) -> Decimal:
     """The price of `quantity` units for one price period, unrounded.
 
     flat: `amount` whatever the quantity (nothing for quantity 0); per unit: `amount` × quantity;
     graduated: each unit at the price of the tier it falls in (plus each reached tier's flat fee);
-    volume: every unit at the price of the tier the quantity reaches (plus that tier's flat fee).
+    volume: every unit at the price of the tier the quantity reaches (plus that tier's flat fee);
+    package: `amount` for each started package of `package_size` units (1,001 units in packages
+    of 1,000 are two packages).
+
+    Usage quantities (billing-rules §12) may be decimal (a sum of gigabytes): every model takes
+    them as they are, a tier's units included.
     """
     model = PricingModel(model)
     if quantity < 0:
@@ -151,6 +158,14 @@ def price_for_quantity(
                 if units:
                     total += tier.unit_price * units + tier.flat_amount
             return total
+        case PricingModel.PACKAGE:
+            if not package_size or package_size < 1:
+                raise ApplicationError(
+                    _("A package price needs the number of units in a package."),
+                    field="package_size",
+                )
+            packages = -(-Decimal(quantity) // package_size)  # started packages: ceiling
+            return _required_amount(amount) * packages
         case PricingModel.VOLUME:
             validate_tiers(tiers)
             for tier in tiers:

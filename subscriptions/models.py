@@ -433,6 +433,9 @@ class SubscriptionEvent(models.Model):
         VOUCHER_REDEEMED = "voucher_redeemed", _("voucher redeemed")
         PO_REFERENCE = "po_reference", _("PO reference changed")
         CONTRACT_ADDED = "contract_added", _("product contract added")
+        CONTRACT_STARTED = "contract_started", _("product contract started")
+        CONTRACT_ENDED = "contract_ended", _("product contract ended")
+        CREDITS_TOPPED_UP = "credits_topped_up", _("credits bought")
         SUSPENDED = "suspended", _("suspended for non-payment")
         REACTIVATED = "reactivated", _("reactivated")
 
@@ -638,6 +641,7 @@ class CouponRedemption(models.Model):
 
 class SubscriptionContract(models.Model):
     class Status(models.TextChoices):
+        PENDING = "pending", pgettext_lazy("contract status", "pending")
         ACTIVE = "active", pgettext_lazy("contract status", "active")
         PENDING_CANCELLATION = (
             "pending_cancellation",
@@ -701,6 +705,7 @@ class CreditEntry(models.Model):
 
     class Kind(models.TextChoices):
         GRANT = "grant", _("granted")
+        TOPUP = "topup", _("bought")
         CONSUMPTION = "consumption", _("consumed")
         EXPIRY = "expiry", _("expired")
 
@@ -727,11 +732,68 @@ class CreditEntry(models.Model):
                 name="credit_one_grant_or_expiry_per_period",
             ),
             models.CheckConstraint(
-                condition=(Q(kind="grant") & Q(amount__gt=0))
-                | (~Q(kind="grant") & Q(amount__lt=0)),
+                condition=(Q(kind__in=["grant", "topup"]) & Q(amount__gt=0))
+                | (~Q(kind__in=["grant", "topup"]) & Q(amount__lt=0)),
                 name="credit_sign_matches_kind",
+            ),
+            # A top-up is written once for the timeline entry that bought it (its reference).
+            models.UniqueConstraint(
+                fields=["subscription_contract", "reference"],
+                condition=Q(kind="topup"),
+                name="credit_one_topup_per_purchase",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.get_kind_display()} {self.amount}"
+
+
+# Usage (billing-rules §12) ------------------------------------------------------------------------
+
+
+class UsageEvent(models.Model):
+    """One usage event sent by an application: `code` says what happened, `properties` what a
+    metric aggregates. A retried event (same customer, same `transaction_id`) is stored once.
+
+    `counted_at` decides the billing period it counts in: its timestamp, or for an event that
+    arrives after its period's grace window closed, the moment the window closed for it
+    (received − grace): late events count in their period while the window is open, later ones
+    in the next (docs/billing-rules.md §12)."""
+
+    id = models.BigAutoField(primary_key=True)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="usage_events", db_index=False
+    )
+    # The subscription whose charge counts it: named by the sender, or the only live subscription
+    # of the customer charging or limiting its code (empty: counted by none, kept for the record).
+    subscription = models.ForeignKey(
+        Subscription,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="usage_events",
+        db_index=False,
+    )
+    transaction_id = models.CharField(_("transaction id"), max_length=100)
+    code = models.CharField(_("event code"), max_length=100)
+    timestamp = models.DateTimeField(_("timestamp"))
+    counted_at = models.DateTimeField(_("counted at"))
+    properties = models.JSONField(_("properties"), default=dict, blank=True)
+    received_at = models.DateTimeField(_("received at"))
+
+    class Meta:
+        verbose_name = _("usage event")
+        verbose_name_plural = _("usage events")
+        ordering = ["-counted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "transaction_id"], name="usage_event_unique_transaction"
+            )
+        ]
+        indexes = [
+            # A metric's usage over a period: the one read billing and entitlements make.
+            models.Index(fields=["subscription", "code", "counted_at"], name="usage_event_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.transaction_id}"

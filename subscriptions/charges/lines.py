@@ -45,6 +45,7 @@ def sheet_amount(
         quantity,
         amount=sheet.amount.amount if sheet.amount is not None else None,
         tiers=sheet.core_tiers() if sheet.is_tiered else (),
+        package_size=sheet.package_size,
     )
     ratio = period_ratio(sheet.period, billing_period, period_start)
     currency = sheet.currency
