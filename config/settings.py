@@ -224,6 +224,14 @@ if BILLING_RUN_HOUR > 23:
     raise ImproperlyConfigured(
         f"Environment variable BILLING_RUN_HOUR={BILLING_RUN_HOUR} is invalid: expected 0 to 23."
     )
+# Usage events (billing-rules §12): an event received up to this many hours after its billing
+# period ended still counts in it; later, in the next. A period's usage is invoiced once its
+# window closed, so keep it below BILLING_RUN_HOUR to bill usage on the period-start invoice.
+USAGE_GRACE_HOURS = env.integer("USAGE_GRACE_HOURS", 1, minimum=0)
+if USAGE_GRACE_HOURS > 72:
+    raise ImproperlyConfigured(
+        f"Environment variable USAGE_GRACE_HOURS={USAGE_GRACE_HOURS} is invalid: expected 0 to 72."
+    )
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Renewals, trial ends, period starts and invoicing, fanned out in chunks (billing queue);
     # it also triggers overdue reminders, notice reminders and coupon expiry for the day.
