@@ -59,6 +59,7 @@ from partners.services import subscription_sell
 from payments.selectors import with_card_status
 from reports.partner_figures import partner_figures
 from subscriptions import services
+from subscriptions.entitlements import subscription_features
 from subscriptions.forms import AcceptTermsForm, add_refusal
 from subscriptions.models import Customer, Subscription
 from subscriptions.selectors import charge_summary, subscription_overviews, summaries_by_period
@@ -130,6 +131,7 @@ def customer_detail(request: HttpRequest, partner: Partner, pk: int) -> HttpResp
     overviews = subscription_overviews(partner_subscriptions_of(partner, customer), today)
     devices = customer_devices(customer)
     live = [o for o in overviews if o.subscription.status in Subscription.LIVE_STATUSES]
+    features = subscription_features(subscriptions=[o.subscription for o in overviews], day=today)
     return page(
         request,
         partner,
@@ -140,6 +142,7 @@ def customer_detail(request: HttpRequest, partner: Partner, pk: int) -> HttpResp
             "seat_counts": seat_counts(devices, overviews),
             "overviews": overviews,
             "can_add_seats": any(o.seats for o in live),
+            "features": features,
             "today": today,
         },
     )

@@ -50,6 +50,7 @@ from integrations.serializers import (
 from integrations.viewsets import TenantMixin, lock_nowait
 from partners.services import subscription_sell
 from subscriptions import services
+from subscriptions.entitlements import customer_entitlements, plan_change_features
 from subscriptions.models import (
     Customer,
     Subscription,
@@ -183,6 +184,80 @@ class ChangeSerializer(PreviewSerializer):
     @extend_schema_field(SubscriptionDetailSerializer)
     def get_subscription(self, result) -> dict:
         return SubscriptionDetailSerializer(self.context["subscription"]).data
+
+
+class EntitlementSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField(help_text="In the request's language.")
+    kind = serializers.ChoiceField(choices=["on_off", "limit"])
+    enabled = serializers.BooleanField()
+    limit = serializers.DecimalField(
+        max_digits=20,
+        decimal_places=0,
+        allow_null=True,
+        help_text="For a limit: the sum over the subscriptions and add-ons granting it; null "
+        "for unlimited (and for an on/off feature); 0 when off.",
+    )
+    unit = serializers.CharField()
+    used = serializers.DecimalField(
+        max_digits=30,
+        decimal_places=6,
+        allow_null=True,
+        normalize_output=True,
+        help_text="For a limit counted against usage: what was used in the current billing "
+        "period; else null.",
+    )
+    remaining = serializers.DecimalField(
+        max_digits=30,
+        decimal_places=6,
+        allow_null=True,
+        normalize_output=True,
+        help_text="Limit − used, never below 0; null when unlimited or not counted.",
+    )
+    enforcement = serializers.ChoiceField(
+        choices=["none", "soft", "hard"],
+        help_text="Beyond the limit, usage events are refused (hard) or accepted with a "
+        "webhook (soft).",
+    )
+    period_start = serializers.DateField(
+        source="period.start", allow_null=True, default=None, help_text="Where `used` counts from."
+    )
+    period_end = serializers.DateField(
+        source="period.end",
+        allow_null=True,
+        default=None,
+        help_text="Where the count resets (exclusive).",
+    )
+    granted_by = serializers.ListField(
+        child=serializers.IntegerField(), help_text="The ids of the subscriptions enabling it."
+    )
+
+
+class EntitlementsSerializer(serializers.Serializer):
+    customer = serializers.IntegerField(source="customer_id")
+    day = serializers.DateField()
+    features = EntitlementSerializer(many=True)
+
+
+class FeatureChangeSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField(source="feature.display_name")
+    change = serializers.ChoiceField(choices=["gained", "lost", "raised", "lowered"])
+    limit_before = serializers.DecimalField(
+        source="before", max_digits=20, decimal_places=0, allow_null=True
+    )
+    limit_after = serializers.DecimalField(
+        source="after", max_digits=20, decimal_places=0, allow_null=True
+    )
+
+
+class PlanChangePreviewSerializer(PreviewSerializer):
+    features = serializers.SerializerMethodField()
+
+    @extend_schema_field(FeatureChangeSerializer(many=True))
+    def get_features(self, result) -> list[dict]:
+        """Features gained and lost, limits raised and lowered (null: unlimited)."""
+        return FeatureChangeSerializer(self.context.get("features", []), many=True).data
 
 
 class CreditEntrySerializer(serializers.Serializer):
@@ -359,6 +434,20 @@ class CustomerViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
     def scoped(self, queryset):
         return self.tenant.customers(queryset)
 
+    @extend_schema(
+        summary="A customer's entitlements",
+        description="Every feature its live subscriptions give (a suspended subscription's "
+        "are off): on/off features, limits summed over subscriptions and add-ons (null: "
+        "unlimited), and for a limit counted against usage what is used so far in the current "
+        "billing period.",
+        tags=["customers"],
+        responses={200: EntitlementsSerializer},
+    )
+    @action(detail=True, methods=["get"])
+    def entitlements(self, request, pk=None):
+        customer = self.get_object()
+        return Response(EntitlementsSerializer(customer_entitlements(customer=customer)).data)
+
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER,
@@ -383,19 +472,26 @@ def change_schema(summary: str, request, *, created: bool = False, description: 
     )
 
 
-def preview_schema(summary: str, request, description: str = ""):
+def preview_schema(summary: str, request, description: str = "", response=PreviewSerializer):
     return extend_schema(
         summary=summary,
         description=(description + " " if description else "")
         + "Computes the change exactly as its POST would, and saves nothing.",
         tags=["subscriptions"],
         request=request,
-        responses={200: PreviewSerializer},
+        responses={200: response},
     )
 
 
 def change_actions(
-    url: str, adapter: str, input_class, *, summary: str, preview_summary: str, description=""
+    url: str,
+    adapter: str,
+    input_class,
+    *,
+    summary: str,
+    preview_summary: str,
+    description="",
+    preview_response=PreviewSerializer,
 ):
     """A change and its preview, as the two actions `POST …/{url}/` and `POST …/{url}/preview/`:
     both parse `input_class` and call the view's `adapter` (one service), the preview with
@@ -414,7 +510,7 @@ def change_actions(
     change = change_schema(summary, input_class, description=description)(
         action(detail=True, methods=["post"], url_path=url, url_name=name)(change)
     )
-    preview = preview_schema(preview_summary, input_class)(
+    preview = preview_schema(preview_summary, input_class, response=preview_response)(
         action(
             detail=True, methods=["post"], url_path=f"{url}/preview", url_name=f"{name}-preview"
         )(preview)
@@ -469,11 +565,21 @@ class SubscriptionViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
             self._check_customer_may_change(subscription)
             data = self._input(serializer_class)
             if preview:
-                return Response(PreviewSerializer(call(subscription, data, True)).data)
+                return Response(self._preview(call, subscription, data))
             lock_nowait(Subscription, subscription.pk)
             return self._changed(call(subscription, data, False))
 
         return handle() if preview else idempotent(request, handle)
+
+    def _preview(self, call, subscription: Subscription, data) -> dict:
+        if call == self._change_plan:
+            # What the plan change gains and loses, read before the dry run (which rolls back).
+            features = plan_change_features(
+                subscription=subscription, plan_id=data["plan"].pk, day=clock.today()
+            )
+            result = call(subscription, data, True)
+            return PlanChangePreviewSerializer(result, context={"features": features}).data
+        return PreviewSerializer(call(subscription, data, True)).data
 
     def _check_customer_may_change(self, subscription: Subscription) -> None:
         if self.tenant.role == Role.CUSTOMER and (reason := managed_elsewhere(subscription)):
@@ -592,6 +698,7 @@ class SubscriptionViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
         description=(
             "An upgrade is immediate and prorated; a downgrade waits for the end of the period."
         ),
+        preview_response=PlanChangePreviewSerializer,
     )
 
     def _withdraw_plan_change(self, subscription, data, dry_run):

@@ -17,11 +17,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, DecimalField, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    Count,
+    DecimalField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -85,26 +96,19 @@ def events_in(
     )
 
 
-def usage_quantities(
-    metric: BillableMetric, subscription_ids: Sequence[int], start: date, end: date
-) -> dict[int, Decimal]:
-    """The metric's usage in [start, end) of each subscription (0 when it has none), in one
-    query whatever the number of subscriptions."""
-    quantities = dict.fromkeys(subscription_ids, ZERO)
-    if not subscription_ids:
-        return quantities
-    events = events_in(metric, subscription_ids, start, end).order_by()
+def _quantity_rows(metric: BillableMetric, events: QuerySet[UsageEvent], start: date, end: date):
+    """The metric's aggregate of `events` per subscription, as rows (subscription_id, q)."""
     match metric.aggregation:
         case Aggregation.COUNT:
-            rows = events.values("subscription_id").annotate(q=Count("id"))
+            return events.values("subscription_id").annotate(q=Count("id"))
         case Aggregation.COUNT_UNIQUE:
-            rows = events.values("subscription_id").annotate(
+            return events.values("subscription_id").annotate(
                 q=Count(KeyTextTransform(metric.field, "properties"), distinct=True)
             )
         case Aggregation.SUM:
-            rows = events.values("subscription_id").annotate(q=Sum(_number(metric.field)))
+            return events.values("subscription_id").annotate(q=Sum(_number(metric.field)))
         case Aggregation.MAX:
-            rows = events.values("subscription_id").annotate(q=Max(_number(metric.field)))
+            return events.values("subscription_id").annotate(q=Max(_number(metric.field)))
         case Aggregation.LATEST:
             # The value of the last event counted (by timestamp, then as received).
             last = (
@@ -119,13 +123,62 @@ def usage_quantities(
                 .order_by("-timestamp", "-id")
                 .values_list(_number(metric.field))[:1]
             )
-            # Count() makes it one row per subscription (GROUP BY), with its last value.
-            rows = events.values("subscription_id").annotate(n=Count("id"), q=Subquery(last))
+            # Count() makes it one row per subscription (GROUP BY), with its last value; the
+            # count itself is not selected, so that every aggregation gives the same columns.
+            return (
+                events.values("subscription_id")
+                .annotate(n=Count("id"), q=Subquery(last))
+                .values("subscription_id", "q")
+            )
         case _:  # pragma: no cover - the choices are closed
             raise AssertionError(metric.aggregation)
-    for row in rows:
+
+
+def usage_quantities(
+    metric: BillableMetric, subscription_ids: Sequence[int], start: date, end: date
+) -> dict[int, Decimal]:
+    """The metric's usage in [start, end) of each subscription (0 when it has none), in one
+    query whatever the number of subscriptions."""
+    quantities = dict.fromkeys(subscription_ids, ZERO)
+    if not subscription_ids:
+        return quantities
+    events = events_in(metric, subscription_ids, start, end).order_by()
+    for row in _quantity_rows(metric, events, start, end):
         quantities[row["subscription_id"]] = Decimal(row["q"] or 0).normalize() + ZERO
     return quantities
+
+
+@dataclass(frozen=True)
+class Window:
+    """A metric's usage to read for some subscriptions over [start, end)."""
+
+    metric: BillableMetric
+    subscription_ids: tuple[int, ...]
+    start: date
+    end: date
+
+
+def usage_quantities_many(windows: Sequence[Window]) -> list[dict[int, Decimal]]:
+    """usage_quantities of each window (several metrics and periods), in one query whatever
+    the number of windows and subscriptions (their aggregates joined by UNION ALL): what
+    entitlements read for the limits of many customers at once."""
+    results: list[dict[int, Decimal]] = [dict.fromkeys(w.subscription_ids, ZERO) for w in windows]
+    parts = [
+        _quantity_rows(
+            w.metric,
+            events_in(w.metric, w.subscription_ids, w.start, w.end).order_by(),
+            w.start,
+            w.end,
+        ).annotate(window=Value(index))
+        for index, w in enumerate(windows)
+        if w.subscription_ids
+    ]
+    if not parts:
+        return results
+    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    for row in rows:
+        results[row["window"]][row["subscription_id"]] = Decimal(row["q"] or 0).normalize() + ZERO
+    return results
 
 
 def usage_quantity(metric: BillableMetric, subscription_id: int, start: date, end: date) -> Decimal:

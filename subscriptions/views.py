@@ -35,6 +35,7 @@ from core.errors import ApplicationError
 from core.periods import Period, Unit
 from payments.selectors import with_card_status
 from subscriptions import services
+from subscriptions.entitlements import plan_change_features, subscription_features
 from subscriptions.forms import ConfirmForm, CouponForm, add_refusal
 from subscriptions.models import Customer, Subscription, SubscriptionEvent
 from subscriptions.selectors import (
@@ -202,7 +203,9 @@ def _subscription_page(
     subscription: Subscription,
     coupon_form: CouponForm | None = None,
 ) -> HttpResponse:
-    [overview] = subscription_overviews([subscription], clock.today())
+    today = clock.today()
+    [overview] = subscription_overviews([subscription], today)
+    features = subscription_features(subscriptions=[subscription], day=today)
     return page(
         request,
         customer,
@@ -210,6 +213,7 @@ def _subscription_page(
         {
             "overview": overview,
             "subscription": subscription,
+            "features": features.get(subscription.pk, []),
             "coupon_form": coupon_form or CouponForm(),
             "can_redeem": not subscription.is_managed
             and subscription.status in Subscription.LIVE_STATUSES
@@ -359,6 +363,9 @@ def change_plan_confirm(
         "account/change_plan_confirm.html",
         {
             "subscription": subscription,
+            "feature_changes": plan_change_features(
+                subscription=subscription, plan_id=plan.pk, day=today
+            ),
             "option": _plan_option(subscription, plan, today),
             "form": form,
             "today": today,
