@@ -4,6 +4,7 @@ import os
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import translation
 
@@ -18,6 +19,14 @@ def _default_language():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache (entitlements are cached, subscriptions/
+    entitlements.py): rows of an earlier test, rolled back, may have had the same ids."""
+    cache.clear()
+    yield
 
 
 @pytest.fixture

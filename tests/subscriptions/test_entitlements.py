@@ -37,13 +37,6 @@ from tests.support.entitlements import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 def test_on_off_features_and_limits_summed_over_subscriptions_and_add_ons():
     b = book()
     got = customer_entitlements(customer=b.customer, day=TODAY)
