@@ -1,4 +1,5 @@
-"""Entitlements: what a customer may use, as its live subscriptions give it (billing-rules §14).
+"""Entitlements: what a customer may use, as its live subscriptions give it (docs/billing-rules.md,
+"Entitlements").
 
 Each subscription grants the features of its plan (catalog PlanFeature) and of the add-on
 bundles in its state (BundleFeature × the add-on's count). Across the customer's subscriptions:
@@ -19,9 +20,10 @@ how many have access, their latest `updated_at` and their latest timeline entry 
 plan, add-on, cancellation, end, suspension, reactivation — appends one, and the services and
 the billing run's advance set `updated_at`), and the catalog's latest audit row of features,
 plan features, bundle features and metrics (django-simple-history writes one for every save
-and delete, the admin's included). Reading that version is one small query (two with the
-catalog's); nothing has to remember to invalidate, and several web processes each with their
-own cache agree. An entry is also dropped after a day (the day is in the key).
+and delete, the admin's included). Reading that version is one small query, for one
+customer or a batch of them; nothing has to remember to invalidate, and several web processes each with their
+own cache agree. The day is in the key too (a change scheduled for a date takes effect then);
+an entry expires after a day.
 
 The usage numbers are not cached: they change with every event, and the usage ingestion refuses
 events beyond a hard limit from them — a number a few seconds old would let a burst through.
@@ -206,20 +208,21 @@ class Entitlements:
 # Reading (cached) ------------------------------------------------------------------------------
 
 
-def _catalog_version() -> tuple[int | None, ...]:
-    """The latest audit row of each catalog model features are read from, in one query (the
-    latest of each by its primary key's index)."""
-    first, *others = [model.history.model for model in CATALOG_MODELS]  # type: ignore[attr-defined]
-    latest = {
-        f"v{i}": Max(Subquery(model.objects.order_by("-history_id").values("history_id")[:1]))
-        for i, model in enumerate(others, start=1)
+def _catalog_versions() -> dict[str, Max]:
+    """The latest audit row of each catalog model features are read from (the latest of each by
+    its primary key's index), as aggregates of the versions' query."""
+    return {
+        f"catalog{i}": Max(
+            Subquery(model.history.model.objects.order_by("-history_id").values("history_id")[:1])
+        )
+        for i, model in enumerate(CATALOG_MODELS)
     }
-    row = first.objects.order_by().aggregate(v0=Max("history_id"), **latest)
-    return tuple(row[f"v{i}"] for i in range(len(CATALOG_MODELS)))
 
 
-def _subscription_versions(customer_ids: Sequence[int]) -> dict[int, tuple]:
-    """Per customer: what changes whenever its subscriptions' features may (one query)."""
+def _versions(customer_ids: Sequence[int]) -> dict[int, tuple]:
+    """Per customer, what changes whenever its features may (the module's docstring), in one
+    query: its subscriptions' count, how many have access, their latest change and timeline
+    entry, and the catalog's latest audit rows. A customer without subscriptions has none."""
     rows = (
         Subscription.objects.filter(customer_id__in=list(customer_ids))
         .order_by()
@@ -233,21 +236,20 @@ def _subscription_versions(customer_ids: Sequence[int]) -> dict[int, tuple]:
             ),
             updated=Max("updated_at"),
             entry=Max("events__id"),
+            **_catalog_versions(),
         )
     )
     versions: dict[int, tuple] = dict.fromkeys(customer_ids, (0,))
     for row in rows:
-        versions[row["customer_id"]] = (
-            row["n"],
-            row["access"],
-            row["updated"].isoformat() if row["updated"] else "",
-            row["entry"],
+        versions[row.pop("customer_id")] = tuple(
+            value.isoformat() if hasattr(value, "isoformat") else value
+            for _, value in sorted(row.items())
         )
     return versions
 
 
-def _key(customer_id: int, day: date, version: tuple, catalog: tuple) -> str:
-    digest = hashlib.sha256(repr((version, catalog)).encode()).hexdigest()[:32]
+def _key(customer_id: int, day: date, version: tuple) -> str:
+    digest = hashlib.sha256(repr(version).encode()).hexdigest()[:32]
     return f"{CACHE_PREFIX}:{customer_id}:{day.isoformat()}:{digest}"
 
 
@@ -265,24 +267,26 @@ def _period(subscription: Subscription, day: date) -> Interval | None:
 
 
 def _load(customer_ids: Sequence[int], day: date) -> dict[int, tuple[SubscriptionFeatures, ...]]:
-    """The features each customer's subscriptions give on `day`, in four queries whatever the
-    number of customers, subscriptions and features."""
-    subscriptions = list(
-        Subscription.objects.filter(
-            customer_id__in=list(customer_ids),
-            status__in=Subscription.LIVE_STATUSES,
-            suspended_since__isnull=True,
-        )
-        .select_related("plan")
-        .order_by("id")
-    )
+    """The features each customer's subscriptions give on `day`, in three queries whatever the
+    number of customers, subscriptions and features (two without add-ons)."""
+    # The subscriptions come with their timeline (every subscription has its creation entry):
+    # one query for both.
+    subscriptions: dict[int, Subscription] = {}
     events: dict[int, list[SubscriptionEvent]] = defaultdict(list)
-    for event in SubscriptionEvent.objects.filter(
-        subscription__in=[s.pk for s in subscriptions], revoked_by__isnull=True
-    ).only("id", "subscription_id", "kind", "effective_date", "data", "revoked_by_id"):
+    for event in (
+        SubscriptionEvent.objects.filter(
+            subscription__customer_id__in=list(customer_ids),
+            subscription__status__in=Subscription.LIVE_STATUSES,
+            subscription__suspended_since__isnull=True,
+            revoked_by__isnull=True,
+        )
+        .select_related("subscription__plan")
+        .order_by("subscription_id", "effective_date", "id")
+    ):
+        subscriptions.setdefault(event.subscription_id, event.subscription)
         events[event.subscription_id].append(event)
     states = {}
-    for subscription in subscriptions:
+    for subscription in subscriptions.values():
         state = timeline.state_on(events[subscription.pk], day)
         if subscription.has_access and state.is_running_on(day) and state.plan_id:
             states[subscription.pk] = state
@@ -301,7 +305,7 @@ def _load(customer_ids: Sequence[int], day: date) -> dict[int, tuple[Subscriptio
         ):
             by_bundle[row.bundle_id].append(row)
     result: dict[int, list[SubscriptionFeatures]] = {c: [] for c in customer_ids}
-    for subscription in subscriptions:
+    for subscription in subscriptions.values():
         state = states.get(subscription.pk)
         if state is None:
             continue
@@ -321,13 +325,12 @@ def _load(customer_ids: Sequence[int], day: date) -> dict[int, tuple[Subscriptio
 def _features_of(
     customer_ids: Sequence[int], day: date
 ) -> dict[int, tuple[SubscriptionFeatures, ...]]:
-    """The cached part, for many customers: two queries when all are cached, six otherwise."""
+    """The cached part, for many customers: one query when all are cached, four otherwise."""
     customer_ids = list(dict.fromkeys(customer_ids))
     if not customer_ids:
         return {}
-    versions = _subscription_versions(customer_ids)
-    catalog = _catalog_version()
-    keys = {c: _key(c, day, versions[c], catalog) for c in customer_ids}
+    versions = _versions(customer_ids)
+    keys = {c: _key(c, day, versions[c]) for c in customer_ids}
     cached = cache.get_many(list(keys.values()))
     found = {c: cached[k] for c, k in keys.items() if k in cached}
     missing = [c for c in customer_ids if c not in found]
@@ -410,8 +413,8 @@ def _entitlements(
 
 def customer_entitlements(*, customer: Customer, day: date | None = None) -> Entitlements:
     """Every feature of the customer's subscriptions with access on `day` (default: today):
-    on/off, limits summed, usage so far against the limits counted — in at most three queries
-    when its features are cached, seven when they are not, whatever their number."""
+    on/off, limits summed, usage so far against the limits counted — in at most two queries
+    when its features are cached, five when they are not, whatever their number."""
     day = day or clock.today()
     parts = _features_of([customer.pk], day)[customer.pk]
     return Entitlements(customer.pk, day, tuple(_entitlements(parts, _used(parts))), parts)
@@ -438,7 +441,7 @@ def usage_limits(
     """The limits counted against usage whose metric counts one of `event_codes`, for these
     customers on `day`, with the usage so far: what the usage ingestion checks a batch of
     events against (refused beyond a hard limit, a webhook beyond a soft one). A fixed number
-    of queries per call, whatever the customers, codes and features (three when cached)."""
+    of queries per call, whatever the customers, codes and features (two when cached)."""
     codes = set(event_codes)
     if not codes:
         return []

@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from catalog.models import Plan
 from subscriptions import services
 from subscriptions.models import CustomerUser
-from tests.support.api import token_client
 from tests.subscriptions.factories import CustomerFactory
+from tests.support.api import token_client
 from tests.support.entitlements import TODAY, at, book, subscribe, use
 
 pytestmark = pytest.mark.django_db

@@ -96,7 +96,7 @@ def test_usage_of_several_metrics_and_aggregations_in_one_read(django_assert_num
     use(b.first, "storage", at(TODAY), gb=40)
     use(b.first, "storage", at(TODAY), gb=25)
     use(b.second, "api_call", at(TODAY), times=2)
-    with django_assert_num_queries(7):  # not cached: versions 2, loads 4, usage 1
+    with django_assert_num_queries(5):  # not cached: versions, timelines, features 2, usage
         got = customer_entitlements(customer=b.customer, day=TODAY)
     assert got.get("storage").used == Decimal(40) and got.get("storage").remaining == 60
     assert got.get("calls").used == Decimal(2)
@@ -137,14 +137,14 @@ def test_a_scheduled_subscription_gives_nothing_before_its_start():
 
 def test_fixed_queries_whatever_the_subscriptions_and_features(django_assert_num_queries):
     b = book()
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(5):
         customer_entitlements(customer=b.customer, day=TODAY)
     for n in range(4):
         extra = feature(f"extra-{n}", kind=Feature.Kind.LIMIT)
         PlanFeature.objects.create(plan=b.pro, feature=extra, limit=n + 1)
         subscribe(b.customer, b.pro, addons={b.addon.pk: 1})
     cache.clear()
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(5):
         got = customer_entitlements(customer=b.customer, day=TODAY)
     assert len(got.get("seats").granted_by) == 6
 
@@ -152,7 +152,7 @@ def test_fixed_queries_whatever_the_subscriptions_and_features(django_assert_num
 def test_an_unchanged_read_hits_the_cache(django_assert_num_queries):
     b = book()
     first = customer_entitlements(customer=b.customer, day=TODAY)
-    with django_assert_num_queries(3):  # the versions (2) and the live usage (1)
+    with django_assert_num_queries(2):  # the version and the live usage
         again = customer_entitlements(customer=b.customer, day=TODAY)
     assert again == first
 
@@ -220,7 +220,7 @@ def test_usage_limits_for_the_codes_of_a_batch(django_assert_num_queries):
     other = CustomerFactory()
     subscribe(other, b.basic)
     use(b.second, "api_call", at(TODAY), times=4)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(5):
         limits = usage_limits(
             customer_ids=[b.customer.pk, other.pk], event_codes=["api_call", "nothing"], day=TODAY
         )
@@ -241,9 +241,9 @@ def test_usage_limits_in_fixed_queries_whatever_the_customers(django_assert_num_
     for customer in customers:
         subscribe(customer, b.pro)
     ids = [b.customer.pk, *(c.pk for c in customers)]
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(5):
         assert len(usage_limits(customer_ids=ids, event_codes=["api_call"], day=TODAY)) == 6
-    with django_assert_num_queries(3):  # cached: the versions and the usage
+    with django_assert_num_queries(2):  # cached: the versions and the usage
         assert len(usage_limits(customer_ids=ids, event_codes=["api_call"], day=TODAY)) == 6
 
 
