@@ -8,11 +8,13 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 
+from billing.services import billing_run
 from catalog.models import BillableMetric, BundleFeature, Feature, PlanFeature
 from subscriptions import services
 from subscriptions.entitlements import (
     Change,
     FeatureValue,
+    _versions,
     compare_features,
     customer_entitlements,
     plan_change_features,
@@ -189,11 +191,9 @@ def test_a_catalog_edit_is_seen_at_once():
     assert customer_entitlements(customer=b.customer, day=TODAY).get("calls").enforcement == "soft"
 
 
-def test_the_admin_saves_a_plan_feature_and_the_change_is_seen(operator_client):
+def test_an_admin_edit_of_a_feature_is_seen_at_once(operator_client):
     b = book()
-    assert customer_entitlements(customer=b.customer, day=TODAY).get("seats").limit == 21
-    row = PlanFeature.objects.get(plan=b.pro, feature=b.seats)
-    before = PlanFeature.history.count()
+    assert customer_entitlements(customer=b.customer, day=TODAY).get("seats").unit == "users"
     feature_page = f"/admin/catalog/feature/{b.seats.pk}/change/"
     response = operator_client.post(
         feature_page,
@@ -209,7 +209,20 @@ def test_the_admin_saves_a_plan_feature_and_the_change_is_seen(operator_client):
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert customer_entitlements(customer=b.customer, day=TODAY).get("seats").unit == "members"
-    assert PlanFeature.history.count() == before and row.limit == 10
+
+
+def test_the_billing_runs_advance_changes_the_version():
+    """The nightly run's bulk path writes `updated_at` and the timeline entries it adds: a
+    subscription it ends is seen as ended by a read cached before."""
+    b = book()
+    services.subscription_cancel(subscription=b.second, today=TODAY)
+    end = date(2026, 12, 1)
+    before = _versions([b.customer.pk])
+    assert customer_entitlements(customer=b.customer, day=end).get("seats").limit == 11
+    billing_run(day=end, send_emails=False)
+    assert Subscription.objects.get(pk=b.second.pk).status == Subscription.Status.CANCELLED
+    assert _versions([b.customer.pk]) != before
+    assert customer_entitlements(customer=b.customer, day=end).get("seats").limit == 11
 
 
 # The usage ingestion's limits ----------------------------------------------------------------
