@@ -32,6 +32,7 @@ They cost one query for all the metrics and periods at once (usage_quantities_ma
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -139,6 +140,7 @@ class Entitlement:
     granted_by: tuple[int, ...]  # the subscriptions that enable it
     used: Decimal | None = None
     period: Interval | None = None
+    counted_in: tuple[int, ...] = ()  # the subscriptions whose usage `used` sums
 
     @property
     def code(self) -> str:
@@ -342,14 +344,14 @@ def _features_of(
 
 
 def _usage_windows(parts: Iterable[SubscriptionFeatures], feature_ids: set[int] | None = None):
-    """One usage window per (metric, period) of the enabled limits counted against usage."""
+    """One usage window per (metric, period) of the limits counted against usage."""
     windows: dict[tuple[int, date, date], tuple[BillableMetric, list[int]]] = {}
     for part in parts:
         if part.period is None:
             continue
         for value in part.values:
             metric = value.feature.metric
-            if not (value.is_limit and value.enabled and metric is not None):
+            if not (value.is_limit and metric is not None):
                 continue
             if feature_ids is not None and value.feature.pk not in feature_ids:
                 continue
@@ -397,15 +399,16 @@ def _entitlements(
             total.feature, total.enabled, total.limit, tuple(p.subscription_id for p in granting)
         )
         metric = total.feature.metric
-        if total.is_limit and total.enabled and metric is not None:
-            counted = [p for p in granting if p.period is not None]
-            entitlement = Entitlement(
-                entitlement.feature,
-                entitlement.enabled,
-                entitlement.limit,
-                entitlement.granted_by,
+        if total.is_limit and metric is not None:
+            # The usage of the subscriptions enabling it; of a limit off everywhere (0), the
+            # usage of those that have it off (what the ingestion may refuse).
+            having = granting if total.enabled else [p for p, _ in grants]
+            counted = [p for p in having if p.period is not None]
+            entitlement = dataclasses.replace(
+                entitlement,
                 used=sum((used.get((metric.pk, p.subscription_id), ZERO) for p in counted), ZERO),
                 period=_overlap([p.period for p in counted if p.period is not None]),
+                counted_in=tuple(p.subscription_id for p in counted),
             )
         result.append(entitlement)
     return sorted(result, key=lambda e: e.code)
@@ -440,7 +443,9 @@ def usage_limits(
 ) -> list[UsageLimit]:
     """The limits counted against usage whose metric counts one of `event_codes`, for these
     customers on `day`, with the usage so far: what the usage ingestion checks a batch of
-    events against (refused beyond a hard limit, a webhook beyond a soft one). A fixed number
+    events against (refused beyond a hard limit, a webhook beyond a soft one). A limit the
+    customer's subscriptions have but turn off is a limit of 0; `subscription_ids` are the
+    subscriptions whose usage `used` sums (those enabling it, or having it off). A fixed number
     of queries per call, whatever the customers, codes and features (two when cached)."""
     codes = set(event_codes)
     if not codes:
@@ -463,7 +468,7 @@ def usage_limits(
     limits = []
     for customer_id in sorted(wanted):
         for entitlement in _entitlements(wanted[customer_id], used):
-            if entitlement.feature.pk not in feature_ids or not entitlement.enabled:
+            if entitlement.feature.pk not in feature_ids:
                 continue
             if entitlement.period is None or entitlement.used is None:
                 continue  # no billing period yet: nothing is counted
@@ -478,7 +483,7 @@ def usage_limits(
                     enforcement=entitlement.enforcement,
                     used=entitlement.used,
                     period=entitlement.period,
-                    subscription_ids=entitlement.granted_by,
+                    subscription_ids=entitlement.counted_in,
                 )
             )
     return limits

@@ -22,6 +22,7 @@ from subscriptions.entitlements import (
     usage_limits,
 )
 from subscriptions.models import Subscription
+from subscriptions.usage import Window, usage_quantities, usage_quantities_many
 from tests.subscriptions.factories import CustomerFactory
 from tests.support.entitlements import (
     START,
@@ -342,3 +343,50 @@ def test_plan_change_features_keep_the_add_ons():
         ("seats", Change.LOWERED),
         ("sso", Change.LOST),
     ]
+
+
+def test_a_limit_turned_off_is_a_limit_of_zero_for_the_ingestion():
+    m = metric()
+    calls = feature("calls", kind=Feature.Kind.LIMIT, metric=m, enforcement="hard")
+    customer = CustomerFactory()
+    subscription = subscribe(customer, plan_with({calls: (False, 1000)}))
+    use(subscription, "api_call", at(TODAY), times=2)
+    [limit] = usage_limits(customer_ids=[customer.pk], event_codes=["api_call"], day=TODAY)
+    assert (limit.limit, limit.used, limit.enforcement) == (0, 2, "hard")
+    assert limit.subscription_ids == (subscription.pk,)
+
+
+# Usage of several metrics and windows in one query (subscriptions/usage.py) ------------------
+
+
+def test_usage_of_many_windows_is_each_windows_usage(django_assert_num_queries):
+    b = book()
+    aggregations = {
+        "count": ("", BillableMetric.Aggregation.COUNT),
+        "unique": ("user", BillableMetric.Aggregation.COUNT_UNIQUE),
+        "sum": ("gb", BillableMetric.Aggregation.SUM),
+        "max": ("gb", BillableMetric.Aggregation.MAX),
+        "latest": ("gb", BillableMetric.Aggregation.LATEST),
+    }
+    metrics = [
+        BillableMetric.objects.create(
+            code=f"m-{name}", name=name, event_code="upload", aggregation=agg, field=field
+        )
+        for name, (field, agg) in aggregations.items()
+    ]
+    use(b.first, "upload", at(date(2026, 10, 20)), user="a", gb=7)
+    use(b.first, "upload", at(date(2026, 11, 2)), user="a", gb=3)
+    use(b.first, "upload", at(date(2026, 11, 5)), user="b", gb=5)
+    use(b.second, "upload", at(date(2026, 11, 6)), user="c", gb=2)
+    windows = [
+        Window(m, (b.first.pk, b.second.pk), start, end)
+        for m in metrics
+        for start, end in ((START, date(2026, 12, 1)), (date(2026, 10, 1), START))
+    ]
+    with django_assert_num_queries(1):
+        together = usage_quantities_many(windows)
+    alone = [usage_quantities(w.metric, list(w.subscription_ids), w.start, w.end) for w in windows]
+    assert together == alone
+    assert together[0] == {b.first.pk: 2, b.second.pk: 1}  # count, November
+    assert together[8] == {b.first.pk: 5, b.second.pk: 2}  # latest, November
+    assert usage_quantities_many([]) == []
