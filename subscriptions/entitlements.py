@@ -215,7 +215,9 @@ def _catalog_versions() -> dict[str, Max]:
     its primary key's index), as aggregates of the versions' query."""
     return {
         f"catalog{i}": Max(
-            Subquery(model.history.model.objects.order_by("-history_id").values("history_id")[:1])
+            Subquery(
+                model.history.model.objects.order_by("-history_id").values("history_id")[:1]  # type: ignore[attr-defined]
+            )
         )
         for i, model in enumerate(CATALOG_MODELS)
     }
@@ -243,9 +245,10 @@ def _versions(customer_ids: Sequence[int]) -> dict[int, tuple]:
     )
     versions: dict[int, tuple] = dict.fromkeys(customer_ids, (0,))
     for row in rows:
-        versions[row.pop("customer_id")] = tuple(
+        versions[row["customer_id"]] = tuple(
             value.isoformat() if hasattr(value, "isoformat") else value
-            for _, value in sorted(row.items())
+            for name, value in sorted(row.items())
+            if name != "customer_id"
         )
     return versions
 
@@ -287,38 +290,37 @@ def _load(customer_ids: Sequence[int], day: date) -> dict[int, tuple[Subscriptio
     ):
         subscriptions.setdefault(event.subscription_id, event.subscription)
         events[event.subscription_id].append(event)
-    states = {}
+    states: dict[int, tuple[int, timeline.State]] = {}  # subscription id → (plan id, state)
     for subscription in subscriptions.values():
         state = timeline.state_on(events[subscription.pk], day)
         if subscription.has_access and state.is_running_on(day) and state.plan_id:
-            states[subscription.pk] = state
-    plan_ids = {state.plan_id for state in states.values()}
-    bundle_ids = {b for state in states.values() for b in state.addons}
+            states[subscription.pk] = (state.plan_id, state)
+    plan_ids = {plan_id for plan_id, _ in states.values()}
+    bundle_ids = {b for _, state in states.values() for b in state.addons}
     by_plan: dict[int, list[PlanFeature]] = defaultdict(list)
     if plan_ids:
-        for row in PlanFeature.objects.filter(plan_id__in=plan_ids).select_related(
+        for plan_row in PlanFeature.objects.filter(plan_id__in=plan_ids).select_related(
             "feature__metric"
         ):
-            by_plan[row.plan_id].append(row)
+            by_plan[plan_row.plan_id].append(plan_row)
     by_bundle: dict[int, list[BundleFeature]] = defaultdict(list)
     if bundle_ids:
-        for row in BundleFeature.objects.filter(bundle_id__in=bundle_ids).select_related(
+        for bundle_row in BundleFeature.objects.filter(bundle_id__in=bundle_ids).select_related(
             "feature__metric"
         ):
-            by_bundle[row.bundle_id].append(row)
+            by_bundle[bundle_row.bundle_id].append(bundle_row)
     result: dict[int, list[SubscriptionFeatures]] = {c: [] for c in customer_ids}
     for subscription in subscriptions.values():
-        state = states.get(subscription.pk)
-        if state is None:
+        if subscription.pk not in states:
             continue
-        assert state.plan_id is not None  # kept above
-        given = [_value(row) for row in by_plan[state.plan_id]]
+        plan_id, state = states[subscription.pk]
+        given = [_value(row) for row in by_plan[plan_id]]
         for bundle_id, count in sorted(state.addons.items()):
             given += [_value(row, count) for row in by_bundle[bundle_id]]
         values = sorted(combine(given).values(), key=lambda v: v.feature.code)
         result[subscription.customer_id].append(
             SubscriptionFeatures(
-                subscription.pk, state.plan_id, _period(subscription, day), tuple(values)
+                subscription.pk, plan_id, _period(subscription, day), tuple(values)
             )
         )
     return {c: tuple(parts) for c, parts in result.items()}
