@@ -542,8 +542,9 @@ class Feature(Localized):
     unit = models.CharField(
         _("unit"), max_length=30, blank=True, help_text=_("For limits: GB, users, requests…")
     )
-    # A limit counted against usage (billing-rules §14): the metric measures what is used of it
-    # over the billing period; without one, the limit is a value the application reads.
+    # A limit counted against usage (docs/billing-rules.md, "Entitlements"): the metric
+    # measures what is used of it over the billing period; without one, the limit is a value
+    # the application reads.
     metric = models.ForeignKey(
         "BillableMetric",
         verbose_name=_("usage metric"),
