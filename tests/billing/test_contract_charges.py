@@ -24,7 +24,10 @@ def test_example_8_2_five_issues_charged_the_sixth_free_each_month():
         today=date(2026, 1, 1),
     ).subscription
     services.subscription_contract_add(
-        subscription=subscription, contract=contract, start_date=date(2026, 1, 1), today=date(2026, 1, 1)
+        subscription=subscription,
+        contract=contract,
+        start_date=date(2026, 1, 1),
+        today=date(2026, 1, 1),
     )
     for day in (date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)):
         billing_run(day=day)

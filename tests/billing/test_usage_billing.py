@@ -47,7 +47,10 @@ def test_example_12_1_api_calls_graduated(metered):
     # Then the February invoice bills the month ahead and January's calls behind:
     # 15,000 × 0.002 = 30.00
     invoice = Invoice.objects.get(issue_date=date(2026, 2, 1))
-    assert lines_of(invoice) == [("recurring", D("1"), D("19.00")), ("usage", D("25000"), D("30.00"))]
+    assert lines_of(invoice) == [
+        ("recurring", D("1"), D("19.00")),
+        ("usage", D("25000"), D("30.00")),
+    ]
     usage = invoice.lines.get(kind="usage")
     assert (usage.period_start, usage.period_end) == (date(2026, 1, 1), date(2026, 2, 1))
     assert usage.rule == "25,000 calls: 1–10,000: 10,000 × 0.00 + 10,001–∞: 15,000 × 0.002"
@@ -77,13 +80,17 @@ def test_the_run_waits_for_the_grace_window_then_bills_one_invoice(metered, sett
         report = billing_run(day=date(2026, 2, 1))
         assert report.waiting_usage == 1 and report.invoices == 0
         # A late January call, received within the window, still counts in January
-        record(metered, [at(date(2026, 1, 31), 22)], received=at(date(2026, 2, 1), 1), prefix="late")
+        record(
+            metered, [at(date(2026, 1, 31), 22)], received=at(date(2026, 2, 1), 1), prefix="late"
+        )
     # At 02:30 it closed: one invoice with February's fee and January's 10,002 calls
     with time_machine.travel(at(date(2026, 2, 1), 2, 30), tick=False):
         report = billing_run(day=date(2026, 2, 1))
         assert report.invoices == 1
         # A January call received now counts in February (its window closed)
-        record(metered, [at(date(2026, 1, 30))], received=at(date(2026, 2, 1), 2, 30), prefix="later")
+        record(
+            metered, [at(date(2026, 1, 30))], received=at(date(2026, 2, 1), 2, 30), prefix="later"
+        )
     invoice = Invoice.objects.get(issue_date=date(2026, 2, 1))
     assert lines_of(invoice) == [
         ("recurring", D("1"), D("19.00")),

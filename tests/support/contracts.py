@@ -23,7 +23,9 @@ def per_unit_sheet(code: str, price: str, product: Product, currency: str = "EUR
 
 def newspaper_contract(*, price: str = "2.00", cancellation_days: int = 7) -> ProductContract:
     """Monthly, 6 issues of which 5 chargeable (billing-rules 8.2), repeated until cancelled."""
-    product = Product.objects.create(code="daily-tech", name="Daily Tech", tax_rate=ZeroRatedFactory())
+    product = Product.objects.create(
+        code="daily-tech", name="Daily Tech", tax_rate=ZeroRatedFactory()
+    )
     return ProductContract.objects.create(
         code="daily-tech-issues",
         name="Daily Tech, by the issue",
@@ -42,7 +44,9 @@ def newspaper_contract(*, price: str = "2.00", cancellation_days: int = 7) -> Pr
 
 def credits_contract(*, credits: str = "1000", price: str = "0.01") -> ProductContract:
     """Credits granted each month, unused ones expiring; top-ups at `price` per credit."""
-    product = Product.objects.create(code="api-credits", name="API credits", tax_rate=ZeroRatedFactory())
+    product = Product.objects.create(
+        code="api-credits", name="API credits", tax_rate=ZeroRatedFactory()
+    )
     return ProductContract.objects.create(
         code="api-credits-monthly",
         name="API credits, monthly",
