@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from catalog.models import BundleItem, Plan, PriceSheet
+from catalog.models import BundleItem, Plan, PriceSheet, UsageCharge
 from core.money import money_text
 
 
@@ -21,6 +22,12 @@ def price_sheet_summary(sheet: PriceSheet) -> str:
     if sheet.pricing_model == "per_unit":
         return _("%(amount)s per unit per %(period)s") % {
             "amount": money_text(sheet.amount, currency),
+            "period": period,
+        }
+    if sheet.pricing_model == "package":
+        return _("%(amount)s per package of %(size)s units per %(period)s") % {
+            "amount": money_text(sheet.amount, currency),
+            "size": number_format(sheet.package_size or 0, force_grouping=True),
             "period": period,
         }
     tiers = ", ".join(
@@ -43,11 +50,19 @@ def plans_with_contents() -> QuerySet[Plan]:
     items = BundleItem.objects.select_related(
         "product__seat_type", "price_sheet", "discount"
     ).prefetch_related("price_sheet__tiers")
-    return Plan.objects.select_related("term", "upgrade_group").prefetch_related(
+    return Plan.objects.select_related(
+        "term", "upgrade_group", "contract__price_sheet"
+    ).prefetch_related(
         Prefetch("bundles__items", queryset=items),
         Prefetch("addon_bundles__items", queryset=items),
         "service_periods",
         "plan_features__feature",
+        Prefetch(
+            "usage_charges",
+            queryset=UsageCharge.objects.select_related("metric", "price_sheet").prefetch_related(
+                "price_sheet__tiers"
+            ),
+        ),
     )
 
 
@@ -68,4 +83,16 @@ def plan_price_lines(plan: Plan) -> list[str]:
                 what += " " + _("(optional)")
             price = price_sheet_summary(item.price_sheet) if item.price_sheet else _("included")
             lines.append(f"{bundle.code}: {what}: {price}")
+    for charge in plan.usage_charges.all():
+        lines.append(
+            _("usage of %(metric)s, billed in arrears: %(price)s")
+            % {"metric": charge.metric.code, "price": price_sheet_summary(charge.price_sheet)}
+        )
+    contract = plan.contract
+    if contract is not None:
+        price = price_sheet_summary(contract.price_sheet) if contract.price_sheet else _("included")
+        lines.append(
+            _("product contract %(contract)s (%(kind)s): %(price)s")
+            % {"contract": contract.code, "kind": contract.get_kind_display(), "price": price}
+        )
     return lines
