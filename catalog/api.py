@@ -6,6 +6,7 @@ plans that are not for sale (draft, retired)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 import django_filters
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
@@ -30,6 +31,7 @@ from catalog.models import (
     UsageCharge,
 )
 from catalog.selectors import price_sheet_summary
+from core.money import money_decimal
 from integrations.serializers import MoneyField, PercentField, PeriodSerializer, period_or_none
 from integrations.viewsets import TenantMixin
 
@@ -54,9 +56,31 @@ class ProductSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^-?\d+(\.\d+)?$",
+        "example": "0.002",
+        "description": "A price, as a decimal string: the currency's decimals (10.00), or "
+        "more for a unit price finer than them (0.002 EUR per API call).",
+    }
+)
+class PriceField(MoneyField):
+    """A price sheet's amount or a tier's price: like MoneyField, but a unit price below the
+    currency's minor unit keeps its decimals rather than being rounded to 0.00."""
+
+    def to_representation(self, value):
+        amount, currency = value
+        amount = getattr(amount, "amount", amount)
+        if amount is None:
+            return None
+        exact = money_decimal(amount, currency)
+        return exact if Decimal(exact) == amount else f"{amount.normalize():f}"
+
+
 class PriceTierSerializer(serializers.ModelSerializer):
-    unit_price = MoneyField()
-    flat_amount = MoneyField(allow_null=True)
+    unit_price = PriceField()
+    flat_amount = PriceField(allow_null=True)
 
     class Meta:
         model = PriceTier
@@ -65,7 +89,7 @@ class PriceTierSerializer(serializers.ModelSerializer):
 
 class PriceSheetSerializer(serializers.ModelSerializer):
     period = serializers.SerializerMethodField()
-    amount = MoneyField(allow_null=True)
+    amount = PriceField(allow_null=True)
     tiers = PriceTierSerializer(many=True, read_only=True)
     summary = serializers.SerializerMethodField()
 
