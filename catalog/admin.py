@@ -330,6 +330,7 @@ class PriceSheetAdmin(CadenceAdmin):
     autocomplete_fields = ["product"]
     list_select_related = ["product"]
     inlines = [PriceTierInline]
+    validator = staticmethod(lambda sheet: services.price_sheet_row_validate(sheet=sheet))
     fieldsets = [
         (None, {"fields": ["code", "name", "name_fr", "product"]}),
         (

@@ -47,10 +47,27 @@ from core.pricing import Tier, validate_tiers
 # Price sheets -----------------------------------------------------------------------------------
 
 
+def price_sheet_row_validate(*, sheet: PriceSheet) -> None:
+    """The sheet's own fields: a package price has its size, and only a package price has one.
+    (The check constraint pricesheet_package_size lets an empty size pass: SQL's CHECK accepts
+    what is NULL.)"""
+    if sheet.pricing_model == PricingModel.PACKAGE and not sheet.package_size:
+        raise ApplicationError(
+            _("A package price needs its number of units per package (at least 1)."),
+            field="package_size",
+        )
+    if sheet.pricing_model != PricingModel.PACKAGE and sheet.package_size is not None:
+        raise ApplicationError(
+            _("Only a package price has units per package: clear it or choose the package model."),
+            field="package_size",
+        )
+
+
 def price_sheet_validate(
     *, sheet: PriceSheet, tiers: Sequence[Tier], tier_currencies: set[str]
 ) -> None:
-    """A tiered sheet has contiguous tiers from unit 1 in its own currency; others have none."""
+    """A tiered sheet has contiguous tiers from unit 1 in its own currency; others have none.
+    (The sheet's own fields: price_sheet_row_validate.)"""
     if sheet.is_tiered:
         validate_tiers(tiers)
         foreign = tier_currencies - {sheet.currency}
