@@ -476,15 +476,16 @@ def plan_sellability_problems(*, plan: Plan) -> list[str]:
                 _("the price sheet %(sheet)s has no tiers") % {"sheet": charge.price_sheet.code}
             )
     # The offer's product contract, its own or an add-on's, is billed with the plan's periods.
-    contracts = [(plan.contract, "")] if plan.contract_id else []
+    contracts: list[tuple[ProductContract, str]] = (
+        [(plan.contract, "")] if plan.contract is not None else []
+    )
     if plan.pk:
         contracts += [
             (bundle.contract, bundle.code)
             for bundle in [*bundles, *plan.addon_bundles.select_related("contract")]
-            if bundle.contract_id
+            if bundle.contract is not None
         ]
     for contract, bundle_code in contracts:
-        assert contract is not None  # contract_id is set
         try:
             plan_contract_validate(plan=plan, contract=contract)
         except ApplicationError as error:
