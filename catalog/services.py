@@ -384,7 +384,7 @@ def usage_charges_validate(*, plan: Plan, charges: Sequence[UsageCharge]) -> Non
 
 def feature_validate(*, feature: Feature) -> None:
     """A usage metric measures what is used of a limit, and only a limit counted against a
-    metric can be enforced (billing-rules §14)."""
+    metric can be enforced."""
     if feature.kind != Feature.Kind.LIMIT and feature.metric_id is not None:
         raise ApplicationError(
             _("Only a limit is counted against usage: clear the metric or make it a limit."),

@@ -720,7 +720,7 @@ def _coupon_campaign(bundles: dict[str, Bundle]) -> CouponCampaign:
     return campaign
 
 
-# Offers billed by issue, by prepaid credits and by metered usage (billing-rules §8, §12) ---------
+# Offers billed per issue (billing-rules §8), by prepaid credits, by metered usage (billing-rules §12)
 def _usage_and_contract_offers(
     tax_rates: dict[str, TaxRate], features: dict[str, Feature]
 ) -> list[Plan]:

@@ -94,8 +94,8 @@ def seed_subscriptions() -> dict[str, Any]:
         payment_type="bank_transfer",
     )
     demo_subscription(werkstatt, "cloud-backup-monthly", date(2026, 9, 1))
-    # The offers billed by issue, by prepaid credits and by metered usage (billing-rules §8,
-    # §12), one customer holding all three.
+    # The offers billed per issue (billing-rules §8), by prepaid credits and by metered usage
+    # (billing-rules §12), one customer holding all three.
     lumiere = demo_customer(
         "factures@studio-lumiere.example",
         name="Studio Lumière",

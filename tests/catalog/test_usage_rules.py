@@ -1,4 +1,4 @@
-"""The catalog's rules for usage and contracts (billing-rules §8, §12), one per door-independent
+"""The catalog's rules for usage and contracts (billing-rules §8 and billing-rules §12), one per door-independent
 validator of catalog/services.py: usage charges, a plan's product contract, features counted
 against a metric, billable metrics, package prices, and what makes such a plan sellable."""
 
