@@ -467,3 +467,13 @@ def test_a_bundles_contract_is_checked_against_the_plans_that_sell_it(
     assert "Sold with the plan cloud-backup-monthly" in _errors(response)["contract"]
     bundle.refresh_from_db()
     assert bundle.contract is None
+
+
+def test_a_usage_charges_change_is_in_its_plans_history(operator_client, demo_catalog):
+    plan = Plan.objects.get(code="api-metered-monthly")
+    charge = plan.usage_charges.get()
+    charge.position = 4
+    charge.save()
+    html = operator_client.get(_url(Plan, "history", plan.pk)).content.decode()
+    assert "Usage charges" in html
+    assert "<strong>Position:</strong> 0&nbsp;&rarr;&nbsp;4" in html
