@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import translation
 from django.utils.formats import number_format
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from djmoney.models.fields import CurrencyField, MoneyField
@@ -504,9 +505,28 @@ class BillableMetric(Localized):
 
     def clean(self) -> None:
         super().clean()
+        # Named on the field to change (the check constraint's message has no field); the
+        # form then skips the constraint on that field, so the message is not said twice.
+        errors = dict(p for p in (self.aggregation_problem(), self.filters_problem()) if p)
+        if errors:
+            raise ValidationError(errors)
+
+    def aggregation_problem(self) -> tuple[str, str] | None:
+        """(field, why) when the property does not match the aggregation."""
+        if self.aggregation == self.Aggregation.COUNT and self.field:
+            return "field", str(
+                _("Count counts the events: it aggregates no property, clear the property.")
+            )
+        if self.aggregation != self.Aggregation.COUNT and not self.field:
+            return "field", str(
+                _("%(aggregation)s aggregates a property of the events: name the property.")
+                % {"aggregation": capfirst(self.get_aggregation_display())}
+            )
+        return None
+
+    def filters_problem(self) -> tuple[str, str] | None:
         problem = _filters_problem(self.filters)
-        if problem:
-            raise ValidationError({"filters": problem})
+        return ("filters", problem) if problem else None
 
 
 def _filters_problem(filters: object) -> str:

@@ -94,6 +94,25 @@ def seed_subscriptions() -> dict[str, Any]:
         payment_type="bank_transfer",
     )
     demo_subscription(werkstatt, "cloud-backup-monthly", date(2026, 9, 1))
+    # The offers billed per issue (billing-rules §8), by prepaid credits and by metered usage
+    # (billing-rules §12), one customer holding all three.
+    lumiere = demo_customer(
+        "factures@studio-lumiere.example",
+        name="Studio Lumière",
+        address_line1="8 quai de la Fosse",
+        postal_code="44000",
+        city="Nantes",
+        country="FR",
+        currency="EUR",
+        locale="fr",
+        payment_type="bank_transfer",
+        vat_number="FR83404833048",
+        registration_number="404833048",
+    )
+    offers = {
+        code: demo_subscription(lumiere, code, date(2026, 11, 1))
+        for code in ("quotidien-tech-monthly", "api-prepaid-monthly", "api-metered-monthly")
+    }
     return {
         "maple": maple,
         "dupont": dupont,
@@ -102,4 +121,6 @@ def seed_subscriptions() -> dict[str, Any]:
         "office": office,
         "backup": backup,
         "gateway": SeatType.objects.get(code="gateway"),
+        "lumiere": lumiere,
+        "offers": offers,
     }

@@ -18,6 +18,8 @@ OPERATIONS = {
     ("/api/v1/terms/{id}/", "get"),
     ("/api/v1/product-contracts/", "get"),
     ("/api/v1/product-contracts/{id}/", "get"),
+    ("/api/v1/billable-metrics/", "get"),
+    ("/api/v1/billable-metrics/{id}/", "get"),
     ("/api/v1/partners/", "get"),
     ("/api/v1/partners/{id}/", "get"),
     ("/api/v1/customers/", "get"),
