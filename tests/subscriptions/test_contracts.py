@@ -154,7 +154,9 @@ def test_an_issue_based_contract_stops_at_a_billing_period_within_the_cancellati
     assert (held.end_date, held.status) == (first_cancelled, "pending_cancellation")
     # The issues of the periods already invoiced are all delivered, none after.
     kept = ScheduledIssue.objects.filter(subscription_contract=held, cancelled=False)
-    assert kept.count() == 6 * ((first_cancelled.year - 2026) * 2 + (first_cancelled.month - 1) // 6)
+    assert kept.count() == 6 * (
+        (first_cancelled.year - 2026) * 2 + (first_cancelled.month - 1) // 6
+    )
     assert max(kept.values_list("issue_date", flat=True)) < first_cancelled
     # The job, run on the end date, schedules nothing more and ends the contract.
     services.contracts_run(day=first_cancelled)
@@ -163,4 +165,6 @@ def test_an_issue_based_contract_stops_at_a_billing_period_within_the_cancellati
     assert not ScheduledIssue.objects.filter(
         subscription_contract=held, cancelled=False, issue_date__gte=first_cancelled
     ).exists()
-    assert kept.count() == 6 * ((first_cancelled.year - 2026) * 2 + (first_cancelled.month - 1) // 6)
+    assert kept.count() == 6 * (
+        (first_cancelled.year - 2026) * 2 + (first_cancelled.month - 1) // 6
+    )
