@@ -90,7 +90,7 @@ def cancellation_quote(*, subscription: Subscription, today: date) -> Cancellati
     reasons = []
     effective = period_end
     # The plan's time- or issue-based product contract rules the date (billing-rules §5, last
-    # bullet; §8): its interval and cancellation period replace the billing period and notice.
+    # bullet, and billing-rules §8): its interval and cancellation period replace the billing period and notice.
     governing = governing_contract(subscription)
     ruled = (
         contract_cancellation(subscription_contract=governing, today=today) if governing else None

@@ -762,7 +762,7 @@ def contract_cancellation(
     *, subscription_contract: SubscriptionContract, today: date
 ) -> ContractCancellation | None:
     """When a cancellation of a time- or issue-based contract asked `today` takes effect, and
-    why (billing-rules §5 last bullet, §8); None for a credit-based one."""
+    why (billing-rules §5 last bullet, billing-rules §8); None for a credit-based one."""
     held = subscription_contract
     contract = held.contract
     notice = contract.cancellation_count

@@ -248,7 +248,7 @@ def test_six_issues_five_chargeable_each_period_for_a_year(magazine_plan):
         by_period.setdefault(issue.period_start, []).append(
             (issue.number, issue.issue_date, issue.chargeable)
         )
-    # The two half-years of 2026 and, scheduled ahead, the first of 2027 (RULES 8.2).
+    # The two half-years of 2026 and, scheduled ahead, the first of 2027 (billing-rules example 8.2).
     assert sorted(by_period) == [date(2026, 1, 1), date(2026, 7, 1), date(2027, 1, 1)]
     assert by_period[date(2026, 1, 1)] == [
         (1, date(2026, 1, 1), True),
