@@ -12,8 +12,11 @@ subscription's row lock without waiting (a concurrent change: 409).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import django_filters
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -123,7 +126,11 @@ class HeldContractSerializer(serializers.ModelSerializer):
     def get_credit_balance(self, held: SubscriptionContract) -> str | None:
         if held.contract.kind != "credit":
             return None
-        return f"{services.credit_balance(subscription_contract=held):.2f}"
+        # Annotated by subscriptions_for_detail (one query for every contract of the page).
+        balance = getattr(held, "balance", None)
+        if balance is None:
+            balance = services.credit_balance(subscription_contract=held)
+        return f"{balance:.2f}"
 
 
 class NextInvoiceSerializer(serializers.Serializer):
@@ -339,7 +346,12 @@ def customers_for_list() -> QuerySet[Customer]:
 
 def subscriptions_for_detail() -> QuerySet[Subscription]:
     return subscriptions_for_list().prefetch_related(
-        Prefetch("contracts", queryset=SubscriptionContract.objects.select_related("contract")),
+        Prefetch(
+            "contracts",
+            queryset=SubscriptionContract.objects.select_related("contract").annotate(
+                balance=Coalesce(Sum("credits__amount"), Value(Decimal(0)))
+            ),
+        ),
         Prefetch("events", queryset=SubscriptionEvent.objects.order_by("effective_date", "id")),
     )
 
