@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from catalog.models import Bundle, Plan, SeatType
+from catalog.models import Bundle, Plan, ProductContract, SeatType
 from core import clock
 from demo.catalog import upsert
 from subscriptions import services
@@ -73,6 +73,16 @@ def seed_subscriptions() -> dict[str, Any]:
         registration_number="552100554",
     )
     office = demo_subscription(dupont, "office-24m", date(2026, 1, 1), po_reference="AD-2026-001")
+    # Support hours on the office suite: a credit-based contract, granted monthly (billing-rules
+    # §8), shown with its ledger on the customer's page.
+    if not office.contracts.exists():
+        services.subscription_contract_add(
+            subscription=office,
+            contract=ProductContract.objects.get(code="support-credits"),
+            start_date=date(2026, 1, 1),
+            today=max(date(2026, 1, 1), clock.today()),
+            channel="demo",
+        )
     backup = demo_subscription(
         dupont,
         "cloud-backup-monthly",
