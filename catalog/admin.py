@@ -21,7 +21,9 @@ from catalog.admin_base import (
     ValidatedInlineFormSet,
 )
 from catalog.models import (
+    BillableMetric,
     Bundle,
+    BundleFeature,
     BundleItem,
     CouponCampaign,
     CouponCode,
@@ -42,6 +44,7 @@ from catalog.models import (
     Term,
     TimeUnit,
     UpgradeGroup,
+    UsageCharge,
 )
 from core import clock
 from core.errors import ApplicationError
@@ -181,7 +184,15 @@ class PriceSheetLinkInline(admin.TabularInline):
     """The product's price sheets, each opened in its own form (they have tiers)."""
 
     model = PriceSheet
-    fields = ["code", "currency", "pricing_model", "period_count", "period_unit", "amount"]
+    fields = [
+        "code",
+        "currency",
+        "pricing_model",
+        "period_count",
+        "period_unit",
+        "amount",
+        "package_size",
+    ]
     readonly_fields = fields
     extra = 0
     show_change_link = True
@@ -209,9 +220,68 @@ class ProductAdmin(CadenceAdmin):
 
 @admin.register(Feature)
 class FeatureAdmin(CadenceAdmin):
-    list_display = ["code", "name", "kind", "unit"]
-    list_filter = ["kind"]
+    list_display = ["code", "name", "kind", "unit", "metric", "enforcement"]
+    list_filter = ["kind", "enforcement", "metric"]
     search_fields = ["code", "name", "name_fr"]
+    autocomplete_fields = ["metric"]
+    list_select_related = ["metric"]
+    validator = staticmethod(lambda feature: services.feature_validate(feature=feature))
+    fieldsets = [
+        (None, {"fields": ["code", "name", "name_fr", "kind", "unit"]}),
+        (
+            _("Limit counted against usage"),
+            {
+                "fields": ["metric", "enforcement"],
+                "description": _(
+                    "For a limit only: the metric counts what is used of it over the billing "
+                    "period; the enforcement says what happens beyond it."
+                ),
+            },
+        ),
+    ]
+
+
+# Billable metrics -------------------------------------------------------------------------------
+
+
+@admin.register(BillableMetric)
+class BillableMetricAdmin(CadenceAdmin):
+    """billing-rules §12: what usage events count, and how."""
+
+    list_display = [
+        "code",
+        "name",
+        "event_code",
+        "aggregation",
+        "field",
+        "filters",
+        "unit",
+        "charge_count",
+    ]
+    list_filter = ["aggregation", "unit"]
+    search_fields = ["code", "name", "name_fr", "event_code", "field"]
+    validator = staticmethod(lambda metric: services.billable_metric_validate(metric=metric))
+    fieldsets = [
+        (None, {"fields": ["code", "name", "name_fr", "unit"]}),
+        (
+            _("What it counts"),
+            {
+                "fields": ["event_code", "aggregation", "field", "filters"],
+                "description": _(
+                    "The usage events of this code over a billing period: counted, counted once "
+                    "per distinct value of a property, or a property's sum, maximum or latest "
+                    "value."
+                ),
+            },
+        ),
+    ]
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).annotate(_charges=Count("charges"))
+
+    @admin.display(description=_("plans charging it"), ordering="_charges")
+    def charge_count(self, obj: BillableMetric) -> int:
+        return obj._charges
 
 
 # Price sheets -----------------------------------------------------------------------------------
@@ -253,22 +323,31 @@ class PriceSheetAdmin(CadenceAdmin):
         "pricing_model",
         "period_display",
         "amount",
+        "package_size",
     ]
     list_filter = ["currency", "pricing_model", "period_unit"]
     search_fields = ["code", "name", "product__code", "product__name"]
     autocomplete_fields = ["product"]
     list_select_related = ["product"]
     inlines = [PriceTierInline]
+    validator = staticmethod(lambda sheet: services.price_sheet_row_validate(sheet=sheet))
     fieldsets = [
         (None, {"fields": ["code", "name", "name_fr", "product"]}),
         (
             _("Price"),
             {
-                "fields": ["currency", ("period_count", "period_unit"), "pricing_model", "amount"],
+                "fields": [
+                    "currency",
+                    ("period_count", "period_unit"),
+                    "pricing_model",
+                    "amount",
+                    "package_size",
+                ],
                 "description": _(
                     "The price is for its own period (for example 60.00 per seat per year); a "
                     "billing period of another length is charged in proportion. Graduated and "
-                    "volume prices take their amounts from the tiers below."
+                    "volume prices take their amounts from the tiers below. A package price "
+                    "charges its amount for each started package of its number of units."
                 ),
             },
         ),
@@ -340,17 +419,51 @@ class BundleItemInline(CadenceInline):
     extra = 0
 
 
+class BundleFeatureFormSet(ValidatedInlineFormSet):
+    def validate(self, parent: Bundle, rows: list[BundleFeature]) -> None:
+        services.bundle_features_validate(features=rows)
+
+
+class BundleFeatureInline(CadenceInline):
+    """The features an add-on gives: its limits add to the plan's."""
+
+    model = BundleFeature
+    formset = BundleFeatureFormSet
+    fields = ["feature", "enabled", "limit"]
+    autocomplete_fields = ["feature"]
+
+
 @admin.register(Bundle)
 class BundleAdmin(CadenceAdmin):
-    list_display = ["code", "name", "valid_from", "valid_until", "term", "item_count", "plan_count"]
+    list_display = [
+        "code",
+        "name",
+        "valid_from",
+        "valid_until",
+        "term",
+        "contract",
+        "item_count",
+        "plan_count",
+    ]
     list_filter = ["term", "valid_from", "valid_until"]
     search_fields = ["code", "name", "name_fr"]
-    autocomplete_fields = ["term"]
-    list_select_related = ["term"]
-    inlines = [BundleItemInline]
+    autocomplete_fields = ["term", "contract"]
+    list_select_related = ["term", "contract"]
+    inlines = [BundleItemInline, BundleFeatureInline]
+    validator = staticmethod(lambda bundle: services.bundle_validate(bundle=bundle))
     fieldsets = [
         (None, {"fields": ["code", "term", ("valid_from", "valid_until")]}),
         (_("Texts"), {"fields": ["name", "name_fr", "description", "description_fr"]}),
+        (
+            _("Product contract"),
+            {
+                "fields": ["contract"],
+                "description": _(
+                    "Selling the bundle, in a plan or as an add-on, gives the subscription this "
+                    "contract; it is billed with the plan's billing periods."
+                ),
+            },
+        ),
     ]
 
     def get_queryset(self, request: HttpRequest):
@@ -456,6 +569,20 @@ class PlanFeatureInline(CadenceInline):
     autocomplete_fields = ["feature"]
 
 
+class UsageChargeFormSet(ValidatedInlineFormSet):
+    def validate(self, parent: Plan, rows: list[UsageCharge]) -> None:
+        services.usage_charges_validate(plan=parent, charges=rows)
+
+
+class UsageChargeInline(CadenceInline):
+    """billing-rules §12: each metric's usage over a billing period, billed in arrears."""
+
+    model = UsageCharge
+    formset = UsageChargeFormSet
+    fields = ["position", "metric", "price_sheet"]
+    autocomplete_fields = ["metric", "price_sheet"]
+
+
 class ServicePeriodInline(CadenceInline):
     model = ServicePeriodOption
     fields = ["years", "discount_percent"]
@@ -499,9 +626,9 @@ class PlanAdmin(CadenceAdmin):
         "term",
     ]
     search_fields = ["code", "name", "name_fr", "description"]
-    autocomplete_fields = ["term", "upgrade_group", "bundles", "addon_bundles"]
+    autocomplete_fields = ["term", "upgrade_group", "bundles", "addon_bundles", "contract"]
     list_select_related = ["term", "upgrade_group"]
-    inlines = [PlanFeatureInline, ServicePeriodInline]
+    inlines = [PlanFeatureInline, UsageChargeInline, ServicePeriodInline]
     actions = ["activate", "retire", "reactivate"]
     validator = staticmethod(lambda plan: services.plan_validate(plan=plan))
     fieldsets = [
@@ -525,7 +652,15 @@ class PlanAdmin(CadenceAdmin):
         (_("Validity"), {"fields": [("valid_from", "valid_until")]}),
         (
             _("Contents"),
-            {"fields": ["bundles", "prices", "addon_bundles", "compatible_addons_only"]},
+            {
+                "fields": [
+                    "bundles",
+                    "prices",
+                    "addon_bundles",
+                    "compatible_addons_only",
+                    "contract",
+                ]
+            },
         ),
         (
             _("Upgrades and fulfilment"),

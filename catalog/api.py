@@ -1,27 +1,37 @@
-"""REST API, catalog (read-only): plans with their bundles, prices, terms, features and service
-periods; bundles; terms; product contracts. Every role reads the catalog; only operators see
+"""REST API, catalog (read-only): plans with their bundles, prices, terms, features, service
+periods, usage charges and product contract; bundles; terms; product contracts; billable
+metrics. Every role reads the catalog; only operators see
 plans that are not for sale (draft, retired)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from decimal import Decimal
+
 import django_filters
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, viewsets
 
 from catalog.models import (
+    BillableMetric,
     Bundle,
+    BundleFeature,
     BundleItem,
     Discount,
+    Feature,
     Plan,
     PlanFeature,
     PriceSheet,
     PriceTier,
+    PricingModel,
     Product,
     ProductContract,
     Term,
+    UsageCharge,
 )
 from catalog.selectors import price_sheet_summary
+from core.money import money_decimal
 from integrations.serializers import MoneyField, PercentField, PeriodSerializer, period_or_none
 from integrations.viewsets import TenantMixin
 
@@ -46,9 +56,31 @@ class ProductSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^-?\d+(\.\d+)?$",
+        "example": "0.002",
+        "description": "A price, as a decimal string: the currency's decimals (10.00), or "
+        "more for a unit price finer than them (0.002 EUR per API call).",
+    }
+)
+class PriceField(MoneyField):
+    """A price sheet's amount or a tier's price: like MoneyField, but a unit price below the
+    currency's minor unit keeps its decimals rather than being rounded to 0.00."""
+
+    def to_representation(self, value):
+        amount, currency = value
+        amount = getattr(amount, "amount", amount)
+        if amount is None:
+            return None
+        exact = money_decimal(amount, currency)
+        return exact if Decimal(exact) == amount else f"{amount.normalize():f}"
+
+
 class PriceTierSerializer(serializers.ModelSerializer):
-    unit_price = MoneyField()
-    flat_amount = MoneyField(allow_null=True)
+    unit_price = PriceField()
+    flat_amount = PriceField(allow_null=True)
 
     class Meta:
         model = PriceTier
@@ -57,7 +89,7 @@ class PriceTierSerializer(serializers.ModelSerializer):
 
 class PriceSheetSerializer(serializers.ModelSerializer):
     period = serializers.SerializerMethodField()
-    amount = MoneyField(allow_null=True)
+    amount = PriceField(allow_null=True)
     tiers = PriceTierSerializer(many=True, read_only=True)
     summary = serializers.SerializerMethodField()
 
@@ -71,6 +103,7 @@ class PriceSheetSerializer(serializers.ModelSerializer):
             "pricing_model",
             "period",
             "amount",
+            "package_size",
             "tiers",
             "summary",
         ]
@@ -121,9 +154,53 @@ class BundleItemSerializer(serializers.ModelSerializer):
         fields = ["kind", "product", "price_sheet", "discount", "required", "quantity", "position"]
 
 
+class FeatureValueSerializer(serializers.ModelSerializer):
+    """A feature's value in a plan or an add-on bundle."""
+
+    code = serializers.CharField(source="feature.code")
+    name = serializers.CharField(source="feature.name")
+    name_fr = serializers.CharField(source="feature.name_fr")
+    kind = serializers.CharField(source="feature.kind")
+    unit = serializers.CharField(source="feature.unit")
+    metric = serializers.SlugRelatedField(
+        source="feature.metric",
+        slug_field="code",
+        read_only=True,
+        allow_null=True,
+        help_text="The billable metric the limit is counted against, if any.",
+    )
+    enforcement = serializers.ChoiceField(
+        source="feature.enforcement",
+        choices=Feature.Enforcement.choices,
+        read_only=True,
+        help_text="What happens beyond a limit counted against usage: none, soft, hard.",
+    )
+
+    class Meta:
+        model = PlanFeature
+        fields = [
+            "code",
+            "name",
+            "name_fr",
+            "kind",
+            "unit",
+            "metric",
+            "enforcement",
+            "enabled",
+            "limit",
+        ]
+
+
+class BundleFeatureSerializer(FeatureValueSerializer):
+    class Meta(FeatureValueSerializer.Meta):
+        model = BundleFeature
+
+
 class BundleSerializer(serializers.ModelSerializer):
     term = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     items = BundleItemSerializer(many=True, read_only=True)
+    contract = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    features = BundleFeatureSerializer(source="bundle_features", many=True, read_only=True)
 
     class Meta:
         model = Bundle
@@ -138,6 +215,8 @@ class BundleSerializer(serializers.ModelSerializer):
             "valid_until",
             "term",
             "items",
+            "contract",
+            "features",
         ]
 
 
@@ -192,16 +271,57 @@ class TermSerializer(serializers.ModelSerializer):
         return period_or_none(term.freeze_count, term.freeze_unit)
 
 
-class PlanFeatureSerializer(serializers.ModelSerializer):
-    code = serializers.CharField(source="feature.code")
-    name = serializers.CharField(source="feature.name")
-    name_fr = serializers.CharField(source="feature.name_fr")
-    kind = serializers.CharField(source="feature.kind")
-    unit = serializers.CharField(source="feature.unit")
+class PlanFeatureSerializer(FeatureValueSerializer):
+    pass
+
+
+class BillableMetricSerializer(serializers.ModelSerializer):
+    filters = serializers.DictField(
+        child=serializers.ListField(child=serializers.JSONField()),
+        read_only=True,
+        help_text="Only events whose properties have one of these values.",
+    )
 
     class Meta:
-        model = PlanFeature
-        fields = ["code", "name", "name_fr", "kind", "unit", "enabled", "limit"]
+        model = BillableMetric
+        fields = [
+            "id",
+            "code",
+            "name",
+            "name_fr",
+            "event_code",
+            "aggregation",
+            "field",
+            "filters",
+            "unit",
+        ]
+
+
+class UsageChargeSerializer(serializers.ModelSerializer):
+    """A metric's usage over each billing period, billed in arrears (billing-rules §12)."""
+
+    metric = serializers.CharField(source="metric.code")
+    event_code = serializers.CharField(source="metric.event_code")
+    aggregation = serializers.ChoiceField(
+        source="metric.aggregation", choices=BillableMetric.Aggregation.choices
+    )
+    unit = serializers.CharField(source="metric.unit")
+    pricing_model = serializers.ChoiceField(
+        source="price_sheet.pricing_model", choices=PricingModel.choices
+    )
+    price_sheet = PriceSheetSerializer(read_only=True)
+
+    class Meta:
+        model = UsageCharge
+        fields = [
+            "metric",
+            "event_code",
+            "aggregation",
+            "unit",
+            "pricing_model",
+            "price_sheet",
+            "position",
+        ]
 
 
 class ServicePeriodSerializer(serializers.Serializer):
@@ -224,6 +344,13 @@ class PlanSerializer(serializers.ModelSerializer):
     addon_bundles = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
     features = PlanFeatureSerializer(source="plan_features", many=True, read_only=True)
     service_periods = ServicePeriodSerializer(many=True, read_only=True)
+    usage_charges = UsageChargeSerializer(many=True, read_only=True)
+    contract = serializers.SlugRelatedField(
+        slug_field="code",
+        read_only=True,
+        allow_null=True,
+        help_text="The product contract selling the plan gives (see /product-contracts/).",
+    )
 
     class Meta:
         model = Plan
@@ -250,6 +377,8 @@ class PlanSerializer(serializers.ModelSerializer):
             "compatible_addons_only",
             "features",
             "service_periods",
+            "usage_charges",
+            "contract",
         ]
 
     @extend_schema_field(PeriodSerializer)
@@ -322,19 +451,25 @@ class ProductContractSerializer(serializers.ModelSerializer):
 # Querysets: everything a page of the list shows, in a fixed number of queries ------------------
 
 
-def _items() -> QuerySet[BundleItem]:
-    return BundleItem.objects.select_related(
+def _items(*, tiers: bool = True) -> QuerySet[BundleItem]:
+    items = BundleItem.objects.select_related(
         "product__seat_type",
         "product__tax_rate",
         "price_sheet",
         "discount__target_product",
         "discount__target_bundle",
-    ).prefetch_related("price_sheet__tiers")
+    )
+    return items.prefetch_related("price_sheet__tiers") if tiers else items
 
 
-def bundles_with_items() -> QuerySet[Bundle]:
-    return Bundle.objects.select_related("term").prefetch_related(
-        Prefetch("items", queryset=_items())
+def bundles_with_items(*, tiers: bool = True) -> QuerySet[Bundle]:
+    """`tiers=False`: the price sheets' tiers are left to `with_tiers` (one query for the
+    sheets of the items and of the usage charges of a page of plans)."""
+    return Bundle.objects.select_related("term", "contract").prefetch_related(
+        Prefetch("items", queryset=_items(tiers=tiers)),
+        Prefetch(
+            "bundle_features", queryset=BundleFeature.objects.select_related("feature__metric")
+        ),
     )
 
 
@@ -343,14 +478,32 @@ def terms() -> QuerySet[Term]:
 
 
 def plans_with_everything() -> QuerySet[Plan]:
+    """Everything but the price sheets' tiers, which `with_tiers` adds to the plans read."""
     return Plan.objects.select_related(
-        "term__renewal_term", "term__tax_rate", "upgrade_group"
+        "term__renewal_term", "term__tax_rate", "upgrade_group", "contract"
     ).prefetch_related(
-        Prefetch("bundles", queryset=bundles_with_items()),
+        Prefetch("bundles", queryset=bundles_with_items(tiers=False)),
         Prefetch("addon_bundles", queryset=Bundle.objects.order_by("code")),
-        Prefetch("plan_features", queryset=PlanFeature.objects.select_related("feature")),
+        Prefetch("plan_features", queryset=PlanFeature.objects.select_related("feature__metric")),
         "service_periods",
+        Prefetch(
+            "usage_charges", queryset=UsageCharge.objects.select_related("metric", "price_sheet")
+        ),
     )
+
+
+def with_tiers(plans: Sequence[Plan]) -> Sequence[Plan]:
+    """The tiers of every price sheet the plans show (their bundles' and their usage
+    charges'), in one query."""
+    sheets = [
+        item.price_sheet
+        for plan in plans
+        for bundle in plan.bundles.all()
+        for item in bundle.items.all()
+        if item.price_sheet is not None
+    ] + [charge.price_sheet for plan in plans for charge in plan.usage_charges.all()]
+    prefetch_related_objects(sheets, "tiers")
+    return plans
 
 
 # Filters ---------------------------------------------------------------------------------------
@@ -383,6 +536,15 @@ class TermFilter(CodeFilter):
         fields = ["code"]
 
 
+class BillableMetricFilter(CodeFilter):
+    aggregation = django_filters.ChoiceFilter(choices=BillableMetric.Aggregation.choices)
+    event_code = django_filters.CharFilter()
+
+    class Meta:
+        model = BillableMetric
+        fields = ["code", "aggregation", "event_code"]
+
+
 class ProductContractFilter(CodeFilter):
     kind = django_filters.ChoiceFilter(choices=ProductContract.Kind.choices)
 
@@ -410,6 +572,15 @@ class PlanViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
         if self.tenant.is_operator:
             return queryset
         return queryset.filter(status=Plan.Status.ACTIVE)
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        return with_tiers(page) if page is not None else None
+
+    def get_object(self) -> Plan:
+        plan = super().get_object()
+        with_tiers([plan])
+        return plan
 
 
 @extend_schema_view(
@@ -452,6 +623,22 @@ class ProductContractViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
         .prefetch_related("price_sheet__tiers")
         .order_by("code", "id")
     )
+
+    def scoped(self, queryset):
+        return queryset
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List billable metrics", tags=["catalog"]),
+    retrieve=extend_schema(summary="A billable metric", tags=["catalog"]),
+)
+class BillableMetricViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
+    """What usage events count (billing-rules §12): the events of a code, aggregated over a
+    billing period; plans charge them (usage_charges) and limits count against them."""
+
+    serializer_class = BillableMetricSerializer
+    filterset_class = BillableMetricFilter
+    queryset = BillableMetric.objects.order_by("code", "id")
 
     def scoped(self, queryset):
         return queryset

@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import translation
 from django.utils.formats import number_format
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from djmoney.models.fields import CurrencyField, MoneyField
@@ -504,9 +505,28 @@ class BillableMetric(Localized):
 
     def clean(self) -> None:
         super().clean()
+        # Named on the field to change (the check constraint's message has no field); the
+        # form then skips the constraint on that field, so the message is not said twice.
+        errors = dict(p for p in (self.aggregation_problem(), self.filters_problem()) if p)
+        if errors:
+            raise ValidationError(errors)
+
+    def aggregation_problem(self) -> tuple[str, str] | None:
+        """(field, why) when the property does not match the aggregation."""
+        if self.aggregation == self.Aggregation.COUNT and self.field:
+            return "field", str(
+                _("Count counts the events: it aggregates no property, clear the property.")
+            )
+        if self.aggregation != self.Aggregation.COUNT and not self.field:
+            return "field", str(
+                _("%(aggregation)s aggregates a property of the events: name the property.")
+                % {"aggregation": capfirst(self.get_aggregation_display())}
+            )
+        return None
+
+    def filters_problem(self) -> tuple[str, str] | None:
         problem = _filters_problem(self.filters)
-        if problem:
-            raise ValidationError({"filters": problem})
+        return ("filters", problem) if problem else None
 
 
 def _filters_problem(filters: object) -> str:
@@ -542,8 +562,9 @@ class Feature(Localized):
     unit = models.CharField(
         _("unit"), max_length=30, blank=True, help_text=_("For limits: GB, users, requests…")
     )
-    # A limit counted against usage (billing-rules §14): the metric measures what is used of it
-    # over the billing period; without one, the limit is a value the application reads.
+    # A limit counted against usage (docs/billing-rules.md, "Entitlements"): the metric
+    # measures what is used of it over the billing period; without one, the limit is a value
+    # the application reads.
     metric = models.ForeignKey(
         "BillableMetric",
         verbose_name=_("usage metric"),
@@ -626,12 +647,15 @@ class PriceSheet(Localized):
                 | Q(pricing_model__in=["flat", "per_unit", "package"], amount__isnull=False),
                 name="pricesheet_amount_matches_model",
                 violation_error_message=_(
-                    "Flat and per-unit prices need an amount; tiered prices take their amounts "
-                    "from the tiers and leave it empty."
+                    "Flat, per-unit and package prices need an amount; tiered prices take their "
+                    "amounts from the tiers and leave it empty."
                 ),
             ),
             models.CheckConstraint(
-                condition=(Q(pricing_model="package") & Q(package_size__gte=1))
+                # NULL passes a CHECK: the size is said to be there, then to be at least 1.
+                condition=(
+                    Q(pricing_model="package", package_size__isnull=False, package_size__gte=1)
+                )
                 | (~Q(pricing_model="package") & Q(package_size__isnull=True)),
                 name="pricesheet_package_size",
                 violation_error_message=_(

@@ -11,13 +11,15 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 from django.db import transaction
-from django.db.models import Field
+from django.db.models import Field, Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from catalog.models import (
+    BillableMetric,
     Bundle,
+    BundleFeature,
     BundleItem,
     CouponCampaign,
     CouponCode,
@@ -27,8 +29,10 @@ from catalog.models import (
     Plan,
     PlanFeature,
     PriceSheet,
+    PricingModel,
     ProductContract,
     Term,
+    UsageCharge,
 )
 from core.codes import (
     CodeTemplate,
@@ -43,10 +47,27 @@ from core.pricing import Tier, validate_tiers
 # Price sheets -----------------------------------------------------------------------------------
 
 
+def price_sheet_row_validate(*, sheet: PriceSheet) -> None:
+    """The sheet's own fields: a package price has its size, and only a package price has one.
+    (The check constraint pricesheet_package_size lets an empty size pass: SQL's CHECK accepts
+    what is NULL.)"""
+    if sheet.pricing_model == PricingModel.PACKAGE and not sheet.package_size:
+        raise ApplicationError(
+            _("A package price needs its number of units per package (at least 1)."),
+            field="package_size",
+        )
+    if sheet.pricing_model != PricingModel.PACKAGE and sheet.package_size is not None:
+        raise ApplicationError(
+            _("Only a package price has units per package: clear it or choose the package model."),
+            field="package_size",
+        )
+
+
 def price_sheet_validate(
     *, sheet: PriceSheet, tiers: Sequence[Tier], tier_currencies: set[str]
 ) -> None:
-    """A tiered sheet has contiguous tiers from unit 1 in its own currency; others have none."""
+    """A tiered sheet has contiguous tiers from unit 1 in its own currency; others have none.
+    (The sheet's own fields: price_sheet_row_validate.)"""
     if sheet.is_tiered:
         validate_tiers(tiers)
         foreign = tier_currencies - {sheet.currency}
@@ -149,6 +170,23 @@ def bundle_items_validate(*, bundle: Bundle, items: Sequence[BundleItem]) -> Non
             seen_discounts.add(item.discount_id)
 
 
+def bundle_validate(*, bundle: Bundle) -> None:
+    """A bundle's product contract is billed with the periods of each plan that sells it."""
+    contract = bundle.contract  # None, without a query, when contract_id is None
+    if contract is None or bundle.pk is None:
+        return
+    plans = Plan.objects.filter(Q(bundles=bundle) | Q(addon_bundles=bundle)).distinct()
+    for plan in plans.order_by("code"):
+        try:
+            plan_contract_validate(plan=plan, contract=contract)
+        except ApplicationError as error:
+            raise ApplicationError(
+                _("Sold with the plan %(plan)s: %(problem)s")
+                % {"plan": plan.code, "problem": error.message},
+                field="contract",
+            ) from None
+
+
 # Terms ------------------------------------------------------------------------------------------
 
 
@@ -211,22 +249,194 @@ def plan_validate(*, plan: Plan) -> None:
                 % {"commitment": commitment, "billing": billing},
                 field="term",
             )
+    if plan.contract is not None:  # None, without a query, when contract_id is None
+        plan_contract_validate(plan=plan, contract=plan.contract)
+
+
+def _same_length(a: Period, b: Period) -> bool:
+    # 12 months are 1 year, 7 days 1 week: compare lengths, not how they are written.
+    return (a.months, a.days) == (b.months, b.days)
+
+
+def plan_contract_validate(
+    *, plan: Plan, contract: ProductContract, field: str = "contract"
+) -> None:
+    """billing-rules §8 within an offer: the billing engine bills a contract with the plan's
+    billing periods, so a time-based contract's accounting period, and an issue-based
+    contract's billing period, are the plan's; its price is in the plan's currency, and the
+    price of an issue or of a credit is a price per unit."""
+    billing = plan.billing_period
+    if contract.kind == ProductContract.Kind.TIME:
+        accounting = contract.accounting_period
+        if accounting is not None and not _same_length(accounting, billing):
+            raise ApplicationError(
+                _(
+                    "The contract %(contract)s has an accounting period of %(period)s and the "
+                    "plan is billed every %(billing)s: they must be equal, choose a contract "
+                    "with an accounting period of %(billing)s or change the billing period."
+                )
+                % {"contract": contract.code, "period": accounting, "billing": billing},
+                field=field,
+            )
+    elif contract.kind == ProductContract.Kind.ISSUE:
+        interval = contract.interval
+        if interval is not None and not _same_length(interval, billing):
+            raise ApplicationError(
+                _(
+                    "The issue-based contract %(contract)s delivers its issues per %(period)s "
+                    "and the plan is billed every %(billing)s: the issues are billed with the "
+                    "plan's periods, so they must be equal."
+                )
+                % {"contract": contract.code, "period": interval, "billing": billing},
+                field=field,
+            )
+        if contract.price_sheet_id is None:
+            raise ApplicationError(
+                _(
+                    "The issue-based contract %(contract)s has no price sheet: its issues are "
+                    "charged at the price of one unit of it, set one on the contract."
+                )
+                % {"contract": contract.code},
+                field=field,
+            )
+    sheet = contract.price_sheet  # None, without a query, when price_sheet_id is None
+    if sheet is None:
+        return
+    if sheet.currency != plan.currency:
+        raise ApplicationError(
+            _(
+                "The price sheet %(sheet)s of the contract %(contract)s is in %(sheet_currency)s "
+                "and the plan in %(currency)s: the contract must be priced in the plan's currency."
+            )
+            % {
+                "sheet": sheet.code,
+                "contract": contract.code,
+                "sheet_currency": sheet.currency,
+                "currency": plan.currency,
+            },
+            field=field,
+        )
+    if (
+        contract.kind in (ProductContract.Kind.ISSUE, ProductContract.Kind.CREDIT)
+        and sheet.pricing_model != PricingModel.PER_UNIT
+    ):
+        raise ApplicationError(
+            _(
+                "The price sheet %(sheet)s of the contract %(contract)s is priced %(model)s: an "
+                "issue or a credit is charged at a price per unit."
+            )
+            % {
+                "sheet": sheet.code,
+                "contract": contract.code,
+                "model": sheet.get_pricing_model_display(),
+            },
+            field=field,
+        )
+
+
+# Usage charges and billable metrics (billing-rules §12) -------------------------------------------
+
+USAGE_PRICING_MODELS = (
+    PricingModel.PER_UNIT,
+    PricingModel.GRADUATED,
+    PricingModel.VOLUME,
+    PricingModel.PACKAGE,
+)
+
+
+def usage_charge_validate(*, plan: Plan, charge: UsageCharge) -> None:
+    """A usage charge prices a period's quantity: per unit, graduated, volume or package (a
+    flat price ignores the quantity), in the plan's currency."""
+    sheet = charge.price_sheet
+    if sheet.pricing_model not in USAGE_PRICING_MODELS:
+        raise ApplicationError(
+            _(
+                "The price sheet %(sheet)s is priced %(model)s: a usage charge needs a price per "
+                "unit, graduated or volume tiers, or a package price."
+            )
+            % {"sheet": sheet.code, "model": sheet.get_pricing_model_display()},
+            field="price_sheet",
+        )
+    if sheet.currency != plan.currency:
+        raise ApplicationError(
+            _(
+                "The price sheet %(sheet)s is in %(sheet_currency)s and the plan in "
+                "%(currency)s: choose a price sheet in %(currency)s."
+            )
+            % {"sheet": sheet.code, "sheet_currency": sheet.currency, "currency": plan.currency},
+            field="price_sheet",
+        )
+
+
+def usage_charges_validate(*, plan: Plan, charges: Sequence[UsageCharge]) -> None:
+    """A plan's usage charges together: each valid, each metric charged once."""
+    seen: set[int] = set()
+    for charge in charges:
+        usage_charge_validate(plan=plan, charge=charge)
+        if charge.metric_id in seen:
+            raise ApplicationError(
+                _("The metric %(metric)s is charged twice: keep one usage charge for it.")
+                % {"metric": charge.metric.code},
+                field="usage_charges",
+            )
+        seen.add(charge.metric_id)
+
+
+def feature_validate(*, feature: Feature) -> None:
+    """A usage metric measures what is used of a limit, and only a limit counted against a
+    metric can be enforced."""
+    if feature.kind != Feature.Kind.LIMIT and feature.metric_id is not None:
+        raise ApplicationError(
+            _("Only a limit is counted against usage: clear the metric or make it a limit."),
+            field="metric",
+        )
+    if feature.enforcement != Feature.Enforcement.NONE and (
+        feature.kind != Feature.Kind.LIMIT or feature.metric_id is None
+    ):
+        raise ApplicationError(
+            _(
+                "Only a limit counted against a usage metric can be enforced: choose its metric, "
+                "or leave the enforcement at none."
+            ),
+            field="enforcement",
+        )
+
+
+def billable_metric_validate(*, metric: BillableMetric) -> None:
+    """The metric's own rules (BillableMetric.clean), as an ApplicationError for the doors
+    that are not model forms."""
+    problem = metric.aggregation_problem() or metric.filters_problem()
+    if problem:
+        raise ApplicationError(problem[1], field=problem[0])
 
 
 def plan_features_validate(*, features: Sequence[PlanFeature]) -> None:
-    for plan_feature in features:
-        if plan_feature.feature.kind == Feature.Kind.ON_OFF and plan_feature.limit is not None:
+    _feature_values_validate(features, field="plan_features")
+
+
+def bundle_features_validate(*, features: Sequence[BundleFeature]) -> None:
+    """An add-on's feature values: the same rule as a plan's (its limits add to the plan's)."""
+    _feature_values_validate(features, field="bundle_features")
+
+
+def _feature_values_validate(values: Sequence[PlanFeature | BundleFeature], *, field: str) -> None:
+    for value in values:
+        if value.feature.kind == Feature.Kind.ON_OFF and value.limit is not None:
             raise ApplicationError(
                 _("%(feature)s is an on/off feature: it takes no limit.")
-                % {"feature": plan_feature.feature.code},
-                field="plan_features",
+                % {"feature": value.feature.code},
+                field=field,
             )
 
 
 def plan_sellability_problems(*, plan: Plan) -> list[str]:
     """What keeps a plan from being sold; empty when it can be activated."""
     problems = []
-    bundles = list(plan.bundles.prefetch_related("items__product", "items__price_sheet"))
+    bundles = list(
+        plan.bundles.select_related("contract").prefetch_related(
+            "items__product", "items__price_sheet"
+        )
+    )
     if not bundles:
         problems.append(_("it has no bundle"))
     charged = False
@@ -252,6 +462,41 @@ def plan_sellability_problems(*, plan: Plan) -> list[str]:
                 problems.append(
                     _("the price sheet %(sheet)s has no tiers") % {"sheet": item.price_sheet.code}
                 )
+    charges = list(plan.usage_charges.select_related("metric", "price_sheet")) if plan.pk else []
+    for charge in charges:
+        try:
+            usage_charge_validate(plan=plan, charge=charge)
+        except ApplicationError as error:
+            problems.append(
+                _("the usage charge of %(metric)s: %(problem)s")
+                % {"metric": charge.metric.code, "problem": error.message}
+            )
+        if charge.price_sheet.is_tiered and not charge.price_sheet.tiers.exists():
+            problems.append(
+                _("the price sheet %(sheet)s has no tiers") % {"sheet": charge.price_sheet.code}
+            )
+    # The offer's product contract, its own or an add-on's, is billed with the plan's periods.
+    contracts: list[tuple[ProductContract, str]] = (
+        [(plan.contract, "")] if plan.contract is not None else []
+    )
+    if plan.pk:
+        contracts += [
+            (bundle.contract, bundle.code)
+            for bundle in [*bundles, *plan.addon_bundles.select_related("contract")]
+            if bundle.contract is not None
+        ]
+    for contract, bundle_code in contracts:
+        try:
+            plan_contract_validate(plan=plan, contract=contract)
+        except ApplicationError as error:
+            problems.append(
+                _("bundle %(bundle)s: %(problem)s")
+                % {"bundle": bundle_code, "problem": error.message}
+                if bundle_code
+                else error.message
+            )
+    # A plan may charge only its usage, or only its contract's issues or credits.
+    charged = charged or bool(charges) or any(c.price_sheet_id for c, _code in contracts)
     if bundles and not charged:
         problems.append(_("none of its bundles has a priced product"))
     if not plan.payment_types:
@@ -295,6 +540,26 @@ def _tax_rate_problems(plan: Plan, bundles: list[Bundle]) -> list[str]:
                     )
                     % {"product": product.code, "bundle": bundle.code, "term": term.code}
                 )
+    # The lines of usage charges and of the plan's contract are taxed like its products'.
+    sheets = (
+        [c.price_sheet for c in plan.usage_charges.select_related("price_sheet__product")]
+        if plan.pk
+        else []
+    )
+    if plan.contract is not None and plan.contract.price_sheet is not None:
+        sheets.append(plan.contract.price_sheet)
+    if not term_rate:
+        for sheet in sheets:
+            if sheet.product.tax_rate_id or sheet.product_id in seen:
+                continue
+            seen.add(sheet.product_id)
+            problems.append(
+                _(
+                    "the product %(product)s (price sheet %(sheet)s) has no tax rate, nor has "
+                    "the plan's term: set the product's tax rate"
+                )
+                % {"product": sheet.product.code, "sheet": sheet.code}
+            )
     if (
         term is not None
         and not term_rate

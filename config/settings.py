@@ -249,6 +249,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "invoice-emails": {"task": "billing.emails_send", "schedule": crontab(minute="*/5")},
     # The e-invoices of issued documents still without one (also asked for after each issue).
     "einvoices": {"task": "billing.einvoices_generate", "schedule": crontab(minute="*/5")},
+    # Product contracts (billing-rules §8) after the run: started and ended, issues scheduled
+    # for the current and next billing period, credits granted and expired; catches up.
+    "contracts-run": {
+        "task": "subscriptions.contracts_run",
+        "schedule": crontab(minute=15, hour=(BILLING_RUN_HOUR + 1) % 24),
+    },
     # Each of these also runs alone later in the day: safe to run twice, they catch up.
     "overdue-reminders": {"task": "billing.overdue", "schedule": crontab(minute=0, hour=9)},
     "notice-reminders": {"task": "billing.notice_reminders", "schedule": crontab(minute=0, hour=8)},

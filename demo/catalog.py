@@ -15,6 +15,7 @@ from djmoney.money import Money
 
 from catalog import services
 from catalog.models import (
+    BillableMetric,
     Bundle,
     BundleItem,
     CouponCampaign,
@@ -34,6 +35,7 @@ from catalog.models import (
     TaxRule,
     Term,
     UpgradeGroup,
+    UsageCharge,
 )
 from catalog.tax import DEFAULT_RULES
 from core import clock
@@ -83,6 +85,7 @@ def seed_catalog() -> dict[str, Any]:
     plans = _plans(bundles, features, terms)
     _product_contracts(products, sheets)
     campaign = _coupon_campaign(bundles)
+    plans += _usage_and_contract_offers(tax_rates, features)
     return {"plans": plans, "campaign": campaign}
 
 
@@ -715,3 +718,274 @@ def _coupon_campaign(bundles: dict[str, Bundle]) -> CouponCampaign:
     )
     services.coupon_codes_generate(campaign=campaign)
     return campaign
+
+
+# Offers billed per issue (billing-rules §8), by prepaid credits, by metered usage (billing-rules §12)
+def _usage_and_contract_offers(
+    tax_rates: dict[str, TaxRate], features: dict[str, Feature]
+) -> list[Plan]:
+    """Three monthly offers in EUR: a daily paper billed per issue (example 8.2), an API sold as
+    prepaid credits, and an API metered per call (example 12.1)."""
+    term = upsert(
+        Term,
+        {"code": "monthly-no-commitment"},
+        name="Monthly, no commitment",
+        name_fr="Mensuel, sans engagement",
+        commitment_basis="calendar",
+        commitment_count=0,
+        commitment_unit="",
+        early_termination="allowed",
+        auto_renew=True,
+        tax_rate=tax_rates["FR-VAT-20"],
+        description="Cancel at any time; the cancellation takes effect at the end of the month.",
+        description_fr="Résiliable à tout moment, avec effet à la fin du mois.",
+    )
+    plans = [
+        _newspaper_offer(term),
+        _prepaid_api_offer(term),
+        _metered_api_offer(term, features),
+    ]
+    for demo_plan in plans:
+        services.plan_validate(plan=demo_plan)
+        services.usage_charges_validate(plan=demo_plan, charges=list(demo_plan.usage_charges.all()))
+        if demo_plan.status == Plan.Status.DRAFT:
+            services.plan_activate(plan=demo_plan, today=clock.today())
+    return plans
+
+
+def _newspaper_offer(term: Term) -> Plan:
+    """Le Quotidien Tech: 6 issues a month, 5 charged at 2.00 EUR (the 6th free), issue by issue
+    until cancelled, cancellable up to 7 days before the next issue."""
+    paper = _product(
+        "quotidien-tech",
+        "Tech Daily (issue)",
+        "Le Quotidien Tech (numéro)",
+        ledger_account="706600",
+        invoice_item_type="issue",
+    )
+    per_issue = upsert(
+        PriceSheet,
+        {"code": "quotidien-tech-issue-eur"},
+        name="Tech Daily, per issue",
+        name_fr="Le Quotidien Tech, au numéro",
+        product=paper,
+        currency="EUR",
+        pricing_model="per_unit",
+        amount=D("2.00"),
+        period_count=1,
+        period_unit="month",
+    )
+    contract = upsert(
+        ProductContract,
+        {"code": "quotidien-tech-issues"},
+        name="Tech Daily, 6 issues a month (1 free)",
+        name_fr="Le Quotidien Tech, 6 numéros par mois (1 offert)",
+        kind="issue",
+        product=paper,
+        price_sheet=per_issue,
+        interval_count=1,
+        interval_unit="month",
+        issues_per_period=6,
+        chargeable_issues=5,
+        repeat_until_cancelled=True,
+        cancellation_count=7,
+        cancellation_unit="day",
+    )
+    services.product_contract_validate(contract=contract)
+    # The issues are charged through the contract: the bundle delivers the paper at no charge.
+    bundle = _bundle(
+        "quotidien-tech",
+        "Tech Daily",
+        "Le Quotidien Tech",
+        [{"product": paper, "price_sheet": None}],
+    )
+    return _plan(
+        "quotidien-tech-monthly",
+        [bundle],
+        [],
+        {},
+        name="Tech Daily, monthly",
+        name_fr="Le Quotidien Tech, mensuel",
+        description=(
+            "6 issues a month at 2.00 EUR an issue, the 6th free: 10.00 EUR a month, billed at "
+            "the start of the month. Cancel at least 7 days before the next issue."
+        ),
+        description_fr=(
+            "6 numéros par mois à 2,00 EUR le numéro, le 6e offert : 10,00 EUR par mois, "
+            "facturés en début de mois. Résiliable au plus tard 7 jours avant le prochain numéro."
+        ),
+        currency="EUR",
+        billing_period_count=1,
+        billing_period_unit="month",
+        term=term,
+        contract=contract,
+    )
+
+
+def _prepaid_api_offer(term: Term) -> Plan:
+    """9.00 EUR a month with 1,000 API credits granted each month (unused ones expire at the
+    month's end); more credits at 0.01 EUR each."""
+    fee = _product("api-prepaid", "Prepaid API", "API prépayée", ledger_account="706300")
+    credits = _product("api-credits", "API credits", "Crédits API", ledger_account="706300")
+    fee_sheet = upsert(
+        PriceSheet,
+        {"code": "api-prepaid-eur"},
+        name="Prepaid API, monthly fee",
+        name_fr="API prépayée, abonnement mensuel",
+        product=fee,
+        currency="EUR",
+        pricing_model="flat",
+        amount=D("9.00"),
+        period_count=1,
+        period_unit="month",
+    )
+    per_credit = upsert(
+        PriceSheet,
+        {"code": "api-credits-eur"},
+        name="API credits, per credit",
+        name_fr="Crédits API, au crédit",
+        product=credits,
+        currency="EUR",
+        pricing_model="per_unit",
+        amount=D("0.01"),
+        period_count=1,
+        period_unit="month",
+    )
+    contract = upsert(
+        ProductContract,
+        {"code": "api-credits-monthly"},
+        name="API, 1,000 credits a month",
+        name_fr="API, 1 000 crédits par mois",
+        kind="credit",
+        product=credits,
+        price_sheet=per_credit,
+        credit_amount=D("1000.00"),
+        credit_intervals=True,
+        accounting_period_count=1,
+        accounting_period_unit="month",
+    )
+    services.product_contract_validate(contract=contract)
+    bundle = _bundle(
+        "api-prepaid",
+        "Prepaid API",
+        "API prépayée",
+        [{"product": fee, "price_sheet": fee_sheet}],
+    )
+    return _plan(
+        "api-prepaid-monthly",
+        [bundle],
+        [],
+        {},
+        name="Prepaid API, monthly",
+        name_fr="API prépayée, mensuelle",
+        description=(
+            "9.00 EUR a month with 1,000 API credits each month; unused credits expire at the "
+            "end of the month. More credits: 0.01 EUR each."
+        ),
+        description_fr=(
+            "9,00 EUR par mois avec 1 000 crédits API chaque mois ; les crédits non utilisés "
+            "expirent en fin de mois. Crédits supplémentaires : 0,01 EUR l'unité."
+        ),
+        currency="EUR",
+        billing_period_count=1,
+        billing_period_unit="month",
+        term=term,
+        contract=contract,
+    )
+
+
+def _metered_api_offer(term: Term, features: dict[str, Feature]) -> Plan:
+    """19.00 EUR a month, API calls billed in arrears: the first 10,000 of a month free, then
+    0.002 EUR each (example 12.1); a soft limit of 100,000 calls a month."""
+    fee = _product("api-metered", "Metered API", "API au compteur", ledger_account="706300")
+    calls = _product("api-calls", "API calls", "Appels API", ledger_account="706300")
+    fee_sheet = upsert(
+        PriceSheet,
+        {"code": "api-metered-eur"},
+        name="Metered API, monthly fee",
+        name_fr="API au compteur, abonnement mensuel",
+        product=fee,
+        currency="EUR",
+        pricing_model="flat",
+        amount=D("19.00"),
+        period_count=1,
+        period_unit="month",
+    )
+    calls_sheet = upsert(
+        PriceSheet,
+        {"code": "api-calls-graduated-eur"},
+        name="API calls, first 10,000 free",
+        name_fr="Appels API, 10 000 premiers offerts",
+        product=calls,
+        currency="EUR",
+        pricing_model="graduated",
+        amount=None,
+        period_count=1,
+        period_unit="month",
+    )
+    for first, last, price in ((1, 10_000, "0.00"), (10_001, None, "0.002")):
+        upsert(
+            PriceTier,
+            {"price_sheet": calls_sheet, "first_unit": first},
+            last_unit=last,
+            unit_price=D(price),
+            currency="EUR",
+        )
+    metric = upsert(
+        BillableMetric,
+        {"code": "api_calls"},
+        name="API calls",
+        name_fr="Appels API",
+        event_code="api_call",
+        aggregation="count",
+        field="",
+        filters={},
+        unit="calls",
+    )
+    limit = upsert(
+        Feature,
+        {"code": "api_calls_limit"},
+        name="API calls a month",
+        name_fr="Appels API par mois",
+        kind="limit",
+        unit="calls",
+        metric=metric,
+        enforcement="soft",
+    )
+    dashboard = upsert(
+        Feature,
+        {"code": "usage-dashboard"},
+        name="Usage dashboard",
+        name_fr="Tableau de bord de consommation",
+        kind="on_off",
+    )
+    for feature in (limit, dashboard):
+        services.feature_validate(feature=feature)
+    bundle = _bundle(
+        "api-metered",
+        "Metered API",
+        "API au compteur",
+        [{"product": fee, "price_sheet": fee_sheet}],
+    )
+    plan = _plan(
+        "api-metered-monthly",
+        [bundle],
+        [],
+        {limit: (True, 100_000), dashboard: (True, None), features["api-access"]: (True, None)},
+        name="Metered API, monthly",
+        name_fr="API au compteur, mensuelle",
+        description=(
+            "19.00 EUR a month. API calls are billed the next month: the first 10,000 of a "
+            "month free, then 0.002 EUR a call; up to 100,000 calls a month."
+        ),
+        description_fr=(
+            "19,00 EUR par mois. Les appels API sont facturés le mois suivant : les 10 000 "
+            "premiers du mois offerts, puis 0,002 EUR l'appel ; jusqu'à 100 000 appels par mois."
+        ),
+        currency="EUR",
+        billing_period_count=1,
+        billing_period_unit="month",
+        term=term,
+    )
+    upsert(UsageCharge, {"plan": plan, "metric": metric}, price_sheet=calls_sheet, position=0)
+    return plan

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from catalog.models import Bundle, Plan, SeatType
+from catalog.models import Bundle, Plan, ProductContract, SeatType
 from core import clock
 from demo.catalog import upsert
 from subscriptions import services
@@ -73,6 +73,16 @@ def seed_subscriptions() -> dict[str, Any]:
         registration_number="552100554",
     )
     office = demo_subscription(dupont, "office-24m", date(2026, 1, 1), po_reference="AD-2026-001")
+    # Support hours on the office suite: a credit-based contract, granted monthly (billing-rules
+    # §8), shown with its ledger on the customer's page.
+    if not office.contracts.exists():
+        services.subscription_contract_add(
+            subscription=office,
+            contract=ProductContract.objects.get(code="support-credits"),
+            start_date=date(2026, 1, 1),
+            today=max(date(2026, 1, 1), clock.today()),
+            channel="demo",
+        )
     backup = demo_subscription(
         dupont,
         "cloud-backup-monthly",
@@ -94,6 +104,25 @@ def seed_subscriptions() -> dict[str, Any]:
         payment_type="bank_transfer",
     )
     demo_subscription(werkstatt, "cloud-backup-monthly", date(2026, 9, 1))
+    # The offers billed per issue (billing-rules §8), by prepaid credits and by metered usage
+    # (billing-rules §12), one customer holding all three.
+    lumiere = demo_customer(
+        "factures@studio-lumiere.example",
+        name="Studio Lumière",
+        address_line1="8 quai de la Fosse",
+        postal_code="44000",
+        city="Nantes",
+        country="FR",
+        currency="EUR",
+        locale="fr",
+        payment_type="bank_transfer",
+        vat_number="FR83404833048",
+        registration_number="404833048",
+    )
+    offers = {
+        code: demo_subscription(lumiere, code, date(2026, 11, 1))
+        for code in ("quotidien-tech-monthly", "api-prepaid-monthly", "api-metered-monthly")
+    }
     return {
         "maple": maple,
         "dupont": dupont,
@@ -102,4 +131,6 @@ def seed_subscriptions() -> dict[str, Any]:
         "office": office,
         "backup": backup,
         "gateway": SeatType.objects.get(code="gateway"),
+        "lumiere": lumiere,
+        "offers": offers,
     }

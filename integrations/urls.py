@@ -12,7 +12,13 @@ from drf_spectacular.views import (
 from rest_framework.routers import SimpleRouter
 
 from billing.api import EInvoiceViewSet, InvoiceViewSet
-from catalog.api import BundleViewSet, PlanViewSet, ProductContractViewSet, TermViewSet
+from catalog.api import (
+    BillableMetricViewSet,
+    BundleViewSet,
+    PlanViewSet,
+    ProductContractViewSet,
+    TermViewSet,
+)
 from partners.api import PartnerViewSet
 from payments.api import (
     CardPaymentViewSet,
@@ -32,6 +38,7 @@ router.register("plans", PlanViewSet, basename="plan")
 router.register("bundles", BundleViewSet, basename="bundle")
 router.register("terms", TermViewSet, basename="term")
 router.register("product-contracts", ProductContractViewSet, basename="product-contract")
+router.register("billable-metrics", BillableMetricViewSet, basename="billable-metric")
 router.register("partners", PartnerViewSet, basename="partner")
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")

@@ -24,6 +24,11 @@ urlpatterns = [
     path("subscriptions/<int:pk>/po-reference/", views.po_reference, name="po_reference"),
     path("subscriptions/<int:pk>/seats/reduce/", views.seats_reduce, name="seats_reduce"),
     path("subscriptions/<int:pk>/cancel/", views.cancel, name="cancel"),
+    path(
+        "subscriptions/<int:pk>/contracts/<int:contract_pk>/topups/",
+        views.contract_topup,
+        name="contract_topup",
+    ),
     path("invoices/", views.invoice_list, name="invoices"),
     path("figures/", views.figures, name="figures"),
     path("payment-methods/", payment_views.partner_payment_methods, name="payment_methods"),

@@ -60,9 +60,14 @@ from payments.selectors import with_card_status
 from reports.partner_figures import partner_figures
 from subscriptions import services
 from subscriptions.entitlements import subscription_features
-from subscriptions.forms import AcceptTermsForm, add_refusal
-from subscriptions.models import Customer, Subscription
-from subscriptions.selectors import charge_summary, subscription_overviews, summaries_by_period
+from subscriptions.forms import AcceptTermsForm, CreditsTopupForm, add_refusal
+from subscriptions.models import Customer, Subscription, SubscriptionContract
+from subscriptions.selectors import (
+    charge_summary,
+    held_contracts,
+    subscription_overviews,
+    summaries_by_period,
+)
 from subscriptions.views import (
     cancellation_page,
     einvoice_response,
@@ -132,12 +137,14 @@ def customer_detail(request: HttpRequest, partner: Partner, pk: int) -> HttpResp
     devices = customer_devices(customer)
     live = [o for o in overviews if o.subscription.status in Subscription.LIVE_STATUSES]
     features = subscription_features(subscriptions=[o.subscription for o in overviews], day=today)
+    contracts = held_contracts([o.pk for o in overviews], today)
     return page(
         request,
         partner,
         "partners/customer.html",
         {
             "customer": customer,
+            "overview_rows": [(o, contracts.get(o.pk, [])) for o in overviews],
             "devices": devices,
             "seat_counts": seat_counts(devices, overviews),
             "overviews": overviews,
@@ -420,6 +427,44 @@ def seats_add_review(request: HttpRequest, partner: Partner, pk: int) -> HttpRes
 
 
 # Changes to one subscription ---------------------------------------------------------------------
+
+
+@partner_required
+def contract_topup(
+    request: HttpRequest, partner: Partner, pk: int, contract_pk: int
+) -> HttpResponse:
+    """Credits bought for the customer on a credit-based contract: invoiced to the partner at
+    once. A refusal is shown on the customer's page and changes nothing."""
+    subscription = get_subscription_for_partner(partner, pk)
+    held = SubscriptionContract.objects.filter(pk=contract_pk, subscription=subscription).first()
+    if held is None:
+        raise Http404
+    target = _customer_url(subscription.customer, f"contract-{held.pk}")
+    if request.method != "POST":
+        return redirect(target)
+    form = CreditsTopupForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(target)
+    try:
+        entry = services.credits_topup(
+            subscription_contract=held,
+            credits=form.cleaned_data["credits"],
+            day=clock.today(),
+            actor=request.user,
+            channel=CHANNEL,
+        )
+    except ApplicationError as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(
+            request,
+            _("%(credits)s credits bought: they are invoiced at once.")
+            % {"credits": f"{entry.amount:.2f}"},
+        )
+    return redirect(target)
 
 
 @partner_required

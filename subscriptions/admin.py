@@ -2,11 +2,13 @@
 
 A subscription is changed only through the services (the same ones as the portals and the API):
 its form edits nothing but the PO reference; the actions mark fulfilled, cancel (after showing
-the preview: effective date, penalty, rule), undo a cancellation, and bring it up to today.
+the preview: effective date, penalty, rule), undo a cancellation, and bring it up to today. A
+product contract held shows its ledger and issues, and consumes credits through the service.
 """
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Count, Q
@@ -34,6 +36,7 @@ from subscriptions.models import (
     CustomerUser,
     DeployedDevices,
     Subscription,
+    SubscriptionContract,
 )
 
 
@@ -381,7 +384,11 @@ class SubscriptionAdmin(ExportAdminMixin, CadenceAdmin):
     def contracts_table(self, obj: Subscription) -> str:
         rows = [
             [
-                held.contract,
+                format_html(
+                    '<a href="{}">{}</a>',
+                    reverse("admin:subscriptions_subscriptioncontract_change", args=[held.pk]),
+                    held.contract,
+                ),
                 held.start_date,
                 held.end_date,
                 held.get_status_display(),
@@ -578,3 +585,104 @@ class SubscriptionAdmin(ExportAdminMixin, CadenceAdmin):
             lambda s: services.subscription_advance(subscription=s, today=today),
             _("%(count)s subscription(s) brought up to today."),
         )
+
+
+class SubscriptionContractForm(forms.ModelForm):
+    """Nothing of the contract is edited here: credits are consumed through the service."""
+
+    consume = forms.DecimalField(
+        label=_("credits to consume"),
+        required=False,
+        max_digits=12,
+        decimal_places=2,
+        help_text=_("Refused beyond the balance; nothing is written then."),
+    )
+    reference = forms.CharField(label=_("reference"), required=False, max_length=100)
+
+    class Meta:
+        model = SubscriptionContract
+        fields: list[str] = []
+
+
+@admin.register(SubscriptionContract)
+class SubscriptionContractAdmin(CadenceAdmin):
+    """The product contracts held: status, dates, issues and the credit ledger; credits are
+    consumed here (the same service as the API)."""
+
+    form = SubscriptionContractForm
+    list_display = ["__str__", "subscription", "contract", "status", "start_date", "end_date"]
+    list_filter = ["status", "contract__kind"]
+    list_select_related = ["contract", "subscription__customer", "subscription__plan"]
+    search_fields = ["contract__code", "subscription__customer__name"]
+    readonly_fields = [
+        "subscription",
+        "contract",
+        "status",
+        "start_date",
+        "end_date",
+        "quantity",
+        "balance",
+        "ledger_table",
+        "issues_table",
+    ]
+    fieldsets = [
+        (None, {"fields": ["subscription", "contract", "status", "start_date", "end_date"]}),
+        (_("credits"), {"fields": ["balance", "consume", "reference", "ledger_table"]}),
+        (_("issues"), {"fields": ["issues_table"]}),
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # added by selling an offer (or subscription_contract_add)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("credits left"))
+    def balance(self, obj: SubscriptionContract) -> str:
+        if obj.contract.kind != "credit":
+            return "—"
+        return f"{services.credit_balance(subscription_contract=obj):.2f}"
+
+    @admin.display(description=_("credit ledger"))
+    def ledger_table(self, obj: SubscriptionContract) -> str:
+        rows = [
+            [e.day, e.get_kind_display(), f"{e.amount:.2f}", e.reference]
+            for e in obj.credits.order_by("day", "id")
+        ]
+        return _table([_("date"), _("kind"), _("credits"), _("reference")], rows, _("none"))
+
+    @admin.display(description=_("scheduled issues"))
+    def issues_table(self, obj: SubscriptionContract) -> str:
+        rows = [
+            [
+                i.period_start,
+                i.number,
+                i.issue_date,
+                _("yes") if i.chargeable else _("free"),
+                _("cancelled") if i.cancelled else "",
+            ]
+            for i in obj.issues.order_by("issue_date", "number")
+        ]
+        return _table(
+            [_("period"), _("issue"), _("date"), _("chargeable"), _("cancelled")], rows, _("none")
+        )
+
+    def save_model(self, request, obj, form, change):
+        amount = form.cleaned_data.get("consume")
+        if not amount:
+            return
+        try:
+            services.credits_consume(
+                subscription_contract=obj,
+                amount=amount,
+                day=clock.today(),
+                reference=form.cleaned_data.get("reference") or "",
+            )
+        except ApplicationError as error:
+            self.message_user(request, error.message, level=messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                _("%(amount)s credits consumed.") % {"amount": f"{amount:.2f}"},
+                messages.SUCCESS,
+            )

@@ -12,8 +12,11 @@ subscription's row lock without waiting (a concurrent change: 409).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import django_filters
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -57,7 +60,12 @@ from subscriptions.models import (
     SubscriptionContract,
     SubscriptionEvent,
 )
-from subscriptions.selectors import managed_elsewhere, next_invoices, subscriptions_for_list
+from subscriptions.selectors import (
+    held_contracts,
+    managed_elsewhere,
+    next_invoices,
+    subscriptions_for_list,
+)
 
 CHANNEL = "api"
 MAX_QUANTITY = 1_000_000  # far above any real order; keeps numbers inside the columns
@@ -119,7 +127,11 @@ class HeldContractSerializer(serializers.ModelSerializer):
     def get_credit_balance(self, held: SubscriptionContract) -> str | None:
         if held.contract.kind != "credit":
             return None
-        return f"{services.credit_balance(subscription_contract=held):.2f}"
+        # Annotated by subscriptions_for_detail (one query for every contract of the page).
+        balance = getattr(held, "balance", None)
+        if balance is None:
+            balance = services.credit_balance(subscription_contract=held)
+        return f"{balance:.2f}"
 
 
 class NextInvoiceSerializer(serializers.Serializer):
@@ -271,6 +283,45 @@ class CreditEntrySerializer(serializers.Serializer):
     )
 
 
+class DeliverySerializer(serializers.Serializer):
+    number = serializers.IntegerField(help_text="The issue's number in its billing period.")
+    period_start = serializers.DateField(help_text="Its billing period.")
+    issue_date = serializers.DateField()
+    chargeable = serializers.BooleanField(help_text="Charged (true) or free (false).")
+
+
+class LedgerLineSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="entry.pk")
+    kind = serializers.CharField(source="entry.kind")
+    amount = serializers.DecimalField(source="entry.amount", max_digits=12, decimal_places=2)
+    day = serializers.DateField(source="entry.day")
+    reference = serializers.CharField(source="entry.reference")
+    balance = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="Credits left after this entry."
+    )
+
+
+class HeldContractDetailSerializer(serializers.Serializer):
+    """A contract held, with its deliveries (issue-based) and its credit ledger (credit-based)."""
+
+    id = serializers.IntegerField(source="held.pk")
+    contract = serializers.CharField(source="held.contract.code")
+    kind = serializers.CharField()
+    status = serializers.ChoiceField(
+        source="held.status", choices=SubscriptionContract.Status.choices
+    )
+    start_date = serializers.DateField(source="held.start_date")
+    end_date = serializers.DateField(source="held.end_date", allow_null=True)
+    quantity = serializers.IntegerField(source="held.quantity")
+    credit_balance = serializers.DecimalField(
+        source="balance", max_digits=12, decimal_places=2, allow_null=True
+    )
+    deliveries = DeliverySerializer(
+        many=True, help_text="Issues delivered: date passed, not cancelled."
+    )
+    credits = LedgerLineSerializer(source="ledger", many=True, help_text="The credit ledger.")
+
+
 # Serializers: input (parsing only; the services decide) ----------------------------------------
 
 
@@ -355,6 +406,12 @@ class ConsumptionInput(InputSerializer):
     reference = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
 
 
+class TopupInput(InputSerializer):
+    credits = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="Credits bought (invoiced at once)."
+    )
+
+
 # Querysets -------------------------------------------------------------------------------------
 
 
@@ -364,7 +421,12 @@ def customers_for_list() -> QuerySet[Customer]:
 
 def subscriptions_for_detail() -> QuerySet[Subscription]:
     return subscriptions_for_list().prefetch_related(
-        Prefetch("contracts", queryset=SubscriptionContract.objects.select_related("contract")),
+        Prefetch(
+            "contracts",
+            queryset=SubscriptionContract.objects.select_related("contract").annotate(
+                balance=Coalesce(Sum("credits__amount"), Value(Decimal(0)))
+            ),
+        ),
         Prefetch("events", queryset=SubscriptionEvent.objects.order_by("effective_date", "id")),
     )
 
@@ -767,6 +829,75 @@ class SubscriptionViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
             "A coupon discounts the next invoice; a voucher lasts its discounts' duration."
         ),
     )
+
+    # Product contracts held ---------------------------------------------------------------------
+
+    @extend_schema(
+        summary="The subscription's product contracts",
+        description="Each contract held with its deliveries (issue-based: issues whose date has "
+        "passed, not cancelled) and its credit ledger (credit-based).",
+        tags=["subscriptions"],
+        responses={200: HeldContractDetailSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], url_path="contracts")
+    def contracts(self, request, pk=None):
+        subscription = self.get_object()
+        shown = held_contracts([subscription.pk], clock.today()).get(subscription.pk, [])
+        return Response(HeldContractDetailSerializer(shown, many=True).data)
+
+    @extend_schema(
+        summary="Buy credits",
+        description="On a credit-based product contract of the subscription: the credits are "
+        "added at once and invoiced at once, at the contract's price.",
+        tags=["subscriptions"],
+        request=TopupInput,
+        parameters=[
+            OpenApiParameter(
+                "contract_id",
+                OpenApiTypes.INT,
+                OpenApiParameter.PATH,
+                description="The id of the contract held (see the subscription's contracts).",
+            ),
+            IDEMPOTENCY_PARAMETER,
+        ],
+        responses={201: CreditEntrySerializer},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"contracts/(?P<contract_id>[0-9]+)/topups",
+    )
+    def topups(self, request, pk=None, contract_id=None):
+        def handle() -> Response:
+            subscription = self.get_object()
+            self._check_customer_may_change(subscription)
+            held = get_object_or_404(
+                SubscriptionContract.objects.select_related("contract", "subscription"),
+                pk=contract_id,
+                subscription=subscription,
+            )
+            data = self._input(TopupInput)
+            lock_nowait(Subscription, subscription.pk)
+            entry = services.credits_topup(
+                subscription_contract=held,
+                credits=data["credits"],
+                day=clock.today(),
+                actor=request.user,
+                channel=CHANNEL,
+            )
+            body = CreditEntrySerializer(
+                {
+                    "id": entry.pk,
+                    "kind": entry.kind,
+                    "amount": entry.amount,
+                    "day": entry.day,
+                    "reference": entry.reference,
+                    "balance": services.credit_balance(subscription_contract=held),
+                }
+            ).data
+            return Response(body, status=status.HTTP_201_CREATED)
+
+        return idempotent(request, handle)
 
     # Credit consumption -----------------------------------------------------------------------
 

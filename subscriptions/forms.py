@@ -55,6 +55,17 @@ class ConfirmForm(forms.Form):
     """A confirmation without input: holds the refusal, if the service refuses."""
 
 
+class CreditsTopupForm(forms.Form):
+    """Credits bought on a credit-based contract (the service decides what is allowed)."""
+
+    credits = forms.DecimalField(
+        label=_("Credits to buy"),
+        max_digits=12,
+        decimal_places=2,
+        error_messages={"required": _("Enter the number of credits to buy.")},
+    )
+
+
 class CouponForm(forms.Form):
     code = forms.CharField(
         label=_("Coupon or voucher code"),

@@ -661,6 +661,9 @@ class SubscriptionContract(models.Model):
         _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE
     )
     quantity = models.PositiveIntegerField(_("quantity"), default=1)
+    # Its status moves (pending → active → ended) and its end date with cancellations: audited.
+    history = HistoricalRecords()
+    _change_reason: str
 
     class Meta:
         verbose_name = _("product contract of a subscription")

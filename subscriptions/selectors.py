@@ -23,9 +23,12 @@ from subscriptions.charges import (
     recurring_charges,
 )
 from subscriptions.models import (
+    CreditEntry,
     Customer,
     CustomerUser,
+    ScheduledIssue,
     Subscription,
+    SubscriptionContract,
     SubscriptionEvent,
     SubscriptionItem,
     SubscriptionSeat,
@@ -398,3 +401,79 @@ def subscriptions_for_list() -> QuerySet[Subscription]:
         )
         .order_by("-id")
     )
+
+
+# Product contracts held (billing-rules §8) --------------------------------------------------------
+
+
+@dataclass
+class LedgerLine:
+    entry: CreditEntry
+    balance: Decimal  # credits left after this entry
+
+
+@dataclass
+class HeldContract:
+    """A contract held, as the portals and the API show it: its deliveries (issues whose date
+    has passed, not cancelled) and, for credits, its ledger with the running balance."""
+
+    held: SubscriptionContract
+    deliveries: list[ScheduledIssue]
+    ledger: list[LedgerLine]
+
+    @property
+    def pk(self) -> int:
+        return self.held.pk
+
+    @property
+    def kind(self) -> str:
+        return self.held.contract.kind
+
+    @property
+    def balance(self) -> Decimal | None:
+        if self.kind != "credit":
+            return None
+        return self.ledger[-1].balance if self.ledger else ZERO
+
+    @property
+    def can_top_up(self) -> bool:
+        return (
+            self.kind == "credit"
+            and self.held.status != SubscriptionContract.Status.ENDED
+            and self.held.contract.price_sheet_id is not None
+        )
+
+
+def held_contracts(subscription_ids: Iterable[int], today: date) -> dict[int, list[HeldContract]]:
+    """The contracts of these subscriptions with their deliveries up to `today` and their
+    credit ledgers: three queries, whatever the number of rows."""
+    ids = list(subscription_ids)
+    if not ids:
+        return {}
+    helds = list(
+        SubscriptionContract.objects.filter(subscription_id__in=ids)
+        .select_related("contract")
+        .order_by("subscription_id", "id")
+    )
+    if not helds:
+        return {}
+    held_ids = [h.pk for h in helds]
+    deliveries: dict[int, list[ScheduledIssue]] = {}
+    for issue in ScheduledIssue.objects.filter(
+        subscription_contract_id__in=held_ids, issue_date__lte=today, cancelled=False
+    ).order_by("issue_date", "number"):
+        deliveries.setdefault(issue.subscription_contract_id, []).append(issue)
+    ledgers: dict[int, list[LedgerLine]] = {}
+    balances: dict[int, Decimal] = {}
+    for entry in CreditEntry.objects.filter(subscription_contract_id__in=held_ids).order_by(
+        "day", "id"
+    ):
+        balance = balances.get(entry.subscription_contract_id, ZERO) + entry.amount
+        balances[entry.subscription_contract_id] = balance
+        ledgers.setdefault(entry.subscription_contract_id, []).append(LedgerLine(entry, balance))
+    result: dict[int, list[HeldContract]] = {}
+    for held in helds:
+        result.setdefault(held.subscription_id, []).append(
+            HeldContract(held, deliveries.get(held.pk, []), ledgers.get(held.pk, []))
+        )
+    return result

@@ -15,6 +15,11 @@ urlpatterns = [
         views.coupon_redeem_confirm,
         name="coupon_confirm",
     ),
+    path(
+        "subscriptions/<int:pk>/contracts/<int:contract_pk>/topups/",
+        views.contract_topup,
+        name="contract_topup",
+    ),
     path("subscriptions/<int:pk>/plan/", views.change_plan, name="change_plan"),
     path(
         "subscriptions/<int:pk>/plan/<int:plan_pk>/",

@@ -22,6 +22,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from billing import services as billing_services
@@ -36,13 +37,14 @@ from core.periods import Period, Unit
 from payments.selectors import with_card_status
 from subscriptions import services
 from subscriptions.entitlements import plan_change_features, subscription_features
-from subscriptions.forms import ConfirmForm, CouponForm, add_refusal
-from subscriptions.models import Customer, Subscription, SubscriptionEvent
+from subscriptions.forms import ConfirmForm, CouponForm, CreditsTopupForm, add_refusal
+from subscriptions.models import Customer, Subscription, SubscriptionContract, SubscriptionEvent
 from subscriptions.selectors import (
     ChargeSummary,
     charge_summary,
     customer_of_user,
     get_subscription_for_customer_page,
+    held_contracts,
     managed_elsewhere,
     subscription_overviews,
     subscriptions_for_pages,
@@ -202,6 +204,8 @@ def _subscription_page(
     customer: Customer,
     subscription: Subscription,
     coupon_form: CouponForm | None = None,
+    topup_form: CreditsTopupForm | None = None,
+    topup_for: int | None = None,
 ) -> HttpResponse:
     today = clock.today()
     [overview] = subscription_overviews([subscription], today)
@@ -215,6 +219,11 @@ def _subscription_page(
             "subscription": subscription,
             "features": features.get(subscription.pk, []),
             "coupon_form": coupon_form or CouponForm(),
+            "contracts": held_contracts([subscription.pk], today).get(subscription.pk, []),
+            # A subscription its partner manages is read here, not bought on.
+            "topup_url_name": "" if subscription.is_managed else "account:contract_topup",
+            "topup_form": topup_form,
+            "topup_for": topup_for,
             "can_redeem": not subscription.is_managed
             and subscription.status in Subscription.LIVE_STATUSES
             and subscription.status != Subscription.Status.PENDING_CANCELLATION,
@@ -277,6 +286,42 @@ def coupon_redeem(request: HttpRequest, customer: Customer, pk: int) -> HttpResp
 @customer_required
 def coupon_redeem_confirm(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
     return _coupon(request, customer, pk, confirm=True)
+
+
+@customer_required
+def contract_topup(
+    request: HttpRequest, customer: Customer, pk: int, contract_pk: int
+) -> HttpResponse:
+    """Credits bought on a credit-based contract: invoiced at once; a refusal shows in the
+    subscription page's form."""
+    subscription = get_subscription_for_customer_page(customer, pk)
+    if refused := _managed_elsewhere(request, subscription):
+        return refused
+    held = SubscriptionContract.objects.filter(pk=contract_pk, subscription=subscription).first()
+    if held is None:
+        raise Http404
+    if request.method != "POST":
+        return redirect(_subscription_url(subscription))
+    form = CreditsTopupForm(request.POST)
+    if form.is_valid():
+        try:
+            entry = services.credits_topup(
+                subscription_contract=held,
+                credits=form.cleaned_data["credits"],
+                day=clock.today(),
+                actor=request.user,
+                channel=CHANNEL,
+            )
+        except ApplicationError as refusal:
+            add_refusal(form, refusal)
+        else:
+            messages.success(
+                request,
+                _("%(credits)s credits bought: they are invoiced at once.")
+                % {"credits": f"{entry.amount:.2f}"},
+            )
+            return redirect(f"{_subscription_url(subscription)}#contract-{held.pk}")
+    return _subscription_page(request, customer, subscription, topup_form=form, topup_for=held.pk)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,12 @@ from subscriptions.services._base import (
     refuse,
     total_text,
 )
+from subscriptions.services.contracts import (
+    contract_cancellation,
+    contracts_end_with_subscription,
+    contracts_resume,
+    governing_contract,
+)
 from subscriptions.services.renewals import advance, as_of, before_renewal, lock_on, renewal_length
 
 Kind = SubscriptionEvent.Kind
@@ -83,12 +89,20 @@ def cancellation_quote(*, subscription: Subscription, today: date) -> Cancellati
     commitment_end = subscription.commitment_end
     reasons = []
     effective = period_end
+    # The plan's time- or issue-based product contract rules the date (billing-rules §5, last
+    # bullet, and billing-rules §8): its interval and cancellation period replace the billing period and notice.
+    governing = governing_contract(subscription)
+    ruled = (
+        contract_cancellation(subscription_contract=governing, today=today) if governing else None
+    )
+    if ruled is not None:
+        effective = ruled.effective_date
     if (
         commitment_end is not None
         and today < commitment_end
         and policy == Term.EarlyTermination.FORBIDDEN
     ):
-        effective = max(period_end, commitment_end)
+        effective = max(effective, commitment_end)
         if bound_without_term:
             message = _(
                 "The subscription is committed until %(date)s: the cancellation takes effect at the commitment end."
@@ -98,13 +112,15 @@ def cancellation_quote(*, subscription: Subscription, today: date) -> Cancellati
                 "Early termination is forbidden: the cancellation takes effect at the commitment end, %(date)s."
             )
         reasons.append(message % {"date": commitment_end.isoformat()})
+    elif ruled is not None:
+        reasons.append(ruled.rule)
     else:
         reasons.append(
             _("The cancellation takes effect at the end of the current billing period, %(date)s.")
             % {"date": period_end.isoformat()}
         )
     renewal = subscription.renewal_date or period_end
-    if term is not None and term.notice_count and effective >= renewal:
+    if ruled is None and term is not None and term.notice_count and effective >= renewal:
         notice = Period(term.notice_count, Unit(term.notice_unit))
         deadline = before_renewal(subscription, renewal, term.notice_count, term.notice_unit)
         if today > deadline:
@@ -228,6 +244,9 @@ def subscription_cancel(
     # to end it on its date; it stays suspended until then.
     subscription.invoicing_held = False
     subscription.save(update_fields=["end_date", "invoicing_held", "updated_at"])
+    contracts_end_with_subscription(
+        subscription=subscription, end=quote.effective_date, today=today
+    )
     advance(subscription, today)
     context = context_of(subscription)
     now = charge_engine.event_charges(context, event)
@@ -291,6 +310,7 @@ def subscription_undo_cancellation(
         ).first()
         subscription.end_date = ended.effective_date if ended else None
         subscription.save(update_fields=["end_date", "updated_at"])
+        contracts_resume(subscription=subscription, cancelled_on=cancellation.effective_date)
         advance(subscription, today)
         message = _("The cancellation is undone: the subscription goes on.")
         if cancellation.data.get("penalty"):

@@ -48,6 +48,7 @@ from subscriptions.services._base import (
     refuse,
     whole_number,
 )
+from subscriptions.services.contracts import billing_start, contracts_attach, contracts_of_sale
 from subscriptions.services.renewals import advance
 
 Kind = SubscriptionEvent.Kind
@@ -331,7 +332,8 @@ def subscription_create(
     billing-rules §9); the subscription is then the partner's to change, the customer's to read.
 
     Four steps: check the order (nothing written before every refusal had its chance), open
-    the subscription with its seats and items, attach the discounts agreed at sale, and quote
+    the subscription with its seats and items, attach the discounts and the product contracts
+    agreed at sale (subscriptions/services/contracts.py), and quote
     what the buyer is told before confirming (the first charges, a catch-up of past periods)."""
     book = PriceBook()
     order = _checked_order(
@@ -347,6 +349,8 @@ def subscription_create(
         service_period_years=service_period_years,
         partner_discount_percent=partner_discount_percent,
     )
+    # The offer's product contracts, checked against the plan before anything is written.
+    sold = contracts_of_sale(plan=order.plan, addons=order.addons)
     subscription, created = _open(
         order=order,
         customer=customer,
@@ -363,6 +367,14 @@ def subscription_create(
         created=created,
         partner_discount_percent=partner_discount_percent,
         partner_discount_label=partner_discount_label,
+    )
+    contracts_attach(
+        subscription=subscription,
+        sold=sold,
+        start_date=billing_start(subscription),
+        today=today,
+        actor=actor,
+        channel=channel,
     )
     advance(subscription, today, book=book)
     return _quote(subscription=subscription, created=created, book=book, today=today)

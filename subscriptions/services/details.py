@@ -30,6 +30,7 @@ from subscriptions.services._base import (
     refuse,
     whole_number,
 )
+from subscriptions.services.contracts import addon_contracts, contracts_attach
 from subscriptions.services.creation import check_addon
 from subscriptions.services.renewals import lock_on
 
@@ -92,9 +93,10 @@ def addon_add(
     check_changeable(subscription)
     whole_number(quantity, field="quantity", message=_("Add at least one."), minimum=1)
     book = PriceBook()
-    check_addon(
-        book.plan(subscription.plan_id), book.bundle(bundle.pk), subscription.currency, today
-    )
+    plan = book.plan(subscription.plan_id)
+    check_addon(plan, book.bundle(bundle.pk), subscription.currency, today)
+    # The add-on's product contract (its own, not the plan's), checked against the plan.
+    sold = addon_contracts(plan=plan, bundle=bundle, quantity=quantity)
     item, created = SubscriptionItem.objects.get_or_create(
         subscription=subscription,
         kind=SubscriptionItem.Kind.ADDON,
@@ -108,6 +110,14 @@ def addon_add(
         Kind.ADDON_ADDED,
         today,
         {"bundle": bundle.pk, "quantity": quantity},
+        actor=actor,
+        channel=channel,
+    )
+    contracts_attach(
+        subscription=subscription,
+        sold=sold,
+        start_date=max(today, subscription.anchor_date or subscription.start_date),
+        today=today,
         actor=actor,
         channel=channel,
     )

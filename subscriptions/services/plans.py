@@ -34,6 +34,7 @@ from subscriptions.services._base import (
     refuse,
     total_text,
 )
+from subscriptions.services.contracts import contracts_follow_fulfilment
 from subscriptions.services.creation import (
     check_sellable,
     commitment_for,
@@ -294,6 +295,7 @@ def subscription_fulfil(
             SubscriptionDiscount.objects.filter(
                 subscription=subscription, first_period_start__lt=anchor
             ).update(first_period_start=anchor)
+            contracts_follow_fulfilment(subscription=subscription, today=today)
             advance(subscription, today)
             if anchor <= today:
                 # Billing starts now: once this commits, its first invoice is issued.

@@ -7,7 +7,7 @@ import pytest
 
 from billing.models import Invoice
 from catalog.models import Plan
-from tests.catalog.factories import PlanFactory
+from tests.catalog.factories import BundleItemFactory, PlanFactory, PriceSheetFactory
 from tests.support.api import results
 
 pytestmark = pytest.mark.django_db
@@ -205,3 +205,58 @@ def test_bundles_terms_and_product_contracts(logins, api):
         "maintenance-monthly"
     ]
     assert ok(client.get(f"/api/v1/product-contracts/{magazine['id']}/")) == magazine
+
+
+def test_plans_show_their_usage_charges_contract_and_features_counted_against_usage(logins, api):
+    client = api("customer2")
+    plans = {p["code"]: p for p in results(client.get("/api/v1/plans/?page_size=200"))}
+    metered = plans["api-metered-monthly"]
+    [charge] = metered["usage_charges"]
+    assert (charge["metric"], charge["event_code"], charge["aggregation"]) == (
+        "api_calls",
+        "api_call",
+        "count",
+    )
+    assert charge["pricing_model"] == "graduated"
+    assert [
+        (t["first_unit"], t["last_unit"], t["unit_price"]) for t in charge["price_sheet"]["tiers"]
+    ] == [(1, 10000, "0.00"), (10001, None, "0.002")]
+    features = {f["code"]: f for f in metered["features"]}
+    assert (features["api_calls_limit"]["metric"], features["api_calls_limit"]["enforcement"]) == (
+        "api_calls",
+        "soft",
+    )
+    assert features["api_calls_limit"]["limit"] == 100000
+    assert (features["usage-dashboard"]["metric"], features["usage-dashboard"]["kind"]) == (
+        None,
+        "on_off",
+    )
+    assert metered["contract"] is None
+    assert plans["quotidien-tech-monthly"]["contract"] == "quotidien-tech-issues"
+    assert plans["api-prepaid-monthly"]["contract"] == "api-credits-monthly"
+    assert plans["quotidien-tech-monthly"]["usage_charges"] == []
+    assert ok(client.get(f"/api/v1/plans/{metered['id']}/")) == metered
+
+
+def test_billable_metrics_and_package_prices(logins, api):
+    client = api("customer2")
+    [metric] = results(client.get("/api/v1/billable-metrics/?code=api_calls"))
+    assert {k: metric[k] for k in ("event_code", "aggregation", "field", "filters", "unit")} == {
+        "event_code": "api_call",
+        "aggregation": "count",
+        "field": "",
+        "filters": {},
+        "unit": "calls",
+    }
+    assert ok(client.get(f"/api/v1/billable-metrics/{metric['id']}/")) == metric
+    assert results(client.get("/api/v1/billable-metrics/?aggregation=sum")) == []
+    sheet = PriceSheetFactory(pricing_model="package", amount=Decimal("5.00"), package_size=1000)
+    bundle = BundleItemFactory(product=sheet.product, price_sheet=sheet).bundle
+    [body] = results(client.get(f"/api/v1/bundles/?code={bundle.code}"))
+    [item] = body["items"]
+    assert (item["price_sheet"]["pricing_model"], item["price_sheet"]["package_size"]) == (
+        "package",
+        1000,
+    )
+    assert item["price_sheet"]["summary"] == "5.00 EUR per package of 1,000 units per 1 month"
+    assert (body["contract"], body["features"]) == (None, [])

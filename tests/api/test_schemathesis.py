@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 
 from billing.models import Invoice
-from catalog.models import Bundle, Plan, ProductContract, Term
+from catalog.models import BillableMetric, Bundle, Plan, ProductContract, Term
 from core.text import forbidden_character
 from partners.models import Partner
 from payments import services as payments_services
@@ -139,6 +139,7 @@ RESOURCES = {
     "/api/v1/bundles/": Bundle,
     "/api/v1/terms/": Term,
     "/api/v1/product-contracts/": ProductContract,
+    "/api/v1/billable-metrics/": BillableMetric,
     "/api/v1/partners/": Partner,
     "/api/v1/customers/": Customer,
     "/api/v1/subscriptions/": Subscription,

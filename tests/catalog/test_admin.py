@@ -33,7 +33,14 @@ def test_every_catalog_model_is_in_the_admin():
         if not m.__name__.startswith("Historical")
     }
     # Inline-only models are edited from their parent's form.
-    inline_only = {"PriceTier", "BundleItem", "PlanFeature", "ServicePeriodOption"}
+    inline_only = {
+        "PriceTier",
+        "BundleItem",
+        "PlanFeature",
+        "ServicePeriodOption",
+        "UsageCharge",
+        "BundleFeature",
+    }
     assert {m.__name__ for m in concrete - registered} == inline_only
 
 

@@ -33,7 +33,12 @@ def test_example_8_2_issues_are_scheduled_with_the_free_one_last(subscription):
         start_date=date(2026, 1, 1),
         today=date(2026, 1, 1),
     )
-    issues = list(ScheduledIssue.objects.filter(subscription_contract=held).order_by("number"))
+    # The contract starts today: the issues of its first billing period and of the next.
+    issues = list(
+        ScheduledIssue.objects.filter(
+            subscription_contract=held, period_start=date(2026, 1, 1)
+        ).order_by("number")
+    )
     assert [(i.number, i.chargeable) for i in issues] == [
         (1, True),
         (2, True),
@@ -127,9 +132,15 @@ def test_a_time_based_contract_ends_at_the_interval_end_within_the_cancellation_
 
 @pytest.mark.parametrize(
     ("today", "first_cancelled"),
-    [(date(2026, 1, 10), date(2026, 1, 31)), (date(2026, 1, 20), date(2026, 3, 2))],
+    [
+        # The next billing period starts on 2026-07-01 with its first issue; 14 days' notice:
+        # asked by 2026-06-17, the issues stop from 2026-07-01; later, from 2027-01-01.
+        (date(2026, 1, 10), date(2026, 7, 1)),
+        (date(2026, 6, 17), date(2026, 7, 1)),
+        (date(2026, 6, 18), date(2027, 1, 1)),
+    ],
 )
-def test_an_issue_based_contract_stops_at_the_next_issue_within_the_cancellation_period(
+def test_an_issue_based_contract_stops_at_a_billing_period_within_the_cancellation_period(
     subscription, today, first_cancelled
 ):
     held = services.subscription_contract_add(
@@ -138,16 +149,22 @@ def test_an_issue_based_contract_stops_at_the_next_issue_within_the_cancellation
         start_date=date(2026, 1, 1),
         today=date(2026, 1, 1),
     )
+    services.contracts_run(day=today)
     held = services.subscription_contract_cancel(subscription_contract=held, today=today)
-    assert held.end_date == first_cancelled
-    delivered = ScheduledIssue.objects.filter(subscription_contract=held, cancelled=False).order_by(
-        "issue_date"
+    assert (held.end_date, held.status) == (first_cancelled, "pending_cancellation")
+    # The issues of the periods already invoiced are all delivered, none after.
+    kept = ScheduledIssue.objects.filter(subscription_contract=held, cancelled=False)
+    assert kept.count() == 6 * (
+        (first_cancelled.year - 2026) * 2 + (first_cancelled.month - 1) // 6
     )
-    assert delivered.last().issue_date < first_cancelled
-    assert (
-        ScheduledIssue.objects.filter(subscription_contract=held, cancelled=True)
-        .order_by("issue_date")
-        .first()
-        .issue_date
-        == first_cancelled
+    assert max(kept.values_list("issue_date", flat=True)) < first_cancelled
+    # The job, run on the end date, schedules nothing more and ends the contract.
+    services.contracts_run(day=first_cancelled)
+    held.refresh_from_db()
+    assert held.status == "ended"
+    assert not ScheduledIssue.objects.filter(
+        subscription_contract=held, cancelled=False, issue_date__gte=first_cancelled
+    ).exists()
+    assert kept.count() == 6 * (
+        (first_cancelled.year - 2026) * 2 + (first_cancelled.month - 1) // 6
     )
