@@ -5,6 +5,7 @@ top-up form; another customer's contract is not found; queries do not grow with 
 from datetime import date
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -72,11 +73,13 @@ def test_the_page_queries_do_not_grow_with_the_ledger(dupont_client, dupont, on)
     held = add(dupont, "support-credits", date(2026, 2, 1), date(2026, 2, 10))
     issues = add(dupont, "magazine-6-issues", date(2026, 1, 1), date(2026, 2, 10))
     url = reverse("account:subscription", args=[held.subscription.pk])
+    cache.clear()
     with CaptureQueriesContext(connection) as few:
         dupont_client.get(url)
     for day in range(2, 9):
         services.credits_consume(subscription_contract=held, amount=1, day=date(2026, 2, day))
     ScheduledIssue.objects.filter(subscription_contract=issues).update(issue_date=date(2026, 2, 1))
+    cache.clear()  # both reads load the features (subscriptions/entitlements.py caches them)
     with CaptureQueriesContext(connection) as many:
         page = text(dupont_client.get(url))
     assert 'class="credit-balance">13.00<' in page
