@@ -23,7 +23,7 @@ from payments.api import (
 )
 from reports.api import EXPORT_VIEWSETS
 from reports.api_figures import MovementsView, MrrView
-from subscriptions.api import CustomerViewSet, SubscriptionViewSet
+from subscriptions.api import CustomerViewSet, SubscriptionViewSet, UsageEventViewSet
 
 app_name = "api"
 
@@ -35,6 +35,7 @@ router.register("product-contracts", ProductContractViewSet, basename="product-c
 router.register("partners", PartnerViewSet, basename="partner")
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
+router.register("usage-events", UsageEventViewSet, basename="usage-event")
 router.register("invoices", InvoiceViewSet, basename="invoice")
 router.register("einvoices", EInvoiceViewSet, basename="einvoice")
 router.register("payment-methods", PaymentMethodViewSet, basename="payment-method")
