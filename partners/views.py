@@ -61,7 +61,12 @@ from reports.partner_figures import partner_figures
 from subscriptions import services
 from subscriptions.forms import AcceptTermsForm, add_refusal
 from subscriptions.models import Customer, Subscription
-from subscriptions.selectors import charge_summary, subscription_overviews, summaries_by_period
+from subscriptions.selectors import (
+    charge_summary,
+    subscription_overviews,
+    summaries_by_period,
+    usage_blocks,
+)
 from subscriptions.views import (
     cancellation_page,
     einvoice_response,
@@ -140,6 +145,7 @@ def customer_detail(request: HttpRequest, partner: Partner, pk: int) -> HttpResp
             "seat_counts": seat_counts(devices, overviews),
             "overviews": overviews,
             "can_add_seats": any(o.seats for o in live),
+            "usage": usage_blocks([o.subscription for o in live], day=today),
             "today": today,
         },
     )

@@ -6,12 +6,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import Http404
 from django.utils.translation import gettext as _
 
 from catalog.models import BundleItem, Plan, SeatType, UsageCharge
+from core.money import money_text
 from core.periods import Interval, period_containing
 from core.pricing import ZERO, Totals, invoice_totals, price_for_quantity
 from subscriptions import timeline
@@ -464,3 +466,35 @@ def usage_estimates(
             )
         estimates[subscription.pk] = lines
     return estimates
+
+
+@dataclass(frozen=True)
+class UsageShown:
+    """A usage line as pages show it."""
+
+    metric: Any
+    period: Interval
+    quantity: str
+    amount_text: str
+
+
+def usage_blocks(subscriptions: Sequence[Subscription], *, day: date) -> list[dict]:
+    """For the pages: [{"subscription", "lines"}] of the subscriptions with usage charges, in
+    their order (usage_estimates' queries, whatever the number of subscriptions)."""
+    estimates = usage_estimates(subscriptions, day=day)
+    return [
+        {
+            "subscription": s,
+            "lines": [
+                UsageShown(
+                    metric=line.metric,
+                    period=line.period,
+                    quantity=format(line.quantity.normalize(), "f"),
+                    amount_text=money_text(line.amount, line.currency),
+                )
+                for line in estimates[s.pk]
+            ],
+        }
+        for s in subscriptions
+        if estimates.get(s.pk)
+    ]

@@ -45,6 +45,7 @@ from subscriptions.selectors import (
     managed_elsewhere,
     subscription_overviews,
     subscriptions_for_pages,
+    usage_blocks,
 )
 
 CHANNEL = "self-service"
@@ -211,6 +212,8 @@ def _subscription_page(
             "overview": overview,
             "subscription": subscription,
             "coupon_form": coupon_form or CouponForm(),
+            "usage": usage_blocks([subscription], day=clock.today()),
+            "show_usage_amounts": not subscription.is_managed,
             "can_redeem": not subscription.is_managed
             and subscription.status in Subscription.LIVE_STATUSES
             and subscription.status != Subscription.Status.PENDING_CANCELLATION,

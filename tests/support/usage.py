@@ -16,6 +16,7 @@ from catalog.models import (
     PriceTier,
     UsageCharge,
 )
+from partners.services import subscription_sell
 from subscriptions import services
 from subscriptions.models import Customer, Subscription
 from tests.catalog.factories import PriceSheetFactory, ProductFactory
@@ -99,3 +100,14 @@ def events(customer: Customer, count: int, *, when: datetime, first: int = 0, **
         event(customer, n, when=when + timedelta(microseconds=n), **fields)
         for n in range(first, first + count)
     ]
+
+
+def sell(plan: Plan, customer: Customer, start: date = START) -> Subscription:
+    """The plan sold through the customer's partner (invoiced to the partner)."""
+    return subscription_sell(
+        customer=customer, plan=plan, start_date=start, today=start
+    ).subscription
+
+
+def record(customer: Customer, count: int, *, when: datetime, first: int = 0) -> None:
+    services.usage_events_record(events=events(customer, count, when=when, first=first))
