@@ -909,6 +909,7 @@ class SubscriptionViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
 
 class UsageEventViewSet(TenantMixin, viewsets.GenericViewSet):
     queryset = UsageEvent.objects.none()
+    serializer_class = UsageEventInput  # OPTIONS describes it; the service parses the body
 
     def scoped(self, queryset):
         return queryset

@@ -1,4 +1,4 @@
-"""Entitlements: what a customer may use (billing-rules §14).
+"""Entitlements: what a customer may use (issue 17: features counted against usage).
 
 MINIMAL VERSION for the usage-ingest branch: only `usage_limits`, with the signature and the
 behaviour documented for the entitlements branch, which replaces this module at merge. The

@@ -337,7 +337,7 @@ def _resolve(
     customer_ids = {e.customer_id for e in parsed}
     scope = Customer.objects.all() if customers is None else customers
     known = set(scope.filter(pk__in=customer_ids).values_list("pk", flat=True))
-    named_ids = {e.subscription_id for e in parsed if e.named}
+    named_ids = {e.subscription_id for e in parsed if e.subscription_id is not None}
     named: dict[int, tuple[int, str]] = {}
     if named_ids:
         named = {
