@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
-from tests.support.usage import at, metered_plan, record, subscribe
+from tests.support.ingest import at, metered_plan, record, subscribe
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from catalog.models import Feature
 from subscriptions.models import CustomerUser, UsageEvent
 from tests.api.conftest import NOW
 from tests.support.api import token_client
-from tests.support.usage import event, events, limited_plan, metered_plan, subscribe
+from tests.support.ingest import event, events, limited_plan, metered_plan, subscribe
 
 URL = "/api/v1/usage-events/"
 WHEN = datetime(2026, 11, 20, 10, 0, tzinfo=NOW.tzinfo)

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
-from tests.support.usage import api_calls_metric, at, metered_plan, record, sell
+from tests.support.ingest import api_calls_metric, at, metered_plan, record, sell
 
 pytestmark = pytest.mark.django_db
 

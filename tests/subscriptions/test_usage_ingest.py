@@ -17,7 +17,7 @@ from subscriptions.models import UsageEvent
 from subscriptions.services import UsageBatchError, UsageLimitExceeded, usage_events_record
 from subscriptions.usage import usage_quantity
 from tests.subscriptions.factories import CustomerFactory
-from tests.support.usage import (
+from tests.support.ingest import (
     addon_with,
     api_calls_metric,
     at,
