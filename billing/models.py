@@ -221,6 +221,9 @@ class InvoiceLine(models.Model):
         PRORATION = "proration", _("proration")
         PENALTY = "penalty", _("penalty")
         ONE_OFF = "one_off", _("one-off")
+        USAGE = "usage", _("usage")
+        ISSUES = "issues", _("issues")
+        TOPUP = "topup", _("credits bought")
         CREDIT = "credit", _("credit")
 
     invoice = models.ForeignKey(

@@ -542,8 +542,9 @@ class Feature(Localized):
     unit = models.CharField(
         _("unit"), max_length=30, blank=True, help_text=_("For limits: GB, users, requests…")
     )
-    # A limit counted against usage (billing-rules §14): the metric measures what is used of it
-    # over the billing period; without one, the limit is a value the application reads.
+    # A limit counted against usage (docs/billing-rules.md, "Entitlements"): the metric
+    # measures what is used of it over the billing period; without one, the limit is a value
+    # the application reads.
     metric = models.ForeignKey(
         "BillableMetric",
         verbose_name=_("usage metric"),
@@ -626,12 +627,15 @@ class PriceSheet(Localized):
                 | Q(pricing_model__in=["flat", "per_unit", "package"], amount__isnull=False),
                 name="pricesheet_amount_matches_model",
                 violation_error_message=_(
-                    "Flat and per-unit prices need an amount; tiered prices take their amounts "
-                    "from the tiers and leave it empty."
+                    "Flat, per-unit and package prices need an amount; tiered prices take their "
+                    "amounts from the tiers and leave it empty."
                 ),
             ),
             models.CheckConstraint(
-                condition=(Q(pricing_model="package") & Q(package_size__gte=1))
+                # NULL passes a CHECK: the size is said to be there, then to be at least 1.
+                condition=(
+                    Q(pricing_model="package", package_size__isnull=False, package_size__gte=1)
+                )
                 | (~Q(pricing_model="package") & Q(package_size__isnull=True)),
                 name="pricesheet_package_size",
                 violation_error_message=_(

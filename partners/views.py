@@ -66,6 +66,7 @@ from subscriptions.selectors import (
     subscription_overviews,
     summaries_by_period,
     usage_blocks,
+    with_usage_flag,
 )
 from subscriptions.views import (
     cancellation_page,
@@ -132,7 +133,8 @@ def customer_list(request: HttpRequest, partner: Partner) -> HttpResponse:
 def customer_detail(request: HttpRequest, partner: Partner, pk: int) -> HttpResponse:
     customer = get_customer_for_partner(partner, pk)
     today = clock.today()
-    overviews = subscription_overviews(partner_subscriptions_of(partner, customer), today)
+    subscriptions = with_usage_flag(partner_subscriptions_of(partner, customer))
+    overviews = subscription_overviews(subscriptions, today)
     devices = customer_devices(customer)
     live = [o for o in overviews if o.subscription.status in Subscription.LIVE_STATUSES]
     return page(

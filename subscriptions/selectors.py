@@ -8,14 +8,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, prefetch_related_objects
 from django.http import Http404
 from django.utils.translation import gettext as _
 
 from catalog.models import BundleItem, Plan, SeatType, UsageCharge
-from core.money import money_text
-from core.periods import Interval, period_containing
-from core.pricing import ZERO, Totals, invoice_totals, price_for_quantity
+from core.periods import Interval
+from core.pricing import ZERO, Totals, invoice_totals
 from subscriptions import timeline
 from subscriptions.charges import (
     Charge,
@@ -24,7 +23,7 @@ from subscriptions.charges import (
     contexts_for,
     recurring_charges,
 )
-from subscriptions.charges.usage import UsageLine
+from subscriptions.charges.usage import UsageLine, quantity_text, usage_estimate_of
 from subscriptions.models import (
     Customer,
     CustomerUser,
@@ -33,7 +32,6 @@ from subscriptions.models import (
     SubscriptionItem,
     SubscriptionSeat,
 )
-from subscriptions.usage import usage_quantities
 
 
 def customer_for_user(user) -> Customer | None:
@@ -404,68 +402,43 @@ def subscriptions_for_list() -> QuerySet[Subscription]:
     )
 
 
+def with_usage_flag(queryset: QuerySet[Subscription]) -> QuerySet[Subscription]:
+    """The subscriptions, each saying whether its plan charges usage (`has_usage_charges`), in
+    the same query."""
+    return queryset.annotate(
+        has_usage_charges=Exists(UsageCharge.objects.filter(plan=OuterRef("plan_id")))
+    )
+
+
 def usage_estimates(
     subscriptions: Sequence[Subscription], *, day: date
 ) -> dict[int, list[UsageLine]]:
-    """The current period's usage of each subscription's usage charges and its estimated price
-    (unrounded, before discounts: what `subscriptions.charges.usage.usage_estimate` gives for
-    one), for a page of subscriptions: a fixed number of queries — the charges with their metric
-    and price sheet, the tiers, and one aggregate per metric and period whatever the number of
-    subscriptions."""
+    """The current period's usage of each subscription's usage charges and its estimate
+    (`subscriptions.charges.usage.usage_estimate_of`, what the API gives for one), for a page of
+    subscriptions in a fixed number of queries: the plans' usage charges with their metric and
+    tiers, the book and the contexts (which share one UsageReader: one aggregate per metric and
+    period for all of them)."""
+    # A page's rows may say already whether their plan charges usage (with_usage_flag): then a
+    # page without usage charges makes no query here.
+    subscriptions = [s for s in subscriptions if getattr(s, "has_usage_charges", True)]
+    if not subscriptions:
+        return {}
     plans = [s.plan for s in subscriptions]
     prefetch_related_objects(
         plans,
         Prefetch(
             "usage_charges",
-            queryset=UsageCharge.objects.select_related("metric", "price_sheet").prefetch_related(
-                "price_sheet__tiers"
-            ),
+            queryset=UsageCharge.objects.select_related(
+                "metric", "price_sheet__product__tax_rate"
+            ).prefetch_related("price_sheet__tiers"),
         ),
     )
-    periods: dict[int, Interval] = {}
-    wanted: dict[tuple[int, Interval], list[int]] = {}
-    for subscription in subscriptions:
-        charges = subscription.plan.usage_charges.all()
-        if not charges:
-            continue
-        anchor = subscription.anchor_date or subscription.start_date
-        period = period_containing(anchor, subscription.plan.billing_period, day)
-        periods[subscription.pk] = period
-        for charge in charges:
-            wanted.setdefault((charge.metric_id, period), []).append(subscription.pk)
-    metrics = {c.metric_id: c.metric for s in subscriptions for c in s.plan.usage_charges.all()}
-    used: dict[tuple[int, Interval], dict[int, Decimal]] = {
-        (metric_id, period): usage_quantities(metrics[metric_id], ids, period.start, period.end)
-        for (metric_id, period), ids in wanted.items()
-    }
-    estimates: dict[int, list[UsageLine]] = {}
-    for subscription in subscriptions:
-        if subscription.pk not in periods:
-            continue
-        period = periods[subscription.pk]
-        lines = []
-        for charge in subscription.plan.usage_charges.all():
-            sheet = charge.price_sheet
-            quantity = used[(charge.metric_id, period)][subscription.pk]
-            amount = price_for_quantity(
-                sheet.pricing_model,
-                quantity,
-                amount=sheet.amount.amount if sheet.amount is not None else None,
-                tiers=sheet.core_tiers() if sheet.is_tiered else (),
-                package_size=sheet.package_size,
-            )
-            lines.append(
-                UsageLine(
-                    metric=charge.metric,
-                    period=period,
-                    quantity=quantity,
-                    amount=amount,
-                    currency=str(sheet.currency),
-                    rule=f"{quantity} {charge.metric.unit}".strip(),
-                )
-            )
-        estimates[subscription.pk] = lines
-    return estimates
+    metered = [s for s in subscriptions if s.plan.usage_charges.all()]
+    if not metered:
+        return {}
+    contexts = contexts_for(metered, book=price_book_for(s.plan for s in metered))
+    estimates = {s.pk: usage_estimate_of(contexts[s.pk], day=day) for s in metered}
+    return {pk: lines for pk, lines in estimates.items() if lines}
 
 
 @dataclass(frozen=True)
@@ -476,6 +449,7 @@ class UsageShown:
     period: Interval
     quantity: str
     amount_text: str
+    rule: str
 
 
 def usage_blocks(subscriptions: Sequence[Subscription], *, day: date) -> list[dict]:
@@ -489,8 +463,9 @@ def usage_blocks(subscriptions: Sequence[Subscription], *, day: date) -> list[di
                 UsageShown(
                     metric=line.metric,
                     period=line.period,
-                    quantity=format(line.quantity.normalize(), "f"),
-                    amount_text=money_text(line.amount, line.currency),
+                    quantity=quantity_text(line.quantity),
+                    amount_text=line.amount_text,
+                    rule=line.rule,
                 )
                 for line in estimates[s.pk]
             ],

@@ -35,7 +35,7 @@ from core.db.bulk import build, bulk_update, clone, from_row, insert, reserve_id
 from core.db.gc_pause import gc_paused
 from core.db.reads import IdsRead
 from subscriptions.charges import PriceBook, SubscriptionContext, contexts_for
-from subscriptions.charges.loading import Query, discounts_query, timelines_query
+from subscriptions.charges.loading import Query, contracts_query, discounts_query, timelines_query
 from subscriptions.models import Customer, Subscription, SubscriptionEvent, SubscriptionSeat
 from subscriptions.services.renewals import audited_values, change_reason
 
@@ -130,6 +130,7 @@ _SEATS = IdsRead(
 _CONTEXT_READS: dict[Query, IdsRead] = {
     timelines_query: IdsRead(timelines_query, json_columns=[4]),
     discounts_query: IdsRead(discounts_query),
+    contracts_query: IdsRead(contracts_query),
 }
 
 

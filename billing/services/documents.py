@@ -17,7 +17,7 @@ from billing.services import chunk_io
 from billing.services.einvoices import einvoices_request
 from billing.services.numbering import log_issued, take_numbers
 from core.pricing import ZERO, invoice_totals
-from subscriptions.charges import RECURRING, Charge
+from subscriptions.charges import ISSUES, RECURRING, USAGE, Charge
 from subscriptions.models import Subscription
 
 UNIT_PRICE_QUANTUM = Decimal("0.0001")  # settings.MONEY_DECIMAL_PLACES of InvoiceLine.unit_price
@@ -45,9 +45,13 @@ class Document:
 
 
 def billing_key(charge: Charge) -> str:
-    """One invoice per subscription per billing period; one per change for one-off charges."""
-    if charge.kind == RECURRING:
+    """One invoice per subscription per billing period (its recurring charges and issues, and
+    the usage of the period before); one per change for one-off charges (credits bought too)."""
+    if charge.kind in (RECURRING, ISSUES):
         return f"rec:{charge.period.start.isoformat()}"
+    if charge.kind == USAGE:
+        # In arrears: on the invoice of the period that starts as its own ends.
+        return f"rec:{charge.charge_date.isoformat()}"
     return f"one:{charge.event_id}"
 
 

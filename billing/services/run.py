@@ -18,7 +18,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import connection, connections, transaction
@@ -40,6 +40,7 @@ from billing.services.settlement import settle_credited_invoices
 from catalog.tax import TaxUndetermined
 from config.celery import send
 from core.periods import period_at, period_index
+from subscriptions import timeline
 from subscriptions.charges import (
     PriceBook,
     SubscriptionContext,
@@ -67,6 +68,8 @@ class RunReport:
     credit_notes: int = 0
     lines: int = 0
     renewals: int = 0
+    # Subscriptions left for the next pass: a period's usage is due and its window still open.
+    waiting_usage: int = 0
     documents: list[Document] = field(default_factory=list, repr=False)
     # Seconds spent per phase (load, compute, writes, commit), for the benchmark.
     timings: dict[str, float] = field(default_factory=lambda: defaultdict(float), repr=False)
@@ -84,6 +87,7 @@ class RunReport:
             "credit_notes",
             "lines",
             "renewals",
+            "waiting_usage",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
@@ -130,8 +134,16 @@ def _next_billing_date(
     ).start
     # The advance has just set the end date from the timeline (a cancellation, an end).
     if subscription.end_date is not None and subscription.end_date <= start:
+        # The last period's usage is billed in arrears, on the end date.
+        if subscription.end_date > day and _charges_usage(context, subscription.end_date):
+            return subscription.end_date
         return None
     return start
+
+
+def _charges_usage(context: SubscriptionContext, end: date) -> bool:
+    state = timeline.state_on(context.events, end - timedelta(days=1))
+    return state.plan_id is not None and bool(context.book.plan(state.plan_id).usage_charges.all())
 
 
 def _lock_and_load(
@@ -259,10 +271,8 @@ def _advance_and_bill(
             context.events = advance.events
             context.language = language
             try:
-                documents.extend(
-                    _documents_for(
-                        subscription, context, chunk.invoiced[subscription.pk], since=since, day=day
-                    )
+                owed = _documents_for(
+                    subscription, context, chunk.invoiced[subscription.pk], since=since, day=day
                 )
             except TaxUndetermined as refusal:
                 # Never issued at a guessed 0 %: left due (its billing date unchanged), named in
@@ -270,6 +280,12 @@ def _advance_and_bill(
                 report.refused[subscription.pk] = refusal.message
                 logger.warning("subscription %s not invoiced: %s", subscription.pk, refusal.message)
                 continue
+            if context.usage_waiting:
+                # A period's usage is due and its window still open (subscriptions/usage.py):
+                # the next pass bills it with the period's charges, on one invoice.
+                report.waiting_usage += 1
+                continue
+            documents.extend(owed)
             subscription.next_billing_date = _next_billing_date(context, subscription, day)
     for document in documents:
         if document.invoice.kind == Invoice.Kind.CREDIT_NOTE:

@@ -187,11 +187,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='pricesheet',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('amount__isnull', True), ('pricing_model__in', ['graduated', 'volume'])), models.Q(('amount__isnull', False), ('pricing_model__in', ['flat', 'per_unit', 'package'])), _connector='OR'), name='pricesheet_amount_matches_model', violation_error_message='Flat and per-unit prices need an amount; tiered prices take their amounts from the tiers and leave it empty.'),
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('amount__isnull', True), ('pricing_model__in', ['graduated', 'volume'])), models.Q(('amount__isnull', False), ('pricing_model__in', ['flat', 'per_unit', 'package'])), _connector='OR'), name='pricesheet_amount_matches_model', violation_error_message='Flat, per-unit and package prices need an amount; tiered prices take their amounts from the tiers and leave it empty.'),
         ),
         migrations.AddConstraint(
             model_name='pricesheet',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('pricing_model', 'package'), ('package_size__gte', 1)), models.Q(models.Q(('pricing_model', 'package'), _negated=True), ('package_size__isnull', True)), _connector='OR'), name='pricesheet_package_size', violation_error_message='A package price needs its number of units per package (and only a package price has one).'),
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('package_size__gte', 1), ('package_size__isnull', False), ('pricing_model', 'package')), models.Q(models.Q(('pricing_model', 'package'), _negated=True), ('package_size__isnull', True)), _connector='OR'), name='pricesheet_package_size', violation_error_message='A package price needs its number of units per package (and only a package price has one).'),
         ),
         migrations.AddConstraint(
             model_name='billablemetric',

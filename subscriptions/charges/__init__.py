@@ -12,6 +12,8 @@ period, the proration fraction, the penalty formula, each discount.
 
 The package, by concern:
 - `engine`: the charges (recurring, prorated changes, penalties), pure over a context;
+- `usage`: usage charges, in arrears (billing-rules §12), and the current period's estimate;
+- `contracts`: the issues of issue-based contracts and credits bought (billing-rules §8);
 - `lines`: the priced lines of a state for one period (sheets, quantities, memoized);
 - `inputs`: what the engine reads, as plain values (`SubscriptionContext`, `DiscountRule`);
 - `loading`: the one way to build contexts (`contexts_for`), for the run, pages and services;
@@ -21,10 +23,13 @@ The package, by concern:
 
 from subscriptions.charges.book import PriceBook
 from subscriptions.charges.engine import (
+    ISSUES,
     ONE_OFF,
     PENALTY,
     PRORATION,
     RECURRING,
+    TOPUP,
+    USAGE,
     Charge,
     billing_periods,
     due_charges,
@@ -37,10 +42,13 @@ from subscriptions.charges.loading import context_of, contexts_for
 from subscriptions.charges.wording import penalty_rule
 
 __all__ = [
+    "ISSUES",
     "ONE_OFF",
     "PENALTY",
     "PRORATION",
     "RECURRING",
+    "TOPUP",
+    "USAGE",
     "Charge",
     "DiscountRule",
     "Line",

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from django.db.models import Prefetch
 
-from catalog.models import Bundle, BundleItem, Plan, Term
+from catalog.models import Bundle, BundleItem, Plan, ProductContract, Term, UsageCharge
 from catalog.tax import TaxPolicy
 
 
@@ -19,6 +19,7 @@ class PriceBook:
         self._plans: dict[int, Plan] = {}
         self._bundles: dict[int, Bundle] = {}
         self._terms: dict[int, Term] = {}
+        self._contracts: dict[int, ProductContract] = {}
         # Lines priced for a state and period: thousands of subscriptions share a few states.
         self.memo: dict[tuple, list] = {}
         self._tax: TaxPolicy | None = None
@@ -35,14 +36,26 @@ class PriceBook:
             ).prefetch_related("price_sheet__tiers"),
         )
 
+    @staticmethod
+    def _usage_charges() -> Prefetch:
+        return Prefetch(
+            "usage_charges",
+            queryset=UsageCharge.objects.select_related(
+                "metric", "price_sheet__product__tax_rate"
+            ).prefetch_related("price_sheet__tiers"),
+        )
+
+    @classmethod
+    def _plan_rows(cls):
+        return Plan.objects.select_related("term__tax_rate").prefetch_related(
+            Prefetch("bundles", queryset=Bundle.objects.prefetch_related(cls._items())),
+            Prefetch("addon_bundles", queryset=Bundle.objects.prefetch_related(cls._items())),
+            cls._usage_charges(),
+        )
+
     @classmethod
     def load_all(cls) -> PriceBook:
-        book = cls(
-            Plan.objects.select_related("term__tax_rate").prefetch_related(
-                Prefetch("bundles", queryset=Bundle.objects.prefetch_related(cls._items())),
-                Prefetch("addon_bundles", queryset=Bundle.objects.prefetch_related(cls._items())),
-            )
-        )
+        book = cls(cls._plan_rows())
         for term in Term.objects.select_related("tax_rate"):
             book._terms[term.pk] = term
         return book
@@ -56,16 +69,7 @@ class PriceBook:
 
     def plan(self, plan_id: int) -> Plan:
         if plan_id not in self._plans:
-            plan = (
-                Plan.objects.select_related("term__tax_rate")
-                .prefetch_related(
-                    Prefetch("bundles", queryset=Bundle.objects.prefetch_related(self._items())),
-                    Prefetch(
-                        "addon_bundles", queryset=Bundle.objects.prefetch_related(self._items())
-                    ),
-                )
-                .get(pk=plan_id)
-            )
+            plan = self._plan_rows().get(pk=plan_id)
             self._remember(plan)
         return self._plans[plan_id]
 
@@ -89,3 +93,13 @@ class PriceBook:
         if term_id not in self._terms:
             self._terms[term_id] = Term.objects.select_related("tax_rate").get(pk=term_id)
         return self._terms[term_id]
+
+    def contract(self, contract_id: int) -> ProductContract:
+        """A product contract with what its charges price (its sheet, product and tax rate)."""
+        if contract_id not in self._contracts:
+            self._contracts[contract_id] = (
+                ProductContract.objects.select_related("price_sheet__product__tax_rate")
+                .prefetch_related("price_sheet__tiers")
+                .get(pk=contract_id)
+            )
+        return self._contracts[contract_id]

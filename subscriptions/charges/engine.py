@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -24,6 +24,8 @@ from core.pricing import (
     times,
 )
 from subscriptions import timeline
+from subscriptions.charges import contracts as contract_charges
+from subscriptions.charges import usage as metered
 from subscriptions.charges.inputs import DiscountRule, SubscriptionContext
 from subscriptions.charges.lines import NOT_PRICED, sheet_amount, state_key, state_lines
 from subscriptions.charges.wording import amount_in_formula, days_left_text, penalty_rule_of
@@ -33,6 +35,9 @@ RECURRING = "recurring"
 PRORATION = "proration"
 PENALTY = "penalty"
 ONE_OFF = "one_off"
+USAGE = metered.USAGE  # in arrears, on the next period's invoice
+ISSUES = contract_charges.ISSUES  # in advance, on the period's invoice
+TOPUP = contract_charges.TOPUP  # at once, on its own invoice
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,8 @@ def event_charges(context: SubscriptionContext, event) -> list[Charge]:
         return []
     if event.kind == timeline.CANCELLATION:
         return _penalty(context, event)
+    if event.kind == "credits_topped_up":
+        return _topup(context, event)
     if not timeline.is_immediate(event) or context.anchor is None:
         return []
     after = timeline.apply(timeline.state_before(context.events, event), event)
@@ -309,6 +316,130 @@ def _upgrade(
     )
 
 
+def _product_charge(
+    context: SubscriptionContext,
+    *,
+    key: str,
+    kind: str,
+    charge_date: date,
+    period: Interval,
+    description: str,
+    quantity: Decimal,
+    gross: Decimal,
+    rule: str,
+    product,
+    rules: Sequence[DiscountRule],
+    state: State,
+    event_id: int | None = None,
+) -> Charge:
+    """A charge of one product's amount (usage, issues, credits), discounted and taxed like
+    the others."""
+    priced = _price(
+        [(gross, product.pk if product else None, None)],
+        rules,
+        context.currency,
+        language=context.language,
+    )[0]
+    tax, ledger, item_type = context.tax_for(product, state)
+    return Charge(
+        key=key,
+        kind=kind,
+        charge_date=charge_date,
+        period=period,
+        description=description,
+        quantity=quantity,
+        unit_amount=gross / quantity if quantity else gross,
+        fraction=Fraction(1),
+        priced=priced,
+        currency=context.currency,
+        rule=rule,
+        product_id=product.pk if product else None,
+        event_id=event_id,
+        tax_rate=tax.rate,
+        tax_rate_id=tax.rate_id,
+        tax_category=tax.category,
+        tax_exemption_code=tax.exemption_code,
+        tax_exemption_reason=tax.exemption_reason,
+        ledger_account=ledger,
+        invoice_item_type=item_type,
+    )
+
+
+def usage_charges(context: SubscriptionContext, *, since: date | None, up_to: date) -> list[Charge]:
+    """The usage of the periods that ended in [since, up_to], in arrears (billing-rules §12):
+    dated the period's end, so on the next period's invoice. A coupon (one purchase: a
+    recurring invoice) does not discount it; the other discounts of the period do."""
+    charges = []
+    for period, line in metered.due_usage(context, since=since, up_to=up_to):
+        sheet = line.charge.price_sheet
+        state = timeline.state_on(context.events, line.period.end - timedelta(days=1))
+        charges.append(
+            _product_charge(
+                context,
+                key=f"use:{period.start.isoformat()}:{line.metric.code}",
+                kind=USAGE,
+                charge_date=line.period.end,
+                period=line.period,
+                description=metered.usage_description(line),
+                quantity=line.quantity,
+                gross=line.amount,
+                rule=line.rule,
+                product=sheet.product,
+                rules=[d for d in context.rules_for_period(period) if not d.recurring_only],
+                state=state,
+            )
+        )
+    return charges
+
+
+def issue_charges(context: SubscriptionContext, period: Interval, state: State) -> list[Charge]:
+    """The chargeable issues of the period's issue-based contracts, in advance."""
+    charges = []
+    for line in contract_charges.issue_lines(context, period.start):
+        sheet = line.contract.price_sheet
+        charges.append(
+            _product_charge(
+                context,
+                key=f"iss:{line.held.id}:{period.start.isoformat()}",
+                kind=ISSUES,
+                charge_date=period.start,
+                period=line.period,
+                description=contract_charges.issue_description(line),
+                quantity=Decimal(len(line.numbers) * line.held.quantity),
+                gross=line.amount,
+                rule=line.rule,
+                product=sheet.product if sheet else line.contract.product,
+                rules=[d for d in context.rules_for_period(period) if not d.recurring_only],
+                state=state,
+            )
+        )
+    return charges
+
+
+def _topup(context: SubscriptionContext, event) -> list[Charge]:
+    line = contract_charges.topup_line(context, event)
+    if line is None:
+        return []
+    sheet = line.contract.price_sheet
+    return [
+        _product_charge(
+            context,
+            key=f"top:{event.id}",
+            kind=TOPUP,
+            charge_date=event.effective_date,
+            period=Interval(event.effective_date, event.effective_date + timedelta(days=1)),
+            description=contract_charges.topup_description(line),
+            quantity=line.credits,
+            gross=line.amount,
+            rule=line.rule,
+            product=sheet.product if sheet else line.contract.product,
+            rules=(),
+            state=timeline.state_before(context.events, event),
+            event_id=event.id,
+        )
+    ]
+
+
 def _penalty(context: SubscriptionContext, event) -> list[Charge]:
     penalty = event.data.get("penalty")
     if not penalty:
@@ -371,6 +502,11 @@ def due_charges(
     charges: list[Charge] = []
     for period in billing_periods(context, up_to=up_to, since=since):
         charges.extend(recurring_charges(context, period))
+        if context.contracts:
+            state = timeline.state_for_period(context.events, period.start)
+            if state.is_running_on(period.start):
+                charges.extend(issue_charges(context, period, state))
+    charges.extend(usage_charges(context, since=since, up_to=up_to))
     for event in context.events:
         if since is not None and _charge_date(event) < since:
             continue  # charged before `since`: billing has it already (it keeps that promise)

@@ -22,6 +22,7 @@ from core.pricing import DiscountStep
 from subscriptions import timeline
 from subscriptions.charges.book import PriceBook
 from subscriptions.timeline import State
+from subscriptions.usage import UsageReader
 
 # DiscountRule fields that choose and order the rules of a period (SubscriptionContext.rules_*),
 # read before pricing: not in memo keys.
@@ -104,6 +105,18 @@ class DiscountRule:
         return DiscountStep(label, amount=self.amount, rule=label)
 
 
+@dataclass(frozen=True)
+class HeldContract:
+    """A product contract a subscription holds (a SubscriptionContract row), as plain values."""
+
+    id: int
+    contract_id: int
+    start_date: date
+    end_date: date | None
+    status: str
+    quantity: int
+
+
 @dataclass
 class SubscriptionContext:
     """Everything needed to price one subscription, as plain values and preloaded rows."""
@@ -119,6 +132,15 @@ class SubscriptionContext:
     language: str | None = None
     # The party invoiced, as tax sees it: the tax of every line follows it (billing-rules §10).
     buyer: Buyer | None = None
+    # Its product contracts (issues and bought credits are charged from them).
+    contracts: list[HeldContract] = field(default_factory=list)
+    # Where usage quantities are read (one query per metric and window for a whole chunk);
+    # None: the subscription's own, read when asked.
+    usage: UsageReader | None = None
+    # Set by the engine when a period's usage is due but its window is still open: the run
+    # leaves the subscription for its next pass, so that usage and the period's charge share
+    # one invoice (subscriptions/usage.py).
+    usage_waiting: bool = False
     _billing_period: Period | None = field(default=None, repr=False)
     # The timeline entries that start and end each plan-bound discount (not copied by
     # dataclasses.replace, whose contexts have other entries).

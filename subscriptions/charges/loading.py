@@ -16,13 +16,15 @@ from django.db.models import QuerySet
 from catalog.tax import Buyer
 from subscriptions import timeline
 from subscriptions.charges.book import PriceBook
-from subscriptions.charges.inputs import DiscountRule, SubscriptionContext
+from subscriptions.charges.inputs import DiscountRule, HeldContract, SubscriptionContext
 from subscriptions.models import (
     Customer,
     Subscription,
+    SubscriptionContract,
     SubscriptionDiscount,
     SubscriptionEvent,
 )
+from subscriptions.usage import UsageReader
 
 # A read of many subscriptions' rows: a query of their ids, as value tuples (subscription id
 # first).
@@ -52,6 +54,16 @@ def discounts_query(ids: Sequence[int]) -> QuerySet:
     )
 
 
+def contracts_query(ids: Sequence[int]) -> QuerySet:
+    return (
+        SubscriptionContract.objects.filter(subscription_id__any=ids)
+        .order_by("id")
+        .values_list(
+            "subscription_id", *(field.name for field in fields(HeldContract))
+        )  # the held contract's fields, named as the model's
+    )
+
+
 def evaluate(query: Query, ids: Sequence[int]) -> Iterable[tuple]:
     return query(ids)
 
@@ -64,7 +76,7 @@ def contexts_for(
     language: str | None = None,
 ) -> dict[int, SubscriptionContext]:
     """The pricing contexts of these subscriptions (rows with their anchor and currency), by id,
-    in two queries."""
+    in three queries (usage is read when priced, one query per metric and window for all)."""
     ids = [s.pk for s in subscriptions]
     events: dict[int, list[timeline.Entry]] = {}
     for subscription_id, *values in read(timelines_query, ids):
@@ -73,6 +85,10 @@ def contexts_for(
     rules: dict[int, list[DiscountRule]] = {}
     for subscription_id, *values in read(discounts_query, ids):
         rules.setdefault(subscription_id, []).append(DiscountRule(*values))
+    contracts: dict[int, list[HeldContract]] = {}
+    for subscription_id, *values in read(contracts_query, ids):
+        contracts.setdefault(subscription_id, []).append(HeldContract(*values))
+    usage = UsageReader(ids)
     return {
         s.pk: SubscriptionContext(
             subscription_id=s.pk,
@@ -83,6 +99,8 @@ def contexts_for(
             book=book,
             language=language,
             buyer=buyers[s.pk],
+            contracts=contracts.get(s.pk, []),
+            usage=usage,
         )
         for s in subscriptions
     }

@@ -19,7 +19,7 @@ def test_the_subscription_page_shows_the_usage_so_far(dupont_client, dupont, on)
     page = dupont_client.get(reverse("account:subscription", args=[subscription.pk]))
     text = page.content.decode()
     assert "Usage this period" in text
-    assert "12000 calls" in text
+    assert "12,000 calls" in text
     assert "4.00" in text  # 2,000 × 0.002
     assert "2026-11-01" in text and "2026-12-01" in text
 

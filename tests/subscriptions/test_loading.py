@@ -81,7 +81,8 @@ def test_many_subscriptions_loaded_at_once_have_the_contexts_they_have_alone(dem
     book = PriceBook.load_all()
     with CaptureQueriesContext(connection) as queries:
         together = contexts_for(sold, book=book)
-    assert len(queries) == 2  # the timelines and the discount rules, whatever the number
+    # The timelines, the discount rules and the product contracts, whatever the number
+    assert len(queries) == 3
     for subscription in sold:
         alone = context_of(subscription, book=book)
         loaded = together[subscription.pk]
