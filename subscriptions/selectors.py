@@ -21,7 +21,7 @@ from subscriptions.charges import (
     PriceBook,
     SubscriptionContext,
     contexts_for,
-    recurring_charges,
+    period_charges,
 )
 from subscriptions.charges.usage import UsageLine, quantity_text, usage_estimate_of
 from subscriptions.models import (
@@ -92,7 +92,7 @@ def next_invoices(subscriptions: list[Subscription]) -> dict[int, NextInvoice]:
     for subscription in due:
         context = contexts[subscription.pk]
         period = next_recurring_period(context, subscription.next_billing_date)
-        charges = recurring_charges(context, period)
+        charges = period_charges(context, period)
         if charges:
             result[subscription.pk] = NextInvoice(
                 period.start, sum((c.net for c in charges), ZERO), subscription.currency
@@ -286,7 +286,7 @@ def subscription_overviews(
         next_day, summary = None, None
         if subscription.next_billing_date is not None and subscription.anchor_date is not None:
             period = next_recurring_period(context, subscription.next_billing_date)
-            charges = recurring_charges(context, period)
+            charges = period_charges(context, period)
             if charges:
                 next_day, summary = period.start, charge_summary(charges, subscription.currency)
         overviews.append(
