@@ -7,6 +7,7 @@
 #   make bench-payments  a camt.053 import and a pain.008 batch of 10,000 (N=…), alone
 #   make bench-einvoices  the Factur-X, UBL and CII of 10,000 invoices (N=…), timed by stage
 #   make bench-exports  the CSV and XLSX exports of 1,000,000 invoice lines (N=…)
+#   make bench-usage  usage events over the API (HTTP) and a period of 10,000,000 aggregated
 #   make bench-reports  the MRR rebuild, the dashboard and the reports at 100,000 subscriptions
 #                       and 1,000,000 invoice lines (N=…)
 
@@ -22,7 +23,7 @@ export DEBUG ?= true
 VAR_DIR := $(or $(CADENCE_VAR_DIR),var)
 DEV_ENV := $(VAR_DIR)/.env
 
-.PHONY: run setup install migrate demo serve worker beat test lint format messages bench bench-payments bench-einvoices bench-exports bench-reports clean
+.PHONY: run setup install migrate demo serve worker beat test lint format messages bench bench-payments bench-einvoices bench-exports bench-reports bench-usage clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -94,6 +95,11 @@ bench-einvoices: install
 # Exports: CSV of N invoice lines, XLSX of min(N, 200,000) (XLSX_N=…) (bench/exports.py).
 bench-exports: install
 	$(BIN)/python -m bench.exports --count $${N:-1000000} --xlsx-count $${XLSX_N:-200000}
+
+# Usage (issue 17): ingestion through the API and a period's aggregation (bench/usage.py);
+# a few minutes, most of them writing the 10,000,000 events. `make bench` runs it too.
+bench-usage: install
+	$(BIN)/python -m bench.usage
 
 bench-reports: install
 	N=$${N:-100000} $(BIN)/python -m bench.reports_cli

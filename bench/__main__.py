@@ -15,6 +15,8 @@
 6. The payments side (bench/statements.py, `make bench-payments` alone): a camt.053 of
    BENCH_PAYMENTS_N entries (10,000 by default), a pain.008 of as many debits and their
    collection from the statement.
+7. Usage (bench/usage.py, `make bench-usage` alone): usage events recorded through the API
+   over HTTP, and a period of 10,000,000 events aggregated (a few minutes more).
 Writes docs/benchmarks.md.
 """
 
@@ -131,6 +133,9 @@ def main() -> None:
     from bench import statements
 
     results["payments"] = statements.run(int(os.environ.get("BENCH_PAYMENTS_N", "10000")))
+    from bench import usage
+
+    results["usage"] = usage.run()
 
     results["machine"] = machine()
     (ROOT / "var").mkdir(exist_ok=True)
@@ -139,7 +144,7 @@ def main() -> None:
 
 
 def write_report(results: dict) -> None:
-    from bench import reports, statements
+    from bench import reports, statements, usage
     from bench.report import render
 
     # The payments section: measured with this run, or kept from `make bench-payments`.
@@ -157,6 +162,11 @@ def write_report(results: dict) -> None:
         page += "\n" + reports.section(results["reports"], results["machine"]) + "\n"
     else:
         page += kept(reports.START, reports.END)
+    # The usage section: measured with this run, or kept from `make bench-usage`.
+    if "usage" in results:
+        page += "\n" + usage.section(results["usage"], results["machine"]) + "\n"
+    else:
+        page += kept(usage.START, usage.END)
     (ROOT / "docs" / "benchmarks.md").write_text(page)
     sys.stderr.write("bench: written docs/benchmarks.md\n")
 

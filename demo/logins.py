@@ -69,6 +69,8 @@ def seed_portal_logins() -> list[tuple[str, str, str]]:
         ("customer2", "compta@atelier-dupont.example", "Denis", "Dupont"),
         # Acme's customer: sees what Acme buys for it, read-only and without Acme's price.
         ("customer3", "factures@boulangerie-martin.example", "Bernard", "Martin"),
+        # The paper by the issue, prepaid API credits and the metered API (issue 17's offers).
+        ("customer4", "factures@studio-lumiere.example", "Lucie", "Lumière"),
     ):
         customer = Customer.objects.get(email=email)
         user = _user(username, f"{username}@{email.split('@')[1]}", first, last)

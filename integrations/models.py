@@ -73,6 +73,7 @@ class WebhookEventType(models.TextChoices):
     PAYMENT_FAILED = "payment.failed", _("payment failed")
     SUBSCRIPTION_SUSPENDED = "subscription.suspended", _("subscription suspended")
     SUBSCRIPTION_REACTIVATED = "subscription.reactivated", _("subscription reactivated")
+    USAGE_LIMIT_EXCEEDED = "usage.limit_exceeded", _("usage limit exceeded (soft limit)")
 
 
 def generate_secret() -> str:

@@ -341,6 +341,84 @@ def webhook_deliveries_requeue(*, stale_after: timedelta = timedelta(minutes=5))
     return len(stale)
 
 
+# Usage limits ------------------------------------------------------------------------------
+
+
+def usage_limit_event_id(*, subscription_id: int, feature: str, period_start: str) -> str:
+    """One event per subscription, feature and billing period: receivers and the unique
+    (endpoint, event id) of the deliveries dedupe on it."""
+    key = f"{subscription_id}:{feature}:{period_start}".encode()
+    return "usage_lim_" + hashlib.sha256(key).hexdigest()[:24]
+
+
+def usage_limit_exceeded_notify(
+    *,
+    subscription_id: int,
+    feature: str,
+    metric: str,
+    limit: str,
+    used: str,
+    period_start: str,
+    period_end: str,
+) -> int:
+    """A soft limit was passed (subscriptions.services.usage_events_record asks after its
+    commit): one `usage.limit_exceeded` delivery per endpoint that wants it. Safe to run twice
+    and from two batches racing: the event id is the same, a second delivery is not made.
+    Returns the deliveries made."""
+    event_type = WebhookEventType.USAGE_LIMIT_EXCEEDED
+    endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True) if e.wants(event_type)]
+    if not endpoints:
+        return 0
+    owner = _subscriptions_by_id([subscription_id]).get(subscription_id)
+    if owner is None:
+        return 0
+    partner_id = _partner_id(owner.customer)
+    targets = [e for e in endpoints if e.partner_id is None or e.partner_id == partner_id]
+    if not targets:
+        return 0
+    event_id = usage_limit_event_id(
+        subscription_id=subscription_id, feature=feature, period_start=period_start
+    )
+    now = timezone.now()
+    body = body_of(
+        payload={
+            "id": event_id,
+            "type": event_type,
+            "created_at": now,
+            "data": {
+                "feature": feature,
+                "metric": metric,
+                "limit": limit,
+                "used": used,
+                "period_start": period_start,
+                "period_end": period_end,
+                "subscription": SubscriptionSerializer(owner).data,
+            },
+        }
+    )
+    with transaction.atomic():
+        WebhookDelivery.objects.bulk_create(
+            [
+                WebhookDelivery(
+                    endpoint=endpoint,
+                    event_id=event_id,
+                    event_type=event_type,
+                    body=body,
+                    next_attempt_at=now,
+                )
+                for endpoint in targets
+            ],
+            ignore_conflicts=True,
+        )
+        new = list(
+            WebhookDelivery.objects.filter(
+                event_id=event_id, status=WebhookDelivery.Status.PENDING, attempts=0
+            ).values_list("pk", flat=True)
+        )
+        transaction.on_commit(lambda: _queue_sends([(pk, 1) for pk in new]))
+    return len(new)
+
+
 # Delivery ----------------------------------------------------------------------------------
 
 

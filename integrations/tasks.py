@@ -23,6 +23,29 @@ def webhook_send(self, delivery_id: int, attempt: int = 1) -> None:
         raise self.retry(args=[delivery_id, attempt + 1], kwargs={}, countdown=delay)
 
 
+@shared_task(name="integrations.usage_limit_exceeded")
+def usage_limit_exceeded(
+    subscription_id: int,
+    feature: str,
+    metric: str,
+    limit: str,
+    used: str,
+    period_start: str,
+    period_end: str,
+) -> int:
+    """A soft usage limit was passed: its `usage.limit_exceeded` deliveries (once per
+    subscription, feature and billing period, whatever the number of calls)."""
+    return services.usage_limit_exceeded_notify(
+        subscription_id=subscription_id,
+        feature=feature,
+        metric=metric,
+        limit=limit,
+        used=used,
+        period_start=period_start,
+        period_end=period_end,
+    )
+
+
 @shared_task(name="integrations.idempotency_keys_purge")
 def idempotency_keys_purge() -> int:
     """Hourly: forget the idempotency keys older than IDEMPOTENCY_KEY_TTL_HOURS."""

@@ -29,7 +29,7 @@ from payments.api import (
 )
 from reports.api import EXPORT_VIEWSETS
 from reports.api_figures import MovementsView, MrrView
-from subscriptions.api import CustomerViewSet, SubscriptionViewSet
+from subscriptions.api import CustomerViewSet, SubscriptionViewSet, UsageEventViewSet
 
 app_name = "api"
 
@@ -42,6 +42,7 @@ router.register("billable-metrics", BillableMetricViewSet, basename="billable-me
 router.register("partners", PartnerViewSet, basename="partner")
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
+router.register("usage-events", UsageEventViewSet, basename="usage-event")
 router.register("invoices", InvoiceViewSet, basename="invoice")
 router.register("einvoices", EInvoiceViewSet, basename="einvoice")
 router.register("payment-methods", PaymentMethodViewSet, basename="payment-method")

@@ -67,6 +67,8 @@ from subscriptions.selectors import (
     held_contracts,
     subscription_overviews,
     summaries_by_period,
+    usage_blocks,
+    with_usage_flag,
 )
 from subscriptions.views import (
     cancellation_page,
@@ -133,7 +135,8 @@ def customer_list(request: HttpRequest, partner: Partner) -> HttpResponse:
 def customer_detail(request: HttpRequest, partner: Partner, pk: int) -> HttpResponse:
     customer = get_customer_for_partner(partner, pk)
     today = clock.today()
-    overviews = subscription_overviews(partner_subscriptions_of(partner, customer), today)
+    subscriptions = with_usage_flag(partner_subscriptions_of(partner, customer))
+    overviews = subscription_overviews(subscriptions, today)
     devices = customer_devices(customer)
     live = [o for o in overviews if o.subscription.status in Subscription.LIVE_STATUSES]
     features = subscription_features(subscriptions=[o.subscription for o in overviews], day=today)
@@ -150,6 +153,7 @@ def customer_detail(request: HttpRequest, partner: Partner, pk: int) -> HttpResp
             "overviews": overviews,
             "can_add_seats": any(o.seats for o in live),
             "features": features,
+            "usage": usage_blocks([o.subscription for o in live], day=today),
             "today": today,
         },
     )

@@ -25,6 +25,7 @@ from catalog.admin_base import (
     EstimatedCountPaginator,
     ServiceValidatedForm,
 )
+from catalog.models import BillableMetric
 from core import clock
 from core.errors import ApplicationError
 from partners.models import Partner, PartnerCustomer
@@ -37,6 +38,7 @@ from subscriptions.models import (
     DeployedDevices,
     Subscription,
     SubscriptionContract,
+    UsageEvent,
 )
 
 
@@ -686,3 +688,65 @@ class SubscriptionContractAdmin(CadenceAdmin):
                 _("%(amount)s credits consumed.") % {"amount": f"{amount:.2f}"},
                 messages.SUCCESS,
             )
+
+
+class EventCodeFilter(admin.SimpleListFilter):
+    """The event codes the metrics count (from the metrics, a small table: a DISTINCT over the
+    events would read them all)."""
+
+    title = _("event code")
+    parameter_name = "code"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        codes = BillableMetric.objects.order_by("event_code").values_list("event_code", flat=True)
+        return [(code, code) for code in dict.fromkeys(codes)]
+
+    def queryset(self, request: HttpRequest, queryset):
+        return queryset.filter(code=self.value()) if self.value() else queryset
+
+
+@admin.register(UsageEvent)
+class UsageEventAdmin(CadenceAdmin):
+    """Usage events as received (billing-rules §12), read-only: they are recorded by the API
+    (subscriptions.services.usage_events_record) and corrected, if ever, by new events."""
+
+    list_display = [
+        "id",
+        "code",
+        "customer",
+        "subscription_id",
+        "transaction_id",
+        "timestamp",
+        "counted_at",
+        "received_at",
+    ]
+    list_filter = [EventCodeFilter]
+    # Exact transaction id (the unique index is per customer), or the customer's name.
+    search_fields = ["=transaction_id", "customer__name"]
+    search_help_text = _("An exact transaction id, or a customer's name.")
+    list_select_related = ["customer"]
+    # By id, which is indexed, and counted by the planner's estimate: millions of rows.
+    ordering = ["-id"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    readonly_fields = [
+        "customer",
+        "subscription",
+        "transaction_id",
+        "code",
+        "timestamp",
+        "counted_at",
+        "properties",
+        "received_at",
+    ]
+    fields = readonly_fields
+    raw_id_fields = ["customer", "subscription"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

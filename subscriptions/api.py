@@ -3,6 +3,15 @@
 Reads: customers and subscriptions of the caller's tenant (operator: all; partner: its
 customers'; customer: its own), with filters and pagination; another tenant's row is a 404.
 
+Usage (billing-rules §12): `POST /usage-events/` takes one event, or `{"events": [...]}` (1 to
+1,000), and calls `usage_events_record` once — 201 with what was recorded and what was a
+duplicate (a retried transaction id); 400 with the errors of each bad event by index, nothing
+written; 422 when a hard limit would be passed, nothing written. An operator records for any
+customer, a partner for its customers, a customer for itself (another's customer: "no customer
+with this id"). The body is checked by the service in one pass, not by DRF field by field (a
+batch of 1,000 events); the serializers document it, with the service's bounds.
+`GET /subscriptions/{id}/usage/`: the current period's usage per metric and its estimate.
+
 Changes: create a subscription, add seats, ask for a seat reduction, change plan, cancel, redeem
 a coupon, record credit consumption. Each calls one service; each that can be previewed has a
 `…/preview/` twin that runs the very same service with `dry_run=True` and saves nothing. The
@@ -23,6 +32,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
+    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
@@ -36,7 +46,7 @@ from catalog.models import Bundle, Plan, Product, SeatType
 from core import clock
 from core.money import money_decimal
 from integrations.access import Role, request_tenant
-from integrations.filters import IdFilter
+from integrations.filters import MAX_ID, IdFilter
 from integrations.idempotency import HEADER as IDEMPOTENCY_HEADER
 from integrations.idempotency import KEY_PATTERN as IDEMPOTENCY_KEY_PATTERN
 from integrations.idempotency import idempotent
@@ -53,18 +63,29 @@ from integrations.serializers import (
 from integrations.viewsets import TenantMixin, lock_nowait
 from partners.services import subscription_sell
 from subscriptions import services
+from subscriptions.charges.usage import UsageLine, usage_estimate
 from subscriptions.entitlements import customer_entitlements, plan_change_features
 from subscriptions.models import (
     Customer,
     Subscription,
     SubscriptionContract,
     SubscriptionEvent,
+    UsageEvent,
 )
 from subscriptions.selectors import (
     held_contracts,
     managed_elsewhere,
     next_invoices,
     subscriptions_for_list,
+)
+from subscriptions.services.usage import (
+    MAX_BATCH,
+    MAX_CODE,
+    MAX_PROPERTY_NUMBER,
+    MAX_TRANSACTION_ID,
+    UsageBatchError,
+    UsageLimitExceeded,
+    usage_events_record,
 )
 
 CHANNEL = "api"
@@ -580,6 +601,149 @@ def change_actions(
     return change, preview
 
 
+# Usage events (documentation: the service checks) --------------------------------------------------
+
+PROPERTIES_SCHEMA = {
+    "type": "object",
+    "description": (
+        "What the metrics aggregate or filter on: texts, numbers, true/false or null, at most "
+        "2,000 bytes of JSON."
+    ),
+    "additionalProperties": {
+        "anyOf": [
+            {"type": "string"},
+            {
+                "type": "number",
+                "minimum": -MAX_PROPERTY_NUMBER,
+                "maximum": MAX_PROPERTY_NUMBER,
+            },
+            {"type": "boolean"},
+        ],
+        "nullable": True,
+    },
+    "example": {"region": "eu", "bytes": 2048},
+}
+
+
+@extend_schema_field(PROPERTIES_SCHEMA)
+class PropertiesField(serializers.DictField):
+    pass
+
+
+class UsageEventInput(InputSerializer):
+    customer = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    subscription = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        allow_null=True,
+        help_text=(
+            "Leave it out when the customer has one live subscription charging or limiting this "
+            "code; name it when it has several."
+        ),
+    )
+    transaction_id = serializers.CharField(
+        min_length=1,
+        max_length=MAX_TRANSACTION_ID,
+        help_text="Unique per customer: an event sent again with it is counted once.",
+    )
+    code = serializers.CharField(
+        min_length=1, max_length=MAX_CODE, help_text="The event code metrics count (api_call)."
+    )
+    timestamp = serializers.DateTimeField(
+        help_text=(
+            "When it happened, with its offset; at most 5 minutes ahead and 400 days old. An "
+            "event received more than USAGE_GRACE_HOURS after its billing period ended counts "
+            "in the next period."
+        )
+    )
+    properties = PropertiesField(required=False)
+
+
+class UsageBatchInput(InputSerializer):
+    events = UsageEventInput(many=True, min_length=1, max_length=MAX_BATCH)
+
+
+UsageEventsRequest = PolymorphicProxySerializer(
+    component_name="UsageEventsRequest",
+    serializers=[UsageEventInput, UsageBatchInput],
+    resource_type_field_name=None,
+)
+
+
+class EventOutcomeSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    transaction_id = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=["recorded", "duplicate"],
+        help_text="duplicate: this customer's transaction id was already recorded.",
+    )
+    subscription = serializers.IntegerField(
+        source="subscription_id",
+        allow_null=True,
+        help_text="The subscription counting it (empty: none charges or limits its code).",
+    )
+
+
+class UsageBatchSerializer(serializers.Serializer):
+    recorded = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    events = EventOutcomeSerializer(many=True)
+
+
+class UsageLimitSerializer(serializers.Serializer):
+    """422: a hard limit would be passed (or an Idempotency-Key reused: `detail` only)."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField(required=False)
+    feature = serializers.CharField(required=False)
+    customer = serializers.IntegerField(required=False)
+    limit = serializers.CharField(required=False)
+    used = serializers.CharField(required=False, help_text="Before this batch.")
+    used_with_batch = serializers.CharField(required=False)
+    period_start = serializers.DateField(required=False)
+    period_end = serializers.DateField(required=False, help_text="Excluded.")
+
+
+class UsageLineSerializer(serializers.Serializer):
+    metric = serializers.CharField(source="metric.code")
+    name = serializers.CharField(source="metric.name")
+    unit = serializers.CharField(source="metric.unit")
+    aggregation = serializers.CharField(source="metric.aggregation")
+    period_start = serializers.DateField(source="period.start")
+    period_end = serializers.DateField(source="period.end", help_text="Excluded.")
+    quantity = serializers.SerializerMethodField()
+    amount = serializers.SerializerMethodField()
+    currency = serializers.CharField()
+    rule = serializers.CharField()
+
+    @extend_schema_field({"type": "string", "example": "25000"})
+    def get_quantity(self, line: UsageLine) -> str:
+        return format(line.quantity.normalize(), "f")
+
+    @extend_schema_field(
+        {
+            "type": "string",
+            "nullable": True,
+            "example": "30.00",
+            "description": (
+                "Estimated, before discounts, 2 decimals; empty for a customer whose partner "
+                "is invoiced (the partner's price is the partner's)."
+            ),
+        }
+    )
+    def get_amount(self, line: UsageLine) -> str | None:
+        if self.context.get("hide_amounts"):
+            return None
+        return money_decimal(line.amount, line.currency)
+
+
+class SubscriptionUsageSerializer(serializers.Serializer):
+    subscription = serializers.IntegerField()
+    day = serializers.DateField()
+    metrics = UsageLineSerializer(many=True)
+
+
 @extend_schema_view(
     list=extend_schema(summary="List subscriptions", tags=["subscriptions"]),
     retrieve=extend_schema(
@@ -949,6 +1113,100 @@ class SubscriptionViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
                     "balance": services.credit_balance(subscription_contract=held),
                 }
             ).data
+            return Response(body, status=status.HTTP_201_CREATED)
+
+        return idempotent(request, handle)
+
+    # Usage ------------------------------------------------------------------------------------
+
+    @extend_schema(
+        summary="Usage so far",
+        description=(
+            "The usage of each metric the plan charges, in the billing period containing "
+            "today, and its estimated charge (before discounts; invoiced in arrears on the next "
+            "period's invoice)."
+        ),
+        tags=["usage"],
+        responses={200: SubscriptionUsageSerializer},
+    )
+    @action(detail=True, methods=["get"], url_path="usage")
+    def usage(self, request, pk=None):
+        subscription = self.get_object()
+        today = clock.today()
+        lines = usage_estimate(subscription, day=today)
+        hide = self.tenant.role == Role.CUSTOMER and subscription.is_managed
+        body = SubscriptionUsageSerializer(
+            {"subscription": subscription.pk, "day": today, "metrics": lines},
+            context={"hide_amounts": hide},
+        ).data
+        return Response(body)
+
+
+# Usage events: the view -----------------------------------------------------------------------------------
+
+
+class UsageEventViewSet(TenantMixin, viewsets.GenericViewSet):
+    queryset = UsageEvent.objects.none()
+    serializer_class = UsageEventInput  # OPTIONS describes it; the service parses the body
+
+    def scoped(self, queryset):
+        return queryset
+
+    @extend_schema(
+        summary="Record usage events",
+        description=(
+            "One event, or a batch of 1 to 1,000 under `events`, recorded all or nothing. A "
+            "retried event (same customer and transaction id) is counted once and answered "
+            "`duplicate`. 400: the errors of each refused event by its index "
+            '(`{"events": {"3": {"timestamp": ["…"]}}}`; one event: its field errors), nothing '
+            "recorded. 422: a hard usage limit would be passed, nothing recorded."
+        ),
+        tags=["usage"],
+        request=UsageEventsRequest,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: UsageBatchSerializer, 422: UsageLimitSerializer},
+    )
+    def create(self, request):
+        data = request.data
+        single = not (isinstance(data, dict) and "events" in data)
+        if single:
+            events = [data]
+        elif set(data) != {"events"}:
+            return Response(
+                {
+                    name: [_("This operation takes no field of this name.")]
+                    for name in sorted(set(data) - {"events"})
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        else:
+            events = data["events"]
+
+        def handle() -> Response:
+            try:
+                result = usage_events_record(events=events, customers=self.tenant.customers())
+            except UsageBatchError as error:
+                body = error.as_dict()
+                if single and "0" in error.errors:
+                    body = error.errors["0"]
+                return Response(body, status=status.HTTP_400_BAD_REQUEST)
+            except UsageLimitExceeded as error:
+                return Response(error.as_dict(), status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+            # Written out, not through UsageBatchSerializer (which documents it): 1,000 outcomes
+            # through DRF fields cost more than recording them.
+            body = {
+                "recorded": result.recorded,
+                "duplicates": result.duplicates,
+                "events": [
+                    {
+                        "index": o.index,
+                        "transaction_id": o.transaction_id,
+                        "status": o.status,
+                        "subscription": o.subscription_id,
+                    }
+                    for o in result.events
+                ],
+            }
             return Response(body, status=status.HTTP_201_CREATED)
 
         return idempotent(request, handle)

@@ -6,12 +6,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, prefetch_related_objects
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from catalog.models import BundleItem, Plan, SeatType
+from catalog.models import BundleItem, Plan, SeatType, UsageCharge
 from core.periods import Interval
 from core.pricing import ZERO, Totals, invoice_totals
 from subscriptions import timeline
@@ -20,8 +21,9 @@ from subscriptions.charges import (
     PriceBook,
     SubscriptionContext,
     contexts_for,
-    recurring_charges,
+    period_charges,
 )
+from subscriptions.charges.usage import UsageLine, quantity_text, usage_estimate_of
 from subscriptions.models import (
     CreditEntry,
     Customer,
@@ -90,7 +92,7 @@ def next_invoices(subscriptions: list[Subscription]) -> dict[int, NextInvoice]:
     for subscription in due:
         context = contexts[subscription.pk]
         period = next_recurring_period(context, subscription.next_billing_date)
-        charges = recurring_charges(context, period)
+        charges = period_charges(context, period)
         if charges:
             result[subscription.pk] = NextInvoice(
                 period.start, sum((c.net for c in charges), ZERO), subscription.currency
@@ -284,7 +286,7 @@ def subscription_overviews(
         next_day, summary = None, None
         if subscription.next_billing_date is not None and subscription.anchor_date is not None:
             period = next_recurring_period(context, subscription.next_billing_date)
-            charges = recurring_charges(context, period)
+            charges = period_charges(context, period)
             if charges:
                 next_day, summary = period.start, charge_summary(charges, subscription.currency)
         overviews.append(
@@ -477,3 +479,76 @@ def held_contracts(subscription_ids: Iterable[int], today: date) -> dict[int, li
             HeldContract(held, deliveries.get(held.pk, []), ledgers.get(held.pk, []))
         )
     return result
+
+
+def with_usage_flag(queryset: QuerySet[Subscription]) -> QuerySet[Subscription]:
+    """The subscriptions, each saying whether its plan charges usage (`has_usage_charges`), in
+    the same query."""
+    return queryset.annotate(
+        has_usage_charges=Exists(UsageCharge.objects.filter(plan=OuterRef("plan_id")))
+    )
+
+
+def usage_estimates(
+    subscriptions: Sequence[Subscription], *, day: date
+) -> dict[int, list[UsageLine]]:
+    """The current period's usage of each subscription's usage charges and its estimate
+    (`subscriptions.charges.usage.usage_estimate_of`, what the API gives for one), for a page of
+    subscriptions in a fixed number of queries: the plans' usage charges with their metric and
+    tiers, the book and the contexts (which share one UsageReader: one aggregate per metric and
+    period for all of them)."""
+    # A page's rows may say already whether their plan charges usage (with_usage_flag): then a
+    # page without usage charges makes no query here.
+    subscriptions = [s for s in subscriptions if getattr(s, "has_usage_charges", True)]
+    if not subscriptions:
+        return {}
+    plans = [s.plan for s in subscriptions]
+    prefetch_related_objects(
+        plans,
+        Prefetch(
+            "usage_charges",
+            queryset=UsageCharge.objects.select_related(
+                "metric", "price_sheet__product__tax_rate"
+            ).prefetch_related("price_sheet__tiers"),
+        ),
+    )
+    metered = [s for s in subscriptions if s.plan.usage_charges.all()]
+    if not metered:
+        return {}
+    contexts = contexts_for(metered, book=price_book_for(s.plan for s in metered))
+    estimates = {s.pk: usage_estimate_of(contexts[s.pk], day=day) for s in metered}
+    return {pk: lines for pk, lines in estimates.items() if lines}
+
+
+@dataclass(frozen=True)
+class UsageShown:
+    """A usage line as pages show it."""
+
+    metric: Any
+    period: Interval
+    quantity: str
+    amount_text: str
+    rule: str
+
+
+def usage_blocks(subscriptions: Sequence[Subscription], *, day: date) -> list[dict]:
+    """For the pages: [{"subscription", "lines"}] of the subscriptions with usage charges, in
+    their order (usage_estimates' queries, whatever the number of subscriptions)."""
+    estimates = usage_estimates(subscriptions, day=day)
+    return [
+        {
+            "subscription": s,
+            "lines": [
+                UsageShown(
+                    metric=line.metric,
+                    period=line.period,
+                    quantity=quantity_text(line.quantity),
+                    amount_text=line.amount_text,
+                    rule=line.rule,
+                )
+                for line in estimates[s.pk]
+            ],
+        }
+        for s in subscriptions
+        if estimates.get(s.pk)
+    ]

@@ -48,6 +48,7 @@ from subscriptions.selectors import (
     managed_elsewhere,
     subscription_overviews,
     subscriptions_for_pages,
+    usage_blocks,
 )
 
 CHANNEL = "self-service"
@@ -224,6 +225,8 @@ def _subscription_page(
             "topup_url_name": "" if subscription.is_managed else "account:contract_topup",
             "topup_form": topup_form,
             "topup_for": topup_for,
+            "usage": usage_blocks([subscription], day=clock.today()),
+            "show_usage_amounts": not subscription.is_managed,
             "can_redeem": not subscription.is_managed
             and subscription.status in Subscription.LIVE_STATUSES
             and subscription.status != Subscription.Status.PENDING_CANCELLATION,

@@ -34,6 +34,7 @@ from subscriptions.charges.engine import (
     billing_periods,
     due_charges,
     event_charges,
+    period_charges,
     recurring_charges,
 )
 from subscriptions.charges.inputs import DiscountRule, SubscriptionContext
@@ -60,6 +61,7 @@ __all__ = [
     "due_charges",
     "event_charges",
     "penalty_rule",
+    "period_charges",
     "recurring_charges",
     "sheet_amount",
     "state_lines",

@@ -494,6 +494,17 @@ def billing_periods(
     return periods
 
 
+def period_charges(context: SubscriptionContext, period: Interval) -> list[Charge]:
+    """What a billing period's invoice bills in advance: its recurring charges and the issues
+    its contracts deliver in it (what the pages quote as the next invoice)."""
+    charges = recurring_charges(context, period)
+    if context.contracts:
+        state = timeline.state_for_period(context.events, period.start)
+        if state.is_running_on(period.start):
+            charges = [*charges, *issue_charges(context, period, state)]
+    return charges
+
+
 def due_charges(
     context: SubscriptionContext, *, up_to: date, since: date | None = None
 ) -> list[Charge]:
@@ -501,11 +512,7 @@ def due_charges(
     of the periods starting then, and the one-off charges of the changes dated then."""
     charges: list[Charge] = []
     for period in billing_periods(context, up_to=up_to, since=since):
-        charges.extend(recurring_charges(context, period))
-        if context.contracts:
-            state = timeline.state_for_period(context.events, period.start)
-            if state.is_running_on(period.start):
-                charges.extend(issue_charges(context, period, state))
+        charges.extend(period_charges(context, period))
     charges.extend(usage_charges(context, since=since, up_to=up_to))
     for event in context.events:
         if since is not None and _charge_date(event) < since:

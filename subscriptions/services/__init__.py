@@ -45,12 +45,21 @@ from subscriptions.services.plans import (
 from subscriptions.services.renewals import subscription_advance
 from subscriptions.services.seats import seat_reduction_freeze, seats_add, seats_reduce
 from subscriptions.services.suspension import subscription_reactivate, subscription_suspend
+from subscriptions.services.usage import (
+    UsageBatchError,
+    UsageBatchResult,
+    UsageLimitExceeded,
+    usage_events_record,
+)
 
 __all__ = [
     "CUSTOMER_FIELDS",
     "CancellationQuote",
     "ChangeResult",
     "ContractsReport",
+    "UsageBatchError",
+    "UsageBatchResult",
+    "UsageLimitExceeded",
     "addon_add",
     "billing_due",
     "cancellation_quote",
@@ -85,4 +94,5 @@ __all__ = [
     "subscription_suspend",
     "subscription_undo_cancellation",
     "subscription_withdraw_plan_change",
+    "usage_events_record",
 ]

@@ -244,7 +244,7 @@ def next_period_charges(context: SubscriptionContext, today: date) -> list[Charg
             context.billing_period,
             period_index(context.anchor, context.billing_period, current.end),
         )
-    return charge_engine.recurring_charges(context, period)
+    return charge_engine.period_charges(context, period)
 
 
 def as_if_fulfilled(
@@ -273,7 +273,7 @@ def charges_from(context: SubscriptionContext, start: date) -> list[Charge]:
     """The recurring charges of the period starting on `start` (none before the anchor is set)."""
     if context.anchor is None:
         return []
-    return charge_engine.recurring_charges(context, context.period_of(start))
+    return charge_engine.period_charges(context, context.period_of(start))
 
 
 def next_period_start(subscription: Subscription, today: date) -> date:

@@ -585,14 +585,14 @@ def _quote(
     first_charges = []
     if anchor is not None:
         first_period = period_at(anchor, plan.billing_period, 0)
-        first_charges = charge_engine.recurring_charges(context, first_period)
+        first_charges = charge_engine.period_charges(context, first_period)
     if pending:
         # Priced before confirming, as it will be billed once fulfilled (from the start, or
         # from the fulfilment if later: say today).
         billing_from = max(start_date, today)
         billing_from += trial.delta() if trial else relativedelta()
         once = as_if_fulfilled(context, anchor=billing_from)
-        first_charges = charge_engine.recurring_charges(
+        first_charges = charge_engine.period_charges(
             once, period_at(billing_from, plan.billing_period, 0)
         )
         message = _(

@@ -43,6 +43,8 @@ OPERATIONS = {
     ("/api/v1/subscriptions/{id}/contracts/{contract_id}/consumptions/", "post"),
     ("/api/v1/subscriptions/{id}/contracts/", "get"),
     ("/api/v1/subscriptions/{id}/contracts/{contract_id}/topups/", "post"),
+    ("/api/v1/subscriptions/{id}/usage/", "get"),
+    ("/api/v1/usage-events/", "post"),
     ("/api/v1/invoices/", "get"),
     ("/api/v1/invoices/{id}/", "get"),
     ("/api/v1/invoices/{id}/pdf/", "get"),
@@ -90,6 +92,7 @@ CHARGING = {
     "/api/v1/payment-methods/{id}/revoke/",
     "/api/v1/payment-methods/cards/",
     "/api/v1/invoices/{id}/pay/",
+    "/api/v1/usage-events/",  # usage is invoiced: a key may ride along with transaction ids
 }
 
 

@@ -45,5 +45,5 @@ def test_example_8_2_five_issues_charged_the_sixth_free_each_month():
         date(2026, 2, 1),
         date(2026, 3, 1),
     )
-    assert line.rule == "5 × 2.00 (issues 6 free)"
+    assert line.rule == "5 × 2.00 (issue 6 free)"
     assert line.description == "Daily Tech, by the issue: issues 1–5, 2026-02-01 to 2026-03-01"

@@ -55,7 +55,7 @@ def test_a_year_of_a_daily_paper_sold_by_the_issue():
     # Nine months of 5 charged issues at 2.00, the sixth free
     assert invoices_of(paper) == [(date(2026, m, 1), D("10.00")) for m in range(1, 10)]
     line = Invoice.objects.get(subscription=paper, issue_date=date(2026, 9, 1)).lines.get()
-    assert (line.kind, line.quantity, line.rule) == ("issues", D("5"), "5 × 2.00 (issues 6 free)")
+    assert (line.kind, line.quantity, line.rule) == ("issues", D("5"), "5 × 2.00 (issue 6 free)")
     held = SubscriptionContract.objects.get(subscription=paper)
     assert (held.status, held.end_date) == ("ended", date(2026, 10, 1))
     delivered = ScheduledIssue.objects.filter(subscription_contract=held, cancelled=False)

@@ -6,10 +6,12 @@ import pytest
 import time_machine
 from django.contrib import admin
 from django.urls import reverse
+from django.utils import timezone
 
 from catalog.models import Plan
 from partners.models import Partner
-from subscriptions.models import Customer, Subscription
+from subscriptions.models import Customer, Subscription, UsageEvent
+from subscriptions.services import usage_events_record
 from tests.partners import builders
 
 ADMIN_MODELS = [
@@ -33,7 +35,19 @@ def url(model, view, *args):
 
 @pytest.fixture
 def demo(seeded):
-    """The demo data: a row in every model of the admin, for the pages that list them all."""
+    """The demo data: a row in every model of the admin, for the pages that list them all (and
+    a usage event, which the demo data does not send)."""
+    customer = Customer.objects.order_by("id").first()
+    usage_events_record(
+        events=[
+            {
+                "customer": customer.pk,
+                "transaction_id": "demo-1",
+                "code": "api_call",
+                "timestamp": timezone.now().isoformat(),
+            }
+        ]
+    )
     return {
         s.plan.code + ":" + s.customer.name: s
         for s in Subscription.objects.select_related("plan", "customer")
@@ -231,3 +245,21 @@ def test_a_customer_is_created_through_the_service_with_its_partner(operator_cli
     customer = Customer.objects.get(name="Garage Lemoine")
     assert customer.country == "FR"
     assert customer.partner_link.partner == acme
+
+
+def test_usage_events_are_read_only_filtered_by_code_and_searched(operator_client, demo):
+    event = UsageEvent.objects.get()
+    listed = operator_client.get(url(UsageEvent, "changelist"), {"q": "demo-1"})
+    assert listed.status_code == 200
+    assert "demo-1" in listed.content.decode()
+    assert (
+        "demo-1"
+        not in operator_client.get(url(UsageEvent, "changelist"), {"q": "other"}).content.decode()
+    )
+    assert (
+        operator_client.get(url(UsageEvent, "changelist"), {"code": "api_call"}).status_code == 200
+    )
+    assert operator_client.get(url(UsageEvent, "add")).status_code == 403
+    page = operator_client.get(url(UsageEvent, "change", event.pk))
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()

@@ -11,7 +11,9 @@ from demo.logins import DEMO_PASSWORD, seed_operator, seed_portal_logins, served
 from demo.partners import seed_partners
 from demo.payments import seed_payments
 from demo.subscriptions import seed_subscriptions
+from demo.usage import seed_usage
 from reports.services import mrr_refresh
+from subscriptions import services
 
 
 class Command(BaseCommand):
@@ -22,7 +24,11 @@ class Command(BaseCommand):
         # find their history already billed, day by day, by seed_invoices.
         with transaction.atomic():
             seed_catalog()
-            seed_subscriptions()
+            sold = seed_subscriptions()
+            seed_usage(sold["offers"])
+            # The product contracts brought to today, as the nightly job would have them:
+            # the paper's issues delivered, the credits granted and expired.
+            services.contracts_run(day=clock.today())
             seed_partners()
             seed_history()
             logins = seed_operator() + seed_portal_logins()
