@@ -761,7 +761,7 @@ class UsageEvent(models.Model):
     `counted_at` decides the billing period it counts in: its timestamp, or for an event that
     arrives after its period's grace window closed, the moment the window closed for it
     (received − grace): late events count in their period while the window is open, later ones
-    in the next (docs/billing-rules.md §12)."""
+    in the next (billing-rules §12; docs/billing-rules.md, "Usage-based billing")."""
 
     id = models.BigAutoField(primary_key=True)
     customer = models.ForeignKey(
