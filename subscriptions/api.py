@@ -1003,7 +1003,13 @@ class SubscriptionViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
         tags=["subscriptions"],
         responses={200: HeldContractDetailSerializer(many=True)},
     )
-    @action(detail=True, methods=["get"], url_path="contracts")
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="contracts",
+        filter_backends=[],
+        pagination_class=None,
+    )
     def contracts(self, request, pk=None):
         subscription = self.get_object()
         shown = held_contracts([subscription.pk], clock.today()).get(subscription.pk, [])

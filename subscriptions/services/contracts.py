@@ -897,6 +897,20 @@ def subscription_contract_cancel(
             refuse(_("This contract is already cancelled or ended."))
         contract = held.contract
         ruled = contract_cancellation(subscription_contract=held, today=today)
+        if (
+            ruled is not None
+            and contract.kind == ProductContract.Kind.ISSUE
+            and held.end_date is not None
+            and ruled.effective_date >= held.end_date
+        ):
+            # A period's issues are invoiced at its start: in the last period nothing is left.
+            refuse(
+                _(
+                    "The issues of this contract's last billing period were invoiced at its "
+                    "start: it ends on %(date)s, with nothing left to cancel."
+                )
+                % {"date": held.end_date.isoformat()}
+            )
         if ruled is not None:
             effective = ruled.effective_date
         elif contract.credit_intervals:

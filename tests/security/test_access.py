@@ -21,10 +21,11 @@ from django.test import Client
 from django.urls import get_resolver, reverse
 
 from billing.models import Invoice
-from catalog.models import Plan, SeatType
+from catalog.models import Plan, ProductContract, SeatType
 from core.money import money_text
 from payments.models import PaymentMethod
 from payments.services import sepa_mandate_add
+from subscriptions.services import subscription_contract_add
 from tests.partners import builders
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +41,8 @@ class World:
     maple_invoice: object
     acme_method: object
     maple_method: object
+    bakery_contract: object = None
+    maple_contract: object = None
     clients: dict[str, Client] = field(default_factory=dict)
 
 
@@ -86,6 +89,19 @@ def world(demo_catalog, time_machine) -> World:
             is_default=True,
         ),
     )
+    # A credit-based product contract on each owner's subscription (its top-up form).
+    support = ProductContract.objects.get(code="support-credits")
+    for name, subscription in (
+        ("bakery_contract", bakery_subscription),
+        ("maple_contract", maple_subscription),
+    ):
+        held = subscription_contract_add(
+            subscription=subscription,
+            contract=support,
+            start_date=date(2026, 11, 1),
+            today=date(2026, 11, 21),
+        )
+        setattr(world, name, held)
     from django.contrib.auth import get_user_model
 
     for username in ("paul", "nora", "mary", "dora", "olga"):
@@ -149,6 +165,13 @@ PAGES = [
     Page("partners:po_reference", lambda w: [w.bakery_subscription.pk]),
     Page("partners:seats_reduce", lambda w: [w.bakery_subscription.pk]),
     Page("partners:cancel", lambda w: [w.bakery_subscription.pk]),
+    Page(
+        "partners:contract_topup",
+        lambda w: [w.bakery_subscription.pk, w.bakery_contract.pk],
+        method="post",
+        data={"credits": "1"},
+        owner_status=302,
+    ),
     Page("partners:invoices", is_list=True),
     # What Acme owes (its open invoice for the bakery), never shown to another partner.
     Page("partners:figures", is_list=True, own=lambda w: [open_total(w)]),
@@ -193,6 +216,13 @@ PAGES = [
         lambda w: [w.maple_subscription.pk],
         method="post",
         data={"code": "nope"},
+    ),
+    Page(
+        "account:contract_topup",
+        lambda w: [w.maple_subscription.pk, w.maple_contract.pk],
+        method="post",
+        data={"credits": "1"},
+        owner_status=302,
     ),
     Page("account:change_plan", lambda w: [w.maple_subscription.pk]),
     Page(

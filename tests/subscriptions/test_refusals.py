@@ -565,24 +565,16 @@ def single_run_magazine(world):
     return contract
 
 
-def test_cancelling_after_the_last_issue_is_refused(single_run_magazine):
+@pytest.mark.parametrize("today", [date(2026, 1, 10), date(2026, 5, 25), date(2026, 6, 15)])
+def test_cancelling_a_single_run_of_issues_is_refused(single_run_magazine, today):
+    # The issues of a billing period are invoiced at its start, and a cancellation takes effect
+    # from the first issue of the next period: a single run has none (it ends on 2026-07-01).
     refused(
         lambda: services.subscription_contract_cancel(
-            subscription_contract=single_run_magazine, today=date(2026, 6, 15)
+            subscription_contract=single_run_magazine, today=today
         ),
-        "There is no issue left to cancel.",
-    )
-
-
-def test_cancelling_within_the_cancellation_period_of_the_last_issue_is_refused(
-    single_run_magazine,
-):
-    # 2026-05-25 is after the deadline of 2026-05-17 for the issue of 2026-05-31, the last one.
-    refused(
-        lambda: services.subscription_contract_cancel(
-            subscription_contract=single_run_magazine, today=date(2026, 5, 25)
-        ),
-        "It is too late to cancel before the last issue.",
+        "The issues of this contract's last billing period were invoiced at its start: it ends "
+        "on 2026-07-01, with nothing left to cancel.",
     )
 
 
