@@ -1,7 +1,7 @@
 """Every admin page's *History* button answers, for every registered model (issue 11).
 
 The demo data gives most models their rows; the few it leaves empty (schedules, tokens, login
-attempts, webhooks, idempotency keys, payment methods, refunds, bank statements, SEPA batches, card payments and gateway events) get one here, so that a new admin without a row fails this
+attempts, webhooks, idempotency keys, payment methods, refunds, bank statements, SEPA batches, card payments, gateway events and usage events) get one here, so that a new admin without a row fails this
 test rather than going unchecked.
 """
 
@@ -37,6 +37,7 @@ from payments.models import (
     SepaDebit,
 )
 from payments.services import refund_create, sepa_mandate_add
+from subscriptions.services import usage_events_record
 
 pytestmark = pytest.mark.django_db
 
@@ -142,6 +143,16 @@ def _rows_the_demo_leaves_empty(user) -> None:
         provider_payment_id="pi_history",
         payload={},
         card_payment=attempt,
+    )
+    usage_events_record(
+        events=[
+            {
+                "customer": invoice.customer_id,
+                "transaction_id": "history-1",
+                "code": "api_call",
+                "timestamp": now.isoformat(),
+            }
+        ]
     )
 
 
