@@ -455,6 +455,7 @@ SPECTACULAR_SETTINGS = {
         "DiscountKindEnum": "catalog.models.Discount.Kind",
         "BundleItemKindEnum": "catalog.models.BundleItem.Kind",
         "ProductContractKindEnum": "catalog.models.ProductContract.Kind",
+        "FeatureEnforcementEnum": "catalog.models.Feature.Enforcement",
         "SubscriptionItemKindEnum": "subscriptions.models.SubscriptionItem.Kind",
         "InvoiceKindEnum": "billing.models.Invoice.Kind",
         "InvoiceLineKindEnum": "billing.models.InvoiceLine.Kind",

@@ -42,7 +42,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from catalog.models import Bundle, Plan, Product, SeatType
+from catalog.models import Bundle, Feature, Plan, Product, SeatType
 from core import clock
 from core.money import money_decimal
 from integrations.access import Role, request_tenant
@@ -248,7 +248,7 @@ class EntitlementSerializer(serializers.Serializer):
         help_text="Limit − used, never below 0; null when unlimited or not counted.",
     )
     enforcement = serializers.ChoiceField(
-        choices=["none", "soft", "hard"],
+        choices=Feature.Enforcement.choices,
         help_text="Beyond the limit, usage events are refused (hard) or accepted with a "
         "webhook (soft).",
     )
