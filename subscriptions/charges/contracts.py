@@ -82,9 +82,9 @@ def issue_lines(context: SubscriptionContext, period_start: date) -> list[IssueL
         currency = contract.price_sheet.currency if contract.price_sheet else context.currency
         rule = f"{units} × {amount_in_formula(unit, currency)}"
         if free:
-            rule += " " + ngettext(
-                "(issue %(free)s free)", "(issues %(free)s free)", len(free)
-            ) % {"free": ", ".join(map(str, free))}
+            rule += " " + ngettext("(issue %(free)s free)", "(issues %(free)s free)", len(free)) % {
+                "free": ", ".join(map(str, free))
+            }
         lines.append(IssueLine(held, contract, period, charged, free, amount, rule))
     return lines
 
