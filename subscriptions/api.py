@@ -89,6 +89,12 @@ from subscriptions.services.usage import (
 )
 
 CHANNEL = "api"
+CONTRACT_ID_PARAMETER = OpenApiParameter(
+    "contract_id",
+    OpenApiTypes.INT,
+    OpenApiParameter.PATH,
+    description="The id of the contract held (see the subscription's contracts).",
+)
 MAX_QUANTITY = 1_000_000  # far above any real order; keeps numbers inside the columns
 
 # Serializers: output ---------------------------------------------------------------------------
@@ -1022,12 +1028,7 @@ class SubscriptionViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
         tags=["subscriptions"],
         request=TopupInput,
         parameters=[
-            OpenApiParameter(
-                "contract_id",
-                OpenApiTypes.INT,
-                OpenApiParameter.PATH,
-                description="The id of the contract held (see the subscription's contracts).",
-            ),
+            CONTRACT_ID_PARAMETER,
             IDEMPOTENCY_PARAMETER,
         ],
         responses={201: CreditEntrySerializer},
@@ -1078,12 +1079,7 @@ class SubscriptionViewSet(TenantMixin, viewsets.ReadOnlyModelViewSet):
         tags=["subscriptions"],
         request=ConsumptionInput,
         parameters=[
-            OpenApiParameter(
-                "contract_id",
-                OpenApiTypes.INT,
-                OpenApiParameter.PATH,
-                description="The id of the contract held (see the subscription's contracts).",
-            ),
+            CONTRACT_ID_PARAMETER,
             IDEMPOTENCY_PARAMETER,
         ],
         responses={201: CreditEntrySerializer},

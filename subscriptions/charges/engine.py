@@ -78,6 +78,19 @@ class Charge:
         return self.priced.net
 
 
+def _taxed(tax, ledger: str, item_type: str) -> dict:
+    """A charge's tax fields (catalog/tax.py's treatment), its ledger account and item type."""
+    return {
+        "tax_rate": tax.rate,
+        "tax_rate_id": tax.rate_id,
+        "tax_category": tax.category,
+        "tax_exemption_code": tax.exemption_code,
+        "tax_exemption_reason": tax.exemption_reason,
+        "ledger_account": ledger,
+        "invoice_item_type": item_type,
+    }
+
+
 def _price(
     specs: Sequence[tuple[Decimal, int | None, int | None]],
     rules: Sequence[DiscountRule],
@@ -149,13 +162,7 @@ def recurring_charges(context: SubscriptionContext, period: Interval) -> list[Ch
                 rule=line.rule,
                 product_id=line.product.pk,
                 bundle_id=line.bundle.pk,
-                tax_rate=tax.rate,
-                tax_rate_id=tax.rate_id,
-                tax_category=tax.category,
-                tax_exemption_code=tax.exemption_code,
-                tax_exemption_reason=tax.exemption_reason,
-                ledger_account=ledger,
-                invoice_item_type=item_type,
+                **_taxed(tax, ledger, item_type),
             )
         )
     context.book.memo[key] = charges
@@ -232,13 +239,7 @@ def event_charges(context: SubscriptionContext, event) -> list[Charge]:
                 product_id=line.product.pk,
                 bundle_id=line.bundle.pk,
                 event_id=event.id,
-                tax_rate=tax.rate,
-                tax_rate_id=tax.rate_id,
-                tax_category=tax.category,
-                tax_exemption_code=tax.exemption_code,
-                tax_exemption_reason=tax.exemption_reason,
-                ledger_account=ledger,
-                invoice_item_type=item_type,
+                **_taxed(tax, ledger, item_type),
             )
         )
     return charges
@@ -306,13 +307,7 @@ def _upgrade(
         currency=context.currency,
         rule=f"({amount_in_formula(new_total, context.currency)} − {amount_in_formula(old_total, context.currency)}) × {days_left_text(event.effective_date, period)}",
         event_id=event.id,
-        tax_rate=tax.rate,
-        tax_rate_id=tax.rate_id,
-        tax_category=tax.category,
-        tax_exemption_code=tax.exemption_code,
-        tax_exemption_reason=tax.exemption_reason,
-        ledger_account=ledger,
-        invoice_item_type=item_type,
+        **_taxed(tax, ledger, item_type),
     )
 
 
@@ -355,13 +350,7 @@ def _product_charge(
         rule=rule,
         product_id=product.pk if product else None,
         event_id=event_id,
-        tax_rate=tax.rate,
-        tax_rate_id=tax.rate_id,
-        tax_category=tax.category,
-        tax_exemption_code=tax.exemption_code,
-        tax_exemption_reason=tax.exemption_reason,
-        ledger_account=ledger,
-        invoice_item_type=item_type,
+        **_taxed(tax, ledger, item_type),
     )
 
 
@@ -463,13 +452,7 @@ def _penalty(context: SubscriptionContext, event) -> list[Charge]:
             currency=context.currency,
             rule=penalty_rule_of(event, amount, context.currency),
             event_id=event.id,
-            tax_rate=tax.rate,
-            tax_rate_id=tax.rate_id,
-            tax_category=tax.category,
-            tax_exemption_code=tax.exemption_code,
-            tax_exemption_reason=tax.exemption_reason,
-            ledger_account=ledger,
-            invoice_item_type=item_type,
+            **_taxed(tax, ledger, item_type),
         )
     ]
 
