@@ -742,7 +742,7 @@ def _usage_and_contract_offers(
     )
     plans = [
         _newspaper_offer(term),
-        _prepaid_api_offer(term),
+        _prepaid_api_offer(term, features),
         _metered_api_offer(term, features),
     ]
     for demo_plan in plans:
@@ -751,6 +751,19 @@ def _usage_and_contract_offers(
         if demo_plan.status == Plan.Status.DRAFT:
             services.plan_activate(plan=demo_plan, today=clock.today())
     return plans
+
+
+def _digital_edition() -> Feature:
+    """What a subscriber to the paper may read online (an on/off entitlement)."""
+    feature = upsert(
+        Feature,
+        {"code": "digital-edition"},
+        name="Digital edition",
+        name_fr="Édition numérique",
+        kind="on_off",
+    )
+    services.feature_validate(feature=feature)
+    return feature
 
 
 def _newspaper_offer(term: Term) -> Plan:
@@ -803,7 +816,7 @@ def _newspaper_offer(term: Term) -> Plan:
         "quotidien-tech-monthly",
         [bundle],
         [],
-        {},
+        {_digital_edition(): (True, None)},
         name="Tech Daily, monthly",
         name_fr="Le Quotidien Tech, mensuel",
         description=(
@@ -822,7 +835,7 @@ def _newspaper_offer(term: Term) -> Plan:
     )
 
 
-def _prepaid_api_offer(term: Term) -> Plan:
+def _prepaid_api_offer(term: Term, features: dict[str, Feature]) -> Plan:
     """9.00 EUR a month with 1,000 API credits granted each month (unused ones expire at the
     month's end); more credits at 0.01 EUR each."""
     fee = _product("api-prepaid", "Prepaid API", "API prépayée", ledger_account="706300")
@@ -875,7 +888,7 @@ def _prepaid_api_offer(term: Term) -> Plan:
         "api-prepaid-monthly",
         [bundle],
         [],
-        {},
+        {features["api-access"]: (True, None)},
         name="Prepaid API, monthly",
         name_fr="API prépayée, mensuelle",
         description=(

@@ -123,7 +123,8 @@ def due_chunks(*, day: date, chunk_size: int) -> Iterator[list[int]]:
 def _next_billing_date(
     context: SubscriptionContext, subscription: Subscription, day: date
 ) -> date | None:
-    """The start of the first period after `day` that still runs (None: nothing more to bill)."""
+    """The start of the first period after `day` that still runs, or the date of a one-off change
+    before it (None: nothing more to bill)."""
     if subscription.anchor_date is None:
         return None
     if day < subscription.anchor_date:
@@ -132,6 +133,9 @@ def _next_billing_date(
     start = period_at(
         subscription.anchor_date, period, period_index(subscription.anchor_date, period, day) + 1
     ).start
+    # A one-off change dated after `day` and before that start (recorded ahead of a run for an
+    # earlier day: a catch-up, a history replayed) is billed on its own date, not skipped.
+    start = min([start, *_one_offs_between(context, day, start)])
     # The advance has just set the end date from the timeline (a cancellation, an end).
     if subscription.end_date is not None and subscription.end_date <= start:
         # The last period's usage is billed in arrears, on the end date.
@@ -139,6 +143,16 @@ def _next_billing_date(
             return subscription.end_date
         return None
     return start
+
+
+def _one_offs_between(context: SubscriptionContext, day: date, start: date) -> list[date]:
+    return [
+        e.effective_date
+        for e in context.events
+        if e.revoked_by_id is None
+        and day < e.effective_date < start
+        and (timeline.is_immediate(e) or e.kind == SubscriptionEvent.Kind.CREDITS_TOPPED_UP)
+    ]
 
 
 def _charges_usage(context: SubscriptionContext, end: date) -> bool:
