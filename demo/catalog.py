@@ -83,6 +83,10 @@ def seed_catalog() -> dict[str, Any]:
     bundles = _bundles(products, sheets, discounts)
     features = _features()
     plans = _plans(bundles, features, terms)
+    # A contract's issues and credits are invoiced on lines of their own, whatever plan sells
+    # them: their products carry their rate (the others take their plan's term's).
+    for code in ("maintenance", "magazine", "support-hours"):
+        upsert(Product, {"code": code}, tax_rate=tax_rates["FR-VAT-20"])
     _product_contracts(products, sheets)
     campaign = _coupon_campaign(bundles)
     plans += _usage_and_contract_offers(tax_rates, features)
