@@ -17,11 +17,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from catalog.models import PriceSheet, ProductContract
+from catalog.selectors import unit_price_text
 from core.contracts import issue_schedule
 from core.periods import Interval, period_at, period_index
 from core.pricing import price_for_quantity
 from subscriptions.charges.inputs import HeldContract, SubscriptionContext
-from subscriptions.charges.wording import amount_in_formula
 
 ISSUES = "issues"
 TOPUP = "topup"
@@ -80,7 +80,7 @@ def issue_lines(context: SubscriptionContext, period_start: date) -> list[IssueL
         units = len(charged) * held.quantity
         amount = price_for_quantity("per_unit", units, amount=unit)
         currency = contract.price_sheet.currency if contract.price_sheet else context.currency
-        rule = f"{units} × {amount_in_formula(unit, currency)}"
+        rule = f"{units} × {unit_price_text(unit, currency, with_currency=False)}"
         if free:
             rule += " " + ngettext("(issue %(free)s free)", "(issues %(free)s free)", len(free)) % {
                 "free": ", ".join(map(str, free))
@@ -124,7 +124,7 @@ def topup_line(context: SubscriptionContext, event) -> TopupLine | None:
         contract,
         credits,
         credits * unit,
-        f"{credits.normalize():f} × {amount_in_formula(unit, currency)}",
+        f"{credits.normalize():f} × {unit_price_text(unit, currency, with_currency=False)}",
     )
 
 

@@ -22,6 +22,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from catalog.models import BillableMetric, PriceSheet, UsageCharge
+from catalog.selectors import unit_price_text
 from core.money import money_text
 from core.periods import Interval, period_at, period_index
 from core.pricing import price_for_quantity
@@ -39,14 +40,6 @@ def quantity_text(quantity: Decimal) -> str:
     return number_format(quantity.normalize() if quantity else Decimal(0), force_grouping=True)
 
 
-def unit_price_text(amount: Decimal) -> str:
-    """A unit price in a formula with all its decimals (0.002), at least the cent's (0.00)."""
-    value = amount.normalize()
-    if -value.as_tuple().exponent < 2:  # type: ignore[operator]
-        value = value.quantize(Decimal("0.01"))
-    return number_format(value, force_grouping=True)
-
-
 def usage_rule(sheet: PriceSheet, metric: BillableMetric, quantity: Decimal) -> str:
     """How a usage quantity is priced, in the active language, with each tier it reaches."""
     currency = sheet.currency
@@ -54,7 +47,7 @@ def usage_rule(sheet: PriceSheet, metric: BillableMetric, quantity: Decimal) -> 
     head = f"{quantity_text(quantity)} {unit}"
     amount = sheet.amount.amount if sheet.amount is not None else None
     if sheet.pricing_model == "per_unit" and amount is not None:
-        return f"{head} × {unit_price_text(amount)}"
+        return f"{head} × {unit_price_text(amount, currency, with_currency=False)}"
     if sheet.pricing_model == "package" and amount is not None and sheet.package_size:
         packages = -(-quantity // sheet.package_size)
         return _("%(head)s: %(packages)s packages of %(size)s × %(amount)s") % {
@@ -71,7 +64,7 @@ def usage_rule(sheet: PriceSheet, metric: BillableMetric, quantity: Decimal) -> 
             ):
                 return _("%(head)s, volume: all at %(price)s") % {
                     "head": head,
-                    "price": unit_price_text(tier.unit_price),
+                    "price": unit_price_text(tier.unit_price, currency, with_currency=False),
                 }
         return head
     parts = []
@@ -82,7 +75,8 @@ def usage_rule(sheet: PriceSheet, metric: BillableMetric, quantity: Decimal) -> 
         last = "∞" if tier.last_unit is None else quantity_text(Decimal(tier.last_unit))
         parts.append(
             f"{quantity_text(Decimal(tier.first_unit))}–{last}: "
-            f"{quantity_text(Decimal(units))} × {unit_price_text(tier.unit_price)}"
+            f"{quantity_text(Decimal(units))} × "
+            f"{unit_price_text(tier.unit_price, currency, with_currency=False)}"
         )
     return f"{head}: " + " + ".join(parts) if parts else head
 

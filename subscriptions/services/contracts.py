@@ -758,6 +758,21 @@ class ContractCancellation:
     rule: str
 
 
+def _next_boundary_with_notice(
+    held: SubscriptionContract, interval: Period, today: date
+) -> tuple[date, date, date]:
+    """(the next boundary of the contract's interval after today, the last day to cancel for
+    it, when a cancellation asked today takes effect: that boundary, or the one after when the
+    cancellation period has passed)."""
+    contract = held.contract
+    k = max(period_index(held.start_date, interval, today), 0)
+    upcoming = boundary(held.start_date, interval, k + 1)
+    deadline = shift(upcoming, -contract.cancellation_count, Unit(contract.cancellation_unit))
+    if today <= deadline:
+        return upcoming, deadline, upcoming
+    return upcoming, deadline, boundary(held.start_date, interval, k + 2)
+
+
 def contract_cancellation(
     *, subscription_contract: SubscriptionContract, today: date
 ) -> ContractCancellation | None:
@@ -772,17 +787,13 @@ def contract_cancellation(
         # A time-based contract has its interval (check constraint contract_time_fields).
         interval = contract.interval
         assert interval is not None
-        k = max(period_index(held.start_date, interval, today), 0)
-        interval_end = boundary(held.start_date, interval, k + 1)
-        deadline = shift(interval_end, -notice, unit)
-        if today <= deadline:
-            effective = interval_end
+        interval_end, deadline, effective = _next_boundary_with_notice(held, interval, today)
+        if effective == interval_end:
             rule = _(
                 "The product contract is cancelled at the end of its current subscription "
                 "interval, %(date)s."
             ) % {"date": effective.isoformat()}
         else:
-            effective = boundary(held.start_date, interval, k + 2)
             rule = _(
                 "The product contract's cancellation period is %(notice)s: a cancellation had to "
                 "reach us by %(deadline)s to end at the end of the current interval, "
@@ -797,18 +808,14 @@ def contract_cancellation(
         # An issue-based contract has its billing period (contract_issue_fields).
         interval = contract.interval
         assert interval is not None
-        k = max(period_index(held.start_date, interval, today), 0)
         # The first issue of a billing period falls on its start (core.contracts).
-        next_issue = boundary(held.start_date, interval, k + 1)
-        deadline = shift(next_issue, -notice, unit)
-        if today <= deadline:
-            effective = next_issue
+        next_issue, deadline, effective = _next_boundary_with_notice(held, interval, today)
+        if effective == next_issue:
             rule = _(
                 "The issues of a billing period are invoiced at its start: the cancellation "
                 "takes effect from the first issue of the next billing period, %(date)s."
             ) % {"date": effective.isoformat()}
         else:
-            effective = boundary(held.start_date, interval, k + 2)
             rule = _(
                 "The product contract's cancellation period is %(notice)s before an issue: a "
                 "cancellation had to reach us by %(deadline)s to stop before the issue of "
