@@ -1646,3 +1646,114 @@ class CouponCode(models.Model):
     @property
     def remaining_redemptions(self) -> int:
         return self.max_redemptions - self.times_redeemed
+
+
+class OffersGrid(Localized):
+    """A public page comparing plans (storefront `/offers/<code>/`): which plans, in which order,
+    for which audience, with the features each has. Composed in the admin; prices, trials,
+    commitments and features come from the plans themselves, never typed twice."""
+
+    class Segment(models.TextChoices):
+        PUBLIC = "public", _("public: anyone, listed on /offers/")
+        PARTNERS = "partners", _("partners: shown to partner users only")
+        CAMPAIGN = "campaign", _("campaign: reached by its link, with a coupon campaign")
+
+    code = models.SlugField(
+        _("code"),
+        max_length=60,
+        unique=True,
+        help_text=_("Used in the page's address: /offers/<code>/."),
+    )
+    intro = models.TextField(_("introduction (English)"), blank=True)
+    intro_fr = models.TextField(_("introduction (French)"), blank=True)
+    segment = models.CharField(
+        _("segment"), max_length=10, choices=Segment.choices, default=Segment.PUBLIC
+    )
+    campaign = models.ForeignKey(
+        CouponCampaign,
+        verbose_name=_("coupon campaign"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="offers_grids",
+        help_text=_("For a campaign grid: the campaign whose codes its visitors redeem."),
+    )
+    currency = currency_field()
+    frame_ancestors = models.CharField(
+        _("sites allowed to embed it"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Origins separated by spaces (https://www.example.com) allowed to show the embeddable "
+            "variant in a frame. Empty: the STOREFRONT_FRAME_ANCESTORS setting."
+        ),
+    )
+    is_active = models.BooleanField(_("published"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("offers grid")
+        verbose_name_plural = _("offers grids")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(segment="campaign") | Q(campaign__isnull=False),
+                name="offersgrid_campaign_named",
+                violation_error_message=_("A campaign grid names its coupon campaign."),
+            )
+        ]
+
+    @property
+    def display_intro(self) -> str:
+        return self.localized("intro")
+
+
+class OffersGridPlan(models.Model):
+    """One column of a grid: a plan, and the same offer billed yearly where it exists (the
+    grid's monthly/yearly toggle)."""
+
+    grid = models.ForeignKey(
+        OffersGrid, verbose_name=_("grid"), on_delete=models.CASCADE, related_name="entries"
+    )
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("plan"), on_delete=models.PROTECT, related_name="grid_entries"
+    )
+    yearly_plan = models.ForeignKey(
+        Plan,
+        verbose_name=_("same offer billed yearly"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Shown when the visitor switches the grid to yearly prices."),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    highlighted = models.BooleanField(_("highlighted"), default=False)
+    badge = models.CharField(_("badge (English)"), max_length=40, blank=True)
+    badge_fr = models.CharField(_("badge (French)"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("plan of the grid")
+        verbose_name_plural = _("plans of the grid")
+        ordering = ["grid", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grid", "plan"],
+                name="offersgridplan_unique_plan",
+                violation_error_message=_("This plan is already in the grid."),
+            ),
+            models.UniqueConstraint(
+                fields=["grid"],
+                condition=Q(highlighted=True),
+                name="offersgridplan_one_highlight",
+                violation_error_message=_("A grid highlights one plan at most."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grid.code}: {self.plan.code}"
+
+    @property
+    def display_badge(self) -> str:
+        language = (translation.get_language() or settings.LANGUAGE_CODE)[:2]
+        return (self.badge_fr if language == "fr" else "") or self.badge

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "partners",
     "integrations",
     "reports",
+    "storefront",
     "demo",  # manage.py seed_demo
 ]
 
@@ -283,6 +284,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "mrr-refresh": {"task": "reports.mrr_refresh", "schedule": crontab(minute="*/15")},
     # Outgoing webhooks: new subscription and invoice events become signed deliveries.
     "webhooks-dispatch": {"task": "integrations.webhooks_dispatch", "schedule": crontab()},
+    # Sign-ups whose email was never verified, and old rate-limit attempts (storefront).
+    "signups-purge": {"task": "storefront.signups_purge", "schedule": crontab(minute=20)},
     "idempotency-keys-purge": {
         "task": "integrations.idempotency_keys_purge",
         "schedule": crontab(minute=30),
@@ -370,6 +373,20 @@ SUBSCRIPTION_START_MAX_PAST_MONTHS = env.integer(
 SUBSCRIPTION_START_MAX_FUTURE_MONTHS = env.integer(
     "SUBSCRIPTION_START_MAX_FUTURE_MONTHS", 12, minimum=0
 )
+
+# Storefront (offers grids, hosted sign-up) ------------------------------------------------------
+# Origins allowed to show a grid's embeddable variant in a frame (CSP frame-ancestors), separated
+# by spaces; a grid may set its own. Empty: only this site.
+STOREFRONT_FRAME_ANCESTORS = env.string("STOREFRONT_FRAME_ANCESTORS", "")
+# How long a sign-up waits for its email to be verified before it is purged (hours).
+STOREFRONT_SIGNUP_TTL_HOURS = env.integer("STOREFRONT_SIGNUP_TTL_HOURS", 72, minimum=1)
+# Rate limits per email address and per IP address, over a sliding hour.
+STOREFRONT_SIGNUPS_PER_HOUR = env.integer("STOREFRONT_SIGNUPS_PER_HOUR", 5, minimum=1)
+STOREFRONT_COUPON_TRIES_PER_HOUR = env.integer("STOREFRONT_COUPON_TRIES_PER_HOUR", 10, minimum=1)
+# How long a temporary signed link to a hosted page stays valid (minutes).
+STOREFRONT_LINK_TTL_MINUTES = env.integer("STOREFRONT_LINK_TTL_MINUTES", 60, minimum=1)
+# The public address of this site, for links in emails sent by workers (no request there).
+SITE_URL = env.string("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # Security -------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -19,4 +19,5 @@ urlpatterns = [
     path("account/", include("subscriptions.urls")),
     path("api/", include("integrations.urls")),
     path("payments/", include("payments.urls")),
+    path("offers/", include("storefront.urls")),
 ]

@@ -74,6 +74,7 @@ class WebhookEventType(models.TextChoices):
     SUBSCRIPTION_SUSPENDED = "subscription.suspended", _("subscription suspended")
     SUBSCRIPTION_REACTIVATED = "subscription.reactivated", _("subscription reactivated")
     USAGE_LIMIT_EXCEEDED = "usage.limit_exceeded", _("usage limit exceeded (soft limit)")
+    CUSTOMER_CREATED = "customer.created", _("customer created")
 
 
 def generate_secret() -> str:

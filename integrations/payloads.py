@@ -1,5 +1,5 @@
-"""What a client receives of a subscription or an invoice: the representations the REST API
-lists and every webhook carries (`data.subscription`, `data.invoice`).
+"""What a client receives of a customer, a subscription or an invoice: the representations the REST API
+lists and every webhook carries (`data.customer`, `data.subscription`, `data.invoice`).
 
 Here, in integrations, rather than in each app's api.py: the webhook dispatcher
 (integrations/services.py) builds its payloads from them, and a service must not import a door.
@@ -38,6 +38,36 @@ class CustomerRefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Customer
         fields = ["id", "name"]
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    partner = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "name",
+            "registration_number",
+            "vat_number",
+            "email",
+            "phone",
+            "address_line1",
+            "address_line2",
+            "postal_code",
+            "city",
+            "country",
+            "locale",
+            "currency",
+            "payment_type",
+            "partner",
+            "created_at",
+        ]
+
+    @extend_schema_field(PartnerRefSerializer(allow_null=True))
+    def get_partner(self, customer: Customer) -> dict | None:
+        partner = partner_of_customer(customer)
+        return PartnerRefSerializer(partner).data if partner else None
 
 
 class PlanRefSerializer(serializers.ModelSerializer):

@@ -50,9 +50,9 @@ from integrations.models import (
     WebhookEndpoint,
     WebhookEventType,
 )
-from integrations.payloads import InvoiceSerializer, SubscriptionSerializer
+from integrations.payloads import CustomerSerializer, InvoiceSerializer, SubscriptionSerializer
 from payments.selectors import with_refunded_amount
-from subscriptions.models import SubscriptionEvent
+from subscriptions.models import Customer, CustomerEvent, SubscriptionEvent
 from subscriptions.selectors import subscriptions_for_list
 
 logger = logging.getLogger(__name__)
@@ -101,6 +101,11 @@ INVOICE_TYPES: dict[str, WebhookEventType] = {
 }
 
 
+CUSTOMER_TYPES: dict[str, WebhookEventType] = {
+    CustomerEvent.Kind.CREATED: WebhookEventType.CUSTOMER_CREATED,
+}
+
+
 def _subscription_event_type(event: SubscriptionEvent) -> str:
     # Every other entry of the timeline (seats, plan, add-ons, coupons, undone cancellations,
     # fulfilment, trial end, end, PO reference, contracts) changes the subscription.
@@ -109,6 +114,19 @@ def _subscription_event_type(event: SubscriptionEvent) -> str:
 
 def _invoice_event_type(event: InvoiceEvent) -> str | None:
     return INVOICE_TYPES.get(event.kind)
+
+
+def _customer_event_type(event: CustomerEvent) -> str | None:
+    return CUSTOMER_TYPES.get(event.kind)
+
+
+def _customers_by_id(ids: Iterable[int]) -> dict[int, Any]:
+    return {
+        c.pk: c
+        for c in Customer.objects.select_related("partner_link__partner", "partner_account").filter(
+            pk__in=set(ids)
+        )
+    }
 
 
 def _subscriptions_by_id(ids: Iterable[int]) -> dict[int, Any]:
@@ -141,7 +159,7 @@ class Outbox:
     """One outbox table the dispatcher reads."""
 
     name: str
-    model: type[SubscriptionEvent] | type[InvoiceEvent]
+    model: type[SubscriptionEvent] | type[InvoiceEvent] | type[CustomerEvent]
     prefix: str
     type_of: Callable[[Any], str | None]
     owner_id: Callable[[Any], int]  # the subscription or invoice the row is about
@@ -158,6 +176,13 @@ class Outbox:
                 "channel": row.channel,
                 "details": row.data,
                 "subscription": SubscriptionSerializer(owner).data,
+            }
+        elif self.model is CustomerEvent:
+            data = {
+                "change": row.kind,
+                "channel": row.channel,
+                "details": row.data,
+                "customer": CustomerSerializer(owner).data,
             }
         else:
             data = {"day": row.day, "details": row.data, "invoice": InvoiceSerializer(owner).data}
@@ -185,6 +210,14 @@ OUTBOXES = (
         _invoice_event_type,
         lambda row: row.invoice_id,
         _invoices_by_id,
+    ),
+    Outbox(
+        "customer_events",
+        CustomerEvent,
+        "cus_evt_",
+        _customer_event_type,
+        lambda row: row.customer_id,
+        _customers_by_id,
     ),
 )
 
@@ -237,7 +270,7 @@ def _deliveries(
         owner = owners.get(outbox.owner_id(row))
         if owner is None:
             continue
-        customer = owner.customer
+        customer = owner if isinstance(owner, Customer) else owner.customer
         partner_id = _partner_id(customer)
         body = None
         for endpoint in targets:

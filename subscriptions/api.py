@@ -51,7 +51,7 @@ from integrations.idempotency import HEADER as IDEMPOTENCY_HEADER
 from integrations.idempotency import KEY_PATTERN as IDEMPOTENCY_KEY_PATTERN
 from integrations.idempotency import idempotent
 from integrations.payloads import (
-    PartnerRefSerializer,
+    CustomerSerializer,
     SubscriptionSerializer,
     partner_of_customer,
 )
@@ -98,36 +98,6 @@ CONTRACT_ID_PARAMETER = OpenApiParameter(
 MAX_QUANTITY = 1_000_000  # far above any real order; keeps numbers inside the columns
 
 # Serializers: output ---------------------------------------------------------------------------
-
-
-class CustomerSerializer(serializers.ModelSerializer):
-    partner = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Customer
-        fields = [
-            "id",
-            "name",
-            "registration_number",
-            "vat_number",
-            "email",
-            "phone",
-            "address_line1",
-            "address_line2",
-            "postal_code",
-            "city",
-            "country",
-            "locale",
-            "currency",
-            "payment_type",
-            "partner",
-            "created_at",
-        ]
-
-    @extend_schema_field(PartnerRefSerializer(allow_null=True))
-    def get_partner(self, customer: Customer) -> dict | None:
-        partner = partner_of_customer(customer)
-        return PartnerRefSerializer(partner).data if partner else None
 
 
 class HeldContractSerializer(serializers.ModelSerializer):

@@ -123,6 +123,30 @@ class CustomerUser(models.Model):
         return f"{self.user} @ {self.customer}"
 
 
+class CustomerEvent(models.Model):
+    """What happened to a customer record, appended by the services in the transaction of the
+    change: the outbox of the `customer.*` webhooks (integrations.services)."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("customer created")
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="events"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    channel = models.CharField(_("channel"), max_length=20, blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer event")
+        verbose_name_plural = _("customer events")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.kind}"
+
+
 class DeployedDevices(models.Model):
     """How many devices of a seat type the customer has installed: seats never go below it."""
 

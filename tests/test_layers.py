@@ -20,6 +20,7 @@ PACKAGES = [
     "partners",
     "integrations",
     "reports",
+    "storefront",
     "config",
     "demo",
 ]

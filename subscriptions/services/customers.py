@@ -12,6 +12,7 @@ from catalog.models import (
 )
 from subscriptions.models import (
     Customer,
+    CustomerEvent,
     DeployedDevices,
     Subscription,
     SubscriptionEvent,
@@ -50,10 +51,15 @@ def _clean_customer(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def customer_create(**fields: Any) -> Customer:
+def customer_create(*, channel: str = "", **fields: Any) -> Customer:
+    """A new customer, and its `created` entry (the outbox of the customer.created webhook)."""
     customer = Customer(**_clean_customer(fields))
     customer.full_clean()
-    customer.save()
+    with transaction.atomic():
+        customer.save()
+        CustomerEvent.objects.create(
+            customer=customer, kind=CustomerEvent.Kind.CREATED, channel=channel
+        )
     return customer
 
 

@@ -35,7 +35,7 @@ from integrations.models import (
 from integrations.tasks import webhook_send, webhooks_dispatch
 from partners.models import Partner
 from subscriptions import services as subscription_services
-from subscriptions.models import SubscriptionEvent
+from subscriptions.models import CustomerEvent, SubscriptionEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -538,12 +538,15 @@ def test_the_migration_starts_the_cursors_after_the_history(tenants):
     from django.apps import apps
 
     migration = import_module("integrations.migrations.0002_outbox_cursors")
+    customers = import_module("integrations.migrations.0005_customer_created_event_type")
     OutboxCursor.objects.all().delete()
     migration.create_cursors(apps, None)
+    customers.create_cursor(apps, None)
     positions = dict(OutboxCursor.objects.values_list("source", "position"))
     assert positions == {
         "subscription_events": SubscriptionEvent.objects.order_by("pk").last().pk,
         "invoice_events": InvoiceEvent.objects.order_by("pk").last().pk,
+        "customer_events": CustomerEvent.objects.order_by("pk").last().pk,
     }
     endpoint("http://127.0.0.1:9/unused")
     assert services.webhooks_dispatch() == 0

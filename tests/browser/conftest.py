@@ -152,6 +152,24 @@ def log_in(live_server, shoot) -> Callable:
     return log_in
 
 
+# WCAG 2.1 A and AA: what axe-core can check in a page (best-practice rules left aside).
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def accessibility_violations(page) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA violations in the page as it is now, one line each (rule,
+    impact, the first offending element): an empty list when none. Every form field labelled,
+    names on buttons and links, contrast, landmarks' structure, lang attribute…"""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.wait_for_load_state("load")
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+    return [
+        f"{v['id']} ({v['impact']}): {v['nodes'][0]['target'] if v['nodes'] else ''} — {v['help']}"
+        for v in results.response["violations"]
+    ]
+
+
 def no_horizontal_scroll(page) -> bool:
     page.wait_for_load_state("load")
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")

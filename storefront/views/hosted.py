@@ -1,0 +1,5 @@
+from django.http import Http404, HttpRequest, HttpResponse
+
+
+def open_link(request: HttpRequest, token: str) -> HttpResponse:
+    raise Http404
