@@ -1,7 +1,7 @@
 """Every admin page's *History* button answers, for every registered model (issue 11).
 
 The demo data gives most models their rows; the few it leaves empty (schedules, tokens, login
-attempts, webhooks, idempotency keys, payment methods, refunds, bank statements, SEPA batches, card payments, gateway events and usage events) get one here, so that a new admin without a row fails this
+attempts, webhooks, idempotency keys, payment methods, refunds, bank statements, SEPA batches, card payments, gateway events, usage events, sign-ups and hosted links) get one here, so that a new admin without a row fails this
 test rather than going unchecked.
 """
 
@@ -26,6 +26,7 @@ from rest_framework.authtoken.models import Token
 
 from billing.models import EInvoice, Invoice
 from billing.services import month_close
+from catalog.models import OffersGrid, Plan
 from integrations.models import IdempotencyKey, WebhookDelivery, WebhookEndpoint
 from payments.models import (
     BankStatement,
@@ -37,6 +38,8 @@ from payments.models import (
     SepaDebit,
 )
 from payments.services import refund_create, sepa_mandate_add
+from storefront.models import HostedPageLink, SignUp
+from subscriptions.models import Customer
 from subscriptions.services import usage_events_record
 
 pytestmark = pytest.mark.django_db
@@ -58,6 +61,18 @@ def _rows_the_demo_leaves_empty(user) -> None:
     AccessFailureLog.objects.create(**ATTEMPT)
     endpoint = WebhookEndpoint.objects.create(
         name="Receiver", url="https://hooks.example.com/cadence", secret="s" * 32
+    )
+    # The storefront: a sign-up awaiting its email, and an integrator's temporary link.
+    SignUp.objects.create(
+        email="history@example.com",
+        grid=OffersGrid.objects.create(code="history", name="History"),
+        plan=Plan.objects.order_by("pk").first(),
+        password="!",
+    )
+    HostedPageLink.objects.create(
+        customer=Customer.objects.order_by("pk").first(),
+        page=HostedPageLink.Page.PAYMENT_METHODS,
+        expires_at=now + timedelta(hours=1),
     )
     WebhookDelivery.objects.create(
         endpoint=endpoint, event_id="evt-1", event_type="invoice.issued", body="{}"
