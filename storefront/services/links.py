@@ -31,12 +31,12 @@ SALT = "storefront.hosted-page-link"
 EXPIRED = "expired"  # the refusal's code when the link was good but is too old
 
 
-def hosted_link_path(token: str) -> str:
+def hosted_link_path(*, token: str) -> str:
     """The link's address on this site (the API makes it absolute with SITE_URL)."""
     return reverse("storefront:hosted_link", args=[token])
 
 
-def expired_message(expires_at: datetime) -> str:
+def expired_message(*, expires_at: datetime) -> str:
     """What a link, or the hosted session it opened, says once expired."""
     local = expires_at.astimezone(clock.billing_zone())
     return _(
@@ -118,7 +118,7 @@ def hosted_link_create(
             created_by=actor if getattr(actor, "pk", None) else None,  # type: ignore[misc]
             expires_at=timezone.now() + timedelta(minutes=settings.STOREFRONT_LINK_TTL_MINUTES),
         )
-    return link, hosted_link_path(signing.dumps(link.pk, salt=SALT))
+    return link, hosted_link_path(token=signing.dumps(link.pk, salt=SALT))
 
 
 def hosted_link_open(*, token: str) -> HostedPageLink:
@@ -145,7 +145,7 @@ def hosted_link_open(*, token: str) -> HostedPageLink:
         if link is None:
             raise ApplicationError(_("This link has been withdrawn: ask for a new one."))
         if now >= link.expires_at:
-            raise ApplicationError(expired_message(link.expires_at), code=EXPIRED)
+            raise ApplicationError(expired_message(expires_at=link.expires_at), code=EXPIRED)
         # Conditional: of two first openings at once, one only records its time.
         if HostedPageLink.objects.filter(pk=link.pk, opened_at__isnull=True).update(opened_at=now):
             link.opened_at = now

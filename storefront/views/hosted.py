@@ -24,7 +24,7 @@ def link_refused(request: HttpRequest, message: str, *, expired: bool) -> HttpRe
 
 
 def grant_expired(request: HttpRequest, grant: Grant) -> HttpResponse:
-    return link_refused(request, expired_message(grant.expires_at), expired=True)
+    return link_refused(request, expired_message(expires_at=grant.expires_at), expired=True)
 
 
 @never_cache
