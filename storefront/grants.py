@@ -71,7 +71,7 @@ class HostedVisit:
     the link's banner and hide the account's navigation and log-out."""
 
     customer: Customer
-    grant: Grant
+    expires_at: datetime
 
     @property
     def zone(self) -> str:

@@ -37,7 +37,8 @@ from core.periods import Period, Unit
 from payments.selectors import with_card_status
 from storefront.grants import HostedVisit, grant_for
 from storefront.models import HostedPageLink
-from storefront.views.hosted import grant_expired
+from storefront.services.links import hosted_link_check
+from storefront.views.hosted import grant_expired, link_refused
 from subscriptions import services
 from subscriptions.entitlements import plan_change_features, subscription_features
 from subscriptions.forms import ConfirmForm, CouponForm, CreditsTopupForm, add_refusal
@@ -192,11 +193,12 @@ def customer_or_hosted(
             subscription_id = kwargs.get("pk") if page == HostedPageLink.Page.CHANGE_PLAN else None
             live, expired, page_granted = grant_for(request, page, subscription_id)
             if live is not None:
-                customer = Customer.objects.filter(pk=live.customer_id).first()
-                if customer is None:
-                    raise Http404
-                request.hosted = HostedVisit(customer, live)  # type: ignore[attr-defined]
-                return view(request, customer, *args, **kwargs)
+                try:  # still there (not withdrawn) and not expired
+                    link = hosted_link_check(link_id=live.link_id)
+                except ApplicationError as refusal:
+                    return link_refused(request, refusal)
+                request.hosted = HostedVisit(link.customer, link.expires_at)  # type: ignore[attr-defined]
+                return view(request, link.customer, *args, **kwargs)
             if (page_granted or expired is not None) and customer_of_user(request.user) is None:
                 if page_granted:
                     raise Http404

@@ -135,18 +135,22 @@ def hosted_link_open(*, token: str) -> HostedPageLink:
                 "whole, or ask for a new one."
             )
         )
-    now = timezone.now()
     with transaction.atomic():
-        link = (
-            HostedPageLink.objects.select_related("customer", "subscription")
-            .filter(pk=link_id)
-            .first()
-        )
-        if link is None:
-            raise ApplicationError(_("This link has been withdrawn: ask for a new one."))
-        if now >= link.expires_at:
-            raise ApplicationError(expired_message(expires_at=link.expires_at), code=EXPIRED)
+        link = hosted_link_check(link_id=link_id)
+        now = timezone.now()
         # Conditional: of two first openings at once, one only records its time.
         if HostedPageLink.objects.filter(pk=link.pk, opened_at__isnull=True).update(opened_at=now):
             link.opened_at = now
+    return link
+
+
+def hosted_link_check(*, link_id: int) -> HostedPageLink:
+    """The link, with its customer, while it is still there and not expired: checked at each
+    page the hosted session opens, so that withdrawing a link (deleting it) or shortening it
+    takes effect in the browsers that opened it too."""
+    link = HostedPageLink.objects.select_related("customer").filter(pk=link_id).first()
+    if link is None:
+        raise ApplicationError(_("This link has been withdrawn: ask for a new one."))
+    if timezone.now() >= link.expires_at:
+        raise ApplicationError(expired_message(expires_at=link.expires_at), code=EXPIRED)
     return link

@@ -13,18 +13,20 @@ from storefront.grants import Grant, grant_store, landing_url
 from storefront.services.links import EXPIRED, expired_message, hosted_link_open
 
 
-def link_refused(request: HttpRequest, message: str, *, expired: bool) -> HttpResponse:
+def link_refused(request: HttpRequest, refusal: ApplicationError) -> HttpResponse:
     """The page of a link that opens nothing: 410 once expired (it was good), 404 otherwise."""
+    expired = refusal.code == EXPIRED
     return render(
         request,
         "storefront/link_refused.html",
-        {"message": message, "expired": expired},
+        {"message": refusal.message, "expired": expired},
         status=410 if expired else 404,
     )
 
 
 def grant_expired(request: HttpRequest, grant: Grant) -> HttpResponse:
-    return link_refused(request, expired_message(expires_at=grant.expires_at), expired=True)
+    message = expired_message(expires_at=grant.expires_at)
+    return link_refused(request, ApplicationError(message, code=EXPIRED))
 
 
 @never_cache
@@ -32,7 +34,7 @@ def open_link(request: HttpRequest, token: str) -> HttpResponse:
     try:
         link = hosted_link_open(token=token)
     except ApplicationError as refusal:
-        return link_refused(request, refusal.message, expired=refusal.code == EXPIRED)
+        return link_refused(request, refusal)
     grant = grant_store(request, link)
     # The page's own address, without the token: it is not left in the history or a Referer.
     return redirect(landing_url(grant))

@@ -298,9 +298,12 @@ def test_a_forged_link_is_refused(client, hosting, maple, change):
     assert client.get(reverse("account:change_plan", args=[hosting.pk])).status_code == 302
 
 
-def test_a_withdrawn_link_is_refused(client, hosting, maple):
+def test_a_withdrawn_link_is_refused_even_where_it_was_opened(client, hosting, maple):
     link, path = hosted_link_create(customer=maple, page="change_plan", subscription=hosting)
+    open_link(client, path)
     link.delete()
     response = client.get(path)
     assert response.status_code == 404
     assert "This link has been withdrawn" in text(response)
+    page = client.get(reverse("account:change_plan", args=[hosting.pk]))
+    assert page.status_code == 404 and "This link has been withdrawn" in text(page)
