@@ -29,6 +29,7 @@ from payments.api import (
 )
 from reports.api import EXPORT_VIEWSETS
 from reports.api_figures import MovementsView, MrrView
+from storefront.api import HostedPageViewSet
 from subscriptions.api import CustomerViewSet, SubscriptionViewSet, UsageEventViewSet
 
 app_name = "api"
@@ -51,6 +52,9 @@ router.register("card-payments", CardPaymentViewSet, basename="card-payment")
 router.register("payments", ReceivedPaymentViewSet, basename="payment")
 router.register(
     r"customers/(?P<id>[0-9]+)/credit", CustomerCreditViewSet, basename="customer-credit"
+)
+router.register(
+    r"customers/(?P<id>[0-9]+)/hosted-pages", HostedPageViewSet, basename="customer-hosted-page"
 )
 for export_viewset in EXPORT_VIEWSETS:
     key = export_viewset.dataset_key

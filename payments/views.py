@@ -33,9 +33,10 @@ from payments.gateways import gateway_codes
 from payments.gateways.base import WebhookSignatureError
 from payments.gateways.test import TestGateway
 from payments.models import SandboxPayment
+from storefront.models import HostedPageLink
 from subscriptions.forms import add_refusal
 from subscriptions.models import Customer
-from subscriptions.views import customer_required, posted
+from subscriptions.views import customer_or_hosted, customer_required, posted
 
 ACCOUNT = "account"
 PARTNERS = "partners"
@@ -183,12 +184,12 @@ def _revoke(request: HttpRequest, customer: Customer, pk: int, portal: str) -> H
 # Self-service ------------------------------------------------------------------------------------
 
 
-@customer_required
+@customer_or_hosted(HostedPageLink.Page.PAYMENT_METHODS)
 def payment_methods(request: HttpRequest, customer: Customer) -> HttpResponse:
     return _methods_page(request, customer, ACCOUNT)
 
 
-@customer_required
+@customer_or_hosted(HostedPageLink.Page.PAYMENT_METHODS)
 @require_POST
 def card_add(request: HttpRequest, customer: Customer) -> HttpResponse:
     return _card_add(request, customer, ACCOUNT)
@@ -199,13 +200,13 @@ def invoice_pay(request: HttpRequest, customer: Customer, pk: int) -> HttpRespon
     return _pay_page(request, customer, get_invoice_for_customer(customer, pk), ACCOUNT)
 
 
-@customer_required
+@customer_or_hosted(HostedPageLink.Page.PAYMENT_METHODS)
 @require_POST
 def payment_method_default(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
     return _make_default(request, customer, pk, ACCOUNT)
 
 
-@customer_required
+@customer_or_hosted(HostedPageLink.Page.PAYMENT_METHODS)
 @require_POST
 def payment_method_revoke(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
     return _revoke(request, customer, pk, ACCOUNT)

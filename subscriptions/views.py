@@ -35,6 +35,10 @@ from core import clock
 from core.errors import ApplicationError
 from core.periods import Period, Unit
 from payments.selectors import with_card_status
+from storefront.grants import HostedVisit, grant_for
+from storefront.models import HostedPageLink
+from storefront.services.links import hosted_link_check
+from storefront.views.hosted import grant_expired, link_refused
 from subscriptions import services
 from subscriptions.entitlements import plan_change_features, subscription_features
 from subscriptions.forms import ConfirmForm, CouponForm, CreditsTopupForm, add_refusal
@@ -52,6 +56,7 @@ from subscriptions.selectors import (
 )
 
 CHANNEL = "self-service"
+HOSTED_CHANNEL = "hosted link"  # the same pages, reached through a temporary signed link
 INVOICES_PER_PAGE = 50
 
 
@@ -169,6 +174,55 @@ def customer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
         return view(request, customer, *args, **kwargs)
 
     return wrapper
+
+
+def customer_or_hosted(
+    page: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """`customer_required`, or a hosted session for `page` (storefront/grants.py: a temporary
+    signed link was opened): the link's customer, on that page only — for a plan change, its one
+    subscription (the view's `pk`) — until the link expires; `request.hosted` says so to the
+    pages. A visitor without a login whose grant is for this page but another subscription gets
+    a 404; once the grant has expired, a page saying so. A logged-in customer goes on as usual."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        logged_in = customer_required(view)
+
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            subscription_id = kwargs.get("pk") if page == HostedPageLink.Page.CHANGE_PLAN else None
+            live, expired, page_granted = grant_for(request, page, subscription_id)
+            if live is not None:
+                try:  # still there (not withdrawn) and not expired
+                    link = hosted_link_check(link_id=live.link_id)
+                except ApplicationError as refusal:
+                    return link_refused(request, refusal)
+                request.hosted = HostedVisit(link.customer, link.expires_at)  # type: ignore[attr-defined]
+                return view(request, link.customer, *args, **kwargs)
+            if (page_granted or expired is not None) and customer_of_user(request.user) is None:
+                if page_granted:
+                    raise Http404
+                assert expired is not None
+                return grant_expired(request, expired)
+            return logged_in(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def hosted(request: HttpRequest) -> bool:
+    """Reached through a temporary signed link, not a login."""
+    return getattr(request, "hosted", None) is not None
+
+
+def _actor(request: HttpRequest):
+    """Who made a change: the logged-in user, or nobody known (a signed link's visitor)."""
+    return None if hosted(request) else request.user
+
+
+def _channel(request: HttpRequest) -> str:
+    return HOSTED_CHANNEL if hosted(request) else CHANNEL
 
 
 def page(request: HttpRequest, customer: Customer, template: str, context: dict) -> HttpResponse:
@@ -358,7 +412,7 @@ def _plan_option(subscription: Subscription, plan: Plan, today: date) -> PlanOpt
     )
 
 
-@customer_required
+@customer_or_hosted(HostedPageLink.Page.CHANGE_PLAN)
 def change_plan(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
     subscription = get_subscription_for_customer_page(customer, pk)
     if refused := _managed_elsewhere(request, subscription):
@@ -376,7 +430,7 @@ def change_plan(request: HttpRequest, customer: Customer, pk: int) -> HttpRespon
     )
 
 
-@customer_required
+@customer_or_hosted(HostedPageLink.Page.CHANGE_PLAN)
 def change_plan_confirm(
     request: HttpRequest, customer: Customer, pk: int, plan_pk: int
 ) -> HttpResponse:
@@ -397,13 +451,15 @@ def change_plan_confirm(
                 subscription=subscription,
                 plan=plan,
                 today=today,
-                actor=request.user,
-                channel=CHANNEL,
+                actor=_actor(request),
+                channel=_channel(request),
             )
         except ApplicationError as refusal:
             add_refusal(form, refusal)
         else:
             messages.success(request, result.message)
+            if hosted(request):  # the link opens this subscription's plans, nothing else
+                return redirect("account:change_plan", subscription.pk)
             return redirect("account:subscriptions")
     return page(
         request,

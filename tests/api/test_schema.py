@@ -67,6 +67,7 @@ OPERATIONS = {
     ("/api/v1/payments/{id}/", "get"),
     ("/api/v1/customers/{id}/credit/", "get"),
     ("/api/v1/customers/{id}/entitlements/", "get"),
+    ("/api/v1/customers/{id}/hosted-pages/", "post"),
     ("/api/v1/reports/mrr/", "get"),
     ("/api/v1/reports/mrr/movements/", "get"),
     ("/api/v1/exports/invoices/", "get"),
