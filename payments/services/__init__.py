@@ -10,10 +10,12 @@ next invoices.
 from payments.services.cards import (
     card_add,
     card_details,
+    card_method_save,
     card_payment_create,
     card_payment_retry,
     card_payment_to_refund,
     card_refund_send,
+    card_tokenize,
     gateway_webhook_receive,
 )
 from payments.services.credit import credit_apply, credit_balance, credits_apply_due
@@ -54,10 +56,12 @@ __all__ = [
     "SepaReturnsImport",
     "card_add",
     "card_details",
+    "card_method_save",
     "card_payment_create",
     "card_payment_retry",
     "card_payment_to_refund",
     "card_refund_send",
+    "card_tokenize",
     "credit_apply",
     "credit_balance",
     "credits_apply_due",
