@@ -41,6 +41,7 @@ from payments.services.dunning import (
 from payments.services.methods import (
     payment_method_revoke,
     payment_method_set_default,
+    sepa_account_check,
     sepa_mandate_add,
 )
 from payments.services.refunds import refund_create, refund_mark_paid
@@ -73,6 +74,7 @@ __all__ = [
     "payment_method_set_default",
     "refund_create",
     "refund_mark_paid",
+    "sepa_account_check",
     "sepa_batch_cancel",
     "sepa_batch_create",
     "sepa_batch_mark_submitted",

@@ -51,6 +51,8 @@ from payments.models import PaymentMethod
 from payments.services import (
     card_method_save,
     card_payment_create,
+    card_tokenize,
+    sepa_account_check,
     sepa_mandate_add,
 )
 from storefront.models import Attempt, SignUp
@@ -139,9 +141,10 @@ def email_check(*, email: str) -> str:
     """An address no login has yet (the visitor logs in instead)."""
     email = (email or "").strip()
     User = get_user_model()
-    if User.objects.filter(email__iexact=email).exists() or User.objects.filter(
-        username__iexact=email
-    ).exists():
+    if (
+        User.objects.filter(email__iexact=email).exists()
+        or User.objects.filter(username__iexact=email).exists()
+    ):
         raise ApplicationError(
             _("An account already exists with this email address: log in to subscribe."),
             field="email",
@@ -175,9 +178,7 @@ def _new_customer(*, order: dict[str, Any], email: str, currency: str) -> Custom
     except ValidationError as error:
         errors = getattr(error, "message_dict", {"__all__": error.messages})
         name, messages = next(iter(errors.items()))
-        raise ApplicationError(
-            messages[0], field=None if name == "__all__" else name
-        ) from None
+        raise ApplicationError(messages[0], field=None if name == "__all__" else name) from None
 
 
 def _sell_arguments(order: dict[str, Any]) -> dict[str, Any]:
@@ -195,6 +196,81 @@ def _check_payment(*, plan: Plan, order: dict[str, Any], currency: str) -> None:
             % {"plan": plan.display_name},
             field="payment_type",
         )
+
+
+_CARD_FIELDS = {"number": "card_number", "expiry": "card_expiry", "holder": "card_holder"}
+_SEPA_FIELDS = {"account_holder": "sepa_holder", "iban": "iban", "bic": "bic"}
+
+
+def payment_details(
+    *,
+    plan: Plan,
+    currency: str,
+    payment_type: str,
+    today: date,
+    card: dict[str, str] | None = None,
+    sepa: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The order's payment method, checked: a card tokenized by the gateway (a decline is
+    refused here, before anything exists; only its token is kept), an account checked for a
+    SEPA mandate (accepted today), or a bank transfer. Refusals name the checkout's fields."""
+    if payment_type not in payment_types_of(plan, currency):
+        raise ApplicationError(
+            _("%(plan)s cannot be paid this way: choose another payment method.")
+            % {"plan": plan.display_name},
+            field="payment_type",
+        )
+    if payment_type == PaymentType.CARD:
+        card = card or {}
+        try:
+            token = card_tokenize(
+                number=card.get("number", ""),
+                expiry=card.get("expiry", ""),
+                holder=card.get("holder", ""),
+                today=today,
+                currency=currency,
+            )
+        except ApplicationError as refusal:
+            raise ApplicationError(
+                refusal.message,
+                field=_CARD_FIELDS.get(refusal.field or "", "card_number"),
+                code=refusal.code,
+            ) from None
+        return {
+            "type": payment_type,
+            "token": token.token,
+            "brand": token.brand,
+            "last4": token.last4,
+            "exp_month": token.exp_month,
+            "exp_year": token.exp_year,
+            "holder": " ".join((card.get("holder") or "").split()),
+            "gateway": settings.PAYMENT_GATEWAY,
+        }
+    if payment_type == PaymentType.SEPA_DEBIT:
+        sepa = sepa or {}
+        if not sepa.get("accepted"):
+            raise ApplicationError(
+                _("Accept the mandate text: it authorises us to debit this account."),
+                field="sepa_accept",
+            )
+        try:
+            holder, account, bic = sepa_account_check(
+                account_holder=sepa.get("holder", ""),
+                iban=sepa.get("iban", ""),
+                bic=sepa.get("bic", ""),
+            )
+        except ApplicationError as refusal:
+            raise ApplicationError(
+                refusal.message, field=_SEPA_FIELDS.get(refusal.field or "", "iban")
+            ) from None
+        return {
+            "type": payment_type,
+            "holder": holder,
+            "iban": account.compact,
+            "bic": bic,
+            "accepted_on": today.isoformat(),
+        }
+    return {"type": payment_type}
 
 
 def _sale(
@@ -242,7 +318,9 @@ def signup_preview(
         _check_payment(plan=plan, order=order, currency=currency)
     with transaction.atomic():
         if customer is None:
-            customer = _new_customer(order=order, email=email or "preview@invalid.example", currency=currency)
+            customer = _new_customer(
+                order=order, email=email or "preview@invalid.example", currency=currency
+            )
         subscription, sold, redeemed = _sale(
             customer=customer, plan=plan, order=order, today=today, actor=None
         )
@@ -316,9 +394,7 @@ def signup_confirm(
     kept until its email address is verified. Each confirmation counts one sign-up attempt per
     email and IP address (STOREFRONT_SIGNUPS_PER_HOUR)."""
     keys = [email, ip_address]
-    attempts_check(
-        kind=Attempt.Kind.SIGNUP, keys=keys, limit=settings.STOREFRONT_SIGNUPS_PER_HOUR
-    )
+    attempts_check(kind=Attempt.Kind.SIGNUP, keys=keys, limit=settings.STOREFRONT_SIGNUPS_PER_HOUR)
     attempt_record(kind=Attempt.Kind.SIGNUP, keys=keys)
     email = email_check(email=email)
     if not password_hash:
@@ -472,7 +548,9 @@ def signup_verify(*, token: str, today: date, now: datetime | None = None) -> Si
         )
         if signup is None:
             raise SignUpLinkInvalid(
-                _("This sign-up no longer exists (unconfirmed sign-ups are deleted): sign up again."),
+                _(
+                    "This sign-up no longer exists (unconfirmed sign-ups are deleted): sign up again."
+                ),
                 code="gone",
             )
         if signup.status == SignUp.Status.VERIFIED:
@@ -528,9 +606,7 @@ def signup_subscribe(
     """A logged-in customer subscribes from the checkout: no sign-up, no verification; it pays
     as its other invoices. Rate-limited as a sign-up."""
     keys = [customer.email, ip_address]
-    attempts_check(
-        kind=Attempt.Kind.SIGNUP, keys=keys, limit=settings.STOREFRONT_SIGNUPS_PER_HOUR
-    )
+    attempts_check(kind=Attempt.Kind.SIGNUP, keys=keys, limit=settings.STOREFRONT_SIGNUPS_PER_HOUR)
     attempt_record(kind=Attempt.Kind.SIGNUP, keys=keys)
     if customer.currency != grid.currency:
         raise ApplicationError(
