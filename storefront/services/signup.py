@@ -555,18 +555,17 @@ def signup_verify(*, token: str, today: date, now: datetime | None = None) -> Si
             )
         if signup.status == SignUp.Status.VERIFIED:
             assert signup.customer is not None and signup.subscription is not None
-            user = CustomerUser.objects.filter(customer=signup.customer).first()
+            membership = CustomerUser.objects.filter(customer=signup.customer).first()
             return SignUpResult(
                 signup=signup,
                 subscription=signup.subscription,
                 customer=signup.customer,
-                user=user.user if user else None,
+                user=membership.user if membership else None,
                 created=False,
             )
         order = signup.order
         email = email_check(email=signup.email)
-        User = get_user_model()
-        user = User(username=email, email=email, password=signup.password)
+        user = get_user_model()(username=email, email=email, password=signup.password)
         user.save()
         customer = _new_customer(order=order, email=email, currency=signup.grid.currency)
         CustomerUser.objects.create(customer=customer, user=user)

@@ -18,7 +18,13 @@ from billing.models import Invoice
 from payments.models import PaymentMethod
 from storefront.models import Attempt, SignUp
 from storefront.services.signup import signups_purge
-from subscriptions.models import Customer, CustomerEvent, CustomerUser, Subscription, SubscriptionEvent
+from subscriptions.models import (
+    Customer,
+    CustomerEvent,
+    CustomerUser,
+    Subscription,
+    SubscriptionEvent,
+)
 from tests.subscriptions.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -121,7 +127,11 @@ def test_card_sign_up_to_a_paid_subscription(client, shop, day, django_capture_o
     assert CustomerEvent.objects.filter(customer=customer, kind="created").exists()
     assert SubscriptionEvent.objects.filter(subscription=subscription, kind="created").exists()
     signup.refresh_from_db()
-    assert (signup.status, signup.customer, signup.subscription) == ("verified", customer, subscription)
+    assert (signup.status, signup.customer, signup.subscription) == (
+        "verified",
+        customer,
+        subscription,
+    )
     # Logged in: the account page opens
     assert client.get(response["Location"]).status_code == 200
     # and the welcome email names the first invoice
@@ -199,7 +209,9 @@ def test_coupon_tries_are_limited(client, shop, day):
     client.post(CHECKOUT, order(coupon="NOPE-1"))
     client.post(CHECKOUT, order(coupon="NOPE-2"))
     response = client.post(CHECKOUT, order(coupon="WELCOME-10"))
-    assert "Too many attempts: try again in 60 minutes." in response.context["form"].errors["coupon"]
+    assert (
+        "Too many attempts: try again in 60 minutes." in response.context["form"].errors["coupon"]
+    )
 
 
 @override_settings(STOREFRONT_SIGNUPS_PER_HOUR=1)
