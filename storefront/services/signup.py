@@ -43,8 +43,9 @@ from django.utils.translation import gettext as _
 
 from billing.models import Invoice
 from billing.services import subscription_invoice_now
-from catalog.models import OffersGrid, PaymentType, Plan
+from catalog.models import CouponCode, OffersGrid, PaymentType, Plan
 from core.errors import ApplicationError
+from partners.models import PartnerCustomer
 from partners.services import subscription_sell
 from payments.gateways.base import CardToken
 from payments.models import PaymentMethod
@@ -128,7 +129,8 @@ def grid_plan(*, grid: OffersGrid, plan_code: str) -> Plan | None:
 def payment_types_of(plan: Plan, currency: str) -> list[str]:
     """The payment types a visitor may choose for the plan: those it supports, and a SEPA
     mandate only in euros."""
-    allowed = [t for t in PaymentType.values if t in (plan.payment_types or [])]
+    order = (PaymentType.CARD, PaymentType.SEPA_DEBIT, PaymentType.BANK_TRANSFER)
+    allowed = [str(t) for t in order if t in (plan.payment_types or [])]
     if currency != "EUR":
         allowed = [t for t in allowed if t != PaymentType.SEPA_DEBIT]
     return allowed
@@ -301,6 +303,26 @@ def _sale(
     return result.subscription, result, redeemed
 
 
+def _check_buyer(*, grid: OffersGrid, order: dict[str, Any], customer: Customer | None) -> None:
+    """A partner's customer buys through its partner; a campaign grid's codes are its
+    campaign's."""
+    if customer is not None:
+        link = PartnerCustomer.objects.select_related("partner").filter(customer=customer).first()
+        if link is not None:
+            raise ApplicationError(
+                _("Your subscriptions are managed by %(partner)s: ask them to add this one.")
+                % {"partner": link.partner.name}
+            )
+    code = (order.get("coupon") or "").strip()
+    if code and grid.segment == OffersGrid.Segment.CAMPAIGN:
+        coupon = CouponCode.objects.filter(code__iexact=code).first()
+        if coupon is not None and coupon.campaign_id != grid.campaign_id:
+            raise ApplicationError(
+                _("The code %(code)s is not valid for these offers.") % {"code": code},
+                field="code",
+            )
+
+
 def signup_preview(
     *,
     grid: OffersGrid,
@@ -314,6 +336,7 @@ def signup_preview(
     billing details, or the logged-in customer's), the sale and the coupon are made, priced,
     then rolled back. Raises the refusal of any of them; writes nothing."""
     currency = customer.currency if customer is not None else grid.currency
+    _check_buyer(grid=grid, order=order, customer=customer)
     if customer is None:
         _check_payment(plan=plan, order=order, currency=currency)
     with transaction.atomic():
@@ -604,6 +627,7 @@ def signup_subscribe(
 ) -> tuple[Subscription, list[Invoice]]:
     """A logged-in customer subscribes from the checkout: no sign-up, no verification; it pays
     as its other invoices. Rate-limited as a sign-up."""
+    _check_buyer(grid=grid, order=order, customer=customer)
     keys = [customer.email, ip_address]
     attempts_check(kind=Attempt.Kind.SIGNUP, keys=keys, limit=settings.STOREFRONT_SIGNUPS_PER_HOUR)
     attempt_record(kind=Attempt.Kind.SIGNUP, keys=keys)

@@ -15,6 +15,8 @@ from django.core import mail
 from django.test import override_settings
 
 from billing.models import Invoice
+from catalog import services as catalog_services
+from partners.models import Partner, PartnerCustomer
 from payments.models import PaymentMethod
 from storefront.models import Attempt, SignUp
 from storefront.services.signup import signups_purge
@@ -25,6 +27,7 @@ from subscriptions.models import (
     Subscription,
     SubscriptionEvent,
 )
+from tests.catalog.factories import BundleItemFactory, CouponCampaignFactory, TaxRateFactory
 from tests.subscriptions.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -338,3 +341,48 @@ def test_the_purge_task(shop, day):
     from storefront.tasks import signups_purge as task
 
     assert task.apply().get() == {"signups": 0, "attempts": 0}
+
+
+def test_an_option_is_chosen_by_its_quantity(client, shop, day):
+    # Given an optional product of 5.00 a month in the plan's bundle
+    bundle = shop["plan"].bundles.get()
+    option = BundleItemFactory(
+        bundle=bundle,
+        required=False,
+        product__name="Extra storage",
+        product__tax_rate=TaxRateFactory(),
+        price_sheet__amount=D("5.00"),
+        price_sheet__pricing_model="per_unit",
+    )
+    page = client.get(CHECKOUT).content.decode()
+    assert "Extra storage" in page
+    # When two are ordered
+    client.post(CHECKOUT, order(**{f"option_{option.product_id}": "2"}))
+    assert "48.00" in client.get(REVIEW).content.decode()  # (30.00 + 2 × 5.00) × 1.20
+    client.post(REVIEW, {"accept_terms": "on"})
+    open_link(client, verification_link())
+    # Then the first invoice has them
+    assert Invoice.objects.get().total.amount == D("48.00")
+
+
+def test_a_campaign_grid_takes_its_campaign_codes_only(client, shop, day):
+    other = CouponCampaignFactory(code="other", code_template="OTHER-##", range_start=10)
+    catalog_services.coupon_codes_generate(campaign=other)
+    grid = shop["grid"]
+    grid.segment, grid.campaign = "campaign", shop["campaign"]
+    grid.save()
+    response = client.post(CHECKOUT, order(coupon="OTHER-10"))
+    assert "not valid for these offers" in response.context["form"].errors["coupon"][0]
+    assert client.post(CHECKOUT, order(coupon="WELCOME-11")).status_code == 302
+
+
+def test_a_partners_customer_buys_through_its_partner(client, shop, day):
+    customer = CustomerFactory(name="Managed")
+    partner = Partner.objects.create(name="Resell", email="resell@example.com")
+    PartnerCustomer.objects.create(partner=partner, customer=customer)
+    user = get_user_model().objects.create_user("managed", "managed@example.com", "x")
+    CustomerUser.objects.create(customer=customer, user=user)
+    client.force_login(user)
+    response = client.post(CHECKOUT, {"coupon": ""})
+    assert "managed by Resell" in str(response.context["form"].errors)
+    assert not Subscription.objects.exists()
