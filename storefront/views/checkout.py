@@ -19,10 +19,10 @@ from django.contrib.auth.hashers import make_password
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from billing.models import Invoice
 from catalog.models import Bundle, BundleItem, OffersGrid, Plan, Product
 from core import clock
 from core.errors import ApplicationError
@@ -31,7 +31,7 @@ from payments.forms import MANDATE_TEXT
 from storefront.forms import CheckoutForm, ReviewForm
 from storefront.services import signup as signups
 from subscriptions.forms import add_refusal
-from subscriptions.models import Customer
+from subscriptions.models import Customer, Subscription
 from subscriptions.selectors import customer_of_user
 
 LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -258,7 +258,7 @@ def review(request: HttpRequest, grid: str, plan: str) -> HttpResponse:
         else:
             del request.session[_key(grid_row, plan_row)]
             if customer is not None:
-                messages.success(request, _subscribed_text(invoices))
+                messages.success(request, _subscribed_text(subscription, invoices))
                 return redirect("account:subscription", pk=subscription.pk)
             signups.signup_email_send(signup=signup, base_url=request.build_absolute_uri("/"))
             request.session["storefront:welcome"] = signup.email
@@ -310,12 +310,16 @@ def _chosen(plan: Plan, order: dict[str, Any]) -> list[tuple[str, int]]:
     return chosen
 
 
-def _subscribed_text(invoices) -> str:
+def _subscribed_text(subscription: Subscription, invoices: list[Invoice]) -> str:
     if invoices:
-        first = invoices[0]
         return _(
             "Your subscription has started. Your first invoice, %(number)s, is in your invoices."
-        ) % {"number": first.number}
+        ) % {"number": invoices[0].number}
+    if subscription.trial_end:
+        return _(
+            "Your subscription has started: your free trial ends on %(date)s, when your first "
+            "invoice is issued."
+        ) % {"date": subscription.trial_end.isoformat()}
     return _("Your subscription has started.")
 
 
@@ -350,6 +354,10 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
             (reverse("account:subscriptions"), _("Go to your account")),
         )
     login(request, result.user, backend=LOGIN_BACKEND)
-    text = _("Your email address is confirmed: welcome!") + " " + _subscribed_text(result.invoices)
-    messages.success(request, format_html("{}", text))
+    text = (
+        _("Your email address is confirmed: welcome!")
+        + " "
+        + _subscribed_text(result.subscription, result.invoices)
+    )
+    messages.success(request, text)
     return redirect("account:subscription", pk=result.subscription.pk)

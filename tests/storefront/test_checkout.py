@@ -185,6 +185,10 @@ def test_a_trial_issues_no_invoice_and_says_when_it_ends(client, shop, day):
     assert subscription.trial_end == date(2026, 3, 16)
     assert not Invoice.objects.exists()
     assert "2026-03-16" in mail.outbox[-1].body
+    assert (
+        "free trial ends on 2026-03-16"
+        in client.get(f"/account/subscriptions/{subscription.pk}/").content.decode()
+    )
 
 
 def test_a_coupon_discounts_the_first_invoice(client, shop, day):
