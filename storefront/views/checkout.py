@@ -191,6 +191,9 @@ def checkout(request: HttpRequest, grid: str, plan: str) -> HttpResponse:
                     "password": make_password(data["password"]) if customer is None else "",
                 }
                 return redirect("storefront:review", grid=grid_row.code, plan=plan_row.code)
+        # A card number is never sent back in a page: typed again after a refusal.
+        form.data = form.data.copy()
+        form.data["card_number"] = ""
     else:
         kept = request.session.get(_key(grid_row, plan_row))
         initial: dict[str, Any] = {}

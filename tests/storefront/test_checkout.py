@@ -241,6 +241,7 @@ def test_a_declined_card(client, shop, day):
     response = client.post(CHECKOUT, order(card_number="4000 0000 0000 0002"))
     assert response.status_code == 200
     assert "declined" in response.context["form"].errors["card_number"][0]
+    assert "4000 0000 0000 0002" not in response.content.decode()  # never sent back
     nothing_created()
 
 
