@@ -210,8 +210,8 @@ def payment_details(
     currency: str,
     payment_type: str,
     today: date,
-    card: dict[str, str] | None = None,
-    sepa: dict[str, str] | None = None,
+    card: dict[str, Any] | None = None,
+    sepa: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The order's payment method, checked: a card tokenized by the gateway (a decline is
     refused here, before anything exists; only its token is kept), an account checked for a
@@ -423,6 +423,19 @@ def signup_confirm(
     if not password_hash:
         raise ApplicationError(_("Choose a password."), field="password")
     signup_preview(grid=grid, plan=plan, order=order, today=today, email=email)
+    payment = dict(order.get("payment") or {})
+    if payment.get("type") == PaymentType.SEPA_DEBIT:
+        # The mandate is signed now, with the order: checked again, dated today.
+        payment = payment_details(
+            plan=plan,
+            currency=grid.currency,
+            payment_type=payment["type"],
+            today=today,
+            sepa={**payment, "accepted": bool(payment.get("accepted_on"))},
+        )
+    elif payment.get("type") == PaymentType.CARD and not payment.get("token"):
+        raise ApplicationError(_("Enter your card again."), field="card_number")
+    order = {**order, "payment": payment}
     return SignUp.objects.create(
         email=email,
         grid=grid,
