@@ -24,6 +24,7 @@ transaction.
 from __future__ import annotations
 
 import logging
+import smtplib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -624,7 +625,10 @@ def signup_verify(*, token: str, today: date, now: datetime | None = None) -> Si
         )
     if customer.payment_type == PaymentType.CARD:
         _charge_card(customer=customer, invoices=invoices, today=today)
-    welcome_email_send(result=result)
+    try:
+        welcome_email_send(result=result)
+    except (smtplib.SMTPException, OSError) as error:  # the subscription stands without it
+        logger.warning("welcome email to %s not sent: %s", signup.email, error)
     return result
 
 

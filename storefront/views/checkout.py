@@ -10,6 +10,7 @@ customer, without account or billing details and without verification.
 
 from __future__ import annotations
 
+import smtplib
 from typing import Any
 
 from django.conf import settings
@@ -263,7 +264,17 @@ def review(request: HttpRequest, grid: str, plan: str) -> HttpResponse:
             if customer is not None:
                 messages.success(request, _subscribed_text(subscription, invoices))
                 return redirect("account:subscription", pk=subscription.pk)
-            signups.signup_email_send(signup=signup, base_url=request.build_absolute_uri("/"))
+            try:
+                signups.signup_email_send(signup=signup, base_url=request.build_absolute_uri("/"))
+            except (smtplib.SMTPException, OSError):
+                messages.error(
+                    request,
+                    _(
+                        "Your order is recorded but the email could not be sent: sign up again "
+                        "in a few minutes."
+                    ),
+                )
+                return redirect("storefront:checkout", grid=grid_row.code, plan=plan_row.code)
             request.session["storefront:welcome"] = signup.email
             return redirect("storefront:welcome")
     preview, refusal = None, None
