@@ -10,10 +10,12 @@ next invoices.
 from payments.services.cards import (
     card_add,
     card_details,
+    card_method_save,
     card_payment_create,
     card_payment_retry,
     card_payment_to_refund,
     card_refund_send,
+    card_tokenize,
     gateway_webhook_receive,
 )
 from payments.services.credit import credit_apply, credit_balance, credits_apply_due
@@ -39,6 +41,7 @@ from payments.services.dunning import (
 from payments.services.methods import (
     payment_method_revoke,
     payment_method_set_default,
+    sepa_account_check,
     sepa_mandate_add,
 )
 from payments.services.refunds import refund_create, refund_mark_paid
@@ -54,10 +57,12 @@ __all__ = [
     "SepaReturnsImport",
     "card_add",
     "card_details",
+    "card_method_save",
     "card_payment_create",
     "card_payment_retry",
     "card_payment_to_refund",
     "card_refund_send",
+    "card_tokenize",
     "credit_apply",
     "credit_balance",
     "credits_apply_due",
@@ -69,6 +74,7 @@ __all__ = [
     "payment_method_set_default",
     "refund_create",
     "refund_mark_paid",
+    "sepa_account_check",
     "sepa_batch_cancel",
     "sepa_batch_create",
     "sepa_batch_mark_submitted",

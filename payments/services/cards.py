@@ -31,6 +31,7 @@ from payments.gateways import UnknownGateway, gateway
 from payments.gateways.base import (
     CardDetails,
     CardRefused,
+    CardToken,
     EventType,
     Gateway,
     PaymentResult,
@@ -90,26 +91,55 @@ def card_add(
 ) -> PaymentMethod:
     """Save a card for the customer's next invoices: the configured gateway verifies it and
     keeps it; Cadence keeps its token, brand, last four digits — never the number."""
-    details = card_details(number=number, expiry=expiry, holder=holder, today=today)
-    provider = gateway()
-    if customer.currency not in provider.currencies:
-        raise ApplicationError(
-            _("Cards cannot be charged in %(currency)s here.") % {"currency": customer.currency}
-        )
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
-        try:
-            token = provider.tokenize(card=details, reusable=True)
-        except CardRefused as refused:
-            raise _card_refusal(refused) from None
+        token = card_tokenize(
+            number=number, expiry=expiry, holder=holder, today=today, currency=customer.currency
+        )
+        return card_method_save(
+            customer=customer, token=token, holder=holder, make_default=make_default
+        )
+
+
+def card_tokenize(
+    *, number: str, expiry: str, holder: str, today: date, currency: str
+) -> CardToken:
+    """Check a card and have the configured gateway verify and keep it, before any customer
+    exists (the storefront's sign-up keeps the token until the email is verified). The same
+    refusals as card_add; nothing is written on Cadence's side."""
+    details = card_details(number=number, expiry=expiry, holder=holder, today=today)
+    provider = gateway()
+    if currency not in provider.currencies:
+        raise ApplicationError(
+            _("Cards cannot be charged in %(currency)s here.") % {"currency": currency}
+        )
+    try:
+        return provider.tokenize(card=details, reusable=True)
+    except CardRefused as refused:
+        raise _card_refusal(refused) from None
+
+
+def card_method_save(
+    *,
+    customer: Customer,
+    token: CardToken,
+    holder: str,
+    gateway_code: str = "",
+    make_default: bool = True,
+) -> PaymentMethod:
+    """The customer's payment method for a card the gateway already tokenized
+    (card_tokenize): its token, brand and last four digits."""
+    holder = " ".join((holder or "").split())
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
         if make_default:
             customer.payment_methods.filter(is_default=True).update(is_default=False)
         return PaymentMethod.objects.create(
             customer=customer,
             kind=PaymentMethod.Kind.CARD,
             is_default=make_default,
-            account_holder=details.holder[:70],
-            gateway=provider.code,
+            account_holder=holder[:70],
+            gateway=gateway_code or gateway().code,
             gateway_reference=token.token,
             card_brand=token.brand,
             card_last4=token.last4,

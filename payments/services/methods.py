@@ -36,21 +36,12 @@ def sepa_mandate_add(
             _("Accept the mandate text: it authorises us to debit this account."),
             field="accepted",
         )
-    holder = " ".join((account_holder or "").split())
-    if not holder:
-        raise ApplicationError(_("Enter the account holder's name."), field="account_holder")
-    if len(holder) > 70 or forbidden_character(holder):
-        raise ApplicationError(
-            _("Enter the account holder's name as the bank knows it (70 characters at most)."),
-            field="account_holder",
-        )
     if customer.currency != "EUR":
         raise ApplicationError(
             _("A SEPA direct debit is in euros, and %(customer)s is invoiced in %(currency)s.")
             % {"customer": customer.name, "currency": customer.currency}
         )
-    account = valid_iban(iban)
-    bank = _valid_bic(bic, account)
+    holder, account, bank = sepa_account_check(account_holder=account_holder, iban=iban, bic=bic)
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
         if make_default:
@@ -65,6 +56,22 @@ def sepa_mandate_add(
             iban=account.compact,
             bic=bank,
         )
+
+
+def sepa_account_check(*, account_holder: str, iban: str, bic: str = "") -> tuple[str, IBAN, str]:
+    """The account a mandate is for, checked before any customer exists (the storefront's
+    sign-up): the holder's name, the IBAN, the BIC (found from the IBAN when the bank is
+    known). Returns (holder, IBAN, BIC)."""
+    holder = " ".join((account_holder or "").split())
+    if not holder:
+        raise ApplicationError(_("Enter the account holder's name."), field="account_holder")
+    if len(holder) > 70 or forbidden_character(holder):
+        raise ApplicationError(
+            _("Enter the account holder's name as the bank knows it (70 characters at most)."),
+            field="account_holder",
+        )
+    account = valid_iban(iban)
+    return holder, account, _valid_bic(bic, account)
 
 
 def valid_iban(value: str) -> IBAN:

@@ -42,6 +42,16 @@ Kind = SubscriptionEvent.Kind
 Status = Subscription.Status
 
 
+def _discounted_period_start(subscription: Subscription, today: date) -> date:
+    """The period whose invoice a code discounts: the next one; but on the first day of
+    billing, while that first period is not invoiced yet, the first (a code redeemed with the
+    purchase discounts that purchase, billing-rules §7: the storefront's sign-up)."""
+    anchor = subscription.anchor_date
+    if anchor is not None and anchor == today and subscription.next_billing_date == anchor:
+        return anchor
+    return next_period_start(subscription, today)
+
+
 @previewable
 def coupon_redeem(
     *,
@@ -109,7 +119,7 @@ def coupon_redeem(
     context = context_of(subscription, book)
     # The products the discounts could apply to: those of the period the code would discount
     # (before the start, the state of the first period, not the empty state of today).
-    start = next_period_start(subscription, today)
+    start = _discounted_period_start(subscription, today)
     state = timeline.state_for_period(context.events, start)
     products = (
         {
@@ -155,7 +165,7 @@ def coupon_redeem(
             _("The code %(code)s has just been used up.") % {"code": typed}, field="code"
         )
     is_voucher = campaign.kind == CouponCampaign.Kind.VOUCHER
-    start = next_period_start(subscription, today)
+    start = _discounted_period_start(subscription, today)
     before = charges_from(context, start)
     event = record(
         subscription,

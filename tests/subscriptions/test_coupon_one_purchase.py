@@ -120,3 +120,24 @@ def test_a_coupon_redeemed_with_the_purchase_discounts_its_first_invoice_only(sa
         ("recurring", date(2026, 12, 24), "Additional service", D("10.00")),
         ("proration", date(2026, 12, 4), "Additional service", D("6.67")),  # 10.00 × 20/30
     ]
+
+
+def test_a_coupon_redeemed_on_the_first_day_of_billing_discounts_the_first_invoice(save20):
+    """The storefront sells and redeems together, on the start day, before the first invoice
+    is issued: the code goes with that purchase. Once the first invoice is out, a code
+    redeemed the same day is for the next one."""
+    monthly = Plan.objects.get(code="cloud-backup-monthly")
+    monthly.trial_count = 0
+    monthly.save()
+    day = date(2026, 3, 2)
+    subscription = backup(day, day)
+    result = services.coupon_redeem(subscription=subscription, code="SAVE20-01", today=day)
+    assert result.effective_date == day
+    assert charges(subscription, day) == [("recurring", day, "Cloud backup", D("24.00"))]
+
+    # When the first invoice is already issued (billing moved its date on)
+    other = backup(day, day)
+    other.next_billing_date = date(2026, 4, 2)
+    other.save(update_fields=["next_billing_date"])
+    later = services.coupon_redeem(subscription=other, code="SAVE20-02", today=day)
+    assert later.effective_date == date(2026, 4, 2)
