@@ -30,6 +30,8 @@ from catalog.models import (
     Plan,
     PlanFeature,
     PriceSheet,
+    PriceTier,
+    ServicePeriodOption,
     UsageCharge,
 )
 from catalog.selectors import price_sheet_summary, unit_price_text
@@ -49,12 +51,20 @@ def listed_grids() -> QuerySet[OffersGrid]:
     return OffersGrid.objects.filter(is_active=True, segment=OffersGrid.Segment.PUBLIC)
 
 
+# The prefetches order by their own columns: the models' default orderings ("plan", "bundle",
+# "price_sheet" first) join the parent table again for an order the page does not need, and
+# compiling them was a third of the page's time.
+_TIERS = Prefetch("price_sheet__tiers", queryset=PriceTier.objects.order_by("first_unit"))
+
+
 def _items() -> Prefetch:
     return Prefetch(
         "items",
         queryset=BundleItem.objects.select_related(
             "product__seat_type", "product__tax_rate", "price_sheet", "discount"
-        ).prefetch_related("price_sheet__tiers"),
+        )
+        .prefetch_related(_TIERS)
+        .order_by("position", "id"),
     )
 
 
@@ -68,15 +78,15 @@ def _plan_contents(plans: list[Plan]) -> None:
         Prefetch("addon_bundles", queryset=Bundle.objects.prefetch_related(_items())),
         Prefetch(
             "plan_features",
-            queryset=PlanFeature.objects.select_related("feature"),
+            queryset=PlanFeature.objects.select_related("feature").order_by("id"),
         ),
         Prefetch(
             "usage_charges",
-            queryset=UsageCharge.objects.select_related(
-                "metric", "price_sheet__product__tax_rate"
-            ).prefetch_related("price_sheet__tiers"),
+            queryset=UsageCharge.objects.select_related("metric", "price_sheet__product__tax_rate")
+            .prefetch_related(_TIERS)
+            .order_by("position", "id"),
         ),
-        "service_periods",
+        Prefetch("service_periods", queryset=ServicePeriodOption.objects.order_by("years")),
     )
 
 
