@@ -219,9 +219,8 @@ def grid_page(grid: OffersGrid, *, country: str, yearly: bool, today: date) -> G
     ]
     has_yearly = any(_sellable_yearly(entry, today) for entry in entries)
     yearly = yearly and has_yearly
-    plans = [entry.plan for entry in entries] + [
-        entry.yearly_plan for entry in entries if _sellable_yearly(entry, today)
-    ]
+    twins = [_sellable_yearly(entry, today) for entry in entries]
+    plans = [entry.plan for entry in entries] + [twin for twin in twins if twin is not None]
     book = PriceBook(plans)
     buyer = Buyer(country, has_vat_number=False)
     features = _features_of(plans)
@@ -283,7 +282,7 @@ def _card(
         item.product.seat_type_id: 1
         for bundle in plan.bundles.all()
         for item in bundle.items.all()
-        if item.kind == BundleItem.Kind.PRODUCT and item.product.seat_type_id
+        if item.product is not None and item.product.seat_type_id
     }
     return Card(
         entry=entry,
