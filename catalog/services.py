@@ -1056,15 +1056,17 @@ def offers_grid_entry_validate(*, grid: OffersGrid, entry: OffersGridPlan) -> No
         )
     if yearly.billing_period.months != 12:
         raise ApplicationError(
-            _("%(plan)s is billed every %(period)s: the yearly plan must be billed every year.")
+            _(
+                "%(plan)s has a billing period of %(period)s: the yearly plan must be billed every year."
+            )
             % {"plan": yearly.code, "period": yearly.billing_period},
             field="yearly_plan",
         )
     if plan.billing_period.months is not None and plan.billing_period.months >= 12:
         raise ApplicationError(
             _(
-                "%(plan)s is already billed every %(period)s: a yearly twin goes with a plan "
-                "billed by the month, the quarter or the half-year."
+                "%(plan)s already has a billing period of %(period)s: a yearly twin goes with a "
+                "plan billed by the month, the quarter or the half-year."
             )
             % {"plan": plan.code, "period": plan.billing_period},
             field="plan",

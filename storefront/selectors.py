@@ -328,7 +328,7 @@ def _price(
             net,
             None,
             currency,
-            _("The VAT of %(country)s could not be determined: prices are shown without it.")
+            _("The VAT for %(country)s could not be determined: prices are shown without it.")
             % {"country": country_name(buyer.country)},
         )
     totals = invoice_totals(

@@ -9,9 +9,19 @@ from django.urls import reverse
 from catalog import services
 from catalog.models import CouponCampaign, OffersGrid, OffersGridPlan, Plan
 from core.errors import ApplicationError
-from tests.catalog.test_admin import _form_errors
 
 pytestmark = pytest.mark.django_db
+
+
+def _form_errors(response) -> str:
+    """All error messages of the admin page: the grid's form and its plans' rows."""
+    texts = [
+        str(e) for errors in response.context["adminform"].form.errors.values() for e in errors
+    ]
+    for formset in response.context["inline_admin_formsets"]:
+        texts += [str(e) for e in formset.formset.non_form_errors()]
+        texts += [str(e) for f in formset.formset.errors for errors in f.values() for e in errors]
+    return " | ".join(texts)
 
 
 def _entries(rows: list[dict], initial: int = 0) -> dict:
