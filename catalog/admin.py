@@ -1005,8 +1005,31 @@ class OffersGridPlanInline(CadenceInline):
     extra = 1
 
 
+class OffersGridForm(ServiceValidatedForm):
+    class Meta:
+        model = OffersGrid
+        fields = "__all__"
+
+    def clean(self):
+        """The grid's rules checked here, before the model's: a refusal then sits on its field
+        (the campaign, the origins), and the database constraint on the same fields is not
+        said a second time without one."""
+        cleaned = super().clean()
+        draft = OffersGrid(
+            segment=cleaned.get("segment") or "",
+            campaign=cleaned.get("campaign"),
+            frame_ancestors=cleaned.get("frame_ancestors") or "",
+        )
+        try:
+            services.offers_grid_validate(grid=draft)
+        except ApplicationError as error:
+            self.add_error(error.field if error.field in self.fields else None, error.message)
+        return cleaned
+
+
 @admin.register(OffersGrid)
 class OffersGridAdmin(CadenceAdmin):
+    form = OffersGridForm
     list_display = ["code", "name", "segment", "campaign", "currency", "plans_count", "is_active"]
     list_filter = ["segment", "is_active", "currency"]
     search_fields = ["code", "name", "name_fr"]

@@ -994,7 +994,7 @@ _ORIGIN = re.compile(
 )
 
 
-def frame_ancestor_sources(value: str) -> list[str]:
+def frame_ancestor_sources(*, value: str) -> list[str]:
     """The origins of a `frame_ancestors` field, as CSP sources ('self' kept as is)."""
     return [source for source in value.split() if source]
 
@@ -1013,7 +1013,7 @@ def offers_grid_validate(*, grid: OffersGrid) -> None:
             ),
             field="campaign",
         )
-    for source in frame_ancestor_sources(grid.frame_ancestors):
+    for source in frame_ancestor_sources(value=grid.frame_ancestors):
         if source != "'self'" and not _ORIGIN.match(source.lower()):
             raise ApplicationError(
                 _(

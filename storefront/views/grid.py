@@ -66,7 +66,7 @@ def grid_embed(request: HttpRequest, grid: str) -> HttpResponse:
     context = _page_context(request, grid, embed=True)
     response = render(request, "storefront/grid_embed.html", context)
     origins = frame_ancestor_sources(
-        context["grid"].frame_ancestors or settings.STOREFRONT_FRAME_ANCESTORS
+        value=context["grid"].frame_ancestors or settings.STOREFRONT_FRAME_ANCESTORS
     )
     sources = ["'self'", *(origin for origin in origins if origin != "'self'")]
     response["Content-Security-Policy"] = "frame-ancestors " + " ".join(sources)

@@ -162,6 +162,20 @@ def test_an_invalid_grid_is_refused_on_its_field_and_nothing_is_written(
     assert (OffersGrid.objects.count(), OffersGridPlan.objects.count()) == before
 
 
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"segment": "campaign"}, "campaign"),
+        ({"frame_ancestors": "www.example.com"}, "frame_ancestors"),
+    ],
+)
+def test_a_grid_refusal_sits_on_its_field(operator_client, demo_catalog, values, field):
+    response = operator_client.post(ADD, _grid(**values) | _entries([_row("api-prepaid-monthly")]))
+    errors = response.context["adminform"].form.errors
+    assert list(errors) == [field]
+    assert len(errors[field]) == 1  # the database constraint is not said a second time
+
+
 def test_the_errors_name_their_field(demo_catalog):
     grid = OffersGrid(code="x", name="X", currency="CAD")
     entry = OffersGridPlan(grid=grid, plan=Plan.objects.get(code="api-prepaid-monthly"))
