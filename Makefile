@@ -8,6 +8,7 @@
 #   make bench-einvoices  the Factur-X, UBL and CII of 10,000 invoices (N=…), timed by stage
 #   make bench-exports  the CSV and XLSX exports of 1,000,000 invoice lines (N=…)
 #   make bench-usage  usage events over the API (HTTP) and a period of 10,000,000 aggregated
+#   make bench-storefront  the offers grid page of 6 plans: median of 200 requests, queries
 #   make bench-reports  the MRR rebuild, the dashboard and the reports at 100,000 subscriptions
 #                       and 1,000,000 invoice lines (N=…)
 
@@ -23,7 +24,7 @@ export DEBUG ?= true
 VAR_DIR := $(or $(CADENCE_VAR_DIR),var)
 DEV_ENV := $(VAR_DIR)/.env
 
-.PHONY: run setup install migrate demo serve worker beat test lint format messages bench bench-payments bench-einvoices bench-exports bench-reports bench-usage clean
+.PHONY: run setup install migrate demo serve worker beat test lint format messages bench bench-payments bench-einvoices bench-exports bench-reports bench-usage bench-storefront clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -100,6 +101,11 @@ bench-exports: install
 # a few minutes, most of them writing the 10,000,000 events. `make bench` runs it too.
 bench-usage: install
 	$(BIN)/python -m bench.usage
+
+# The offers grid page (issue 18): a grid of 6 plans, 200 requests (bench/storefront.py);
+# under a minute. `make bench` runs it too.
+bench-storefront: install
+	$(BIN)/python -m bench.storefront
 
 bench-reports: install
 	N=$${N:-100000} $(BIN)/python -m bench.reports_cli

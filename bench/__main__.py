@@ -17,6 +17,8 @@
    collection from the statement.
 7. Usage (bench/usage.py, `make bench-usage` alone): usage events recorded through the API
    over HTTP, and a period of 10,000,000 events aggregated (a few minutes more).
+8. The offers grid page (bench/storefront.py, `make bench-storefront` alone): a grid of 6
+   plans, median over 200 requests and its queries.
 Writes docs/benchmarks.md.
 """
 
@@ -136,6 +138,9 @@ def main() -> None:
     from bench import usage
 
     results["usage"] = usage.run()
+    from bench import storefront
+
+    results["storefront"] = storefront.run()
 
     results["machine"] = machine()
     (ROOT / "var").mkdir(exist_ok=True)
@@ -144,7 +149,7 @@ def main() -> None:
 
 
 def write_report(results: dict) -> None:
-    from bench import reports, statements, usage
+    from bench import reports, statements, storefront, usage
     from bench.report import render
 
     # The payments section: measured with this run, or kept from `make bench-payments`.
@@ -167,6 +172,11 @@ def write_report(results: dict) -> None:
         page += "\n" + usage.section(results["usage"], results["machine"]) + "\n"
     else:
         page += kept(usage.START, usage.END)
+    # The offers grid's section: measured with this run, or kept from `make bench-storefront`.
+    if "storefront" in results:
+        page += "\n" + storefront.section(results["storefront"], results["machine"]) + "\n"
+    else:
+        page += kept(storefront.START, storefront.END)
     (ROOT / "docs" / "benchmarks.md").write_text(page)
     sys.stderr.write("bench: written docs/benchmarks.md\n")
 

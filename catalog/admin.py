@@ -29,6 +29,8 @@ from catalog.models import (
     CouponCode,
     Discount,
     Feature,
+    OffersGrid,
+    OffersGridPlan,
     PaymentType,
     Plan,
     PlanFeature,
@@ -966,3 +968,87 @@ class CouponCodeAdmin(CadenceAdmin):
             lambda code: services.coupon_code_set_disabled(code=code, disabled=False),
             _("%(count)s code(s) enabled."),
         )
+
+
+# Offers grids (storefront) ----------------------------------------------------------------------
+
+
+class OffersGridPlanFormSet(ValidatedInlineFormSet):
+    """Each row's refusal is shown on its own field (the plan, the yearly plan); the rules
+    between rows (one highlight, a plan once) above the rows."""
+
+    def clean(self) -> None:
+        if not any(form.errors for form in self.forms):
+            kept = {id(entry) for entry in self.kept_instances()}
+            for form in self.forms:
+                if id(form.instance) not in kept:
+                    continue
+                try:
+                    services.offers_grid_entry_validate(grid=self.instance, entry=form.instance)
+                except ApplicationError as error:
+                    form.add_error(
+                        error.field if error.field in form.fields else None, error.message
+                    )
+        if any(form.errors for form in self.forms):
+            return
+        super().clean()
+
+    def validate(self, parent: OffersGrid, rows: list[OffersGridPlan]) -> None:
+        services.offers_grid_entries_validate(grid=parent, entries=rows)
+
+
+class OffersGridPlanInline(CadenceInline):
+    model = OffersGridPlan
+    formset = OffersGridPlanFormSet
+    fields = ["position", "plan", "yearly_plan", "highlighted", "badge", "badge_fr"]
+    autocomplete_fields = ["plan", "yearly_plan"]
+    extra = 1
+
+
+class OffersGridForm(ServiceValidatedForm):
+    class Meta:
+        model = OffersGrid
+        fields = "__all__"
+
+    def clean(self):
+        """The grid's rules checked here, before the model's: a refusal then sits on its field
+        (the campaign, the origins), and the database constraint on the same fields is not
+        said a second time without one."""
+        cleaned = super().clean()
+        draft = OffersGrid(
+            segment=cleaned.get("segment") or "",
+            campaign=cleaned.get("campaign"),
+            frame_ancestors=cleaned.get("frame_ancestors") or "",
+        )
+        try:
+            services.offers_grid_validate(grid=draft)
+        except ApplicationError as error:
+            self.add_error(error.field if error.field in self.fields else None, error.message)
+        return cleaned
+
+
+@admin.register(OffersGrid)
+class OffersGridAdmin(CadenceAdmin):
+    form = OffersGridForm
+    list_display = ["code", "name", "segment", "campaign", "currency", "plans_count", "is_active"]
+    list_filter = ["segment", "is_active", "currency"]
+    search_fields = ["code", "name", "name_fr"]
+    autocomplete_fields = ["campaign"]
+    list_select_related = ["campaign"]
+    inlines = [OffersGridPlanInline]
+    validator = staticmethod(lambda grid: services.offers_grid_validate(grid=grid))
+    fieldsets = [
+        (None, {"fields": ["code", "is_active", "segment", "campaign", "currency"]}),
+        (_("Page texts"), {"fields": ["name", "name_fr", "intro", "intro_fr"]}),
+        (_("Embedding"), {"fields": ["frame_ancestors"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).annotate(_plans=Count("entries"))
+
+    @admin.display(description=_("plans"), ordering="_plans")
+    def plans_count(self, obj: OffersGrid) -> int:
+        return obj._plans
+
+    def view_on_site(self, obj: OffersGrid) -> str:
+        return reverse("storefront:grid", args=[obj.code])

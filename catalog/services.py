@@ -7,6 +7,7 @@ Database constraints back the invariants that need no other row (catalog/models.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date
 
@@ -25,6 +26,8 @@ from catalog.models import (
     CouponCode,
     Discount,
     Feature,
+    OffersGrid,
+    OffersGridPlan,
     PaymentType,
     Plan,
     PlanFeature,
@@ -981,3 +984,127 @@ def coupon_code_set_disabled(*, code: CouponCode, disabled: bool) -> CouponCode:
             )
         code.save(update_fields=["status"])
         return code
+
+
+# Offers grids (storefront) ----------------------------------------------------------------------
+
+# An origin a browser sends as a frame's ancestor: https, a host name, an optional port; no path.
+_ORIGIN = re.compile(
+    r"^https://(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$"
+)
+
+
+def frame_ancestor_sources(*, value: str) -> list[str]:
+    """The origins of a `frame_ancestors` field, as CSP sources ('self' kept as is)."""
+    return [source for source in value.split() if source]
+
+
+def offers_grid_validate(*, grid: OffersGrid) -> None:
+    """Rules on the grid row: its campaign, and the origins allowed to frame it."""
+    if grid.segment == OffersGrid.Segment.CAMPAIGN and grid.campaign_id is None:
+        raise ApplicationError(
+            _("A campaign grid names its coupon campaign: choose it, or pick another segment."),
+            field="campaign",
+        )
+    if grid.segment != OffersGrid.Segment.CAMPAIGN and grid.campaign_id is not None:
+        raise ApplicationError(
+            _(
+                "Only a campaign grid has a coupon campaign: clear it, or choose the campaign segment."
+            ),
+            field="campaign",
+        )
+    for source in frame_ancestor_sources(value=grid.frame_ancestors):
+        if source != "'self'" and not _ORIGIN.match(source.lower()):
+            raise ApplicationError(
+                _(
+                    "“%(source)s” is not an origin: write https://host or https://host:port "
+                    "(no path, no trailing slash), or 'self', separated by spaces."
+                )
+                % {"source": source},
+                field="frame_ancestors",
+            )
+
+
+def offers_grid_entry_validate(*, grid: OffersGrid, entry: OffersGridPlan) -> None:
+    """One plan of a grid: sold in the grid's currency, and its yearly twin billed by the year
+    while the plan itself is billed more often (the toggle switches between the two)."""
+    plan = entry.plan
+    if plan.currency != grid.currency:
+        raise ApplicationError(
+            _(
+                "%(plan)s is sold in %(plan_currency)s and the grid shows %(currency)s: choose a "
+                "plan in %(currency)s, or change the grid's currency."
+            )
+            % {"plan": plan.code, "plan_currency": plan.currency, "currency": grid.currency},
+            field="plan",
+        )
+    if plan.status != Plan.Status.ACTIVE:
+        raise ApplicationError(
+            _("%(plan)s is not active: activate it (Catalog › Plans) before offering it.")
+            % {"plan": plan.code},
+            field="plan",
+        )
+    yearly = entry.yearly_plan if entry.yearly_plan_id else None
+    if yearly is None:
+        return
+    if yearly.pk == plan.pk:
+        raise ApplicationError(
+            _(
+                "The yearly plan is the plan itself: choose its twin billed by the year, or leave it empty."
+            ),
+            field="yearly_plan",
+        )
+    if yearly.billing_period.months != 12:
+        raise ApplicationError(
+            _(
+                "%(plan)s has a billing period of %(period)s: the yearly plan must be billed every year."
+            )
+            % {"plan": yearly.code, "period": yearly.billing_period},
+            field="yearly_plan",
+        )
+    if plan.billing_period.months is not None and plan.billing_period.months >= 12:
+        raise ApplicationError(
+            _(
+                "%(plan)s already has a billing period of %(period)s: a yearly twin goes with a "
+                "plan billed by the month, the quarter or the half-year."
+            )
+            % {"plan": plan.code, "period": plan.billing_period},
+            field="plan",
+        )
+    if yearly.currency != grid.currency:
+        raise ApplicationError(
+            _(
+                "%(plan)s is sold in %(plan_currency)s and the grid shows %(currency)s: choose a "
+                "yearly plan in %(currency)s."
+            )
+            % {"plan": yearly.code, "plan_currency": yearly.currency, "currency": grid.currency},
+            field="yearly_plan",
+        )
+    if yearly.status != Plan.Status.ACTIVE:
+        raise ApplicationError(
+            _("%(plan)s is not active: activate it (Catalog › Plans) before offering it.")
+            % {"plan": yearly.code},
+            field="yearly_plan",
+        )
+
+
+def offers_grid_entries_validate(*, grid: OffersGrid, entries: Sequence[OffersGridPlan]) -> None:
+    """The plans of a grid together (each one, then the rules between them)."""
+    for entry in entries:
+        offers_grid_entry_validate(grid=grid, entry=entry)
+    if sum(1 for entry in entries if entry.highlighted) > 1:
+        raise ApplicationError(
+            _("A grid highlights one plan at most: untick all but one."), field="highlighted"
+        )
+    seen: set[int] = set()
+    for entry in entries:
+        for plan in (entry.plan, entry.yearly_plan if entry.yearly_plan_id else None):
+            if plan is None:
+                continue
+            if plan.pk in seen:
+                raise ApplicationError(
+                    _("%(plan)s appears twice in the grid: each plan is offered once.")
+                    % {"plan": plan.code},
+                    field="plan",
+                )
+            seen.add(plan.pk)

@@ -21,6 +21,8 @@ from catalog.models import (
     CouponCampaign,
     Discount,
     Feature,
+    OffersGrid,
+    OffersGridPlan,
     PaymentType,
     Plan,
     PlanFeature,
@@ -90,7 +92,9 @@ def seed_catalog() -> dict[str, Any]:
     _product_contracts(products, sheets)
     campaign = _coupon_campaign(bundles)
     plans += _usage_and_contract_offers(tax_rates, features)
-    return {"plans": plans, "campaign": campaign}
+    plans.append(_cloud_backup_yearly(terms["one-year"], products, features))
+    grid = _offers_grid()
+    return {"plans": plans, "campaign": campaign, "grid": grid}
 
 
 def _tax_rates() -> dict[str, TaxRate]:
@@ -1006,3 +1010,87 @@ def _metered_api_offer(term: Term, features: dict[str, Feature]) -> Plan:
     )
     upsert(UsageCharge, {"plan": plan, "metric": metric}, price_sheet=calls_sheet, position=0)
     return plan
+
+
+# The storefront's offers grid (issue 18) ----------------------------------------------------------
+def _cloud_backup_yearly(
+    term: Term, products: dict[str, Product], features: dict[str, Feature]
+) -> Plan:
+    """Cloud backup billed by the year, two months free: the monthly plan's twin on the grid's
+    yearly prices."""
+    sheet = _sheet(
+        "cloud-backup-yearly-eur", products["cloud-backup"], "EUR", "flat", "300.00", 1, "year"
+    )
+    bundle = _bundle(
+        "cloud-backup-yearly",
+        "Cloud backup, yearly",
+        "Sauvegarde en ligne, annuelle",
+        [{"product": products["cloud-backup"], "price_sheet": sheet}],
+    )
+    plan = _plan(
+        "cloud-backup-yearly",
+        [bundle],
+        [],
+        {features["storage"]: (True, 200)},
+        name="Cloud backup, yearly",
+        name_fr="Sauvegarde en ligne, annuelle",
+        description="300.00 EUR a year (two months free), after a 14-day trial.",
+        description_fr="300,00 EUR par an (deux mois offerts), après 14 jours d'essai.",
+        currency="EUR",
+        billing_period_count=1,
+        billing_period_unit="year",
+        trial_count=14,
+        trial_unit="day",
+        term=term,
+    )
+    if plan.status == Plan.Status.DRAFT:
+        services.plan_activate(plan=plan, today=clock.today())
+    return plan
+
+
+def _offers_grid() -> OffersGrid:
+    """/offers/cadence/: three offers a customer can buy alone, in EUR, the backup highlighted
+    (with its yearly twin for the monthly/yearly toggle)."""
+    grid = upsert(
+        OffersGrid,
+        {"code": "cadence"},
+        name="Cadence offers",
+        name_fr="Les offres Cadence",
+        intro="Back up your files or build on our API: pick the offer that fits, change at any time.",
+        intro_fr=(
+            "Sauvegardez vos fichiers ou bâtissez sur notre API : choisissez l'offre qui vous "
+            "convient, changez quand vous voulez."
+        ),
+        segment=OffersGrid.Segment.PUBLIC,
+        campaign=None,
+        currency="EUR",
+        frame_ancestors="",
+        is_active=True,
+    )
+    entries = [
+        ("api-prepaid-monthly", None, False, "", ""),
+        ("cloud-backup-monthly", "cloud-backup-yearly", True, "Most popular", "Le plus choisi"),
+        ("api-metered-monthly", None, False, "", ""),
+    ]
+    # As activated (plan_activate saved a copy of the rows the seed holds).
+    plans = Plan.objects.in_bulk(
+        [code for code, yearly, *_rest in entries]
+        + [yearly for _c, yearly, *_r in entries if yearly],
+        field_name="code",
+    )
+    rows = []
+    for position, (code, yearly, highlighted, badge, badge_fr) in enumerate(entries):
+        rows.append(
+            upsert(
+                OffersGridPlan,
+                {"grid": grid, "plan": plans[code]},
+                yearly_plan=plans[yearly] if yearly else None,
+                position=position,
+                highlighted=highlighted,
+                badge=badge,
+                badge_fr=badge_fr,
+            )
+        )
+    services.offers_grid_validate(grid=grid)
+    services.offers_grid_entries_validate(grid=grid, entries=rows)
+    return grid

@@ -1,5 +1,6 @@
-"""A small catalog for the checkout: one grid selling a 30.00 EUR monthly plan taxed at 20 %,
-a trial plan and a coupon campaign (10 % off)."""
+"""Fixtures of the storefront tests: a small catalog for the checkout (one grid selling a 30.00
+EUR monthly plan taxed at 20 %, a trial plan and a coupon campaign, 10 % off), and grids built
+on the demo catalog for the grid pages."""
 
 from __future__ import annotations
 
@@ -53,3 +54,24 @@ def day():
 
 def plan_of(code: str) -> Plan:
     return Plan.objects.get(code=code)
+
+
+def make_grid(code: str, plans: list[str], **values) -> OffersGrid:
+    """A published grid of these plans (codes, "monthly>yearly" for a twin), in order."""
+    values.setdefault("name", code.capitalize())
+    values.setdefault("currency", "EUR")
+    grid = OffersGrid.objects.create(code=code, **values)
+    for position, codes in enumerate(plans):
+        plan, _sep, yearly = codes.partition(">")
+        OffersGridPlan.objects.create(
+            grid=grid,
+            plan=Plan.objects.get(code=plan),
+            yearly_plan=Plan.objects.get(code=yearly) if yearly else None,
+            position=position,
+        )
+    return grid
+
+
+@pytest.fixture
+def demo_grid(demo_catalog) -> OffersGrid:
+    return demo_catalog["grid"]
