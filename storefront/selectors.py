@@ -297,7 +297,9 @@ def _card(
         commitment=commitment_text(plan),
         notice=notice_text(plan),
         features=_feature_values(plan, features),
-        checkout_url=reverse("storefront:checkout", args=[grid.code, plan.code]),
+        # The country goes on to the checkout, where it is the billing address's first guess.
+        checkout_url=reverse("storefront:checkout", args=[grid.code, plan.code])
+        + f"?country={buyer.country}",
         other_period_only=other_period_only,
     )
 

@@ -22,6 +22,9 @@ SERVICE_MODULES = [
     "payments.services",
     "partners.services",
     "integrations.services",
+    "storefront.services.signup",
+    "storefront.services.limits",
+    "storefront.services.links",
 ]
 
 

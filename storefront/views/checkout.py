@@ -30,7 +30,9 @@ from core.errors import ApplicationError
 from core.web.client_ip import client_ip
 from payments.forms import MANDATE_TEXT
 from storefront.forms import CheckoutForm, ReviewForm
+from storefront.selectors import per_period
 from storefront.services import signup as signups
+from storefront.views.grid import visitor_country
 from subscriptions.forms import add_refusal
 from subscriptions.models import Customer, Subscription
 from subscriptions.selectors import customer_of_user
@@ -118,6 +120,7 @@ def _context(grid: OffersGrid, plan: Plan, **extra: Any) -> dict[str, Any]:
         "grid": grid,
         "plan": plan,
         "mandate_text": MANDATE_TEXT % {"creditor": settings.SELLER_NAME},
+        "billed": per_period(plan.billing_period),
         **extra,
     }
 
@@ -208,6 +211,8 @@ def checkout(request: HttpRequest, grid: str, plan: str) -> HttpResponse:
                 **{f"option_{k}": v for k, v in order.get("options", {}).items()},
                 **{f"addon_{k}": v for k, v in order.get("addons", {}).items()},
             }
+        # The country the visitor chose on the grid (its link carries it), else the seller's.
+        initial.setdefault("country", visitor_country(request))
         form = CheckoutForm(initial=initial, **form_args)
     return render(
         request,

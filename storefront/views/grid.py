@@ -33,7 +33,7 @@ def _page_context(request: HttpRequest, code: str, *, embed: bool) -> dict:
     # A partner grid is not there for anyone else (404, as the partner portal answers).
     if grid.segment == OffersGrid.Segment.PARTNERS and partner_of_user(request.user) is None:
         raise Http404
-    country = _country(request)
+    country = visitor_country(request)
     yearly = request.GET.get("period") == "yearly"
     page = selectors.grid_page(grid, country=country, yearly=yearly, today=clock.today())
     return {
@@ -45,7 +45,7 @@ def _page_context(request: HttpRequest, code: str, *, embed: bool) -> dict:
     }
 
 
-def _country(request: HttpRequest) -> str:
+def visitor_country(request: HttpRequest) -> str:
     """The visitor's country (GET `country`), else the seller's: the grid's prices are those of
     a consumer there."""
     codes = {code for code, _name in selectors.countries()}

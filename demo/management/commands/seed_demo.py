@@ -43,3 +43,8 @@ class Command(BaseCommand):
         site = served_url()
         for username, url, what in logins:
             self.stdout.write(f"  {username:<10} {site}{url:<12} {what}")
+        # The storefront needs no login: a visitor signs up from the demo's grid.
+        self.stdout.write(
+            f"Offers grid (sign up as a new customer): {site}/offers/cadence/ "
+            "(test card 4242 4242 4242 4242; the confirmation email appears in the make run console)"
+        )
