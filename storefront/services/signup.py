@@ -127,7 +127,7 @@ def grid_plan(*, grid: OffersGrid, plan_code: str) -> Plan | None:
     return None
 
 
-def payment_types_of(plan: Plan, currency: str) -> list[str]:
+def payment_types_of(*, plan: Plan, currency: str) -> list[str]:
     """The payment types a visitor may choose for the plan: those it supports, and a SEPA
     mandate only in euros."""
     order = (PaymentType.CARD, PaymentType.SEPA_DEBIT, PaymentType.BANK_TRANSFER)
@@ -193,7 +193,7 @@ def _sell_arguments(order: dict[str, Any]) -> dict[str, Any]:
 
 def _check_payment(*, plan: Plan, order: dict[str, Any], currency: str) -> None:
     payment = (order.get("payment") or {}).get("type")
-    if payment not in payment_types_of(plan, currency):
+    if payment not in payment_types_of(plan=plan, currency=currency):
         raise ApplicationError(
             _("%(plan)s cannot be paid this way: choose another payment method.")
             % {"plan": plan.display_name},
@@ -217,7 +217,7 @@ def payment_details(
     """The order's payment method, checked: a card tokenized by the gateway (a decline is
     refused here, before anything exists; only its token is kept), an account checked for a
     SEPA mandate (accepted today), or a bank transfer. Refusals name the checkout's fields."""
-    if payment_type not in payment_types_of(plan, currency):
+    if payment_type not in payment_types_of(plan=plan, currency=currency):
         raise ApplicationError(
             _("%(plan)s cannot be paid this way: choose another payment method.")
             % {"plan": plan.display_name},

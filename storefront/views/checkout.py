@@ -132,7 +132,7 @@ def checkout(request: HttpRequest, grid: str, plan: str) -> HttpResponse:
         return refused
     today = clock.today()
     options, addons = _options(plan_row)
-    payment_types = signups.payment_types_of(plan_row, grid_row.currency)
+    payment_types = signups.payment_types_of(plan=plan_row, currency=grid_row.currency)
     form_args = {
         "plan": plan_row,
         "options": options,
