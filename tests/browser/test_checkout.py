@@ -1,5 +1,5 @@
-"""A visitor subscribes on the hosted checkout, in Chromium: from /offers/<grid>/<plan>/ to a
-paid subscription with the test card (English, desktop), with a SEPA mandate (French, phone),
+"""A visitor subscribes on the hosted checkout, in Chromium: from the grid /offers/<grid>/ and
+its plan's checkout /offers/<grid>/<plan>/ to a paid subscription with the test card (English, desktop), with a SEPA mandate (French, phone),
 with a coupon and the keyboard alone; a refused VAT number, a declined card and an existing
 email each say so on their field and create nothing. Checkout and review pages pass axe-core's
 WCAG 2.1 A/AA rules. The verification link is read from the test mail outbox."""
@@ -63,7 +63,10 @@ def nothing_created() -> None:
 def test_a_visitor_subscribes_with_the_test_card(page, live_server, shoot):
     with business_day(2026, 3, 2):
         build_shop()
-        page.goto(f"{live_server.url}/offers/shop/pro/")
+        # From the grid, as a visitor comes.
+        page.goto(f"{live_server.url}/offers/shop/")
+        shoot(page, "grid")
+        page.locator("a.offer__choose[href^='/offers/shop/pro/']").click()
         expect(page.locator("h1")).to_have_text("Subscribe to Pro")
         assert accessibility_violations(page) == []
         shoot(page, "checkout")

@@ -107,7 +107,7 @@ def test_the_demo_grid_on_a_phone_with_the_keyboard_alone(phone_page, shoot, liv
 
         # The yearly plan's checkout, with the keyboard (the checkout page is another part's:
         # only the address reached is checked).
-        _tab_to(page, "a.offer__choose[href$='/cloud-backup-yearly/']")
+        _tab_to(page, "a.offer__choose[href*='/cloud-backup-yearly/']")
         with page.expect_navigation():
             page.keyboard.press("Enter")
-        assert page.url == f"{live_server.url}/offers/cadence/cloud-backup-yearly/"
+        assert page.url == f"{live_server.url}/offers/cadence/cloud-backup-yearly/?country=FR"

@@ -31,7 +31,7 @@ def build_shop() -> dict:
         trial_count=14,
         trial_unit="day",
     )
-    grid = OffersGrid.objects.create(code="shop", currency="EUR")
+    grid = OffersGrid.objects.create(code="shop", name="Our offers", currency="EUR")
     OffersGridPlan.objects.create(grid=grid, plan=plan, position=1)
     OffersGridPlan.objects.create(grid=grid, plan=trial, position=2)
     campaign = CouponCampaignFactory(code="welcome", code_template="WELCOME-##", range_start=10)

@@ -30,7 +30,7 @@ def test_the_embed_is_framed_by_this_site_and_the_settings_origins(client, setti
     html = response.content.decode()
     # No site header or footer; the checkout opens in the top window, the toggle in the frame.
     assert "site-header" not in html and "site-footer" not in html
-    assert 'href="/offers/cadence/cloud-backup-monthly/" target="_top"' in html
+    assert 'href="/offers/cadence/cloud-backup-monthly/?country=FR" target="_top"' in html
     assert 'href="?period=yearly&amp;country=FR"' in html
     assert 'action="/offers/cadence/embed/"' in html
 

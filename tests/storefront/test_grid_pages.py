@@ -112,7 +112,7 @@ def test_the_yearly_toggle_shows_the_yearly_twins_and_links_their_checkout(clien
     monthly = _get(client)
     assert monthly.context["page"].has_yearly and not monthly.context["page"].yearly
     assert 'href="?period=yearly&amp;country=FR"' in monthly.content.decode()
-    assert 'href="/offers/cadence/cloud-backup-monthly/"' in monthly.content.decode()
+    assert 'href="/offers/cadence/cloud-backup-monthly/?country=FR"' in monthly.content.decode()
     yearly = _get(client, period="yearly")
     page = yearly.context["page"]
     assert page.yearly
@@ -120,7 +120,7 @@ def test_the_yearly_toggle_shows_the_yearly_twins_and_links_their_checkout(clien
     assert backup.plan.code == "cloud-backup-yearly"
     assert (backup.price.net, backup.price.gross) == (300, 360)
     assert backup.period_label == "per year"
-    assert backup.checkout_url == "/offers/cadence/cloud-backup-yearly/"
+    assert backup.checkout_url == "/offers/cadence/cloud-backup-yearly/?country=FR"
     assert "Commitment: 1 year, then year to year" in _text(yearly)
     # The offers without a yearly twin stay monthly, and say so.
     assert page.cards[0].plan.code == "api-prepaid-monthly" and page.cards[0].other_period_only
