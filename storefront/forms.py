@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from catalog.models import Bundle, PaymentType, Plan, Product
+from catalog.models import Bundle, PaymentType, Plan, Product, SeatType
 from core.web.validators import validate_printable
 
 COMPANY, PERSON = "company", "person"
@@ -129,6 +129,7 @@ class CheckoutForm(forms.Form):
         self,
         *args: Any,
         plan: Plan,
+        seat_types: list[SeatType] | None = None,
         options: list[Product],
         addons: list[Bundle],
         payment_types: list[str],
@@ -138,8 +139,16 @@ class CheckoutForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.plan = plan
         self.account = account
+        self.seat_types = seat_types or []
         self.options = options
         self.addons = addons
+        # A plan that sells seats: how many of each type (one of the first, to begin with).
+        for position, seat_type in enumerate(self.seat_types):
+            field = self._quantity(
+                _("Seats: %(type)s") % {"type": seat_type.display_name}, minimum=0
+            )
+            field.initial = 1 if position == 0 else 0
+            self.fields[f"seats_{seat_type.pk}"] = field
         for product in options:
             self.fields[f"option_{product.pk}"] = self._quantity(product.display_name)
         for bundle in addons:
@@ -155,10 +164,10 @@ class CheckoutForm(forms.Form):
             self.fields["payment_type"].initial = payment_types[0]
 
     @staticmethod
-    def _quantity(label: str) -> forms.IntegerField:
+    def _quantity(label: str, minimum: int = 0) -> forms.IntegerField:
         return forms.IntegerField(
             label=label,
-            min_value=0,
+            min_value=minimum,
             max_value=1000,
             initial=0,
             required=False,
@@ -166,9 +175,10 @@ class CheckoutForm(forms.Form):
         )
 
     def option_fields(self) -> list[forms.BoundField]:
-        return [self[f"option_{p.pk}"] for p in self.options] + [
-            self[f"addon_{b.pk}"] for b in self.addons
-        ]
+        return [
+            *(self[f"seats_{t.pk}"] for t in self.seat_types),
+            *(self[f"option_{p.pk}"] for p in self.options),
+        ] + [self[f"addon_{b.pk}"] for b in self.addons]
 
     def group(self, names: tuple[str, ...]) -> list[forms.BoundField]:
         return [self[name] for name in names if name in self.fields]
@@ -230,6 +240,7 @@ class CheckoutForm(forms.Form):
         """The validated order as plain values (no card number, no password)."""
         data = self.cleaned_data
         order: dict[str, Any] = {
+            "seats": {str(t.pk): data.get(f"seats_{t.pk}") or 0 for t in self.seat_types},
             "options": {str(p.pk): data.get(f"option_{p.pk}") or 0 for p in self.options},
             "addons": {str(b.pk): data.get(f"addon_{b.pk}") or 0 for b in self.addons},
             "coupon": (data.get("coupon") or "").strip(),

@@ -3,7 +3,7 @@
 The order is a plain dict (kept in the session between the checkout and the review pages, then
 in `SignUp.order`):
 
-    {"options": {"<product id>": 1}, "addons": {"<bundle id>": 1}, "coupon": "SAVE20-01",
+    {"seats": {"<seat type id>": 3}, "options": {"<product id>": 1}, "addons": {"<bundle id>": 1}, "coupon": "SAVE20-01",
      "language": "fr", "billing": {"kind": "company" | "person", "name": …, "vat_number": …,
      "address_line1": …, "address_line2": …, "postal_code": …, "city": …, "country": "FR",
      "phone": …},
@@ -186,6 +186,7 @@ def _new_customer(*, order: dict[str, Any], email: str, currency: str) -> Custom
 
 def _sell_arguments(order: dict[str, Any]) -> dict[str, Any]:
     return {
+        "seats": {int(k): int(v) for k, v in (order.get("seats") or {}).items() if int(v)},
         "options": {int(k): int(v) for k, v in (order.get("options") or {}).items() if int(v)},
         "addons": {int(k): int(v) for k, v in (order.get("addons") or {}).items() if int(v)},
     }

@@ -28,6 +28,7 @@ from catalog.models import Bundle, BundleItem, OffersGrid, Plan, Product
 from core import clock
 from core.errors import ApplicationError
 from core.web.client_ip import client_ip
+from partners.selectors import plan_seat_types
 from payments.forms import MANDATE_TEXT
 from storefront.forms import CheckoutForm, ReviewForm
 from storefront.selectors import per_period
@@ -135,6 +136,7 @@ def checkout(request: HttpRequest, grid: str, plan: str) -> HttpResponse:
     payment_types = signups.payment_types_of(plan=plan_row, currency=grid_row.currency)
     form_args = {
         "plan": plan_row,
+        "seat_types": plan_seat_types(plan_row),
         "options": options,
         "addons": addons,
         "payment_types": payment_types,
@@ -208,6 +210,7 @@ def checkout(request: HttpRequest, grid: str, plan: str) -> HttpResponse:
                 "email": kept.get("email", ""),
                 "coupon": order.get("coupon", ""),
                 "payment_type": (order.get("payment") or {}).get("type"),
+                **{f"seats_{k}": v for k, v in order.get("seats", {}).items()},
                 **{f"option_{k}": v for k, v in order.get("options", {}).items()},
                 **{f"addon_{k}": v for k, v in order.get("addons", {}).items()},
             }
@@ -320,7 +323,11 @@ def _chosen(plan: Plan, order: dict[str, Any]) -> list[tuple[str, int]]:
     names = {f"o{p.pk}": p.display_name for p in options} | {
         f"a{b.pk}": b.display_name for b in addons
     }
+    seat_names = {str(t.pk): t.display_name for t in plan_seat_types(plan)}
     chosen = [
+        (seat_names.get(str(k), "?"), int(v)) for k, v in order.get("seats", {}).items() if int(v)
+    ]
+    chosen += [
         (names.get(f"o{k}", "?"), int(v)) for k, v in order.get("options", {}).items() if int(v)
     ]
     chosen += [

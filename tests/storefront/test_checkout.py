@@ -16,6 +16,7 @@ from django.test import override_settings
 
 from billing.models import Invoice
 from catalog import services as catalog_services
+from catalog.models import OffersGridPlan, SeatType
 from partners.models import Partner, PartnerCustomer
 from payments.models import PaymentMethod
 from storefront.models import Attempt, SignUp
@@ -27,7 +28,12 @@ from subscriptions.models import (
     Subscription,
     SubscriptionEvent,
 )
-from tests.catalog.factories import BundleItemFactory, CouponCampaignFactory, TaxRateFactory
+from tests.catalog.factories import (
+    BundleItemFactory,
+    CouponCampaignFactory,
+    PlanFactory,
+    TaxRateFactory,
+)
 from tests.subscriptions.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -391,3 +397,46 @@ def test_a_partners_customer_buys_through_its_partner(client, shop, day):
     response = client.post(CHECKOUT, {"coupon": ""})
     assert "managed by Resell" in str(response.context["form"].errors)
     assert not Subscription.objects.exists()
+
+
+def test_a_plan_that_sells_seats_is_bought_by_the_seat(client, shop, day):
+    # Given a plan selling users at 12.00 a month each (20 % VAT), in the grid
+    users = SeatType.objects.create(code="user", name="User", name_fr="Utilisateur")
+    item = BundleItemFactory(
+        product__name="Team seats",
+        product__seat_type=users,
+        product__tax_rate=TaxRateFactory(),
+        price_sheet__amount=D("12.00"),
+        price_sheet__pricing_model="per_unit",
+    )
+    plan = monthly_plan_with(item, code="team-seats")
+    OffersGridPlan.objects.create(grid=shop["grid"], plan=plan, position=3)
+    checkout, review = "/offers/shop/team-seats/", "/offers/shop/team-seats/review/"
+    page = client.get(checkout).content.decode()
+    assert "Seats: User" in page
+    # No seat at all is refused on the field, nothing created
+    response = client.post(checkout, order(**{f"seats_{users.pk}": "0"}))
+    assert response.status_code == 200
+    assert "seat" in str(response.context["form"].errors).lower()
+    nothing_created()
+    # When three are ordered
+    client.post(checkout, order(**{f"seats_{users.pk}": "3"}))
+    assert "43.20" in client.get(review).content.decode()  # 3 × 12.00 × 1.20
+    client.post(review, {"accept_terms": "on"})
+    open_link(client, verification_link())
+    # Then the subscription holds them and the first invoice bills them
+    subscription = Subscription.objects.get()
+    assert {s.seat_type_id: s.quantity for s in subscription.seats.all()} == {users.pk: 3}
+    assert Invoice.objects.get().total.amount == D("43.20")
+
+
+def monthly_plan_with(item, **fields):
+    return PlanFactory(
+        bundles=[item.bundle],
+        currency="EUR",
+        billing_period_count=1,
+        billing_period_unit="month",
+        status="active",
+        payment_types=["card"],
+        **fields,
+    )
