@@ -229,7 +229,7 @@ class FeatureAdmin(CadenceAdmin):
     list_select_related = ["metric"]
     validator = staticmethod(lambda feature: services.feature_validate(feature=feature))
     fieldsets = [
-        (None, {"fields": ["code", "name", "name_fr", "kind", "unit"]}),
+        (None, {"fields": ["code", "name", "name_fr", "kind", "unit", "unit_fr"]}),
         (
             _("Limit counted against usage"),
             {

@@ -560,7 +560,16 @@ class Feature(Localized):
     code = code_field()
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.ON_OFF)
     unit = models.CharField(
-        _("unit"), max_length=30, blank=True, help_text=_("For limits: GB, users, requests…")
+        _("unit (English)"),
+        max_length=30,
+        blank=True,
+        help_text=_("For limits: GB, users, requests…"),
+    )
+    unit_fr = models.CharField(
+        _("unit (French)"),
+        max_length=30,
+        blank=True,
+        help_text=_("Empty: the English unit (GB reads the same)."),
     )
     # A limit counted against usage (docs/billing-rules.md, "Entitlements"): the metric
     # measures what is used of it over the billing period; without one, the limit is a value
@@ -590,6 +599,10 @@ class Feature(Localized):
         verbose_name = _("feature")
         verbose_name_plural = _("features")
         ordering = ["code"]
+
+    @property
+    def display_unit(self) -> str:
+        return self.localized("unit")
 
 
 class PricingModel(models.TextChoices):
@@ -1731,6 +1744,8 @@ class OffersGridPlan(models.Model):
     highlighted = models.BooleanField(_("highlighted"), default=False)
     badge = models.CharField(_("badge (English)"), max_length=40, blank=True)
     badge_fr = models.CharField(_("badge (French)"), max_length=40, blank=True)
+    # The grid's columns are catalog too: each change is an audit row, as a plan's features are.
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("plan of the grid")

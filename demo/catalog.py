@@ -511,6 +511,7 @@ def _features() -> dict[str, Feature]:
             name_fr="Stockage",
             kind="limit",
             unit="GB",
+            unit_fr="Go",
         ),
         upsert(
             Feature,
@@ -970,6 +971,7 @@ def _metered_api_offer(term: Term, features: dict[str, Feature]) -> Plan:
         name_fr="Appels API par mois",
         kind="limit",
         unit="calls",
+        unit_fr="appels",
         metric=metric,
         enforcement="soft",
     )

@@ -489,7 +489,7 @@ def _feature_values(plan: Plan, features: list[Feature]) -> list[FeatureShown]:
             text = (
                 _("unlimited")
                 if value.limit is None
-                else f"{_count(value.limit)} {feature.unit}".strip()
+                else f"{_count(value.limit)} {feature.display_unit}".strip()
             )
             shown.append(FeatureShown(feature.display_name, True, text))
         else:

@@ -207,7 +207,7 @@ class EntitlementSerializer(serializers.Serializer):
         help_text="For a limit: the sum over the subscriptions and add-ons granting it; null "
         "for unlimited (and for an on/off feature); 0 when off.",
     )
-    unit = serializers.CharField()
+    unit = serializers.CharField(help_text="In the request's language (GB, calls…).")
     used = serializers.DecimalField(
         max_digits=30,
         decimal_places=6,

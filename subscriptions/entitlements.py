@@ -156,7 +156,7 @@ class Entitlement:
 
     @property
     def unit(self) -> str:
-        return self.feature.unit
+        return self.feature.display_unit
 
     @property
     def is_limit(self) -> bool:
