@@ -1025,10 +1025,8 @@ def offers_grid_validate(*, grid: OffersGrid) -> None:
             )
 
 
-def offers_grid_entry_validate(*, grid: OffersGrid, entry: OffersGridPlan) -> None:
-    """One plan of a grid: sold in the grid's currency, and its yearly twin billed by the year
-    while the plan itself is billed more often (the toggle switches between the two)."""
-    plan = entry.plan
+def _offerable(plan: Plan, grid: OffersGrid, field: str) -> None:
+    """A plan a grid may show (as its plan or its yearly twin): in the grid's currency, active."""
     if plan.currency != grid.currency:
         raise ApplicationError(
             _(
@@ -1036,14 +1034,21 @@ def offers_grid_entry_validate(*, grid: OffersGrid, entry: OffersGridPlan) -> No
                 "plan in %(currency)s, or change the grid's currency."
             )
             % {"plan": plan.code, "plan_currency": plan.currency, "currency": grid.currency},
-            field="plan",
+            field=field,
         )
     if plan.status != Plan.Status.ACTIVE:
         raise ApplicationError(
             _("%(plan)s is not active: activate it (Catalog › Plans) before offering it.")
             % {"plan": plan.code},
-            field="plan",
+            field=field,
         )
+
+
+def offers_grid_entry_validate(*, grid: OffersGrid, entry: OffersGridPlan) -> None:
+    """One plan of a grid: sold in the grid's currency, and its yearly twin billed by the year
+    while the plan itself is billed more often (the toggle switches between the two)."""
+    plan = entry.plan
+    _offerable(plan, grid, "plan")
     yearly = entry.yearly_plan if entry.yearly_plan_id else None
     if yearly is None:
         return
@@ -1071,21 +1076,7 @@ def offers_grid_entry_validate(*, grid: OffersGrid, entry: OffersGridPlan) -> No
             % {"plan": plan.code, "period": plan.billing_period},
             field="plan",
         )
-    if yearly.currency != grid.currency:
-        raise ApplicationError(
-            _(
-                "%(plan)s is sold in %(plan_currency)s and the grid shows %(currency)s: choose a "
-                "yearly plan in %(currency)s."
-            )
-            % {"plan": yearly.code, "plan_currency": yearly.currency, "currency": grid.currency},
-            field="yearly_plan",
-        )
-    if yearly.status != Plan.Status.ACTIVE:
-        raise ApplicationError(
-            _("%(plan)s is not active: activate it (Catalog › Plans) before offering it.")
-            % {"plan": yearly.code},
-            field="yearly_plan",
-        )
+    _offerable(yearly, grid, "yearly_plan")
 
 
 def offers_grid_entries_validate(*, grid: OffersGrid, entries: Sequence[OffersGridPlan]) -> None:
