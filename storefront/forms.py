@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Bundle, PaymentType, Plan, Product, SeatType
 from core.web.validators import validate_printable
+from storefront.services.signup import BILLING_FIELDS
 
 COMPANY, PERSON = "company", "person"
 
@@ -111,17 +112,8 @@ class CheckoutForm(forms.Form):
     sepa_accept = forms.BooleanField(label=_("I accept the mandate above"), required=False)
 
     ACCOUNT = ("email", "password")
-    BILLING = (
-        "kind",
-        "name",
-        "vat_number",
-        "address_line1",
-        "address_line2",
-        "postal_code",
-        "city",
-        "country",
-        "phone",
-    )
+    # The customer's fields the sign-up keeps, after "company or person".
+    BILLING = ("kind", *BILLING_FIELDS)
     CARD = ("card_number", "card_expiry", "card_holder")
     SEPA = ("sepa_holder", "iban", "bic", "sepa_accept")
 
