@@ -184,7 +184,13 @@ def plan_archetype(rng: random.Random, kind: str, index: int) -> dict:
         r["start"] = _month_start(rng, 2, 20)
         r["addon"] = rng.randint(1, 3) if rng.random() < 0.5 else 0
         r["coupon"] = bool(r["addon"]) and rng.random() < 0.5
-        r["cancel_on"] = DAY - timedelta(days=rng.randint(1, 25)) if rng.random() < 0.3 else None
+        # A cancellation's penalty is invoiced on the day it is asked for: on D for most (a
+        # subscription cancelled before D ends on D and takes no coupon).
+        x = rng.random()
+        early = x < 0.35 and not r["coupon"]
+        r["cancel_on"] = (
+            DAY if x < 0.25 else DAY - timedelta(days=rng.randint(1, 25)) if early else None
+        )
     elif kind == "hosting-upgrade":
         r["start"] = (
             DAY - relativedelta(months=rng.randint(1, 6)) - timedelta(days=rng.randint(3, 25))
@@ -498,10 +504,10 @@ def replicate(archetypes: list[Archetype], n: int, ctx: dict, seed: int = SEED) 
             "subscription_id": f"m.arch_sub + m.c * {sub_stride}",
             "transaction_id": "'h-' || (m.arch_sub + m.c * " + str(sub_stride) + ") || '-' || g",
             "code": "'api_call'",
-            "timestamp": "timestamptz '2026-12-01 08:00Z' + (g * interval '736 hours' / m.usage)",
-            "counted_at": "timestamptz '2026-12-01 08:00Z' + (g * interval '736 hours' / m.usage)",
+            "timestamp": "timestamptz '2026-12-01 08:00Z' + (g * interval '732 hours' / m.usage)",
+            "counted_at": "timestamptz '2026-12-01 08:00Z' + (g * interval '732 hours' / m.usage)",
             "properties": "'{}'::jsonb",
-            "received_at": "timestamptz '2026-12-01 08:00Z' + (g * interval '736 hours' / m.usage)",
+            "received_at": "timestamptz '2026-12-01 08:00Z' + (g * interval '732 hours' / m.usage)",
         }
         cursor.execute(
             f"INSERT INTO {UsageEvent._meta.db_table} ({', '.join(cols)}) "  # noqa: S608
