@@ -168,6 +168,11 @@ def _customer(rng: random.Random, ctx: dict, i: int, *, cad: bool, partner=None)
     return services.customer_create(**fields)
 
 
+def _calls(rng: random.Random) -> int:
+    """December's API calls: most under the 10,000 free, a fifth above (a usage amount)."""
+    return rng.randint(100, 3000) if rng.random() < 0.8 else rng.randint(10001, 13000)
+
+
 def plan_archetype(rng: random.Random, kind: str, index: int) -> dict:
     """Draw an archetype's recipe: dates and quantities (no database)."""
     r: dict = {"kind": kind, "index": index}
@@ -182,7 +187,7 @@ def plan_archetype(rng: random.Random, kind: str, index: int) -> dict:
             r["add"] = (rng.choice(["gateway", "sensor"]), rng.randint(1, 12))
     elif kind == "office":
         r["start"] = _month_start(rng, 2, 20)
-        r["addon"] = rng.randint(1, 3) if rng.random() < 0.5 else 0
+        r["addon"] = rng.randint(1, 6) if rng.random() < 0.7 else 0
         r["coupon"] = bool(r["addon"]) and rng.random() < 0.5
         # A cancellation's penalty is invoiced on the day it is asked for: on D for most (a
         # subscription cancelled before D ends on D and takes no coupon).
@@ -199,7 +204,7 @@ def plan_archetype(rng: random.Random, kind: str, index: int) -> dict:
     elif kind == "hosting-boundary":
         r["start"] = _month_start(rng, 1, 10)
         r["plan"] = rng.choice(["hosting-a", "hosting-b"])
-        r["addon"] = rng.randint(1, 4) if rng.random() < 0.4 else 0
+        r["addon"] = rng.randint(1, 6) if rng.random() < 0.6 else 0
         x = rng.random()
         r["downgrade_on"] = (
             DAY - timedelta(days=rng.randint(2, 20))
@@ -209,7 +214,7 @@ def plan_archetype(rng: random.Random, kind: str, index: int) -> dict:
         r["cancel_on"] = DAY - timedelta(days=rng.randint(2, 20)) if x > 0.8 else None
     elif kind == "backup-trial":
         r["start"] = DAY - timedelta(days=14)
-        r["addon"] = rng.randint(1, 2) if rng.random() < 0.3 else 0
+        r["addon"] = rng.randint(1, 6) if rng.random() < 0.5 else 0
         r["voucher"] = rng.random() < 0.5
     elif kind == "backup-cancel":
         r["start"] = _month_start(rng, 2, 10) - timedelta(days=14)  # the trial, then monthly on D
@@ -219,7 +224,7 @@ def plan_archetype(rng: random.Random, kind: str, index: int) -> dict:
         r["storage"] = rng.randint(1, 120)
     elif kind == "metered":
         r["start"] = _month_start(rng, 1, 6)
-        r["usage"] = rng.randint(2000, 16000)
+        r["usage"] = _calls(rng)
     return r
 
 
@@ -413,9 +418,11 @@ def vary(rng: random.Random, recipe: dict) -> dict:
     if r["kind"] == "platform":
         r["storage"] = rng.randint(1, 120)
     if r.get("addon"):
-        r["addon"] = rng.randint(1, 4)
+        r["addon"] = rng.randint(1, 6)
+    if r["kind"] == "device-add":
+        r["add"] = (r["add"][0], rng.randint(1, 12))
     if r["kind"] == "metered":
-        r["usage"] = rng.randint(2000, 16000)
+        r["usage"] = _calls(rng)
     return r
 
 
@@ -448,7 +455,7 @@ def replicate(archetypes: list[Archetype], n: int, ctx: dict, seed: int = SEED) 
             strides[model] = cursor.fetchone()[0]
         cursor.execute(
             "CREATE TEMP TABLE honest_map (arch_sub int, arch_cust int, c int, locale text,"
-            " usage int, patch jsonb)"
+            " usage int, patch jsonb, add_type int, add_delta int)"
         )
         rows, recipes = [], {}
         per_arch = Counter()
@@ -457,9 +464,13 @@ def replicate(archetypes: list[Archetype], n: int, ctx: dict, seed: int = SEED) 
             per_arch[a.subscription_id] += 1
             r = vary(rng, a.recipe)
             recipes[(a.subscription_id, per_arch[a.subscription_id])] = (a, r)
+            add_type = add_delta = 0
+            if r.get("add"):
+                add_type = ctx["seat_types"][r["add"][0]].pk
+                add_delta = r["add"][1] - a.recipe["add"][1]
             rows.append((a.subscription_id, a.customer_id, per_arch[a.subscription_id],
                          rng.choice(["fr", "en"]), r.get("usage", 0),
-                         json.dumps(_patch(r, ctx))))  # fmt: skip
+                         json.dumps(_patch(r, ctx)), add_type, add_delta))  # fmt: skip
         with cursor.copy("COPY honest_map FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
@@ -534,6 +545,19 @@ def replicate(archetypes: list[Archetype], n: int, ctx: dict, seed: int = SEED) 
             f"WHERE i.subscription_id = m.arch_sub + m.c * {sub_stride} "
             "AND ((i.kind = 'option' AND m.patch ? 'options') OR "
             "(i.kind = 'addon' AND m.patch ? 'addons'))"
+        )
+        # Seats added on D: another number added (the entry's `added` and `quantity`, the row).
+        cursor.execute(
+            f"UPDATE {event_table} e SET data = e.data || jsonb_build_object("  # noqa: S608
+            "'added', (e.data->>'added')::int + m.add_delta, "
+            "'quantity', (e.data->>'quantity')::int + m.add_delta) FROM honest_map m "
+            f"WHERE e.subscription_id = m.arch_sub + m.c * {sub_stride} "
+            "AND e.kind = 'seats_added' AND m.add_delta <> 0"
+        )
+        cursor.execute(
+            "UPDATE subscriptions_subscriptionseat s SET quantity = s.quantity + m.add_delta "  # noqa: S608
+            f"FROM honest_map m WHERE s.subscription_id = m.arch_sub + m.c * {sub_stride} "
+            "AND s.seat_type_id = m.add_type AND m.add_delta <> 0"
         )
         for model, _join in models:
             table = model._meta.db_table
