@@ -15,8 +15,9 @@ Two stages:
    stride per table): customers, partner links, subscriptions, seats, items, discounts, timeline
    events (their JSON as it is; `revoked_by` and the discounts' and redemptions' `event`
    follow the offsets), coupon redemptions. What varies safely: the customer's name, email and
-   (sold directly) language; and the usage of the metered plan — each copy gets its own number
-   of December events, drawn anew (nothing else derives from them but the run's usage line).
+   (sold directly) language; its add-on quantities, seats (at a boundary, or added on D) and
+   platform storage, rewritten in every row that carries them (the `created` or `seats_added`
+   entry's JSON, the seats, the items); and, on the metered plan, its own December events.
    Invoices already issued before D are not copied (the run on D does not read them: the check
    below proves it for the sample).
 
@@ -27,14 +28,14 @@ Shares (weights of the archetype kinds; the copies keep them):
 | kind            | share | plan, currency                | what the run on D bills |
 |-----------------|------:|-------------------------------|-------------------------|
 | device-boundary |  16 % | device-seats, EUR, partner 80 % (20/15 % off) or direct; 1/3/5-year service period (0/10/15 % off) | the quarter starting on D |
-| device-add      |  12 % | same, period not on D         | proration of seats added on D |
-| office          |  14 % | office-24m, EUR; add-on service (50 %), coupon −20 % on it redeemed on D (half of those) | the month; a cancellation (30 %, prorated penalty) requested in December |
+| device-add      |  12 % | same, period not on D         | proration of 1–12 seats added on D |
+| office          |  14 % | office-24m, EUR; add-on service ×1–6 (70 %), coupon −20 % on it redeemed on D (half of those) | the month; a cancellation (prorated penalty, invoiced the day it is asked): on D 25 %, in December 10 % (ends on D) |
 | hosting-upgrade |  10 % | hosting-a → hosting-b, CAD, mid-month on D | proration (credit A, charge B) |
-| hosting-boundary|  12 % | hosting-a/b, CAD; add-on (40 %); downgrade B→A requested in December (30 %), cancellation (allowed, 20 %) | the month starting on D (on the new plan) |
-| backup-trial    |  10 % | cloud-backup-monthly, EUR; 14-day trial ending on D; welcome voucher (−10 %, 3 periods) 50 % | the first month |
+| hosting-boundary|  12 % | hosting-a/b, CAD; add-on ×1–6 (60 %); downgrade B→A requested in December (half of B), cancellation (allowed, 20 %) | the month starting on D (on the new plan) |
+| backup-trial    |  10 % | cloud-backup-monthly, EUR; 14-day trial ending on D; add-on ×1–6 (50 %); welcome voucher (−10 %, 3 periods) 50 % | the first month |
 | backup-cancel   |   6 % | cloud-backup-monthly, boundary on D; cancellation (forbidden: at the commitment end) | the month |
 | platform        |   8 % | platform-yearly, EUR; storage option (graduated tiers, 1–120 GB); start 1 or 2 years back (renewal) | the year, storage |
-| metered         |  12 % | api-metered-monthly, EUR; December calls 2,000–16,000 (10,000 free, graduated) | the month's fee and December's usage |
+| metered         |  12 % | api-metered-monthly, EUR; December calls 100–3,000 (80 %) or 10,001–13,000 (10,000 free, graduated) | the month's fee and December's usage |
 
 Languages: fr/en at random (direct sales); countries FR (EUR) and CA (CAD).
 """
