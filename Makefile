@@ -9,6 +9,7 @@
 #   make bench-exports  the CSV and XLSX exports of 1,000,000 invoice lines (N=…)
 #   make bench-usage  usage events over the API (HTTP) and a period of 10,000,000 aggregated
 #   make bench-storefront  the offers grid page of 6 plans: median of 200 requests, queries
+#   make bench-honest  honest data (issue 19): N subscriptions made like the services, the run
 #   make bench-reports  the MRR rebuild, the dashboard and the reports at 100,000 subscriptions
 #                       and 1,000,000 invoice lines (N=…)
 
@@ -24,7 +25,7 @@ export DEBUG ?= true
 VAR_DIR := $(or $(CADENCE_VAR_DIR),var)
 DEV_ENV := $(VAR_DIR)/.env
 
-.PHONY: run setup install migrate demo serve worker beat test lint format messages bench bench-payments bench-einvoices bench-exports bench-reports bench-usage bench-storefront clean
+.PHONY: run setup install migrate demo serve worker beat test lint format messages bench bench-payments bench-einvoices bench-exports bench-reports bench-usage bench-storefront bench-honest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -109,6 +110,11 @@ bench-storefront: install
 
 bench-reports: install
 	N=$${N:-100000} $(BIN)/python -m bench.reports_cli
+
+# Issue 19, step 1: honest data (bench/honest.py) in a fresh database, the run on 2027-01-01,
+# its line kinds and distinct invoices, and the check against the services; N=… (2,000).
+bench-honest: install
+	N=$${N:-2000} $(BIN)/python -m bench.honest_cli
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
