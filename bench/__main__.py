@@ -177,12 +177,16 @@ def write_report(results: dict) -> None:
         page += "\n" + storefront.section(results["storefront"], results["machine"]) + "\n"
     else:
         page += kept(storefront.START, storefront.END)
+    # The honest data's section (issue 19, step 1), measured by `make bench-honest`.
+    page += kept(HONEST_START, HONEST_END)
     (ROOT / "docs" / "benchmarks.md").write_text(page)
     sys.stderr.write("bench: written docs/benchmarks.md\n")
 
 
 EXPORTS_START = "<!-- bench-exports: measured by `make bench-exports` (bench/exports.py) -->"
 EXPORTS_END = "<!-- /bench-exports -->"
+HONEST_START = "<!-- bench-honest: measured by `make bench-honest` (bench/honest.py) -->"
+HONEST_END = "<!-- /bench-honest -->"
 
 
 def kept(start: str, end: str) -> str:
