@@ -8,7 +8,7 @@ from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from catalog.models import BundleItem, Plan, PriceSheet, UsageCharge
+from catalog.models import BundleItem, Plan, PriceSheet, Product, TaxRate, Term, UsageCharge
 from core.money import money_text
 from core.pricing import round_money
 
@@ -117,3 +117,29 @@ def plan_price_lines(plan: Plan) -> list[str]:
             % {"contract": contract.code, "kind": contract.get_kind_display(), "price": price}
         )
     return lines
+
+
+def plan_options(plan: Plan) -> list[Product]:
+    """The products a plan sells as options: the optional (not required) product items of its
+    bundles, seats aside (seats are bought by type), each once, in bundle order. Reads
+    `plan.bundles` and their items (prefetch them for several plans)."""
+    options: list[Product] = []
+    for bundle in plan.bundles.all():
+        for item in bundle.items.all():
+            if (
+                item.kind == BundleItem.Kind.PRODUCT
+                and not item.required
+                # Always true of a product item (check constraint bundleitem_product_xor_discount).
+                and item.product is not None
+                and not item.product.seat_type_id
+                and item.product not in options
+            ):
+                options.append(item.product)
+    return options
+
+
+def line_tax_rate(product: Product | None, term: Term | None) -> TaxRate | None:
+    """The rate a product's line starts from (billing-rules §10): the product's own, else its
+    plan's term's; catalog.tax then decides what the buyer is charged."""
+    own = product.tax_rate if product is not None and product.tax_rate_id else None
+    return own or (term.tax_rate if term is not None else None)

@@ -34,7 +34,7 @@ from catalog.models import (
     ServicePeriodOption,
     UsageCharge,
 )
-from catalog.selectors import price_sheet_summary, unit_price_text
+from catalog.selectors import line_tax_rate, price_sheet_summary, unit_price_text
 from catalog.tax import Buyer, TaxUndetermined, default_mention
 from core.periods import Period, Unit
 from core.pricing import ZERO, invoice_totals, round_money
@@ -314,12 +314,10 @@ def _price(
     lines = state_lines(book, state, plan.billing_period, today)
     nets = [round_money(line.amount, currency) for line in lines]
     net = sum(nets, ZERO)
-    term = plan.term
     try:
         treatments = [
             book.tax.treatment(
-                rate=(line.product.tax_rate if line.product.tax_rate_id else None)
-                or (term.tax_rate if term is not None else None),
+                rate=line_tax_rate(line.product, plan.term),
                 buyer=buyer,
                 what=line.product.code,
             )

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.hashers import make_password
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,7 +25,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from billing.models import Invoice
-from catalog.models import Bundle, BundleItem, OffersGrid, Plan, Product
+from catalog.models import Bundle, OffersGrid, Plan, Product
+from catalog.selectors import plan_options
 from core import clock
 from core.errors import ApplicationError
 from core.web.client_ip import client_ip
@@ -97,19 +99,9 @@ def _who(
 
 
 def _options(plan: Plan) -> tuple[list[Product], list[Bundle]]:
-    """The plan's optional products (not seats) and its compatible add-on bundles."""
-    options = []
-    for bundle in plan.bundles.prefetch_related("items__product"):
-        for item in bundle.items.all():
-            if (
-                item.kind == BundleItem.Kind.PRODUCT
-                and not item.required
-                and item.product is not None
-                and not item.product.seat_type_id
-                and item.product not in options
-            ):
-                options.append(item.product)
-    return options, list(plan.addon_bundles.all())
+    """The plan's options (catalog.selectors.plan_options) and its compatible add-on bundles."""
+    prefetch_related_objects([plan], "bundles__items__product")
+    return plan_options(plan), list(plan.addon_bundles.all())
 
 
 def _login_url(request: HttpRequest) -> str:

@@ -16,6 +16,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from catalog.models import Product, TaxRate
+from catalog.selectors import line_tax_rate
 from catalog.tax import Buyer, Treatment
 from core.periods import Interval, Period, period_at, period_index
 from core.pricing import DiscountStep
@@ -252,9 +253,7 @@ class SubscriptionContext:
         belong to its penalty line (`penalty_tax`), not to every line of the plan.
         """
         term = self.book.term(state.term_id)
-        rate: TaxRate | None = (
-            product.tax_rate if product is not None and product.tax_rate_id else None
-        ) or (term.tax_rate if term is not None else None)
+        rate = line_tax_rate(product, term)
         what = (
             _("The product %(code)s") % {"code": product.code}
             if product is not None

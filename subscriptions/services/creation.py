@@ -24,6 +24,7 @@ from catalog.models import (
     ServicePeriodOption,
     Term,
 )
+from catalog.selectors import plan_options
 from core.periods import Unit, boundary, period_at, shift
 from core.pricing import ZERO
 from subscriptions import charges as charge_engine
@@ -635,16 +636,7 @@ def _quote(
 
 
 def _checked_options(plan: Plan, options: Mapping[int, int] | None) -> dict[int, int]:
-    optional = {
-        item.product_id
-        for bundle in plan.bundles.all()
-        for item in bundle.items.all()
-        if item.kind == BundleItem.Kind.PRODUCT
-        and not item.required
-        # Always true of a product item (check constraint bundleitem_product_xor_discount).
-        and item.product is not None
-        and not item.product.seat_type_id
-    }
+    optional = {product.pk for product in plan_options(plan)}
     result = {}
     for product_id, quantity in (options or {}).items():
         product_id = _id(product_id, "options", _("An option is chosen by its product id."))
