@@ -14,8 +14,7 @@ from django.utils.translation import gettext as _
 from billing.models import Invoice, InvoiceLine, InvoiceTax
 from billing.parties import buyer_snapshot
 from billing.services import chunk_io
-from billing.services.einvoices import einvoices_request
-from billing.services.numbering import log_issued, take_numbers
+from billing.services.numbering import issue_documents
 from core.pricing import ZERO, invoice_totals
 from subscriptions.charges import ISSUES, RECURRING, USAGE, Charge
 from subscriptions.models import Subscription
@@ -368,30 +367,32 @@ def _credit_header(original: Invoice, *, reason: str, billing_key: str) -> Invoi
     )
 
 
-def save_documents(documents: Sequence[Document], *, issue_on: date | None = None) -> None:
+def save_documents(
+    documents: Sequence[Document],
+    *,
+    issue_on: date | None = None,
+    timings: dict[str, float] | None = None,
+) -> None:
     """Insert documents with their lines and taxes (COPY statements on PostgreSQL); with
-    `issue_on`, issued on that date with their numbers.
+    `issue_on`, then issue them on that date with their numbers (`issue_documents`: the
+    numbering lock is held from there to the caller's commit, so call it last).
 
-    Issuing while inserting: the lines and taxes go in first, pointing to the documents'
-    reserved ids; then the numbers are taken and the documents written, already issued. The
-    sequence lock is held from then to the commit only, and no row is written twice (a draft
-    numbered by an UPDATE would be). One path on every database (only how ids are reserved
-    differs: chunk_io.reserve_row_ids), so the SQLite test suite runs the production one.
+    The documents go in as drafts, then their lines and taxes; issuing sets the numbers of the
+    rows already written and checked, in one UPDATE, so that the lock covers only taking the
+    numbers and writing them. One path on every database (only how ids are reserved differs:
+    chunk_io.reserve_row_ids), so the SQLite test suite runs the production one.
     """
     if not documents:
         return
     invoices = [d.invoice for d in documents]
     chunk_io.reserve_row_ids(invoices)
     _attach(documents)
+    chunk_io.insert_rows(invoices)
     # Nothing points to new lines and taxes: their ids come from the tables' defaults.
     chunk_io.insert_rows([line for d in documents for line in d.lines], ids=False)
     chunk_io.insert_rows([tax for d in documents for tax in d.taxes], ids=False)
     if issue_on is not None:
-        take_numbers(invoices, day=issue_on)  # locks the series until the commit
-    chunk_io.insert_rows(invoices)
-    if issue_on is not None:
-        log_issued([invoice.pk for invoice in invoices], issue_on)
-        einvoices_request()  # after the commit: the e-invoices are made outside the run
+        issue_documents(invoices, day=issue_on, timings=timings)
 
 
 def _attach(documents: Sequence[Document]) -> None:

@@ -3,9 +3,10 @@
 Work is cut in chunks of subscriptions. A chunk is one transaction: lock the chunk's
 subscriptions (skipping those another worker holds), load everything they need in a fixed
 number of queries, advance them (renewals, ends), derive what is due from their timelines,
-subtract what was invoiced, and write in bulk the subscriptions, then the new lines and taxes,
-then take the invoice numbers (the short sequence lock, held to the commit) and write the
-invoices already issued; commit. Killed before the commit, a chunk leaves nothing; run again, it
+subtract what was invoiced, and write in bulk the subscriptions, then the new documents (as
+drafts) with their lines and taxes, check their references, and last take the invoice numbers
+and set them (the short sequence lock, held to the commit: billing/services/numbering.py);
+commit. Killed before the commit, a chunk leaves nothing; run again, it
 bills nothing twice (each line's charge key is unique per subscription).
 """
 
@@ -36,6 +37,7 @@ from billing.services.documents import (
     build_invoice,
     save_documents,
 )
+from billing.services.numbering import issue_documents
 from billing.services.settlement import settle_credited_invoices
 from catalog.tax import TaxUndetermined
 from config.celery import send
@@ -228,7 +230,7 @@ def _billing_chunk(
             return report  # the same computation, nothing written
         chunk_io.write_chunk(advances)
         laps.lap("write subscriptions")
-        _write_documents(documents, day=day, send_emails=send_emails)
+        _write_documents(documents, day=day, send_emails=send_emails, timings=report.timings)
         laps.lap("write invoices")
     laps.lap("commit")
     return report
@@ -328,16 +330,20 @@ def _documents_for(
     ]
 
 
-def _write_documents(documents: list[Document], *, day: date, send_emails: bool | None) -> None:
+def _write_documents(
+    documents: list[Document], *, day: date, send_emails: bool | None, timings: dict[str, float]
+) -> None:
     emails = settings.INVOICE_EMAILS if send_emails is None else send_emails
     if emails:
         for document in documents:  # the outbox, written with the documents
             document.invoice.email_pending = True
-    # Last: the invoice numbers are taken as the documents go in, so the sequence lock is held
-    # only from there to the commit. A run for a day of a closed month (a catch-up) issues on
-    # the first open day: corrections go to the open month (billing/services/closing.py).
-    save_documents(documents, issue_on=books_open_day(day))
+    save_documents(documents)
     _settle_credited(documents)
+    # Last: the invoice numbers are taken once everything else is written and checked, so the
+    # sequence lock is held only to set them and commit. A run for a day of a closed month (a
+    # catch-up) issues on the first open day: corrections go to the open month
+    # (billing/services/closing.py).
+    issue_documents([d.invoice for d in documents], day=books_open_day(day), timings=timings)
     if emails and documents:
         transaction.on_commit(send_pending_emails)
 

@@ -126,9 +126,11 @@ def test_the_door_check_reads_every_form_of_import(tmp_path):
 
 
 @pytest.mark.django_db
-def test_the_run_inserts_its_documents_issued_on_every_database(office):
-    """One issuing path (SQLite as PostgreSQL): numbered before they are written, never
-    written as drafts and numbered by an UPDATE."""
+def test_the_numbering_lock_covers_only_taking_the_numbers_and_setting_them(office):
+    """One issuing path (SQLite as PostgreSQL): the documents, their lines, taxes and events
+    are written and checked first; the sequence row is locked by the chunk's last statement
+    but one, and the last sets the numbers of every document at once (issue 19: the lock's
+    hold no longer grows with the chunk's writes and deferred checks)."""
     from datetime import date
 
     from django.db import connection
@@ -139,8 +141,23 @@ def test_the_run_inserts_its_documents_issued_on_every_database(office):
 
     with CaptureQueriesContext(connection) as captured:
         billing_run(day=date(2026, 2, 1))
-    updates = [q["sql"] for q in captured if q["sql"].startswith('UPDATE "billing_invoice"')]
-    assert updates == []
+    statements = [q["sql"] for q in captured]
+    lock = next(i for i, sql in enumerate(statements) if "billing_invoicesequence" in sql)
+    assert statements[lock].startswith("INSERT INTO billing_invoicesequence")
+    assert "RETURNING last_number" in statements[lock]
+    # Then only the commit (here, the test's savepoint released) and reads (the listing of the
+    # next chunk, which finds none).
+    after = [sql for sql in statements[lock + 1 :] if not sql.startswith(("SELECT", "RELEASE"))]
+    assert len(after) == 1 and after[0].startswith('UPDATE "billing_invoice"')
+    assert statements[lock + 1] == after[0]
+    if connection.vendor == "postgresql":
+        # The foreign keys deferred to the commit are checked before the lock, once every row
+        # is written: between the check and the lock, only reads (the closed months, held
+        # against a close in progress, and the seller's copy).
+        check = statements.index("SET CONSTRAINTS ALL IMMEDIATE")
+        assert statements[check + 1] == "SET CONSTRAINTS ALL DEFERRED"
+        between = statements[check + 2 : lock]
+        assert between and all(sql.startswith(("SELECT", "LOCK TABLE")) for sql in between)
     invoices = list(Invoice.objects.order_by("id"))
     assert [i.number for i in invoices] == ["F2026-000001", "F2026-000002"]
     assert all(i.status == Invoice.Status.ISSUED and i.lines.exists() for i in invoices)

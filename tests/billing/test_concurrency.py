@@ -83,6 +83,48 @@ def test_two_runs_at_once_invoice_each_charge_once_with_gapless_numbers():
     assert_each_charge_once_and_no_gap(expected)
 
 
+# Each child waits for the start file, so that the four runs overlap, then runs the whole day.
+FOUR_RUNS_CHILD = """
+import os, time
+import django
+django.setup()
+from datetime import date
+from billing.services import billing_run
+while not os.path.exists(os.environ["START_FILE"]):
+    time.sleep(0.01)
+report = billing_run(day=date(2026, 4, 1), chunk_size=3)
+print(report.invoices)
+"""
+
+
+def test_four_processes_at_once_number_gapless_and_in_issue_order(tmp_path):
+    """Four runs of the same day in four processes (as four machines would): each charge
+    invoiced once, numbers gapless, and in the order of issue (a later number is never issued
+    before an earlier one: the issue time is read once the block of numbers is held)."""
+    expected = make_subscriptions(48)
+    start = tmp_path / "start"
+    env = {**_child_env(), "START_FILE": str(start), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", FOUR_RUNS_CHILD],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    time.sleep(3)  # the children's Django is set up meanwhile
+    start.touch()
+    outputs = [child.communicate(timeout=240) for child in children]
+    assert [child.returncode for child in children] == [0] * 4, [err for _, err in outputs]
+    assert sum(int(out.split()[-1]) for out, _ in outputs) == expected
+    assert_each_charge_once_and_no_gap(expected)
+    issued = list(Invoice.objects.order_by("sequence").values_list("issued_at", flat=True))
+    assert issued == sorted(issued), "numbers must follow the order of issue"
+
+
 def test_a_run_interrupted_in_its_third_chunk_is_completed_by_the_next(monkeypatch):
     expected = make_subscriptions(12)
     from billing.services import run as run_module
@@ -93,7 +135,7 @@ def test_a_run_interrupted_in_its_third_chunk_is_completed_by_the_next(monkeypat
     def crash_on_third(*args, **kwargs):
         real_save(*args, **kwargs)
         calls["n"] += 1
-        if calls["n"] == 3:  # the third chunk's invoices are written and numbered, not committed
+        if calls["n"] == 3:  # the third chunk's invoices are written, not committed
             raise SystemExit("worker killed")
 
     monkeypatch.setattr(run_module, "save_documents", crash_on_third)
