@@ -303,7 +303,10 @@ def replay(path: Path, dsn: str, processes: int) -> dict[str, Any]:
     for worker in workers:
         worker.start()
     for _ in workers:  # loaded and connected: only the replay is timed
-        ready.acquire()
+        while not ready.acquire(timeout=1):
+            if any(w.exitcode for w in workers):  # died before it was ready: never comes
+                go.set()
+                raise RuntimeError("a replaying process failed before the replay")
     with _connect(dsn) as conn, conn.cursor() as cursor:
         started = time.perf_counter()
         go.set()
