@@ -6,7 +6,9 @@
    invoices and lines written, peak memory, queries per subscription, how long the
    invoice-number lock is held. Also at N/10, to show memory stays flat in N.
 3. The raw-SQL baseline: the same invoices, lines and taxes written with COPY and numbered by
-   one UPDATE — the physical limit of this machine; the ratio run ÷ baseline.
+   one UPDATE — the physical limit of this machine; the ratio run ÷ baseline. And the complete
+   baseline (bench/complete_baseline.py): the run's own SQL, recorded, replayed with its
+   charges computed in advance on 1 and 2 connections — the limit for this schema.
 4. The pages at that size: admin subscription and invoice lists, a partner's customer list and
    customer page, the API subscription list — median and p95 over repeated requests, and their
    query counts.
@@ -122,6 +124,15 @@ def main() -> None:
     results["pages"] = python("bench.pages", database=RUN_DB)
     step("the dashboard and the reports, padded to a million invoice lines")
     results["reports"] = python("bench.reports", database=RUN_DB)
+    step("complete baseline: the run's own SQL recorded, then replayed on 1 and 2 connections")
+    from bench import complete_baseline
+
+    results["complete_baseline"] = complete_baseline.measure(
+        DAY,
+        path=ROOT / "var" / "complete_baseline.pickle",
+        fresh=lambda: fresh(RUN_DB, SEED_DB),
+        command=lambda *args: python("bench.complete_baseline", *args, database=RUN_DB),
+    )
     for workers, threads in ((1, 1), (2, 1), (1, 2)):
         step(f"billing run on {workers} Celery worker(s) of {threads} thread(s)")
         fresh(RUN_DB, SEED_DB)

@@ -112,6 +112,7 @@ def render(results: dict, machine: dict) -> str:
         f"**{base['seconds']:.1f} s**. The billing run takes **{ratio:.1f}×** that"
         f" (target ≤ {TARGET_RATIO:.0f}× — {_mark(ratio <= TARGET_RATIO)}).",
         "",
+        *_complete_baseline(results),
         "## Celery workers",
         "",
         "The same run fanned out in chunks of subscriptions as Celery tasks on the `billing` queue",
@@ -158,6 +159,54 @@ def render(results: dict, machine: dict) -> str:
         *_unmet(results, rate, ratio),
     ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _complete_baseline(results: dict) -> list[str]:
+    """The run's own SQL replayed (bench/complete_baseline.py), beside the raw-SQL baseline."""
+    complete = results.get("complete_baseline")
+    if not complete:
+        return []
+    replay_1, replay_2 = complete["replay_1"], complete["replay_2"]
+    base = results["baseline"]["seconds"]
+    raw = results["run"]["seconds"] / base if base else float("inf")
+    complete_ratio = (
+        results["run"]["seconds"] / replay_2["seconds"] if replay_2["seconds"] else float("inf")
+    )
+    rows = []
+    for label, run, replay in (
+        ("1 thread, 1 connection", results.get("run_1"), replay_1),
+        (f"{results['run']['threads']} threads, 2 processes", results["run"], replay_2),
+    ):
+        if run:
+            ratio = run["seconds"] / replay["seconds"] if replay["seconds"] else float("inf")
+            rows.append(
+                f"| {label} | {run['seconds']:.1f} s | {replay['seconds']:.1f} s | **{ratio:.1f}×**"
+                f" | {'yes' if replay['same'] else '**no**: ' + ', '.join(replay['differs'])} |"
+            )
+    return [
+        "## Complete baseline",
+        "",
+        "The run's own SQL, recorded during a run of one thread (`python -m bench.complete_baseline"
+        " record`), then replayed on a fresh copy of the data with the charges computed in advance:"
+        " each chunk in its own transaction, its statements in order with their recorded"
+        " parameters, every row of every read fetched, its COPY statements with the recorded"
+        " data, then COMMIT — the same reads, locks, writes, foreign keys and triggers, with no"
+        " Python computing: the limit for this schema. Each replayed database must equal the"
+        " run's (invoices, lines, taxes, events, subscriptions).",
+        f"{complete['chunks']} chunks of at most {complete['statements_per_chunk']} statements, of"
+        f" which {complete['copies_per_chunk']} COPY ({complete['copy_mb']:.1f} MB copied in all);"
+        f" {complete['statements_between_chunks']} statements between chunks (the price book, the"
+        " pages of due subscriptions).",
+        "",
+        "| run | run time | replay | run ÷ replay | same database |",
+        "|---|---|---|---|---|",
+        *rows,
+        "",
+        f"Both ratios: the run takes {raw:.1f}× the raw-SQL baseline (its writes alone) and"
+        f" {complete_ratio:.1f}× the complete one ({results['run']['threads']} threads against"
+        " 2 processes).",
+        "",
+    ]
 
 
 def _unmet(results: dict, rate: float, ratio: float) -> list[str]:
