@@ -353,6 +353,9 @@ EINVOICES_ON_ISSUE = env.boolean("EINVOICES_ON_ISSUE", True)
 # How many e-invoices one run of billing.einvoices_generate makes at most.
 EINVOICES_BATCH = env.integer("EINVOICES_BATCH", 200, minimum=1)
 BILLING_CHUNK_SIZE = env.integer("BILLING_CHUNK_SIZE", 1000, minimum=1)
+# Entries of the price book's memo (priced states and invoices), least recently used out
+# past it: a worker's memory stays flat however many distinct states it prices.
+PRICE_MEMO_SIZE = env.integer("PRICE_MEMO_SIZE", 20_000, minimum=1)
 # Threads of an in-process billing run (run_billing): one computes while another waits for
 # PostgreSQL. Celery workers get the same from their pool (--pool threads --concurrency N).
 BILLING_RUN_THREADS = env.integer("BILLING_RUN_THREADS", 2, minimum=1)

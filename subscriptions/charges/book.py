@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db.models import Prefetch
 
 from catalog.models import Bundle, BundleItem, Plan, ProductContract, Term, UsageCharge
 from catalog.tax import TaxPolicy
+from core.memo import BoundedMemo
 
 
 class PriceBook:
@@ -21,7 +23,8 @@ class PriceBook:
         self._terms: dict[int, Term] = {}
         self._contracts: dict[int, ProductContract] = {}
         # Lines priced for a state and period: thousands of subscriptions share a few states.
-        self.memo: dict[tuple, list] = {}
+        # Bounded: a worker keeps its book for the whole run, and honest data has many states.
+        self.memo: BoundedMemo = BoundedMemo(settings.PRICE_MEMO_SIZE)
         self._tax: TaxPolicy | None = None
         if plans is not None:
             for plan in plans:
