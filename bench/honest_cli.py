@@ -66,6 +66,34 @@ def inner(n: int, archetypes: int) -> None:
     print(json.dumps(out, default=str))
 
 
+def generate_only(n: int, archetypes: int) -> None:
+    """The honest data of N subscriptions in DATABASE_URL, not billed for D (make bench's
+    template database): prints one JSON line of what was made."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from bench import honest
+
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    made, ctx, _mapping = honest.generate(n, archetypes)
+    kinds = __import__("collections").Counter(a.kind for a in made)
+    from subscriptions.models import Subscription
+
+    print(
+        json.dumps(
+            {
+                "n": Subscription.objects.count(),
+                "archetypes": len(made),
+                "kinds": dict(sorted(kinds.items())),
+                "seconds": round(time.perf_counter() - started, 1),
+            }
+        )
+    )
+
+
 def _diff(failure: tuple) -> str:
     """A mismatch, shortened to the lines found on one side only."""
     what, pk, mine, theirs = failure[:4]
@@ -80,6 +108,9 @@ def main() -> None:
     archetypes = int(os.environ.get("BENCH_HONEST_ARCHETYPES", "300"))
     if "--inner" in sys.argv:
         inner(n, archetypes)
+        return
+    if "--generate" in sys.argv:
+        generate_only(n, archetypes)
         return
     from bench.__main__ import fresh, psql, sh, step
 
