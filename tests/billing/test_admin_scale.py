@@ -204,3 +204,13 @@ def test_customers_by_country(superuser_client, demo_catalog):
     offered = options(response, "country")
     assert "Belgium (BE)" in offered and "France (FR)" in offered
     assert len(offered) > 200  # every ISO country, whether a customer has it or not
+
+
+def test_the_counts_shown_on_request_count_each_option(superuser_client, three_months):
+    # "Show counts" (Django's facets) counts the rows of each option of the filtered list.
+    page = superuser_client.get(INVOICES, {"_facets": "True", "issue_date__year": 2026})
+
+    assert "F (3)" in options(page, "series")
+    assert "AV (0)" in options(page, "series")
+    months = options(page, "year and month")
+    assert "February 2026 (1)" in months and "June 2026 (0)" in months
