@@ -45,7 +45,7 @@ class YearMonthFieldListFilter(admin.FieldListFilter):
         self.lookup_kwarg_month = f"{field_path}__month"
         super().__init__(field, request, params, model, model_admin, field_path)
         self.title = _("%(field)s: year and month") % {"field": self.title}
-        self.year = self._number(self.lookup_kwarg_year, 1, 9999)
+        self.year = self._number(self.lookup_kwarg_year, 1, 9998)  # 9999 has no year after it
         self.month = self._number(self.lookup_kwarg_month, 1, 12)
 
     def _number(self, name: str, low: int, high: int) -> int | None:
