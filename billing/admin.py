@@ -8,6 +8,7 @@ reason, and whether to reissue), download the PDF.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -23,6 +24,8 @@ from billing import documents, services
 from billing.models import EInvoice, EInvoiceStatusEvent, Invoice, InvoiceLine, Payment
 from billing.services.einvoices import FORMATS as EINVOICE_FORMATS
 from catalog.admin_base import CadenceAdmin, EstimatedCountPaginator
+from catalog.admin_filters import YearMonthFieldListFilter, known_values_filter
+from catalog.models import Product, TaxRate, Term
 from core import clock
 from core.errors import ApplicationError
 from core.money import money_text
@@ -125,12 +128,15 @@ class InvoiceAdmin(ExportAdminMixin, CadenceAdmin):
         "po_reference",
         "pdf_link",
     ]
+    # Every option comes from the code, never from a read of the invoices (catalog.admin_filters):
+    # the issue date by year and month replaces the date hierarchy's MIN/MAX and DISTINCT dates.
     list_filter = [
         "status",
         "kind",
-        "series",
+        ("series", known_values_filter(lambda: [(s, s) for s in Invoice.SERIES.values()])),
         InvoicePartnerFilter,
         InvoiceCustomerFilter,
+        ("issue_date", YearMonthFieldListFilter),
         ("issue_date", admin.DateFieldListFilter),
         "currency",
     ]
@@ -143,7 +149,6 @@ class InvoiceAdmin(ExportAdminMixin, CadenceAdmin):
         "=subscription__id",
     ]
     list_select_related = ["customer"]
-    date_hierarchy = "issue_date"
     show_full_result_count = False  # no count(*) of every invoice on each page
     actions = ["issue_drafts", "cancel_by_credit_note"]
     fieldsets = [
@@ -553,6 +558,24 @@ def _table(headers, rows) -> str:
     )
 
 
+def _catalog_values(field: str) -> list[tuple[str, str]]:
+    """A line's ledger account or item type is copied from its product or its term."""
+    values = (
+        Product.objects.exclude(**{field: ""})
+        .order_by()
+        .values_list(field, flat=True)
+        .union(Term.objects.exclude(**{field: ""}).order_by().values_list(field, flat=True))
+    )
+    return [(value, value) for value in sorted(values)]
+
+
+def _tax_rates() -> list[tuple[str, str]]:
+    """The rates of the tax rates table (a line's rate is copied from one), and 0 %."""
+    rates = {rate.normalize() for rate in TaxRate.objects.values_list("rate", flat=True)}
+    rates.add(Decimal("0"))
+    return [(f"{rate:f}", f"{rate:f} %") for rate in sorted(rates)]
+
+
 @admin.register(InvoiceLine)
 class InvoiceLineAdmin(ExportAdminMixin, CadenceAdmin):
     """Lines across invoices, for accounting exports: ledger account, item type, charge."""
@@ -570,7 +593,13 @@ class InvoiceLineAdmin(ExportAdminMixin, CadenceAdmin):
         "invoice_item_type",
         "charge_date",
     ]
-    list_filter = ["kind", "ledger_account", "invoice_item_type", "tax_rate"]
+    # The accounts, item types and rates the catalog gives lines, not a DISTINCT over the lines.
+    list_filter = [
+        "kind",
+        ("ledger_account", known_values_filter(lambda: _catalog_values("ledger_account"))),
+        ("invoice_item_type", known_values_filter(lambda: _catalog_values("invoice_item_type"))),
+        ("tax_rate", known_values_filter(_tax_rates)),
+    ]
     search_fields = ["invoice__number", "description", "charge_key"]
     list_select_related = ["invoice"]
     show_full_result_count = False
@@ -596,6 +625,7 @@ class PaymentAdmin(ExportAdminMixin, CadenceAdmin):
     list_filter = ["method", ("received_on", admin.DateFieldListFilter)]
     search_fields = ["invoice__number", "reference", "invoice__customer__name"]
     list_select_related = ["invoice", "recorded_by"]
+    show_full_result_count = False  # no count(*) of every payment on each page
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Payment._meta.fields]

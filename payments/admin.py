@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.models import Invoice
 from catalog.admin_base import CadenceAdmin, CadenceInline, application_error_to_form
+from catalog.admin_filters import YearMonthFieldListFilter, known_values_filter
 from core import clock
 from core.errors import ApplicationError
 from core.money import money_text
@@ -29,6 +30,7 @@ from payments.forms import (
     SepaReturnForm,
     StatementUploadForm,
 )
+from payments.gateways import gateway_codes
 from payments.models import (
     BankStatement,
     BankStatementEntry,
@@ -262,6 +264,11 @@ class CreditEntryAdmin(_ReadOnly):
 # Card payments -------------------------------------------------------------------------------------
 
 
+def _gateways() -> list[tuple[str, str]]:
+    """The gateways configured (settings), not a DISTINCT over the payments or the events."""
+    return [(code, code) for code in gateway_codes()]
+
+
 @admin.register(CardPayment)
 class CardPaymentAdmin(_ReadOnly):
     """Attempts to charge an invoice to a card, as the gateway answered and confirmed them."""
@@ -278,10 +285,20 @@ class CardPaymentAdmin(_ReadOnly):
         "gateway",
         "provider_id",
     ]
-    list_filter = ["status", "gateway", "off_session", "failure_code"]
-    search_fields = ["invoice__number", "invoice__customer__name", "provider_id"]
+    # By year and month from today (catalog.admin_filters): no MIN/MAX/DISTINCT over the rows.
+    list_filter = [
+        "status",
+        ("gateway", known_values_filter(_gateways)),
+        "off_session",
+        ("created_on", YearMonthFieldListFilter),
+    ]
+    # A decline code is the gateway's own word (no list of them in the code): typed in the
+    # search, exactly, rather than offered from a SELECT DISTINCT over every card payment.
+    search_fields = ["invoice__number", "invoice__customer__name", "provider_id", "=failure_code"]
+    search_help_text = _(
+        "An invoice number, a customer's name, the gateway's id, or an exact decline code."
+    )
     list_select_related = ["invoice"]
-    date_hierarchy = "created_on"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # made by the portals, the API and dunning, through the gateway
@@ -306,8 +323,10 @@ class GatewayEventAdmin(_ReadOnly):
         "note",
         "processed_at",
     ]
-    list_filter = ["gateway", "type"]
-    search_fields = ["provider_event_id", "provider_payment_id", "provider_refund_id"]
+    # An event's type is the gateway's word: searched exactly, not read DISTINCT from every event.
+    list_filter = [("gateway", known_values_filter(_gateways))]
+    search_fields = ["provider_event_id", "provider_payment_id", "provider_refund_id", "=type"]
+    search_help_text = _("A gateway's event, payment or refund id, or an exact event type.")
     list_select_related = ["card_payment", "refund"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -524,7 +543,14 @@ class BankStatementEntryAdmin(_ReadOnly):
         "note",
         "handle",
     ]
-    list_filter = [EntryStatusFilter, "currency", "direction", "statement"]
+    # By year and month from today (catalog.admin_filters): no MIN/MAX/DISTINCT over the rows.
+    list_filter = [
+        EntryStatusFilter,
+        "currency",
+        "direction",
+        "statement",
+        ("booking_date", YearMonthFieldListFilter),
+    ]
     search_fields = [
         "debtor_name",
         "remittance_information",
@@ -534,7 +560,6 @@ class BankStatementEntryAdmin(_ReadOnly):
     ]
     list_select_related = ["invoice"]
     exclude = ["debtor_iban"]  # shown masked
-    date_hierarchy = "booking_date"
 
     def get_readonly_fields(self, request, obj=None):
         fields = [f.name for f in self.model._meta.fields if f.name != "debtor_iban"]

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from catalog.admin_base import CadenceAdmin
+from catalog.admin_filters import YearMonthFieldListFilter
 from payments.models import DunningPolicy, DunningStep
 
 
@@ -35,10 +36,14 @@ class DunningPolicyAdmin(CadenceAdmin):
 @admin.register(DunningStep)
 class DunningStepAdmin(CadenceAdmin):
     list_display = ["day", "invoice", "customer", "step_label", "detail", "emailed_at"]
-    list_filter = ["step", ("day", admin.DateFieldListFilter)]
+    # By year and month from today (catalog.admin_filters): no MIN/MAX/DISTINCT over the rows.
+    list_filter = [
+        "step",
+        ("day", YearMonthFieldListFilter),
+        ("day", admin.DateFieldListFilter),
+    ]
     list_select_related = ["invoice__customer"]
     search_fields = ["invoice__number", "invoice__customer__name"]
-    date_hierarchy = "day"
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]

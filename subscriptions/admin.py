@@ -11,7 +11,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -25,6 +26,7 @@ from catalog.admin_base import (
     EstimatedCountPaginator,
     ServiceValidatedForm,
 )
+from catalog.admin_filters import country_options, known_values_filter, year_month_filter
 from catalog.models import BillableMetric
 from core import clock
 from core.errors import ApplicationError
@@ -116,9 +118,17 @@ class CustomerAdmin(ExportAdminMixin, CadenceAdmin):
         "subscription_count",
         "created_at",
     ]
-    list_filter = [PartnerFilter, "country", "currency", "locale", "payment_type"]
+    # The countries are ISO's, not a DISTINCT over the customers (catalog.admin_filters).
+    list_filter = [
+        PartnerFilter,
+        ("country", known_values_filter(country_options)),
+        "currency",
+        "locale",
+        "payment_type",
+    ]
     search_fields = ["name", "email", "vat_number", "registration_number", "city"]
     list_select_related = ["partner_link__partner"]
+    show_full_result_count = False  # no count(*) of every customer on each page
     inlines = [PartnerLinkInline, DeployedDevicesInline, CustomerUserInline]
     fieldsets = [
         (None, {"fields": ["name", "email", "phone", "locale"]}),
@@ -143,7 +153,16 @@ class CustomerAdmin(ExportAdminMixin, CadenceAdmin):
     readonly_fields = ["payment_methods"]
 
     def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).annotate(_subscriptions=Count("subscriptions"))
+        # Counted per customer shown, by a subquery: a COUNT over a join of every customer with
+        # every subscription, grouped, was computed for the whole table before the page's LIMIT.
+        counted = (
+            Subscription.objects.filter(customer=OuterRef("pk"))
+            .order_by()
+            .values("customer")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return super().get_queryset(request).annotate(_subscriptions=Coalesce(Subquery(counted), 0))
 
     @admin.display(description=_("payment methods"))
     def payment_methods(self, obj: Customer) -> str:
@@ -269,12 +288,14 @@ class SubscriptionAdmin(ExportAdminMixin, CadenceAdmin):
         SuspendedFilter,
         "plan",
         SubscriptionPartnerFilter,
+        # By year and month from today, renewals lying ahead: the date hierarchy read the MIN,
+        # MAX and DISTINCT renewal dates of every subscription on each page.
+        ("renewal_date", year_month_filter(years_before=2, years_after=5)),
         ("renewal_date", admin.DateFieldListFilter),
         "auto_renew",
     ]
     search_fields = ["=id", "customer__name", "customer__email", "po_reference", "plan__code"]
     list_select_related = ["customer__partner_link__partner", "plan"]
-    date_hierarchy = "renewal_date"
     show_full_result_count = False  # no count(*) over every subscription on each page
     actions = [
         "mark_fulfilled",
