@@ -78,7 +78,7 @@ def generate_only(n: int, archetypes: int) -> None:
 
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
-    made, ctx, _mapping = honest.generate(n, archetypes)
+    made, _ctx, _mapping = honest.generate(n, archetypes)
     kinds = __import__("collections").Counter(a.kind for a in made)
     from subscriptions.models import Subscription
 
