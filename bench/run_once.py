@@ -1,17 +1,20 @@
-"""One measured billing run, in its own process (peak memory is this process's own):
-`python -m bench.run_once DAY [THREADS]` (default: BILLING_RUN_THREADS).
+"""One measured billing run, in its own process: `python -m bench.run_once DAY [PROCESSES]`
+(default: BILLING_RUN_PROCESSES).
 
 Prints one JSON line: seconds, subscriptions, invoices, lines, queries, peak RSS, and how long
-the invoice-number lock was held (from taking it to the commit that releases it).
+the invoice-number lock was held (from taking it to the commit that releases it). With several
+processes, each forked from this one, the queries and lock holds are counted in shared memory
+(the counters are made before the fork), and the peak RSS is the largest of this process's and
+its children's.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import resource
 import sys
-import threading
 import time
 from datetime import date
 
@@ -29,16 +32,19 @@ def main() -> None:
     from billing.services import run as run_module
 
     day = date.fromisoformat(sys.argv[1])
-    threads = int(sys.argv[2]) if len(sys.argv) > 2 else settings.BILLING_RUN_THREADS
-    queries = {"n": 0}
-    counting = threading.Lock()
+    processes = int(sys.argv[2]) if len(sys.argv) > 2 else settings.BILLING_RUN_PROCESSES
+    shared = multiprocessing.get_context("fork")
+    queries = shared.Value("q", 0)
+    holds = shared.Value("i", 0)
+    held = shared.Value("d", 0.0)
+    longest = shared.Value("d", 0.0)
 
     def count(execute, sql, params, many, context):
-        with counting:
-            queries["n"] += 1
+        with queries.get_lock():
+            queries.value += 1
         return execute(sql, params, many, context)
 
-    # Every connection the run opens (one per thread) counts its queries. COPY statements
+    # Every connection the run opens (one per process) counts its queries. COPY statements
     # go straight to psycopg and are not counted: three to five per chunk.
     def wrap(sender, connection, **kwargs):
         connection.execute_wrappers.append(count)
@@ -48,34 +54,44 @@ def main() -> None:
     if count not in connection.execute_wrappers:
         connection.execute_wrappers.append(count)
 
-    holds: list[float] = []
+    def hold_ended(started: float) -> None:
+        seconds = time.perf_counter() - started
+        with holds.get_lock():
+            holds.value += 1
+            held.value += seconds
+            longest.value = max(longest.value, seconds)
+
     real_take = documents_module.take_numbers
 
     def timed_take(invoices, *, day):
         started = time.perf_counter()
         real_take(invoices, day=day)
         # The sequence row stays locked until the chunk's transaction commits.
-        transaction.on_commit(lambda: holds.append(time.perf_counter() - started))
+        transaction.on_commit(lambda: hold_ended(started))
 
     documents_module.take_numbers = timed_take
     started = time.perf_counter()
-    report = run_module.billing_run(day=day, threads=threads, send_emails=False)
+    report = run_module.billing_run(day=day, processes=processes, send_emails=False)
     seconds = time.perf_counter() - started
+    peak_kb = max(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,  # the largest of them
+    )
     print(
         json.dumps(
             {
                 "seconds": seconds,
-                "threads": threads,
+                "processes": processes,
                 "chunk_size": settings.BILLING_CHUNK_SIZE,
                 "subscriptions": report.subscriptions,
                 "renewals": report.renewals,
                 "invoices": report.invoices,
                 "lines": report.lines,
-                "queries": queries["n"],
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                "lock_hold_max_ms": max(holds, default=0) * 1000,
-                "lock_hold_mean_ms": (sum(holds) / len(holds) * 1000) if holds else 0,
-                "chunks": len(holds),
+                "queries": queries.value,
+                "peak_rss_mb": peak_kb / 1024,
+                "lock_hold_max_ms": longest.value * 1000,
+                "lock_hold_mean_ms": (held.value / holds.value * 1000) if holds.value else 0,
+                "chunks": holds.value,
                 "phases": {name: round(seconds, 3) for name, seconds in report.timings.items()},
             }
         )
