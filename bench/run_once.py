@@ -18,6 +18,15 @@ import sys
 import time
 from datetime import date
 
+_SELF_AND_CHILDREN = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+
+
+def _cpu_seconds() -> float:
+    """Processor time used so far by this process and its children (once they have ended)."""
+    return sum(
+        used.ru_utime + used.ru_stime for used in map(resource.getrusage, _SELF_AND_CHILDREN)
+    )
+
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -44,15 +53,16 @@ def main() -> None:
             queries.value += 1
         return execute(sql, params, many, context)
 
-    # Every connection the run opens (one per process) counts its queries. COPY statements
-    # go straight to psycopg and are not counted: three to five per chunk.
+    # Every connection the run opens (one per process) counts its queries, once: a connection
+    # reopened (the run closes this process's before it forks) keeps its wrappers. COPY
+    # statements go straight to psycopg and are not counted: three to five per chunk.
     def wrap(sender, connection, **kwargs):
-        connection.execute_wrappers.append(count)
+        if count not in connection.execute_wrappers:
+            connection.execute_wrappers.append(count)
 
     connection_created.connect(wrap)
     connection.ensure_connection()
-    if count not in connection.execute_wrappers:
-        connection.execute_wrappers.append(count)
+    wrap(None, connection)
 
     def hold_ended(started: float) -> None:
         seconds = time.perf_counter() - started
@@ -70,13 +80,13 @@ def main() -> None:
         transaction.on_commit(lambda: hold_ended(started))
 
     documents_module.take_numbers = timed_take
+    cpu_before = _cpu_seconds()
     started = time.perf_counter()
     report = run_module.billing_run(day=day, processes=processes, send_emails=False)
     seconds = time.perf_counter() - started
-    peak_kb = max(
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,  # the largest of them
-    )
+    cpu_seconds = _cpu_seconds() - cpu_before
+    # The largest of this process's and its children's (each counts the pages they share).
+    peak_kb = max(resource.getrusage(who).ru_maxrss for who in _SELF_AND_CHILDREN)
     print(
         json.dumps(
             {
@@ -89,6 +99,9 @@ def main() -> None:
                 "lines": report.lines,
                 "queries": queries.value,
                 "peak_rss_mb": peak_kb / 1024,
+                # Processor time of this process and its children: the work, whatever the load
+                # of the machine (the seconds above include waiting for a processor).
+                "cpu_seconds": cpu_seconds,
                 "lock_hold_max_ms": longest.value * 1000,
                 "lock_hold_mean_ms": (held.value / holds.value * 1000) if holds.value else 0,
                 "chunks": holds.value,
