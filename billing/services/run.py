@@ -11,9 +11,12 @@ bills nothing twice (each line's charge key is unique per subscription).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import multiprocessing
+import os
+import pickle
 import queue
 import signal
 import threading
@@ -442,11 +445,10 @@ def billing_run(
     held in the child), and when there is only one chunk."""
     chunk_size = chunk_size or settings.BILLING_CHUNK_SIZE
     processes = processes or settings.BILLING_RUN_PROCESSES
-    if (
-        connection.vendor != "postgresql"
-        or connection.in_atomic_block
-        or threading.active_count() > 1
-    ):
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        processes = 1
+    elif processes > 1 and threading.active_count() > 1:
+        logger.info("billing run in one process: this process runs other threads")
         processes = 1
     book = PriceBook.load_all()
     report = RunReport(day)
@@ -513,20 +515,20 @@ def _in_processes(
     stop = context.Event()
     # Forked, a child would share the parent's database socket: each opens its own.
     connections.close_all()
-    pool = []
-    for number in range(processes):
-        receiver, sender = context.Pipe(duplex=False)
-        child = context.Process(
-            target=_bill_chunks,
-            name=f"billing-{number + 1}",
-            args=(work, stop, sender),
-            kwargs={"day": day, "book": book, "send_emails": send_emails},
-            daemon=True,
-        )
-        child.start()
-        sender.close()  # the child's end only: reading it then fails as soon as the child dies
-        pool.append((child, receiver))
+    pool: list = []
     try:
+        for number in range(processes):
+            receiver, sender = context.Pipe(duplex=False)
+            child = context.Process(
+                target=_bill_chunks,
+                name=f"billing-{number + 1}",
+                args=(work, stop, sender),
+                kwargs={"day": day, "book": book, "send_emails": send_emails},
+                daemon=True,
+            )
+            child.start()
+            sender.close()  # the child's end only: reading fails as soon as the child dies
+            pool.append((child, receiver))
         for ids in itertools.chain(chunks, [None] * processes):  # then one end mark each
             if not _hand_over(ids, work, stop, pool):
                 break
@@ -562,11 +564,14 @@ def _bill_chunks(work, stop, results, *, day: date, book: PriceBook, send_emails
     """A billing process: whole chunks from `work` until its end mark or a stop, then its
     report (or its error) sent to the run."""
     report = RunReport(day)
+    parent = os.getppid()
     try:
         while not stop.is_set():
             try:
                 ids = work.get(timeout=_POLL_SECONDS)
             except queue.Empty:
+                if os.getppid() != parent:
+                    return  # the run was killed: no one is left to hand over chunks
                 continue
             if ids is None:
                 break
@@ -579,10 +584,12 @@ def _bill_chunks(work, stop, results, *, day: date, book: PriceBook, send_emails
         outcome = ("error", traceback.format_exc())
     finally:
         connections.close_all()
-    try:
-        results.send(outcome)
+    try:  # pickled as send() would, so that a report that does not pickle is an error too
+        message = pickle.dumps(outcome)
     except Exception:
-        results.send(("error", traceback.format_exc()))
+        message = pickle.dumps(("error", traceback.format_exc()))
+    with contextlib.suppress(OSError):  # the run is gone
+        results.send_bytes(message)
     results.close()
 
 
