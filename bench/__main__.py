@@ -2,7 +2,7 @@
 
 1. Generates N subscriptions (default 100,000; N=… to change) into a template database, once.
 2. The daily billing run on a day when every subscription is due (renewals, invoicing,
-   numbering), in a fresh process, with one thread and with two: subscriptions per second,
+   numbering), in a fresh process, alone and with two forked processes: subscriptions per second,
    invoices and lines written, peak memory, queries per subscription, how long the
    invoice-number lock is held. Also at N/10, to show memory stays flat in N.
 3. The raw-SQL baseline: the same invoices, lines and taxes written with COPY and numbered by
@@ -107,10 +107,10 @@ def main() -> None:
 
     step(f"generating {n} subscriptions")
     results["generate"] = generate(n, SEED_DB)
-    step("billing run, in one process and one thread")
+    step("billing run, in one process")
     fresh(RUN_DB, SEED_DB)
     results["run_1"] = python("bench.run_once", DAY, "1", database=RUN_DB)
-    step("billing run, in one process and two threads")
+    step("billing run, in two processes")
     fresh(RUN_DB, SEED_DB)
     results["run"] = python("bench.run_once", DAY, "2", database=RUN_DB)
     step("raw-SQL baseline of the same writes")

@@ -194,7 +194,7 @@ def record(day: date) -> Recording:
     try:
         with _recording_copies(recorder), connection.execute_wrapper(recorder.execute):
             started = time.perf_counter()
-            report = run_module.billing_run(day=day, threads=1, send_emails=False)
+            report = run_module.billing_run(day=day, processes=1, send_emails=False)
             seconds = time.perf_counter() - started
     finally:
         run_module.billing_chunk = real_chunk

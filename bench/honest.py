@@ -347,7 +347,7 @@ def _bill_until(last: date) -> None:
         if day is None:
             return
         with _at(day + timedelta(days=1), 2):
-            billing_run(day=day, send_emails=False, threads=1)
+            billing_run(day=day, send_emails=False, processes=1)
 
 
 def make_archetypes(count: int, seed: int = SEED) -> tuple[list[Archetype], dict]:
@@ -584,12 +584,12 @@ def generate(n: int, archetypes: int = 300, seed: int = SEED):
 # The run, the check and the report -------------------------------------------------------------
 
 
-def run_day(threads: int = 1):
+def run_day(processes: int = 1):
     """The nightly run for D, in process, at 02:00 on D (December's usage window closed)."""
     from billing.services import billing_run
 
     with _at(DAY, 23):
-        return billing_run(day=DAY, send_emails=False, threads=threads)
+        return billing_run(day=DAY, send_emails=False, processes=processes)
 
 
 def line_signature(line) -> tuple:

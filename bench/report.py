@@ -17,6 +17,11 @@ def _rate(run: dict) -> float:
     return run["subscriptions"] / run["seconds"] if run["seconds"] else 0.0
 
 
+def _processes(run: dict) -> int:
+    """How many processes billed (figures measured before issue 19 counted threads)."""
+    return run.get("processes", run.get("threads", 1))
+
+
 def _run_rows(run: dict, n: int) -> list[str]:
     rate = _rate(run)
     return [
@@ -61,8 +66,8 @@ def render(results: dict, machine: dict) -> str:
         f"Every subscription is due on {results['day']}: renewals, invoicing and numbering, by",
         "`billing_run` (what `manage.py run_billing` runs) in one process, chunks of"
         f" {run.get('chunk_size', 1000):,} subscriptions (`BILLING_CHUNK_SIZE`).",
-        f"With {run['threads']} threads (`BILLING_RUN_THREADS`, the default), each bills whole"
-        " chunks on its own connection, so that one computes while another waits for PostgreSQL.",
+        f"With {_processes(run)} processes (`BILLING_RUN_PROCESSES`), each bills whole chunks"
+        " on its own connection, computing while another waits for PostgreSQL.",
         "",
         "| measure | value | target |",
         "|---|---|---|",
@@ -72,7 +77,7 @@ def render(results: dict, machine: dict) -> str:
     if run_1:
         rate_1 = _rate(run_1)
         lines.append(
-            f"| the same with 1 thread | {run_1['seconds']:.1f} s, {rate_1:,.0f} per second"
+            f"| the same with 1 process | {run_1['seconds']:.1f} s, {rate_1:,.0f} per second"
             f" | ≥ {TARGET_RATE:,} — {_mark(rate_1 >= TARGET_RATE)} |"
         )
     lines += [
@@ -90,17 +95,17 @@ def render(results: dict, machine: dict) -> str:
         " invoices, already numbered, and the commit.",
         "",
         "Where the time goes (seconds, all chunks"
-        + (", summed over the threads" if run["threads"] > 1 else "")
+        + (", summed over the processes" if _processes(run) > 1 else "")
         + "):",
         "",
     ]
-    for title, measured in (("", run), ("1 thread: ", run_1)):
+    for title, measured in (("", run), ("1 process: ", run_1)):
         if not measured:
             continue
         phases = measured["phases"]
         if not title:
             lines += ["| | " + " | ".join(phases) + " |", "|---|" + "---|" * len(phases)]
-        label = title.rstrip(": ") or f"{measured['threads']} threads"
+        label = title.rstrip(": ") or f"{_processes(measured)} processes"
         lines.append(f"| {label} | " + " | ".join(f"{v:.1f}" for v in phases.values()) + " |")
     lines += [
         "",
@@ -241,14 +246,14 @@ def _unmet(results: dict, rate: float, ratio: float) -> list[str]:
     if ratio > TARGET_RATIO:
         writes = phases.get("write subscriptions", 0) + phases.get("write invoices", 0)
         writes += phases.get("commit", 0)
-        threads = run.get("threads", 1)
+        processes = _processes(run)
         missed.append(
             f"- **Ratio to the baseline ({ratio:.1f}× against {TARGET_RATIO:.0f}×).** The baseline"
             " copies rows computed in advance into tables without triggers or foreign keys. The run"
             " also reads and locks every subscription with its timeline, seats and discounts,"
             " computes the charges, updates the subscriptions, appends their renewals, checks the"
             " foreign keys of every row at commit and keeps the immutability triggers on."
-            f" Summed over its {threads} thread(s), its writes and commits take {writes:.1f} s"
+            f" Summed over its {processes} process(es), its writes and commits take {writes:.1f} s"
             f" (the whole baseline {base['seconds']:.1f} s) and its loading and computing"
             f" {total - writes:.1f} s."
         )
@@ -262,7 +267,7 @@ def _unmet(results: dict, rate: float, ratio: float) -> list[str]:
             f" {TARGET_RATE:,}).** It bills one chunk at a time, each a task of its own"
             + (
                 f", and is slower than the same chunks billed in one process by `run_billing`"
-                f" ({_rate(run_1):,.0f}/s with one thread)"
+                f" ({_rate(run_1):,.0f}/s in one process)"
                 if run_1
                 else ""
             )

@@ -1,19 +1,31 @@
-"""One measured billing run, in its own process (peak memory is this process's own):
-`python -m bench.run_once DAY [THREADS]` (default: BILLING_RUN_THREADS).
+"""One measured billing run, in its own process: `python -m bench.run_once DAY [PROCESSES]`
+(default: BILLING_RUN_PROCESSES).
 
 Prints one JSON line: seconds, subscriptions, invoices, lines, queries, peak RSS, and how long
-the invoice-number lock was held (from taking it to the commit that releases it).
+the invoice-number lock was held (from taking it to the commit that releases it). With several
+processes, each forked from this one, the queries and lock holds are counted in shared memory
+(the counters are made before the fork), and the peak RSS is the largest of this process's and
+its children's.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import resource
 import sys
-import threading
 import time
 from datetime import date
+
+_SELF_AND_CHILDREN = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+
+
+def _cpu_seconds() -> float:
+    """Processor time used so far by this process and its children (once they have ended)."""
+    return sum(
+        used.ru_utime + used.ru_stime for used in map(resource.getrusage, _SELF_AND_CHILDREN)
+    )
 
 
 def main() -> None:
@@ -25,58 +37,90 @@ def main() -> None:
     from django.db import connection, transaction
     from django.db.backends.signals import connection_created
 
-    from billing.services import documents as documents_module
+    from billing.services import numbering as numbering_module
     from billing.services import run as run_module
 
     day = date.fromisoformat(sys.argv[1])
-    threads = int(sys.argv[2]) if len(sys.argv) > 2 else settings.BILLING_RUN_THREADS
-    queries = {"n": 0}
-    counting = threading.Lock()
+    processes = int(sys.argv[2]) if len(sys.argv) > 2 else settings.BILLING_RUN_PROCESSES
+    shared = multiprocessing.get_context("fork")
+    queries = shared.Value("q", 0)
+    holds = shared.Value("i", 0)
+    held = shared.Value("d", 0.0)
+    longest = shared.Value("d", 0.0)
 
     def count(execute, sql, params, many, context):
-        with counting:
-            queries["n"] += 1
+        with queries.get_lock():
+            queries.value += 1
         return execute(sql, params, many, context)
 
-    # Every connection the run opens (one per thread) counts its queries. COPY statements
-    # go straight to psycopg and are not counted: three to five per chunk.
+    # Every connection the run opens (one per process) counts its queries, once: a connection
+    # reopened (the run closes this process's before it forks) keeps its wrappers. COPY
+    # statements go straight to psycopg and are not counted: three to five per chunk.
     def wrap(sender, connection, **kwargs):
-        connection.execute_wrappers.append(count)
+        if count not in connection.execute_wrappers:
+            connection.execute_wrappers.append(count)
 
     connection_created.connect(wrap)
     connection.ensure_connection()
-    if count not in connection.execute_wrappers:
-        connection.execute_wrappers.append(count)
+    wrap(None, connection)
 
-    holds: list[float] = []
-    real_take = documents_module.take_numbers
+    def hold_ended(started: float) -> None:
+        seconds = time.perf_counter() - started
+        with holds.get_lock():
+            holds.value += 1
+            held.value += seconds
+            longest.value = max(longest.value, seconds)
 
-    def timed_take(invoices, *, day):
+    real_take = numbering_module.take_numbers
+    waited = shared.Value("d", 0.0)
+
+    def timed_take(invoices, *, day, timings=None):
         started = time.perf_counter()
-        real_take(invoices, day=day)
-        # The sequence row stays locked until the chunk's transaction commits.
-        transaction.on_commit(lambda: holds.append(time.perf_counter() - started))
+        mine: dict[str, float] = {}
+        real_take(invoices, day=day, timings=mine)
+        if timings is not None:
+            for name, value in mine.items():
+                timings[name] = timings.get(name, 0.0) + value
+        wait = mine.get("numbering wait", 0.0)
+        with waited.get_lock():
+            waited.value += wait
+        # Held from when the lock is granted; the sequence row stays locked until the chunk's
+        # transaction commits.
+        transaction.on_commit(lambda: hold_ended(started + wait))
 
-    documents_module.take_numbers = timed_take
+    numbering_module.take_numbers = timed_take
+    cpu_before = _cpu_seconds()
     started = time.perf_counter()
-    report = run_module.billing_run(day=day, threads=threads, send_emails=False)
+    report = run_module.billing_run(day=day, processes=processes, send_emails=False)
     seconds = time.perf_counter() - started
+    cpu_seconds = _cpu_seconds() - cpu_before
+    # The largest of this process's and its children's (each counts the pages they share).
+    peak_kb = max(resource.getrusage(who).ru_maxrss for who in _SELF_AND_CHILDREN)
     print(
         json.dumps(
             {
                 "seconds": seconds,
-                "threads": threads,
+                "processes": processes,
                 "chunk_size": settings.BILLING_CHUNK_SIZE,
                 "subscriptions": report.subscriptions,
                 "renewals": report.renewals,
                 "invoices": report.invoices,
                 "lines": report.lines,
-                "queries": queries["n"],
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                "lock_hold_max_ms": max(holds, default=0) * 1000,
-                "lock_hold_mean_ms": (sum(holds) / len(holds) * 1000) if holds else 0,
-                "chunks": len(holds),
-                "phases": {name: round(seconds, 3) for name, seconds in report.timings.items()},
+                "queries": queries.value,
+                "peak_rss_mb": peak_kb / 1024,
+                # Processor time of this process and its children: the work, whatever the load
+                # of the machine (the seconds above include waiting for a processor).
+                "cpu_seconds": cpu_seconds,
+                "lock_hold_max_ms": longest.value * 1000,
+                "lock_hold_mean_ms": (held.value / holds.value * 1000) if holds.value else 0,
+                # Waiting for the lock (another process holding it), summed over the chunks.
+                "lock_wait_ms": waited.value * 1000,
+                "chunks": holds.value,
+                "phases": {
+                    name: round(seconds, 3)
+                    for name, seconds in report.timings.items()
+                    if not name.startswith("numbering")  # inside "write invoices"
+                },
             }
         )
     )

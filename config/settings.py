@@ -7,6 +7,7 @@ DATABASE_URL and CELERY_BROKER_URL; `manage.py check --deploy` is clean then.
 
 import hashlib
 import hmac
+import os
 from pathlib import Path
 
 from celery.schedules import crontab
@@ -356,9 +357,18 @@ BILLING_CHUNK_SIZE = env.integer("BILLING_CHUNK_SIZE", 1000, minimum=1)
 # Entries of the price book's memo (priced states and invoices), least recently used out
 # past it: a worker's memory stays flat however many distinct states it prices.
 PRICE_MEMO_SIZE = env.integer("PRICE_MEMO_SIZE", 20_000, minimum=1)
-# Threads of an in-process billing run (run_billing): one computes while another waits for
-# PostgreSQL. Celery workers get the same from their pool (--pool threads --concurrency N).
-BILLING_RUN_THREADS = env.integer("BILLING_RUN_THREADS", 2, minimum=1)
+# Processes of an in-process billing run (run_billing), each billing whole chunks: the
+# computing is Python, so threads would share one interpreter lock. By default the CPUs this
+# process may use (its affinity, as a container or taskset sets it), at most 8: beyond, the
+# database is what the run waits for. Celery workers scale the same by running several.
+BILLING_RUN_PROCESSES = env.integer(
+    "BILLING_RUN_PROCESSES",
+    min(
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+        8,
+    ),
+    minimum=1,
+)
 # Days after the due date when reminders 1, 2, 3… go out.
 OVERDUE_REMINDER_DAYS = env.parsed(
     "OVERDUE_REMINDER_DAYS",

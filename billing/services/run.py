@@ -12,10 +12,17 @@ bills nothing twice (each line's charge key is unique per subscription).
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import logging
+import multiprocessing
+import os
+import pickle
 import queue
+import signal
 import threading
 import time
+import traceback
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -431,28 +438,40 @@ def billing_run(
     day: date,
     chunk_size: int | None = None,
     send_emails: bool | None = None,
-    threads: int | None = None,
+    processes: int | None = None,
 ) -> RunReport:
-    """Every chunk due on `day`, in this process (run_billing, the benchmark, tests).
+    """Every chunk due on `day`, from this process (run_billing, the benchmark, tests).
 
-    With several `threads` (default: BILLING_RUN_THREADS), each bills whole chunks on its own
-    database connection: while one waits for PostgreSQL, another computes. Chunks are as
-    independent as in several Celery workers (row locks, one transaction each). One thread
-    inside a transaction (whose rows other connections cannot see) and on SQLite."""
+    With several `processes` (default: BILLING_RUN_PROCESSES, the CPUs this process may use),
+    the chunks are billed by as many forked processes, each on its own database connection:
+    threads would share one interpreter lock, and the computing is Python. Chunks are as
+    independent as in several Celery workers (row locks, one transaction each). In this process
+    on SQLite, inside a transaction (whose rows other connections cannot see), from a process
+    that runs other threads (fork copies only this one: a lock another thread holds would stay
+    held in the child), and when there is only one chunk."""
     chunk_size = chunk_size or settings.BILLING_CHUNK_SIZE
-    threads = threads or settings.BILLING_RUN_THREADS
+    processes = processes or settings.BILLING_RUN_PROCESSES
     if connection.vendor != "postgresql" or connection.in_atomic_block:
-        threads = 1
+        processes = 1
+    elif processes > 1 and threading.active_count() > 1:
+        logger.info("billing run in one process: this process runs other threads")
+        processes = 1
     book = PriceBook.load_all()
     report = RunReport(day)
     chunks = due_chunks(day=day, chunk_size=chunk_size)
-    if threads == 1:
+    if processes > 1:
+        # Two chunks at least, or the fork would cost more than it saves.
+        first = list(itertools.islice(chunks, 2))
+        chunks = itertools.chain(first, chunks)
+        if len(first) < 2:
+            processes = 1
+    if processes == 1:
         for ids in chunks:
             report.add(
                 billing_chunk(subscription_ids=ids, day=day, book=book, send_emails=send_emails)
             )
     else:
-        _in_threads(threads, chunks, report, day=day, book=book, send_emails=send_emails)
+        _in_processes(processes, chunks, report, day=day, book=book, send_emails=send_emails)
     if report.skipped_ids:
         # Rows another session held (a change being made, a reminder being recorded): billed
         # now, waiting for their locks, so that nothing due today is left for tomorrow.
@@ -470,55 +489,153 @@ def billing_run(
     return report
 
 
-def _in_threads(
-    threads: int,
+class BillingProcessFailed(RuntimeError):
+    """A process of a billing run failed or was killed: the run stopped, the chunks committed
+    stay billed, and the next run bills the rest (nothing twice)."""
+
+
+# How long a process, or the run feeding them, waits on the queue before looking again whether
+# the run stopped (an error, a process killed).
+_POLL_SECONDS = 0.2
+
+
+def _in_processes(
+    processes: int,
     chunks: Iterator[list[int]],
     report: RunReport,
     *,
     day: date,
     book: PriceBook,
-    send_emails,
+    send_emails: bool | None,
 ) -> None:
-    """Bill `chunks` in `threads` threads, adding up their reports into `report` (each chunk's
-    documents are let go at once: memory stays flat, as does the queue, which holds at most one
-    chunk per thread). The first error stops the run (chunks already committed stay billed, like
-    a worker that dies) and is raised here."""
-    work: queue.Queue = queue.Queue(maxsize=threads)
-    adding = threading.Lock()
-    errors: list[BaseException] = []
+    """Bill `chunks` in `processes` forked processes, adding up their reports into `report`.
 
-    def worker() -> None:
-        try:
-            while (ids := work.get()) is not None:
-                if errors:
-                    continue  # drain the queue: the run stops
-                try:
-                    done = billing_chunk(
-                        subscription_ids=ids, day=day, book=book, send_emails=send_emails
-                    )
-                except BaseException as error:  # re-raised in the calling thread
-                    errors.append(error)
-                else:
-                    with adding:
-                        report.add(done)
-        finally:
-            connections.close_all()  # this thread's own connection
-
-    pool = [threading.Thread(target=worker, name=f"billing-{i}") for i in range(threads)]
-    for thread in pool:
-        thread.start()
+    Forked, the processes start with the price book loaded and the settings read. The queue
+    holds at most one chunk's ids per process (memory stays flat); each process sends back one
+    report, counts and timings without the documents. The first error stops the run (the other
+    processes take no more chunks; chunks already committed stay billed, like a worker that
+    dies) and is raised here with the failed process's traceback; a process killed by a signal
+    is an error too."""
+    context = multiprocessing.get_context("fork")
+    work = context.Queue(maxsize=processes)
+    stop = context.Event()
+    # Forked, a child would share the parent's database socket: each opens its own.
+    connections.close_all()
+    pool: list = []
     try:
-        for ids in chunks:
-            if errors:
+        for number in range(processes):
+            receiver, sender = context.Pipe(duplex=False)
+            child = context.Process(
+                target=_bill_chunks,
+                name=f"billing-{number + 1}",
+                args=(work, stop, sender),
+                kwargs={"day": day, "book": book, "send_emails": send_emails},
+                daemon=True,
+            )
+            child.start()
+            sender.close()  # the child's end only: reading fails as soon as the child dies
+            pool.append((child, receiver))
+        for ids in itertools.chain(chunks, [None] * processes):  # then one end mark each
+            if not _hand_over(ids, work, stop, pool):
                 break
-            work.put(ids)
+    except BaseException:
+        stop.set()
+        raise
     finally:
-        for _ in pool:
-            work.put(None)
-        for thread in pool:
-            thread.join()
-    if errors:
-        raise errors[0]
+        failures = _reap(pool, stop, report)
+        _close(work)
+    if failures:
+        raise BillingProcessFailed(
+            "the billing run stopped (chunks committed stay billed; run it again to bill the "
+            "rest):\n" + "\n".join(failures)
+        )
+
+
+def _hand_over(ids: list[int] | None, work, stop, pool) -> bool:
+    """Queue `ids` for the processes, unless the run has stopped: a process failed, or one
+    ended before its end mark (killed)."""
+    while not stop.is_set():
+        if any(child.exitcode not in (None, 0) for child, _ in pool):
+            stop.set()
+            break
+        try:
+            work.put(ids, timeout=_POLL_SECONDS)
+        except queue.Full:
+            continue
+        return True
+    return False
+
+
+def _bill_chunks(work, stop, results, *, day: date, book: PriceBook, send_emails) -> None:
+    """A billing process: whole chunks from `work` until its end mark or a stop, then its
+    report (or its error) sent to the run."""
+    report = RunReport(day)
+    parent = os.getppid()
+    try:
+        while not stop.is_set():
+            try:
+                ids = work.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                if os.getppid() != parent:
+                    return  # the run was killed: no one is left to hand over chunks
+                continue
+            if ids is None:
+                break
+            report.add(
+                billing_chunk(subscription_ids=ids, day=day, book=book, send_emails=send_emails)
+            )
+        outcome: tuple[str, object] = ("report", report)
+    except BaseException:
+        stop.set()  # the others take no more chunks
+        outcome = ("error", traceback.format_exc())
+    finally:
+        connections.close_all()
+    try:  # pickled as send() would, so that a report that does not pickle is an error too
+        message = pickle.dumps(outcome)
+    except Exception:
+        message = pickle.dumps(("error", traceback.format_exc()))
+    with contextlib.suppress(OSError):  # the run is gone
+        results.send_bytes(message)
+    results.close()
+
+
+def _reap(pool, stop, report: RunReport) -> list[str]:
+    """Wait for the billing processes and add up their reports; what went wrong in them."""
+    failures = []
+    for child, receiver in pool:
+        while not receiver.poll(_POLL_SECONDS) and child.exitcode is None:
+            if any(other.exitcode not in (None, 0) for other, _ in pool):
+                stop.set()  # one was killed: the others stop after their chunk
+        try:
+            kind, payload = receiver.recv()
+        except EOFError:  # ended without a word
+            kind, payload = "error", None
+        receiver.close()
+        child.join()
+        if kind == "report" and child.exitcode == 0:
+            report.add(payload)
+            continue
+        stop.set()
+        where = f"process {child.name} (pid {child.pid})"
+        if payload:
+            failures.append(f"{where} failed:\n{payload}")
+        elif child.exitcode is not None and child.exitcode < 0:
+            failures.append(f"{where} was killed by {signal.Signals(-child.exitcode).name}")
+        else:
+            failures.append(f"{where} ended with exit code {child.exitcode} and no report")
+    return failures
+
+
+def _close(work) -> None:
+    """Empty the queue of what no process took (after a stop), so that its feeding thread ends
+    and the next run in this process may fork again."""
+    try:
+        while True:
+            work.get(timeout=_POLL_SECONDS / 4)
+    except queue.Empty:
+        pass
+    work.close()
+    work.join_thread()
 
 
 def subscription_invoice_now(*, subscription: Subscription, day: date) -> list[Invoice]:

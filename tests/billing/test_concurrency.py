@@ -13,14 +13,16 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q
 
 from billing.models import Invoice, InvoiceLine, InvoiceSequence
 from billing.services import billing_run
+from billing.services.run import BillingProcessFailed
 from catalog.models import Plan, SeatType
 from demo.catalog import seed_catalog
 from subscriptions import services
+from subscriptions.models import Subscription
 from tests.concurrency import postgresql_only, run_together
 from tests.subscriptions.factories import CustomerFactory
 
@@ -140,41 +142,88 @@ def test_a_run_interrupted_in_its_third_chunk_is_completed_by_the_next(monkeypat
 
     monkeypatch.setattr(run_module, "save_documents", crash_on_third)
     with pytest.raises(SystemExit):
-        billing_run(day=DAY, chunk_size=4)
+        billing_run(day=DAY, chunk_size=4, processes=1)  # the calls counted in this process
     done_before = Invoice.objects.count()
     assert 0 < done_before < expected  # two chunks landed, the third left nothing behind
     monkeypatch.setattr(run_module, "save_documents", real_save)
-    billing_run(day=DAY, chunk_size=4)
+    billing_run(day=DAY, chunk_size=4, processes=1)
     assert_each_charge_once_and_no_gap(expected)
 
 
-def test_a_run_in_three_threads_invoices_each_charge_once_with_gapless_numbers():
+def test_a_run_in_three_processes_invoices_each_charge_once_with_gapless_numbers():
     expected = make_subscriptions(30)
-    report = billing_run(day=DAY, chunk_size=2, threads=3)
+    report = billing_run(day=DAY, chunk_size=2, processes=3)
     assert report.subscriptions == 30 and report.invoices == expected
+    assert report.timings["commit"] > 0  # the processes' timings are added up too
     assert_each_charge_once_and_no_gap(expected)
-    assert billing_run(day=DAY, chunk_size=2, threads=3).invoices == 0
+    assert billing_run(day=DAY, chunk_size=2, processes=3).invoices == 0
 
 
-def test_an_error_in_a_thread_stops_the_run_and_the_next_run_completes_it(monkeypatch):
+def _third_chunk(chunk_size: int) -> int:
+    """The first subscription of the run's third chunk (the chunks are in id order)."""
+    return Subscription.objects.order_by("pk").values_list("pk", flat=True)[2 * chunk_size]
+
+
+def test_an_error_in_a_process_stops_the_run_and_the_next_run_completes_it(monkeypatch):
     expected = make_subscriptions(12)
     from billing.services import run as run_module
 
     real_chunk = run_module.billing_chunk
-    calls = {"n": 0}
+    failing = _third_chunk(2)
 
     def fail_on_third(**kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
+        if failing in kwargs["subscription_ids"]:
             raise RuntimeError("chunk failed")
         return real_chunk(**kwargs)
 
-    monkeypatch.setattr(run_module, "billing_chunk", fail_on_third)
-    with pytest.raises(RuntimeError, match="chunk failed"):
-        billing_run(day=DAY, chunk_size=2, threads=2)
-    assert Invoice.objects.count() < expected
+    monkeypatch.setattr(run_module, "billing_chunk", fail_on_third)  # inherited by the fork
+    with pytest.raises(BillingProcessFailed, match=r"(?s)Traceback.*RuntimeError: chunk failed"):
+        billing_run(day=DAY, chunk_size=2, processes=2)
+    assert 0 < Invoice.objects.count() < expected
     monkeypatch.setattr(run_module, "billing_chunk", real_chunk)
-    billing_run(day=DAY, chunk_size=2, threads=2)
+    billing_run(day=DAY, chunk_size=2, processes=2)
+    assert_each_charge_once_and_no_gap(expected)
+
+
+def test_a_process_killed_mid_chunk_stops_the_run_and_the_next_run_completes_it(monkeypatch):
+    """SIGKILL (the OOM killer) in a process holding its third chunk's locks, its transaction
+    open: never ignored, and the chunk is left whole for the next run."""
+    expected = make_subscriptions(12)
+    from billing.services import run as run_module
+
+    real_lock = run_module._lock_and_load
+    doomed, run_pid = _third_chunk(2), os.getpid()
+
+    def lock_then_die(subscription_ids, *args, **kwargs):
+        locked = real_lock(subscription_ids, *args, **kwargs)
+        if doomed in subscription_ids and os.getpid() != run_pid:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return locked
+
+    monkeypatch.setattr(run_module, "_lock_and_load", lock_then_die)
+    with pytest.raises(BillingProcessFailed, match="killed by SIGKILL"):
+        billing_run(day=DAY, chunk_size=2, processes=2)
+    billed = Invoice.objects.count()
+    assert 0 < billed < expected
+    assert not Invoice.objects.filter(lines__subscription_id=doomed).exists()
+    monkeypatch.setattr(run_module, "_lock_and_load", real_lock)
+    assert billing_run(day=DAY, chunk_size=2, processes=2).invoices == expected - billed
+    assert_each_charge_once_and_no_gap(expected)
+
+
+def test_a_run_with_one_chunk_or_inside_a_transaction_stays_in_this_process(monkeypatch):
+    import multiprocessing
+
+    expected = make_subscriptions(4)
+
+    def no_fork(*args, **kwargs):
+        raise AssertionError("forked")
+
+    monkeypatch.setattr(multiprocessing, "get_context", no_fork)
+    with transaction.atomic():
+        assert billing_run(day=DAY, chunk_size=2, processes=2).invoices == expected
+        transaction.set_rollback(True)
+    assert billing_run(day=DAY, chunk_size=4, processes=2).invoices == expected
     assert_each_charge_once_and_no_gap(expected)
 
 
@@ -205,7 +254,7 @@ def test_a_worker_killed_mid_run_loses_nothing():
             DAY.isoformat(),
         ],
         cwd=ROOT,
-        env={**_child_env(), "KILL_IN_CHUNK": "3", "BILLING_RUN_THREADS": "1"},
+        env={**_child_env(), "KILL_IN_CHUNK": "3", "BILLING_RUN_PROCESSES": "1"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         timeout=300,
@@ -399,7 +448,7 @@ def test_rows_locked_by_another_session_are_billed_by_the_end_of_the_run(monkeyp
 
     monkeypatch.setattr(run_module, "billing_chunk", chunk)
     try:
-        report = billing_run(day=DAY, threads=1)
+        report = billing_run(day=DAY, processes=1)
     finally:
         release.set()
         holder.join(30)
@@ -440,7 +489,7 @@ def test_a_row_only_referenced_by_another_session_is_not_skipped():
     holder.start()
     try:
         assert inserted.wait(30)
-        report = billing_run(day=DAY, threads=1)
+        report = billing_run(day=DAY, processes=1)
     finally:
         release.set()
         holder.join(30)
