@@ -21,6 +21,9 @@ def main() -> None:
     import django
 
     django.setup()
+    from bench.clock import travel
+
+    travel()  # the nightly job's time (BENCH_NOW)
     from celery import current_app
     from django.conf import settings
 
@@ -39,7 +42,7 @@ def main() -> None:
             [
                 sys.executable,
                 "-m",
-                "celery",
+                "bench.clock",  # celery, on the benchmark's clock
                 "-A",
                 "config",
                 "worker",

@@ -395,6 +395,9 @@ def _setup() -> None:
     import django
 
     django.setup()
+    from bench.clock import travel
+
+    travel()  # the nightly job's time (BENCH_NOW)
 
 
 def _dsn() -> str:

@@ -33,6 +33,9 @@ def main() -> None:
     import django
 
     django.setup()
+    from bench.clock import travel
+
+    travel()  # the nightly job's time (BENCH_NOW)
     from django.conf import settings
     from django.db import connection, transaction
     from django.db.backends.signals import connection_created

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from billing.models import Invoice, InvoiceLine, InvoiceTax
 from billing.parties import buyer_snapshot
 from billing.services import chunk_io
-from billing.services.numbering import issue_documents
+from billing.services.numbering import date_documents, issue_documents
 from core.pricing import ZERO, invoice_totals
 from subscriptions.charges import ISSUES, RECURRING, USAGE, Charge
 from subscriptions.models import Subscription
@@ -385,6 +385,8 @@ def save_documents(
     if not documents:
         return
     invoices = [d.invoice for d in documents]
+    if issue_on is not None:
+        date_documents(invoices, day=issue_on)  # written with them: the lock sets the numbers only
     chunk_io.reserve_row_ids(invoices)
     _attach(documents)
     chunk_io.insert_rows(invoices)
@@ -392,7 +394,7 @@ def save_documents(
     chunk_io.insert_rows([line for d in documents for line in d.lines], ids=False)
     chunk_io.insert_rows([tax for d in documents for tax in d.taxes], ids=False)
     if issue_on is not None:
-        issue_documents(invoices, day=issue_on, timings=timings)
+        issue_documents(invoices, day=issue_on, timings=timings, dated=True)
 
 
 def _attach(documents: Sequence[Document]) -> None:

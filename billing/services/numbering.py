@@ -34,17 +34,13 @@ from billing.services.closing import books_refuse_closed
 from billing.services.einvoices import einvoices_request
 from catalog.models import SellerProfile
 
-ISSUE_FIELDS = [
-    "seller",
-    "status",
-    "series",
-    "year",
-    "sequence",
-    "number",
-    "issue_date",
-    "due_date",
-    "issued_at",
-]
+# Set before the lock: written with the documents (or, for drafts issued later, by an UPDATE
+# before the lock). A draft may carry them: only a number makes a document issued.
+DATED_FIELDS = ["seller", "series", "year", "issue_date", "due_date"]
+# Set under the lock: what the numbers decide. Four narrow columns, so that the UPDATE inside
+# the lock carries no JSON (the seller's copy) and stays short whatever the chunk's size.
+NUMBER_FIELDS = ["status", "sequence", "number", "issued_at"]
+ISSUE_FIELDS = [*DATED_FIELDS, *NUMBER_FIELDS]
 
 
 def format_number(series: str, year: int, sequence: int) -> str:
@@ -71,22 +67,36 @@ def _take_numbers(series: str, year: int, count: int) -> int:
     return last - count + 1
 
 
-def take_numbers(
-    invoices: Sequence[Invoice], *, day: date, timings: dict[str, float] | None = None
-) -> None:
-    """Number documents (invoices and credit notes) on `day`, in id order, in memory: set their
-    number, series, dates and status. Locks each series' sequence row until the transaction
-    ends. Refused (ApplicationError) when `day` is in a closed month: every document's date
-    is set here, so this is where the monthly close holds (billing/services/closing.py).
-    `timings` gets the seconds spent waiting for the lock ("numbering wait")."""
+def date_documents(invoices: Sequence[Invoice], *, day: date) -> None:
+    """Date documents (invoices and credit notes) for their issue on `day`, in memory: their
+    series, year, issue and due dates and the seller's copy, all but the number. Refused
+    (ApplicationError) when `day` is in a closed month: every document's date is set here, so
+    this is where the monthly close holds (billing/services/closing.py)."""
     books_refuse_closed(day, field="day")
-    by_series: dict[str, list[Invoice]] = defaultdict(list)
-    for invoice in invoices:
-        by_series[Invoice.SERIES[invoice.kind]].append(invoice)
     due = day + timedelta(days=settings.INVOICE_DUE_DAYS)
     # The seller as it is at issue, printed and written into the e-invoice ever after. Read
     # before the lock: it changes only by an operator's edit, never within a run.
     seller = seller_snapshot(SellerProfile.current())
+    for invoice in invoices:
+        invoice.seller = seller
+        invoice.series = Invoice.SERIES[invoice.kind]
+        invoice.year = day.year
+        invoice.issue_date = day
+        # A credit note settles at once: nothing to pay, no later due date.
+        invoice.due_date = (
+            day if invoice.kind == Invoice.Kind.CREDIT_NOTE else invoice.due_date or due
+        )
+
+
+def take_numbers(
+    invoices: Sequence[Invoice], *, day: date, timings: dict[str, float] | None = None
+) -> None:
+    """Number dated documents (`date_documents`) in id order, in memory: set their number and
+    status. Locks each series' sequence row until the transaction ends. `timings` gets the
+    seconds spent waiting for the lock ("numbering wait")."""
+    by_series: dict[str, list[Invoice]] = defaultdict(list)
+    for invoice in invoices:
+        by_series[invoice.series].append(invoice)
     started = time.perf_counter()
     firsts = {
         # Always the same order of series: two issuers never deadlock.
@@ -100,33 +110,32 @@ def take_numbers(
         group = sorted(by_series[series], key=lambda invoice: invoice.pk)
         for offset, invoice in enumerate(group):
             invoice.status = Invoice.Status.ISSUED
-            invoice.seller = seller
-            invoice.series = series
-            invoice.year = day.year
             invoice.sequence = first + offset
             invoice.number = format_number(series, day.year, first + offset)
-            invoice.issue_date = day
-            # A credit note settles at once: nothing to pay, no later due date.
-            invoice.due_date = (
-                day if invoice.kind == Invoice.Kind.CREDIT_NOTE else invoice.due_date or due
-            )
             invoice.issued_at = now
 
 
 def issue_documents(
-    invoices: Sequence[Invoice], *, day: date, timings: dict[str, float] | None = None
+    invoices: Sequence[Invoice],
+    *,
+    day: date,
+    timings: dict[str, float] | None = None,
+    dated: bool = False,
 ) -> None:
-    """Number and issue saved drafts (invoices and credit notes) on `day`, in id order. The
-    caller's transaction should end right after: the numbering lock is held until it does.
-    `timings` gets "numbering wait" and "numbering held" (from the lock to the end of this
-    call; the commit adds to it)."""
+    """Number and issue saved drafts (invoices and credit notes) on `day`, in id order; with
+    `dated`, they were saved dated already (`date_documents`). The caller's transaction should
+    end right after: the numbering lock is held until it does. `timings` gets "numbering wait"
+    and "numbering held" (from the lock to the end of this call; the commit adds to it)."""
     if not invoices:
         return
+    if not dated:
+        date_documents(invoices, day=day)
+        chunk_io.update_rows(invoices, DATED_FIELDS)
     log_issued([invoice.pk for invoice in invoices], day)  # nothing in it needs the number
     _check_deferred(Invoice)
     started = time.perf_counter()
     take_numbers(invoices, day=day, timings=timings)
-    chunk_io.update_rows(invoices, ISSUE_FIELDS)  # one statement, whatever the number of documents
+    chunk_io.update_rows(invoices, NUMBER_FIELDS)  # one statement, whatever the number of documents
     if timings is not None:
         _add(timings, "numbering held", time.perf_counter() - started)
         _add(timings, "numbering blocks", 1)
