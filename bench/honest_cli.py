@@ -104,10 +104,19 @@ def _diff(failure: tuple) -> str:
 
 
 def main() -> None:
-    n = int(os.environ.get("N", sys.argv[1] if len(sys.argv) > 1 else "2000"))
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    n = int(os.environ.get("N", args[0] if args else "2000"))
     archetypes = int(os.environ.get("BENCH_HONEST_ARCHETYPES", "300"))
     if "--inner" in sys.argv:
         inner(n, archetypes)
+        return
+    if "--report" in sys.argv:  # what a run billed on D, in DATABASE_URL
+        import django
+
+        django.setup()
+        from bench import honest
+
+        print(json.dumps(honest.report(), default=str))
         return
     if "--generate" in sys.argv:
         generate_only(n, archetypes)

@@ -56,9 +56,15 @@ def fill(cursor, lines: int) -> None:
             f"INSERT INTO subscriptions_customer ({columns}) "  # noqa: S608 - no input
             f"SELECT {values} FROM generate_series(1, 5000) g"
         )
-    cursor.execute("SELECT min(id), max(id) FROM subscriptions_customer")
-    low, high = cursor.fetchone()
-    span = high - low + 1
+    # The customers' ids need not follow each other (the honest data's copies stride them):
+    # each invoice takes the (g mod n)-th customer.
+    cursor.execute(
+        "CREATE TEMP TABLE bench_customer AS SELECT (row_number() OVER (ORDER BY id) - 1) AS k,"
+        " id FROM subscriptions_customer"
+    )
+    cursor.execute("CREATE INDEX ON bench_customer (k)")
+    cursor.execute("SELECT count(*) FROM bench_customer")
+    (span,) = cursor.fetchone()
     # Drafts first: the lines of an issued invoice cannot be written (immutability triggers).
     columns, values = _filler(
         cursor,
@@ -66,7 +72,7 @@ def fill(cursor, lines: int) -> None:
         {
             "kind": "'invoice'",
             "status": "'draft'",
-            "customer_id": f"{low} + (g % {span})",
+            "customer_id": "c.id",
             "currency": "CASE WHEN g % 10 = 0 THEN 'CAD' ELSE 'EUR' END",
             "issue_date": "date '2024-01-01' + (g % 1095)",
             "due_date": "date '2024-01-31' + (g % 1095)",
@@ -75,8 +81,9 @@ def fill(cursor, lines: int) -> None:
     )
     cursor.execute(
         f"INSERT INTO billing_invoice ({columns}) SELECT {values} "  # noqa: S608 - no input
-        f"FROM generate_series(1, {invoices}) g"
+        f"FROM generate_series(1, {invoices}) g JOIN bench_customer c ON c.k = g % {span}"
     )
+    cursor.execute("DROP TABLE bench_customer")
     columns, values = _filler(
         cursor,
         "billing_invoiceline",
