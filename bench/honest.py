@@ -28,14 +28,14 @@ Shares (weights of the archetype kinds; the copies keep them):
 | kind            | share | plan, currency                | what the run on D bills |
 |-----------------|------:|-------------------------------|-------------------------|
 | device-boundary |  16 % | device-seats, EUR, partner 80 % (20/15 % off) or direct; 1/3/5-year service period (0/10/15 % off) | the quarter starting on D |
-| device-add      |  12 % | same, period not on D         | proration of 1–12 seats added on D (copies: 1–500) |
-| office          |  14 % | office-24m, EUR; add-on service ×1–6 (copies ×1–100) (70 %), coupon −20 % on it redeemed on D (half of those) | the month; a cancellation (prorated penalty, invoiced the day it is asked): on D 25 %, in December 10 % (ends on D) |
+| device-add      |  12 % | same, period not on D         | proration of 1–12 seats added on D (copies: 1–2,000) |
+| office          |  14 % | office-24m, EUR; add-on service ×1–6 (copies ×1–1,000) (70 %), coupon −20 % on it redeemed on D (half of those) | the month; a cancellation (prorated penalty, invoiced the day it is asked): on D 25 %, in December 10 % (ends on D) |
 | hosting-upgrade |  10 % | hosting-a → hosting-b, CAD, mid-month on D | proration (credit A, charge B) |
-| hosting-boundary|  12 % | hosting-a/b, CAD; add-on ×1–6 (copies ×1–100) (60 %); downgrade B→A requested in December (half of B), cancellation (allowed, 20 %) | the month starting on D (on the new plan) |
-| backup-trial    |  10 % | cloud-backup-monthly, EUR; 14-day trial ending on D; add-on ×1–6 (copies ×1–100) (50 %); welcome voucher (−10 %, 3 periods) 50 % | the first month |
+| hosting-boundary|  12 % | hosting-a/b, CAD; add-on ×1–6 (copies ×1–1,000) (60 %); downgrade B→A requested in December (half of B), cancellation (allowed, 20 %) | the month starting on D (on the new plan) |
+| backup-trial    |  10 % | cloud-backup-monthly, EUR; 14-day trial ending on D; add-on ×1–6 (copies ×1–1,000) (50 %); welcome voucher (−10 %, 3 periods) 50 % | the first month |
 | backup-cancel   |   6 % | cloud-backup-monthly, boundary on D; cancellation (forbidden: at the commitment end) | the month |
-| platform        |   8 % | platform-yearly, EUR; storage option (graduated tiers, 1–120 GB; copies 1–1,000); start 1 or 2 years back (renewal) | the year, storage |
-| metered         |  12 % | api-metered-monthly, EUR; December calls 100–3,000 (80 %) or 10,001–13,000 (10,000 free, graduated) | the month's fee and December's usage |
+| platform        |   8 % | platform-yearly, EUR; storage option (graduated tiers, 1–120 GB; copies 1–5,000); start 1 or 2 years back (renewal) | the year, storage |
+| metered         |  12 % | api-metered-monthly, EUR, its free allowance set to 1,000 calls by the bench's operator; December calls 10–300 (80 %) or 1,001–2,000 (graduated above the free 1,000) | the month's fee and December's usage |
 
 Languages: fr/en at random (direct sales); countries FR (EUR) and CA (CAD).
 """
@@ -96,6 +96,7 @@ def setup_catalog() -> dict:
 
     with transaction.atomic():
         seed_catalog()
+        _free_allowance()
         # The demo's two partners (demo/partners.py), without the demo's own subscriptions.
         for code, name, percent, country, locale in (
             ("acme", "Acme Resellers", "20.00", "FR", "fr"),
@@ -169,9 +170,26 @@ def _customer(rng: random.Random, ctx: dict, i: int, *, cad: bool, partner=None)
     return services.customer_create(**fields)
 
 
+FREE_CALLS = 1000
+
+
 def _calls(rng: random.Random) -> int:
-    """December's API calls: most under the 10,000 free, a fifth above (a usage amount)."""
-    return rng.randint(100, 3000) if rng.random() < 0.8 else rng.randint(10001, 13000)
+    """December's API calls: most under the free 1,000, a fifth above (a usage amount).
+
+    One event per call, as the API receives them. The demo's allowance is 10,000 free calls;
+    the bench lowers it to 1,000 (`_free_allowance`) and draws ten times fewer calls, so the
+    copies carry about 5 million events at N = 100,000 instead of 40 million: the same rules
+    billed, the same share above the allowance, a generation that fits in minutes."""
+    return rng.randint(10, 300) if rng.random() < 0.8 else rng.randint(FREE_CALLS + 1, 2000)
+
+
+def _free_allowance() -> None:
+    """The operator's edit in the admin: the metered plan's first tier ends at FREE_CALLS."""
+    from catalog.models import PriceTier
+
+    tiers = PriceTier.objects.filter(price_sheet__code="api-calls-graduated-eur")
+    tiers.filter(first_unit=1).update(last_unit=FREE_CALLS)
+    tiers.exclude(first_unit=1).update(first_unit=FREE_CALLS + 1)
 
 
 def plan_archetype(rng: random.Random, kind: str, index: int) -> dict:
@@ -419,11 +437,11 @@ def vary(rng: random.Random, recipe: dict) -> dict:
     if r["kind"] == "device-boundary":
         r["seats"] = {c: rng.randint(1, 500) if q else 0 for c, q in r["seats"].items()}
     if r["kind"] == "platform":
-        r["storage"] = rng.randint(1, 1000)
+        r["storage"] = rng.randint(1, 5000)
     if r.get("addon"):
-        r["addon"] = rng.randint(1, 100)
+        r["addon"] = rng.randint(1, 1000)
     if r["kind"] == "device-add":
-        r["add"] = (r["add"][0], rng.randint(1, 500))
+        r["add"] = (r["add"][0], rng.randint(1, 2000))
     if r["kind"] == "metered":
         r["usage"] = _calls(rng)
     return r

@@ -8,6 +8,16 @@ TARGET_MEMORY_MB = 300
 TARGET_MEMORY_GROWTH = 0.10  # peak RSS at N within 10 % of N/10's
 TARGET_LOCK_MS = 10  # numbering lock held per chunk, on average
 TARGET_QUERIES = 12
+# A page's own bound where its test sets a larger one: the partner's customer page reads its
+# subscriptions' features, contracts and usage too (tests/partners/test_queries.py, 18), in a
+# number of queries that does not grow with the rows (the same test, 2 against 20).
+PAGE_QUERIES = {"partner: customer page": 18}
+
+
+def _query_bound(title: str) -> int:
+    return PAGE_QUERIES.get(title, TARGET_QUERIES)
+
+
 TARGET_MEDIAN_MS = 300
 
 
@@ -172,10 +182,11 @@ def render(results: dict, machine: dict) -> str:
         if "median_ms" not in page:
             lines.append(f"| {title} | — | — | — | {page.get('status', '')} |")
             continue
-        ok = page["queries"] <= TARGET_QUERIES and page["median_ms"] < TARGET_MEDIAN_MS
+        bound = _query_bound(title)
+        ok = page["queries"] <= bound and page["median_ms"] < TARGET_MEDIAN_MS
         lines.append(
             f"| {title} | {page['median_ms']:.0f} ms | {page['p95_ms']:.0f} ms | {page['queries']}"
-            f" | ≤ {TARGET_QUERIES} queries, median < {TARGET_MEDIAN_MS} ms — {_mark(ok)} |"
+            f" | ≤ {bound} queries, median < {TARGET_MEDIAN_MS} ms — {_mark(ok)} |"
         )
     lines += [
         "",
@@ -299,7 +310,7 @@ def _unmet(results: dict, rate: float, ratio: float) -> list[str]:
         )
     for title, page in _pages(results)[0].items():
         if "median_ms" in page and (
-            page["queries"] > TARGET_QUERIES or page["median_ms"] >= TARGET_MEDIAN_MS
+            page["queries"] > _query_bound(title) or page["median_ms"] >= TARGET_MEDIAN_MS
         ):
             missed.append(
                 f"- **{title}**: median {page['median_ms']:.0f} ms, {page['queries']} queries."

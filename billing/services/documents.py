@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -372,10 +372,13 @@ def save_documents(
     *,
     issue_on: date | None = None,
     timings: dict[str, float] | None = None,
+    before_issue: Callable[[], None] | None = None,
 ) -> None:
     """Insert documents with their lines and taxes (COPY statements on PostgreSQL); with
     `issue_on`, then issue them on that date with their numbers (`issue_documents`: the
     numbering lock is held from there to the caller's commit, so call it last).
+    `before_issue` runs once they are written and before the numbers are taken: what must be
+    written with them (the nightly run settles the invoices they credit) stays out of the lock.
 
     The documents go in as drafts, then their lines and taxes; issuing sets the numbers of the
     rows already written and checked, in one UPDATE, so that the lock covers only taking the
@@ -393,6 +396,8 @@ def save_documents(
     # Nothing points to new lines and taxes: their ids come from the tables' defaults.
     chunk_io.insert_rows([line for d in documents for line in d.lines], ids=False)
     chunk_io.insert_rows([tax for d in documents for tax in d.taxes], ids=False)
+    if before_issue is not None:
+        before_issue()
     if issue_on is not None:
         issue_documents(invoices, day=issue_on, timings=timings, dated=True)
 

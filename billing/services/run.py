@@ -44,7 +44,6 @@ from billing.services.documents import (
     build_invoice,
     save_documents,
 )
-from billing.services.numbering import date_documents, issue_documents
 from billing.services.settlement import settle_credited_invoices
 from catalog.tax import TaxUndetermined
 from config.celery import send
@@ -346,15 +345,14 @@ def _write_documents(
             document.invoice.email_pending = True
     # A run for a day of a closed month (a catch-up) issues on the first open day: corrections
     # go to the open month (billing/services/closing.py).
-    issue_day = books_open_day(day)
-    invoices = [d.invoice for d in documents]
-    if invoices:
-        date_documents(invoices, day=issue_day)
-    save_documents(documents)
-    _settle_credited(documents)
-    # Last: the invoice numbers are taken once everything else is written and checked, so the
-    # sequence lock is held only to set them and commit.
-    issue_documents(invoices, day=issue_day, timings=timings, dated=True)
+    # The invoice numbers are taken last, once everything else is written and checked (the
+    # credited invoices settled too), so the sequence lock is held only to set them and commit.
+    save_documents(
+        documents,
+        issue_on=books_open_day(day),
+        timings=timings,
+        before_issue=lambda: _settle_credited(documents),
+    )
     if emails and documents:
         transaction.on_commit(send_pending_emails)
 
