@@ -109,6 +109,7 @@ def main() -> None:
     n = int(os.environ.get("N", "100000"))
     small = max(n // 10, 1000)
     results: dict = {"n": n, "small_n": small, "day": DAY}
+    results["billing_only"] = os.environ.get("BENCH_BILLING_ONLY") == "1"
 
     step(f"generating {n} subscriptions")
     results["generate"] = generate(n, SEED_DB)

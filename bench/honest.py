@@ -29,10 +29,10 @@ Shares (weights of the archetype kinds; the copies keep them):
 |-----------------|------:|-------------------------------|-------------------------|
 | device-boundary |  16 % | device-seats, EUR, partner 80 % (20/15 % off) or direct; 1/3/5-year service period (0/10/15 % off) | the quarter starting on D |
 | device-add      |  12 % | same, period not on D         | proration of 1–12 seats added on D (copies: 1–2,000) |
-| office          |  14 % | office-24m, EUR; add-on service ×1–6 (copies ×1–1,000) (70 %), coupon −20 % on it redeemed on D (half of those) | the month; a cancellation (prorated penalty, invoiced the day it is asked): on D 25 %, in December 10 % (ends on D) |
+| office          |  14 % | office-24m, EUR; add-on service ×1–6 (copies ×1–10,000) (70 %), coupon −20 % on it redeemed on D (half of those) | the month; a cancellation (prorated penalty, invoiced the day it is asked): on D 25 %, in December 10 % (ends on D) |
 | hosting-upgrade |  10 % | hosting-a → hosting-b, CAD, mid-month on D | proration (credit A, charge B) |
-| hosting-boundary|  12 % | hosting-a/b, CAD; add-on ×1–6 (copies ×1–1,000) (60 %); downgrade B→A requested in December (half of B), cancellation (allowed, 20 %) | the month starting on D (on the new plan) |
-| backup-trial    |  10 % | cloud-backup-monthly, EUR; 14-day trial ending on D; add-on ×1–6 (copies ×1–1,000) (50 %); welcome voucher (−10 %, 3 periods) 50 % | the first month |
+| hosting-boundary|  12 % | hosting-a/b, CAD; add-on ×1–6 (copies ×1–10,000) (60 %); downgrade B→A requested in December (half of B), cancellation (allowed, 20 %) | the month starting on D (on the new plan) |
+| backup-trial    |  10 % | cloud-backup-monthly, EUR; 14-day trial ending on D; add-on ×1–6 (copies ×1–10,000) (50 %); welcome voucher (−10 %, 3 periods) 50 % | the first month |
 | backup-cancel   |   6 % | cloud-backup-monthly, boundary on D; cancellation (forbidden: at the commitment end) | the month |
 | platform        |   8 % | platform-yearly, EUR; storage option (graduated tiers, 1–120 GB; copies 1–5,000); start 1 or 2 years back (renewal) | the year, storage |
 | metered         |  12 % | api-metered-monthly, EUR, its free allowance set to 1,000 calls by the bench's operator; December calls 10–300 (80 %) or 1,001–2,000 (graduated above the free 1,000) | the month's fee and December's usage |
@@ -432,14 +432,17 @@ def vary(rng: random.Random, recipe: dict) -> dict:
     the seats and the items carry drawn anew (device seats at a boundary, the platform's storage,
     add-ons, seats added on D) and, for the metered plan, its own December calls. The ranges are
     wide on purpose: copies must not repeat each other's invoices (at least 40 % of the invoices
-    distinct at N = 100,000), or the price memos would flatter the run."""
+    distinct at N = 100,000), or the price memos would flatter the run. The add-on is priced
+    flat (billing-rules: once per period whatever the quantity), so its count changes the
+    state, the memo's key and the printed quantity, not the amount: at 1–1,000 the 10,000
+    copies of each add-on kind repeated their 1,000 counts (33.7 % distinct at 100,000)."""
     r = dict(recipe)
     if r["kind"] == "device-boundary":
         r["seats"] = {c: rng.randint(1, 500) if q else 0 for c, q in r["seats"].items()}
     if r["kind"] == "platform":
         r["storage"] = rng.randint(1, 5000)
     if r.get("addon"):
-        r["addon"] = rng.randint(1, 1000)
+        r["addon"] = rng.randint(1, 10000)
     if r["kind"] == "device-add":
         r["add"] = (r["add"][0], rng.randint(1, 2000))
     if r["kind"] == "metered":

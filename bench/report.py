@@ -73,7 +73,8 @@ def render(results: dict, machine: dict) -> str:
         f"- Date: {machine['date']}",
         f"- Machine: {machine['cpu']}, {machine['memory']} RAM; {machine['system']}",
         f"- Python {machine['python']}; {machine['postgresql']}; load average at the end: {machine['load']}",
-        f"- Command: `N={n} make bench`",
+        f"- Command: `N={n}{' BENCH_BILLING_ONLY=1' if results.get('billing_only') else ''}"
+        " make bench`",
         *_data(results),
         "",
         "## Daily billing run (one process)",
