@@ -572,6 +572,19 @@ def _charge_card(*, customer: Customer, invoices: list[Invoice], today: date) ->
             logger.warning("first invoice %s not charged: %s", invoice.number, refusal.message)
 
 
+def signup_of_link(*, token: str) -> SignUp:
+    """The sign-up a verification link names, read only (the page that asks to confirm it):
+    refused like the link itself when it is forged, expired or its sign-up deleted."""
+    signup = SignUp.objects.select_related("grid", "plan").filter(pk=_signup_of(token)).first()
+    if signup is None:
+        raise SignUpLinkInvalid(_gone(), code="gone")
+    return signup
+
+
+def _gone() -> str:
+    return _("This sign-up no longer exists (unconfirmed sign-ups are deleted): sign up again.")
+
+
 def signup_verify(*, token: str, today: date, now: datetime | None = None) -> SignUpResult:
     """Open a verification link: in one transaction, the login (username = email), the
     customer, its payment method, the subscription, the coupon and the first invoice. The same
@@ -585,12 +598,7 @@ def signup_verify(*, token: str, today: date, now: datetime | None = None) -> Si
             .first()
         )
         if signup is None:
-            raise SignUpLinkInvalid(
-                _(
-                    "This sign-up no longer exists (unconfirmed sign-ups are deleted): sign up again."
-                ),
-                code="gone",
-            )
+            raise SignUpLinkInvalid(_gone(), code="gone")
         if signup.status == SignUp.Status.VERIFIED:
             assert signup.customer is not None and signup.subscription is not None
             membership = CustomerUser.objects.filter(customer=signup.customer).first()

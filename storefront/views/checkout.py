@@ -1,6 +1,6 @@
 """The hosted checkout: /offers/<grid>/<plan>/ (the order), …/review/ (the preview, the terms,
-Confirm), /offers/welcome/ (check your inbox) and /offers/verify/<token>/ (the email verified:
-the subscription starts).
+Confirm), /offers/welcome/ (check your inbox) and /offers/verify/<token>/ (asks to confirm the
+address; confirmed, the subscription starts).
 
 Each view parses, calls storefront.services.signup, and renders. The order is kept in the
 session between the checkout and the review: plain values, a card's gateway token but never its
@@ -23,6 +23,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 
 from billing.models import Invoice
 from catalog.models import Bundle, OffersGrid, Plan, Product
@@ -352,7 +353,27 @@ def welcome(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _already_confirmed(request: HttpRequest) -> HttpResponse:
+    return _message(
+        request,
+        _("Already confirmed"),
+        _("This address is already confirmed and your subscription has started."),
+        (reverse("account:subscriptions"), _("Go to your account")),
+    )
+
+
+@require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest, token: str) -> HttpResponse:
+    """GET asks to confirm, POST confirms: a link opened by a mail scanner or a link preview
+    (a GET) neither starts the subscription nor uses the link up before its owner does."""
+    if request.method == "GET":
+        try:
+            signup = signups.signup_of_link(token=token)
+        except signups.SignUpLinkInvalid as refusal:
+            return _message(request, _("This link cannot be used"), refusal.message, status=400)
+        if signup.status == signup.Status.VERIFIED:
+            return _already_confirmed(request)
+        return render(request, "storefront/verify.html", {"signup": signup})
     try:
         result = signups.signup_verify(token=token, today=clock.today())
     except signups.SignUpLinkInvalid as refusal:
@@ -365,12 +386,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
             (reverse("storefront:index"), _("See the offers")),
         )
     if not result.created:
-        return _message(
-            request,
-            _("Already confirmed"),
-            _("This address is already confirmed and your subscription has started."),
-            (reverse("account:subscriptions"), _("Go to your account")),
-        )
+        return _already_confirmed(request)
     login(request, result.user, backend=LOGIN_BACKEND)
     text = (
         _("Your email address is confirmed: welcome!")

@@ -52,6 +52,10 @@ def test_a_visitor_subscribes_alone_from_the_demo_grid(page, live_server, shoot)
 
         link = re.search(r"/offers/verify/\S+/", mail.outbox[-1].body).group(0)
         page.goto(f"{live_server.url}{link}")
+        expect(page.locator("h1")).to_have_text("Confirm your email address")
+        assert accessibility_violations(page) == []
+        shoot(page, "confirm")
+        page.get_by_role("button", name="Confirm and start my subscription").click()
         expect(page.locator(".message--success")).to_contain_text("Your subscription has started")
         subscription = Subscription.objects.get()
         assert subscription.plan.code == "api-metered-monthly"

@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.core import mail
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from billing.models import Invoice
 from catalog import services as catalog_services
@@ -85,7 +85,9 @@ def verification_link() -> str:
 
 
 def open_link(client, link: str):
-    return client.get(link[link.index("/offers/") :])
+    """The link opened, then confirmed: its page asks first (a GET changes nothing)."""
+    path = link[link.index("/offers/") :]
+    return client.post(path)
 
 
 def test_the_checkout_page_shows_the_plan_and_every_field(client, shop, day):
@@ -276,6 +278,38 @@ def test_the_link_twice(client, shop, day):
     assert Subscription.objects.count() == 1 and Customer.objects.count() == 1
 
 
+def test_opening_the_link_asks_before_it_starts_anything(client, shop, day):
+    """A mail scanner or a link preview opens the link (GET): nothing starts, and the link
+    still works for its owner, who confirms with the page's button (POST)."""
+    confirm(client)
+    link = verification_link()
+    path = link[link.index("/offers/") :]
+    client.logout()
+    page = client.get(path)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Confirm your email address" in text
+    assert "ada@example.com" in text and 'method="post"' in text
+    assert not Customer.objects.exists() and not Subscription.objects.exists()
+    assert SignUp.objects.get().status == "pending"
+
+    confirmed = client.post(path)
+    assert confirmed.status_code == 302
+    assert Subscription.objects.count() == 1
+    again = client.get(path)
+    assert "Already confirmed" in again.content.decode()
+
+
+def test_the_confirmation_needs_the_csrf_token(client, shop, day):
+    confirm(client)
+    link = verification_link()
+    # From another browser (the email read elsewhere), as a forged cross-site form would post.
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post(link[link.index("/offers/") :])
+    assert response.status_code == 403
+    assert not Subscription.objects.exists()
+
+
 def test_an_expired_link(client, shop, day):
     confirm(client)
     link = verification_link()
@@ -291,9 +325,9 @@ def test_a_forged_link(client, shop, day):
     token = verification_link().rstrip("/").rsplit("/", 1)[1]
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     for path in (f"/offers/verify/{forged}/", "/offers/verify/forged-token/"):
-        response = client.get(path)
-        assert response.status_code == 400
-        assert "This link is not valid" in response.content.decode()
+        for response in (client.get(path), client.post(path)):
+            assert response.status_code == 400
+            assert "This link is not valid" in response.content.decode()
     assert not Customer.objects.exists()
 
 
