@@ -34,6 +34,7 @@ from core.web.client_ip import client_ip
 from partners.selectors import plan_seat_types
 from payments.forms import MANDATE_TEXT
 from storefront.forms import CheckoutForm, ReviewForm
+from storefront.models import SignUp
 from storefront.selectors import per_period
 from storefront.services import signup as signups
 from storefront.views.grid import visitor_country
@@ -371,7 +372,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
             signup = signups.signup_of_link(token=token)
         except signups.SignUpLinkInvalid as refusal:
             return _message(request, _("This link cannot be used"), refusal.message, status=400)
-        if signup.status == signup.Status.VERIFIED:
+        if signup.status == SignUp.Status.VERIFIED:
             return _already_confirmed(request)
         return render(request, "storefront/verify.html", {"signup": signup})
     try:
