@@ -37,7 +37,7 @@ def main() -> None:
 
     travel()  # the nightly job's time (BENCH_NOW)
     from django.conf import settings
-    from django.db import connection, transaction
+    from django.db import connection
     from django.db.backends.signals import connection_created
 
     from billing.services import numbering as numbering_module
@@ -67,31 +67,26 @@ def main() -> None:
     connection.ensure_connection()
     wrap(None, connection)
 
-    def hold_ended(started: float) -> None:
-        seconds = time.perf_counter() - started
-        with holds.get_lock():
-            holds.value += 1
-            held.value += seconds
-            longest.value = max(longest.value, seconds)
-
-    real_take = numbering_module.take_numbers
+    real_number = numbering_module.number_claims
     waited = shared.Value("d", 0.0)
 
-    def timed_take(invoices, *, day, timings=None):
-        started = time.perf_counter()
+    def timed_number(series_years, *, timings=None):
+        # The lock is held from the grant to the end of number_claims' own commit.
         mine: dict[str, float] = {}
-        real_take(invoices, day=day, timings=mine)
+        numbered = real_number(series_years, timings=mine)
         if timings is not None:
             for name, value in mine.items():
                 timings[name] = timings.get(name, 0.0) + value
-        wait = mine.get("numbering wait", 0.0)
-        with waited.get_lock():
-            waited.value += wait
-        # Held from when the lock is granted; the sequence row stays locked until the chunk's
-        # transaction commits.
-        transaction.on_commit(lambda: hold_ended(started + wait))
+        if "numbering held" in mine:
+            with waited.get_lock():
+                waited.value += mine["numbering wait"]
+            with holds.get_lock():
+                holds.value += 1
+                held.value += mine["numbering held"]
+                longest.value = max(longest.value, mine["numbering held"])
+        return numbered
 
-    numbering_module.take_numbers = timed_take
+    numbering_module.number_claims = timed_number
     cpu_before = _cpu_seconds()
     started = time.perf_counter()
     report = run_module.billing_run(day=day, processes=processes, send_emails=False)
@@ -122,7 +117,7 @@ def main() -> None:
                 "phases": {
                     name: round(seconds, 3)
                     for name, seconds in report.timings.items()
-                    if not name.startswith("numbering")  # inside "write invoices"
+                    if not name.startswith("numbering ")  # inside "numbering"
                 },
             }
         )

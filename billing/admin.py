@@ -21,7 +21,14 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from billing import documents, services
-from billing.models import EInvoice, EInvoiceStatusEvent, Invoice, InvoiceLine, Payment
+from billing.models import (
+    EInvoice,
+    EInvoiceStatusEvent,
+    Invoice,
+    InvoiceLine,
+    NumberClaim,
+    Payment,
+)
 from billing.services.einvoices import FORMATS as EINVOICE_FORMATS
 from catalog.admin_base import CadenceAdmin, EstimatedCountPaginator
 from catalog.admin_filters import YearMonthFieldListFilter, known_values_filter
@@ -223,7 +230,7 @@ class InvoiceAdmin(ExportAdminMixin, CadenceAdmin):
         return super().has_change_permission(request)
 
     def has_delete_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
-        return obj is not None and obj.status == Invoice.Status.DRAFT
+        return obj is not None and obj.is_draft and not obj.being_numbered
 
     def get_urls(self):
         return [
@@ -609,6 +616,30 @@ class InvoiceLineAdmin(ExportAdminMixin, CadenceAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False  # a line is part of its document: shown, never saved (the database refuses)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(NumberClaim)
+class NumberClaimAdmin(CadenceAdmin):
+    """The register of the billing run's blocks of numbers: which block went to which documents,
+    and when. A claim still waiting or not applied is a run stopped in its numbering; the next
+    run (or billing.sweep) finishes it."""
+
+    list_display = ["__str__", "day", "count", "issued_at", "applied_at"]
+    list_filter = ["series", "year", ("applied_at", admin.EmptyFieldListFilter)]
+    ordering = ["-id"]
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in NumberClaim._meta.fields]
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # written by the numbering only: a hand edit could give a number twice
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

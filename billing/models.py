@@ -39,6 +39,52 @@ class InvoiceSequence(models.Model):
         return f"{self.series}{self.year}: {self.last_number}"
 
 
+class NumberClaim(models.Model):
+    """A block of numbers the billing run asks for, for documents it has written and committed
+    as drafts: numbered (`first_number`) in a short transaction of its own under the series'
+    lock, then set on the documents (`applied_at`). The register of which block went to which
+    documents; a claim a stopped process left is finished by the next (numbering_recover).
+    billing/services/numbering.py."""
+
+    series = models.CharField(_("series"), max_length=8)
+    year = models.PositiveSmallIntegerField(_("year"))
+    day = models.DateField(_("issue date"))
+    # The documents' ids in ascending order: the block's numbers go to them in that order.
+    invoice_ids = models.JSONField(_("documents"))
+    count = models.PositiveIntegerField(_("number of documents"))
+    first_number = models.PositiveIntegerField(_("first number"), null=True, blank=True)
+    issued_at = models.DateTimeField(_("numbered at"), null=True, blank=True)
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("claimed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("number claim")
+        verbose_name_plural = _("number claims")
+        indexes = [
+            # What the lock's holder reads: the claims of its series waiting for numbers.
+            models.Index(
+                fields=["series", "year", "id"],
+                condition=Q(first_number__isnull=True),
+                name="number_claim_waiting",
+            ),
+            models.Index(
+                fields=["id"], condition=Q(applied_at__isnull=True), name="number_claim_unapplied"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(first_number__isnull=True, applied_at__isnull=True)
+                | Q(first_number__isnull=False, issued_at__isnull=False),
+                name="number_claim_numbered_before_applied",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.first_number is None:
+            return f"{self.series}{self.year}: {self.count} waiting"
+        return f"{self.series}{self.year}: {self.first_number}–{self.first_number + self.count - 1}"
+
+
 class Invoice(models.Model):
     class Kind(models.TextChoices):
         INVOICE = "invoice", _("invoice")
@@ -200,6 +246,13 @@ class Invoice(models.Model):
     @property
     def is_draft(self) -> bool:
         return self.status == self.Status.DRAFT
+
+    @property
+    def being_numbered(self) -> bool:
+        """A draft of the billing run, written with a claim for its number and waiting for it
+        (billing/services/numbering.py): neither deleted nor issued by hand, or the claim's
+        block of numbers would have a gap. Only such a draft carries a series."""
+        return self.is_draft and bool(self.series)
 
     @property
     def balance(self):

@@ -43,6 +43,7 @@ def daily(day: str | None = None) -> dict:
     """The daily chain: renewals and invoicing fanned out in chunks on the billing queue, then
     (independent) overdue reminders, notice reminders and coupon expiry."""
     run_day = _day(day)
+    services.numbering_recover()  # numbers a worker stopped in its numbering left
     chunks = list(services.due_chunks(day=run_day, chunk_size=settings.BILLING_CHUNK_SIZE))
     run = new_run_id(run_day)
     if chunks:
@@ -59,9 +60,11 @@ def daily(day: str | None = None) -> dict:
 def sweep(day: str | None = None) -> int:
     """The daily chain finishes its own work: after the run (beat, BILLING_RUN_HOUR:30 and two
     hours later), what is still due today — the chunk of a worker killed mid-run, a message
-    lost with a broker — is queued again, waiting for locks. Idempotent: a subscription
+    lost with a broker — is queued again, waiting for locks, and the numbers of a worker
+    killed between its chunk's commit and its numbers are set. Idempotent: a subscription
     already billed is no longer due. Returns the number of subscriptions re-queued."""
     run_day = _day(day)
+    services.numbering_recover()
     queued = 0
     for ids in services.due_chunks(day=run_day, chunk_size=settings.BILLING_CHUNK_SIZE):
         send("billing.run_chunk", ids, run_day.isoformat(), None, True, queue=BILLING_QUEUE)

@@ -21,6 +21,7 @@ from billing.services.emails import (
     reminder_email_send,
 )
 from billing.services.notices import notice_reminders_due
+from billing.services.numbering import numbering_recover
 from billing.services.payments import (
     PaymentBook,
     PaymentToRecord,
@@ -68,6 +69,7 @@ __all__ = [
     "month_reopen",
     "notice_email_send",
     "notice_reminders_due",
+    "numbering_recover",
     "payment_failed_record",
     "payment_from_credit",
     "payment_record",

@@ -99,6 +99,10 @@ def invoice_issue(*, invoice: Invoice, day: date) -> Invoice:
             raise ApplicationError(
                 _("The invoice %(number)s is already issued.") % {"number": invoice.number}
             )
+        if invoice.being_numbered:
+            raise ApplicationError(
+                _("The billing run is issuing this draft: it gets its number in a moment.")
+            )
         if not invoice.lines.exists():
             raise ApplicationError(_("An invoice needs at least one line before it is issued."))
         if InvoiceLine.objects.filter(invoice=invoice).exclude(currency=invoice.currency).exists():

@@ -11,10 +11,10 @@ from typing import cast
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from billing.models import Invoice, InvoiceLine, InvoiceTax
+from billing.models import Invoice, InvoiceLine, InvoiceTax, NumberClaim
 from billing.parties import buyer_snapshot
 from billing.services import chunk_io
-from billing.services.numbering import date_documents, issue_documents
+from billing.services.numbering import claim_numbers, date_documents, issue_documents
 from core.pricing import ZERO, invoice_totals
 from subscriptions.charges import ISSUES, RECURRING, USAGE, Charge
 from subscriptions.models import Subscription
@@ -373,10 +373,13 @@ def save_documents(
     issue_on: date | None = None,
     timings: dict[str, float] | None = None,
     before_issue: Callable[[], None] | None = None,
-) -> None:
+    claim: bool = False,
+) -> list[NumberClaim]:
     """Insert documents with their lines and taxes (COPY statements on PostgreSQL); with
     `issue_on`, then issue them on that date with their numbers (`issue_documents`: the
-    numbering lock is held from there to the caller's commit, so call it last).
+    numbering lock is held from there to the caller's commit, so call it last), or with
+    `claim`, leave them drafts dated for that day and return their number claims, for
+    `numbering.issue_claimed` once the caller has committed (the billing run's way).
     `before_issue` runs once they are written and before the numbers are taken: what must be
     written with them (the nightly run settles the invoices they credit) stays out of the lock.
 
@@ -386,7 +389,7 @@ def save_documents(
     chunk_io.reserve_row_ids), so the SQLite test suite runs the production one.
     """
     if not documents:
-        return
+        return []
     invoices = [d.invoice for d in documents]
     if issue_on is not None:
         date_documents(invoices, day=issue_on)  # written with them: the lock sets the numbers only
@@ -398,8 +401,12 @@ def save_documents(
     chunk_io.insert_rows([tax for d in documents for tax in d.taxes], ids=False)
     if before_issue is not None:
         before_issue()
-    if issue_on is not None:
-        issue_documents(invoices, day=issue_on, timings=timings, dated=True)
+    if issue_on is None:
+        return []
+    if claim:
+        return claim_numbers(invoices, day=issue_on)
+    issue_documents(invoices, day=issue_on, timings=timings, dated=True)
+    return []
 
 
 def _attach(documents: Sequence[Document]) -> None:

@@ -1,33 +1,40 @@
 """Invoice numbers: sequential and gapless per series and year, given at issue.
 
-Gapless means the number is taken in the transaction that issues the documents: a transaction
-that rolls back takes its numbers with it. So the series' row stays locked from taking the
-numbers to the commit, and every document of the whole system waits behind it. That step is
-therefore kept to what must be in it (`issue_documents`):
+Gapless means a number is never taken without the document it goes to: the series' row is
+locked while numbers are taken, and what took them commits before the lock is let go. Two ways
+to issue, one series:
 
-1. before the lock: the documents are already written (as drafts), their "issued" events too,
-   the seller's copy is read, and every deferred check (foreign keys) is run now rather than at
-   the commit: nothing left for the commit but the write-ahead log;
-2. the lock: one statement per series takes a block of numbers (an upsert that locks, counts
-   and answers the first number);
-3. one UPDATE sets the numbers, dates and status of the documents; the caller commits.
+- **In the caller's transaction** (`issue_documents`: an operator's draft, a credit note, a
+  sale billed as it is confirmed): the documents are written as drafts, their deferred checks
+  run, then the lock, one UPDATE of their numbers, and the caller's commit. A few documents:
+  the lock is held for a few statements.
+- **The billing run** (`claim_numbers`, then `issue_claimed`), whose chunks write a thousand
+  documents: held through their UPDATE and the commit of the whole chunk (its write-ahead
+  log), the lock would serialize every worker of a cluster. So the chunk commits its documents
+  as drafts with a claim per series (a narrow row: the series, the ids); then a transaction of
+  its own takes the lock, gives a block of numbers to every claim of the series still waiting,
+  oldest first, and commits (a few narrow rows: milliseconds whatever the chunk's size); then,
+  outside the lock, the numbers are set on the documents, their "issued" events written and
+  the claim marked applied. A process stopped between those steps leaves a claim waiting or
+  numbered: the next lock holder of the series numbers it, and `numbering_recover` (each run,
+  at its start and end) applies it. Its block is held for it meanwhile, so no number is lost.
 
-Numbers follow the issue order: a block is taken in one statement, and `issued_at` is read
-once the block is held, so a later number never carries an earlier issue time.
+Numbers follow the issue order: a block is taken under the lock, and the issue time is read
+once it is held, so a later number never carries an earlier issue time.
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.utils import timezone
 
-from billing.models import Invoice, InvoiceEvent, InvoiceSequence
+from billing.models import Invoice, InvoiceEvent, InvoiceSequence, NumberClaim
 from billing.parties import seller_snapshot
 from billing.services import chunk_io
 from billing.services.closing import books_refuse_closed
@@ -35,7 +42,8 @@ from billing.services.einvoices import einvoices_request
 from catalog.models import SellerProfile
 
 # Set before the lock: written with the documents (or, for drafts issued later, by an UPDATE
-# before the lock). A draft may carry them: only a number makes a document issued.
+# before the lock). A draft may carry them: only a number makes a document issued. A committed
+# draft with a series is the billing run's, waiting for its claim's numbers (`Invoice.being_numbered`).
 DATED_FIELDS = ["seller", "series", "year", "issue_date", "due_date"]
 # Set under the lock: what the numbers decide. Four narrow columns, so that the UPDATE inside
 # the lock carries no JSON (the seller's copy) and stays short whatever the chunk's size.
@@ -165,3 +173,145 @@ def log_issued(invoice_ids: list[int], day: date) -> None:
         ],
         ids=False,
     )
+
+
+# The billing run's way (module docstring): claim, number under the lock, apply.
+
+
+def claim_numbers(invoices: Sequence[Invoice], *, day: date) -> list[NumberClaim]:
+    """Claim numbers for saved drafts dated for `day` (`date_documents`), one claim per series,
+    in the caller's transaction: no lock. `issue_claimed` numbers them once it has committed."""
+    by_series: dict[str, list[int]] = defaultdict(list)
+    for invoice in invoices:
+        by_series[invoice.series].append(invoice.pk)
+    claims = [
+        NumberClaim(series=series, year=day.year, day=day, invoice_ids=sorted(ids), count=len(ids))
+        for series, ids in sorted(by_series.items())
+    ]
+    return NumberClaim.objects.bulk_create(claims)
+
+
+def issue_claimed(
+    claims: Sequence[NumberClaim],
+    invoices: Sequence[Invoice] = (),
+    *,
+    timings: dict[str, float] | None = None,
+) -> None:
+    """Number committed claims (`number_claims`), then set the numbers on their documents
+    (`apply_claims`); `invoices`, the documents in memory, get them too."""
+    if not claims:
+        return
+    number_claims({(claim.series, claim.year) for claim in claims}, timings=timings)
+    apply_claims([claim.pk for claim in claims], invoices=invoices)
+
+
+def number_claims(
+    series_years: Iterable[tuple[str, int]], *, timings: dict[str, float] | None = None
+) -> int:
+    """In a transaction of its own (the lock is let go at its commit): for each series and
+    year, lock its sequence row and give a block of numbers to each claim still waiting, oldest
+    first, with the issue time read once the lock is held. Returns how many claims were
+    numbered. `timings` gets "numbering wait" (for the lock) and "numbering held" (from the
+    lock to the end of the commit)."""
+    numbered = 0
+    started = time.perf_counter()
+    held_from = None
+    with transaction.atomic(using=router.db_for_write(NumberClaim)):
+        # Always the same order of series: two issuers never deadlock.
+        for series, year in sorted(set(series_years)):
+            last = _take_numbers(series, year, 0) - 1  # locks the row; takes nothing yet
+            if held_from is None:
+                held_from = time.perf_counter()
+            waiting = list(
+                NumberClaim.objects.filter(series=series, year=year, first_number__isnull=True)
+                .order_by("pk")
+                .only("pk", "count")
+            )
+            if not waiting:
+                continue
+            now = timezone.now()  # once the numbers are held: issue times follow the numbers
+            for claim in waiting:
+                claim.first_number, claim.issued_at = last + 1, now
+                last += claim.count
+            InvoiceSequence.objects.filter(series=series, year=year).update(last_number=last)
+            NumberClaim.objects.bulk_update(waiting, ["first_number", "issued_at"])
+            numbered += len(waiting)
+    if timings is not None and held_from is not None:
+        _add(timings, "numbering wait", held_from - started)
+        _add(timings, "numbering held", time.perf_counter() - held_from)
+        _add(timings, "numbering blocks", 1)
+    return numbered
+
+
+def apply_claims(
+    claim_ids: Sequence[int], *, invoices: Sequence[Invoice] = (), skip_locked: bool = False
+) -> int:
+    """In a transaction of its own, set the numbers of numbered claims on their documents (one
+    UPDATE), write their "issued" events and mark the claims applied. `invoices` in memory get
+    their numbers whether this call or another applied them; the others are read. With
+    `skip_locked`, claims another session is applying are left to it. Returns how many claims
+    this call applied."""
+    in_memory = {invoice.pk: invoice for invoice in invoices}
+    with transaction.atomic(using=router.db_for_write(NumberClaim)):
+        claims = list(
+            NumberClaim.objects.select_for_update(skip_locked=skip_locked)
+            .filter(pk__in=claim_ids, first_number__isnull=False)
+            .order_by("pk")
+        )
+        unapplied = [claim for claim in claims if claim.applied_at is None]
+        missing = [pk for claim in unapplied for pk in claim.invoice_ids if pk not in in_memory]
+        if missing:
+            in_memory.update(Invoice.objects.in_bulk(missing))
+        written: list[Invoice] = []
+        for claim in claims:
+            first = claim.first_number
+            if first is None:  # filtered out above (for the type checker)
+                continue
+            documents = [in_memory.get(pk) for pk in claim.invoice_ids]
+            if claim.applied_at is None:
+                _check_claimed(claim, documents)
+            for offset, invoice in enumerate(documents):
+                if invoice is None:
+                    continue  # applied already, and not in memory: nothing to set
+                invoice.status = Invoice.Status.ISSUED
+                invoice.sequence = first + offset
+                invoice.number = format_number(claim.series, claim.year, first + offset)
+                invoice.issued_at = claim.issued_at
+            if claim.applied_at is None:
+                written.extend(invoice for invoice in documents if invoice is not None)
+                log_issued(claim.invoice_ids, claim.day)
+        if not written:
+            return 0
+        chunk_io.update_rows(written, NUMBER_FIELDS)
+        NumberClaim.objects.filter(pk__in=[claim.pk for claim in unapplied]).update(
+            applied_at=timezone.now()
+        )
+        einvoices_request()
+    return len(unapplied)
+
+
+def _check_claimed(claim: NumberClaim, documents: list[Invoice | None]) -> None:
+    """Every document of a claim is there and still a draft: otherwise its block would leave a
+    gap, and the error says so rather than giving numbers to nothing."""
+    for pk, invoice in zip(claim.invoice_ids, documents, strict=True):
+        if invoice is None or invoice.status != Invoice.Status.DRAFT or invoice.number:
+            raise RuntimeError(
+                f"number claim {claim.pk} ({claim}): document {pk} is gone or was issued"
+                " outside it; its number would be lost"
+            )
+
+
+def numbering_recover() -> int:
+    """Finish the claims a stopped process left (killed between its commit and its numbers):
+    number those waiting, apply those numbered, skipping any another session is applying now.
+    Safe at any time: a claim's owner finding its claim done only reads its numbers. Returns
+    how many claims were applied."""
+    waiting = set(
+        NumberClaim.objects.filter(first_number__isnull=True).values_list("series", "year")
+    )
+    if waiting:
+        number_claims(waiting)
+    unapplied = list(
+        NumberClaim.objects.filter(applied_at__isnull=True).values_list("pk", flat=True)
+    )
+    return apply_claims(unapplied, skip_locked=True) if unapplied else 0

@@ -4,10 +4,12 @@ Work is cut in chunks of subscriptions. A chunk is one transaction: lock the chu
 subscriptions (skipping those another worker holds), load everything they need in a fixed
 number of queries, advance them (renewals, ends), derive what is due from their timelines,
 subtract what was invoiced, and write in bulk the subscriptions, then the new documents (as
-drafts) with their lines and taxes, check their references, and last take the invoice numbers
-and set them (the short sequence lock, held to the commit: billing/services/numbering.py);
-commit. Killed before the commit, a chunk leaves nothing; run again, it
-bills nothing twice (each line's charge key is unique per subscription).
+drafts, dated) with their lines and taxes and a claim for their numbers; commit. Killed before
+the commit, a chunk leaves nothing; run again, it bills nothing twice (each line's charge key
+is unique per subscription). Then, out of that transaction, the numbers: a short transaction
+under the series' lock gives the claim its block, and another sets them on the documents
+(billing/services/numbering.py). A run finishes, at its start and its end, the claims a
+stopped process left (`numbering_recover`).
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ from django.db.models import Q, QuerySet
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from billing.models import Invoice, InvoiceLine
-from billing.services import chunk_io
+from billing.models import Invoice, InvoiceLine, NumberClaim
+from billing.services import chunk_io, numbering
 from billing.services.closing import books_open_day
 from billing.services.documents import (
     Document,
@@ -236,9 +238,15 @@ def _billing_chunk(
             return report  # the same computation, nothing written
         chunk_io.write_chunk(advances)
         laps.lap("write subscriptions")
-        _write_documents(documents, day=day, send_emails=send_emails, timings=report.timings)
+        claims = _write_documents(documents, day=day, send_emails=send_emails)
         laps.lap("write invoices")
     laps.lap("commit")
+    # Inside a caller's transaction (a sale billed as it is confirmed), these are savepoints
+    # and the lock is held to its commit: a few documents, as issue_documents.
+    numbering.issue_claimed(claims, [d.invoice for d in documents], timings=report.timings)
+    laps.lap("numbering")
+    if documents and (settings.INVOICE_EMAILS if send_emails is None else send_emails):
+        transaction.on_commit(send_pending_emails)  # at once, outside a transaction
     return report
 
 
@@ -337,24 +345,20 @@ def _documents_for(
 
 
 def _write_documents(
-    documents: list[Document], *, day: date, send_emails: bool | None, timings: dict[str, float]
-) -> None:
-    emails = settings.INVOICE_EMAILS if send_emails is None else send_emails
-    if emails:
+    documents: list[Document], *, day: date, send_emails: bool | None
+) -> list[NumberClaim]:
+    """The documents as drafts dated for issue, and their number claims."""
+    if settings.INVOICE_EMAILS if send_emails is None else send_emails:
         for document in documents:  # the outbox, written with the documents
-            document.invoice.email_pending = True
+            document.invoice.email_pending = True  # sent once issued (never a draft)
     # A run for a day of a closed month (a catch-up) issues on the first open day: corrections
     # go to the open month (billing/services/closing.py).
-    # The invoice numbers are taken last, once everything else is written and checked (the
-    # credited invoices settled too), so the sequence lock is held only to set them and commit.
-    save_documents(
+    return save_documents(
         documents,
         issue_on=books_open_day(day),
-        timings=timings,
         before_issue=lambda: _settle_credited(documents),
+        claim=True,
     )
-    if emails and documents:
-        transaction.on_commit(send_pending_emails)
 
 
 def _invoices_for(
@@ -458,6 +462,7 @@ def billing_run(
     elif processes > 1 and threading.active_count() > 1:
         logger.info("billing run in one process: this process runs other threads")
         processes = 1
+    numbering.numbering_recover()  # what a process stopped in its numbers left
     book = PriceBook.load_all()
     report = RunReport(day)
     chunks = due_chunks(day=day, chunk_size=chunk_size)
@@ -486,6 +491,7 @@ def billing_run(
         )
         retry.retried_locked, retry.skipped_locked = retry.subscriptions, 0
         report.add(retry)
+    numbering.numbering_recover()  # a process of this run stopped in its numbers
     level = logging.INFO if report.subscriptions else logging.DEBUG
     logger.log(level, "billing run for %s: %s", day, report)
     return report

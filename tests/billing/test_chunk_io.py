@@ -127,16 +127,18 @@ def test_the_door_check_reads_every_form_of_import(tmp_path):
 
 @pytest.mark.django_db
 def test_the_numbering_lock_covers_only_taking_the_numbers_and_setting_them(office):
-    """One issuing path (SQLite as PostgreSQL): the documents, their lines, taxes and events
-    are written and checked first; the sequence row is locked by the chunk's last statement
-    but one, and the last sets the numbers of every document at once (issue 19: the lock's
-    hold no longer grows with the chunk's writes and deferred checks)."""
+    """One issuing path for the run (SQLite as PostgreSQL): the documents, their lines and
+    taxes are written as drafts with a claim for their numbers, and committed (here, the test's
+    savepoint released); then a transaction of its own locks the sequence row, gives the claim
+    its block (three narrow statements) and commits; only then are the numbers set on the
+    documents (issue 19: the lock's hold does not grow with the chunk, its writes, their
+    deferred checks or their commit)."""
     from datetime import date
 
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from billing.models import Invoice, InvoiceEvent
+    from billing.models import Invoice, InvoiceEvent, NumberClaim
     from billing.services import billing_run
 
     with CaptureQueriesContext(connection) as captured:
@@ -145,21 +147,28 @@ def test_the_numbering_lock_covers_only_taking_the_numbers_and_setting_them(offi
     lock = next(i for i, sql in enumerate(statements) if "billing_invoicesequence" in sql)
     assert statements[lock].startswith("INSERT INTO billing_invoicesequence")
     assert "RETURNING last_number" in statements[lock]
-    # Then only the commit (here, the test's savepoint released) and reads (the listing of the
-    # next chunk, which finds none).
-    after = [sql for sql in statements[lock + 1 :] if not sql.startswith(("SELECT", "RELEASE"))]
-    assert len(after) == 1 and after[0].startswith('UPDATE "billing_invoice"')
-    assert statements[lock + 1] == after[0]
-    if connection.vendor == "postgresql":
-        # The foreign keys deferred to the commit are checked right before the lock, once
-        # every row is written (the documents were dated, the closed months and the seller's
-        # copy read, before they were written).
-        check = statements.index("SET CONSTRAINTS ALL IMMEDIATE")
-        assert statements[check + 1 : lock] == ["SET CONSTRAINTS ALL DEFERRED"]
+    released = next(i for i in range(lock, len(statements)) if statements[i].startswith("RELEASE"))
+    held = statements[lock + 1 : released]
+    assert len(held) == 3, held
+    assert held[0].startswith("SELECT") and '"billing_numberclaim"' in held[0]
+    assert held[1].startswith('UPDATE "billing_invoicesequence"')
+    assert held[2].startswith('UPDATE "billing_numberclaim"')
+    # The claim was written with the documents, whose transaction ended before the lock.
+    claimed = next(
+        i for i, sql in enumerate(statements) if 'INSERT INTO "billing_numberclaim"' in sql
+    )
+    assert any(sql.startswith("RELEASE") for sql in statements[claimed:lock])
+    # The numbers are set on the documents once the lock is let go, in one UPDATE.
+    after = [sql for sql in statements[released:] if sql.startswith('UPDATE "billing_invoice"')]
+    assert len(after) == 1
+    assert not any(sql.startswith('UPDATE "billing_invoice"') for sql in statements[:released])
     invoices = list(Invoice.objects.order_by("id"))
     assert [i.number for i in invoices] == ["F2026-000001", "F2026-000002"]
     assert all(i.status == Invoice.Status.ISSUED and i.lines.exists() for i in invoices)
     assert InvoiceEvent.objects.filter(kind="issued").count() == 2
+    claim = NumberClaim.objects.get()
+    assert (claim.first_number, claim.count, claim.invoice_ids) == (1, 2, [i.pk for i in invoices])
+    assert claim.applied_at is not None and claim.issued_at == invoices[0].issued_at
     # The keys reserved before the rows were written are the table's: the next ones follow.
     more = [Invoice(), Invoice()]
     chunk_io.reserve_row_ids(more)

@@ -266,6 +266,58 @@ def test_a_worker_killed_mid_run_loses_nothing():
     assert_each_charge_once_and_no_gap(expected)
 
 
+@pytest.mark.parametrize("kill_at", ["claimed", "numbered"])
+def test_a_run_killed_between_its_commit_and_its_numbers_loses_no_number(kill_at):
+    """run_billing killed (SIGKILL) in its third chunk of 30 after the chunk committed its
+    documents as drafts with their number claim, before the numbers were taken ("claimed") or
+    once they were taken and committed but not yet set on the documents ("numbered"). The drafts
+    wait for their numbers, nobody may delete or issue them meanwhile, and the next run gives
+    them their block first: gapless, each charge once, numbers in the order of issue."""
+    from billing.models import NumberClaim
+    from billing.services import invoice_issue
+    from core.errors import ApplicationError
+
+    expected = make_subscriptions(150)
+    child = subprocess.run(
+        [sys.executable, "tests/faults/die_in_chunk.py", "run_billing", "--date", DAY.isoformat()],
+        cwd=ROOT,
+        env={
+            **_child_env(),
+            "KILL_IN_CHUNK": "3",
+            "KILL_AT": kill_at,
+            "BILLING_RUN_PROCESSES": "1",
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=300,
+    )
+    assert child.returncode == -signal.SIGKILL
+    claim = NumberClaim.objects.get(applied_at__isnull=True)
+    waiting = Invoice.objects.filter(pk__in=claim.invoice_ids)
+    assert waiting.count() == claim.count > 0
+    assert all(invoice.being_numbered for invoice in waiting)
+    assert (claim.first_number is None) == (kill_at == "claimed")
+    issued_before = Invoice.objects.filter(number__isnull=False).count()
+    reserved = InvoiceSequence.objects.get(series="F", year=2026).last_number
+    assert reserved == issued_before + (claim.count if kill_at == "numbered" else 0)
+    with pytest.raises(ApplicationError, match="issuing this draft"):
+        invoice_issue(invoice=waiting.first(), day=DAY)
+
+    billing_run(day=DAY)
+
+    assert_each_charge_once_and_no_gap(expected)
+    claim.refresh_from_db()
+    assert claim.applied_at is not None
+    numbers = sorted(
+        Invoice.objects.filter(pk__in=claim.invoice_ids).values_list("sequence", flat=True)
+    )
+    # The stopped chunk's block comes right after the chunks committed before it.
+    assert numbers == list(range(issued_before + 1, issued_before + claim.count + 1))
+    issued = list(Invoice.objects.order_by("sequence").values_list("issued_at", flat=True))
+    assert issued == sorted(issued), "numbers must follow the order of issue"
+    assert not NumberClaim.objects.filter(applied_at__isnull=True).exists()
+
+
 @pytest.mark.skipif(
     not settings.CELERY_BROKER_URL.startswith("redis://"),
     reason="a real worker needs the Redis broker",
