@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import NumberPattern, parse_pattern
@@ -45,7 +45,14 @@ def money_text(
     value = round_money(amount, currency)
     if value == 0:
         value = abs(value)  # never "-0.00"
-    language = language or i18n.language() or "en"
+    return _text(value, currency, language or i18n.language() or "en", with_currency)
+
+
+# A billing run writes the same few amounts on thousands of lines, and babel's formatting costs
+# more than the pricing: memoized. The key's amount is rounded to the currency's minor unit
+# first, so two keys that compare equal (Decimal("1.0") == Decimal("1.00")) write the same.
+@lru_cache(maxsize=4096)
+def _text(value: Decimal, currency: str, language: str, with_currency: bool) -> str:
     exponent = minor_unit_exponent(currency).as_tuple().exponent
     assert isinstance(exponent, int)  # a finite quantum (0.01, 1, 0.001)
     digits = -exponent

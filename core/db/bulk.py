@@ -108,7 +108,21 @@ def array_literal(values: Sequence) -> str:
     return "{" + ",".join(items) + "}"
 
 
-_DEFAULTS: dict[type, dict] = {}
+# Per model: the defaults that are values (read once), and the fields whose default is made
+# anew for each row (a callable: `dict`, `timezone.now`), as Field.get_default gives them.
+_DEFAULTS: dict[type, tuple[dict, list]] = {}
+
+
+def _defaults_of(model: type[models.Model]) -> tuple[dict, list]:
+    fixed, made = {}, []
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            fixed[field.attname] = None
+        elif field.has_default() and callable(field.default):
+            made.append((field.attname, field))
+        else:
+            fixed[field.attname] = field.get_default()  # a value: the same for every row
+    return fixed, made
 
 
 def build(model: type[models.Model], **values) -> models.Model:
@@ -118,15 +132,15 @@ def build(model: type[models.Model], **values) -> models.Model:
     Fields not given take their defaults, as in __init__."""
     defaults = _DEFAULTS.get(model)
     if defaults is None:
-        defaults = _DEFAULTS[model] = {
-            field.attname: field for field in model._meta.concrete_fields
-        }
+        defaults = _DEFAULTS[model] = _defaults_of(model)
+    fixed, made = defaults
     obj = model.__new__(model)
     obj._state = models.base.ModelState()
     state = obj.__dict__
-    for attname, field in defaults.items():
+    state.update(fixed)
+    for attname, field in made:
         if attname not in values:
-            state[attname] = None if field.primary_key else field.get_default()
+            state[attname] = field.get_default()
     state.update(values)
     return obj
 

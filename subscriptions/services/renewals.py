@@ -67,7 +67,7 @@ ADVANCE_REASON = "nightly advance"
 def audited_values(subscription: Subscription) -> tuple:
     """What an advance compares to decide whether it writes a history row."""
     # __dict__, not getattr: a column the caller did not load is not read one row at a time.
-    return tuple(subscription.__dict__.get(name) for name in AUDITED)
+    return tuple(map(subscription.__dict__.get, AUDITED))
 
 
 @dataclass

@@ -131,6 +131,19 @@ def test_build_and_insert_write_what_the_orm_would():
     assert Customer.objects.filter(name="Twin SA").exists()
 
 
+def test_build_gives_each_row_its_own_made_default_and_every_other_default_as_init():
+    """A default that is a callable (`dict`) is made for each row, never shared between rows;
+    the others are read once and are the values __init__ would set."""
+    first, second = build(SubscriptionEvent), build(SubscriptionEvent)
+    assert first.data == {} and first.data is not second.data
+    first.data["seats"] = 3
+    assert second.data == {}
+    made = SubscriptionEvent()
+    assert {
+        name: value for name, value in build(SubscriptionEvent).__dict__.items() if name != "_state"
+    } == {name: value for name, value in made.__dict__.items() if name != "_state"}
+
+
 @postgresql_only
 def test_insert_without_ids_lets_the_table_number_the_rows():
     before = Customer.objects.count()
