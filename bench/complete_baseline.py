@@ -5,10 +5,12 @@ writes alone.
 `record`: the real run (billing_run, one process, one thread) on a copy of the data, with every
 statement it sends captured in order, its parameters bound: Django's execute and executemany,
 and the COPY statements core/db/bulk.py sends straight through psycopg, with the bytes they
-write. Each billing chunk's statements are one transaction; those between chunks (the price
-book, the pages of due subscriptions) are kept with the chunk they precede.
+write. A billing chunk's statements are kept in its transactions, as the run commits them (the
+chunk's, then the numbering's: the numbers taken under the lock, then set on the documents);
+those between chunks (the price book, the pages of due subscriptions) are kept with the chunk
+they precede.
 
-`replay`: on a fresh copy of the same starting data, each chunk in its own transaction (BEGIN,
+`replay`: on a fresh copy of the same starting data, each chunk in its own transactions (BEGIN,
 its statements in order, every row of every read fetched, COPY with the recorded bytes, COMMIT)
 — the same reads, locks, writes, triggers and deferred foreign-key checks, with nothing computed
 in Python — on 1 connection, or on several processes pulling chunks in turn as the run's threads
@@ -62,13 +64,29 @@ CHECKED_TABLES = (
 )
 
 
+# Where the run commits a transaction and begins the next, within a chunk's statements.
+END = ("-- the run commits here", None)
+
+
 @dataclass
 class Chunk:
     # The run's statements since the previous chunk, each in its own transaction (autocommit):
     # the price book, the page of due subscriptions that made this chunk.
     before: list[Statement] = field(default_factory=list)
-    # The chunk: one transaction.
+    # The chunk: its transactions, separated by END.
     statements: list[Statement] = field(default_factory=list)
+
+    def transactions(self) -> Iterator[list[Statement]]:
+        part: list[Statement] = []
+        for statement in self.statements:
+            if statement == END:
+                if part:
+                    yield part
+                part = []
+            else:
+                part.append(statement)
+        if part:
+            yield part
 
 
 @dataclass
@@ -176,6 +194,7 @@ def record(day: date) -> Recording:
     transaction), in one thread, recording its statements."""
     from django.db import connection
 
+    from billing.services import numbering
     from billing.services import run as run_module
 
     if connection.in_atomic_block:
@@ -184,12 +203,26 @@ def record(day: date) -> Recording:
         )
     recorder = _Recorder()
     real_chunk = run_module.billing_chunk
+    real_number, real_apply = numbering.number_claims, numbering.apply_claims
 
     def chunk(**kwargs):
         with recorder.chunk():
             return real_chunk(**kwargs)
 
+    def committing(real):
+        # Each numbering step is a transaction of its own, after the chunk's commit.
+        def step(*args, **kwargs):
+            recorder.keep(END)
+            try:
+                return real(*args, **kwargs)
+            finally:
+                recorder.keep(END)
+
+        return step
+
     run_module.billing_chunk = chunk
+    numbering.number_claims = committing(real_number)
+    numbering.apply_claims = committing(real_apply)
     connection.ensure_connection()
     try:
         with _recording_copies(recorder), connection.execute_wrapper(recorder.execute):
@@ -198,6 +231,7 @@ def record(day: date) -> Recording:
             seconds = time.perf_counter() - started
     finally:
         run_module.billing_chunk = real_chunk
+        numbering.number_claims, numbering.apply_claims = real_number, real_apply
     with connection.cursor() as cursor:
         after_run = state(cursor)
     return Recording(
@@ -228,7 +262,7 @@ def load(path: Path) -> Recording:
 def figures(recording: Recording) -> dict[str, Any]:
     """What the recording holds, per chunk."""
     chunks = recording.chunks
-    statements = [len(c.statements) for c in chunks]
+    statements = [sum(len(t) for t in c.transactions()) for c in chunks]
     copies = [sum(1 for _, data in c.statements if data is not None) for c in chunks]
     between = sum(len(c.before) for c in chunks) + len(recording.after)
     return {
@@ -243,6 +277,7 @@ def figures(recording: Recording) -> dict[str, Any]:
         "statements_per_chunk": max(statements, default=0),
         "statements_per_chunk_min": min(statements, default=0),
         "copies_per_chunk": max(copies, default=0),
+        "transactions_per_chunk": max((len(list(c.transactions())) for c in chunks), default=0),
         "statements_between_chunks": between,
         "copy_mb": sum(len(d) for c in chunks for _, d in c.statements if d) / 1e6,
         "executemany": recording.executemany,
@@ -262,6 +297,8 @@ def _connect(dsn: str) -> psycopg.Connection:
 
 def _play(cursor: psycopg.Cursor, statements: Sequence[Statement]) -> None:
     for sql, data in statements:
+        if (sql, data) == END:
+            continue  # between chunks, every statement stands alone (autocommit)
         if data is None:
             cursor.execute(sql)
             if cursor.description is not None:
@@ -285,8 +322,9 @@ def _replayer(path: str, dsn: str, turn, ready, go) -> None:
                 return
             chunk = chunks[index]
             _play(cursor, chunk.before)
-            with conn.transaction():
-                _play(cursor, chunk.statements)
+            for statements in chunk.transactions():
+                with conn.transaction():
+                    _play(cursor, statements)
 
 
 def replay(path: Path, dsn: str, processes: int) -> dict[str, Any]:

@@ -107,10 +107,11 @@ def render(results: dict, machine: dict) -> str:
         f" {_mark(run['lock_hold_mean_ms'] < TARGET_LOCK_MS)} |",
         f"| waiting for that lock | {run.get('lock_wait_ms', 0):.0f} ms in all | |",
         "",
-        "The chunk's documents are written as drafts, with their lines, taxes and events, and"
-        " their deferred foreign keys checked, before the lock: it covers one upsert per series"
-        " (the block of numbers), one UPDATE of the documents' status, number and issue time, and"
-        " the commit.",
+        "The chunk's documents are written and committed as drafts, with their lines, taxes and"
+        " a claim for their numbers, before the lock; the lock is held by a transaction of its"
+        " own: one upsert per series (the sequence row), the read of the claims waiting, two"
+        " narrow UPDATEs (the sequence, the claims' first numbers) and its commit. The documents'"
+        ' status, number and issue time are set after it, with their "issued" events.',
         "",
         *_scale(results),
         "Where the time goes (seconds, all chunks"
@@ -224,9 +225,10 @@ def _complete_baseline(results: dict) -> list[str]:
         "",
         "The run's own SQL, recorded during a run of one process (`python -m bench.complete_baseline"
         " record`), then replayed on a fresh copy of the data with the charges computed in advance:"
-        " each chunk in its own transaction, its statements in order with their recorded"
-        " parameters, every row of every read fetched, its COPY statements with the recorded"
-        " data, then COMMIT — the same reads, locks, writes, foreign keys and triggers, with no"
+        " each chunk in its own transactions as the run commits them (the chunk's, the numbers"
+        " taken, the numbers set), its statements in order with their recorded parameters,"
+        " every row of every read fetched, its COPY statements with the recorded data, then"
+        " COMMIT — the same reads, locks, writes, foreign keys and triggers, with no"
         " Python computing: the limit for this schema. Each replayed database must equal the"
         " run's (invoices, lines, taxes, events, subscriptions).",
         f"{complete['chunks']} chunks of at most {complete['statements_per_chunk']} statements, of"

@@ -66,6 +66,8 @@ def test_replayed_statements_leave_the_database_the_run_left(tmp_path: Path, set
         assert figures["invoices"] > 0
         assert figures["chunks"] >= 3
         assert figures["copies_per_chunk"] >= 3  # lines, taxes, invoices at least
+        # as the run commits them: the chunk's, the numbers taken, the numbers set
+        assert figures["transactions_per_chunk"] == 3
         assert untouched != recording.state  # the check sees the run's writes
         assert replayed["same"], replayed["differs"]
         with connection.cursor() as run, psycopg.connect(_dsn(copy)) as other:
