@@ -5,7 +5,9 @@ Rules (docs: "Monthly close"):
   Closing a month already closed changes nothing (idempotent).
 - Only a month that is over can be closed (its last day before today).
 - Drafts do not hold a close: a draft is not in the books; it takes its date when issued, in an
-  open month.
+  open month. Except the billing run's, committed dated and waiting for their numbers (a
+  number claim): the close waits until they are issued, and the numbers are set on them under
+  the same lock as any issue.
 - Once closed, no invoice or credit note is issued, and no payment, reversal or refund recorded,
   with a date in a closed month. A person entering one is refused, told the first open day;
   an automated flow that learns today of something dated in a closed month (a bank statement
@@ -34,7 +36,7 @@ from django.db.models import Max
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from billing.models import ClosedMonth
+from billing.models import ClosedMonth, NumberClaim
 from core import clock
 from core.errors import ApplicationError
 
@@ -153,6 +155,17 @@ def month_close(*, month: date, user: AbstractBaseUser | None) -> ClosedMonth:
         )
         if covering is not None:
             return covering
+        # The billing run's documents committed as drafts and waiting for their numbers are
+        # issued on their date: the month holds until they are (billing/services/numbering.py).
+        if NumberClaim.objects.filter(applied_at__isnull=True, day__lte=_month_end(month)).exists():
+            raise ApplicationError(
+                _(
+                    "The billing run is still issuing documents dated in %(month)s: close it"
+                    " once the run has finished."
+                )
+                % {"month": _month_name(month)},
+                field="month",
+            )
         return ClosedMonth.objects.create(
             month=month,
             # django-stubs types a foreign key to AUTH_USER_MODEL as the concrete User.

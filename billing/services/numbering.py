@@ -37,7 +37,7 @@ from django.utils import timezone
 from billing.models import Invoice, InvoiceEvent, InvoiceSequence, NumberClaim
 from billing.parties import seller_snapshot
 from billing.services import chunk_io
-from billing.services.closing import books_refuse_closed
+from billing.services.closing import books_lock, books_refuse_closed
 from billing.services.einvoices import einvoices_request
 from catalog.models import SellerProfile
 
@@ -253,6 +253,7 @@ def apply_claims(
     this call applied."""
     in_memory = {invoice.pk: invoice for invoice in invoices}
     with transaction.atomic(using=router.db_for_write(NumberClaim)):
+        books_lock()  # a close waits for this issue, and refuses while a claim is unapplied
         claims = list(
             NumberClaim.objects.select_for_update(skip_locked=skip_locked)
             .filter(pk__in=claim_ids, first_number__isnull=False)

@@ -8,6 +8,7 @@ is lost, none is given twice. (The same with real processes killed: test_concurr
 from datetime import date
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from billing.models import Invoice, InvoiceEvent, InvoiceSequence, NumberClaim
@@ -142,3 +143,22 @@ def test_a_claim_whose_document_went_missing_is_refused_loudly(monkeypatch, two)
     waiting.refresh_from_db()
     assert waiting.applied_at is None
     assert not Invoice.objects.filter(number__isnull=False).exists()
+
+
+def test_a_month_does_not_close_while_the_run_is_still_issuing_in_it(monkeypatch, two):
+    """The run's drafts are dated when they are committed: the close of their month waits for
+    their numbers, or they would be issued into a closed month."""
+    from billing.services import month_close
+    from core.errors import ApplicationError
+
+    stopped_after_commit(monkeypatch, two[0])  # drafts dated 2026-02-01, waiting
+    with time_machine.travel(date(2026, 3, 5)):
+        with pytest.raises(ApplicationError, match="still issuing documents dated in"):
+            month_close(month=date(2026, 2, 1), user=None)
+        month_close(month=date(2026, 1, 1), user=None)  # January is not held
+
+        numbering_recover()
+        closed = month_close(month=date(2026, 2, 1), user=None)
+
+    assert closed.month == date(2026, 2, 1)
+    assert set(Invoice.objects.values_list("issue_date", flat=True)) == {DAY}
