@@ -27,7 +27,7 @@ def main() -> None:
     from celery import current_app
     from django.conf import settings
 
-    from billing.models import Invoice
+    from billing.models import Invoice, NumberClaim
     from billing.services import due_chunks
     from billing.tasks import new_run_id, run_chunk
     from subscriptions.models import Subscription
@@ -88,7 +88,11 @@ def main() -> None:
             rows = Subscription.objects.filter(next_billing_date__lte=day)
             return (rows.filter(pk__any=ids) if ids else rows).exists()
 
-        while waiting(last) or waiting():
+        def numbering() -> bool:
+            # A chunk has committed its subscriptions before its documents get their numbers.
+            return NumberClaim.objects.filter(applied_at__isnull=True).exists()
+
+        while waiting(last) or waiting() or numbering():
             if any(worker.poll() is not None for worker in workers):
                 raise SystemExit("a worker stopped")
             time.sleep(0.05)
