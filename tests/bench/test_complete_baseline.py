@@ -68,6 +68,16 @@ def test_replayed_statements_leave_the_database_the_run_left(tmp_path: Path, set
         assert figures["copies_per_chunk"] >= 3  # lines, taxes, invoices at least
         # as the run commits them: the chunk's, the numbers taken, the numbers set
         assert figures["transactions_per_chunk"] == 3
+        # the claims' keys are written, not left to the table: two replaying processes
+        # insert the same claims and number and apply each in its own chunk
+        claims = [
+            sql
+            for chunk in recording.chunks
+            for sql, _ in chunk.statements
+            if sql.startswith('INSERT INTO "billing_numberclaim"')
+        ]
+        assert len(claims) == figures["chunks"]
+        assert all(sql.startswith('INSERT INTO "billing_numberclaim" ("id",') for sql in claims)
         assert untouched != recording.state  # the check sees the run's writes
         assert replayed["same"], replayed["differs"]
         with connection.cursor() as run, psycopg.connect(_dsn(copy)) as other:
