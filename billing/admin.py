@@ -630,13 +630,49 @@ class NumberClaimAdmin(CadenceAdmin):
     and when. A claim still waiting or not applied is a run stopped in its numbering; the next
     run (or billing.sweep) finishes it."""
 
-    list_display = ["__str__", "day", "count", "issued_at", "applied_at"]
+    list_display = ["__str__", "day", "count", "state"]
     list_filter = ["series", "year", ("applied_at", admin.EmptyFieldListFilter)]
     ordering = ["-id"]
     show_full_result_count = False
+    fields = [
+        "series",
+        "year",
+        "day",
+        "count",
+        "state",
+        "documents",
+        "first_number",
+        "created_at",
+        "issued_at",
+        "applied_at",
+    ]
+    # The first documents are linked; a run's claim holds up to a chunk of them.
+    DOCUMENTS_SHOWN = 50
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in NumberClaim._meta.fields]
+        return self.fields
+
+    @admin.display(description=_("state"))
+    def state(self, obj: NumberClaim) -> str:
+        return obj.state
+
+    @admin.display(description=_("documents"))
+    def documents(self, obj: NumberClaim) -> str:
+        shown = obj.invoice_ids[: self.DOCUMENTS_SHOWN]
+        invoices = Invoice.objects.only("pk", "number", "status").in_bulk(shown)
+        links = format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            (
+                (reverse("admin:billing_invoice_change", args=[pk]), invoices[pk])
+                for pk in shown
+                if pk in invoices
+            ),
+        )
+        more = len(obj.invoice_ids) - len(shown)
+        if more > 0:
+            return format_html("{} {}", links, _("and %(count)s more") % {"count": more})
+        return links
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False  # written by the numbering only: a hand edit could give a number twice

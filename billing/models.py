@@ -39,6 +39,11 @@ class InvoiceSequence(models.Model):
         return f"{self.series}{self.year}: {self.last_number}"
 
 
+def format_number(series: str, year: int, sequence: int) -> str:
+    """A document's number: `F2026-000001`."""
+    return f"{series}{year}-{sequence:06d}"
+
+
 class NumberClaim(models.Model):
     """A block of numbers the billing run asks for, for documents it has written and committed
     as drafts: numbered (`first_number`) in a short transaction of its own under the series'
@@ -81,8 +86,25 @@ class NumberClaim(models.Model):
 
     def __str__(self) -> str:
         if self.first_number is None:
-            return f"{self.series}{self.year}: {self.count} waiting"
-        return f"{self.series}{self.year}: {self.first_number}–{self.first_number + self.count - 1}"
+            return _("%(series)s%(year)s: %(count)s waiting for their numbers") % {
+                "series": self.series,
+                "year": self.year,
+                "count": self.count,
+            }
+        first = format_number(self.series, self.year, self.first_number)
+        if self.count == 1:
+            return first
+        return (
+            f"{first} – {format_number(self.series, self.year, self.first_number + self.count - 1)}"
+        )
+
+    @property
+    def state(self) -> str:
+        if self.first_number is None:
+            return _("waiting for its numbers")
+        if self.applied_at is None:
+            return _("numbered, not yet set on its documents")
+        return _("issued")
 
 
 class Invoice(models.Model):

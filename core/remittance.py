@@ -77,7 +77,7 @@ _KEY = re.compile(r"^([A-Z]{1,8})(\d{4})(\d{4,12})$")
 
 def number_from_key(key: str) -> str:
     """The document number a key stands for, as billing numbers them (series, year, dash,
-    sequence: billing.services.numbering.format_number); empty if the key is not one."""
+    sequence: billing.models.format_number); empty if the key is not one."""
     found = _KEY.match(key)
     if found is None:
         return ""

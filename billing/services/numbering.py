@@ -34,7 +34,7 @@ from django.conf import settings
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from billing.models import Invoice, InvoiceEvent, InvoiceSequence, NumberClaim
+from billing.models import Invoice, InvoiceEvent, InvoiceSequence, NumberClaim, format_number
 from billing.parties import seller_snapshot
 from billing.services import chunk_io
 from billing.services.closing import books_lock, books_refuse_closed
@@ -49,10 +49,6 @@ DATED_FIELDS = ["seller", "series", "year", "issue_date", "due_date"]
 # the lock carries no JSON (the seller's copy) and stays short whatever the chunk's size.
 NUMBER_FIELDS = ["status", "sequence", "number", "issued_at"]
 ISSUE_FIELDS = [*DATED_FIELDS, *NUMBER_FIELDS]
-
-
-def format_number(series: str, year: int, sequence: int) -> str:
-    return f"{series}{year}-{sequence:06d}"
 
 
 # One round trip that creates the series' row if needed, locks it until the transaction ends,

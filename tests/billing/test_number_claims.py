@@ -162,3 +162,27 @@ def test_a_month_does_not_close_while_the_run_is_still_issuing_in_it(monkeypatch
 
     assert closed.month == date(2026, 2, 1)
     assert set(Invoice.objects.values_list("issue_date", flat=True)) == {DAY}
+
+
+def test_the_operator_sees_the_register_of_claims_in_the_admin(monkeypatch, two, client, operator):
+    waiting = stopped_after_commit(monkeypatch, two[0])
+    billing_chunk(subscription_ids=[two[1].pk], day=DAY)
+    client.force_login(operator)
+    changelist = reverse("admin:billing_numberclaim_changelist")
+    page = reverse("admin:billing_numberclaim_change", args=[waiting.pk])
+
+    listed = client.get(changelist).content.decode()
+    assert "F2026-000003 – F2026-000004" in listed  # the chunk billed after: issued
+    assert "numbered, not yet set on its documents" in listed  # the stopped one: its block held
+    shown = client.get(page).content.decode()
+    assert "F2026-000001 – F2026-000002" in shown
+    assert '<div class="readonly">numbered, not yet set on its documents</div>' in shown
+    assert f"draft #{waiting.invoice_ids[0]}" in shown  # its documents, linked
+    assert reverse("admin:billing_invoice_change", args=[waiting.invoice_ids[0]]) in shown
+    assert client.post(page, {}).status_code == 403  # read-only: the numbering writes it
+
+    numbering_recover()
+
+    shown = client.get(page).content.decode()
+    assert "F2026-000001" in shown and "draft #" not in shown
+    assert '<div class="readonly">issued</div>' in shown
