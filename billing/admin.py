@@ -624,6 +624,30 @@ class InvoiceLineAdmin(ExportAdminMixin, CadenceAdmin):
         return False
 
 
+class NumberClaimStateFilter(admin.SimpleListFilter):
+    """What an operator looks for: claims a stopped run left, waiting or numbered."""
+
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("waiting", _("waiting for its numbers")),
+            ("numbered", _("numbered, not yet set on its documents")),
+            ("issued", _("issued")),
+        ]
+
+    def queryset(self, request, queryset):
+        match self.value():
+            case "waiting":
+                return queryset.filter(first_number__isnull=True)
+            case "numbered":
+                return queryset.filter(first_number__isnull=False, applied_at__isnull=True)
+            case "issued":
+                return queryset.filter(applied_at__isnull=False)
+        return queryset
+
+
 @admin.register(NumberClaim)
 class NumberClaimAdmin(CadenceAdmin):
     """The register of the billing run's blocks of numbers: which block went to which documents,
@@ -631,7 +655,7 @@ class NumberClaimAdmin(CadenceAdmin):
     run (or billing.sweep) finishes it."""
 
     list_display = ["__str__", "day", "count", "state"]
-    list_filter = ["series", "year", ("applied_at", admin.EmptyFieldListFilter)]
+    list_filter = [NumberClaimStateFilter, "series", "year"]
     ordering = ["-id"]
     show_full_result_count = False
     fields = [

@@ -174,6 +174,8 @@ def test_the_operator_sees_the_register_of_claims_in_the_admin(monkeypatch, two,
     listed = client.get(changelist).content.decode()
     assert "F2026-000003 – F2026-000004" in listed  # the chunk billed after: issued
     assert "numbered, not yet set on its documents" in listed  # the stopped one: its block held
+    held = client.get(changelist, {"state": "numbered"}).content.decode()
+    assert "F2026-000001 – F2026-000002" in held and "F2026-000003" not in held
     shown = client.get(page).content.decode()
     assert "F2026-000001 – F2026-000002" in shown
     assert '<div class="readonly">numbered, not yet set on its documents</div>' in shown
