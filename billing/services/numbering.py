@@ -25,6 +25,7 @@ once it is held, so a later number never carries an earlier issue time.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -40,6 +41,8 @@ from billing.services import chunk_io
 from billing.services.closing import books_lock, books_refuse_closed
 from billing.services.einvoices import einvoices_request
 from catalog.models import SellerProfile
+
+logger = logging.getLogger(__name__)
 
 # Set before the lock: written with the documents (or, for drafts issued later, by an UPDATE
 # before the lock). A draft may carry them: only a number makes a document issued. A committed
@@ -290,12 +293,16 @@ def apply_claims(
     return len(unapplied)
 
 
+class ClaimBroken(RuntimeError):
+    """A claim's documents are no longer all drafts waiting for it: its numbers would be lost."""
+
+
 def _check_claimed(claim: NumberClaim, documents: list[Invoice | None]) -> None:
     """Every document of a claim is there and still a draft: otherwise its block would leave a
     gap, and the error says so rather than giving numbers to nothing."""
     for pk, invoice in zip(claim.invoice_ids, documents, strict=True):
         if invoice is None or invoice.status != Invoice.Status.DRAFT or invoice.number:
-            raise RuntimeError(
+            raise ClaimBroken(
                 f"number claim {claim.pk} ({claim}): document {pk} is gone or was issued"
                 " outside it; its number would be lost"
             )
@@ -305,13 +312,21 @@ def numbering_recover() -> int:
     """Finish the claims a stopped process left (killed between its commit and its numbers):
     number those waiting, apply those numbered, skipping any another session is applying now.
     Safe at any time: a claim's owner finding its claim done only reads its numbers. Returns
-    how many claims were applied."""
+    how many claims were applied.
+
+    Each claim is applied on its own: one that cannot be (a document deleted behind the
+    services' back, so its block would have a gap) is logged as an error and left, numbered,
+    for a person to look at (the admin's number claims, state "numbered"); the others, and the
+    run that called this, go on."""
     waiting = set(
         NumberClaim.objects.filter(first_number__isnull=True).values_list("series", "year")
     )
     if waiting:
         number_claims(waiting)
-    unapplied = list(
-        NumberClaim.objects.filter(applied_at__isnull=True).values_list("pk", flat=True)
-    )
-    return apply_claims(unapplied, skip_locked=True) if unapplied else 0
+    applied = 0
+    for pk in NumberClaim.objects.filter(applied_at__isnull=True).values_list("pk", flat=True):
+        try:
+            applied += apply_claims([pk], skip_locked=True)
+        except ClaimBroken as error:
+            logger.error("%s", error)
+    return applied
