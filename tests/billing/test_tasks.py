@@ -57,6 +57,30 @@ def test_the_daily_task_fans_out_its_chunks_with_one_run(office, seats, monkeypa
     assert Invoice.objects.count() == 6
 
 
+@pytest.mark.parametrize("job", ["daily", "sweep"])
+def test_the_daily_jobs_finish_the_numbers_a_stopped_worker_left(office, seats, monkeypatch, job):
+    """A worker killed between its chunk's commit and its numbers: the day's jobs give its
+    drafts their numbers (billing/services/numbering.py)."""
+    from billing.services import numbering
+
+    monkeypatch.setattr(numbering, "issue_claimed", lambda *args, **kwargs: None)
+    tasks.run_chunk([office.pk, seats.pk], DAY.isoformat())
+    assert set(Invoice.objects.values_list("status", flat=True)) == {"draft"}
+    monkeypatch.undo()
+
+    getattr(tasks, job)(DAY.isoformat())
+
+    assert list(Invoice.objects.order_by("sequence").values_list("sequence", flat=True)) == [
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+    ]
+    assert set(Invoice.objects.values_list("status", flat=True)) == {"issued"}
+
+
 @pytest.mark.parametrize(
     ("task", "service", "argument"),
     [
