@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from billing.models import Invoice, InvoiceReminder, NoticeReminder
+from billing.models import Invoice, InvoiceEvent, InvoiceReminder, NoticeReminder, Payment
 from billing.parties import seller_snapshot
 from catalog.models import SellerProfile
+from core.money import money_text
 
 
 def payment_details(iban: str, bic: str) -> str:
@@ -100,6 +103,28 @@ def reminder_email(reminder: InvoiceReminder, recipients: list[str]) -> EmailMes
     message = EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
     message.attach(invoice_filename(invoice), invoice_pdf(invoice), "application/pdf")
     return message
+
+
+def payment_failed_email(event: InvoiceEvent, recipients: list[str]) -> EmailMessage:
+    """A payment of the invoice failed (a declined card, a returned debit): how much, why, and
+    how to pay, in the invoice's language."""
+    invoice = event.invoice
+    data = event.data
+    with translation.override(invoice.language):
+        subject = _("Your payment for invoice %(number)s failed") % {"number": invoice.number}
+        method = data.get("method", "")
+        body = render_to_string(
+            "billing/email/payment_failed.txt",
+            {
+                "invoice": invoice,
+                "amount": money_text(abs(Decimal(data.get("amount", "0"))), invoice.currency),
+                "method": Payment.Method(method).label if method in Payment.Method else method,
+                # The card's decline in words when the gateway gave one, else the bank's code.
+                "reason": data.get("message") or data.get("reason", ""),
+                "seller": seller(),
+            },
+        )
+    return EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
 
 
 def notice_email(notice: NoticeReminder, recipients: list[str]) -> EmailMessage:

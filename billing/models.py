@@ -542,6 +542,32 @@ class InvoiceEvent(models.Model):
         return f"{self.invoice} {self.kind}"
 
 
+class PaymentFailedEmail(models.Model):
+    """The outbox of "your payment failed" emails: one per failed payment (a declined card, a
+    returned direct debit), written in the transaction that records the failure, sent by the
+    `billing.emails_send` job to the party billed. The invoice's events stay append-only."""
+
+    event = models.OneToOneField(
+        InvoiceEvent,
+        verbose_name=_("event"),
+        on_delete=models.CASCADE,
+        related_name="failure_email",
+    )
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("failed payment email")
+        verbose_name_plural = _("failed payment emails")
+        indexes = [
+            models.Index(
+                fields=["id"], condition=Q(sent_at__isnull=True), name="payment_failed_outbox"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.event)
+
+
 class EInvoice(models.Model):
     """An issued document's legal e-invoice: the CII and UBL XML (EN 16931) and the Factur-X
     PDF (PDF/A-3 with the CII embedded), made once from the stored invoice, never recomputed,

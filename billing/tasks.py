@@ -149,8 +149,9 @@ def invoice_send(invoice_id: int) -> bool:
 
 @shared_task(name="billing.emails_send")
 def emails_send() -> int:
-    """Send the outbox of invoice emails, every few minutes and right after each run."""
-    return services.invoice_emails_send()
+    """Send the outboxes of invoice emails and of failed payments' emails, every few minutes,
+    right after each run and after each failure."""
+    return services.invoice_emails_send() + services.payment_failed_emails_send()
 
 
 @shared_task(name="billing.einvoices_generate")

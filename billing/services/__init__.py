@@ -18,6 +18,7 @@ from billing.services.emails import (
     invoice_email_send,
     invoice_emails_send,
     notice_email_send,
+    payment_failed_emails_send,
     reminder_email_send,
 )
 from billing.services.notices import notice_reminders_due
@@ -70,6 +71,7 @@ __all__ = [
     "notice_email_send",
     "notice_reminders_due",
     "numbering_recover",
+    "payment_failed_emails_send",
     "payment_failed_record",
     "payment_from_credit",
     "payment_record",

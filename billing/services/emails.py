@@ -1,6 +1,7 @@
 """The emails billing sends. Invoice emails: the outbox the run and the corrections fill
 (`Invoice.email_pending`, in the issuing transaction), sent here by the `billing.emails_send`
-job; and one invoice sent on its own (`billing.invoice_send`). The payment reminder of an
+job; and one invoice sent on its own (`billing.invoice_send`). A failed payment's email: the
+outbox its record fills (`PaymentFailedEmail`), sent by the same job. The payment reminder of an
 overdue invoice (`billing.reminder_send`) and the notice reminder before a renewal
 (`billing.notice_send`), each sent by its job once it is recorded."""
 
@@ -13,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing import documents
-from billing.models import Invoice, InvoiceReminder, NoticeReminder
+from billing.models import Invoice, InvoiceReminder, NoticeReminder, PaymentFailedEmail
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,37 @@ def invoice_emails_send() -> int:
                     sent += 1
                 done.append(invoice.pk)
             Invoice.objects.filter(pk__in=done).update(email_pending=False, sent_at=timezone.now())
+
+
+def payment_failed_emails_send() -> int:
+    """Send the outbox of "your payment failed" emails (PaymentFailedEmail), as
+    invoice_emails_send does: claimed in batches under row locks, each sent once, one that fails
+    left for the next round. Returns how many were sent."""
+    sent, after = 0, 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                PaymentFailedEmail.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("event__invoice__customer")
+                .filter(sent_at__isnull=True, pk__gt=after)
+                .order_by("pk")[:EMAILS_BATCH]
+            )
+            if not batch:
+                return sent
+            done = []
+            for outbox in batch:
+                after = outbox.pk
+                invoice = outbox.event.invoice
+                try:
+                    documents.payment_failed_email(outbox.event, [invoice.customer.email]).send()
+                except (smtplib.SMTPException, OSError) as error:
+                    logger.warning(
+                        "failed payment of %s not emailed, retried later: %s", invoice, error
+                    )
+                    continue
+                sent += 1
+                done.append(outbox.pk)
+            PaymentFailedEmail.objects.filter(pk__in=done).update(sent_at=timezone.now())
 
 
 def reminder_email_send(*, reminder_id: int) -> None:

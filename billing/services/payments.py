@@ -13,9 +13,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
-from billing.models import Invoice, InvoiceEvent, InvoiceReminder, Payment
+from billing.models import Invoice, InvoiceEvent, InvoiceReminder, Payment, PaymentFailedEmail
 from billing.services import chunk_io
 from billing.services.closing import OpenBooks, books_open, books_refuse_closed
+from config.celery import send
 from core.errors import ApplicationError
 from core.money import amount_entered, money_text
 from core.pricing import round_money
@@ -361,11 +362,13 @@ def payment_reverse(*, payment: Payment, day: date, reason: str) -> Payment:
             reference=(reason or payment.reference)[:100],
             reverses=payment,
         )
-        InvoiceEvent.objects.create(
-            invoice=invoice,
-            kind=InvoiceEvent.Kind.PAYMENT_FAILED,
-            day=day,
-            data={**_payment_data(reversal), "reverses": payment.pk, "reason": reason},
+        _tell_payer(
+            InvoiceEvent.objects.create(
+                invoice=invoice,
+                kind=InvoiceEvent.Kind.PAYMENT_FAILED,
+                day=day,
+                data={**_payment_data(reversal), "reverses": payment.pk, "reason": reason},
+            )
         )
         invoice.amount_paid = invoice.amount_paid.amount - payment.amount.amount
         fields = ["amount_paid"]
@@ -393,8 +396,8 @@ def payment_failed_record(
 ) -> InvoiceEvent:
     """A payment attempt that brought no money (a declined card, a debit the bank refused before
     it was collected): the invoice's history and the payment.failed webhook say so, for dunning
-    to act on. The invoice itself is unchanged."""
-    return InvoiceEvent.objects.create(
+    to act on, and the party billed is emailed. The invoice itself is unchanged."""
+    event = InvoiceEvent.objects.create(
         invoice=invoice,
         kind=InvoiceEvent.Kind.PAYMENT_FAILED,
         day=day,
@@ -406,6 +409,17 @@ def payment_failed_record(
             **(details or {}),
         },
     )
+    _tell_payer(event)
+    return event
+
+
+def _tell_payer(event: InvoiceEvent) -> None:
+    """The "your payment failed" email, in the outbox of the failure's transaction; asked for
+    once it commits (the beat job sends it anyway: a dead broker only delays it)."""
+    if not settings.INVOICE_EMAILS:
+        return
+    PaymentFailedEmail.objects.create(event=event)
+    transaction.on_commit(lambda: send("billing.emails_send"))
 
 
 def _payment_data(payment: Payment) -> dict:

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from stdnum import luhn
 
@@ -485,8 +485,15 @@ def _failed(attempt: CardPayment, *, code: str, message: str, day: date) -> None
             "reference": attempt.provider_id,
             "card": attempt.card,
             "off_session": int(attempt.off_session),
+            # Why, for the payer's email (billing cannot read payments' texts), in its language.
+            "message": _failure_text_for(attempt),
         },
     )
+
+
+def _failure_text_for(attempt: CardPayment) -> str:
+    with translation.override(attempt.invoice.language):
+        return failure_text(attempt.failure_code)
 
 
 def _card_refundable(attempt: CardPayment) -> Decimal:
