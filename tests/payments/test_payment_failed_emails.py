@@ -13,18 +13,16 @@ import pytest
 import time_machine
 
 from billing import documents
-from billing.models import Invoice, PaymentFailedEmail
+from billing.models import PaymentFailedEmail
 from billing.services import (
-    billing_run,
     invoice_emails_send,
     payment_failed_record,
     payment_record,
     payment_reverse,
 )
 from billing.tasks import emails_send
-from catalog.models import Plan, SeatType
 from payments import services
-from subscriptions import services as subscriptions
+from tests.payments.builders import quarterly_invoice
 from tests.subscriptions.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,17 +40,7 @@ def _now(settings):
 @pytest.fixture
 def english(demo_catalog):
     """The same quarterly invoice of 129.60, billed to an English-speaking customer."""
-    subscription = subscriptions.subscription_create(
-        customer=CustomerFactory(name="Maple Devices", locale="en"),
-        plan=Plan.objects.get(code="device-seats"),
-        start_date=date(2026, 1, 1),
-        today=date(2026, 1, 1),
-        seats={SeatType.objects.get(code="gateway"): 10},
-        service_period_years=3,
-        partner_discount_percent=Decimal("20"),
-    ).subscription
-    billing_run(day=date(2026, 1, 1))
-    return Invoice.objects.get(subscription=subscription)
+    return quarterly_invoice(CustomerFactory(name="Maple Devices", locale="en"))
 
 
 def invoices_emailed(mailoutbox) -> None:

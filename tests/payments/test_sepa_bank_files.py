@@ -296,6 +296,10 @@ def test_the_operator_cancels_a_draft_batch(operator_client, quarterly):
 # The import's queries do not grow with the statement ----------------------------------------
 
 
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite cuts bulk statements at 999 parameters: their count grows with the rows",
+)
 def test_the_statement_import_runs_a_fixed_number_of_queries(db):
     bench.seed(300)
     transfers = bench.plan(300)
