@@ -18,9 +18,9 @@ from billing.services.documents import (
     save_documents,
     set_totals,
 )
+from billing.services.emails import send_pending_emails
 from billing.services.numbering import issue_documents
 from billing.services.payments import suspension_lift
-from billing.services.run import send_pending_emails
 from billing.services.settlement import settle_credited_invoices
 from core.errors import ApplicationError
 from core.money import money_text

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Callable
+from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from billing import documents
 from billing.models import Invoice, InvoiceReminder, NoticeReminder, PaymentFailedEmail
+from config.celery import send
 
 logger = logging.getLogger(__name__)
 
@@ -35,65 +39,75 @@ def invoice_email_send(*, invoice_id: int) -> bool:
     return True
 
 
+def send_pending_emails() -> None:
+    """Ask a worker to send the outboxes now (the beat job sends them anyway: a dead broker
+    only delays the emails, and never stops what wrote them). Call on commit."""
+    send("billing.emails_send")
+
+
 def invoice_emails_send() -> int:
-    """Send the outbox of invoice emails (`email_pending`). Each batch is claimed under its row
-    locks (skip_locked), so two senders at once send each email once; an email that fails stays
-    in the outbox for the next round, and the others go on. Returns how many were sent."""
-    sent, after = 0, 0
-    while True:
-        with transaction.atomic():
-            batch = list(
-                Invoice.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("customer", "credited_invoice")
-                .filter(email_pending=True, pk__gt=after)
-                .exclude(status=Invoice.Status.DRAFT)
-                .order_by("pk")[:EMAILS_BATCH]
-            )
-            if not batch:
-                return sent
-            done = []
-            for invoice in batch:
-                after = invoice.pk
-                if invoice.sent_at is None:
-                    try:
-                        documents.invoice_email(invoice, [invoice.customer.email]).send()
-                    except (smtplib.SMTPException, OSError) as error:
-                        logger.warning("invoice %s not emailed, retried later: %s", invoice, error)
-                        continue
-                    sent += 1
-                done.append(invoice.pk)
-            Invoice.objects.filter(pk__in=done).update(email_pending=False, sent_at=timezone.now())
+    """Send the outbox of invoice emails (`email_pending`). Returns how many were sent."""
+
+    def send_one(invoice: Invoice) -> bool:
+        if invoice.sent_at is not None:
+            return False  # sent on its own meanwhile (billing.invoice_send): only marked
+        documents.invoice_email(invoice, [invoice.customer.email]).send()
+        return True
+
+    return _drain(
+        Invoice.objects.select_related("customer", "credited_invoice")
+        .filter(email_pending=True)
+        .exclude(status=Invoice.Status.DRAFT),
+        send_one,
+        {"email_pending": False, "sent_at": timezone.now},
+    )
 
 
 def payment_failed_emails_send() -> int:
-    """Send the outbox of "your payment failed" emails (PaymentFailedEmail), as
-    invoice_emails_send does: claimed in batches under row locks, each sent once, one that fails
-    left for the next round. Returns how many were sent."""
+    """Send the outbox of "your payment failed" emails (`PaymentFailedEmail`). Returns how many
+    were sent."""
+
+    def send_one(outbox: PaymentFailedEmail) -> bool:
+        recipients = [outbox.event.invoice.customer.email]
+        documents.payment_failed_email(outbox.event, recipients).send()
+        return True
+
+    return _drain(
+        PaymentFailedEmail.objects.select_related("event__invoice__customer").filter(
+            sent_at__isnull=True
+        ),
+        send_one,
+        {"sent_at": timezone.now},
+    )
+
+
+def _drain(outbox: QuerySet, send_one: Callable[[Any], bool], sent_values: dict) -> int:
+    """Send an outbox. Each batch is claimed under its row locks (skip_locked), so two senders
+    at once send each email once; an email that fails stays in the outbox for the next round,
+    and the others go on. `sent_values` marks a row done (callables read when it is)."""
     sent, after = 0, 0
     while True:
         with transaction.atomic():
             batch = list(
-                PaymentFailedEmail.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("event__invoice__customer")
-                .filter(sent_at__isnull=True, pk__gt=after)
+                outbox.select_for_update(skip_locked=True, of=("self",))
+                .filter(pk__gt=after)
                 .order_by("pk")[:EMAILS_BATCH]
             )
             if not batch:
                 return sent
             done = []
-            for outbox in batch:
-                after = outbox.pk
-                invoice = outbox.event.invoice
+            for row in batch:
+                after = row.pk
                 try:
-                    documents.payment_failed_email(outbox.event, [invoice.customer.email]).send()
+                    sent += send_one(row)
                 except (smtplib.SMTPException, OSError) as error:
-                    logger.warning(
-                        "failed payment of %s not emailed, retried later: %s", invoice, error
-                    )
+                    logger.warning("%s not emailed, retried later: %s", row, error)
                     continue
-                sent += 1
-                done.append(outbox.pk)
-            PaymentFailedEmail.objects.filter(pk__in=done).update(sent_at=timezone.now())
+                done.append(row.pk)
+            values = {
+                name: value() if callable(value) else value for name, value in sent_values.items()
+            }
+            outbox.model.objects.filter(pk__in=done).update(**values)
 
 
 def reminder_email_send(*, reminder_id: int) -> None:

@@ -115,11 +115,20 @@ def take_numbers(
     now = timezone.now()  # once the numbers are held: issue times follow the numbers
     for series, first in firsts.items():
         group = sorted(by_series[series], key=lambda invoice: invoice.pk)
-        for offset, invoice in enumerate(group):
+        _set_numbers(group, series=series, year=day.year, first=first, issued_at=now)
+
+
+def _set_numbers(
+    invoices: Sequence[Invoice | None], *, series: str, year: int, first: int, issued_at
+) -> None:
+    """Issue documents in memory with a block's numbers, in their order (None: skipped, its
+    number kept for it)."""
+    for offset, invoice in enumerate(invoices):
+        if invoice is not None:
             invoice.status = Invoice.Status.ISSUED
             invoice.sequence = first + offset
-            invoice.number = format_number(series, day.year, first + offset)
-            invoice.issued_at = now
+            invoice.number = format_number(series, year, first + offset)
+            invoice.issued_at = issued_at
 
 
 def issue_documents(
@@ -273,13 +282,14 @@ def apply_claims(
             documents = [in_memory.get(pk) for pk in claim.invoice_ids]
             if claim.applied_at is None:
                 _check_claimed(claim, documents)
-            for offset, invoice in enumerate(documents):
-                if invoice is None:
-                    continue  # applied already, and not in memory: nothing to set
-                invoice.status = Invoice.Status.ISSUED
-                invoice.sequence = first + offset
-                invoice.number = format_number(claim.series, claim.year, first + offset)
-                invoice.issued_at = claim.issued_at
+            # A document applied already and not in memory (None) has nothing to set.
+            _set_numbers(
+                documents,
+                series=claim.series,
+                year=claim.year,
+                first=first,
+                issued_at=claim.issued_at,
+            )
             if claim.applied_at is None:
                 written.extend(invoice for invoice in documents if invoice is not None)
                 log_issued(claim.invoice_ids, claim.day)

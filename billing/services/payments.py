@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from billing.models import Invoice, InvoiceEvent, InvoiceReminder, Payment, PaymentFailedEmail
 from billing.services import chunk_io
 from billing.services.closing import OpenBooks, books_open, books_refuse_closed
-from config.celery import send
+from billing.services.emails import send_pending_emails
 from core.errors import ApplicationError
 from core.money import amount_entered, money_text
 from core.pricing import round_money
@@ -419,7 +419,7 @@ def _tell_payer(event: InvoiceEvent) -> None:
     if not settings.INVOICE_EMAILS:
         return
     PaymentFailedEmail.objects.create(event=event)
-    transaction.on_commit(lambda: send("billing.emails_send"))
+    transaction.on_commit(send_pending_emails)
 
 
 def _payment_data(payment: Payment) -> dict:

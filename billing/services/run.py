@@ -46,9 +46,9 @@ from billing.services.documents import (
     build_invoice,
     save_documents,
 )
+from billing.services.emails import send_pending_emails
 from billing.services.settlement import settle_credited_invoices
 from catalog.tax import TaxUndetermined
-from config.celery import send
 from core.periods import period_at, period_index
 from subscriptions import timeline
 from subscriptions.charges import (
@@ -431,12 +431,6 @@ def _settle_credited(documents: Sequence[Document]) -> None:
             if d.invoice.kind == Invoice.Kind.CREDIT_NOTE
         ]
     )
-
-
-def send_pending_emails() -> None:
-    """Ask a worker to send the outbox now (the beat job sends it anyway: a dead broker only
-    delays the emails, and never stops the run)."""
-    send("billing.emails_send")
 
 
 def billing_run(

@@ -22,8 +22,7 @@ from billing.services import (
 )
 from billing.tasks import emails_send
 from payments import services
-from tests.payments.builders import quarterly_invoice
-from tests.subscriptions.factories import CustomerFactory
+from tests.payments.sepa_builders import invoice_for
 
 pytestmark = pytest.mark.django_db
 DAY = date(2026, 1, 10)
@@ -40,7 +39,7 @@ def _now(settings):
 @pytest.fixture
 def english(demo_catalog):
     """The same quarterly invoice of 129.60, billed to an English-speaking customer."""
-    return quarterly_invoice(CustomerFactory(name="Maple Devices", locale="en"))
+    return invoice_for("Maple Devices")  # the default language: English
 
 
 def invoices_emailed(mailoutbox) -> None:
