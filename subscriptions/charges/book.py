@@ -22,6 +22,10 @@ class PriceBook:
         self._bundles: dict[int, Bundle] = {}
         self._terms: dict[int, Term] = {}
         self._contracts: dict[int, ProductContract] = {}
+        # The product items of each plan and bundle, in their order: read from the prefetched
+        # rows once, not through a related manager for every state priced.
+        self._plan_products: dict[int, list[tuple[Bundle, BundleItem]]] = {}
+        self._bundle_products: dict[int, list[BundleItem]] = {}
         # Lines priced for a state and period: thousands of subscriptions share a few states.
         # Bounded: a worker keeps its book for the whole run, and honest data has many states.
         self.memo: BoundedMemo = BoundedMemo(settings.PRICE_MEMO_SIZE)
@@ -82,6 +86,25 @@ class PriceBook:
                 pk=bundle_id
             )
         return self._bundles[bundle_id]
+
+    def plan_products(self, plan_id: int) -> list[tuple[Bundle, BundleItem]]:
+        """The plan's product items with their bundle, in the bundles' and items' order."""
+        if plan_id not in self._plan_products:
+            self._plan_products[plan_id] = [
+                (bundle, item)
+                for bundle in self.plan(plan_id).bundles.all()
+                for item in self.bundle_products(bundle.pk, bundle)
+            ]
+        return self._plan_products[plan_id]
+
+    def bundle_products(self, bundle_id: int, bundle: Bundle | None = None) -> list[BundleItem]:
+        """The bundle's product items (not its discounts), in their order."""
+        if bundle_id not in self._bundle_products:
+            rows = (bundle or self.bundle(bundle_id)).items.all()
+            self._bundle_products[bundle_id] = [
+                item for item in rows if item.kind == BundleItem.Kind.PRODUCT
+            ]
+        return self._bundle_products[bundle_id]
 
     @property
     def tax(self) -> TaxPolicy:

@@ -137,7 +137,9 @@ def recurring_charges(context: SubscriptionContext, period: Interval) -> list[Ch
     cached = context.book.memo.get(key)
     if cached is not None:
         return cached
-    lines = state_lines(context.book, state, context.billing_period, period.start)
+    lines = state_lines(
+        context.book, state, context.billing_period, period.start, language=context.language
+    )
     priced = _price(
         [(line.amount, line.product.pk, line.bundle.pk) for line in lines],
         rules,
@@ -192,9 +194,13 @@ def event_charges(context: SubscriptionContext, event) -> list[Charge]:
         return [_upgrade(context, event, before, after, period, fraction)]
     old = {
         line.code: line
-        for line in state_lines(context.book, before, context.billing_period, period.start)
+        for line in state_lines(
+            context.book, before, context.billing_period, period.start, language=context.language
+        )
     }
-    new = state_lines(context.book, after, context.billing_period, period.start)
+    new = state_lines(
+        context.book, after, context.billing_period, period.start, language=context.language
+    )
     changed = [
         (line, line.amount - (old[line.code].amount if line.code in old else ZERO)) for line in new
     ]
@@ -265,11 +271,19 @@ def _upgrade(
     old_total = sum(
         (
             line.amount
-            for line in state_lines(context.book, before, context.billing_period, period.start)
+            for line in state_lines(
+                context.book,
+                before,
+                context.billing_period,
+                period.start,
+                language=context.language,
+            )
         ),
         ZERO,
     )
-    new_lines = state_lines(context.book, after, context.billing_period, period.start)
+    new_lines = state_lines(
+        context.book, after, context.billing_period, period.start, language=context.language
+    )
     new_total = sum((line.amount for line in new_lines), ZERO)
     difference = max(new_total - old_total, ZERO)
     priced = _price(

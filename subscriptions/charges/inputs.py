@@ -154,6 +154,16 @@ class SubscriptionContext:
             self._billing_period = self.book.plan(created.data["plan"]).billing_period
         return self._billing_period
 
+    def ever_metered(self) -> bool:
+        """Whether a plan of the timeline charges usage (most never do: the nightly run then
+        skips the windows' arithmetic, and reads no usage for them)."""
+        plan_ids = {
+            e.data.get("plan") if e.kind == timeline.CREATED else e.data.get("to")
+            for e in self.events
+            if e.kind in (timeline.CREATED, timeline.PLAN_CHANGED)
+        }
+        return any(self.book.plan(plan_id).usage_charges.all() for plan_id in plan_ids if plan_id)
+
     def period_of(self, day: date) -> Interval:
         return period_at(
             self.anchor, self.billing_period, period_index(self.anchor, self.billing_period, day)

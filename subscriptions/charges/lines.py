@@ -92,44 +92,49 @@ def state_lines(
     billing_period: Period,
     period_start: date,
     plan_id: int | None = None,
+    language: str | None = None,
 ) -> list[Line]:
-    """The priced lines of a state for the billing period starting on `period_start`."""
+    """The priced lines of a state for the billing period starting on `period_start`, in
+    `language` (default: the active one; the run passes it, asking Django costs more)."""
     plan_id = plan_id or state.plan_id
+    language = language or translation.get_language()
     key = (
         "lines",
         plan_id,
         state_key(state, ignore=_NOT_IN_LINES),
         billing_period,
         period_start,
-        translation.get_language(),  # descriptions and rules are in the invoice's language
+        language,  # descriptions and rules are in the invoice's language
     )
     cached = book.memo.get(key)
     if cached is not None:
         return cached
-    plan = book.plan(plan_id)
     lines = []
 
     def add(bundle: Bundle, item: BundleItem, quantity: int, code: str) -> None:
         if quantity <= 0 or item.price_sheet is None:
             return
-        amount, rule = sheet_amount(item.price_sheet, quantity, billing_period, period_start)
+        # Many states share a product at a quantity (seats drawn apart, the same options):
+        # its amount is priced once per sheet, quantity, period and language.
+        sheet_key = ("sheet", item.price_sheet.pk, quantity, billing_period, period_start, language)
+        priced = book.memo.get(sheet_key)
+        if priced is None:
+            priced = sheet_amount(item.price_sheet, quantity, billing_period, period_start)
+            book.memo[sheet_key] = priced
+        amount, rule = priced
         lines.append(Line(code, item.product, bundle, item.price_sheet, quantity, amount, rule))
 
-    for bundle in plan.bundles.all():
-        for item in bundle.items.all():
-            if item.kind != BundleItem.Kind.PRODUCT:
-                continue
-            if item.product.seat_type_id:
-                quantity = state.seats.get(item.product.seat_type_id, 0)
-            elif item.required:
-                quantity = item.quantity
-            else:
-                quantity = state.options.get(item.product_id, 0)
-            add(bundle, item, quantity, f"p{item.product_id}")
+    for bundle, item in book.plan_products(plan_id):
+        if item.product.seat_type_id:
+            quantity = state.seats.get(item.product.seat_type_id, 0)
+        elif item.required:
+            quantity = item.quantity
+        else:
+            quantity = state.options.get(item.product_id, 0)
+        add(bundle, item, quantity, f"p{item.product_id}")
     for bundle_id, count in sorted(state.addons.items()):
         bundle = book.bundle(bundle_id)
-        for item in bundle.items.all():
-            if item.kind == BundleItem.Kind.PRODUCT:
-                add(bundle, item, item.quantity * count, f"a{bundle_id}.p{item.product_id}")
+        for item in book.bundle_products(bundle_id):
+            add(bundle, item, item.quantity * count, f"a{bundle_id}.p{item.product_id}")
     book.memo[key] = lines
     return lines

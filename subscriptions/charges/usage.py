@@ -174,22 +174,11 @@ def usage_lines(context: SubscriptionContext, window: Interval) -> list[UsageLin
     return lines
 
 
-def ever_metered(context: SubscriptionContext) -> bool:
-    """Whether a plan of the subscription's timeline charges usage (most never do: the nightly
-    run then skips the windows' arithmetic)."""
-    plan_ids = {
-        e.data.get("plan") if e.kind == timeline.CREATED else e.data.get("to")
-        for e in context.events
-        if e.kind in (timeline.CREATED, timeline.PLAN_CHANGED)
-    }
-    return any(context.book.plan(plan_id).usage_charges.all() for plan_id in plan_ids if plan_id)
-
-
 def due_usage(context: SubscriptionContext, *, since: date | None, up_to: date) -> list[tuple]:
     """(period, UsageLine) of the usage due in [since, up_to] whose window closed; sets
     `context.usage_waiting` when one is due but still open."""
     due: list[tuple] = []
-    if not ever_metered(context):
+    if not context.ever_metered():
         return due
     for period, window in usage_windows(context, since=since, up_to=up_to):
         if not plan_usage_charges(context, window):
