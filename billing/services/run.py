@@ -167,7 +167,7 @@ def _one_offs_between(context: SubscriptionContext, day: date, start: date) -> l
 
 def _charges_usage(context: SubscriptionContext, end: date) -> bool:
     state = timeline.state_on(context.events, end - timedelta(days=1))
-    return state.plan_id is not None and bool(context.book.plan(state.plan_id).usage_charges.all())
+    return state.plan_id is not None and bool(context.book.usage_charges(state.plan_id))
 
 
 def _lock_and_load(

@@ -26,6 +26,7 @@ class PriceBook:
         # rows once, not through a related manager for every state priced.
         self._plan_products: dict[int, list[tuple[Bundle, BundleItem]]] = {}
         self._bundle_products: dict[int, list[BundleItem]] = {}
+        self._usage_charges: dict[int, list[UsageCharge]] = {}
         # Lines priced for a state and period: thousands of subscriptions share a few states.
         # Bounded: a worker keeps its book for the whole run, and honest data has many states.
         self.memo: BoundedMemo = BoundedMemo(settings.PRICE_MEMO_SIZE)
@@ -105,6 +106,12 @@ class PriceBook:
                 item for item in rows if item.kind == BundleItem.Kind.PRODUCT
             ]
         return self._bundle_products[bundle_id]
+
+    def usage_charges(self, plan_id: int) -> list[UsageCharge]:
+        """The plan's usage charges (most plans have none)."""
+        if plan_id not in self._usage_charges:
+            self._usage_charges[plan_id] = list(self.plan(plan_id).usage_charges.all())
+        return self._usage_charges[plan_id]
 
     @property
     def tax(self) -> TaxPolicy:

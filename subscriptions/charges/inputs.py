@@ -162,7 +162,7 @@ class SubscriptionContext:
             for e in self.events
             if e.kind in (timeline.CREATED, timeline.PLAN_CHANGED)
         }
-        return any(self.book.plan(plan_id).usage_charges.all() for plan_id in plan_ids if plan_id)
+        return any(self.book.usage_charges(plan_id) for plan_id in plan_ids if plan_id)
 
     def period_of(self, day: date) -> Interval:
         return period_at(

@@ -126,7 +126,7 @@ def plan_usage_charges(context: SubscriptionContext, window: Interval) -> list[U
     state = timeline.state_on(context.events, window.end - timedelta(days=1))
     if state.plan_id is None:
         return []
-    return list(context.book.plan(state.plan_id).usage_charges.all())
+    return context.book.usage_charges(state.plan_id)
 
 
 def reader(context: SubscriptionContext) -> UsageReader:

@@ -24,9 +24,12 @@ def test_a_nightly_renewal_is_in_the_subscription_history(office):
     assert latest.history_type == "~"
     assert latest.history_user_id is None
     assert latest.history_change_reason == "nightly renewal"
-    # The historical row is the whole subscription as written, not only the changed fields.
-    for field in Subscription._meta.concrete_fields:
+    # The historical row is the whole subscription as written, not only the changed fields,
+    # less the run's cursors (the current period, the next billing date), not audited.
+    for field in Subscription.history.model.tracked_fields:
         assert getattr(latest, field.attname) == getattr(office, field.attname), field.name
+    for cursor in ("next_billing_date", "current_period_start", "current_period_end"):
+        assert not hasattr(latest, cursor)
     # What the history shows is what a service's change shows: old and new values.
     delta = latest.diff_against(previous)
     assert ("renewal_date", date(2028, 1, 1), date(2030, 1, 1)) in {
@@ -47,4 +50,17 @@ def test_a_run_that_changes_nothing_audited_writes_no_history(office):
     billing_run(day=date(2026, 1, 1))
     count = office.history.count()
     billing_run(day=date(2026, 1, 1))  # again: nothing left to do
+    assert office.history.count() == count
+
+
+def test_billing_a_period_writes_no_history(office):
+    """A billing date passing (the next billing date moves on, nothing a person changed)
+    leaves the audit history as it was: only renewals, ends and people's changes are in it."""
+    billing_run(day=date(2026, 1, 1))
+    office.refresh_from_db()
+    count, billed_until = office.history.count(), office.next_billing_date
+    billing_run(day=billed_until)  # the next period: invoiced, not renewed
+    office.refresh_from_db()
+    assert office.next_billing_date > billed_until
+    assert office.invoices.filter(period_start=billed_until).exists()
     assert office.history.count() == count
