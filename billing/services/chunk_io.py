@@ -208,7 +208,7 @@ def load_chunk(subscriptions: Sequence[Subscription], *, day: date, book: PriceB
         # Read by subscription: never None here (the filter names it).
         invoiced[line.subscription_id][line.charge].append(line)  # type: ignore[index]
     return Chunk(
-        contexts=contexts_for(subscriptions, book=book, read=_compiled),
+        contexts=contexts_for(subscriptions, book=book, read=_compiled, usage_metered_only=True),
         seats=seats,
         invoiced=invoiced,
     )

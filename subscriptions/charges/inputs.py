@@ -262,6 +262,14 @@ class SubscriptionContext:
         else the term's. The ledger account and item type are the product's only: the term's
         belong to its penalty line (`penalty_tax`), not to every line of the plan.
         """
+        language = self.language or translation.get_language()
+        # The same for every line of a product sold under a term to a buyer (thousands in a
+        # run): worked out once per price book. A refusal (TaxUndetermined) is not kept.
+        product_id = product.pk if product is not None else None
+        key = ("tax", product_id, state.term_id, self.buyer, language)
+        cached = self.book.memo.get(key)
+        if cached is not None:
+            return cached
         term = self.book.term(state.term_id)
         rate = line_tax_rate(product, term)
         what = (
@@ -271,7 +279,9 @@ class SubscriptionContext:
         )
         ledger = product.ledger_account if product is not None else ""
         item_type = product.invoice_item_type if product is not None else ""
-        return self._treatment(rate, what), ledger, item_type
+        taxed = self._treatment(rate, what), ledger, item_type
+        self.book.memo[key] = taxed
+        return taxed
 
     def penalty_tax(self, state: State) -> tuple[Treatment, str, str]:
         """How the term's penalty line is taxed, its ledger account and invoice item type."""

@@ -74,6 +74,7 @@ def contexts_for(
     book: PriceBook,
     read: Read = evaluate,
     language: str | None = None,
+    usage_metered_only: bool = False,
 ) -> dict[int, SubscriptionContext]:
     """The pricing contexts of these subscriptions (rows with their anchor and currency), by id,
     in three queries (usage is read when priced, one query per metric and window for all)."""
@@ -102,10 +103,14 @@ def contexts_for(
         )
         for s in subscriptions
     }
-    # Usage is read for the subscriptions a plan of whose timeline charges it (about one in ten
-    # of a run's chunk): a thousand ids of which most have no events made PostgreSQL scan the
-    # whole events table rather than use its index (subscription, code, counted_at).
-    usage = UsageReader([pk for pk, context in contexts.items() if context.ever_metered()])
+    # With `usage_metered_only` (a book holding every plan: the run's), usage is read for the
+    # subscriptions a plan of whose timeline charges it (about one in ten of a run's chunk): a
+    # thousand ids of which most have no events made PostgreSQL scan the whole events table
+    # rather than use its index (subscription, code, counted_at). Not for a page's book, which
+    # would load the plans a timeline left one by one to find out.
+    if usage_metered_only:
+        ids = [pk for pk, context in contexts.items() if context.ever_metered()]
+    usage = UsageReader(ids)
     for context in contexts.values():
         context.usage = usage
     return contexts

@@ -112,3 +112,35 @@ def test_the_last_period_usage_is_billed_on_the_end_date(metered):
     assert lines_of(last) == [("usage", D("12000"), D("4.00"))]
     metered.refresh_from_db()
     assert metered.next_billing_date is None
+
+
+def test_the_run_reads_usage_only_for_metered_subscriptions(metered):
+    """A chunk's usage aggregate names the subscriptions whose timeline has a metered plan, not
+    the whole chunk: with a thousand ids of which most have no events, PostgreSQL scanned the
+    whole events table instead of using its index."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.subscriptions.factories import monthly_plan
+
+    # Given a subscription without usage charges, billed in the same chunk as the metered one
+    plain = services.subscription_create(
+        customer=CustomerFactory(),
+        plan=monthly_plan("9.00", code="plain-monthly"),
+        start_date=date(2026, 1, 1),
+        today=date(2026, 1, 1),
+    ).subscription
+    billing_run(day=date(2026, 1, 1))
+    record(metered, [at(date(2026, 1, 5))])
+    # When the run bills February
+    with CaptureQueriesContext(connection) as queries:
+        report = billing_run(day=date(2026, 2, 1))
+    # Then both are billed, and the usage was read for the metered one alone
+    assert (report.subscriptions, report.invoices) == (2, 2)
+    usage_reads = [q["sql"] for q in queries if "subscriptions_usageevent" in q["sql"]]
+    assert len(usage_reads) == 1
+    read = usage_reads[0].replace(" ", "")
+    assert f"IN({metered.pk})" in read or f"ARRAY[{metered.pk}]" in read, usage_reads[0]
+    february = Invoice.objects.get(subscription=metered, issue_date=date(2026, 2, 1))
+    assert lines_of(february)[1] == ("usage", D("1"), D("0.00"))
+    assert Invoice.objects.filter(subscription=plain, issue_date=date(2026, 2, 1)).exists()
