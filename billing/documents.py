@@ -119,7 +119,8 @@ def payment_failed_email(event: InvoiceEvent, recipients: list[str]) -> EmailMes
                 "invoice": invoice,
                 "amount": money_text(abs(Decimal(data.get("amount", "0"))), invoice.currency),
                 "method": Payment.Method(method).label if method in Payment.Method else method,
-                # The card's decline in words when the gateway gave one, else the bank's code.
+                # The failure in words (a card's decline, a debit's return reason in the
+                # invoice's language), else what the bank or the gateway gave.
                 "reason": data.get("message") or data.get("reason", ""),
                 "seller": seller(),
             },

@@ -323,10 +323,13 @@ def payments_record_many(
         return results
 
 
-def payment_reverse(*, payment: Payment, day: date, reason: str) -> Payment:
+def payment_reverse(
+    *, payment: Payment, day: date, reason: str, details: dict[str, str] | None = None
+) -> Payment:
     """The money of `payment` came back (a returned direct debit): a reversal row of the same
     amount, negative, dated `day`; the invoice owes it again, open once more (overdue if its due
-    date has passed). Returns the reversal. The payment itself is kept as it was recorded."""
+    date has passed). Returns the reversal. The payment itself is kept as it was recorded.
+    `details` join the failure's event (`message`: the reason in words, for the payer's email)."""
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         invoice = Invoice.objects.select_for_update().get(pk=payment.invoice_id)
@@ -367,7 +370,12 @@ def payment_reverse(*, payment: Payment, day: date, reason: str) -> Payment:
                 invoice=invoice,
                 kind=InvoiceEvent.Kind.PAYMENT_FAILED,
                 day=day,
-                data={**_payment_data(reversal), "reverses": payment.pk, "reason": reason},
+                data={
+                    **_payment_data(reversal),
+                    "reverses": payment.pk,
+                    "reason": reason,
+                    **(details or {}),
+                },
             )
         )
         invoice.amount_paid = invoice.amount_paid.amount - payment.amount.amount

@@ -416,6 +416,8 @@ def _debit_return(
                 field="day",
             )
         reversal = None
+        # What the payer's email says (billing/documents.py): the reason in words, not a code.
+        said = {"message": _return_text(reason, debit.invoice.language)}
         if debit.payment is not None:
             booked = books_open_day(day) if from_bank else day
             reversal = payment_reverse(
@@ -424,6 +426,7 @@ def _debit_return(
                 reason=" ".join(
                     filter(None, (reason, debit.end_to_end_id, moved_note(day, booked)))
                 ),
+                details=said,
             )
         else:
             # Rejected before it was collected: no money moved, but the payment failed (the
@@ -434,7 +437,7 @@ def _debit_return(
                 amount=debit.amount.amount,
                 day=day,
                 reason=f"{reason} {debit.end_to_end_id}",
-                details={"debit": debit.end_to_end_id},
+                details={"debit": debit.end_to_end_id, **said},
             )
         debit.status = SepaDebit.Status.RETURNED
         debit.return_reason = reason
@@ -462,6 +465,15 @@ def _debit_return(
             reversal=reversal,
             reopened=invoice.status in Invoice.OPEN_STATUSES,
         )
+
+
+def _return_text(reason: str, language: str) -> str:
+    """A return reason code as the payer reads it, in the invoice's language ("AM04 —
+    provision insuffisante"); a code outside the list stays as the bank gave it."""
+    if reason not in SepaDebit.ReturnReason.values:
+        return reason
+    with translation.override(language):
+        return str(SepaDebit.ReturnReason(reason).label)
 
 
 def sepa_returns_import(*, content: bytes, today: date) -> SepaReturnsImport:

@@ -22,7 +22,7 @@ from billing.services import (
 )
 from billing.tasks import emails_send
 from payments import services
-from tests.payments.sepa_builders import invoice_for
+from tests.payments.sepa_builders import invoice_for, mandate_for, submitted_batch
 
 pytestmark = pytest.mark.django_db
 DAY = date(2026, 1, 10)
@@ -87,6 +87,20 @@ def test_a_returned_debit_emails_what_came_back(english, mailoutbox):
     assert "Your payment of 129.60 EUR (SEPA direct debit)" in message.body  # not -129.60
     assert "Reason: AM04 insufficient funds" in message.body
     assert "129.60 EUR remain due on this invoice" in message.body
+
+
+def test_a_debit_the_bank_returned_says_why_in_words_in_the_invoice_language(quarterly, mailoutbox):
+    # Given the French invoice's debit, collected, then returned by the bank for lack of funds
+    mandate_for(quarterly.customer)
+    debit = submitted_batch().debits.get()
+    services.sepa_debit_collect(debit=debit, today=date(2026, 2, 2))
+    invoices_emailed(mailoutbox)
+    services.sepa_debit_return(debit=debit, reason="AM04", day=date(2026, 2, 4))
+    assert emails_send() == 1
+    # Then the payer reads the reason in French words, not the bank's code alone
+    (message,) = mailoutbox
+    assert "Votre paiement de 129,60\u00a0€ (prélèvement SEPA)" in message.body
+    assert "Motif: AM04 — provision insuffisante" in message.body, message.body
 
 
 def test_without_invoice_emails_nothing_is_written(quarterly, mailoutbox, settings):
