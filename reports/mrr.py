@@ -33,7 +33,7 @@ from fractions import Fraction
 from core.periods import Period, Unit, period_at, period_index
 from core.pricing import ZERO, allocate_discounts, round_money
 from subscriptions import timeline
-from subscriptions.charges import SubscriptionContext, state_lines
+from subscriptions.charges import SubscriptionContext
 from subscriptions.charges.lines import NOT_PRICED, state_key
 
 # Weeks and days are normalized on the calendar year: 52 weeks and 365 days make 12 months.
@@ -72,7 +72,7 @@ def subscription_mrr(context: SubscriptionContext, day: date) -> Decimal:
     cached = memo.get(key)
     if cached is not None:
         return cached[0]
-    lines = state_lines(context.book, state, context.billing_period, period.start)
+    lines = context.lines(state, period.start)
     priced = allocate_discounts(
         [line.amount for line in lines],
         [rule.step("en") for rule in rules],

@@ -27,7 +27,7 @@ from subscriptions import timeline
 from subscriptions.charges import contracts as contract_charges
 from subscriptions.charges import usage as metered
 from subscriptions.charges.inputs import DiscountRule, SubscriptionContext
-from subscriptions.charges.lines import NOT_PRICED, sheet_amount, state_key, state_lines
+from subscriptions.charges.lines import NOT_PRICED, sheet_amount, state_key
 from subscriptions.charges.wording import amount_in_formula, days_left_text, penalty_rule_of
 from subscriptions.timeline import State
 
@@ -137,9 +137,7 @@ def recurring_charges(context: SubscriptionContext, period: Interval) -> list[Ch
     cached = context.book.memo.get(key)
     if cached is not None:
         return cached
-    lines = state_lines(
-        context.book, state, context.billing_period, period.start, language=context.language
-    )
+    lines = context.lines(state, period.start)
     priced = _price(
         [(line.amount, line.product.pk, line.bundle.pk) for line in lines],
         rules,
@@ -192,15 +190,8 @@ def event_charges(context: SubscriptionContext, event) -> list[Charge]:
     fraction = proration_fraction(event.effective_date, period)
     if event.kind == timeline.PLAN_CHANGED:
         return [_upgrade(context, event, before, after, period, fraction)]
-    old = {
-        line.code: line
-        for line in state_lines(
-            context.book, before, context.billing_period, period.start, language=context.language
-        )
-    }
-    new = state_lines(
-        context.book, after, context.billing_period, period.start, language=context.language
-    )
+    old = {line.code: line for line in context.lines(before, period.start)}
+    new = context.lines(after, period.start)
     changed = [
         (line, line.amount - (old[line.code].amount if line.code in old else ZERO)) for line in new
     ]
@@ -269,21 +260,10 @@ def _upgrade(
     old_plan = context.book.plan(before.plan_id)
     new_plan = context.book.plan(after.plan_id)
     old_total = sum(
-        (
-            line.amount
-            for line in state_lines(
-                context.book,
-                before,
-                context.billing_period,
-                period.start,
-                language=context.language,
-            )
-        ),
+        (line.amount for line in context.lines(before, period.start)),
         ZERO,
     )
-    new_lines = state_lines(
-        context.book, after, context.billing_period, period.start, language=context.language
-    )
+    new_lines = context.lines(after, period.start)
     new_total = sum((line.amount for line in new_lines), ZERO)
     difference = max(new_total - old_total, ZERO)
     priced = _price(

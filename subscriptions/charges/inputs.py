@@ -22,6 +22,7 @@ from core.periods import Interval, Period, period_at, period_index
 from core.pricing import DiscountStep
 from subscriptions import timeline
 from subscriptions.charges.book import PriceBook
+from subscriptions.charges.lines import Line, state_lines
 from subscriptions.timeline import State
 from subscriptions.usage import UsageReader
 
@@ -153,6 +154,13 @@ class SubscriptionContext:
             created = next(e for e in self.events if e.kind == timeline.CREATED)
             self._billing_period = self.book.plan(created.data["plan"]).billing_period
         return self._billing_period
+
+    def lines(self, state: State, period_start: date) -> list[Line]:
+        """The priced lines of `state` for the billing period starting on `period_start`, in
+        the context's language (`state_lines`, memoized in the price book)."""
+        return state_lines(
+            self.book, state, self.billing_period, period_start, language=self.language
+        )
 
     def ever_metered(self) -> bool:
         """Whether a plan of the timeline charges usage (most never do: the nightly run then
