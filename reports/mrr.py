@@ -32,7 +32,6 @@ from fractions import Fraction
 
 from core.periods import Period, Unit, period_at, period_index
 from core.pricing import ZERO, allocate_discounts, round_money
-from subscriptions import timeline
 from subscriptions.charges import SubscriptionContext
 from subscriptions.charges.lines import NOT_PRICED, state_key
 
@@ -55,7 +54,7 @@ def subscription_mrr(context: SubscriptionContext, day: date) -> Decimal:
     """The subscription's MRR on `day` (unrounded inputs, one rounding), 0 when nothing recurs."""
     if context.anchor is None or day < context.anchor or not context.events:
         return ZERO
-    state = timeline.state_on(context.events, day)
+    state = context.fold.state_on(day)
     if not state.is_running_on(day) or state.plan_id is None:
         return ZERO
     period = context.period_of(day)
@@ -107,7 +106,7 @@ def segments(context: SubscriptionContext, *, horizon: date) -> list[Segment]:
     if context.anchor is None or not context.events:
         return []
     days = {context.anchor}
-    entries = timeline.ordered(context.events)
+    entries = context.fold.entries
     for entry in entries:
         if entry.effective_date > context.anchor:
             days.add(entry.effective_date)
@@ -120,7 +119,7 @@ def segments(context: SubscriptionContext, *, horizon: date) -> list[Segment]:
     open_: tuple[date, Decimal, int] | None = None
     for day in sorted(d for d in days if d <= horizon):
         amount = subscription_mrr(context, day)
-        plan_id = timeline.state_on(context.events, day).plan_id if amount else None
+        plan_id = context.fold.state_on(day).plan_id if amount else None
         if open_ is not None and (amount, plan_id) == (open_[1], open_[2]):
             continue
         if open_ is not None:
@@ -129,7 +128,7 @@ def segments(context: SubscriptionContext, *, horizon: date) -> list[Segment]:
         if amount and plan_id is not None:
             open_ = (day, amount, plan_id)
     if open_ is not None:
-        ends_on = timeline.state_on(context.events, date.max).ends_on
+        ends_on = context.fold.state_on(date.max).ends_on
         result.append(Segment(open_[0], ends_on, open_[1], open_[2]))
     return result
 

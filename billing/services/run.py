@@ -166,7 +166,7 @@ def _one_offs_between(context: SubscriptionContext, day: date, start: date) -> l
 
 
 def _charges_usage(context: SubscriptionContext, end: date) -> bool:
-    state = timeline.state_on(context.events, end - timedelta(days=1))
+    state = context.fold.state_on(end - timedelta(days=1))
     return state.plan_id is not None and bool(context.book.usage_charges(state.plan_id))
 
 
@@ -283,6 +283,7 @@ def _advance_and_bill(
                 seats=chunk.seats[subscription.pk],
                 today=day,
                 book=context.book,
+                fold=context.fold,
             )
             advances.append(advance)
             report.renewals += sum(
@@ -297,8 +298,10 @@ def _advance_and_bill(
                 locale = subscription.billed_customer.locale
                 translation.activate(locale)
                 language = translation.get_language()
-            # Charges derive from the timeline with the renewals just planned.
-            context.events = advance.events
+            if advance.new_events:
+                # Charges derive from the timeline with the renewals just planned (folded
+                # again; otherwise the advance's fold serves the billing too).
+                context.events = advance.events
             context.language = language
             try:
                 owed = _documents_for(

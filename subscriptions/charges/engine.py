@@ -119,7 +119,7 @@ def _price(
 
 def recurring_charges(context: SubscriptionContext, period: Interval) -> list[Charge]:
     """The charges of one billing period, billed in advance on its start."""
-    state = timeline.state_for_period(context.events, period.start)
+    state = context.fold.state_for_period(period.start)
     if not state.is_running_on(period.start):
         return []
     rules = context.rules_for_period(period)
@@ -182,10 +182,10 @@ def event_charges(context: SubscriptionContext, event) -> list[Charge]:
         return _topup(context, event)
     if not timeline.is_immediate(event) or context.anchor is None:
         return []
-    after = timeline.apply(timeline.state_before(context.events, event), event)
+    after = timeline.apply(context.fold.state_before(event), event)
     if event.effective_date < context.anchor or not after.is_running_on(event.effective_date):
         return []  # before the first period (scheduled start, trial): nothing to prorate
-    before = timeline.state_before(context.events, event)
+    before = context.fold.state_before(event)
     period = context.period_of(event.effective_date)
     fraction = proration_fraction(event.effective_date, period)
     if event.kind == timeline.PLAN_CHANGED:
@@ -355,7 +355,7 @@ def usage_charges(context: SubscriptionContext, *, since: date | None, up_to: da
     charges = []
     for period, line in metered.due_usage(context, since=since, up_to=up_to):
         sheet = line.charge.price_sheet
-        state = timeline.state_on(context.events, line.period.end - timedelta(days=1))
+        state = context.fold.state_on(line.period.end - timedelta(days=1))
         charges.append(
             _product_charge(
                 context,
@@ -417,7 +417,7 @@ def _topup(context: SubscriptionContext, event) -> list[Charge]:
             rule=line.rule,
             product=sheet.product if sheet else line.contract.product,
             rules=(),
-            state=timeline.state_before(context.events, event),
+            state=context.fold.state_before(event),
             event_id=event.id,
         )
     ]
@@ -429,7 +429,7 @@ def _penalty(context: SubscriptionContext, event) -> list[Charge]:
         return []
     amount = Decimal(penalty)
     requested_on = date.fromisoformat(event.data["requested_on"])
-    state = timeline.state_before(context.events, event)
+    state = context.fold.state_before(event)
     tax, ledger, item_type = context.penalty_tax(state)
     return [
         Charge(
@@ -476,7 +476,7 @@ def period_charges(context: SubscriptionContext, period: Interval) -> list[Charg
     its contracts deliver in it (what the pages quote as the next invoice)."""
     charges = recurring_charges(context, period)
     if context.contracts:
-        state = timeline.state_for_period(context.events, period.start)
+        state = context.fold.state_for_period(period.start)
         if state.is_running_on(period.start):
             charges = [*charges, *issue_charges(context, period, state)]
     return charges

@@ -147,6 +147,22 @@ class SubscriptionContext:
     # The timeline entries that start and end each plan-bound discount (not copied by
     # dataclasses.replace, whose contexts have other entries).
     _plan_windows: dict | None = field(default=None, init=False, repr=False)
+    # The timeline folded once (timeline.Fold), for the `events` list it was built from.
+    _fold: tuple[list, int, timeline.Fold] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def fold(self) -> timeline.Fold:
+        """The timeline sorted and folded once for every state asked of it; rebuilt when
+        `events` is replaced or grows (the run's advance appends renewals)."""
+        # The list itself is kept (not its id, which a new list could reuse) and compared by
+        # identity.
+        if (
+            self._fold is None
+            or self._fold[0] is not self.events
+            or self._fold[1] != len(self.events)
+        ):
+            self._fold = (self.events, len(self.events), timeline.Fold(self.events))
+        return self._fold[2]
 
     @property
     def billing_period(self) -> Period:
@@ -225,7 +241,7 @@ class SubscriptionContext:
     def _windows(self) -> dict:
         if not any(d.plan_bound for d in self.discounts):
             return {}
-        entries = timeline.ordered(self.events)
+        entries = self.fold.entries
         position = {e.id: i for i, e in enumerate(entries) if e.id is not None}
         revoked = {e.id for e in self.events if e.revoked_by_id is not None}
         windows = {}

@@ -26,7 +26,6 @@ from catalog.selectors import unit_price_text
 from core.money import money_text
 from core.periods import Interval, period_at, period_index
 from core.pricing import price_for_quantity
-from subscriptions import timeline
 from subscriptions.charges.inputs import SubscriptionContext
 from subscriptions.charges.loading import context_of
 from subscriptions.charges.wording import amount_in_formula
@@ -105,7 +104,7 @@ def usage_windows(
         # The period that ended on or after `since` is the one containing the day before it.
         first = since - timedelta(days=1)
     k = period_index(context.anchor, period_length, first)
-    ends_on = timeline.state_on(context.events, up_to).ends_on
+    ends_on = context.fold.state_on(up_to).ends_on
     windows = []
     while True:
         period = period_at(context.anchor, period_length, k)
@@ -115,7 +114,7 @@ def usage_windows(
         end = min(period.end, ends_on) if ends_on is not None else period.end
         if end > up_to or (since is not None and end < since):
             continue
-        if not timeline.state_for_period(context.events, period.start).is_running_on(period.start):
+        if not context.fold.state_for_period(period.start).is_running_on(period.start):
             continue  # a trial, a start pending fulfilment: nothing billed, usage neither
         windows.append((period, Interval(period.start, end)))
     return windows
@@ -123,7 +122,7 @@ def usage_windows(
 
 def plan_usage_charges(context: SubscriptionContext, window: Interval) -> list[UsageCharge]:
     """The usage charges of the plan in force on the window's last day."""
-    state = timeline.state_on(context.events, window.end - timedelta(days=1))
+    state = context.fold.state_on(window.end - timedelta(days=1))
     if state.plan_id is None:
         return []
     return context.book.usage_charges(state.plan_id)
@@ -206,7 +205,7 @@ def current_window(context: SubscriptionContext, day: date) -> Interval | None:
     if context.anchor is None or day < context.anchor:
         return None
     period = context.period_of(day)
-    ends_on = timeline.state_on(context.events, day).ends_on
+    ends_on = context.fold.state_on(day).ends_on
     if ends_on is not None and day >= ends_on:
         return None
     return Interval(period.start, min(period.end, ends_on) if ends_on else period.end)

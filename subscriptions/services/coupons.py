@@ -18,7 +18,6 @@ from core.errors import ConflictError
 from core.money import money_text
 from core.pricing import ZERO, round_money
 from subscriptions import charges as charge_engine
-from subscriptions import timeline
 from subscriptions.charges import PriceBook, context_of
 from subscriptions.models import (
     CouponRedemption,
@@ -120,7 +119,7 @@ def coupon_redeem(
     # The products the discounts could apply to: those of the period the code would discount
     # (before the start, the state of the first period, not the empty state of today).
     start = _discounted_period_start(subscription, today)
-    state = timeline.state_for_period(context.events, start)
+    state = context.fold.state_for_period(start)
     products = (
         {
             line.product.pk

@@ -87,10 +87,13 @@ def plan_advance(
     seats: Sequence[SubscriptionSeat],
     today: date,
     book: PriceBook,
+    fold: timeline.Fold | None = None,
 ) -> Advance:
     """Renew at each commitment end reached (or end), then refresh the cache from the timeline.
 
-    Mutates `subscription` and `seats` in memory; writes nothing (see save_advances).
+    Mutates `subscription` and `seats` in memory; writes nothing (see save_advances). `fold`,
+    the caller's `events` already folded, is used unless a renewal or an end is appended (the
+    billing run then asks the same fold for the states of the periods it bills).
     """
     events = list(events)
     advance = Advance(subscription, audited=audited_values(subscription))
@@ -134,7 +137,9 @@ def plan_advance(
         subscription.term = new_term
         if new_term is not None:
             subscription.auto_renew = new_term.auto_renew
-    advance.changed_seats = _refresh(subscription, events, seats, today, book)
+    if advance.new_events or fold is None:
+        fold = timeline.Fold(events)
+    advance.changed_seats = _refresh(subscription, events, fold, seats, today, book)
     advance.events = events
     return advance
 
@@ -148,11 +153,12 @@ def _job_entry(subscription: Subscription, kind: str, day: date, data: dict) -> 
 def _refresh(
     subscription: Subscription,
     events: list,
+    fold: timeline.Fold,
     seats: Sequence[SubscriptionSeat],
     today: date,
     book: PriceBook,
 ) -> list[SubscriptionSeat]:
-    state = timeline.state_on(events, today)
+    state = fold.state_on(today)
     live = [e for e in events if e.revoked_by_id is None]
     cancellation = next((e for e in reversed(live) if e.kind == Kind.CANCELLATION), None)
     ended = next((e for e in live if e.kind == Kind.ENDED), None)
