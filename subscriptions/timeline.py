@@ -46,11 +46,17 @@ class Entry:
 
 
 class EventLike(Protocol):
-    id: int | None
-    kind: str
-    effective_date: date
-    data: dict[str, Any]
-    revoked_by_id: int | None
+    # Read-only (properties): a model row, whose `id` is an int, is one too.
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def effective_date(self) -> date: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+    @property
+    def revoked_by_id(self) -> int | None: ...
 
 
 def is_immediate(event: EventLike) -> bool:
