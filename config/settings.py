@@ -217,6 +217,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.integer(
     "CELERY_WORKER_MAX_MEMORY_PER_CHILD", 512_000, minimum=100_000
 )
+# Worker processes (0: one per core). SQLite takes one writer at a time and its busy
+# handler is not fair: under `make run`, a second process committing e-invoices one after the
+# other starved a billing chunk past its 20 s timeout ("database is locked"). One process there;
+# a task waits its turn instead of failing.
+CELERY_WORKER_CONCURRENCY = env.integer(
+    "CELERY_WORKER_CONCURRENCY",
+    1 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else 0,
+    minimum=0,
+)
 CELERY_TIMEZONE = BILLING_TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The beat schedule is code, reviewed like code. Tasks are added by the apps that own them.

@@ -93,3 +93,32 @@ def test_the_embedded_broker_keeps_every_folder_under_var(tmp_path):
     folders = [v for k, v in options.items() if k.endswith("_folder") or k.startswith("data_")]
     assert len(folders) == 4
     assert all(Path(folder).is_relative_to(tmp_path) for folder in folders)
+
+
+def worker_concurrency(**env: str) -> int:
+    code = "from config.celery import app; print(app.conf.worker_concurrency)"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={
+            **{k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ},
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DEBUG": "true",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout)
+
+
+def test_on_sqlite_the_worker_runs_one_process_and_on_postgresql_one_per_core():
+    # SQLite has one writer at a time and an unfair busy handler: two worker processes starved
+    # a billing chunk past its timeout under `make run` (the Procfile leaves this to settings).
+    assert worker_concurrency() == 1
+    assert worker_concurrency(DATABASE_URL="postgres://u@127.0.0.1:5432/x") == 0  # cpu count
+    assert worker_concurrency(CELERY_WORKER_CONCURRENCY="3") == 3
+    procfile = (ROOT / "Procfile").read_text()
+    assert "--concurrency" not in procfile
