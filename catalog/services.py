@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Field, Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from catalog.models import (
@@ -949,7 +950,7 @@ def coupon_campaigns_expire(*, today: date) -> int:
             # Through the history helpers: expiry is a change like any other in the audit log.
             bulk_update_with_history(codes, CouponCode, ["status"], batch_size=1000)
             campaign.status = CouponCampaign.Status.EXPIRED
-            campaign._change_reason = "expired"
+            campaign._change_reason = gettext_noop("expired")  # stored in English, shown translated
             campaign.save(update_fields=["status"])
         return len(campaigns)
 

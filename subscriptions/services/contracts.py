@@ -34,6 +34,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from catalog.models import (
     Bundle,
@@ -58,7 +59,7 @@ Status = Subscription.Status
 Held = SubscriptionContract.Status
 JOB = "job"
 # The history's reason for the rows the job writes (no user: the daily job, not a person).
-JOB_REASON = "contracts job"
+JOB_REASON = gettext_noop("contracts job")  # stored in English, shown translated
 # Far above any real purchase of credits; a typing slip (a million hours) is refused.
 TOPUP_MAX = Decimal("100000")
 CENT = Decimal("0.01")

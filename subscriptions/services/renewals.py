@@ -16,6 +16,7 @@ from datetime import date
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from catalog.models import Term
 from core.periods import Period, Unit, boundary, period_at, shift
@@ -60,8 +61,9 @@ AUDITED = [
     f.attname for f in Subscription.history.model.tracked_fields if f.attname != "updated_at"
 ]
 # The history's reason for rows the advance writes (no user: the nightly job, not a person).
-RENEWAL_REASON = "nightly renewal"
-ADVANCE_REASON = "nightly advance"
+# Stored in English, shown in the reader's language (templates/simple_history/).
+RENEWAL_REASON = gettext_noop("nightly renewal")
+ADVANCE_REASON = gettext_noop("nightly advance")
 
 
 def audited_values(subscription: Subscription) -> tuple:

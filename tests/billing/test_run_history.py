@@ -3,6 +3,7 @@
 from datetime import date
 
 import pytest
+from django.urls import reverse
 
 from billing.services import billing_run
 from subscriptions import services
@@ -35,6 +36,26 @@ def test_a_nightly_renewal_is_in_the_subscription_history(office):
     assert ("renewal_date", date(2028, 1, 1), date(2030, 1, 1)) in {
         (c.field, c.old, c.new) for c in delta.changes
     }
+
+
+@pytest.mark.parametrize(
+    ("language", "reason", "author"),
+    [("fr", "renouvellement nocturne", "Système"), ("en", "nightly renewal", "System")],
+)
+def test_the_admin_history_names_the_job_and_its_reason_in_the_readers_language(
+    office, operator_client, language, reason, author
+):
+    billing_run(day=date(2028, 1, 1))
+    operator_client.cookies["django_language"] = language
+    url = reverse("admin:subscriptions_subscription_history", args=[office.pk])
+
+    page = operator_client.get(url).content.decode()
+
+    table = page[page.index('id="change-history"') :]
+    row = table[: table.index("</tr>", table.index("<tbody>"))]  # the newest row
+    assert reason in row and author in row
+    assert "nightly renewal" not in row or language == "en"
+    assert '<div class="history-scroll">' in page  # scrolls in its box on a phone
 
 
 def test_the_advance_of_one_subscription_is_in_its_history_too(office):
