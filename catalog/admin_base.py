@@ -21,6 +21,7 @@ from django.forms.models import BaseInlineFormSet, _get_foreign_key
 from django.http import HttpRequest
 from django.utils.functional import cached_property
 from django.utils.text import capfirst
+from django.utils.translation import gettext as _
 from djmoney.models.fields import MoneyField
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -152,6 +153,10 @@ class CadenceAdmin(MoneyAsDecimalMixin, SimpleHistoryAdmin):
         partners do; invoices, lines and payments do not: issued documents are immutable and
         their life is in their events)."""
         return hasattr(self.model._meta, "simple_history_manager_attribute")
+
+    def history_view_title(self, request: HttpRequest, obj: Any) -> str:
+        # simple-history's own title reads "Historique de vue" in French.
+        return _("History: %(object)s") % {"object": obj}
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context: dict | None = None):
         if not self.has_audit_history():

@@ -39,11 +39,14 @@ def test_a_nightly_renewal_is_in_the_subscription_history(office):
 
 
 @pytest.mark.parametrize(
-    ("language", "reason", "author"),
-    [("fr", "renouvellement nocturne", "Système"), ("en", "nightly renewal", "System")],
+    ("language", "title", "reason", "author"),
+    [
+        ("fr", "<h1>Historique : ", "renouvellement nocturne", "Système"),
+        ("en", "<h1>History: ", "nightly renewal", "System"),
+    ],
 )
 def test_the_admin_history_names_the_job_and_its_reason_in_the_readers_language(
-    office, operator_client, language, reason, author
+    office, operator_client, language, title, reason, author
 ):
     billing_run(day=date(2028, 1, 1))
     operator_client.cookies["django_language"] = language
@@ -53,6 +56,7 @@ def test_the_admin_history_names_the_job_and_its_reason_in_the_readers_language(
 
     table = page[page.index('id="change-history"') :]
     row = table[: table.index("</tr>", table.index("<tbody>"))]  # the newest row
+    assert title in page
     assert reason in row and author in row
     assert "nightly renewal" not in row or language == "en"
     assert '<div class="history-scroll">' in page  # scrolls in its box on a phone
