@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -36,10 +37,33 @@ class Line:
         return self.amount / self.quantity if self.quantity else ZERO
 
 
+def sheet_terms(
+    sheet: PriceSheet, billing_period: Period, period_start: date
+) -> tuple[Fraction, str, str]:
+    """What a sheet's rule says whatever the quantity, in the active language: the ratio of its
+    period to the billing period, the price and its period ("12,00 € / 1 an"; tiered: the
+    period alone), and the conversion (" × 1/12", or "")."""
+    ratio = period_ratio(sheet.period, billing_period, period_start)
+    if sheet.pricing_model in ("per_unit", "flat"):
+        price = f"{money_text(sheet.amount.amount, sheet.currency)} / {sheet.period}"
+    else:
+        price = str(sheet.period)
+    conversion = (
+        f" × {ratio_text(sheet.period, billing_period, period_start)}" if ratio != 1 else ""
+    )
+    return ratio, price, conversion
+
+
 def sheet_amount(
-    sheet: PriceSheet, quantity: int, billing_period: Period, period_start: date
+    sheet: PriceSheet,
+    quantity: int,
+    billing_period: Period,
+    period_start: date,
+    terms: tuple[Fraction, str, str] | None = None,
 ) -> tuple[Decimal, str]:
-    """Price of `quantity` for one billing period, and how it was computed."""
+    """Price of `quantity` for one billing period, and how it was computed. `terms`: the
+    sheet's `sheet_terms` for this period (the run memoizes them: many quantities share them)."""
+    ratio, price, conversion = terms or sheet_terms(sheet, billing_period, period_start)
     base = price_for_quantity(
         sheet.pricing_model,
         quantity,
@@ -47,22 +71,18 @@ def sheet_amount(
         tiers=sheet.core_tiers() if sheet.is_tiered else (),
         package_size=sheet.package_size,
     )
-    ratio = period_ratio(sheet.period, billing_period, period_start)
-    currency = sheet.currency
     if sheet.pricing_model == "per_unit":
-        rule = f"{quantity} × {money_text(sheet.amount.amount, currency)} / {sheet.period}"
+        rule = f"{quantity} × {price}"
     elif sheet.pricing_model == "flat":
-        rule = f"{money_text(sheet.amount.amount, currency)} / {sheet.period}"
+        rule = price
     else:
         rule = _("%(model)s for %(quantity)s: %(amount)s / %(period)s") % {
             "model": sheet.get_pricing_model_display(),
             "quantity": quantity,
-            "amount": money_text(base, currency),
-            "period": sheet.period,
+            "amount": money_text(base, sheet.currency),
+            "period": price,
         }
-    if ratio != 1:
-        rule += f" × {ratio_text(sheet.period, billing_period, period_start)}"
-    return times(base, ratio), rule
+    return times(base, ratio), rule + conversion
 
 
 # Memo keys (PriceBook.memo) derive from the values they stand for: every field of a State or a
@@ -119,7 +139,13 @@ def state_lines(
         sheet_key = ("sheet", item.price_sheet.pk, quantity, billing_period, period_start, language)
         priced = book.memo.get(sheet_key)
         if priced is None:
-            priced = sheet_amount(item.price_sheet, quantity, billing_period, period_start)
+            # Most quantities are new (seats drawn apart); the sheet's words are not.
+            terms_key = ("terms", item.price_sheet.pk, billing_period, period_start, language)
+            terms = book.memo.get(terms_key)
+            if terms is None:
+                terms = sheet_terms(item.price_sheet, billing_period, period_start)
+                book.memo[terms_key] = terms
+            priced = sheet_amount(item.price_sheet, quantity, billing_period, period_start, terms)
             book.memo[sheet_key] = priced
         amount, rule = priced
         lines.append(Line(code, item.product, bundle, item.price_sheet, quantity, amount, rule))
