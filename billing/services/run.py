@@ -33,7 +33,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.db import connection, connections, transaction
 from django.db.models import Q, QuerySet
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from billing.models import Invoice, InvoiceLine, NumberClaim
@@ -273,6 +273,7 @@ def _advance_and_bill(
     due since its next billing date, in memory."""
     advances = []
     documents: list[Document] = []
+    now = timezone.now()  # the chunk's rows are stamped with its one transaction's time
     with translation.override(None):  # whatever the loop switches to, restored after it
         locale = language = None
         for subscription in subscriptions:
@@ -284,6 +285,7 @@ def _advance_and_bill(
                 today=day,
                 book=context.book,
                 fold=context.fold,
+                now=now,
             )
             advances.append(advance)
             report.renewals += sum(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -90,12 +90,14 @@ def plan_advance(
     today: date,
     book: PriceBook,
     fold: timeline.Fold | None = None,
+    now: datetime | None = None,
 ) -> Advance:
     """Renew at each commitment end reached (or end), then refresh the cache from the timeline.
 
     Mutates `subscription` and `seats` in memory; writes nothing (see save_advances). `fold`,
     the caller's `events` already folded, is used unless a renewal or an end is appended (the
-    billing run then asks the same fold for the states of the periods it bills).
+    billing run then asks the same fold for the states of the periods it bills). `now`: the
+    time stamped on the subscription (a chunk's, once for its thousand subscriptions).
     """
     events = list(events)
     advance = Advance(subscription, audited=audited_values(subscription))
@@ -142,6 +144,7 @@ def plan_advance(
     if advance.new_events or fold is None:
         fold = timeline.Fold(events)
     advance.changed_seats = _refresh(subscription, events, fold, seats, today, book)
+    subscription.updated_at = now or timezone.now()
     advance.events = events
     return advance
 
@@ -205,7 +208,6 @@ def _refresh(
         ).end
     else:
         subscription.renewal_date = None
-    subscription.updated_at = timezone.now()
     # The seats of today, and the reductions waiting for the renewal.
     scheduled = {
         e.data["seat_type"]: e.data["quantity"]
