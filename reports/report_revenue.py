@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
+from decimal import Decimal
+from operator import attrgetter
 from typing import Any, overload
 
 from django.urls import reverse
@@ -16,7 +18,13 @@ from core import clock
 from core.pricing import ZERO
 from reports import charts
 from reports.months import month_end
-from reports.revenue import AgedRow, RevenueFilters, aged_receivables, revenue_by_month
+from reports.revenue import (
+    AgedRow,
+    RevenueFilters,
+    aged_receivables,
+    partner_rows,
+    revenue_by_month,
+)
 from reports.specs import ReportFilters, ReportResult
 from reports.tables import Column, Table
 
@@ -116,15 +124,21 @@ def aged(filters: ReportFilters) -> ReportResult:
     narrowed = revenue_filters(filters)
     tables = []
     pictures = []
-    for by, title, header in (
-        ("customer", _("Aged receivables by customer on %(day)s"), _("Customer")),
-        ("partner", _("Aged receivables by partner on %(day)s"), _("Partner")),
+    by_customer = aged_receivables(on=day, by="customer", filters=narrowed)
+    for by, title, header, rows in (
+        ("customer", _("Aged receivables by customer on %(day)s"), _("Customer"), by_customer),
+        (
+            "partner",
+            _("Aged receivables by partner on %(day)s"),
+            _("Partner"),
+            partner_rows(by_customer),  # the same invoices, read once
+        ),
     ):
         # The largest debts first: the page shows the first hundred, the CSV every party.
-        found = sorted(
-            aged_receivables(on=day, by=by, filters=narrowed),
-            key=lambda row: (row.currency, -row.total, row.party_name),
-        )
+        # (Rows come by name: two stable sorts on plain attributes keep that order among equal
+        # debts, at a fraction of a tuple key's cost for 100,000 rows.)
+        found = sorted(rows, key=attrgetter("total"), reverse=True)
+        found.sort(key=attrgetter("currency"))
         if by == "customer":
             pictures.extend(_buckets_chart(found, day))
         tables.append(
@@ -165,19 +179,23 @@ def _bucket_labels() -> list[str]:
 
 
 def _buckets_chart(rows: list[AgedRow], day: date) -> list[Any]:
+    # One pass over the rows (one per customer owing: 100,000 at the benchmark's size).
+    totals: dict[str, list[Decimal]] = {}
+    for r in rows:
+        owed = totals.get(r.currency)
+        if owed is None:
+            owed = totals[r.currency] = [ZERO] * len(BUCKETS)  # in BUCKETS' order
+        owed[0] += r.not_due
+        owed[1] += r.days_1_30
+        owed[2] += r.days_31_60
+        owed[3] += r.days_61_90
+        owed[4] += r.over_90
     pictures = []
-    for currency in sorted({r.currency for r in rows}):
-        mine = [r for r in rows if r.currency == currency]
+    for currency in sorted(totals):
         pictures.append(
             charts.bars(
                 categories=_bucket_labels(),
-                series=[
-                    charts.Series(
-                        _("Owed"),
-                        [sum((getattr(r, b) for r in mine), ZERO) for b in BUCKETS],
-                        "series-overdue",
-                    )
-                ],
+                series=[charts.Series(_("Owed"), totals[currency], "series-overdue")],
                 currency=currency,
                 title=_("Owed by days late on %(day)s, %(currency)s")
                 % {"day": day.isoformat(), "currency": currency},

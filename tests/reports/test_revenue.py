@@ -24,6 +24,7 @@ from reports.revenue import (
     aged_receivables,
     bucket_of,
     deferred_on,
+    partner_rows,
     recognized_between,
     revenue_by_month,
 )
@@ -248,6 +249,12 @@ def test_aged_receivables_by_partner(receivables, acme, nordic):
     assert aged_receivables(
         on=date(2026, 6, 30), by="partner", filters=RevenueFilters(partner_id=nordic.pk)
     ) == [aged("Nordic Devices", nordic.pk, "0.00", "60.00", "0.00", "0.00", "0.00", "60.00")]
+    # The report reads the invoices once, by customer, and names the partners' accounts.
+    for filters in (RevenueFilters(), RevenueFilters(partner_id=nordic.pk)):
+        day = date(2026, 6, 30)
+        assert partner_rows(
+            aged_receivables(on=day, by="customer", filters=filters)
+        ) == aged_receivables(on=day, by="partner", filters=filters)
 
 
 def test_aged_receivables_earlier(receivables, alpha):
