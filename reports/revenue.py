@@ -51,7 +51,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from operator import attrgetter
 from typing import Any, Literal
@@ -61,7 +61,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from billing.models import Invoice, InvoiceLine, Payment
-from core.pricing import ZERO, minor_unit_exponent, round_money
+from core.pricing import ZERO, round_money
 from partners.models import Partner
 from payments.models import Refund
 from reports.months import month_start, months_between, next_month
@@ -595,17 +595,22 @@ def aged_receivables(
 _BY_NAME = attrgetter("party_name", "party_id", "currency")  # the order of AgedRow lists
 
 
-def partner_rows(customer_rows: Iterable[AgedRow]) -> list[AgedRow]:
-    """`aged_receivables(by="partner")` from the rows by customer of the same day and filters:
-    a partner is invoiced on its account (billing-rules §9), so its debts are that customer's,
-    under the partner's name. The report shows both groupings from one reading of the invoices
-    (each reading aggregates every payment and credit note up to the day)."""
-    partners = {
+def _partners_by_account() -> dict[int, tuple[int, str]]:
+    """(partner id, name) by the customer that is its account, where it is invoiced."""
+    return {
         account: (pk, name)
         for account, pk, name in Partner.objects.filter(account__isnull=False).values_list(
             "account_id", "pk", "name"
         )
     }
+
+
+def partner_rows(customer_rows: Iterable[AgedRow]) -> list[AgedRow]:
+    """`aged_receivables(by="partner")` from the rows by customer of the same day and filters:
+    a partner is invoiced on its account (billing-rules §9), so its debts are that customer's,
+    under the partner's name. The report shows both groupings from one reading of the invoices
+    (each reading aggregates every payment and credit note up to the day)."""
+    partners = _partners_by_account()
     rows = [
         replace(row, party_id=partners[row.party_id][0], party_name=partners[row.party_id][1])
         for row in customer_rows
@@ -618,17 +623,15 @@ def _aged_rows(rows: Iterable[tuple[int, str, str, Sequence[Decimal]]]) -> list[
     """AgedRows from (party id, name, currency, the amounts in BUCKETS' order), each amount
     rounded half-up to the currency's minor unit. A report by customer holds one row per
     customer owing (100,000 at the benchmark's size): most amounts are zero, and the quantum
-    and rounded zero are taken once per currency rather than per amount."""
-    quanta: dict[str, tuple[Decimal, Decimal]] = {}
+    and a rounded zero is taken once per currency."""
+    zeros: dict[str, Decimal] = {}
     result = []
     for pk, name, currency, amounts in rows:
-        if currency not in quanta:
-            quantum = minor_unit_exponent(currency)
-            quanta[currency] = (quantum, ZERO.quantize(quantum))
-        quantum, zero = quanta[currency]
+        zero = zeros.get(currency)
+        if zero is None:
+            zero = zeros[currency] = round_money(ZERO, currency)
         not_due, days_1_30, days_31_60, days_61_90, over_90 = (
-            Decimal(amount).quantize(quantum, rounding=ROUND_HALF_UP) if amount else zero
-            for amount in amounts
+            round_money(amount, currency) if amount else zero for amount in amounts
         )
         result.append(
             AgedRow(
@@ -691,12 +694,7 @@ def reference_aged_receivables(
     )
     parties: dict[int, tuple[int, str]]
     if by == "partner":
-        parties = {
-            account: (pk, name)
-            for pk, name, account in Partner.objects.filter(account__isnull=False).values_list(
-                "pk", "name", "account_id"
-            )
-        }
+        parties = _partners_by_account()
     else:
         parties = {
             pk: (pk, name)

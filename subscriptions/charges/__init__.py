@@ -38,7 +38,7 @@ from subscriptions.charges.engine import (
     recurring_charges,
 )
 from subscriptions.charges.inputs import DiscountRule, SubscriptionContext
-from subscriptions.charges.lines import Line, sheet_amount, sheet_terms, state_lines
+from subscriptions.charges.lines import Line, sheet_amount, state_lines
 from subscriptions.charges.loading import context_of, contexts_for
 from subscriptions.charges.wording import penalty_rule
 
@@ -64,6 +64,5 @@ __all__ = [
     "period_charges",
     "recurring_charges",
     "sheet_amount",
-    "sheet_terms",
     "state_lines",
 ]

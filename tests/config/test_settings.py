@@ -68,35 +68,9 @@ def test_a_bad_environment_value_stops_start_up_naming_the_variable(name, value,
     assert expected in result.stderr
 
 
-def test_the_embedded_broker_keeps_every_folder_under_var(tmp_path):
-    # kombu's filesystem transport writes broadcasts to ./control unless told otherwise: a
-    # worker started from the repository must not litter it.
-    code = (
-        "import django, json; django.setup(); from django.conf import settings; "
-        "print(json.dumps(settings.CELERY_BROKER_TRANSPORT_OPTIONS))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={
-            **{k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ},
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DEBUG": "true",
-            "CADENCE_VAR_DIR": str(tmp_path),
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    options = json.loads(result.stdout)
-    folders = [v for k, v in options.items() if k.endswith("_folder") or k.startswith("data_")]
-    assert len(folders) == 4
-    assert all(Path(folder).is_relative_to(tmp_path) for folder in folders)
-
-
-def worker_concurrency(**env: str) -> int:
-    code = "from config.celery import app; print(app.conf.worker_concurrency)"
+def printed(code: str, **env: str) -> str:
+    """What `code` prints in a fresh interpreter with these settings (DEBUG on, nothing of this
+    test run's environment but the basics)."""
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
@@ -111,7 +85,24 @@ def worker_concurrency(**env: str) -> int:
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    return int(result.stdout)
+    return result.stdout
+
+
+def test_the_embedded_broker_keeps_every_folder_under_var(tmp_path):
+    # kombu's filesystem transport writes broadcasts to ./control unless told otherwise: a
+    # worker started from the repository must not litter it.
+    code = (
+        "import django, json; django.setup(); from django.conf import settings; "
+        "print(json.dumps(settings.CELERY_BROKER_TRANSPORT_OPTIONS))"
+    )
+    options = json.loads(printed(code, CADENCE_VAR_DIR=str(tmp_path)))
+    folders = [v for k, v in options.items() if k.endswith("_folder") or k.startswith("data_")]
+    assert len(folders) == 4
+    assert all(Path(folder).is_relative_to(tmp_path) for folder in folders)
+
+
+def worker_concurrency(**env: str) -> int:
+    return int(printed("from config.celery import app; print(app.conf.worker_concurrency)", **env))
 
 
 def test_on_sqlite_the_worker_runs_one_process_and_on_postgresql_one_per_core():
